@@ -1,0 +1,5 @@
+import sys
+
+from csc_demand.cli import main
+
+sys.exit(main())

@@ -1,0 +1,79 @@
+"""``csc-demand <verb>``: one verb per stage, each in ``csc_demand.stages.<verb>``.
+
+A stage module defines ``HELP`` (one line), ``add_arguments(parser)`` for its own options and
+``run(args, cfg, log) -> int`` (exit code). Options every verb shares are added here.
+"""
+from __future__ import annotations
+
+import argparse
+import importlib
+import importlib.util
+import sys
+
+from csc_demand.config import ConfigError, load_config, parse_set_option
+from csc_demand.runlog import RunLog
+
+# Order is the pipeline's order; `run` chains them.
+VERBS = ["synth", "ingest", "fit", "classify", "outcomes", "report", "run"]
+
+
+def _stage(verb: str):
+    return importlib.import_module(f"csc_demand.stages.{verb}")
+
+
+def available_verbs() -> list[str]:
+    """Verbs whose stage module exists in this build."""
+    return [verb for verb in VERBS if importlib.util.find_spec(f"csc_demand.stages.{verb}") is not None]
+
+
+def add_common_arguments(parser: argparse.ArgumentParser) -> None:
+    common = parser.add_argument_group("common options")
+    common.add_argument("--conf", metavar="FILE", help="YAML config file (default: the profile's conf/<profile>.yml)")
+    common.add_argument("--profile", choices=["local", "cluster", "databricks"],
+                        help="config profile when --conf is not given (default: local, or databricks there)")
+    common.add_argument("--lakehouse", metavar="DIR", help="root of the Delta tables, run summaries and MLflow store")
+    common.add_argument("--set", action="append", metavar="KEY=VALUE", dest="overrides",
+                        help="override any config key, e.g. --set model.k=12 (repeatable)")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="csc-demand",
+        description="Demand analysis of children's social care records: synthetic data, ingestion into Delta, "
+                    "latent class model, outcomes and reports.")
+    sub = parser.add_subparsers(dest="verb", metavar="VERB", required=True)
+    for verb in available_verbs():
+        stage = _stage(verb)
+        p = sub.add_parser(verb, help=stage.HELP, description=stage.HELP)
+        stage.add_arguments(p)
+        add_common_arguments(p)
+    return parser
+
+
+def config_from_args(args: argparse.Namespace):
+    overrides = parse_set_option(args.overrides)
+    overrides["lakehouse"] = args.lakehouse
+    return load_config(args.conf, args.profile, overrides)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        cfg = config_from_args(args)
+    except ConfigError as err:
+        print(f"csc-demand {args.verb}: configuration error: {err}", file=sys.stderr)
+        return 2
+    log = RunLog(args.verb, cfg.runs_dir)
+    try:
+        code = _stage(args.verb).run(args, cfg, log)
+    except (ConfigError, FileNotFoundError, ValueError) as err:
+        log.step(f"failed: {err}")
+        log.save("failed")
+        print(f"csc-demand {args.verb}: error: {err}", file=sys.stderr)
+        return 2
+    log.save("ok" if code == 0 else "failed")
+    return code
+
+
+if __name__ == "__main__":
+    sys.exit(main())

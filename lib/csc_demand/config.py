@@ -1,0 +1,212 @@
+"""Typed configuration: defaults in code, a profile from conf/*.yml on top, CLI overrides last.
+
+Profiles live in the top-level ``conf/`` folder (packaged into the wheel as ``csc_demand/conf``).
+Every key a YAML file or ``--set`` names must exist here, so a typo is an error that says which key and file.
+"""
+from __future__ import annotations
+
+import dataclasses
+import os
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+from typing import Any, Optional, get_type_hints
+
+import yaml
+
+PROFILES = ("local", "cluster", "databricks")
+LAYERS = ("bronze", "silver", "gold")
+
+
+class ConfigError(ValueError):
+    """A configuration file or override names an unknown key or a value of the wrong type."""
+
+
+@dataclass
+class SparkConf:
+    master: Optional[str] = "local[2]"
+    driver_memory: Optional[str] = "12g"
+    shuffle_partitions: int = 8
+    ui: bool = False
+    extra: dict = field(default_factory=dict)
+
+
+@dataclass
+class MlflowConf:
+    tracking_uri: Optional[str] = None  # None: sqlite:///<lakehouse>/mlflow.db
+    registry_uri: Optional[str] = None
+    experiment: str = "csc-demand"
+    model_name: str = "csc_demand_categories"
+
+
+@dataclass
+class SynthConf:
+    scale: float = 0.01
+    seed: int = 20240601
+    defects: float = 0.0
+    first_year: int = 2015  # collection year ending 31 March 2015, i.e. 2014-15
+    last_year: int = 2021
+
+
+@dataclass
+class ModelConf:
+    k: Optional[int] = None  # None: choose k by the selection rule
+    k_min: int = 2
+    k_max: int = 15
+    n_starts: int = 10
+    max_iter: int = 500
+    tol: float = 1e-8
+    seed: int = 42
+
+
+@dataclass
+class OutcomesConf:
+    end_date: Optional[date] = None  # None: the last census reference date in the data
+    pathway_window_months: int = 12
+    cross_la: bool = False
+
+
+@dataclass
+class DisclosureConf:
+    min_count: int = 10
+    round_to: int = 5
+
+
+@dataclass
+class Config:
+    profile: str = "local"
+    lakehouse: str = "lakehouse"
+    catalog: Optional[str] = None  # set on Databricks: tables are catalog.schema.table
+    schemas: dict = field(default_factory=lambda: {layer: layer for layer in LAYERS})
+    pseudonym_key_env: str = "CSC_PSEUDONYM_KEY"
+    pseudonym_key: Optional[str] = None  # prefer the environment variable; never commit a real key
+    spark: SparkConf = field(default_factory=SparkConf)
+    mlflow: MlflowConf = field(default_factory=MlflowConf)
+    synth: SynthConf = field(default_factory=SynthConf)
+    model: ModelConf = field(default_factory=ModelConf)
+    outcomes: OutcomesConf = field(default_factory=OutcomesConf)
+    disclosure: DisclosureConf = field(default_factory=DisclosureConf)
+
+    # ---- derived values -------------------------------------------------------------------------
+    @property
+    def on_databricks(self) -> bool:
+        return self.catalog is not None
+
+    def table_name(self, layer: str, table: str) -> str:
+        """Where a table lives: a path locally, ``catalog.schema.table`` on Databricks."""
+        if layer not in LAYERS:
+            raise ConfigError(f"unknown layer {layer!r}; expected one of {LAYERS}")
+        if self.on_databricks:
+            return f"{self.catalog}.{self.schemas[layer]}.{table}"
+        return str(Path(self.lakehouse).absolute() / layer / table)
+
+    @property
+    def runs_dir(self) -> Path:
+        return Path(self.lakehouse).absolute() / "_runs"
+
+    @property
+    def tracking_uri(self) -> str:
+        if self.mlflow.tracking_uri:
+            return self.mlflow.tracking_uri
+        return f"sqlite:///{Path(self.lakehouse).absolute() / 'mlflow.db'}"
+
+    def resolve_pseudonym_key(self) -> str:
+        key = os.environ.get(self.pseudonym_key_env) or self.pseudonym_key
+        if not key:
+            raise ConfigError(
+                f"no pseudonymisation key: set the environment variable {self.pseudonym_key_env} "
+                "(or pseudonym_key in your config file, kept out of version control)"
+            )
+        return key
+
+
+def conf_dir() -> Path:
+    """The profiles folder: the checkout's conf/ when run from source, else the copy inside the package."""
+    packaged = Path(__file__).parent / "conf"
+    source = Path(__file__).resolve().parents[2] / "conf"
+    return source if (source / "local.yml").exists() else packaged
+
+
+def _coerce(value: Any, hint: Any, where: str) -> Any:
+    if value is None:
+        return None
+    origin = getattr(hint, "__origin__", None)
+    args = [a for a in getattr(hint, "__args__", ()) if a is not type(None)]
+    target = args[0] if origin is not None and args else hint
+    try:
+        if target is bool and isinstance(value, str):
+            if value.lower() not in ("true", "false", "1", "0", "yes", "no"):
+                raise ValueError(value)
+            return value.lower() in ("true", "1", "yes")
+        if target is date and isinstance(value, str):
+            return date.fromisoformat(value)
+        if target in (int, float, str, bool) and not isinstance(value, target):
+            return target(value)
+        if target is dict and not isinstance(value, dict):
+            raise ValueError(value)
+    except (TypeError, ValueError) as err:
+        raise ConfigError(f"{where}: {value!r} is not a valid {getattr(target, '__name__', target)}") from err
+    return value
+
+
+def _apply(obj: Any, updates: dict, where: str) -> None:
+    hints = get_type_hints(type(obj))
+    for key, value in updates.items():
+        if key not in hints:
+            known = ", ".join(sorted(hints))
+            raise ConfigError(f"{where}: unknown key {key!r} (known keys: {known})")
+        current = getattr(obj, key)
+        if dataclasses.is_dataclass(current):
+            if not isinstance(value, dict):
+                raise ConfigError(f"{where}.{key}: expected a mapping, got {value!r}")
+            _apply(current, value, f"{where}.{key}")
+        elif isinstance(current, dict) and isinstance(value, dict):
+            setattr(obj, key, {**current, **value})
+        else:
+            setattr(obj, key, _coerce(value, hints[key], f"{where}.{key}"))
+
+
+def load_config(conf: str | os.PathLike | None = None, profile: str | None = None,
+                overrides: dict[str, Any] | None = None) -> Config:
+    """Defaults, then a profile (``local``/``cluster``/``databricks``) or a YAML file, then dotted overrides.
+
+    ``overrides`` maps dotted keys (``model.k``) to values; ``None`` values are ignored, so CLI flags
+    that were not given leave the file's value alone.
+    """
+    cfg = Config()
+    if conf is None:
+        profile = profile or os.environ.get("CSC_PROFILE") or (
+            "databricks" if "DATABRICKS_RUNTIME_VERSION" in os.environ else "local")
+        if profile not in PROFILES:
+            raise ConfigError(f"unknown profile {profile!r}; expected one of {PROFILES} or --conf FILE")
+        conf = conf_dir() / f"{profile}.yml"
+    path = Path(conf)
+    if not path.exists():
+        raise ConfigError(f"config file {path} does not exist")
+    try:
+        data = yaml.safe_load(path.read_text()) or {}
+    except yaml.YAMLError as err:
+        raise ConfigError(f"{path}: not valid YAML: {err}") from err
+    if not isinstance(data, dict):
+        raise ConfigError(f"{path}: expected a mapping at the top level")
+    _apply(cfg, data, str(path))
+    for dotted, value in (overrides or {}).items():
+        if value is None:
+            continue
+        *parents, leaf = dotted.split(".")
+        nested: dict = {leaf: value}
+        for parent in reversed(parents):
+            nested = {parent: nested}
+        _apply(cfg, nested, f"override {dotted}")
+    return cfg
+
+
+def parse_set_option(items: list[str] | None) -> dict[str, Any]:
+    """``--set model.k=12 --set outcomes.cross_la=true`` -> {"model.k": 12, ...} (values parsed as YAML)."""
+    result: dict[str, Any] = {}
+    for item in items or []:
+        if "=" not in item:
+            raise ConfigError(f"--set {item!r}: expected KEY=VALUE, e.g. --set model.k=12")
+        key, raw = item.split("=", 1)
+        result[key.strip()] = yaml.safe_load(raw)
+    return result

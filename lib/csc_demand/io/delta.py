@@ -1,0 +1,79 @@
+"""Delta table access by (layer, table) name: read, write, merge on keys, versions.
+
+Locally a table is a folder ``<lakehouse>/<layer>/<table>``; on Databricks a catalog table. Callers never
+build paths themselves, so the same code runs in both places.
+"""
+from __future__ import annotations
+
+from typing import Iterable, Optional
+
+from delta.tables import DeltaTable
+from pyspark.sql import DataFrame, SparkSession
+
+from csc_demand.config import Config
+
+
+def _is_path(name: str) -> bool:
+    return name.startswith("/") or "://" in name
+
+
+def table_exists(spark: SparkSession, cfg: Config, layer: str, table: str) -> bool:
+    name = cfg.table_name(layer, table)
+    if _is_path(name):
+        return DeltaTable.isDeltaTable(spark, name)
+    return spark.catalog.tableExists(name)
+
+
+def delta_table(spark: SparkSession, cfg: Config, layer: str, table: str) -> DeltaTable:
+    name = cfg.table_name(layer, table)
+    return DeltaTable.forPath(spark, name) if _is_path(name) else DeltaTable.forName(spark, name)
+
+
+def read_table(spark: SparkSession, cfg: Config, layer: str, table: str,
+               version: Optional[int] = None) -> DataFrame:
+    name = cfg.table_name(layer, table)
+    if not table_exists(spark, cfg, layer, table):
+        raise FileNotFoundError(
+            f"Delta table {layer}.{table} not found at {name}: run the stage that writes it first "
+            f"(bronze/silver: `csc-demand ingest`, gold: `csc-demand classify` or `outcomes`)")
+    reader = spark.read.format("delta")
+    if version is not None:
+        reader = reader.option("versionAsOf", version)
+    return reader.load(name) if _is_path(name) else reader.table(name)
+
+
+def table_version(spark: SparkSession, cfg: Config, layer: str, table: str) -> int:
+    """The latest committed version of a table (recorded in run summaries and MLflow runs)."""
+    return delta_table(spark, cfg, layer, table).history(1).collect()[0]["version"]
+
+
+def write_table(df: DataFrame, cfg: Config, layer: str, table: str, mode: str = "overwrite",
+                partition_by: Iterable[str] = ()) -> int:
+    """Write a DataFrame as a Delta table and return the version written."""
+    name = cfg.table_name(layer, table)
+    writer = df.write.format("delta").mode(mode).option("overwriteSchema", "true")
+    if partition_by:
+        writer = writer.partitionBy(*partition_by)
+    if _is_path(name):
+        writer.save(name)
+    else:
+        writer.saveAsTable(name)
+    return table_version(df.sparkSession, cfg, layer, table)
+
+
+def merge_table(df: DataFrame, cfg: Config, layer: str, table: str, keys: list[str],
+                update_condition: Optional[str] = None) -> int:
+    """Upsert ``df`` into a table on its natural ``keys`` (creating it on first use); returns the version.
+
+    Re-merging the same rows changes nothing when ``update_condition`` limits updates to changed rows.
+    """
+    spark = df.sparkSession
+    if not table_exists(spark, cfg, layer, table):
+        return write_table(df, cfg, layer, table)
+    target = delta_table(spark, cfg, layer, table)
+    on = " AND ".join(f"t.`{k}` <=> s.`{k}`" for k in keys)
+    (target.alias("t").merge(df.alias("s"), on)
+        .whenMatchedUpdateAll(condition=update_condition)
+        .whenNotMatchedInsertAll()
+        .execute())
+    return table_version(spark, cfg, layer, table)

@@ -1,0 +1,29 @@
+"""Rule ids used as quarantine reasons (DfE CIN validation rule ids where one exists, ``CSC-*`` otherwise).
+
+Shared by ingestion (which applies them) and the synthetic generator (which injects defects and records the rule
+that must catch each one).
+"""
+from __future__ import annotations
+
+RULES: dict[str, str] = {
+    # DfE CIN census validation rules (wording from DfE's rule messages, cin_validator_rule_messages.txt)
+    "1103": "The assessment start date cannot be before the referral date",
+    "1105": "The child protection plan start date cannot be before the referral date",
+    "2889": "The S47 start date cannot be before the referral date",
+    "4000": "CIN Plan details provided for a referral with no further action",
+    "8500": "LA Child ID missing",
+    "8600": "Child referral date missing or after data collection period",
+    "8831": "Activity is recorded against a case marked as a referral with no further action",
+    "8832": "Child Protection details provided for a referral with no further action",
+    "8869": "The assessment factors code 21 cannot be used in conjunction with any other assessment factors",
+    "8897Q": "Parental or child factors at assessment information is missing from a completed assessment",
+    "8898": "The assessment has more than one parental or child factors with the same code",
+    "8940": "Child Protection Plan data contains overlapping dates",
+    # Project rules where DfE has no single id
+    "CSC-DATE": "A date is not a valid calendar date in the expected format (YYYY-MM-DD in XML and NPD, "
+                "dd/mm/YYYY in SSDA903)",
+    "CSC-FACTOR": "Unknown assessment factor code (not in the CIN census code set for any year)",
+    "CSC-CODE": "Unknown code value for a coded field (e.g. RNE, REC, ethnicity, reason for closure)",
+    "CSC-KEY": "A key field needed to place the record is missing",
+    "CSC-FILE": "The file cannot be read at all (empty, not well-formed, truncated or wrong root element)",
+}

@@ -1,0 +1,57 @@
+"""The one place that builds or reuses a SparkSession.
+
+- local: ``local[2]`` in this process, Delta extensions and catalog, Delta jars fetched through Ivy on first use.
+- cluster: ``spark-submit`` has set master, resources and ``--packages``; we only add the Delta settings.
+- databricks: reuse the active session; Delta is built in.
+"""
+from __future__ import annotations
+
+import os
+
+from pyspark.sql import SparkSession
+
+from csc_demand.config import Config
+
+DELTA_CONF = {
+    "spark.sql.extensions": "io.delta.sql.DeltaSparkSessionExtension",
+    "spark.sql.catalog.spark_catalog": "org.apache.spark.sql.delta.catalog.DeltaCatalog",
+}
+COMMON_CONF = {
+    "spark.sql.session.timeZone": "UTC",
+    # Delta history and checkpoints are enough; the default retention check would block VACUUM in tests.
+    "spark.databricks.delta.retentionDurationCheck.enabled": "false",
+    "spark.ui.showConsoleProgress": "false",
+}
+
+
+def _base_builder(cfg: Config, app_name: str) -> SparkSession.Builder:
+    builder = SparkSession.builder.appName(app_name)
+    settings = {
+        **COMMON_CONF,
+        **DELTA_CONF,
+        "spark.sql.shuffle.partitions": str(cfg.spark.shuffle_partitions),
+        "spark.ui.enabled": str(cfg.spark.ui).lower(),
+        **{k: str(v) for k, v in cfg.spark.extra.items()},
+    }
+    for key, value in settings.items():
+        builder = builder.config(key, value)
+    return builder
+
+
+def get_spark(cfg: Config, app_name: str = "csc-demand") -> SparkSession:
+    active = SparkSession.getActiveSession()
+    if active is not None:
+        return active
+    if cfg.profile == "databricks" or "DATABRICKS_RUNTIME_VERSION" in os.environ:
+        return SparkSession.builder.getOrCreate()
+    builder = _base_builder(cfg, app_name)
+    if cfg.profile == "local" or cfg.spark.master:
+        from delta import configure_spark_with_delta_pip  # jars through Ivy, version matched to delta-spark
+
+        builder = builder.master(cfg.spark.master or "local[2]")
+        if cfg.spark.driver_memory:
+            builder = builder.config("spark.driver.memory", cfg.spark.driver_memory)
+        builder = configure_spark_with_delta_pip(builder)
+    spark = builder.getOrCreate()
+    spark.sparkContext.setLogLevel("WARN")
+    return spark

@@ -1,0 +1,46 @@
+from pathlib import Path
+
+import pytest
+
+from csc_demand.config import ConfigError, conf_dir, load_config, parse_set_option
+
+
+def test_profiles_load_with_their_own_values():
+    assert load_config(profile="local").spark.master == "local[2]"
+    assert load_config(profile="cluster").spark.master is None
+    databricks = load_config(profile="databricks")
+    assert databricks.table_name("silver", "referrals") == "main.csc_silver.referrals"
+
+
+def test_local_table_names_are_paths_under_the_lakehouse(tmp_path):
+    cfg = load_config(profile="local", overrides={"lakehouse": str(tmp_path)})
+    assert cfg.table_name("gold", "referral_windows") == str(tmp_path / "gold" / "referral_windows")
+    assert cfg.tracking_uri == f"sqlite:///{tmp_path / 'mlflow.db'}"
+
+
+def test_overrides_are_typed_and_beat_the_file():
+    cfg = load_config(profile="local", overrides=parse_set_option(["model.k=12", "outcomes.end_date=2021-03-31"]))
+    assert cfg.model.k == 12
+    assert str(cfg.outcomes.end_date) == "2021-03-31"
+
+
+def test_unknown_key_is_named_in_the_error(tmp_path):
+    bad = tmp_path / "bad.yml"
+    bad.write_text("model:\n  kk: 3\n")
+    with pytest.raises(ConfigError, match=r"bad.yml.model: unknown key 'kk'"):
+        load_config(bad)
+
+
+def test_wrong_type_is_reported():
+    with pytest.raises(ConfigError, match="model.k: 'twelve' is not a valid int"):
+        load_config(profile="local", overrides={"model.k": "twelve"})
+
+
+def test_missing_pseudonym_key_says_which_variable(monkeypatch):
+    monkeypatch.delenv("CSC_PSEUDONYM_KEY", raising=False)
+    with pytest.raises(ConfigError, match="CSC_PSEUDONYM_KEY"):
+        load_config(profile="local").resolve_pseudonym_key()
+
+
+def test_profiles_folder_is_the_checkout_conf():
+    assert conf_dir() == Path(__file__).resolve().parents[1] / "conf"
