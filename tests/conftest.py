@@ -30,3 +30,6 @@ def spark(tmp_path_factory):
 def cfg(tmp_path) -> Config:
     """A fresh lakehouse per test."""
     return test_config(tmp_path / "lakehouse")
+
+
+from pipeline_run import local_pipeline  # noqa: E402,F401  (one shared pipeline run per session; tests/pipeline_run.py)

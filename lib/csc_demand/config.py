@@ -9,6 +9,7 @@ import dataclasses
 import os
 from dataclasses import dataclass, field
 from datetime import date
+from importlib.resources import files
 from pathlib import Path
 from typing import Any, Optional, get_type_hints
 
@@ -122,7 +123,8 @@ class Config:
 
 def conf_dir() -> Path:
     """The profiles folder: the checkout's conf/ when run from source, else the copy inside the package."""
-    packaged = Path(__file__).parent / "conf"
+    # Read through importlib.resources so profiles load from a zipped wheel too (spark-submit --py-files).
+    packaged = files("csc_demand") / "conf"
     source = Path(__file__).resolve().parents[2] / "conf"
     return source if (source / "local.yml").exists() else packaged
 
@@ -180,7 +182,7 @@ def load_config(conf: str | os.PathLike | None = None, profile: str | None = Non
         if profile not in PROFILES:
             raise ConfigError(f"unknown profile {profile!r}; expected one of {PROFILES} or --conf FILE")
         conf = conf_dir() / f"{profile}.yml"
-    path = Path(conf)
+    path = Path(conf) if isinstance(conf, (str, os.PathLike)) else conf  # else a packaged profile (Traversable)
     if not path.exists():
         raise ConfigError(f"config file {path} does not exist")
     try:

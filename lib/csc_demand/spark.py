@@ -7,6 +7,7 @@
 from __future__ import annotations
 
 import os
+import sys
 
 from pyspark.sql import SparkSession
 
@@ -49,6 +50,8 @@ def get_spark(cfg: Config, app_name: str = "csc-demand") -> SparkSession:
         from delta import configure_spark_with_delta_pip  # jars through Ivy, version matched to delta-spark
 
         builder = builder.master(cfg.spark.master or "local[2]")
+        # Python workers (mapInArrow, pandas functions) must run this interpreter, which has the package installed.
+        os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
         if cfg.spark.driver_memory:
             builder = builder.config("spark.driver.memory", cfg.spark.driver_memory)
         builder = configure_spark_with_delta_pip(builder)

@@ -9,6 +9,7 @@ from typing import Iterable, Optional
 
 from delta.tables import DeltaTable
 from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql.types import StructType
 
 from csc_demand.config import Config
 
@@ -77,3 +78,65 @@ def merge_table(df: DataFrame, cfg: Config, layer: str, table: str, keys: list[s
         .whenNotMatchedInsertAll()
         .execute())
     return table_version(spark, cfg, layer, table)
+
+
+def replace_rows(df: DataFrame, cfg: Config, layer: str, table: str, condition: str) -> int:
+    """Atomically replace the rows matching ``condition`` (e.g. the files being re-loaded) by ``df``.
+
+    One Delta commit: readers see the old rows or the new ones, never neither. Creates the table on first use.
+    """
+    spark = df.sparkSession
+    if not table_exists(spark, cfg, layer, table):
+        return write_table(df, cfg, layer, table)
+    name = cfg.table_name(layer, table)
+    writer = df.write.format("delta").mode("overwrite").option("replaceWhere", condition)
+    if _is_path(name):
+        writer.save(name)
+    else:
+        writer.saveAsTable(name)
+    return table_version(spark, cfg, layer, table)
+
+
+def last_commit_metrics(spark: SparkSession, cfg: Config, layer: str, table: str) -> tuple[int, dict]:
+    """Version and operation metrics (e.g. numOutputRows) of the table's latest commit."""
+    row = delta_table(spark, cfg, layer, table).history(1).select("version", "operationMetrics").collect()[0]
+    return row["version"], dict(row["operationMetrics"] or {})
+
+
+def sync_table(df: DataFrame, cfg: Config, layer: str, table: str, keys: list[str], fresh: bool = False) -> int:
+    """Make a table hold exactly ``df`` by MERGE on its natural ``keys``: insert new keys, update changed rows,
+    delete keys no longer present. Re-running with the same input changes no row's values. ``fresh``: the table
+    was just created empty, so a plain append does the same work cheaper. Returns the version."""
+    spark = df.sparkSession
+    if not table_exists(spark, cfg, layer, table):
+        return write_table(df, cfg, layer, table)
+    if fresh:
+        name = cfg.table_name(layer, table)
+        writer = df.write.format("delta").mode("append")
+        writer.save(name) if _is_path(name) else writer.saveAsTable(name)
+        return table_version(spark, cfg, layer, table)
+    values = [c for c in df.columns if c not in keys]
+    changed = "NOT (" + " AND ".join(f"t.`{c}` <=> s.`{c}`" for c in values) + ")" if values else None
+    on = " AND ".join(f"t.`{k}` <=> s.`{k}`" for k in keys)
+    merge = delta_table(spark, cfg, layer, table).alias("t").merge(df.alias("s"), on)
+    merge = merge.whenMatchedUpdateAll(condition=changed) if changed else merge
+    merge.whenNotMatchedInsertAll().whenNotMatchedBySourceDelete().execute()
+    return table_version(spark, cfg, layer, table)
+
+
+def ensure_table(spark: SparkSession, cfg: Config, layer: str, table: str, schema: StructType,
+                 not_null: Iterable[str] = (), checks: Optional[dict[str, str]] = None) -> bool:
+    """Create the table empty if missing, with Delta NOT NULL columns and CHECK constraints (one commit), so
+    every later write that breaks them fails instead of storing bad rows. Returns True when it created it."""
+    if table_exists(spark, cfg, layer, table):
+        return False
+    name = cfg.table_name(layer, table)
+    required = set(not_null)
+    builder = DeltaTable.createIfNotExists(spark)
+    builder = builder.location(name) if _is_path(name) else builder.tableName(name)
+    for f in schema.fields:
+        builder = builder.addColumn(f.name, f.dataType, nullable=f.name not in required)
+    for constraint, expression in (checks or {}).items():
+        builder = builder.property(f"delta.constraints.{constraint.lower()}", expression)
+    builder.execute()
+    return True

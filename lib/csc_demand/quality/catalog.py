@@ -26,4 +26,9 @@ RULES: dict[str, str] = {
     "CSC-CODE": "Unknown code value for a coded field (e.g. RNE, REC, ethnicity, reason for closure)",
     "CSC-KEY": "A key field needed to place the record is missing",
     "CSC-FILE": "The file cannot be read at all (empty, not well-formed, truncated or wrong root element)",
+    "CSC-RECORD": "The record cannot be split into the expected fields or elements (e.g. a CSV line with the wrong "
+                  "number of fields)",
+    "CSC-NUMBER": "A numeric field is not a number",
+    "CSC-DUP": "Another record in the same file has the same natural key (e.g. two referrals of a child with the "
+               "same referral date, two care episodes with the same start date); the first is kept",
 }

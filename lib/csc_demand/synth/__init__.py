@@ -1,0 +1,7 @@
+"""Synthetic national children's social care data in the real formats, with ground truth (docs/synth.md).
+
+``generate(spark, out_dir, scale, seed, defects=0.0, first_year=2015, last_year=2021, log_step=None) -> dict``
+"""
+from csc_demand.synth.generate import generate
+
+__all__ = ["generate"]

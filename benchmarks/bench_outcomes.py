@@ -1,0 +1,205 @@
+"""Outcome window computations at national scale: Spark (our library code) vs the same queries in DuckDB.
+
+Generates silver-shaped referrals (~6M over ~3M children, benchmarks/silver_shapes.py) unless present, then times
+1. re-referral windows (DfE 12-month flag + next referral after closure + censoring), written to Parquet;
+2. Kaplan-Meier cumulative incidence at 365/2190 days with Greenwood CIs, risk sets and raw shares;
+in Spark and in DuckDB on the same Parquet files, checks both give the same figures, and prints the ratio.
+With --stage it also writes all six silver inputs at that scale as Delta and times `csc-demand outcomes`.
+
+    .venv/bin/python benchmarks/bench_outcomes.py [--children 3000000] [--stage] [--work /tmp/csc-bench-outcomes]
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import time
+from datetime import date
+from pathlib import Path
+
+import duckdb
+from pyspark.sql import functions as F
+
+import silver_shapes as shapes
+from csc_demand.cli import main as cli_main
+from csc_demand.config import load_config
+from csc_demand.io import delta
+from csc_demand.outcomes.estimates import survival_estimates
+from csc_demand.outcomes.rereferral import referral_windows
+from csc_demand.spark import get_spark
+
+RESULTS = Path(__file__).parent / "results" / "outcomes.json"
+END = shapes.END
+
+DUCKDB_WINDOWS = """
+COPY (
+WITH refs AS (
+  SELECT r.*, c.birth_date FROM read_parquet('{referrals}') r LEFT JOIN read_parquet('{children}') c USING (child_key)),
+prev AS (
+  SELECT *, lag(referral_date) OVER (PARTITION BY child_key ORDER BY referral_date, referral_key)
+         AS previous_referral_date FROM refs),
+stacked AS (
+  SELECT child_key, referral_key, la_code, referral_date, closure_date, collection_year, birth_date,
+         previous_referral_date, closure_date AS d,
+         CASE WHEN closure_date <> referral_date THEN 0 ELSE 2 END AS rk, NULL::DATE AS ev FROM prev
+  UNION ALL
+  SELECT child_key, NULL, NULL, NULL, NULL, NULL, NULL, NULL, referral_date, 1, referral_date FROM refs),
+nxt AS (
+  SELECT *, CASE WHEN d IS NOT NULL THEN first_value(ev IGNORE NULLS) OVER (
+           PARTITION BY child_key ORDER BY d, rk, ev ROWS BETWEEN 1 FOLLOWING AND UNBOUNDED FOLLOWING) END
+         AS next_referral_date
+  FROM stacked),
+w AS (
+  SELECT *, least(DATE '{end}', (birth_date + INTERVAL 216 MONTH)::DATE) AS censor_date FROM nxt WHERE rk <> 1),
+f AS (
+  SELECT *, coalesce(closure_date <= censor_date, false) AS at_risk FROM w),
+g AS (
+  SELECT *, CASE WHEN at_risk THEN coalesce(next_referral_date <= censor_date, false) END AS event FROM f)
+SELECT referral_key, child_key, la_code, referral_date, closure_date, collection_year, previous_referral_date,
+       coalesce(referral_date <= (previous_referral_date + INTERVAL 12 MONTH)::DATE, false) AS rereferral_12m,
+       next_referral_date, next_referral_date - closure_date AS days_closure_to_next_referral, censor_date,
+       at_risk, event, NOT event AS censored,
+       CASE WHEN at_risk THEN (CASE WHEN event THEN next_referral_date ELSE censor_date END) - closure_date END
+         AS followup_days,
+       CASE WHEN at_risk THEN censor_date - closure_date END AS potential_followup_days
+FROM g) TO '{out}' (FORMAT PARQUET)
+"""
+
+DUCKDB_KM = """
+WITH s AS (SELECT followup_days AS t, event, potential_followup_days AS pf FROM read_parquet('{windows}') WHERE at_risk),
+per_day AS (SELECT t, sum(event::BIGINT) AS d, count(*) AS leaving FROM s GROUP BY t),
+risk AS (SELECT *, sum(leaving) OVER (ORDER BY t DESC ROWS UNBOUNDED PRECEDING) AS n FROM per_day),
+steps AS (
+  SELECT t, d, leaving, n,
+         sum(CASE WHEN d = n THEN 1 ELSE 0 END) OVER (ORDER BY t ROWS UNBOUNDED PRECEDING) AS all_fail,
+         sum(CASE WHEN d < n THEN ln(1 - d / n) ELSE 0 END) OVER (ORDER BY t ROWS UNBOUNDED PRECEDING) AS ls,
+         sum(CASE WHEN d < n THEN d / (n * (n - d)) ELSE 0 END) OVER (ORDER BY t ROWS UNBOUNDED PRECEDING) AS gw
+  FROM risk),
+km AS (SELECT *, CASE WHEN all_fail > 0 THEN 0 ELSE exp(ls) END AS surv FROM steps),
+hz AS (SELECT * FROM (VALUES (365), (2190)) v(h)),
+read AS (
+  SELECT h, arg_max(surv, t) FILTER (WHERE t <= h) AS surv, arg_max(gw, t) FILTER (WHERE t <= h) AS gw,
+         sum(d) FILTER (WHERE t <= h) AS events, sum(leaving) FILTER (WHERE t >= h) AS n_at_risk,
+         sum(leaving) AS subjects
+  FROM km, hz GROUP BY h),
+complete AS (
+  SELECT h, count(*) AS n_complete, sum(CASE WHEN event AND t <= h THEN 1 ELSE 0 END) AS n_event
+  FROM s, hz WHERE pf >= h GROUP BY h)
+SELECT read.h, 1 - coalesce(surv, 1) AS cumulative_incidence,
+       CASE WHEN surv IS NULL OR surv >= 1 THEN 0 WHEN surv <= 0 THEN 1
+            ELSE 1 - exp(-exp(ln(-ln(surv)) + {z} * sqrt(gw) / ln(surv))) END AS ci_lower,
+       CASE WHEN surv IS NULL OR surv >= 1 THEN 0 WHEN surv <= 0 THEN 1
+            ELSE 1 - exp(-exp(ln(-ln(surv)) - {z} * sqrt(gw) / ln(surv))) END AS ci_upper,
+       n_at_risk, events, subjects, n_complete, n_event / n_complete AS raw_share
+FROM read LEFT JOIN complete USING (h) ORDER BY read.h
+"""
+
+
+def timed(label: str, fn):
+    start = time.perf_counter()
+    result = fn()
+    seconds = time.perf_counter() - start
+    print(f"{label:<45} {seconds:8.1f} s", flush=True)
+    return result, seconds
+
+
+def generate(spark, work: Path, n_children: int, seed: int) -> dict[str, str]:
+    paths = {name: str(work / "parquet" / name) for name in ("children", "referrals")}
+    if not all(Path(p, "_SUCCESS").exists() for p in paths.values()):
+        shapes.children(spark, n_children, seed).write.mode("overwrite").parquet(paths["children"])
+        shapes.referrals(spark, n_children, seed).write.mode("overwrite").parquet(paths["referrals"])
+    return paths
+
+
+def write_silver(spark, cfg, paths: dict[str, str], n_children: int, seed: int) -> None:
+    refs = spark.read.parquet(paths["referrals"])
+    tables = {"children": spark.read.parquet(paths["children"]), "referrals": refs,
+              "assessments": shapes.assessments(refs, seed), "cp_plans": shapes.cp_plans(refs, seed),
+              "care_periods": shapes.care_periods(refs, seed),
+              "school_outcomes": shapes.school_outcomes(spark, n_children, seed)}
+    for table, df in tables.items():
+        delta.write_table(df, cfg, "silver", table)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--children", type=int, default=3_000_000)
+    parser.add_argument("--seed", type=int, default=20240601)
+    parser.add_argument("--work", default="/tmp/csc-bench-outcomes")
+    parser.add_argument("--driver-memory", default="8g")
+    parser.add_argument("--threads", type=int, default=2, help="DuckDB threads (Spark runs local[2])")
+    parser.add_argument("--stage", action="store_true", help="also time the whole outcomes stage on Delta silver")
+    args = parser.parse_args()
+    work = Path(args.work)
+    cfg = load_config(profile="local", overrides={
+        "lakehouse": str(work / "lakehouse"), "spark.driver_memory": args.driver_memory,
+        "spark.shuffle_partitions": 8})
+    spark = get_spark(cfg, "bench-outcomes")
+    result: dict = {"children": args.children, "end_date": END.isoformat(), "load_average_at_start": os.getloadavg(),
+                    "cores": os.cpu_count(), "spark_master": cfg.spark.master, "duckdb_threads": args.threads,
+                    "data": "silver-shaped tables generated by benchmarks/silver_shapes.py (spark.range + xxhash64), "
+                            "not synth+ingest"}
+    paths, result["generate_seconds"] = timed("generate parquet (skipped if present)",
+                                              lambda: generate(spark, work, args.children, args.seed))
+    referrals = spark.read.parquet(paths["referrals"])
+    children = spark.read.parquet(paths["children"])
+    result["referrals"] = referrals.count()
+    print(f"referrals: {result['referrals']:,} over {args.children:,} children")
+
+    spark_windows = str(work / "out" / "spark_windows")
+    _, t_sw = timed("spark: referral windows -> parquet", lambda: referral_windows(
+        referrals, children, END).write.mode("overwrite").parquet(spark_windows))
+    km_spark, t_sk = timed("spark: Kaplan-Meier at horizons", lambda: survival_estimates(
+        spark.read.parquet(spark_windows), "rereferral_after_closure").orderBy("horizon_days").collect())
+
+    con = duckdb.connect()
+    con.execute(f"SET threads = {args.threads}")
+    con.execute("SET memory_limit = '8GB'")
+    duck_windows = str(work / "out" / "duck_windows.parquet")
+    _, t_dw = timed("duckdb: referral windows -> parquet", lambda: con.execute(DUCKDB_WINDOWS.format(
+        referrals=paths["referrals"] + "/*.parquet", children=paths["children"] + "/*.parquet", end=END,
+        out=duck_windows)))
+    from csc_demand.stats.survival import Z_95
+    km_duck, t_dk = timed("duckdb: Kaplan-Meier at horizons", lambda: con.execute(
+        DUCKDB_KM.format(windows=duck_windows, z=Z_95)).fetchall())
+
+    # Same figures from both engines on the same data (the benchmark's own correctness check).
+    totals_sql = ("SELECT count(*), sum(rereferral_12m::INT), sum(coalesce(event::INT, 0)), "
+                  "sum(followup_days::BIGINT) FROM read_parquet('{}')")
+    duck_totals = con.execute(totals_sql.format(duck_windows)).fetchone()
+    spark_totals = con.execute(totals_sql.format(spark_windows + "/*.parquet")).fetchone()
+    agree = duck_totals == spark_totals and all(
+        abs(s["cumulative_incidence"] - d[1]) < 1e-9 and abs(s["ci_lower"] - d[2]) < 1e-9
+        and s["n_at_risk"] == d[4] and s["events"] == d[5] for s, d in zip(km_spark, km_duck))
+    print(f"totals (rows, DfE re-referrals, events, follow-up days): spark {spark_totals} duckdb {duck_totals}")
+    for s in km_spark:
+        print(f"  KM {s['horizon_days']:>5} d: {s['cumulative_incidence']:.4f} "
+              f"[{s['ci_lower']:.4f}, {s['ci_upper']:.4f}] at risk {s['n_at_risk']:,}")
+    spark_total, duck_total = t_sw + t_sk, t_dw + t_dk
+    ratio = spark_total / duck_total
+    print(f"engines agree: {agree}; spark {spark_total:.1f} s, duckdb {duck_total:.1f} s, ratio {ratio:.2f}x "
+          f"(target <= 3x)")
+    result.update({"spark_windows_seconds": round(t_sw, 2), "spark_km_seconds": round(t_sk, 2),
+                   "duckdb_windows_seconds": round(t_dw, 2), "duckdb_km_seconds": round(t_dk, 2),
+                   "spark_total_seconds": round(spark_total, 2), "duckdb_total_seconds": round(duck_total, 2),
+                   "ratio_spark_to_duckdb": round(ratio, 2), "engines_agree": agree,
+                   "km": [{k: s[k] for k in ("horizon_days", "cumulative_incidence", "ci_lower", "ci_upper",
+                                              "n_at_risk", "events", "raw_share")} for s in km_spark]})
+    if args.stage:
+        _, result["silver_write_seconds"] = timed("write six silver Delta tables", lambda: write_silver(
+            spark, cfg, paths, args.children, args.seed))
+        code, result["stage_seconds"] = timed("csc-demand outcomes (whole stage)", lambda: cli_main(
+            ["outcomes", "--lakehouse", cfg.lakehouse, "--end-date", END.isoformat()]))
+        result["stage_exit_code"] = code
+        print(f"whole outcomes stage: {result['stage_seconds']:.0f} s (target < 300 s)")
+    result["load_average_at_end"] = os.getloadavg()
+    RESULTS.parent.mkdir(parents=True, exist_ok=True)
+    RESULTS.write_text(json.dumps(result, indent=2, default=str))
+    print(f"wrote {RESULTS}")
+    shutil.rmtree(work / "out", ignore_errors=True)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,159 @@
+"""Cheap whole-file checks before Spark reads anything, run in parallel on the executors.
+
+A file that cannot be read at all (empty, not well-formed, truncated, wrong root element or header) must be
+reported by name with the reason and kept out of the Spark read, where it could fail the whole job or lose rows
+silently. The check also gives each file's fingerprint (SHA-256) so unchanged files are not re-loaded, its record
+count (what Spark must return for it) and, for CIN XML, the LA code and year from the file's own Header.
+"""
+from __future__ import annotations
+
+import codecs
+import csv
+import hashlib
+import sys
+import xml.etree.ElementTree as ET
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Optional
+
+from pyspark import cloudpickle
+from pyspark.sql import SparkSession
+
+from csc_demand.io.csv_source import CSV_COLUMNS
+
+from csc_demand.io.discover import SourceFile
+
+CHUNK = 1 << 20
+
+
+@dataclass(frozen=True)
+class FileCheck:
+    file: SourceFile          # la_code / collection_year as the file itself states them (XML Header)
+    ok: bool
+    reason: Optional[str]     # why the file cannot be read (None when ok)
+    sha256: Optional[str]
+    size_bytes: int
+    records: int              # Child elements (XML) or data lines (CSV)
+
+
+def _chunks(path: str, digest):
+    with open(path, "rb") as handle:
+        while True:
+            block = handle.read(CHUNK)
+            if not block:
+                return
+            digest.update(block)
+            yield block
+
+
+def check_cin_xml(path: str) -> dict:
+    """Stream-parse the whole file: well-formed, root Message, a CIN Header with LEA and Year; count Child."""
+    digest = hashlib.sha256()
+    parser = ET.XMLPullParser(events=("start", "end"))
+    stack: list[str] = []
+    header: dict[str, str] = {}
+    children = 0
+    size = 0
+    try:
+        for block in _chunks(path, digest):
+            size += len(block)
+            parser.feed(block)
+            for event, elem in parser.read_events():
+                if event == "start":
+                    if not stack and elem.tag != "Message":
+                        return {"reason": f"root element is <{elem.tag}>, expected <Message>", "size": size}
+                    stack.append(elem.tag)
+                    continue
+                stack.pop()
+                if len(stack) >= 2 and stack[1] == "Header":
+                    header["/".join(stack[2:] + [elem.tag])] = (elem.text or "").strip()
+                elif elem.tag == "Child" and stack == ["Message", "Children"]:
+                    children += 1
+                    elem.clear()
+        if size == 0:
+            return {"reason": "empty file (0 bytes)", "size": 0}
+        parser.close()
+    except ET.ParseError as err:
+        return {"reason": f"not well-formed XML (truncated?): {err}", "size": size}
+    except UnicodeDecodeError as err:
+        return {"reason": f"not valid text in the declared encoding: {err}", "size": size}
+    collection = header.get("CollectionDetails/Collection")
+    lea, year = header.get("Source/LEA", ""), header.get("CollectionDetails/Year", "")
+    if collection != "CIN":
+        return {"reason": f"Header/CollectionDetails/Collection is {collection!r}, expected 'CIN'", "size": size}
+    if not (lea.isdigit() and len(lea) == 3):
+        return {"reason": f"Header/Source/LEA is {lea!r}, expected a 3-digit LA code", "size": size}
+    if not (year.isdigit() and len(year) == 4):
+        return {"reason": f"Header/CollectionDetails/Year is {year!r}, expected a 4-digit year", "size": size}
+    return {"reason": None, "size": size, "sha256": digest.hexdigest(), "records": children,
+            "la_code": lea, "collection_year": int(year)}
+
+
+def _lines(path: str, digest):
+    """Non-blank lines of a UTF-8 file (a byte-order mark dropped), hashing every byte read."""
+    decoder = codecs.getincrementaldecoder("utf-8-sig")()
+    tail = ""
+    for block in _chunks(path, digest):
+        parts = (tail + decoder.decode(block)).split("\n")
+        tail = parts.pop()
+        yield from (line for line in parts if line.strip())
+    tail += decoder.decode(b"", final=True)
+    if tail.strip():
+        yield tail
+
+
+def check_csv(path: str, expected_columns: tuple[str, ...]) -> dict:
+    """Header row exactly as expected, valid UTF-8, and a last line as wide as the header (else truncated)."""
+    digest = hashlib.sha256()
+    first, last, lines = None, "", 0
+    try:
+        for line in _lines(path, digest):
+            if first is None:
+                first = line
+            else:
+                lines += 1
+            last = line
+    except UnicodeDecodeError as err:
+        return {"reason": f"not valid UTF-8 text: {err}", "size": 0}
+    if first is None:
+        return {"reason": "empty file (no header row)", "size": 0}
+    size = Path(path).stat().st_size
+    header = [c.strip() for c in next(csv.reader([first.rstrip("\r")]))]
+    if tuple(header) != expected_columns:
+        return {"reason": f"header row is {','.join(header)!r}, expected {','.join(expected_columns)!r}",
+                "size": size}
+    if lines and len(next(csv.reader([last.rstrip("\r")]))) != len(expected_columns):
+        return {"reason": f"last line has a different number of fields than the header ({len(expected_columns)}): "
+                          "the file looks truncated", "size": size}
+    return {"reason": None, "size": size, "sha256": digest.hexdigest(), "records": lines}
+
+
+def _check_one(item: tuple[str, str, tuple[str, ...]]) -> dict:
+    path, kind, columns = item
+    try:
+        return check_cin_xml(path) if kind == "cin_xml" else check_csv(path, columns)
+    except OSError as err:
+        return {"reason": f"cannot open the file: {err}", "size": 0}
+
+
+def check_files(spark: SparkSession, files: list[SourceFile]) -> list[FileCheck]:
+    """Check every file, in parallel across the executors; one FileCheck per file, in the same order."""
+    if not files:
+        return []
+    # Ship this module's functions by value: executors need only the standard library, not csc_demand.
+    cloudpickle.register_pickle_by_value(sys.modules[__name__])
+    items = [(f.path, f.kind, CSV_COLUMNS.get(f.kind, ())) for f in files]
+    slices = max(1, min(len(items), spark.sparkContext.defaultParallelism * 4))
+    results = spark.sparkContext.parallelize(items, slices).map(_check_one).collect()
+    checks = []
+    for file, res in zip(files, results):
+        reason = res.get("reason")
+        if reason is None and file.kind == "cin_xml":
+            if (file.la_code, file.collection_year) != (res["la_code"], res["collection_year"]):
+                reason = (f"the Header says LEA {res['la_code']} year {res['collection_year']} but the file name says "
+                          f"{file.la_code} {file.collection_year}: rename the file or fix its Header")
+        stated = replace(file, la_code=res.get("la_code", file.la_code),
+                         collection_year=res.get("collection_year", file.collection_year))
+        checks.append(FileCheck(stated, reason is None, reason, res.get("sha256"), res.get("size", 0),
+                                res.get("records", 0)))
+    return checks

@@ -1,0 +1,34 @@
+"""Attach each row's file facts (relative name, LA code, collection year) from the checked-file list.
+
+Spark gives every row its file as a URI (``_metadata.file_path``, percent-encoded); we join on the decoded absolute
+path with a broadcast of the small file list, so stacking many files stays one parallel read.
+"""
+from __future__ import annotations
+
+from pyspark.sql import Column, DataFrame, SparkSession
+from pyspark.sql import functions as F
+from pyspark.sql.types import IntegerType, StringType, StructField, StructType
+
+from csc_demand.io.discover import SourceFile
+
+FILE_SCHEMA = StructType([
+    StructField("_abs_path", StringType(), False),
+    StructField("source_file", StringType(), False),
+    StructField("la_code", StringType(), True),
+    StructField("collection_year", IntegerType(), False),
+])
+
+
+def decoded_file_path() -> Column:
+    """``file:/a%20b.xml`` -> ``/a b.xml`` (a literal '+' stays '+': URIs do not encode it, url_decode would)."""
+    raw = F.regexp_replace(F.col("_metadata.file_path"), r"\+", "%2B")
+    return F.regexp_replace(F.url_decode(raw), r"^file:(//)?", "")
+
+
+def with_file_columns(df: DataFrame, spark: SparkSession, files: list[SourceFile]) -> DataFrame:
+    """Add source_file, la_code (from the file when it names one) and collection_year to rows read from files."""
+    facts = spark.createDataFrame(
+        [(f.path, f.source_file, f.la_code, f.collection_year) for f in files], FILE_SCHEMA)
+    return (df.withColumn("_abs_path", decoded_file_path())
+              .join(F.broadcast(facts), on="_abs_path", how="left")
+              .drop("_abs_path"))

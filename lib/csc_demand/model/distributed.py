@@ -1,0 +1,57 @@
+"""Sufficient-statistics E-step on Spark, for pattern sets too large for the driver.
+
+Like MLlib's GaussianMixture: each iteration is one pass over the (cached) pattern table; every partition runs the
+same numpy kernel as the driver path (``csc_demand.model.em``) on its Arrow batches and returns one row of partial
+sums; the driver adds the per-partition rows. Nothing row-level is collected.
+"""
+from __future__ import annotations
+
+import pickle
+from typing import Callable
+
+import numpy as np
+import pyarrow as pa
+from pyspark import StorageLevel
+from pyspark.sql import DataFrame
+from scipy import sparse
+
+from csc_demand.model.patterns import unpack
+
+
+class SparkPatterns:
+    """The pattern table (mask, count) kept in Spark; ``reduce`` sums a kernel's outputs over all partitions."""
+
+    def __init__(self, patterns: DataFrame, n_indicators: int):
+        self.df = patterns.select("mask", "count").persist(StorageLevel.MEMORY_AND_DISK)
+        self.n_indicators = n_indicators
+        self.n_obs = float(self.df.groupBy().sum("count").first()[0] or 0)
+
+    def reduce(self, fn: Callable, *params: np.ndarray) -> tuple:
+        n_ind = self.n_indicators
+
+        def per_partition(batches):
+            total = None
+            for batch in batches:
+                if batch.num_rows == 0:
+                    continue
+                X = sparse.csr_matrix(unpack(batch.column("mask").to_numpy(zero_copy_only=False), n_ind))
+                w = batch.column("count").to_numpy(zero_copy_only=False).astype(np.float64)
+                out = fn(X, w, *params)
+                total = out if total is None else tuple(a + b for a, b in zip(total, out))
+            if total is not None:
+                yield pa.RecordBatch.from_pydict({"stats": [pickle.dumps(total)]})
+
+        rows = self.df.mapInArrow(per_partition, "stats binary").collect()
+        if not rows:
+            raise ValueError("the pattern table is empty: nothing to fit")
+        parts = [pickle.loads(row["stats"]) for row in rows]
+        return tuple(sum(values[1:], values[0].copy()) for values in zip(*parts))
+
+    def top_patterns(self, n: int):
+        """The n most frequent patterns (ties by mask) as (masks, counts): the pool starting values are drawn from."""
+        rows = self.df.orderBy(self.df["count"].desc(), self.df["mask"]).limit(n).collect()
+        return (np.array([r["mask"] for r in rows], dtype=np.int64),
+                np.array([r["count"] for r in rows], dtype=np.float64))
+
+    def release(self) -> None:
+        self.df.unpersist()

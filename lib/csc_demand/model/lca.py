@@ -1,0 +1,311 @@
+"""Latent class analysis as a ``pyspark.ml`` Estimator (``LatentClassAnalysis``) and Model (``LatentClassModel``).
+
+Fit: rows -> distinct patterns with counts (Spark groupBy on a bit mask) -> EM on the weighted patterns in numpy
+(driver) or with a distributed sufficient-statistics E-step (Spark) when there are more than ``maxDriverPatterns``
+patterns. Transform: pure Spark SQL expressions (no Python UDF) adding the modal class and the posterior.
+"""
+from __future__ import annotations
+
+import math
+import os
+from dataclasses import dataclass
+from typing import Optional, Sequence
+
+import numpy as np
+from pyspark import keyword_only
+from pyspark.ml import Estimator, Model
+from pyspark.ml.functions import array_to_vector
+from pyspark.ml.param import Param, Params, TypeConverters
+from pyspark.ml.param.shared import (HasFeaturesCol, HasMaxIter, HasPredictionCol, HasProbabilityCol, HasSeed,
+                                     HasTol)
+from pyspark.ml.util import (DefaultParamsReadable, DefaultParamsReader, DefaultParamsWritable, DefaultParamsWriter,
+                             MLReadable, MLReader, MLWritable, MLWriter)
+from pyspark.sql import DataFrame
+from pyspark.sql import functions as F
+
+from csc_demand.model import em
+from csc_demand.model.distributed import SparkPatterns
+from csc_demand.model.patterns import check_indicators, indicator_array, pattern_table, unpack
+
+
+class _LCAParams(HasFeaturesCol, HasPredictionCol, HasProbabilityCol, HasMaxIter, HasTol, HasSeed):
+    k = Param(Params._dummy(), "k", "number of latent classes (> 0)", typeConverter=TypeConverters.toInt)
+    nStarts = Param(Params._dummy(), "nStarts", "number of random starts (> 0)", typeConverter=TypeConverters.toInt)
+    burnInIter = Param(Params._dummy(), "burnInIter", "E-steps every start runs before the best few are kept",
+                       typeConverter=TypeConverters.toInt)
+    nRefine = Param(Params._dummy(), "nRefine", "how many of the best starts run to full convergence",
+                    typeConverter=TypeConverters.toInt)
+    maxDriverPatterns = Param(Params._dummy(), "maxDriverPatterns",
+                              "above this many distinct patterns the E-step runs distributed on Spark",
+                              typeConverter=TypeConverters.toInt)
+    initPatterns = Param(Params._dummy(), "initPatterns",
+                         "starting values are drawn from this many most frequent patterns",
+                         typeConverter=TypeConverters.toInt)
+
+    def __init__(self, *args):
+        super().__init__(*args)
+        self._setDefault(k=12, featuresCol="indicators", predictionCol="prediction", probabilityCol="probability",
+                         maxIter=500, tol=1e-8, nStarts=10, seed=42, burnInIter=25, nRefine=3,
+                         maxDriverPatterns=1_000_000, initPatterns=50_000)
+
+    def getK(self) -> int:
+        return self.getOrDefault(self.k)
+
+    def getNStarts(self) -> int:
+        return self.getOrDefault(self.nStarts)
+
+
+class LatentClassAnalysis(Estimator, _LCAParams, DefaultParamsReadable, DefaultParamsWritable):
+    """Mixture of independent Bernoulli indicators fitted by EM with many random starts (deterministic per seed).
+
+    >>> lca = LatentClassAnalysis(k=12, nStarts=10, seed=1)
+    >>> model = lca.fit(assessments.where("has_factors"))    # featuresCol "indicators": array<int> or Vector
+    """
+
+    @keyword_only
+    def __init__(self, *, k: int = 12, featuresCol: str = "indicators", predictionCol: str = "prediction",
+                 probabilityCol: str = "probability", maxIter: int = 500, tol: float = 1e-8, nStarts: int = 10,
+                 seed: int = 42, burnInIter: int = 25, nRefine: int = 3, maxDriverPatterns: int = 1_000_000,
+                 initPatterns: int = 50_000):
+        super().__init__()
+        self._set(**self._input_kwargs)
+
+    @keyword_only
+    def setParams(self, **kwargs) -> "LatentClassAnalysis":
+        return self._set(**self._input_kwargs)
+
+    def _fit(self, dataset: DataFrame) -> "LatentClassModel":
+        patterns = self.prepare_patterns(dataset)
+        try:
+            return self.fit_patterns(patterns)
+        finally:
+            patterns.release()
+
+    def prepare_patterns(self, dataset: DataFrame) -> "PreparedPatterns":
+        """Validate and compress once; ``fit_patterns`` can then fit any k on the result (model selection)."""
+        col = self.getFeaturesCol()
+        n_ind = check_indicators(dataset, col)
+        table = pattern_table(dataset, col)
+        n_patterns = table.count()
+        pool = self.getOrDefault(self.initPatterns)
+        if n_patterns > self.getOrDefault(self.maxDriverPatterns):
+            data = SparkPatterns(table, n_ind)
+            masks, counts = data.top_patterns(pool)
+            return PreparedPatterns(data, masks, counts, n_patterns, table)
+        rows = table.collect()
+        masks = np.array([r["mask"] for r in rows], dtype=np.int64)
+        counts = np.array([r["count"] for r in rows], dtype=np.float64)
+        order = np.argsort(masks, kind="stable")  # independent of Spark's partition order
+        masks, counts = masks[order], counts[order]
+        top = np.lexsort((masks, -counts))[:pool]
+        data = em.LocalPatterns(unpack(masks, n_ind), counts)
+        return PreparedPatterns(data, masks[top], counts[top], n_patterns, table)
+
+    def fit_patterns(self, patterns: "PreparedPatterns") -> "LatentClassModel":
+        k = self.getK()
+        if k < 1 or self.getNStarts() < 1:
+            raise ValueError(f"k and nStarts must be positive (k={k}, nStarts={self.getNStarts()})")
+        data = patterns.data
+        result = em.fit_multistart(
+            data, unpack(patterns.init_masks, data.n_indicators), patterns.init_counts, k=k,
+            n_starts=self.getNStarts(), seed=self.getOrDefault(self.seed), max_iter=self.getMaxIter(),
+            tol=self.getTol(), burn_in=self.getOrDefault(self.burnInIter), n_refine=self.getOrDefault(self.nRefine))
+        model = LatentClassModel._from_arrays(np.exp(result.log_pi), result.theta)
+        model._loglik, model._n_obs, model._n_patterns = result.loglik, data.n_obs, patterns.n_patterns
+        model._fit_info = {"n_iter": result.n_iter, "converged": result.converged,
+                           "start_logliks": result.start_logliks, "distributed": patterns.distributed}
+        return self._copyValues(model)
+
+
+@dataclass
+class PreparedPatterns:
+    """The compressed input: where the weighted patterns live, the pool for starting values, the Spark table."""
+    data: "em.PatternData"
+    init_masks: np.ndarray
+    init_counts: np.ndarray
+    n_patterns: int
+    table: DataFrame
+
+    @property
+    def distributed(self) -> bool:
+        return isinstance(self.data, SparkPatterns)
+
+    def release(self) -> None:
+        if self.distributed:
+            self.data.release()
+
+
+class LatentClassModel(Model, _LCAParams, MLReadable, MLWritable):
+    """A fitted latent class model: class sizes, conditional probabilities (k x J), log-likelihood; ``transform``
+    adds ``predictionCol`` (modal class, 0-based int) and ``probabilityCol`` (posterior, ML Vector)."""
+
+    def __init__(self):
+        super().__init__()
+        self._weights = np.ones(1)
+        self._theta = np.full((1, 1), 0.5)
+        self._loglik: Optional[float] = None
+        self._n_obs: Optional[float] = None
+        self._n_patterns: Optional[int] = None
+        self._class_names: Optional[list[str]] = None
+        self._class_ids: Optional[list[int]] = None
+        self._fit_info: dict = {}
+
+    @classmethod
+    def _from_arrays(cls, weights, theta, class_names=None, class_ids=None) -> "LatentClassModel":
+        model = cls()
+        weights = np.asarray(weights, dtype=float)
+        model._weights = weights / weights.sum()
+        model._theta = np.clip(np.asarray(theta, dtype=float), em.EPS, 1 - em.EPS)
+        model._class_names = list(class_names) if class_names is not None else None
+        model._class_ids = [int(i) for i in class_ids] if class_ids is not None else None
+        model._set(k=len(weights))
+        return model
+
+    # ---- what the model exposes -------------------------------------------------------------------
+    @property
+    def classSizes(self) -> np.ndarray:
+        """Class shares (sum to 1)."""
+        return self._weights.copy()
+
+    @property
+    def conditionalProbabilities(self) -> np.ndarray:
+        """P(indicator j = 1 | class c), shape (k, J)."""
+        return self._theta.copy()
+
+    @property
+    def logLikelihood(self) -> Optional[float]:
+        return self._loglik
+
+    @property
+    def numObservations(self) -> Optional[float]:
+        return self._n_obs
+
+    @property
+    def numPatterns(self) -> Optional[int]:
+        return self._n_patterns
+
+    @property
+    def classNames(self) -> Optional[list[str]]:
+        return self._class_names
+
+    @property
+    def classIds(self) -> Optional[list[int]]:
+        return self._class_ids
+
+    @property
+    def fitInfo(self) -> dict:
+        return dict(self._fit_info)
+
+    def numParameters(self) -> int:
+        k, n_ind = self._theta.shape
+        return (k - 1) + k * n_ind
+
+    def relabelled(self, order: Sequence[int], class_ids: Sequence[int], class_names: Sequence[str]
+                   ) -> "LatentClassModel":
+        """The same model with classes in ``order`` (new class i = old class order[i]) and named."""
+        order = list(order)
+        model = LatentClassModel._from_arrays(self._weights[order], self._theta[order], class_names, class_ids)
+        model._loglik, model._n_obs, model._n_patterns = self._loglik, self._n_obs, self._n_patterns
+        model._fit_info = dict(self._fit_info)
+        return self._copyValues(model)
+
+    # ---- scoring -------------------------------------------------------------------------------------
+    def with_posterior(self, df: DataFrame, out_col: str) -> DataFrame:
+        """``df`` plus ``out_col``: posterior class probabilities array<double> (Spark SQL only, no UDF).
+
+        Built in steps (scores, their maximum, shifted exponentials, total) so that each is computed once per row;
+        nesting them in one expression would recompute the scores inside every lambda.
+        """
+        x = indicator_array(df, self.getFeaturesCol())
+        log_p, log_q = np.log(self._theta), np.log1p(-self._theta)
+        log_odds, offset = log_p - log_q, log_q.sum(axis=1) + np.log(self._weights)
+        scores = []
+        for c in range(self._theta.shape[0]):
+            weights = F.array(*[F.lit(float(v)) for v in log_odds[c]])
+            terms = F.zip_with(x, weights, lambda xi, lo: xi.cast("double") * lo)
+            scores.append(F.aggregate(terms, F.lit(float(offset[c])), lambda acc, v: acc + v))
+        tmp = [f"__lca_{name}" for name in ("score", "max", "exp", "total")]
+        return (df.withColumn(tmp[0], F.array(*scores))
+                .withColumn(tmp[1], F.array_max(tmp[0]))
+                .withColumn(tmp[2], F.transform(tmp[0], lambda v: F.exp(v - F.col(tmp[1]))))
+                .withColumn(tmp[3], F.aggregate(tmp[2], F.lit(0.0), lambda acc, v: acc + v))
+                .withColumn(out_col, F.transform(tmp[2], lambda v: v / F.col(tmp[3])))
+                .drop(*tmp))
+
+    def _transform(self, dataset: DataFrame) -> DataFrame:
+        post = "__lca_posterior"
+        out = self.with_posterior(dataset, post)
+        return (out.withColumn(self.getPredictionCol(),
+                               (F.array_position(F.col(post), F.array_max(F.col(post))) - 1).cast("int"))
+                .withColumn(self.getProbabilityCol(), array_to_vector(F.col(post)))
+                .drop(post))
+
+    def predict_patterns(self, X: np.ndarray) -> np.ndarray:
+        """Posterior (n, k) for a driver-side 0/1 matrix (used by the pyfunc and diagnostics)."""
+        return em.posterior(X, np.log(self._weights), self._theta)
+
+    # ---- parameter sets (the published-parameter format) -------------------------------------------
+    @classmethod
+    def from_parameters(cls, parameters: dict, featuresCol: str = "indicators") -> "LatentClassModel":
+        """A model from a validated parameter set (``csc_demand.model.parameters``), e.g. a published one."""
+        model = cls._from_arrays(parameters["class_sizes"], parameters["conditional_probabilities"],
+                                 parameters.get("class_names"), parameters.get("class_ids"))
+        return model._set(featuresCol=featuresCol)
+
+    def to_parameters(self, indicator_names: Sequence[str]) -> dict:
+        k = self._theta.shape[0]
+        return {
+            "indicator_names": list(indicator_names),
+            "class_ids": self._class_ids or list(range(1, k + 1)),
+            "class_names": self._class_names or [f"Class {c + 1}" for c in range(k)],
+            "class_sizes": self._weights.tolist(),
+            "conditional_probabilities": self._theta.tolist(),
+        }
+
+    # ---- persistence ---------------------------------------------------------------------------------
+    def write(self) -> MLWriter:
+        return _LatentClassModelWriter(self)
+
+    @classmethod
+    def read(cls) -> MLReader:
+        return _LatentClassModelReader()
+
+
+class _LatentClassModelWriter(MLWriter):
+    """Params as MLlib metadata (``metadata/``) plus the parameter arrays as one Parquet row (``data/``)."""
+
+    def __init__(self, instance: LatentClassModel):
+        super().__init__()
+        self.instance = instance
+
+    def saveImpl(self, path: str) -> None:
+        m = self.instance
+        DefaultParamsWriter.saveMetadata(m, path, self.sparkSession)
+        row = {
+            "weights": m._weights.tolist(), "theta": m._theta.tolist(),
+            "loglik": m._loglik, "n_obs": m._n_obs, "n_patterns": m._n_patterns,
+            "class_names": m._class_names, "class_ids": m._class_ids,
+        }
+        schema = ("weights array<double>, theta array<array<double>>, loglik double, n_obs double, n_patterns long, "
+                  "class_names array<string>, class_ids array<int>")
+        self.sparkSession.createDataFrame([row], schema).coalesce(1).write.parquet(os.path.join(path, "data"))
+
+
+class _LatentClassModelReader(MLReader):
+    def load(self, path: str) -> LatentClassModel:
+        metadata = DefaultParamsReader.loadMetadata(path, self.sparkSession)
+        row = self.sparkSession.read.parquet(os.path.join(path, "data")).first()
+        model = LatentClassModel._from_arrays(row["weights"], row["theta"], row["class_names"], row["class_ids"])
+        model._resetUid(metadata["uid"])
+        DefaultParamsReader.getAndSetParams(model, metadata)
+        model._loglik, model._n_obs, model._n_patterns = row["loglik"], row["n_obs"], row["n_patterns"]
+        return model
+
+
+def information_criteria(loglik: float, n_params: int, n_obs: float) -> dict:
+    """BIC, AIC and sample-size-adjusted BIC (Sclove 1987) from a log-likelihood."""
+    return {
+        "bic": -2 * loglik + n_params * math.log(n_obs),
+        "aic": -2 * loglik + 2 * n_params,
+        "sabic": -2 * loglik + n_params * math.log((n_obs + 2) / 24),
+    }

@@ -1,0 +1,103 @@
+"""MLflow: one parent run per fit with a nested run per k, the input dataset with its Delta version, tags (git
+commit, config hash), artifacts, and registration of the chosen model as a pyfunc with alias ``champion``."""
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import subprocess
+from pathlib import Path
+from typing import Optional
+
+import mlflow
+from mlflow import MlflowClient
+from mlflow.models import ModelSignature
+from mlflow.types.schema import ColSpec, Schema
+
+from csc_demand import __version__
+from csc_demand.config import Config
+from csc_demand.model.pyfunc import INPUT_COLUMN, CategoryClassifier
+
+CHAMPION = "champion"
+PYFUNC_NAME = "category_classifier"
+
+
+def configure(cfg: Config) -> None:
+    mlflow.set_tracking_uri(cfg.tracking_uri)
+    if cfg.mlflow.registry_uri:
+        mlflow.set_registry_uri(cfg.mlflow.registry_uri)
+    mlflow.set_experiment(cfg.mlflow.experiment)
+
+
+def config_hash(cfg: Config) -> str:
+    blob = json.dumps(dataclasses.asdict(cfg), sort_keys=True, default=str)
+    return hashlib.sha256(blob.encode()).hexdigest()[:16]
+
+
+def git_commit() -> Optional[str]:
+    """The checkout's commit when running from a git working tree (None in an installed wheel)."""
+    try:
+        out = subprocess.run(["git", "rev-parse", "HEAD"], cwd=Path(__file__).parent, capture_output=True,
+                             text=True, timeout=10)
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return out.stdout.strip() if out.returncode == 0 else None
+
+
+def run_tags(cfg: Config) -> dict:
+    tags = {"config_hash": config_hash(cfg), "csc_demand_version": __version__, "profile": cfg.profile}
+    commit = git_commit()
+    if commit:
+        tags["mlflow.source.git.commit"] = commit
+        tags["git_commit"] = commit
+    return tags
+
+
+def log_input_table(df, cfg: Config, layer: str, table: str, version: int) -> None:
+    """Record the input Delta table and the version read, as an MLflow dataset input and as params."""
+    dataset = mlflow.data.from_spark(df, path=cfg.table_name(layer, table), version=str(version),
+                                     name=f"{layer}.{table}")
+    mlflow.log_input(dataset, context="training")
+    mlflow.log_params({f"input.{layer}.{table}.version": version})
+
+
+def signature() -> ModelSignature:
+    return ModelSignature(
+        inputs=Schema([ColSpec("string", INPUT_COLUMN)]),
+        outputs=Schema([ColSpec("long", "category_id"), ColSpec("string", "category_name"),
+                        ColSpec("double", "probability")]))
+
+
+def log_and_register(parameters: dict, cfg: Config, workdir: Path) -> tuple[str, str]:
+    """Log the pyfunc in the active run, register it and point the alias ``champion`` at the new version.
+
+    Returns (model name, version)."""
+    path = Path(workdir) / "parameters.json"
+    path.write_text(json.dumps(parameters, indent=1))
+    info = mlflow.pyfunc.log_model(
+        name=PYFUNC_NAME, python_model=CategoryClassifier(), artifacts={"parameters": str(path)},
+        signature=signature(), registered_model_name=cfg.mlflow.model_name,
+        pip_requirements=["mlflow", "numpy", "pandas", "scipy", "pyyaml", f"csc-demand=={__version__}"])
+    version = str(info.registered_model_version)
+    MlflowClient().set_registered_model_alias(cfg.mlflow.model_name, CHAMPION, version)
+    return cfg.mlflow.model_name, version
+
+
+def champion_uri(cfg: Config) -> str:
+    return f"models:/{cfg.mlflow.model_name}@{CHAMPION}"
+
+
+def load_registered_parameters(model_uri: str) -> tuple[dict, str, str]:
+    """(parameter set, model name, version) of a registered pyfunc (``models:/name@alias`` or ``models:/name/3``)."""
+    model = mlflow.pyfunc.load_model(model_uri)
+    parameters = model.unwrap_python_model().parameters
+    name, version = model_uri, None
+    if model_uri.startswith("models:/"):
+        ref = model_uri[len("models:/"):]
+        client = MlflowClient()
+        if "@" in ref:
+            name, alias = ref.split("@", 1)
+            version = client.get_model_version_by_alias(name, alias).version
+        else:
+            name, version = ref.rsplit("/", 1)
+    return parameters, name, str(version) if version is not None else None

@@ -1,0 +1,25 @@
+"""Gold tables written by ``csc-demand outcomes`` and how each is disclosure-controlled before leaving.
+
+Row-level tables (one row per referral, plan, period, assessment or pupil) stay inside the secure environment;
+aggregate tables pass through ``csc_demand.report.disclosure.disclose`` with these count and derived columns.
+"""
+from __future__ import annotations
+
+ROW_LEVEL_TABLES = ("referral_windows", "cp_plan_sequence", "care_reentry", "assessment_pathways",
+                    "education_involvement")
+# table -> (count columns, columns derived from them)
+AGGREGATE_TABLES: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
+    "survival_estimates": (("n_at_risk", "events", "subjects", "n_complete"),
+                           ("cumulative_incidence", "ci_lower", "ci_upper", "raw_share")),
+    "rereferral_rates": (("referrals", "rereferrals_12m"), ("rereferral_rate",)),
+    "repeat_plan_rates": (("plans", "repeat_plans"), ("repeat_rate",)),
+    "pathway_rates": (("assessments", "cp_plans", "care_entries"), ("cp_plan_rate", "care_rate")),
+    "pathway_odds_ratios": (("n_level", "n_total"), ("odds_ratio", "ci_lower", "ci_upper", "coefficient",
+                                                      "std_error", "p_value")),
+    "education_gaps": (("pupils", "att8_pupils", "suspended", "permanently_excluded"),
+                       ("mean_att8", "att8_ratio_to_never_referred", "suspension_rate", "suspension_rate_ratio",
+                        "exclusion_rate", "exclusion_rate_ratio")),
+    "category_trends": (("assessments",), ("share",)),
+}
+# education_sen_gaps holds only means and ratios: publish it only for groups whose education_gaps cells pass.
+GOLD_TABLES = (*ROW_LEVEL_TABLES, *AGGREGATE_TABLES, "education_sen_gaps")

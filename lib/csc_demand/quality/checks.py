@@ -1,0 +1,62 @@
+"""Column-level building blocks for quality rules: blank handling, strict dates, booleans, code lists, and the
+choice of the one rule that rejects a record (the first failing rule in the table's rule order)."""
+from __future__ import annotations
+
+from typing import Iterable, Optional
+
+from pyspark.sql import Column
+from pyspark.sql import functions as F
+
+from csc_demand.quality.catalog import RULES
+
+ISO_DATE = "yyyy-MM-dd"   # CIN XML and NPD
+UK_DATE = "dd/MM/yyyy"    # SSDA903
+
+
+def value(col: Column | str) -> Column:
+    """Trimmed text, or null when absent or blank (XML and CSV write missing values both ways)."""
+    col = F.col(col) if isinstance(col, str) else col
+    return F.nullif(F.trim(col), F.lit(""))
+
+
+def to_date(col: Column | str, fmt: str) -> Column:
+    """Strict date parse: null for a missing value and for an impossible or wrongly written one."""
+    return F.try_to_date(value(col), fmt)
+
+
+def bad_date(col: Column | str, fmt: str) -> Column:
+    """A value is present but is not a valid calendar date in ``fmt``."""
+    return value(col).isNotNull() & to_date(col, fmt).isNull()
+
+
+def to_bool(col: Column | str) -> Column:
+    """true/false/1/0 (any case) -> boolean; anything else -> null."""
+    text = F.lower(value(col))
+    return (F.when(text.isin("true", "1"), F.lit(True))
+             .when(text.isin("false", "0"), F.lit(False)))
+
+
+def bad_bool(col: Column | str) -> Column:
+    return value(col).isNotNull() & to_bool(col).isNull()
+
+
+def bad_code(col: Column | str, allowed: Iterable[str]) -> Column:
+    """A value is present but not in the code list (codes compared upper-case)."""
+    return value(col).isNotNull() & ~F.upper(value(col)).isin(list(allowed))
+
+
+def bad_int(col: Column | str) -> Column:
+    return value(col).isNotNull() & value(col).try_cast("int").isNull()
+
+
+def bad_number(col: Column | str) -> Column:
+    return value(col).isNotNull() & value(col).try_cast("double").isNull()
+
+
+def first_failing_rule(checks: list[tuple[str, Column]], already: Optional[Column] = None) -> Column:
+    """The id of the first rule whose condition is true (null when all pass); ``already`` wins when set."""
+    for rule_id, _ in checks:
+        if rule_id not in RULES:
+            raise KeyError(f"rule {rule_id} is not in csc_demand.quality.catalog.RULES")
+    chosen = F.coalesce(*[F.when(condition, F.lit(rule_id)) for rule_id, condition in checks], F.lit(None).cast("string"))
+    return chosen if already is None else F.coalesce(already, chosen)

@@ -1,0 +1,55 @@
+"""Apply a table's rules to staged records, and the rules that compare records with each other.
+
+After ``apply_rules`` every staged record has ``rule_id`` (null = accepted) and ``with_parent`` (true when it is
+rejected only because the record it belongs to was rejected: it is counted as quarantined for reconciliation but
+its raw data sits in the parent's quarantine row).
+"""
+from __future__ import annotations
+
+from pyspark.sql import Column, DataFrame, Window
+from pyspark.sql import functions as F
+
+from csc_demand.quality.checks import first_failing_rule
+from csc_demand.quality.rules import Checks
+
+FAR_FUTURE = "9999-12-31"
+
+
+def apply_rules(df: DataFrame, checks: Checks) -> DataFrame:
+    """Add rule_id (parent's rule first, then CSC-RECORD for unparseable records, then the table's rules)."""
+    parent = F.col("parent_rule") if "parent_rule" in df.columns else F.lit(None).cast("string")
+    record_checks = [("CSC-RECORD", F.col("corrupt"))] if "corrupt" in df.columns else []
+    return (df.withColumn("with_parent", parent.isNotNull())
+              .withColumn("rule_id", first_failing_rule(record_checks + checks, already=parent)))
+
+
+def flag_duplicates(df: DataFrame, keys: list[str], order: list[Column | str]) -> DataFrame:
+    """CSC-DUP on every accepted record after the first with the same natural key in the same file."""
+    accepted = F.col("rule_id").isNull()
+    window = Window.partitionBy("source_file", accepted, *keys).orderBy(*order)
+    return df.withColumn("rule_id", F.when(accepted & (F.row_number().over(window) > 1), F.lit("CSC-DUP"))
+                                     .otherwise(F.col("rule_id")))
+
+
+def flag_overlapping_plans(df: DataFrame, start: str, end: str, order: list[Column | str]) -> DataFrame:
+    """8940 on an accepted plan that starts before an earlier accepted plan of the child (same file) has ended.
+
+    The later plan is the bad one. An open plan (no end date) overlaps every plan that starts after it.
+    """
+    accepted = F.col("rule_id").isNull()
+    window = (Window.partitionBy("source_file", "child_key", accepted).orderBy(F.col(start), *order)
+              .rowsBetween(Window.unboundedPreceding, -1))
+    latest_end_before = F.max(F.coalesce(F.col(end), F.lit(FAR_FUTURE).cast("date"))).over(window)
+    return df.withColumn("rule_id", F.when(accepted & (F.col(start) < latest_end_before), F.lit("8940"))
+                                     .otherwise(F.col("rule_id")))
+
+
+def latest_copy(df: DataFrame, key: str, order: list[Column] | None = None) -> DataFrame:
+    """One row per key across annual files: the latest collection year wins (then ``order``), as DOMAIN.md says."""
+    ranking = [F.col("collection_year").desc(), *(order or []), F.col("source_file").desc()]
+    window = Window.partitionBy(key).orderBy(*ranking)
+    first_year = F.min("collection_year").over(Window.partitionBy(key))
+    return (df.withColumn("first_collection_year", first_year)
+              .withColumn("_copy", F.row_number().over(window))
+              .filter(F.col("_copy") == 1)
+              .drop("_copy"))

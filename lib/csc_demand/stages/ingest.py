@@ -1,0 +1,154 @@
+"""``csc-demand ingest``: source files -> bronze (as received) -> silver (validated, de-duplicated) + quarantine.
+
+Steps: find files by kind; check each file whole (bad files are reported by name and kept out); load new or
+changed files into bronze (replacing their earlier rows in one commit); rebuild every silver table from all of
+bronze and MERGE it on natural keys (re-running with the same files changes nothing); record per table records
+received / accepted / quarantined and the Delta versions written. Exit code 1 when any file failed.
+"""
+from __future__ import annotations
+
+import argparse
+from datetime import datetime, timezone
+
+from pyspark import StorageLevel
+from pyspark.sql import functions as F
+
+from csc_demand.config import Config
+from csc_demand.io import delta
+from csc_demand.io.bronze import BRONZE_TABLE, empty_bronze, manifest_rows, read_files
+from csc_demand.io.discover import KINDS, discover
+from csc_demand.io.file_check import FileCheck, check_files
+from csc_demand.quality.quarantine import finalise_quarantine
+from csc_demand.runlog import RunLog
+from csc_demand.spark import get_spark
+from csc_demand.transform.silver_tables import (DERIVED, SILVER_CONSTRAINTS, SILVER_KEYS, all_quarantine_rows,
+                                                reconciliation_counts, silver_frames, validated_records)
+
+HELP = "Load CIN census XML, SSDA903 and NPD files into bronze and silver Delta tables, with quality rules"
+MANIFEST = "files"
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--source", required=True, metavar="DIR",
+                        help="folder searched recursively for input files by name (docs/formats.md); names "
+                             "starting with '_' or '.' are skipped")
+    parser.add_argument("--bronze-only", action="store_true",
+                        help="load and check files into bronze but do not rebuild silver")
+
+
+def _sql_list(values: list[str]) -> str:
+    return ", ".join("'" + v.replace("\\", "\\\\").replace("'", "\\'") + "'" for v in values)
+
+
+def _previous_manifest(spark, cfg: Config) -> dict[str, dict]:
+    if not delta.table_exists(spark, cfg, "bronze", MANIFEST):
+        return {}
+    rows = delta.read_table(spark, cfg, "bronze", MANIFEST).collect()  # one row per file: small
+    return {row["source_file"]: row.asDict() for row in rows}
+
+
+def load_bronze(spark, cfg: Config, log: RunLog, checks: list[FileCheck], loaded_at: datetime) -> list[str]:
+    """Load new and changed files into bronze; returns the failures (file: reason), including files whose rows
+    Spark did not read back in full."""
+    previous = _previous_manifest(spark, cfg)
+    failures = [f"{c.file.source_file}: {c.reason}" for c in checks if not c.ok]
+    status = {c.file.source_file: ("loaded" if c.ok else "failed") for c in checks}
+    unchanged = {c.file.source_file for c in checks
+                 if previous.get(c.file.source_file, {}).get("status") == status[c.file.source_file]
+                 and previous[c.file.source_file]["file_sha256"] == c.sha256
+                 and previous[c.file.source_file]["reason"] == c.reason}
+    for kind in KINDS:
+        todo = [c for c in checks if c.ok and c.file.kind == kind and c.file.source_file not in unchanged]
+        if not todo:
+            continue
+        table = BRONZE_TABLE[kind]
+        rows = read_files(spark, kind, [c.file for c in todo], todo, log.run_id, loaded_at)
+        names = [c.file.source_file for c in todo]
+        delta.replace_rows(rows, cfg, "bronze", table, f"source_file IN ({_sql_list(names)})")
+        version, metrics = delta.last_commit_metrics(spark, cfg, "bronze", table)
+        log.wrote(f"bronze.{table}", version)
+        got = {c.file.source_file: c.records for c in todo}
+        if int(metrics.get("numOutputRows", -1)) != sum(got.values()):  # find the files Spark read differently
+            got = dict(delta.read_table(spark, cfg, "bronze", table).filter(F.col("source_file").isin(names))
+                       .groupBy("source_file").count().collect())
+        for c in todo:
+            if got.get(c.file.source_file, 0) != c.records:
+                failures.append(f"{c.file.source_file}: the file has {c.records} records but "
+                                f"{got.get(c.file.source_file, 0)} were read; check its structure")
+                status[c.file.source_file] = "failed"
+        received = sum(c.records for c in todo)
+        log.table(f"bronze.{table}", received=received, accepted=sum(got.values()),
+                  quarantined=received - sum(got.values()), files_loaded=len(todo))
+        log.step(f"bronze.{table}: {len(todo)} file(s), {sum(got.values())} rows (version {version})")
+    log.metric("files_unchanged", len(unchanged))
+    changed = [c for c in checks if c.file.source_file not in unchanged]  # unchanged files keep their row
+    if not changed:
+        return failures
+    manifest = manifest_rows(spark, changed, status, log.run_id, loaded_at)
+    version = delta.merge_table(manifest, cfg, "bronze", MANIFEST, ["source_file"])
+    log.wrote(f"bronze.{MANIFEST}", version)
+    return failures
+
+
+def build_silver(spark, cfg: Config, log: RunLog, loaded_at: datetime) -> None:
+    bronze = {kind: (delta.read_table(spark, cfg, "bronze", BRONZE_TABLE[kind])
+                     if delta.table_exists(spark, cfg, "bronze", BRONZE_TABLE[kind]) else empty_bronze(spark, kind))
+              for kind in KINDS}
+    validated, xml_referrals = validated_records(bronze, cfg.resolve_pseudonym_key())
+    xml_referrals.persist(StorageLevel.MEMORY_AND_DISK)
+    for df in validated.values():
+        df.persist(StorageLevel.MEMORY_AND_DISK)
+    for table, counts in reconciliation_counts(validated).items():
+        log.table(f"silver.{table}", **counts)
+    for table, df in silver_frames(validated).items():
+        fresh = delta.ensure_table(spark, cfg, "silver", table, df.schema, **SILVER_CONSTRAINTS[table])
+        version = delta.sync_table(df, cfg, "silver", table, SILVER_KEYS[table], fresh=fresh)
+        rows = delta.read_table(spark, cfg, "silver", table).count()
+        log.wrote(f"silver.{table}", version)
+        if table in DERIVED:
+            log.table(f"silver.{table}", rows=rows)
+        else:
+            counts = log.summary["tables"][f"silver.{table}"]
+            log.table(f"silver.{table}", rows=rows, superseded=counts["accepted"] - rows)
+        log.step(f"silver.{table}: {rows} rows (version {version})")
+    quarantine = finalise_quarantine(all_quarantine_rows(validated), log.run_id,
+                                     F.lit(loaded_at).cast("timestamp"))
+    fresh = delta.ensure_table(spark, cfg, "silver", "quarantine", quarantine.schema,
+                               not_null=["quarantine_key", "rule_id", "table_name"])
+    version = delta.sync_table(quarantine, cfg, "silver", "quarantine", ["quarantine_key"], fresh=fresh)
+    log.wrote("silver.quarantine", version)
+    by_rule = {r["rule_id"]: r["n"] for r in delta.read_table(spark, cfg, "silver", "quarantine")
+               .groupBy("rule_id").agg(F.sum("occurrences").alias("n")).collect()}
+    log.metric("quarantine_by_rule", dict(sorted(by_rule.items())))
+    log.step(f"silver.quarantine: {sum(by_rule.values())} rejected records (version {version})")
+    for df in [*validated.values(), xml_referrals]:
+        df.unpersist()
+
+
+def run(args: argparse.Namespace, cfg: Config, log: RunLog) -> int:
+    cfg.resolve_pseudonym_key()  # fail before any work when the key is missing
+    spark = get_spark(cfg)
+    loaded_at = datetime.now(timezone.utc).replace(microsecond=0)
+    log.metric("load_id", log.run_id)
+    files, unrecognised = discover(args.source)
+    log.step(f"found {len(files)} input file(s) under {args.source}"
+             + (f"; {len(unrecognised)} name(s) not recognised: {', '.join(unrecognised[:5])}" if unrecognised else ""))
+    log.metric("files_unrecognised", unrecognised)
+    if not files:
+        raise FileNotFoundError(f"no input files under {args.source}: expected names as in docs/formats.md "
+                                "(e.g. cin_census/2015/cin_201_2015.xml, npd/cin_2015.csv)")
+    checks = check_files(spark, files)
+    log.step(f"checked {len(checks)} file(s): {sum(not c.ok for c in checks)} cannot be read")
+    failures = load_bronze(spark, cfg, log, checks, loaded_at)
+    log.metric("files_found", len(files))
+    log.metric("files_failed", len(failures))
+    log.metric("failed_files", failures)
+    if not args.bronze_only:
+        build_silver(spark, cfg, log, loaded_at)
+    for failure in failures:
+        log.step(f"FAILED FILE {failure}")
+    if failures:
+        log.step(f"{len(failures)} file(s) failed (CSC-FILE); the other files were loaded. Fix or replace them "
+                 "and run ingest again.")
+        return 1
+    return 0

@@ -1,0 +1,156 @@
+"""``csc-demand outcomes``: silver (+ gold.assessment_category when present) -> outcome gold tables + MLflow run.
+
+Steps: read inputs and record their Delta versions; fix the end of follow-up; build and write each measure's
+row-level table, then the aggregates from the written table (so each heavy computation runs once); log headline
+figures to an MLflow run named "outcomes" whose params are the input versions.
+"""
+from __future__ import annotations
+
+import argparse
+from datetime import date
+
+from pyspark.errors import PySparkException
+from pyspark.sql import DataFrame
+from pyspark.sql import functions as F
+
+from csc_demand.config import Config
+from csc_demand.io import delta
+from csc_demand.outcomes.contract import check_columns
+from csc_demand.outcomes.education import education_gaps, pupil_involvement, sen_gaps
+from csc_demand.outcomes.estimates import survival_estimates
+from csc_demand.outcomes.followup import default_end_date, referral_categories
+from csc_demand.outcomes.pathways import assessment_pathways, pathway_odds_ratios, pathway_rates
+from csc_demand.outcomes.reentry import care_reentry, dated_categories
+from csc_demand.outcomes.repeat_plans import plan_sequence, repeat_plan_rates
+from csc_demand.outcomes.rereferral import referral_windows, rereferral_rates
+from csc_demand.outcomes.trends import category_trends
+from csc_demand.runlog import RunLog
+from csc_demand.spark import get_spark
+from csc_demand.stats.regression import ODDS_RATIO_SCHEMA
+
+HELP = ("Outcomes: re-referral windows and survival, repeat CP plans, re-entry to care, pathways, education and "
+        "trends (gold tables + MLflow)")
+SILVER_INPUTS = ("children", "referrals", "assessments", "cp_plans", "care_periods", "school_outcomes")
+SURVIVAL_MEASURES = ("rereferral_after_closure", "repeat_cp_plan", "reentry_after_return_home")
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--end-date", metavar="YYYY-MM-DD", type=date.fromisoformat,
+                        help="end of follow-up (default: outcomes.end_date from config, else 31 March of the latest "
+                             "collection year in silver.referrals)")
+
+
+def _read_inputs(spark, cfg: Config, log: RunLog) -> tuple[dict[str, DataFrame], DataFrame | None]:
+    frames = {}
+    for table in SILVER_INPUTS:
+        frames[table] = check_columns(delta.read_table(spark, cfg, "silver", table), table)
+        log.read(f"silver.{table}", delta.table_version(spark, cfg, "silver", table))
+    categories = None
+    if delta.table_exists(spark, cfg, "gold", "assessment_category"):
+        categories = check_columns(delta.read_table(spark, cfg, "gold", "assessment_category"),
+                                   "assessment_category", "gold")
+        log.read("gold.assessment_category", delta.table_version(spark, cfg, "gold", "assessment_category"))
+    return frames, categories
+
+
+def _write(df: DataFrame, cfg: Config, log: RunLog, table: str) -> DataFrame:
+    """Write a gold table, log its version and row count, and return it read back from Delta."""
+    spark = df.sparkSession
+    version = delta.write_table(df, cfg, "gold", table)
+    metrics = delta.delta_table(spark, cfg, "gold", table).history(1).collect()[0]["operationMetrics"] or {}
+    rows = int(metrics.get("numOutputRows", -1))
+    log.wrote(f"gold.{table}", version)
+    log.table(f"gold.{table}", accepted=rows)
+    log.step(f"wrote gold.{table} (version {version}, {rows} rows)")
+    return delta.read_table(spark, cfg, "gold", table, version)
+
+
+def _odds_ratios_or_empty(pathways: DataFrame, with_categories: bool, log: RunLog) -> DataFrame:
+    try:
+        return pathway_odds_ratios(pathways, with_categories)
+    except PySparkException as err:  # e.g. a singular design on a tiny extract: report it, keep the rest
+        log.step(f"pathway odds ratios not estimable on this data ({type(err).__name__}: {str(err)[:300]}); "
+                 "writing an empty gold.pathway_odds_ratios")
+        log.metric("pathway_odds_ratios_error", str(err)[:300])
+        return pathways.sparkSession.createDataFrame([], ODDS_RATIO_SCHEMA)
+
+
+def headline_figures(survival: DataFrame, rereferrals: DataFrame, plans: DataFrame,
+                     pathways: DataFrame) -> dict[str, float]:
+    """National figures for MLflow: KM cumulative incidence at 365 and 2190 days per measure, and overall rates."""
+    figures: dict[str, float] = {}
+    for row in survival.where(F.col("group_by") == "all").collect():  # measures x horizons: a few rows
+        figures[f"{row['measure']}_{row['horizon_days']}d"] = row["cumulative_incidence"]
+        figures[f"{row['measure']}_{row['horizon_days']}d_raw_share"] = row["raw_share"]
+    for name, table, flag, count in (("dfe_rereferral_rate", rereferrals, "rereferrals_12m", "referrals"),
+                                     ("repeat_plan_rate", plans, "repeat_plans", "plans")):
+        totals = table.where(F.col("category_name") == "all").agg(F.sum(flag), F.sum(count)).collect()[0]
+        figures[name] = totals[0] / totals[1] if totals[1] else None
+    overall = pathways.where(F.col("group_by") == "all").collect()
+    if overall:
+        figures["pathway_cp_plan_rate"] = overall[0]["cp_plan_rate"]
+        figures["pathway_care_rate"] = overall[0]["care_rate"]
+    return {k: float(v) for k, v in figures.items() if v is not None}
+
+
+def log_to_mlflow(cfg: Config, log: RunLog, end_date: date, figures: dict[str, float]) -> str:
+    import mlflow
+
+    mlflow.set_tracking_uri(cfg.tracking_uri)
+    mlflow.set_experiment(cfg.mlflow.experiment)
+    with mlflow.start_run(run_name="outcomes") as run:
+        mlflow.log_params({f"version.{name}": v for name, v in log.summary["versions_read"].items()})
+        mlflow.log_params({"end_date": end_date.isoformat(), "pathway_window_months": cfg.outcomes.pathway_window_months,
+                           "cross_la": cfg.outcomes.cross_la})
+        mlflow.log_metrics(figures)
+    return run.info.run_id
+
+
+def run(args: argparse.Namespace, cfg: Config, log: RunLog) -> int:
+    spark = get_spark(cfg)
+    log.step("reading silver tables")
+    inputs, categories = _read_inputs(spark, cfg, log)
+    if categories is None:
+        log.step("gold.assessment_category not found: measures are computed without demand categories")
+    end_date = args.end_date or cfg.outcomes.end_date or default_end_date(inputs["referrals"])
+    cross_la, window = cfg.outcomes.cross_la, cfg.outcomes.pathway_window_months
+    log.metric("end_date", end_date.isoformat())
+    log.step(f"follow-up ends {end_date}; pathway window {window} months; cross-LA linking {cross_la}")
+    children, groupings = inputs["children"], (["category_name"] if categories is not None else [])
+
+    windows = _write(referral_windows(inputs["referrals"], children, end_date,
+                                      referral_categories(inputs["assessments"], categories), cross_la),
+                     cfg, log, "referral_windows")
+    rereferrals = _write(rereferral_rates(windows), cfg, log, "rereferral_rates")
+    plans = _write(plan_sequence(inputs["cp_plans"], children, end_date,
+                                 referral_categories(inputs["assessments"], categories), cross_la),
+                   cfg, log, "cp_plan_sequence")
+    plan_rates = _write(repeat_plan_rates(plans), cfg, log, "repeat_plan_rates")
+    reentry = _write(care_reentry(inputs["care_periods"], children, end_date,
+                                  dated_categories(inputs["assessments"], categories), cross_la),
+                     cfg, log, "care_reentry")
+    survival = (survival_estimates(windows, SURVIVAL_MEASURES[0], groupings)
+                .unionByName(survival_estimates(plans, SURVIVAL_MEASURES[1], groupings))
+                .unionByName(survival_estimates(reentry, SURVIVAL_MEASURES[2], groupings)))
+    survival = _write(survival, cfg, log, "survival_estimates")
+
+    pathways = _write(assessment_pathways(inputs["assessments"], inputs["cp_plans"], inputs["care_periods"], children,
+                                          end_date, window, categories, cross_la), cfg, log, "assessment_pathways")
+    rates = _write(pathway_rates(pathways), cfg, log, "pathway_rates")
+    log.step("fitting pathway logistic regressions (MLlib GLR, binomial)")
+    _write(_odds_ratios_or_empty(pathways, categories is not None, log), cfg, log, "pathway_odds_ratios")
+
+    involvement = _write(pupil_involvement(inputs["school_outcomes"], children, inputs["referrals"],
+                                           inputs["cp_plans"], inputs["care_periods"]),
+                         cfg, log, "education_involvement")
+    gaps = _write(education_gaps(involvement), cfg, log, "education_gaps")
+    _write(sen_gaps(gaps), cfg, log, "education_sen_gaps")
+    _write(category_trends(categories, inputs["assessments"]), cfg, log, "category_trends")
+
+    figures = headline_figures(survival, rereferrals, plan_rates, rates)
+    for name, value in figures.items():
+        log.metric(name, round(value, 6))
+    run_id = log_to_mlflow(cfg, log, end_date, figures)
+    log.metric("mlflow_run_id", run_id)
+    log.step(f"logged {len(figures)} headline figures to MLflow run {run_id} (experiment {cfg.mlflow.experiment})")
+    return 0

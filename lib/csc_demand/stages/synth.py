@@ -1,0 +1,41 @@
+"""`csc-demand synth`: write a synthetic national dataset in the real formats, with ground truth apart."""
+from __future__ import annotations
+
+import argparse
+
+from csc_demand.spark import get_spark
+
+HELP = "write synthetic CIN census XML, SSDA903 CSV and NPD extracts (with ground truth under _truth/)"
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--out", required=True, metavar="DIR", help="folder to write (layout: docs/formats.md)")
+    parser.add_argument("--scale", type=float, help="1.0 = national (152 LAs, ~4.2M assessments); default: config")
+    parser.add_argument("--seed", type=int, help="random seed (default: config synth.seed)")
+    parser.add_argument("--defects", type=float, metavar="RATE",
+                        help="chance that a record carries an injected fault, recorded in _truth/defects.csv")
+    parser.add_argument("--first-year", type=int, help="first collection year (ending 31 March), default 2015")
+    parser.add_argument("--last-year", type=int, help="last collection year, default 2021")
+
+
+def run(args: argparse.Namespace, cfg, log) -> int:
+    from csc_demand.synth import generate
+
+    conf = cfg.synth
+    scale = args.scale if args.scale is not None else conf.scale
+    seed = args.seed if args.seed is not None else conf.seed
+    defects = args.defects if args.defects is not None else conf.defects
+    first_year = args.first_year or conf.first_year
+    last_year = args.last_year or conf.last_year
+    spark = get_spark(cfg, "csc-demand-synth")
+    summary = generate(spark, args.out, scale=scale, seed=seed, defects=defects, first_year=first_year,
+                       last_year=last_year, log_step=log.step)
+    headline = summary["headline"]
+    log.table("synth_referrals", received=summary["referrals_all_years"], accepted=headline["referrals"],
+              quarantined=0)
+    for key in ("children", "files", "seconds"):
+        log.metric(key, summary[key])
+    for key in ("assessments", "assessments_with_factors", "rereferral_12m_dfe", "repeat_cpp_share"):
+        log.metric(key, headline[key])
+    log.metric("defects_injected", sum(d["count"] for d in summary["defects_injected"]))
+    return 0

@@ -1,0 +1,102 @@
+"""Kaplan-Meier estimates computed in Spark from per-day event and risk-set counts.
+
+Subjects are first aggregated to one row per (group, time) with the number of events and of subjects leaving
+the risk set; the estimator then runs as cumulative windows over that small per-day table, so no row-level data
+reaches the driver. Confidence intervals use Greenwood's variance on the log(-log) scale ("exponential
+Greenwood"), the same form lifelines' KaplanMeierFitter reports, so the two can be checked against each other.
+"""
+from __future__ import annotations
+
+from statistics import NormalDist
+from typing import Sequence
+
+from pyspark.sql import Column, DataFrame, SparkSession, Window
+from pyspark.sql import functions as F
+
+Z_95 = NormalDist().inv_cdf(0.975)
+HORIZONS_DAYS = (365, 2190)  # 12 months and six years (6 x 365), as the study reads them
+
+
+def _loglog_bound(survival: Column, greenwood_sum: Column, sign: int) -> Column:
+    """exp(-exp(log(-log S) + sign * z * sqrt(sum) / log S)); S = 1 gives 1 and S = 0 gives 0, as lifelines."""
+    log_s = F.log(survival)
+    bound = F.exp(-F.exp(F.log(-log_s) + F.lit(sign * Z_95) * F.sqrt(greenwood_sum) / log_s))
+    return (F.when(survival >= 1.0, F.lit(1.0))
+            .when(survival <= 0.0, F.lit(0.0))
+            .otherwise(F.coalesce(bound, F.lit(1.0))))
+
+
+def kaplan_meier(subjects: DataFrame, time_col: str = "time", event_col: str = "event",
+                 group_cols: Sequence[str] = ()) -> DataFrame:
+    """One row per group and distinct time: survival, cumulative incidence and their 95% intervals.
+
+    ``subjects`` holds one row per subject with a non-negative ``time`` (days) and a boolean ``event``
+    (false = censored). Output columns: group columns, ``time``, ``n_at_risk`` (subjects with time >= t),
+    ``events``, ``censored``, ``survival``, ``survival_lower``, ``survival_upper``, ``cumulative_incidence``,
+    ``ci_lower``, ``ci_upper``, ``greenwood_sum``.
+    """
+    groups = list(group_cols)
+    per_day = (subjects
+               .groupBy(*groups, F.col(time_col).cast("long").alias("time"))
+               .agg(F.sum(F.col(event_col).cast("long")).alias("events"), F.count(F.lit(1)).alias("leaving")))
+    from_here_on = Window.partitionBy(*groups).orderBy(F.desc("time")).rowsBetween(Window.unboundedPreceding, 0)
+    up_to_now = Window.partitionBy(*groups).orderBy("time").rowsBetween(Window.unboundedPreceding, 0)
+    d, n = F.col("events"), F.col("n_at_risk")
+    km = (per_day
+          .withColumn("n_at_risk", F.sum("leaving").over(from_here_on))
+          # log(1 - d/n) is -inf when everyone at risk has the event: count those steps separately.
+          .withColumn("all_fail", F.sum(F.when(d == n, 1).otherwise(0)).over(up_to_now))
+          .withColumn("log_step", F.sum(F.when(d < n, F.log1p(-d / n)).otherwise(0.0)).over(up_to_now))
+          # Greenwood: sum d / (n (n - d)); lifelines drops the infinite term where d == n.
+          .withColumn("greenwood_sum", F.sum(F.when(d < n, d / (n * (n - d))).otherwise(0.0)).over(up_to_now))
+          .withColumn("survival", F.when(F.col("all_fail") > 0, F.lit(0.0)).otherwise(F.exp("log_step"))))
+    lower = _loglog_bound(F.col("survival"), F.col("greenwood_sum"), -1)
+    upper = _loglog_bound(F.col("survival"), F.col("greenwood_sum"), +1)
+    return km.select(
+        *groups, "time", "n_at_risk", "events", (F.col("leaving") - d).alias("censored"),
+        "survival", lower.alias("survival_lower"), upper.alias("survival_upper"),
+        (1 - F.col("survival")).alias("cumulative_incidence"),
+        (1 - upper).alias("ci_lower"), (1 - lower).alias("ci_upper"), "greenwood_sum")
+
+
+def at_horizons(subjects: DataFrame, time_col: str = "time", event_col: str = "event",
+                group_cols: Sequence[str] = (), horizons: Sequence[int] = HORIZONS_DAYS,
+                potential_followup_col: str | None = None) -> DataFrame:
+    """Cumulative incidence with 95% CI read at each horizon, plus risk-set counts and the raw share.
+
+    Per group and horizon h: the KM step at the last time <= h (0 with interval [0, 0] before any time),
+    ``n_at_risk`` = subjects still followed at h (time >= h), ``events`` = events at or before h,
+    ``subjects``. When ``potential_followup_col`` is given (days each subject could be followed, ignoring
+    the event), ``n_complete`` counts subjects with potential follow-up >= h and ``raw_share`` is the share
+    of them with an event at or before h.
+    """
+    groups = list(group_cols)
+    spark: SparkSession = subjects.sparkSession
+    horizon_df = spark.range(1).select(F.explode(F.array(*[F.lit(int(h)).cast("long") for h in horizons]))
+                                       .alias("horizon_days"))
+    km = kaplan_meier(subjects, time_col, event_col, groups)
+    h, t = F.col("horizon_days"), F.col("time")
+    steps = (km.crossJoin(F.broadcast(horizon_df))
+             .groupBy(*groups, "horizon_days")
+             .agg(F.max_by(F.struct("cumulative_incidence", "ci_lower", "ci_upper"),
+                           F.when(t <= h, t)).alias("step"),
+                  F.sum(F.when(t <= h, F.col("events")).otherwise(0)).alias("events"),
+                  F.sum(F.when(t >= h, F.col("events") + F.col("censored")).otherwise(0)).alias("n_at_risk"),
+                  F.sum(F.col("events") + F.col("censored")).alias("subjects")))
+    result = steps.select(
+        *groups, "horizon_days",
+        F.coalesce(F.col("step.cumulative_incidence"), F.lit(0.0)).alias("cumulative_incidence"),
+        F.coalesce(F.col("step.ci_lower"), F.lit(0.0)).alias("ci_lower"),
+        F.coalesce(F.col("step.ci_upper"), F.lit(0.0)).alias("ci_upper"),
+        "n_at_risk", "events", "subjects")
+    if potential_followup_col is None:
+        return result.withColumn("n_complete", F.lit(None).cast("long")).withColumn(
+            "raw_share", F.lit(None).cast("double"))
+    complete = (subjects.crossJoin(F.broadcast(horizon_df))
+                .where(F.col(potential_followup_col) >= h)
+                .groupBy(*groups, "horizon_days")
+                .agg(F.count(F.lit(1)).alias("n_complete"),
+                     F.sum(F.when(F.col(event_col) & (F.col(time_col) <= h), 1).otherwise(0)).alias("n_event")))
+    return (result.join(complete, on=[*groups, "horizon_days"], how="left")
+            .select(*result.columns, F.coalesce("n_complete", F.lit(0)).cast("long").alias("n_complete"),
+                    (F.col("n_event") / F.col("n_complete")).alias("raw_share")))

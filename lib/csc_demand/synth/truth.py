@@ -1,0 +1,87 @@
+"""Ground truth under <out>/_truth/ (never read by the pipeline): true classes, parameters, effects, targets,
+defects. Formats are documented in docs/synth.md."""
+from __future__ import annotations
+
+import dataclasses
+import json
+from pathlib import Path
+
+from pyspark.sql import DataFrame
+from pyspark.sql import functions as F
+
+from csc_demand.codes import INDICATOR_NAMES
+from csc_demand.synth import params as P
+from csc_demand.synth.population import collection_year
+from csc_demand.synth.rand import literal_array
+from csc_demand.synth.snapshot import iso
+
+
+def write_json(path: Path, data) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(data, indent=2, default=str) + "\n")
+
+
+def params_json(first_year: int, last_year: int) -> dict:
+    years = range(first_year, last_year + 1)
+    return {
+        "indicator_names": list(INDICATOR_NAMES),
+        "class_names": list(P.CLASS_NAMES),
+        "class_sizes": [float(x) for x in sum(P.class_sizes(y) for y in years) / len(years)],
+        "class_sizes_by_year": {str(y): [float(x) for x in P.class_sizes(y)] for y in years},
+        "conditional_probabilities": [[float(p) for p in row] for row in P.conditional_probabilities()],
+        "notes": "class_sizes: mean over the collection years of the sampling class sizes (assessments with "
+                 "factors). Indicators are drawn independently given the class and conditioned on at least one "
+                 "factor; re-referrals keep the previous class with probability class_persistence, so realised "
+                 "class sizes (see _summary.json) differ slightly from the sampling sizes.",
+        "class_persistence": P.CLASS_PERSISTENCE,
+    }
+
+
+def effects_json() -> dict:
+    names = ("CP_NEGLECT", "CP_PER_EXTRA_FACTOR", "CP_AGE_13_PLUS", "CARE_AGE_13_PLUS", "CARE_BLACK", "CP_BLACK",
+             "S47_WITHOUT_PLAN", "NFA_PROB", "NO_FACTOR_PROB", "SECOND_ASSESSMENT_PROB", "CLASS_PERSISTENCE",
+             "UNCLASSED_RETURN", "RETURN_AFTER_CP", "REENTRY_MEAN_DAYS", "CARE_PERIOD_MEDIAN_DAYS",
+             "CP_PLAN_MEDIAN_DAYS", "CIN_PLAN_MEDIAN_DAYS", "STEP_DOWN_CIN_PROB", "ATT8_NEVER_MEAN",
+             "ATT8_LEVEL_MULT", "ATT8_OPEN_AT_31_MARCH_MULT", "ATT8_PER_EXTRA_EPISODE_MULT", "ATT8_SEN_MULT",
+             "ATT8_SEN_AND_CSC_MULT", "ATT8_SD_SHARE", "EXCLUSION_PROB", "EXCLUSION_SEN_MULT_NEVER",
+             "EXCLUSION_SEN_MULT_CSC", "PERMANENT_SHARE", "SEN_PROBS", "SEN_DISABLED_EXTRA_E")
+    return {
+        "per_class": {c: dataclasses.asdict(P.EFFECTS[c]) for c in P.CLASS_NAMES},
+        "shared": {n.lower(): getattr(P, n) for n in names},
+        "model": {
+            "cp_plan": "logit P(CP | assessment with factors) = cp_logit[class] + cp_neglect*neglect + "
+                       "cp_per_extra_factor*(n_factors-1) + cp_age_13_plus*(age>=13) + cp_black*black",
+            "care": "logit P(care | assessment with factors) = care_logit[class] + care_age_13_plus*(age>=13) + "
+                    "care_black*black",
+            "rereferral": "after closure: re-referred with probability return_prob[class] (x return_after_cp "
+                          "after a CP plan; unclassed_return for NFA / code 21 episodes), gap ~ 1 + "
+                          "Exponential(return_mean_days); not after adoption, 18th birthday or data end",
+            "reentry": "after a period of care ending E4A/E4B: re-entry with probability reentry_prob[class], "
+                       "gap ~ 1 + Exponential(reentry_mean_days)",
+            "att8": "att8_never_mean * att8_level_mult[level] * open_31_march * per_extra_episode^(n-1) * "
+                    "att8_sen_mult[sen] * sen_and_csc * (1 + att8_sd_share * N(0,1)), clipped to 0..90",
+        },
+    }
+
+
+def targets_json() -> dict:
+    return {**P.TARGETS, "category_orderings": P.category_orderings()}
+
+
+def assessment_truth(referrals: DataFrame, children: DataFrame) -> DataFrame:
+    """One row per assessment: the key ingest produces and the true class (null for code 21 alone)."""
+    parts = []
+    for n in (1, 2):
+        parts.append(referrals.where(F.col(f"a{n}_start").isNotNull()).select(
+            "child_id", "referral_date", F.lit(n).alias("assessment_number"),
+            F.col(f"a{n}_start").alias("assessment_start_date"), F.col(f"a{n}_auth").alias("authorised_date"),
+            "class_id", F.col(f"a{n}_ind").alias("indicators"), F.col(f"a{n}_codes").alias("factor_codes")))
+    df = parts[0].unionByName(parts[1]).join(children.select("child_id", "la_code", "la_child_id"), "child_id")
+    return df.select(
+        "la_code", F.col("la_child_id").alias("child_id"), iso(F.col("referral_date")).alias("referral_date"),
+        iso(F.col("assessment_start_date")).alias("assessment_start_date"),
+        iso(F.col("authorised_date")).alias("authorised_date"),
+        collection_year(F.col("authorised_date")).alias("collection_year"), "assessment_number",
+        "class_id", F.element_at(literal_array(P.CLASS_NAMES), F.col("class_id") + 1).alias("class_name"),
+        F.array_join(F.col("factor_codes"), ";").alias("factor_codes"),
+        F.array_join(F.col("indicators").cast("array<string>"), "").alias("indicators"))

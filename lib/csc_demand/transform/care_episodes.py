@@ -1,0 +1,77 @@
+"""SSDA903 bronze (header, episodes) -> staged child records and ``silver.care_episodes``.
+
+Episodes repeat across annual files (every episode open at any time in the year); one row per (child_key,
+start_date) survives, from the latest collection year. Dates are dd/mm/YYYY.
+"""
+from __future__ import annotations
+
+from pyspark.sql import Column, DataFrame
+from pyspark.sql import functions as F
+
+from csc_demand.io.csv_source import CSV_COLUMNS
+from csc_demand.quality.checks import UK_DATE, bad_date, to_date, value
+from csc_demand.quality.quarantine import masked_csv_line
+from csc_demand.quality.record_sets import apply_rules, flag_duplicates, latest_copy
+from csc_demand.quality.rules import care_episode_checks
+from csc_demand.transform.pseudonymise import pseudonymise, pupil_pseudonym
+
+SOURCE_RANK = 2
+FILE_COLUMNS = ["source_file", "la_code", "collection_year"]
+
+
+def _keyed(bronze: DataFrame, kind: str, key: str) -> DataFrame:
+    columns = CSV_COLUMNS[kind]
+    corrupt = F.col("_corrupt_record").isNotNull()
+    masked: dict[str, Column] = {name: F.col(name) for name in columns}
+    masked["CHILD"] = F.col("child_key")
+    ids = [i for i, name in enumerate(columns) if name in ("CHILD", "UPN")]
+    if "UPN" in masked:
+        masked["UPN"] = pupil_pseudonym("UPN", F.col("UPN"), key)
+    raw = F.when(corrupt, masked_csv_line(F.col("_corrupt_record"), tuple(ids))).otherwise(
+        F.to_json(F.struct(*[col.alias(name) for name, col in masked.items()])))
+    return (bronze.withColumn("child_key", pseudonymise(F.col("la_code"), F.col("CHILD"), key))
+                  .withColumn("corrupt", corrupt)
+                  .withColumn("raw_record", raw))
+
+
+def _locator(*fields: str) -> Column:
+    parts = [F.concat(F.lit("LA="), F.coalesce("la_code", F.lit("missing"))),
+             F.concat(F.lit("CHILD="), F.coalesce("child_key", F.lit("missing")))]
+    parts += [F.concat(F.lit(f"{name}="), F.coalesce(value(name), F.lit(""))) for name in fields]
+    return F.concat_ws(" ", *parts)
+
+
+def staged_header_children(bronze: DataFrame, key: str) -> DataFrame:
+    keyed = _keyed(bronze, "ssda903_header", key)
+    return keyed.select(
+        *FILE_COLUMNS, "child_key", pupil_pseudonym("UPN", F.col("UPN"), key).alias("pupil_key"),
+        _locator().alias("locator"), "raw_record", "corrupt", F.lit(SOURCE_RANK).alias("source_rank"),
+        to_date("DOB", UK_DATE).alias("birth_date"), F.lit(None).cast("date").alias("expected_birth_date"),
+        F.lit(None).cast("date").alias("death_date"),
+        (bad_date("DOB", UK_DATE) | bad_date("MC_DOB", UK_DATE)).alias("birth_date_bad"),
+        value("SEX").alias("sex_raw"), value("ETHNIC").alias("ethnicity"),
+        F.lit(None).cast("array<string>").alias("disabilities"))
+
+
+def validated_episodes(bronze: DataFrame, key: str) -> DataFrame:
+    keyed = _keyed(bronze, "ssda903_episodes", key).withColumn("locator", _locator("DECOM"))
+    checked = apply_rules(keyed, care_episode_checks())
+    typed = (checked.withColumn("start_date", to_date("DECOM", UK_DATE))
+                    .withColumn("ordinal", F.lit(1))
+                    .withColumn("source_rank", F.lit(SOURCE_RANK)))
+    return flag_duplicates(typed, ["child_key", "start_date"], [F.col("raw_record")])
+
+
+def silver_care_episodes(validated: DataFrame) -> DataFrame:
+    accepted = validated.filter(F.col("rule_id").isNull()).withColumn(
+        "episode_key", F.sha2(F.concat_ws("|", "child_key", F.col("start_date").cast("string")), 256))
+    latest = latest_copy(accepted, "episode_key")
+    return latest.select(
+        "child_key", "la_code", "start_date",
+        F.upper(value("RNE")).alias("rne"), value("LS").alias("legal_status"),
+        value("CIN").alias("category_of_need"), value("PLACE").alias("placement"),
+        value("PLACE_PROVIDER").alias("placement_provider"),
+        to_date("DEC", UK_DATE).alias("end_date"), F.upper(value("REC")).alias("rec"),
+        value("REASON_PLACE_CHANGE").alias("reason_place_change"), value("URN").alias("placement_urn"),
+        F.col("collection_year").cast("int").alias("collection_year"),
+        F.col("first_collection_year").cast("int").alias("first_collection_year"), "source_file")

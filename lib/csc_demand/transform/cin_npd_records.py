@@ -1,0 +1,129 @@
+"""NPD-style flat CIN extracts (bronze npd_cin, npd_cpp) -> the same staged records as the CIN XML path.
+
+npd_cin has one row per (episode, assessment), an episode without assessment being one row with empty assessment
+fields; a referral is the group of rows sharing its fields. Each row carries its referral's fields, so the
+referral's rule is computed on the row and passed to the row's assessment as ``parent_rule`` without a join.
+"""
+from __future__ import annotations
+
+from pyspark.sql import DataFrame
+from pyspark.sql import functions as F
+
+from csc_demand.io.csv_source import CSV_COLUMNS
+from csc_demand.quality.checks import ISO_DATE, first_failing_rule, value
+from csc_demand.quality.quarantine import masked_csv_line
+from csc_demand.quality.rules import referral_checks
+from csc_demand.transform.pseudonymise import pseudonymise, pupil_pseudonym
+
+SOURCE_RANK = 1
+ID_COLUMNS = ("PupilMatchingRefAnonymous", "LAchildID_Anon")
+FILE_COLUMNS = ["source_file", "la_code", "collection_year"]
+
+
+def keyed_rows(bronze: DataFrame, kind: str, key: str) -> DataFrame:
+    """Rows with la_code from the LA column, child_key, pupil_key, and a raw record without identifiers."""
+    columns = CSV_COLUMNS[kind]
+    masked = {name: F.col(name) for name in columns}
+    masked["PupilMatchingRefAnonymous"] = F.col("pupil_key")
+    if "LAchildID_Anon" in masked:
+        masked["LAchildID_Anon"] = F.col("child_key")
+    id_positions = tuple(i for i, name in enumerate(columns) if name in ID_COLUMNS)
+    corrupt = F.col("_corrupt_record").isNotNull()
+    raw = F.when(corrupt, masked_csv_line(F.col("_corrupt_record"), id_positions)).otherwise(
+        F.to_json(F.struct(*[col.alias(name) for name, col in masked.items()])))
+    child_key = (pseudonymise(F.col("LA"), F.col("LAchildID_Anon"), key) if "LAchildID_Anon" in columns
+                 else F.lit(None).cast("string"))
+    rows = (bronze.withColumn("la_code", value("LA") if "LA" in columns else F.lit(None).cast("string"))
+                  .withColumn("child_key", child_key)
+                  .withColumn("pupil_key", pupil_pseudonym("PMR", F.col("PupilMatchingRefAnonymous"), key))
+                  .withColumn("corrupt", corrupt))
+    return rows.withColumn("raw_record", raw)
+
+
+def _referral_locator() -> F.Column:
+    return F.concat_ws(" ", F.concat(F.lit("LA="), F.coalesce("la_code", F.lit("missing"))),
+                       F.concat(F.lit("child_key="), F.coalesce("child_key", F.lit("missing"))),
+                       F.concat(F.lit("CINreferralDate="), F.coalesce(value("CINreferralDate"), F.lit(""))))
+
+
+def _with_referral_fields(rows: DataFrame) -> DataFrame:
+    staged = rows.select(
+        "*",
+        F.col("CINreferralDate").alias("referral_date_raw"), F.col("CINclosureDate").alias("closure_date_raw"),
+        value("ReasonForClosure").alias("closure_reason"), F.col("ReferralNFA").alias("referral_nfa_raw"),
+        value("ReferralSource").alias("referral_source"), value("PrimaryNeedCode").alias("primary_need"),
+        F.lit(None).cast("string").alias("initial_cpc_raw"),
+        _referral_locator().alias("referral_locator"),
+        (value("AssessmentActualStartDate").isNotNull() | value("AssessmentAuthorisationDate").isNotNull()
+         | value("AssessmentFactors").isNotNull()).alias("has_assessment"),
+    )
+    checks = [("CSC-RECORD", F.col("corrupt"))] + referral_checks()
+    return staged.withColumn("referral_rule", first_failing_rule(checks))
+
+
+def staged_children(rows: DataFrame) -> DataFrame:
+    birth_text = F.concat_ws("-", value("YearOfBirth"), F.lpad(value("MonthOfBirth"), 2, "0"), F.lit("01"))
+    birth_date = F.try_to_date(birth_text, ISO_DATE)
+    birth_given = value("YearOfBirth").isNotNull() | value("MonthOfBirth").isNotNull()
+    raw = F.to_json(F.struct(F.col("child_key").alias("LAchildID_Anon"), "LA",
+                             F.col("pupil_key").alias("PupilMatchingRefAnonymous"), "MonthOfBirth", "YearOfBirth",
+                             "Gender", "Ethnicity", "Disability"))
+    return (rows.filter(~F.col("corrupt")).select(
+        *FILE_COLUMNS, "child_key", "pupil_key",
+        F.concat(F.lit("LA="), F.coalesce("la_code", F.lit("missing")), F.lit(" child_key="),
+                 F.coalesce("child_key", F.lit("missing"))).alias("locator"),
+        raw.alias("raw_record"), F.lit(False).alias("corrupt"), F.lit(SOURCE_RANK).alias("source_rank"),
+        birth_date.alias("birth_date"), F.lit(None).cast("date").alias("expected_birth_date"),
+        F.lit(None).cast("date").alias("death_date"),
+        (birth_given & birth_date.isNull()).alias("birth_date_bad"),
+        value("Gender").alias("sex_raw"), value("Ethnicity").alias("ethnicity"),
+        F.split(value("Disability"), ";").alias("disabilities"))
+        .dropDuplicates(["source_file", "la_code", "child_key", "raw_record"]))
+
+
+def staged_referrals(rows: DataFrame) -> DataFrame:
+    """One row per referral group; ``rule_id`` is already set (CSC-RECORD or the referral rules)."""
+    referral_raw = F.when(F.col("corrupt"), F.col("raw_record")).otherwise(F.to_json(F.struct(
+        F.col("child_key").alias("LAchildID_Anon"), "LA", "ACADYR", "CINreferralDate", "ReferralSource",
+        "PrimaryNeedCode", "CINclosureDate", "ReasonForClosure", "ReferralNFA")))
+    group = [*FILE_COLUMNS, "child_key", "referral_locator", "corrupt", "referral_date_raw", "closure_date_raw",
+             "closure_reason", "referral_nfa_raw", "referral_source", "primary_need", "initial_cpc_raw",
+             "referral_rule", "_referral_raw"]
+    grouped = (_with_referral_fields(rows).withColumn("_referral_raw", referral_raw).groupBy(*group)
+               .agg(F.sum(F.col("has_assessment").cast("int")).cast("int").alias("n_assessments")))
+    return grouped.select(
+        *FILE_COLUMNS, "child_key", F.col("referral_locator").alias("locator"),
+        F.col("_referral_raw").alias("raw_record"), "corrupt", F.lit(SOURCE_RANK).alias("source_rank"),
+        F.lit(1).alias("ordinal"), "referral_date_raw", "closure_date_raw", "closure_reason", "referral_nfa_raw",
+        "referral_source", "primary_need", "initial_cpc_raw", "n_assessments",
+        F.lit(0).alias("n_cp_plans"), F.lit(0).alias("n_cin_plans"), F.lit(0).alias("n_section47"),
+        F.lit(False).alias("with_parent"), F.col("referral_rule").alias("rule_id"))
+
+
+def staged_assessments(rows: DataFrame) -> DataFrame:
+    referral_rows = _with_referral_fields(rows).filter(F.col("has_assessment"))
+    return referral_rows.select(
+        *FILE_COLUMNS, "child_key",
+        F.concat(F.col("referral_locator"), F.lit(" AssessmentActualStartDate="),
+                 F.coalesce(value("AssessmentActualStartDate"), F.lit(""))).alias("locator"),
+        "raw_record", "corrupt", F.lit(SOURCE_RANK).alias("source_rank"), F.lit(1).alias("ordinal"),
+        "referral_date_raw", "referral_nfa_raw", F.col("referral_rule").alias("parent_rule"),
+        F.col("AssessmentActualStartDate").alias("start_raw"), F.lit(None).cast("string").alias("review_raw"),
+        F.col("AssessmentAuthorisationDate").alias("authorised_raw"),
+        F.split(value("AssessmentFactors"), ";").alias("factors"))
+
+
+def staged_cp_plans(rows: DataFrame) -> DataFrame:
+    """npd_cpp rows (keyed_rows of kind npd_cpp): each plan names its referral by date."""
+    return rows.select(
+        *FILE_COLUMNS, "child_key",
+        F.concat(_referral_locator(), F.lit(" CPPstartDate="), F.coalesce(value("CPPstartDate"), F.lit("")))
+         .alias("locator"),
+        "raw_record", "corrupt", F.lit(SOURCE_RANK).alias("source_rank"), F.lit(1).alias("ordinal"),
+        F.col("CINreferralDate").alias("referral_date_raw"), F.lit(None).cast("string").alias("referral_nfa_raw"),
+        F.lit(None).cast("string").alias("parent_rule"),
+        F.col("CPPstartDate").alias("start_raw"), F.col("CPPendDate").alias("end_raw"),
+        value("InitialCategoryOfAbuse").alias("initial_category"),
+        value("LatestCategoryOfAbuse").alias("latest_category"),
+        F.col("NumberOfPreviousCPP").alias("previous_cpp_raw"),
+        F.lit(None).cast("array<string>").alias("review_dates_raw"))

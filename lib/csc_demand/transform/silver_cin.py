@@ -1,0 +1,175 @@
+"""Validated staged CIN records -> silver referrals, assessments, assessment_factors, cp_plans, cin_plans, section47.
+
+Both sources (CIN XML, NPD flat) arrive here as the same staged records, so both give the same silver tables.
+Each function takes the validated records of all files and returns one row per natural key: accepted copies
+only, the latest collection year winning across annual files (CIN XML before NPD within a year).
+"""
+from __future__ import annotations
+
+from pyspark.sql import Column, DataFrame
+from pyspark.sql import functions as F
+
+from csc_demand import codes
+from csc_demand.quality.checks import ISO_DATE, to_bool, to_date, value
+from csc_demand.quality.record_sets import apply_rules, flag_duplicates, flag_overlapping_plans, latest_copy
+from csc_demand.quality.rules import (assessment_checks, cin_plan_checks, cp_plan_checks, normalised_factors,
+                                      section47_checks)
+
+STAGED_COMMON = ["source_file", "la_code", "collection_year", "child_key", "locator", "raw_record", "corrupt",
+                 "source_rank", "ordinal"]
+STAGED_REFERRAL = STAGED_COMMON + [
+    "referral_date_raw", "closure_date_raw", "closure_reason", "referral_nfa_raw", "referral_source",
+    "primary_need", "initial_cpc_raw", "n_assessments", "n_cp_plans", "n_cin_plans", "n_section47",
+    "with_parent", "rule_id"]
+STAGED_NESTED = STAGED_COMMON + ["referral_date_raw", "referral_nfa_raw", "parent_rule"]
+STAGED_ASSESSMENT = STAGED_NESTED + ["start_raw", "review_raw", "authorised_raw", "factors"]
+STAGED_CP_PLAN = STAGED_NESTED + ["start_raw", "end_raw", "initial_category", "latest_category",
+                                  "previous_cpp_raw", "review_dates_raw"]
+STAGED_CIN_PLAN = STAGED_NESTED + ["start_raw", "end_raw"]
+STAGED_SECTION47 = STAGED_NESTED + ["start_raw", "icpc_target_raw", "icpc_raw", "icpc_not_required_raw"]
+TIE_BREAK = ["ordinal", "raw_record"]
+
+
+def hashed(*parts: Column | str) -> Column:
+    return F.sha2(F.concat_ws("|", *[F.col(p) if isinstance(p, str) else p for p in parts]), 256)
+
+
+def referral_key() -> Column:
+    return hashed("la_code", "child_key", F.col("referral_date").cast("string"))
+
+
+def stack(frames: list[DataFrame], columns: list[str]) -> DataFrame:
+    """Union the staged records of the sources present (each selected to the same columns)."""
+    stacked = frames[0].select(*columns)
+    for frame in frames[1:]:
+        stacked = stacked.unionByName(frame.select(*columns))
+    return stacked
+
+
+# ---- referrals -------------------------------------------------------------------------------------------
+def validated_referrals(staged: DataFrame) -> DataFrame:
+    """Staged referrals with rule_id already set by their source -> plus CSC-DUP within a file."""
+    typed = staged.withColumn("referral_date", to_date("referral_date_raw", ISO_DATE))
+    return flag_duplicates(typed, ["child_key", "referral_date"], TIE_BREAK)
+
+
+def silver_referrals(validated: DataFrame) -> DataFrame:
+    accepted = validated.filter(F.col("rule_id").isNull()).withColumn("referral_key", referral_key())
+    latest = latest_copy(accepted, "referral_key", [F.col("source_rank")])
+    return latest.select(
+        "referral_key", "child_key", "la_code", "referral_date",
+        to_date("closure_date_raw", ISO_DATE).alias("closure_date"),
+        F.upper("closure_reason").alias("closure_reason"),
+        to_bool("referral_nfa_raw").alias("referral_nfa"),
+        F.upper("referral_source").alias("referral_source"), F.upper("primary_need").alias("primary_need"),
+        to_date("initial_cpc_raw", ISO_DATE).alias("initial_cpc_date"),
+        F.col("collection_year").cast("int").alias("collection_year"),
+        F.col("first_collection_year").cast("int").alias("first_collection_year"),
+        "source_file")
+
+
+# ---- assessments -------------------------------------------------------------------------------------------
+def validated_assessments(staged: DataFrame) -> DataFrame:
+    checked = apply_rules(staged, assessment_checks())
+    typed = (checked.withColumn("referral_date", to_date("referral_date_raw", ISO_DATE))
+                    .withColumn("start_date", to_date("start_raw", ISO_DATE))
+                    .withColumn("referral_key", referral_key()))
+    return flag_duplicates(typed, ["referral_key", "start_date"], TIE_BREAK)
+
+
+def indicator_array(factor_codes: Column) -> Column:
+    """0/1 per harmonised indicator, in the order of csc_demand.codes.INDICATOR_NAMES (a public contract)."""
+    return F.array(*[F.arrays_overlap(factor_codes, F.array(*[F.lit(c) for c in raw_codes])).cast("int")
+                     for raw_codes in codes.INDICATORS.values()])
+
+
+def silver_assessments(validated: DataFrame) -> DataFrame:
+    accepted = (validated.filter(F.col("rule_id").isNull())
+                         .withColumn("assessment_key", hashed("referral_key", F.col("start_date").cast("string"))))
+    latest = latest_copy(accepted, "assessment_key", [F.col("source_rank")])
+    factor_codes = normalised_factors()
+    with_codes = latest.withColumn("factor_codes", factor_codes).withColumn("indicators",
+                                                                            indicator_array(F.col("factor_codes")))
+    return with_codes.select(
+        "assessment_key", "referral_key", "child_key", "la_code", "referral_date", "start_date",
+        to_date("review_raw", ISO_DATE).alias("review_date"),
+        to_date("authorised_raw", ISO_DATE).alias("authorised_date"),
+        "factor_codes", "indicators",
+        F.size(F.array_distinct(F.filter("factor_codes", lambda c: c != F.lit(codes.NO_FACTOR_CODE))))
+         .alias("n_factors"),
+        F.exists("indicators", lambda x: x == F.lit(1)).alias("has_factors"),
+        F.col("collection_year").cast("int").alias("collection_year"),
+        F.col("first_collection_year").cast("int").alias("first_collection_year"),
+        "source_file")
+
+
+def silver_assessment_factors(assessments: DataFrame) -> DataFrame:
+    lookup = F.create_map(*[F.lit(x) for code, name in codes.CODE_TO_INDICATOR.items() for x in (code, name)])
+    return assessments.select("assessment_key", "child_key", "la_code", "collection_year",
+                              F.explode("factor_codes").alias("factor_code")).select(
+        "assessment_key", "child_key", "la_code", "factor_code",
+        F.try_element_at(lookup, F.col("factor_code")).alias("indicator"), "collection_year")
+
+
+# ---- child protection plans, CIN plans, section 47 enquiries ---------------------------------------------------
+def validated_cp_plans(staged: DataFrame) -> DataFrame:
+    checked = apply_rules(staged, cp_plan_checks())
+    typed = (checked.withColumn("referral_date", to_date("referral_date_raw", ISO_DATE))
+                    .withColumn("start_date", to_date("start_raw", ISO_DATE))
+                    .withColumn("end_date", to_date("end_raw", ISO_DATE)))
+    no_duplicates = flag_duplicates(typed, ["child_key", "start_date"], TIE_BREAK)
+    return flag_overlapping_plans(no_duplicates, "start_date", "end_date", TIE_BREAK)
+
+
+def silver_cp_plans(validated: DataFrame) -> DataFrame:
+    accepted = (validated.filter(F.col("rule_id").isNull())
+                         .withColumn("referral_key", referral_key())
+                         .withColumn("cp_plan_key", hashed("child_key", F.col("start_date").cast("string"))))
+    latest = latest_copy(accepted, "cp_plan_key", [F.col("source_rank")])
+    reviews = F.transform(F.coalesce("review_dates_raw", F.array().cast("array<string>")),
+                          lambda r: F.try_to_date(F.trim(r), ISO_DATE))
+    return latest.select(
+        "cp_plan_key", "referral_key", "child_key", "la_code", "referral_date", "start_date", "end_date",
+        F.upper("initial_category").alias("initial_category"), F.upper("latest_category").alias("latest_category"),
+        value("previous_cpp_raw").try_cast("int").alias("number_of_previous_cpp"),
+        F.filter(reviews, lambda r: r.isNotNull()).alias("review_dates"),
+        F.col("collection_year").cast("int").alias("collection_year"),
+        F.col("first_collection_year").cast("int").alias("first_collection_year"), "source_file")
+
+
+def _validated_referral_activity(staged: DataFrame, checks) -> DataFrame:
+    checked = apply_rules(staged, checks)
+    typed = (checked.withColumn("referral_date", to_date("referral_date_raw", ISO_DATE))
+                    .withColumn("start_date", to_date("start_raw", ISO_DATE))
+                    .withColumn("referral_key", referral_key()))
+    return flag_duplicates(typed, ["referral_key", "start_date"], TIE_BREAK)
+
+
+def validated_cin_plans(staged: DataFrame) -> DataFrame:
+    return _validated_referral_activity(staged, cin_plan_checks())
+
+
+def validated_section47(staged: DataFrame) -> DataFrame:
+    return _validated_referral_activity(staged, section47_checks())
+
+
+def _latest_activity(validated: DataFrame, key_name: str) -> DataFrame:
+    accepted = (validated.filter(F.col("rule_id").isNull())
+                         .withColumn(key_name, hashed("referral_key", F.col("start_date").cast("string"))))
+    return latest_copy(accepted, key_name, [F.col("source_rank")])
+
+
+def silver_cin_plans(validated: DataFrame) -> DataFrame:
+    return _latest_activity(validated, "cin_plan_key").select(
+        "cin_plan_key", "referral_key", "child_key", "la_code", "start_date",
+        to_date("end_raw", ISO_DATE).alias("end_date"),
+        F.col("collection_year").cast("int").alias("collection_year"), "source_file")
+
+
+def silver_section47(validated: DataFrame) -> DataFrame:
+    return _latest_activity(validated, "section47_key").select(
+        "section47_key", "referral_key", "child_key", "la_code", "start_date",
+        to_date("icpc_target_raw", ISO_DATE).alias("icpc_target_date"),
+        to_date("icpc_raw", ISO_DATE).alias("icpc_date"),
+        to_bool("icpc_not_required_raw").alias("icpc_not_required"),
+        F.col("collection_year").cast("int").alias("collection_year"), "source_file")

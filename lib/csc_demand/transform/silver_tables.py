@@ -1,0 +1,155 @@
+"""All silver tables from the bronze tables: validated records per table (for reconciliation and quarantine)
+and the silver rows, with each table's natural key and the Delta constraints its rules guarantee.
+
+``validated_records`` returns, per silver table, every record copy received with ``rule_id`` (null = accepted)
+and ``with_parent``; ``silver_frames`` turns them into the tables. Pure DataFrame functions: the ingest stage
+reads bronze and writes silver.
+"""
+from __future__ import annotations
+
+from pyspark.sql import DataFrame
+from pyspark.sql import functions as F
+
+from csc_demand import codes
+from csc_demand.quality.quarantine import quarantine_rows
+from csc_demand.quality.record_sets import apply_rules
+from csc_demand.quality.rules import exclusion_checks, ks4_checks, referral_checks, sen_checks
+from csc_demand.transform import cin_npd_records as npd
+from csc_demand.transform import cin_xml_records as xml
+from csc_demand.transform import silver_cin as cin
+from csc_demand.transform.care_episodes import silver_care_episodes, staged_header_children, validated_episodes
+from csc_demand.transform.care_periods import care_periods
+from csc_demand.transform.children import STAGED_CHILD, silver_children, validated_children
+from csc_demand.transform.school import (school_outcomes, silver_exclusions, silver_ks4, silver_sen,
+                                         validated_school)
+
+# silver table -> natural key (MERGE key)
+SILVER_KEYS: dict[str, list[str]] = {
+    "children": ["child_key"],
+    "referrals": ["referral_key"],
+    "assessments": ["assessment_key"],
+    "assessment_factors": ["assessment_key", "factor_code"],
+    "cp_plans": ["cp_plan_key"],
+    "cin_plans": ["cin_plan_key"],
+    "section47": ["section47_key"],
+    "care_episodes": ["child_key", "start_date"],
+    "care_periods": ["child_key", "period_start"],
+    "school_ks4": ["pupil_key"],
+    "school_exclusions": ["pupil_key", "academic_year"],
+    "school_sen": ["pupil_key", "academic_year"],
+    "school_outcomes": ["pupil_key"],
+}
+
+_FACTORS = ", ".join(f"'{c}'" for c in codes.ALL_FACTOR_CODES)
+# Invariants the quality rules guarantee, enforced by Delta on every later write.
+SILVER_CONSTRAINTS: dict[str, dict] = {
+    "children": {"not_null": ["child_key", "la_code", "sex", "ethnic_group"]},
+    "referrals": {"not_null": ["referral_key", "child_key", "la_code", "referral_date", "collection_year"],
+                  "checks": {"referral_in_collection": "referral_date <= make_date(collection_year, 3, 31)"}},
+    "assessments": {
+        "not_null": ["assessment_key", "referral_key", "child_key", "la_code", "start_date", "factor_codes",
+                     "indicators"],
+        "checks": {"rule_1103_not_before_referral": "start_date >= referral_date",
+                   "rule_8869_21_stands_alone": "NOT (array_contains(factor_codes, '21') AND size(factor_codes) > 1)",
+                   "rule_8898_no_duplicate_factor": "size(array_distinct(factor_codes)) = size(factor_codes)",
+                   "known_factor_codes": f"size(array_except(factor_codes, array({_FACTORS}))) = 0",
+                   "indicator_count": f"size(indicators) = {len(codes.INDICATOR_NAMES)}"}},
+    "assessment_factors": {"not_null": ["assessment_key", "factor_code"]},
+    "cp_plans": {"not_null": ["cp_plan_key", "referral_key", "child_key", "la_code", "start_date"],
+                 "checks": {"rule_1105_not_before_referral": "start_date >= referral_date"}},
+    "cin_plans": {"not_null": ["cin_plan_key", "referral_key", "child_key", "start_date"]},
+    "section47": {"not_null": ["section47_key", "referral_key", "child_key", "start_date"]},
+    "care_episodes": {"not_null": ["child_key", "la_code", "start_date"],
+                      "checks": {"known_rne": "rne IS NULL OR rne IN ({})".format(
+                          ", ".join(f"'{c}'" for c in codes.RNE_CODES))}},
+    "care_periods": {"not_null": ["child_key", "period_start", "period_number"]},
+    "school_ks4": {"not_null": ["pupil_key", "ks4_year"]},
+    "school_exclusions": {"not_null": ["pupil_key", "academic_year"]},
+    "school_sen": {"not_null": ["pupil_key", "academic_year"],
+                   "checks": {"known_sen": "sen_provision IS NULL OR sen_provision IN ('E', 'K', 'N')"}},
+    "school_outcomes": {"not_null": ["pupil_key", "ks4_year"]},
+}
+# tables built from other silver tables: their rows are not records received from files
+DERIVED = {"assessment_factors", "care_periods", "school_outcomes"}
+
+
+def validated_records(bronze: dict[str, DataFrame], key: str) -> tuple[dict[str, DataFrame], DataFrame]:
+    """Bronze tables (by kind) -> validated record copies per silver table, and the XML referrals with their
+    nested blocks (to persist: every nested table is exploded from it)."""
+    xml_children = xml.staged_children(bronze["cin_xml"], key)
+    xml_referrals = apply_rules(xml.staged_referrals(bronze["cin_xml"], key), referral_checks())
+    npd_rows = npd.keyed_rows(bronze["npd_cin"], "npd_cin", key)
+    npd_cpp = npd.keyed_rows(bronze["npd_cpp"], "npd_cpp", key)
+    children = validated_children(cin.stack([xml_children, npd.staged_children(npd_rows)], STAGED_CHILD),
+                                  "8500")
+    care_children = validated_children(staged_header_children(bronze["ssda903_header"], key), "CSC-KEY")
+    validated = {
+        "children": children.unionByName(care_children),
+        "referrals": cin.validated_referrals(
+            cin.stack([xml_referrals, npd.staged_referrals(npd_rows)], cin.STAGED_REFERRAL)),
+        "assessments": cin.validated_assessments(
+            cin.stack([xml.staged_assessments(xml_referrals), npd.staged_assessments(npd_rows)],
+                      cin.STAGED_ASSESSMENT)),
+        "cp_plans": cin.validated_cp_plans(
+            cin.stack([xml.staged_cp_plans(xml_referrals), npd.staged_cp_plans(npd_cpp)], cin.STAGED_CP_PLAN)),
+        "cin_plans": cin.validated_cin_plans(xml.staged_cin_plans(xml_referrals).select(*cin.STAGED_CIN_PLAN)),
+        "section47": cin.validated_section47(xml.staged_section47(xml_referrals).select(*cin.STAGED_SECTION47)),
+        "care_episodes": validated_episodes(bronze["ssda903_episodes"], key),
+        "school_ks4": validated_school(npd.keyed_rows(bronze["npd_ks4"], "npd_ks4", key), ks4_checks()),
+        "school_exclusions": validated_school(npd.keyed_rows(bronze["npd_exclusions"], "npd_exclusions", key),
+                                              exclusion_checks()),
+        "school_sen": validated_school(npd.keyed_rows(bronze["npd_sen"], "npd_sen", key), sen_checks()),
+    }
+    return validated, xml_referrals
+
+
+def silver_frames(validated: dict[str, DataFrame]) -> dict[str, DataFrame]:
+    """Validated records -> every silver table (derived tables built from the silver frames they need)."""
+    assessments = cin.silver_assessments(validated["assessments"])
+    episodes = silver_care_episodes(validated["care_episodes"])
+    ks4 = silver_ks4(validated["school_ks4"])
+    exclusions = silver_exclusions(validated["school_exclusions"])
+    sen = silver_sen(validated["school_sen"])
+    return {
+        "children": silver_children(validated["children"]),
+        "referrals": cin.silver_referrals(validated["referrals"]),
+        "assessments": assessments,
+        "assessment_factors": cin.silver_assessment_factors(assessments),
+        "cp_plans": cin.silver_cp_plans(validated["cp_plans"]),
+        "cin_plans": cin.silver_cin_plans(validated["cin_plans"]),
+        "section47": cin.silver_section47(validated["section47"]),
+        "care_episodes": episodes,
+        "care_periods": care_periods(episodes),
+        "school_ks4": ks4,
+        "school_exclusions": exclusions,
+        "school_sen": sen,
+        "school_outcomes": school_outcomes(ks4, exclusions, sen),
+    }
+
+
+def all_quarantine_rows(validated: dict[str, DataFrame]) -> DataFrame:
+    frames = [quarantine_rows(df, table) for table, df in validated.items()]
+    rows = frames[0]
+    for frame in frames[1:]:
+        rows = rows.unionByName(frame)
+    return rows
+
+
+def reconciliation_counts(validated: dict[str, DataFrame]) -> dict[str, dict[str, int]]:
+    """Per table: received / accepted / quarantined (including quarantined_with_parent), in one Spark job."""
+    parts = [df.groupBy(F.lit(table).alias("table"), F.col("rule_id").isNull().alias("ok"),
+                        F.col("with_parent").alias("wp")).count() for table, df in validated.items()]
+    rows = parts[0]
+    for part in parts[1:]:
+        rows = rows.unionByName(part)
+    result = {table: {"received": 0, "accepted": 0, "quarantined": 0, "quarantined_with_parent": 0}
+              for table in validated}
+    for row in rows.collect():
+        counts = result[row["table"]]
+        counts["received"] += row["count"]
+        if row["ok"]:
+            counts["accepted"] += row["count"]
+        else:
+            counts["quarantined"] += row["count"]
+            counts["quarantined_with_parent"] += row["count"] if row["wp"] else 0
+    return result

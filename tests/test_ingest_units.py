@@ -1,0 +1,87 @@
+"""Small pieces of ingestion on inline data: file discovery, whole-file checks, pseudonyms, periods of care."""
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+
+from chispa import assert_df_equality
+from pyspark.sql import functions as F
+
+from csc_demand.io.csv_source import CSV_COLUMNS
+from csc_demand.io.discover import discover
+from csc_demand.io.file_check import check_cin_xml, check_csv
+from csc_demand.transform.care_periods import care_periods
+from csc_demand.transform.pseudonymise import pseudonymise, pupil_pseudonym
+
+HEADER = ('<Message><Header><CollectionDetails><Collection>CIN</Collection><Year>2016</Year></CollectionDetails>'
+          '<Source><LEA>201</LEA></Source></Header><Children>')
+
+
+def test_discover_recognises_kinds_and_skips_underscore_and_dot_names(tmp_path):
+    for rel in ["cin_census/2015/cin_201_2015.xml", "ssda903/2015/ssda903_201_2015_episodes.csv", "npd/ks4_2016.csv",
+                "_truth/cin_201_2015.xml", ".hidden/npd/cin_2015.csv", "npd/_cin_2015.csv", "notes/readme.md"]:
+        (tmp_path / rel).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / rel).write_text("x")
+    files, unrecognised = discover(tmp_path)
+    assert [(f.source_file, f.kind, f.la_code, f.collection_year) for f in files] == [
+        ("cin_census/2015/cin_201_2015.xml", "cin_xml", "201", 2015),
+        ("npd/ks4_2016.csv", "npd_ks4", None, 2016),
+        ("ssda903/2015/ssda903_201_2015_episodes.csv", "ssda903_episodes", "201", 2015)]
+    assert unrecognised == ["notes/readme.md"]
+
+
+def test_xml_check_counts_children_reads_the_header_and_names_what_is_wrong(tmp_path):
+    good = tmp_path / "good.xml"
+    good.write_bytes(b"\xef\xbb\xbf" + (HEADER + "<Child/><Child><A>1</A></Child></Children></Message>").encode())
+    result = check_cin_xml(str(good))
+    assert (result["reason"], result["records"], result["la_code"], result["collection_year"]) == (None, 2, "201", 2016)
+    assert result["sha256"] == hashlib.sha256(good.read_bytes()).hexdigest()
+    truncated = tmp_path / "cut.xml"
+    truncated.write_text(HEADER + "<Child><A>1</A></Child><Chi")
+    assert check_cin_xml(str(truncated))["reason"].startswith("not well-formed XML (truncated?): unclosed token")
+    no_lea = tmp_path / "no_lea.xml"
+    no_lea.write_text(HEADER.replace("<LEA>201</LEA>", "") + "</Children></Message>")
+    assert check_cin_xml(str(no_lea))["reason"] == "Header/Source/LEA is '', expected a 3-digit LA code"
+
+
+def test_csv_check_wants_the_contract_header_and_a_complete_last_line(tmp_path):
+    columns = CSV_COLUMNS["npd_sen"]
+    good = tmp_path / "sen.csv"
+    good.write_text("\ufeffPupilMatchingRefAnonymous,ACADYR,SENprovision\nP1,2015/16,K\n\nP2,2015/16,E")
+    assert (check_csv(str(good), columns)["reason"], check_csv(str(good), columns)["records"]) == (None, 2)
+    cut = tmp_path / "cut.csv"
+    cut.write_text("PupilMatchingRefAnonymous,ACADYR,SENprovision\nP1,2015/16,K\nP2,20")
+    assert "looks truncated" in check_csv(str(cut), columns)["reason"]
+    wrong = tmp_path / "wrong.csv"
+    wrong.write_text("PMR,ACADYR,SENprovision\nP1,2015/16,K\n")
+    assert check_csv(str(wrong), columns)["reason"].startswith("header row is 'PMR,ACADYR,SENprovision', expected")
+    empty = tmp_path / "empty.csv"
+    empty.write_text("")
+    assert check_csv(str(empty), columns)["reason"] == "empty file (no header row)"
+
+
+def test_pseudonyms_are_keyed_sha256_and_null_for_missing_ids(spark):
+    df = spark.createDataFrame([("201", "C1"), ("201", " "), ("202", "C1")], "la string, id string")
+    got = df.select(pseudonymise(F.col("la"), F.col("id"), "k").alias("child"),
+                    pupil_pseudonym("PMR", F.col("id"), "k").alias("pupil")).collect()
+    sha = lambda text: hashlib.sha256(text.encode()).hexdigest()  # noqa: E731
+    assert [tuple(r) for r in got] == [(sha("k|201|C1"), sha("k|PMR|C1")), (None, None),
+                                       (sha("k|202|C1"), sha("k|PMR|C1"))]
+
+
+def test_periods_start_at_rne_s_continue_through_x1_and_reopen_after_a_return_home(spark):
+    d = dt.date.fromisoformat
+    episodes = spark.createDataFrame([
+        ("k1", "201", d("2015-01-01"), "S", d("2015-02-01"), "X1"),
+        ("k1", "201", d("2015-02-01"), "L", d("2015-03-01"), "X1"),
+        ("k1", "201", d("2015-03-01"), "P", d("2015-06-01"), "E4A"),
+        ("k1", "201", d("2016-01-01"), "S", None, None),
+        ("k2", "202", d("2015-05-05"), "S", d("2015-07-07"), "X1"),
+    ], "child_key string, la_code string, start_date date, rne string, end_date date, rec string")
+    expected = spark.createDataFrame([
+        ("k1", "201", d("2015-01-01"), d("2015-06-01"), "E4A", 1, 3, 2, True),
+        ("k1", "201", d("2016-01-01"), None, None, 2, 1, 1, True),
+        ("k2", "202", d("2015-05-05"), None, "X1", 1, 1, 1, True),   # ended X1, successor not yet returned
+    ], "child_key string, la_code string, period_start date, period_end date, end_rec string, period_number int, "
+       "n_episodes int, n_placements int, starts_with_rne_s boolean")
+    assert_df_equality(care_periods(episodes), expected, ignore_row_order=True, ignore_nullable=True)

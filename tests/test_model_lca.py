@@ -1,0 +1,88 @@
+"""LatentClassAnalysis / LatentClassModel on Spark: recovery of known parameters, both E-step paths, transform
+against a hand computation, persistence, and clear errors on bad input."""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+from chispa import assert_df_equality
+from pyspark.ml.linalg import Vectors
+from pyspark.sql import functions as F
+from sklearn.metrics import adjusted_rand_score
+
+from csc_demand.model import LatentClassAnalysis, LatentClassModel
+from csc_demand.model.simulate import assessments_frame, simulate, study_like_parameters
+from test_model_em import matched
+
+
+def test_recovers_a_12_class_model_shaped_like_the_study(spark):
+    truth_params = study_like_parameters()
+    theta_true = np.array(truth_params["conditional_probabilities"])
+    X, truth = simulate(truth_params["class_sizes"], theta_true, 300_000, seed=7)
+    frame = assessments_frame(spark, X).select("assessment_key", "indicators")
+    model = LatentClassAnalysis(k=12, nStarts=10, seed=3).fit(frame)
+    order = matched(model.conditionalProbabilities, theta_true)
+    assert np.abs(model.conditionalProbabilities[order] - theta_true).max() < 0.02
+    np.testing.assert_allclose(model.classSizes[order], truth_params["class_sizes"], atol=0.01)
+    row = F.expr("int(substring(assessment_key, 2))")
+    predicted = (model.transform(frame.where(row < 20_000)).select(row.alias("row"), "prediction")
+                 .orderBy("row").toPandas())
+    assert adjusted_rand_score(truth[predicted["row"]], predicted["prediction"]) >= 0.9
+    assert model.numObservations == 300_000
+
+
+def test_driver_and_distributed_e_steps_give_the_same_log_likelihood(spark):
+    X, _ = simulate([0.6, 0.4], [[0.8, 0.7, 0.1, 0.2, 0.1], [0.1, 0.2, 0.9, 0.7, 0.6]], 600, seed=8)
+    frame = spark.createDataFrame([([int(v) for v in row],) for row in X], "indicators array<int>")
+    settings = dict(k=2, nStarts=2, burnInIter=1, nRefine=1, maxIter=2, seed=5)
+    local = LatentClassAnalysis(**settings).fit(frame)
+    distributed = LatentClassAnalysis(maxDriverPatterns=0, **settings).fit(frame)
+    assert distributed.fitInfo["distributed"] and not local.fitInfo["distributed"]
+    assert distributed.logLikelihood == pytest.approx(local.logLikelihood, rel=1e-9)
+    np.testing.assert_allclose(distributed.conditionalProbabilities, local.conditionalProbabilities, rtol=1e-9)
+
+
+def hand_posterior(x, sizes, theta):
+    joint = [s * math.prod(t[j] if x[j] else 1 - t[j] for j in range(len(x))) for s, t in zip(sizes, theta)]
+    return [v / sum(joint) for v in joint]
+
+
+def test_transform_adds_modal_class_and_posterior_for_arrays_and_vectors(spark):
+    sizes, theta = [0.25, 0.75], [[0.9, 0.2, 0.6], [0.1, 0.7, 0.3]]
+    model = LatentClassModel.from_parameters({"class_sizes": sizes, "conditional_probabilities": theta})
+    rows = [[1, 0, 1], [0, 1, 0], [0, 0, 0]]
+    arrays = spark.createDataFrame([(i, r) for i, r in enumerate(rows)], "id int, indicators array<int>")
+    vectors = spark.createDataFrame([(i, Vectors.dense(r)) for i, r in enumerate(rows)], ["id", "indicators"])
+    for frame in (arrays, vectors):
+        out = model.transform(frame).orderBy("id").collect()
+        for row, x in zip(out, rows):
+            expected = hand_posterior(x, sizes, theta)
+            np.testing.assert_allclose(row["probability"].toArray(), expected, rtol=1e-12)
+            assert row["prediction"] == int(np.argmax(expected))
+    assert [r["prediction"] for r in out] == [0, 1, 1]
+
+
+def test_save_and_load_give_an_identical_transform(spark, tmp_path):
+    X, _ = simulate([0.5, 0.5], [[0.9, 0.8, 0.1], [0.1, 0.2, 0.9]], 400, seed=9)
+    frame = spark.createDataFrame([(i, [int(v) for v in row]) for i, row in enumerate(X)],
+                                  "id int, indicators array<int>")
+    model = LatentClassAnalysis(k=2, nStarts=2, seed=1, predictionCol="cls").fit(frame)
+    model.write().overwrite().save(str(tmp_path / "lca"))
+    loaded = LatentClassModel.load(str(tmp_path / "lca"))
+    assert loaded.getPredictionCol() == "cls" and loaded.getK() == 2
+    assert loaded.logLikelihood == model.logLikelihood
+    assert_df_equality(loaded.transform(frame), model.transform(frame), ignore_row_order=True)
+    estimator = LatentClassAnalysis(k=5, nStarts=3)
+    estimator.write().overwrite().save(str(tmp_path / "estimator"))
+    assert LatentClassAnalysis.load(str(tmp_path / "estimator")).getK() == 5
+
+
+def test_non_binary_indicators_are_rejected_with_the_count_and_an_example(spark):
+    frame = spark.createDataFrame([("a1", [0, 1]), ("a2", [2, 0]), ("a3", [1, None])],
+                                  "assessment_key string, indicators array<int>")
+    with pytest.raises(ValueError, match=r"2 row\(s\) have a null or non-0/1 value in 'indicators'"):
+        LatentClassAnalysis(k=2).fit(frame)
+    ragged = spark.createDataFrame([([0, 1],), ([1, 0, 1],)], "indicators array<int>")
+    with pytest.raises(ValueError, match="different lengths"):
+        LatentClassAnalysis(k=2).fit(ragged)

@@ -1,0 +1,190 @@
+"""`fit` and `classify` end to end on real Delta tables and a real MLflow store; the registered pyfunc; labels;
+selection rule; parameter files."""
+from __future__ import annotations
+
+import json
+import math
+
+import mlflow
+import numpy as np
+import pandas as pd
+import pytest
+from chispa import assert_df_equality
+from mlflow import MlflowClient
+from pyspark.sql import functions as F
+
+from csc_demand import cli
+from csc_demand.codes import INDICATOR_NAMES
+from csc_demand.io.delta import read_table, write_table
+from csc_demand.model.assign import GOLD_COLUMNS
+from csc_demand.model.labelling import label_classes, load_categories
+from csc_demand.model.lca import information_criteria
+from csc_demand.model.parameters import load_parameter_file
+from csc_demand.model.selection import KFit, choose_k, score_parameters
+from csc_demand.model import em
+from csc_demand.model.simulate import assessments_frame, simulate
+
+IDX = {name: j for j, name in enumerate(INDICATOR_NAMES)}
+
+
+def profile(**high) -> list[float]:
+    row = [0.01] * len(INDICATOR_NAMES)
+    for name, p in high.items():
+        row[IDX[name]] = p
+    return row
+
+
+# Two categories a reader can check by hand: single-factor domestic abuse and neglect.
+HAND_PARAMETERS = {
+    "indicator_names": list(INDICATOR_NAMES),
+    "class_ids": [1, 3],
+    "class_names": ["Domestic abuse and violence (single factor)", "Neglect"],
+    "class_sizes": [0.6, 0.4],
+    "conditional_probabilities": [profile(domestic_abuse_parent=0.9), profile(neglect=0.9, emotional_abuse=0.5)],
+}
+
+
+def test_registered_champion_scores_a_pandas_frame_without_spark(tmp_path, cfg):
+    from csc_demand.model import tracking
+
+    cfg.mlflow.tracking_uri = f"sqlite:///{tmp_path / 'fresh.db'}"
+    tracking.configure(cfg)
+    with mlflow.start_run():
+        name, version = tracking.log_and_register(HAND_PARAMETERS, cfg, tmp_path)
+    assert (name, version) == ("csc_demand_categories", "1")
+    model = mlflow.pyfunc.load_model("models:/csc_demand_categories@champion")
+    scored = model.predict(pd.DataFrame({"factor_codes": ["3B", "16A, 17A", "21", "3B;16A;17A"]}))
+    # by hand: "3B" -> DA  0.6*0.9 vs 0.4*0.01 (x 0.99 for the rest): DA; "16A 17A" -> neglect;
+    # "21" -> no factors; all three -> 0.6*.9*.01*.01 vs 0.4*.01*.9*.5: neglect.
+    assert scored["category_id"].tolist() == [1, 3, 0, 3]
+    assert scored["category_name"].tolist()[2] == "No factors identified"
+    # "3B": both classes share 0.99 for the 31 other indicators; DA class: 0.9 for 3B, 0.99 x 0.99 for absent
+    # neglect and emotional abuse; neglect class: 0.01 for 3B, 0.1 and 0.5 for their absence.
+    da = 0.6 * 0.9 * 0.99 * 0.99
+    neg = 0.4 * 0.01 * 0.1 * 0.5
+    assert scored["probability"][0] == pytest.approx(da / (da + neg), rel=1e-9)
+    assert math.isnan(scored["probability"][2])
+
+
+def test_classify_from_a_yaml_parameter_file_writes_gold(spark, cfg, tmp_path):
+    rows = [("a1", "c1", [IDX["domestic_abuse_parent"]], True), ("a2", "c2", [IDX["neglect"]], True),
+            ("a3", "c3", [], False)]
+    frame = spark.createDataFrame(
+        [(key, child, "201", [int(j in on) for j in range(len(INDICATOR_NAMES))], has, 2020)
+         for key, child, on, has in rows],
+        "assessment_key string, child_key string, la_code string, indicators array<int>, has_factors boolean, "
+        "collection_year int")
+    write_table(frame, cfg, "silver", "assessments")
+    reordered = list(reversed(INDICATOR_NAMES))  # files may list indicators in any order
+    params = {**HAND_PARAMETERS, "indicator_names": reordered,
+              "conditional_probabilities": [list(reversed(r)) for r in HAND_PARAMETERS["conditional_probabilities"]]}
+    path = tmp_path / "published.yml"
+    import yaml
+    path.write_text(yaml.safe_dump(params))
+    assert cli.main(["classify", "--lakehouse", cfg.lakehouse, "--params", str(path),
+                     "--set", "spark.driver_memory=4g"]) == 0
+    gold = read_table(spark, cfg, "gold", "assessment_category")
+    assert tuple(gold.columns) == GOLD_COLUMNS
+    got = {r["assessment_key"]: (r["category_id"], r["category_name"], r["model_name"]) for r in gold.collect()}
+    assert got == {"a1": (1, "Domestic abuse and violence (single factor)", "file:published.yml"),
+                   "a2": (3, "Neglect", "file:published.yml"),
+                   "a3": (0, "No factors identified", "file:published.yml")}
+    da = 0.6 * 0.9 * 0.99 * 0.99  # as in the pyfunc test: the same hand calculation for "3B"
+    neg = 0.4 * 0.01 * 0.1 * 0.5
+    prob = gold.where("assessment_key = 'a1'").first()["posterior_probability"]
+    assert prob == pytest.approx(da / (da + neg), rel=1e-9)
+    assert gold.where("assessment_key = 'a3'").first()["posterior_probability"] is None
+
+
+def test_bad_parameter_file_names_the_file_and_the_problem(tmp_path):
+    path = tmp_path / "bad.json"
+    path.write_text(json.dumps({"class_sizes": [1, 1], "conditional_probabilities": [[0.5] * 3, [0.5] * 3]}))
+    with pytest.raises(ValueError, match=r"bad.json: conditional_probabilities must be 2 x 34"):
+        load_parameter_file(path)
+
+
+def test_fit_selects_k_logs_to_mlflow_registers_and_classify_matches_the_pyfunc(spark, cfg):
+    theta = np.array([profile(domestic_abuse_parent=0.95), profile(neglect=0.95, emotional_abuse=0.4),
+                      profile(mental_health_child=0.95, self_harm=0.5)])
+    X, _ = simulate([0.5, 0.3, 0.2], theta, 3000, seed=12)
+    write_table(assessments_frame(spark, X), cfg, "silver", "assessments")
+    assert cli.main(["fit", "--lakehouse", cfg.lakehouse, "--k-min", "2", "--k-max", "4", "--starts", "3",
+                     "--baselines", "--set", "spark.driver_memory=4g"]) == 0
+    summary = json.loads(sorted((cfg.runs_dir).glob("fit-*.json"))[-1].read_text())
+    assert summary["metrics"]["chosen_k"] == 3
+    assert summary["versions_read"] == {"silver.assessments": 0}
+
+    mlflow.set_tracking_uri(cfg.tracking_uri)
+    client = MlflowClient()
+    champion = client.get_model_version_by_alias("csc_demand_categories", "champion")
+    parent = client.get_run(champion.run_id)
+    assert parent.data.params["chosen_k"] == "3"
+    assert parent.data.params["input.silver.assessments.version"] == "0"
+    assert len(parent.data.tags["config_hash"]) == 16
+    assert [d.dataset.name for d in parent.inputs.dataset_inputs] == ["silver.assessments"]
+    assert json.loads(parent.inputs.dataset_inputs[0].dataset.source)["delta_table_version"] == "0"
+    children = client.search_runs([parent.info.experiment_id],
+                                  f"tags.mlflow.parentRunId = '{parent.info.run_id}'")
+    assert sorted(r.data.params["k"] for r in children) == ["2", "3", "4"]
+    assert {"baseline.kmeans.bic", "baseline.bisecting_kmeans.bic"} <= set(parent.data.metrics)
+    artifacts = {a.path for a in client.list_artifacts(parent.info.run_id, "selection")}
+    assert artifacts == {"selection/criteria.json", "selection/criteria_by_k.png"}
+
+    assert cli.main(["classify", "--lakehouse", cfg.lakehouse, "--set", "spark.driver_memory=4g"]) == 0
+    gold = read_table(spark, cfg, "gold", "assessment_category").toPandas().sort_values("assessment_key")
+    codes = read_table(spark, cfg, "silver", "assessments").select("assessment_key", "factor_codes").toPandas()
+    codes = codes.sort_values("assessment_key")
+    # independent path: the registered pyfunc (numpy) on the raw factor codes
+    expected = mlflow.pyfunc.load_model("models:/csc_demand_categories@champion").predict(
+        pd.DataFrame({"factor_codes": codes["factor_codes"].map(list)}))
+    assert gold["category_id"].tolist() == expected["category_id"].tolist()
+    np.testing.assert_allclose(gold["posterior_probability"].astype(float), expected["probability"], rtol=1e-9)
+    assert set(gold["category_name"]) == {"Domestic abuse and violence (single factor)", "Neglect",
+                                          "Child mental health", "No factors identified"}
+    assert (gold["model_version"] == "1").all()
+
+
+def test_synthetic_truth_classes_get_their_own_category_in_a_stable_order():
+    synth = pytest.importorskip("csc_demand.synth.params")
+    theta = synth.conditional_probabilities()
+    shuffle = np.random.default_rng(0).permutation(len(theta))
+    labels = label_classes(theta[shuffle], synth.class_sizes(2018)[shuffle], load_categories())
+    assert labels.keys == [synth.CLASS_NAMES[shuffle[c]] for c in labels.order]
+    assert labels.ids == list(range(1, 13))
+    assert sorted(labels.keys) == sorted(synth.CLASS_NAMES)
+
+
+def test_unmatched_class_is_named_by_its_top_factors():
+    theta = np.array([profile(domestic_abuse_parent=0.9),
+                      profile(female_genital_mutilation=0.9, faith_linked_abuse=0.8, trafficking=0.5)])
+    labels = label_classes(theta, [0.7, 0.3], load_categories())
+    assert labels.ids == [1, 101]
+    assert labels.names[1] == "Top factors: female genital mutilation, faith linked abuse, trafficking"
+    assert labels.order == [0, 1]
+
+
+def fake_fit(k, bic, smallest):
+    return KFit(k, None, {"bic": bic, "smallest_class_share": smallest})
+
+
+def test_selection_rule_takes_the_smallest_k_with_99_percent_of_the_bic_gain():
+    fits = [fake_fit(2, 1000.0, 0.4), fake_fit(3, 400.0, 0.2), fake_fit(4, 105.0, 0.1), fake_fit(5, 100.0, 0.05),
+            fake_fit(6, 98.0, 0.005)]
+    # k=6 is inadmissible (a class under 1%); best admissible BIC 100; gain 900; 1% of it = 9 -> k=4 (105 - 100 = 5)
+    assert choose_k(fits) == 4
+    assert choose_k(fits, bic_gain_share=1.0) == 5
+
+
+def test_criteria_by_hand_for_perfectly_separated_classes():
+    X = np.array([[1.0, 0.0], [0.0, 1.0]])
+    w = np.array([30.0, 70.0])
+    theta = np.array([[1 - 1e-15, 1e-15], [1e-15, 1 - 1e-15]])
+    metrics, mean_post = score_parameters(em.LocalPatterns(X, w), np.array([0.3, 0.7]), theta)
+    loglik = 30 * math.log(0.3) + 70 * math.log(0.7)
+    assert metrics["loglik"] == pytest.approx(loglik, rel=1e-9)
+    assert metrics["bic"] == pytest.approx(-2 * loglik + 5 * math.log(100), rel=1e-9)
+    assert metrics["sabic"] == pytest.approx(-2 * loglik + 5 * math.log(102 / 24), rel=1e-9)
+    assert metrics["entropy_r2"] == pytest.approx(1.0, abs=1e-9)
+    assert metrics["smallest_class_share"] == 0.3
+    assert mean_post == pytest.approx([1.0, 1.0])
+    assert information_criteria(-10.0, 3, 20)["aic"] == 26.0

@@ -1,0 +1,60 @@
+"""Pathways after assessment and adjusted odds ratios, on hand-built rows."""
+import math
+from datetime import date
+
+import pytest
+from chispa import assert_df_equality
+
+from csc_demand.outcomes.contract import INPUT_SCHEMAS
+from csc_demand.outcomes.pathways import assessment_pathways, pathway_rates
+from csc_demand.stats.regression import odds_ratios
+
+D = date.fromisoformat
+END = D("2021-03-31")
+
+
+def test_pathway_windows_same_day_plan_and_twelve_month_edges(spark):
+    children = spark.createDataFrame([
+        ("k1", "201", None, D("2012-03-01"), "F", "WBRI", "White", False),
+        ("k2", "201", None, D("2004-07-01"), "M", "BAFR", "Black", False),
+    ], INPUT_SCHEMAS["children"])
+    assessments = spark.createDataFrame([
+        ("a1", "r1", "k1", "201", D("2019-01-02"), D("2019-01-10"), ["16A"], [], 1, True, 2019),
+        ("a2", "r2", "k1", "201", D("2020-04-20"), D("2020-05-01"), ["3B"], [], 1, True, 2021),
+        ("a3", "r3", "k2", "201", D("2019-05-20"), D("2019-06-01"), ["10A"], [], 1, True, 2020),
+        ("a4", "r3", "k2", "201", D("2019-07-01"), None, ["10A"], [], 1, True, 2020),  # not authorised
+    ], INPUT_SCHEMAS["assessments"])
+    cp_plans = spark.createDataFrame([("p1", "r1", "k1", "201", D("2019-01-10"), D("2019-09-01"), "NEG", "NEG", 0)],
+                                     INPUT_SCHEMAS["cp_plans"])
+    periods = spark.createDataFrame([
+        ("k1", "201", D("2020-01-11"), D("2020-03-01"), "E4A", 1, 1, 1),  # 12 months + 1 day after a1
+        ("k2", "201", D("2020-06-01"), None, None, 1, 1, 1),              # exactly 12 months after a3
+    ], INPUT_SCHEMAS["care_periods"])
+    pathways = assessment_pathways(assessments, cp_plans, periods, children, END)
+    expected = spark.createDataFrame([
+        ("a1", D("2020-01-10"), True, "5-9", D("2019-01-10"), D("2020-01-11"), True, False),
+        ("a2", D("2021-05-01"), False, "5-9", None, None, False, False),
+        ("a3", D("2020-06-01"), True, "10-15", None, D("2020-06-01"), False, True),
+    ], "assessment_key string, window_end date, complete_window boolean, age_band string, "
+       "next_cp_plan_start date, next_care_start date, cp_plan_within_window boolean, care_within_window boolean")
+    got = pathways.select(*expected.columns)
+    assert_df_equality(got, expected, ignore_row_order=True, ignore_nullable=True)
+    rates = {(r["group_by"], r["group_value"]): tuple(r)[2:] for r in pathway_rates(pathways).collect()}
+    assert rates[("all", "all")] == (2, 1, 0.5, 1, 0.5)
+    assert rates[("ethnic_group", "Black")] == (1, 0, 0.0, 1, 1.0)
+    assert rates[("category_name", "unknown")] == (2, 1, 0.5, 1, 0.5)
+
+
+def test_odds_ratio_of_a_binary_covariate_equals_the_two_by_two_table(spark):
+    # M (reference, 60 rows): 20 with the outcome; F (40 rows): 25. OR = (25/15) / (20/40), SE = sqrt(sum 1/cell).
+    rows = [("M", i < 20) for i in range(60)] + [("F", i < 25) for i in range(40)]
+    df = spark.createDataFrame(rows, "sex string, cp boolean")
+    (row,) = odds_ratios(df, "cp", ["sex"]).collect()
+    ratio = (25 / 15) / (20 / 40)
+    se = math.sqrt(1 / 25 + 1 / 15 + 1 / 20 + 1 / 40)
+    assert (row["covariate"], row["level"], row["reference"], row["n_level"], row["n_total"]) == (
+        "sex", "F", "M", 40, 100)
+    assert row["odds_ratio"] == pytest.approx(ratio, rel=1e-8)
+    assert row["std_error"] == pytest.approx(se, rel=1e-6)
+    assert row["ci_lower"] == pytest.approx(ratio * math.exp(-1.959963984540054 * se), rel=1e-6)
+    assert row["ci_upper"] == pytest.approx(ratio * math.exp(1.959963984540054 * se), rel=1e-6)

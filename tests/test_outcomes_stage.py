@@ -1,0 +1,65 @@
+"""`csc-demand outcomes` end to end on tiny silver Delta tables: gold tables, run summary and MLflow run."""
+import json
+from datetime import date
+
+import mlflow
+import pytest
+
+from csc_demand.cli import main
+from csc_demand.io import delta
+from csc_demand.outcomes.contract import INPUT_SCHEMAS
+from csc_demand.outcomes.tables import GOLD_TABLES
+from test_outcomes_rereferral import CHILDREN, REFERRALS
+
+D = date.fromisoformat
+
+
+def write_silver(spark, cfg):
+    rows = {
+        "children": CHILDREN,
+        "referrals": REFERRALS,
+        "assessments": [("a1", "r1", "c1", "201", D("2019-01-12"), D("2019-01-20"), ["3B"], [], 1, True, 2019),
+                        ("a2", "r4", "c2", "201", D("2020-03-01"), D("2020-03-10"), ["16A"], [], 1, True, 2020)],
+        "cp_plans": [("p1", "r1", "c1", "201", D("2019-01-25"), D("2019-01-31"), "NEG", "NEG", 0)],
+        "care_periods": [("c2", "201", D("2020-03-12"), D("2020-03-14"), "E4A", 1, 2, 1)],
+        "school_outcomes": [("P9", 2020, 45.0, 0.0, False, False, "N")],
+    }
+    for table, data in rows.items():
+        delta.write_table(spark.createDataFrame(data, INPUT_SCHEMAS[table]), cfg, "silver", table)
+
+
+def test_outcomes_stage_writes_every_gold_table_and_logs_headlines(spark, cfg):
+    write_silver(spark, cfg)
+    code = main(["outcomes", "--lakehouse", cfg.lakehouse, "--end-date", "2021-03-31"])
+    assert code == 0
+    for table in GOLD_TABLES:
+        assert delta.table_exists(spark, cfg, "gold", table), table
+    # KM over the 8 at-risk episodes of the re-referral fixture (worked by hand):
+    # S = 7/8 at 0 days, x 4/5 at 343, x 3/4 at 350 -> 0.525 at 365; x 2/3 at 366, x 1/2 at 367 -> 0.175.
+    survival = {(r["horizon_days"]): (r["cumulative_incidence"], r["n_at_risk"], r["events"], r["subjects"])
+                for r in delta.read_table(spark, cfg, "gold", "survival_estimates")
+                .where("measure = 'rereferral_after_closure' AND group_by = 'all'").collect()}
+    assert survival[365] == (pytest.approx(0.475, abs=1e-12), 3, 3, 8)
+    assert survival[2190] == (pytest.approx(0.825, abs=1e-12), 0, 5, 8)
+    # Return home on 2020-03-14, no re-entry: censored at 2021-03-31 (382 days), so no events at either horizon.
+    reentry = delta.read_table(spark, cfg, "gold", "care_reentry").collect()
+    assert [(r["returned_home"], r["event"], r["followup_days"]) for r in reentry] == [(True, False, 382)]
+
+    (summary_file,) = (cfg.runs_dir).glob("outcomes-*.json")
+    summary = json.loads(summary_file.read_text())
+    assert summary["status"] == "ok"
+    assert summary["versions_read"]["silver.referrals"] == 0
+    assert summary["tables"]["gold.referral_windows"]["accepted"] == len(REFERRALS)
+    mlflow.set_tracking_uri(cfg.tracking_uri)
+    runs = mlflow.search_runs(experiment_names=[cfg.mlflow.experiment], output_format="list")
+    assert [r.info.run_name for r in runs] == ["outcomes"]
+    assert runs[0].data.params["version.silver.referrals"] == "0"
+    assert runs[0].data.params["end_date"] == "2021-03-31"
+    assert runs[0].data.metrics["rereferral_after_closure_365d"] == pytest.approx(0.475, abs=1e-12)
+    # 11 referrals: r2, r5 and r13 are DfE re-referrals.
+    assert runs[0].data.metrics["dfe_rereferral_rate"] == pytest.approx(3 / 11, abs=1e-12)
+
+
+def test_outcomes_stage_names_a_missing_silver_table(spark, cfg, capsys):
+    assert main(["outcomes", "--lakehouse", cfg.lakehouse]) == 2
+    assert "silver.children not found" in capsys.readouterr().err

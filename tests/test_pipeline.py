@@ -1,0 +1,101 @@
+"""`csc-demand run`: every stage in order on a small synthetic set (local mode), and how it chains stages."""
+from __future__ import annotations
+
+import argparse
+import importlib.machinery
+import importlib.util
+import json
+import sys
+
+import pytest
+
+from csc_demand import cli
+from csc_demand.runlog import RunLog
+from csc_demand.stages import run as run_stage_module
+from pipeline_run import delta_tables
+
+pytestmark = pytest.mark.integration
+
+
+def _latest_commit(table_folder) -> int:
+    """The table version read straight from the Delta log's commit files."""
+    return max(int(p.stem) for p in (table_folder / "_delta_log").glob("*.json"))
+
+
+def test_run_chains_every_stage_in_order_and_each_saves_its_summary(local_pipeline):
+    assert local_pipeline.exit_code == 0
+    stages = ["synth", *[v for v in run_stage_module.pipeline_verbs() if v in cli.available_verbs()]]
+    (summary,) = local_pipeline.summaries("run")
+    assert summary["status"] == "ok"
+    finished = [s["message"].split(":")[0] for s in summary["steps"] if " done in " in s["message"]]
+    assert finished == stages
+    for verb in stages:
+        assert [s["status"] for s in local_pipeline.summaries(verb)] == ["ok"], verb
+
+
+def test_run_summary_records_the_version_of_every_table_written(local_pipeline):
+    (summary,) = local_pipeline.summaries("run")
+    on_disk = delta_tables(local_pipeline.lakehouse)
+    recorded = summary["versions_written"]
+    assert sorted(recorded) == sorted(on_disk)
+    assert {name: _latest_commit(folder) for name, folder in on_disk.items()} == recorded
+
+
+def test_stage_args_are_the_stage_defaults_plus_the_run_options():
+    common = argparse.Namespace(conf=None, profile="local", lakehouse="/tmp/lh", overrides=["model.k=3"])
+    args = run_stage_module.stage_args("run", ["--source", "/data/returns"], common)
+    assert vars(args) == {"source": "/data/returns", "conf": None, "profile": "local", "lakehouse": "/tmp/lh",
+                          "overrides": ["model.k=3"], "verb": "run"}
+    assert run_stage_module.stage_args("run", [], common).source is None
+
+
+def _fake_stage(monkeypatch, verb: str, exit_code: int, calls: list[str], option: str = "--flag") -> None:
+    """A stage module as cli finds them (importable as csc_demand.stages.<verb>), recording its calls."""
+    name = f"csc_demand.stages.{verb}"
+    module = importlib.util.module_from_spec(importlib.machinery.ModuleSpec(name, None))
+    module.HELP = f"fake {verb}"
+    module.add_arguments = lambda parser: parser.add_argument(option, default="stage-default")
+
+    def run(args, cfg, log):
+        calls.append(f"{verb}:{getattr(args, option[2:])}:{args.lakehouse}:{cfg.pseudonym_key}")
+        log.step("working")
+        return exit_code
+
+    module.run = run
+    monkeypatch.setitem(sys.modules, name, module)
+
+
+def test_run_skips_absent_stages_and_stops_at_the_first_failure(monkeypatch, cfg):
+    calls: list[str] = []
+    _fake_stage(monkeypatch, "fake_ok", 0, calls)
+    _fake_stage(monkeypatch, "fake_failing", 3, calls)
+    _fake_stage(monkeypatch, "fake_never", 0, calls)
+    monkeypatch.setattr(cli, "VERBS", ["synth", "fake_absent", "fake_ok", "fake_failing", "fake_never", "run"])
+    log = RunLog("run", None)
+    args = argparse.Namespace(source="/given", conf=None, profile=None, lakehouse=cfg.lakehouse, overrides=None)
+
+    assert run_stage_module.run(args, cfg, log) == 3
+
+    key = cfg.pseudonym_key
+    assert calls == [f"fake_ok:stage-default:{cfg.lakehouse}:{key}", f"fake_failing:stage-default:{cfg.lakehouse}:{key}"]
+    messages = [s["message"] for s in log.summary["steps"]]
+    assert "fake_absent: skipped (stage not in this build)" in messages
+    assert messages[-1].startswith("fake_failing: failed with exit code 3 in ")
+    saved = {p.name.split("-")[0]: json.loads(p.read_text())["status"] for p in cfg.runs_dir.glob("*.json")}
+    assert saved == {"fake_ok": "ok", "fake_failing": "failed"}
+
+
+def test_without_source_run_synthesises_into_the_lakehouse_and_ingests_that(monkeypatch, cfg):
+    calls: list[str] = []
+    _fake_stage(monkeypatch, "synth", 0, calls, option="--out")
+    _fake_stage(monkeypatch, "ingest", 0, calls, option="--source")
+    monkeypatch.setattr(cli, "VERBS", ["synth", "ingest", "run"])
+    monkeypatch.delenv(cfg.pseudonym_key_env, raising=False)
+    cfg.pseudonym_key = None
+    args = argparse.Namespace(source=None, conf=None, profile=None, lakehouse=cfg.lakehouse, overrides=None)
+
+    assert run_stage_module.run(args, cfg, RunLog("run", None)) == 0
+
+    source = f"{cfg.lakehouse}/_source"
+    demo_key = run_stage_module.SYNTHETIC_ONLY_KEY
+    assert calls == [f"synth:{source}:{cfg.lakehouse}:{demo_key}", f"ingest:{source}:{cfg.lakehouse}:{demo_key}"]
