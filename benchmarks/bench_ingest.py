@@ -23,7 +23,7 @@ from csc_demand.spark import get_spark
 from csc_demand.synth import generate
 
 RESULTS = Path(__file__).parent / "results" / "ingest.json"
-SETTINGS = ["spark.driver_memory=8g", "spark.shuffle_partitions=8", "pseudonym_key=benchmark-key-not-secret"]
+SETTINGS = ["spark.shuffle_partitions=8", "pseudonym_key=benchmark-key-not-secret"]
 
 
 def largest_la_xml(source: Path) -> tuple[str, list[Path]]:
@@ -47,10 +47,10 @@ def linked_source(target: Path, files: list[Path], root: Path) -> Path:
     return target
 
 
-def timed_ingest(source: Path, lakehouse: Path) -> dict:
+def timed_ingest(source: Path, lakehouse: Path, driver_memory: str) -> dict:
     shutil.rmtree(lakehouse, ignore_errors=True)
     args = ["ingest", "--source", str(source), "--lakehouse", str(lakehouse)]
-    for setting in SETTINGS:
+    for setting in [*SETTINGS, f"spark.driver_memory={driver_memory}"]:
         args += ["--set", setting]
     started = time.time()
     code = cli.main(args)
@@ -69,23 +69,28 @@ def main() -> None:
     parser.add_argument("--scale", type=float, action="append", required=True)
     parser.add_argument("--work", default="/tmp/csc-bench")
     parser.add_argument("--seed", type=int, default=20240601)
+    parser.add_argument("--driver-memory", default="8g")
+    parser.add_argument("--source", help="an existing synth output to use instead of generating one")
     args = parser.parse_args()
     work = Path(args.work)
     results = json.loads(RESULTS.read_text()) if RESULTS.exists() else {}
-    cfg = load_config(profile="local", overrides={"lakehouse": str(work / "lh"), "spark.driver_memory": "8g"})
+    cfg = load_config(profile="local", overrides={"lakehouse": str(work / "lh"),
+                                                  "spark.driver_memory": args.driver_memory})
     spark = get_spark(cfg)
     for scale in args.scale:
-        source = work / f"synth-{scale}"
+        source = Path(args.source) if args.source else work / f"synth-{scale}"
         started = time.time()
         if not (source / "_summary.json").exists():
             generate(spark, source, scale=scale, seed=args.seed)
         generate_seconds = round(time.time() - started, 1)
         npd = timed_ingest(linked_source(work / f"npd-only-{scale}", sorted((source / "npd").glob("*.csv")), source),
-                           work / f"lh-npd-{scale}")
+                           work / f"lh-npd-{scale}", args.driver_memory)
         la, xml_files = largest_la_xml(source)
-        xml = timed_ingest(linked_source(work / f"xml-{scale}", xml_files, source), work / f"lh-xml-{scale}")
+        xml = timed_ingest(linked_source(work / f"xml-{scale}", xml_files, source), work / f"lh-xml-{scale}",
+                           args.driver_memory)
         results[f"scale_{scale}"] = {
-            "machine": f"{os.cpu_count()} cores, local[2], driver 8g", "generate_seconds": generate_seconds,
+            "machine": f"{os.cpu_count()} cores, local[2], driver {args.driver_memory}",
+            "load_average_at_end": os.getloadavg(), "generate_seconds": generate_seconds,
             "npd_flat_national": {**npd, "target_seconds": 300, "meets_target": npd["seconds"] < 300},
             "largest_la_xml": {"la_code": la, "files": len(xml_files), **xml, "target_seconds": 120,
                                "meets_target": xml["seconds"] < 120},

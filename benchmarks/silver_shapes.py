@@ -76,7 +76,8 @@ def assessments(referral_rows: DataFrame, seed: int) -> DataFrame:
     return _shaped(picked.select(
         F.sha2(F.concat("referral_key", F.lit("a")), 256).alias("assessment_key"), "referral_key", "child_key",
         "la_code", F.date_add("referral_date", 3).alias("start_date"),
-        F.date_add("referral_date", (10 + _u(seed, "referral_key", F.lit(8)) % 30).cast("int")).alias("authorised_date"),
+        F.date_add("referral_date", (10 + _u(seed, "referral_key", F.lit(8)) % 30).cast("int"))
+        .alias("authorised_date"),
         F.array(F.lit("3B")).alias("factor_codes"), F.array(F.lit(1)).alias("indicators"),
         F.lit(1).alias("n_factors"), F.lit(True).alias("has_factors"), "collection_year"), "assessments")
 

@@ -44,9 +44,9 @@ class Run:
     def ingest(self) -> None:
         self.codes.append(cli.main(["ingest", "--source", str(FIXTURES), "--lakehouse", str(self.lakehouse),
                                     "--set", f"pseudonym_key={self.cfg.pseudonym_key}"]))
-        self.snapshots.append({t: sorted(map(repr, self.rows(t))) for t in SILVER if t != "quarantine"}
-                              | {"quarantine": sorted(repr(r) for r in self.table("quarantine")
-                                                      .drop("load_id", "loaded_at").collect())})
+        self.snapshots.append({**{t: sorted(map(repr, self.rows(t))) for t in SILVER},
+                               **{f"bronze.{t}": sorted(map(repr, self.rows(t, "bronze")))
+                                  for t in ("cin_census", "files")}})
 
     def summaries(self) -> list[dict]:
         return [json.loads(p.read_text()) for p in sorted((self.lakehouse / "_runs").glob("ingest-*.json"))]

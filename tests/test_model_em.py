@@ -80,20 +80,19 @@ def test_same_start_gives_stepmix_log_likelihood():
 
 
 def test_same_number_of_starts_reaches_at_least_stepmix_best_log_likelihood():
-    X, _ = simulate(np.array([0.3, 0.25, 0.2, 0.15, 0.1]),
-                    np.vstack([THETA3, [[0.5, 0.5, 0.5, 0.1, 0.1, 0.1], [0.1, 0.1, 0.1, 0.5, 0.5, 0.5]]]),
-                    3000, seed=6)
+    theta5 = np.vstack([np.hstack([THETA3, THETA3[:, ::-1][:, :4]]), [[0.5] * 5 + [0.1] * 5, [0.1] * 5 + [0.6] * 5]])
+    X, _ = simulate(np.array([0.3, 0.25, 0.2, 0.15, 0.1]), theta5, 3000, seed=1)
     from stepmix.stepmix import StepMix
 
     # StepMix runs every start to convergence; a 1e-8 change in the mean log-likelihood is far below what
     # separates local optima here.
-    reference = StepMix(n_components=5, measurement="binary", n_init=5, random_state=6, max_iter=1000,
+    reference = StepMix(n_components=5, measurement="binary", n_init=5, random_state=1, max_iter=1000,
                         abs_tol=1e-8, progress_bar=0, verbose=0).fit(X.astype(float))
     reference_ll = reference.score(X.astype(float)) * len(X)
     patterns, counts = compress(X)
     ours = em.fit_multistart(em.LocalPatterns(patterns, counts), patterns, counts.astype(float), k=5, n_starts=5,
-                             seed=6, max_iter=2000, tol=1e-10)
-    assert ours.loglik >= reference_ll - 1e-6 * abs(reference_ll)
+                             seed=1, max_iter=2000, tol=1e-10)
+    assert ours.loglik >= reference_ll - 1e-9 * abs(reference_ll)
 
 
 def matched(theta_hat: np.ndarray, theta_true: np.ndarray):

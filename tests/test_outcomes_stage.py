@@ -56,8 +56,8 @@ def test_outcomes_stage_writes_every_gold_table_and_logs_headlines(spark, cfg):
     assert runs[0].data.params["version.silver.referrals"] == "0"
     assert runs[0].data.params["end_date"] == "2021-03-31"
     assert runs[0].data.metrics["rereferral_after_closure_365d"] == pytest.approx(0.475, abs=1e-12)
-    # 11 referrals: r2, r5 and r13 are DfE re-referrals.
-    assert runs[0].data.metrics["dfe_rereferral_rate"] == pytest.approx(3 / 11, abs=1e-12)
+    # Referral years after the first collection year (2019): all but r1 (2019); r2, r5 and r13 are re-referrals.
+    assert runs[0].data.metrics["dfe_rereferral_rate"] == pytest.approx(3 / 10, abs=1e-12)
 
 
 def test_outcomes_stage_names_a_missing_silver_table(spark, cfg, capsys):

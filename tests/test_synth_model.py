@@ -7,8 +7,8 @@ from pyspark.sql import functions as F
 from csc_demand.codes import ALL_FACTOR_CODES, INDICATOR_NAMES
 from csc_demand.synth import params as P
 from csc_demand.synth.episodes import class_table
-from csc_demand.synth.factors import raw_codes, sample_indicators
-from csc_demand.synth.rand import pick_index
+from csc_demand.synth.factors import raw_codes, with_indicators
+from csc_demand.synth.rand import pick_index, uniform
 
 STUDY_YEARS = range(2015, 2022)
 
@@ -43,9 +43,10 @@ def test_spark_sampler_matches_the_model(spark):
     cum = list(np.cumsum(sizes))
     n = 30_000
     draws = (spark.range(n)
-             .withColumn("latent_class", pick_index(F.rand(seed=3), cum).cast("int"))
-             .join(F.broadcast(class_table(spark)), "latent_class")
-             .withColumn("ind", sample_indicators(11, [F.col("id")], F.col("k_probs"), F.col("k_signature"))))
+             .withColumn("u", uniform(3, F.col("id")))
+             .withColumn("latent_class", pick_index(F.col("u"), cum).cast("int"))
+             .join(F.broadcast(class_table(spark)), "latent_class"))
+    draws = with_indicators(draws, "ind", 11, [F.col("id")], F.col("k_probs"), F.col("k_signature"), F.lit(True))
     sums = draws.select(F.posexplode("ind").alias("pos", "x")).groupBy("pos").agg(F.sum("x").alias("s")).collect()
     observed = np.zeros(len(INDICATOR_NAMES))
     for row in sums:

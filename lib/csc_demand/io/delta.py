@@ -103,10 +103,12 @@ def last_commit_metrics(spark: SparkSession, cfg: Config, layer: str, table: str
     return row["version"], dict(row["operationMetrics"] or {})
 
 
-def sync_table(df: DataFrame, cfg: Config, layer: str, table: str, keys: list[str], fresh: bool = False) -> int:
+def sync_table(df: DataFrame, cfg: Config, layer: str, table: str, keys: list[str], fresh: bool = False,
+               ignore_in_compare: Iterable[str] = ()) -> int:
     """Make a table hold exactly ``df`` by MERGE on its natural ``keys``: insert new keys, update changed rows,
-    delete keys no longer present. Re-running with the same input changes no row's values. ``fresh``: the table
-    was just created empty, so a plain append does the same work cheaper. Returns the version."""
+    delete keys no longer present. Re-running with the same input changes no row's values; a row whose values
+    differ only in ``ignore_in_compare`` (e.g. the load id) keeps its stored values. ``fresh``: the table was
+    just created empty, so a plain append does the same work cheaper. Returns the version."""
     spark = df.sparkSession
     if not table_exists(spark, cfg, layer, table):
         return write_table(df, cfg, layer, table)
@@ -115,7 +117,7 @@ def sync_table(df: DataFrame, cfg: Config, layer: str, table: str, keys: list[st
         writer = df.write.format("delta").mode("append")
         writer.save(name) if _is_path(name) else writer.saveAsTable(name)
         return table_version(spark, cfg, layer, table)
-    values = [c for c in df.columns if c not in keys]
+    values = [c for c in df.columns if c not in keys and c not in set(ignore_in_compare)]
     changed = "NOT (" + " AND ".join(f"t.`{c}` <=> s.`{c}`" for c in values) + ")" if values else None
     on = " AND ".join(f"t.`{k}` <=> s.`{k}`" for k in keys)
     merge = delta_table(spark, cfg, layer, table).alias("t").merge(df.alias("s"), on)

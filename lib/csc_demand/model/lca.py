@@ -219,18 +219,20 @@ class LatentClassModel(Model, _LCAParams, MLReadable, MLWritable):
         x = indicator_array(df, self.getFeaturesCol())
         log_p, log_q = np.log(self._theta), np.log1p(-self._theta)
         log_odds, offset = log_p - log_q, log_q.sum(axis=1) + np.log(self._weights)
+        present = "__lca_present"  # 0-based positions of the indicators that are 1 (a few per row)
         scores = []
         for c in range(self._theta.shape[0]):
             weights = F.array(*[F.lit(float(v)) for v in log_odds[c]])
-            terms = F.zip_with(x, weights, lambda xi, lo: xi.cast("double") * lo)
-            scores.append(F.aggregate(terms, F.lit(float(offset[c])), lambda acc, v: acc + v))
+            scores.append(F.aggregate(present, F.lit(float(offset[c])), lambda acc, j: acc + F.get(weights, j)))
         tmp = [f"__lca_{name}" for name in ("score", "max", "exp", "total")]
-        return (df.withColumn(tmp[0], F.array(*scores))
+        positions = F.filter(F.sequence(F.lit(0), F.size(x) - 1), lambda j: F.get(x, j) == 1)
+        return (df.withColumn(present, F.when(F.size(x) > 0, positions).otherwise(F.array().cast("array<int>")))
+                .withColumn(tmp[0], F.array(*scores))
                 .withColumn(tmp[1], F.array_max(tmp[0]))
                 .withColumn(tmp[2], F.transform(tmp[0], lambda v: F.exp(v - F.col(tmp[1]))))
                 .withColumn(tmp[3], F.aggregate(tmp[2], F.lit(0.0), lambda acc, v: acc + v))
                 .withColumn(out_col, F.transform(tmp[2], lambda v: v / F.col(tmp[3])))
-                .drop(*tmp))
+                .drop(present, *tmp))
 
     def _transform(self, dataset: DataFrame) -> DataFrame:
         post = "__lca_posterior"

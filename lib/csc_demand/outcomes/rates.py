@@ -9,7 +9,8 @@ from pyspark.sql import functions as F
 
 def rate_by_year_and_category(df: DataFrame, year_col: str, flag_col: str, count_name: str, flag_name: str,
                               rate_name: str) -> DataFrame:
-    """Columns: ``year_col``, category_name ("all"; "unknown" when null), ``count_name``, ``flag_name``, ``rate_name``."""
+    """Columns: ``year_col``, category_name ("all"; "unknown" when null), ``count_name``, ``flag_name``,
+    ``rate_name``."""
     category = F.coalesce(F.col("category_name"), F.lit("unknown"))
     by_category = df.select(year_col, category.alias("category_name"), flag_col)
     stacked = by_category.unionByName(by_category.withColumn("category_name", F.lit("all")))

@@ -44,7 +44,8 @@ def care_reentry(care_periods: DataFrame, children: DataFrame, end_date: date,
                            & F.coalesce(F.col("end_rec").isin(*REC_RETURNED_HOME), F.lit(False)))
                .withColumn("home_date", F.when(F.col("returned_home"), F.col("period_end")))
                .withColumn("days_home_to_reentry", F.datediff("next_period_start", "home_date")))
-    periods = with_followup(with_child_attributes(periods, children, cross_la), "home_date", "next_period_start", end_date)
+    periods = with_followup(with_child_attributes(periods, children, cross_la), "home_date", "next_period_start",
+                            end_date)
     if categories_by_date is None:
         periods = with_category(periods, None, "child_key")
     else:

@@ -35,7 +35,8 @@ def plan_sequence(cp_plans: DataFrame, children: DataFrame, end_date: date,
                          | (F.coalesce(F.col("number_of_previous_cpp"), F.lit(0)) > 0))
              .withColumn("start_year", collection_year(F.col("start_date")))
              .withColumn("days_end_to_next_plan", F.datediff("next_plan_start", "end_date")))
-    plans = with_followup(with_child_attributes(plans, children, cross_la), "end_date", "next_plan_start", end_date)
+    plans = with_followup(with_child_attributes(plans, children, cross_la), "end_date", "next_plan_start",
+                          end_date)
     return with_category(plans, categories, "referral_key").select(*PLAN_SEQUENCE_COLUMNS)
 
 

@@ -42,7 +42,8 @@ def referral_windows(referrals: DataFrame, children: DataFrame, end_date: date,
                    F.col("referral_date") <= F.add_months("previous_referral_date", 12), F.lit(False)))
                .withColumn("referral_year", collection_year(F.col("referral_date")))
                .withColumn("days_closure_to_next_referral", F.datediff("next_referral_date", "closure_date")))
-    windows = with_followup(with_child_attributes(windows, children, cross_la), "closure_date", "next_referral_date", end_date)
+    windows = with_followup(with_child_attributes(windows, children, cross_la), "closure_date",
+                            "next_referral_date", end_date)
     return with_category(windows, categories, "referral_key").select(*REFERRAL_WINDOW_COLUMNS)
 
 

@@ -115,7 +115,8 @@ def build_silver(spark, cfg: Config, log: RunLog, loaded_at: datetime) -> None:
                                      F.lit(loaded_at).cast("timestamp"))
     fresh = delta.ensure_table(spark, cfg, "silver", "quarantine", quarantine.schema,
                                not_null=["quarantine_key", "rule_id", "table_name"])
-    version = delta.sync_table(quarantine, cfg, "silver", "quarantine", ["quarantine_key"], fresh=fresh)
+    version = delta.sync_table(quarantine, cfg, "silver", "quarantine", ["quarantine_key"], fresh=fresh,
+                               ignore_in_compare=("load_id", "loaded_at"))  # first rejection's load id stays
     log.wrote("silver.quarantine", version)
     by_rule = {r["rule_id"]: r["n"] for r in delta.read_table(spark, cfg, "silver", "quarantine")
                .groupBy("rule_id").agg(F.sum("occurrences").alias("n")).collect()}

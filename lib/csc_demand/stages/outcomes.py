@@ -75,16 +75,22 @@ def _odds_ratios_or_empty(pathways: DataFrame, with_categories: bool, log: RunLo
         return pathways.sparkSession.createDataFrame([], ODDS_RATIO_SCHEMA)
 
 
-def headline_figures(survival: DataFrame, rereferrals: DataFrame, plans: DataFrame,
-                     pathways: DataFrame) -> dict[str, float]:
-    """National figures for MLflow: KM cumulative incidence at 365 and 2190 days per measure, and overall rates."""
+def headline_figures(survival: DataFrame, rereferrals: DataFrame, plans: DataFrame, pathways: DataFrame,
+                     first_year: int) -> dict[str, float]:
+    """National figures for MLflow: KM cumulative incidence at 365 and 2190 days per measure, and overall rates.
+
+    Re-referral and repeat-plan rates count years after ``first_year`` (the first collection year has no
+    look-back, so it under-counts re-referrals and earlier plans).
+    """
     figures: dict[str, float] = {}
     for row in survival.where(F.col("group_by") == "all").collect():  # measures x horizons: a few rows
         figures[f"{row['measure']}_{row['horizon_days']}d"] = row["cumulative_incidence"]
         figures[f"{row['measure']}_{row['horizon_days']}d_raw_share"] = row["raw_share"]
-    for name, table, flag, count in (("dfe_rereferral_rate", rereferrals, "rereferrals_12m", "referrals"),
-                                     ("repeat_plan_rate", plans, "repeat_plans", "plans")):
-        totals = table.where(F.col("category_name") == "all").agg(F.sum(flag), F.sum(count)).collect()[0]
+    for name, table, year, flag, count in (
+            ("dfe_rereferral_rate", rereferrals, "referral_year", "rereferrals_12m", "referrals"),
+            ("repeat_plan_rate", plans, "start_year", "repeat_plans", "plans")):
+        totals = (table.where((F.col("category_name") == "all") & (F.col(year) > first_year))
+                  .agg(F.sum(flag), F.sum(count)).collect()[0])
         figures[name] = totals[0] / totals[1] if totals[1] else None
     overall = pathways.where(F.col("group_by") == "all").collect()
     if overall:
@@ -100,8 +106,8 @@ def log_to_mlflow(cfg: Config, log: RunLog, end_date: date, figures: dict[str, f
     mlflow.set_experiment(cfg.mlflow.experiment)
     with mlflow.start_run(run_name="outcomes") as run:
         mlflow.log_params({f"version.{name}": v for name, v in log.summary["versions_read"].items()})
-        mlflow.log_params({"end_date": end_date.isoformat(), "pathway_window_months": cfg.outcomes.pathway_window_months,
-                           "cross_la": cfg.outcomes.cross_la})
+        mlflow.log_params({"end_date": end_date.isoformat(), "cross_la": cfg.outcomes.cross_la,
+                           "pathway_window_months": cfg.outcomes.pathway_window_months})
         mlflow.log_metrics(figures)
     return run.info.run_id
 
@@ -147,7 +153,8 @@ def run(args: argparse.Namespace, cfg: Config, log: RunLog) -> int:
     _write(sen_gaps(gaps), cfg, log, "education_sen_gaps")
     _write(category_trends(categories, inputs["assessments"]), cfg, log, "category_trends")
 
-    figures = headline_figures(survival, rereferrals, plan_rates, rates)
+    first_year = inputs["referrals"].agg(F.min("collection_year")).collect()[0][0]
+    figures = headline_figures(survival, rereferrals, plan_rates, rates, first_year)
     for name, value in figures.items():
         log.metric(name, round(value, 6))
     run_id = log_to_mlflow(cfg, log, end_date, figures)

@@ -39,26 +39,29 @@ def care_episodes(referrals: DataFrame, children: DataFrame, seed: int) -> DataF
     def u(purpose: str, ep: Column) -> Column:
         return uniform(seed, F.col("child_id"), F.col("round"), F.col("p.period_no"), ep, F.lit(purpose))
 
-    def rne(ep: Column) -> Column:
-        return F.when(ep == 0, F.lit("S")).otherwise(pick(u("rne", ep), *CHANGE_RNE))
+    ep = F.col("ep_no")
+    df = df.withColumns({"u_rne": u("rne", ep), "u_rne_next": u("rne", ep + 1), "u_place": u("place", ep),
+                         "u_ls": u("ls", ep), "u_prov": u("prov", ep), "u_rpc": u("rpc", ep)})
+
+    def rne(ep: Column, u_rne: str) -> Column:
+        return F.when(ep == 0, F.lit("S")).otherwise(pick(F.col(u_rne), *CHANGE_RNE))
 
     duration = F.datediff(F.col("p.end"), F.col("p.start"))
     n = F.col("p.n_episodes")
-    ep = F.col("ep_no")
     last = ep == n - 1
     decom = F.date_add(F.col("p.start"), F.floor(duration * ep / n).cast("int"))
     dec = F.when(last, F.col("p.end")).otherwise(
         F.date_add(F.col("p.start"), F.floor(duration * (ep + 1) / n).cast("int")))
-    place = pick(u("place", ep), *PLACEMENTS)
+    place = pick(F.col("u_place"), *PLACEMENTS)
     urn = F.when(place.isin("K2", "R1"), F.concat(F.lit("SC"), F.lpad(
         F.floor(u("urn", ep) * 1e6).cast("int").cast("string"), 6, "0"))).otherwise(F.lit("XXXXXXX"))
     df = df.select(
         "child_id", "round", F.col("p.period_no").alias("period_no"), "ep_no", decom.alias("decom"),
-        dec.alias("dec"), rne(ep).alias("rne"), pick(u("ls", ep), *LEGAL_STATUS).alias("ls"),
+        dec.alias("dec"), rne(ep, "u_rne").alias("rne"), pick(F.col("u_ls"), *LEGAL_STATUS).alias("ls"),
         F.when(F.col("primary_need") == "N9", F.lit("N8")).otherwise(F.col("primary_need")).alias("cin"),
-        place.alias("place"), pick(u("prov", ep), *PROVIDERS).alias("provider"),
+        place.alias("place"), pick(F.col("u_prov"), *PROVIDERS).alias("provider"),
         F.when(last, F.col("p.rec")).otherwise(F.lit("X1")).alias("rec"),
-        F.when(~last & rne(ep + 1).isin("P", "T", "U"), pick(u("rpc", ep), *PLACE_CHANGE_REASONS))
+        F.when(~last & rne(ep + 1, "u_rne_next").isin("P", "T", "U"), pick(F.col("u_rpc"), *PLACE_CHANGE_REASONS))
         .alias("reason_place_change"), urn.alias("urn"))
     return df.join(children.select("child_id", "la_code", "la_child_id", "sex", "birth_date", "ethnicity", "upn"),
                    on="child_id", how="inner")

@@ -15,9 +15,9 @@ from pyspark.sql import functions as F
 
 from csc_demand.codes import ABUSE_CATEGORIES, REFERRAL_SOURCES
 from csc_demand.synth import params as P
-from csc_demand.synth.factors import class_table_rows, raw_codes, sample_indicators
+from csc_demand.synth.factors import class_table_rows, raw_codes, with_indicators
 from csc_demand.synth.population import collection_year, draw_class
-from csc_demand.synth.rand import (bernoulli_logit, cumulative, exponential, literal_array,
+from csc_demand.synth.rand import (add_uniforms, bernoulli_logit, cumulative, exponential, literal_array,
                                    lognormal_days, pick, pick_index, uniform)
 
 MAX_ROUNDS = 25
@@ -72,7 +72,7 @@ def _care_period(u, start: Column, birth: Column, b18: Column, n: int) -> dict[s
     end_raw = _days(start, duration)
     end = F.least(end_raw, b18)
     age_exit = F.datediff(end, birth) / F.lit(365.25)
-    rec = F.when(end_raw >= b18, F.lit(EXIT_AT_18)).otherwise(_exit_code(u(f"p{n}rec"), age_exit))
+    rec = F.when(end_raw >= b18, F.lit(EXIT_AT_18)).otherwise(_exit_code(F.col(f"u_p{n}rec"), age_exit))
     return {"start": start, "end": end, "rec": rec}
 
 
@@ -84,9 +84,10 @@ def assessment_step(state: DataFrame, seed: int, k: int) -> DataFrame:
     r, birth, b18 = F.col("referral_date"), F.col("birth_date"), F.col("birthday_18")
     df = state.withColumn("cy", collection_year(r)).withColumn(
         "age_at_referral", F.datediff(r, birth) / F.lit(365.25))
+    df = add_uniforms(df, seed, [F.col("child_id"), F.lit(k)], ["class"])
     latent = (F.col("child_type") if k == 0 else
               F.when(u("persist") < P.CLASS_PERSISTENCE, F.col("prev_class"))
-              .otherwise(draw_class(u("class"), F.col("cy"))))
+              .otherwise(draw_class(F.col("u_class"), F.col("cy"))))
     df = df.withColumn("latent_class", latent.cast("int")).join(
         F.broadcast(class_table(state.sparkSession)), on="latent_class", how="inner")
     df = (df
@@ -108,8 +109,8 @@ def assessment_step(state: DataFrame, seed: int, k: int) -> DataFrame:
     df = (df.withColumn("a2_start", F.when(has_a2, a2_start))
           .withColumn("a2_auth", F.when(has_a2, a2_auth)))
     # A second assessment of the same episode finds the same factors (codes follow its own year).
-    df = df.withColumn("a1_ind", F.when(classed, sample_indicators(seed, [F.col("child_id"), F.lit(k)],
-                                                                   F.col("k_probs"), F.col("k_signature"))))
+    df = with_indicators(df, "a1_ind", seed, [F.col("child_id"), F.lit(k)], F.col("k_probs"),
+                         F.col("k_signature"), classed)
     df = df.withColumn("a2_ind", F.when(F.col("a2_start").isNotNull(), F.col("a1_ind")))
     for n in (1, 2):
         df = df.withColumn(f"a{n}_codes", F.when(F.col(f"a{n}_start").isNull(), F.lit(None))
@@ -127,6 +128,7 @@ def pathway_step(df: DataFrame, seed: int, k: int, data_end: date) -> DataFrame:
     r, birth, b18 = F.col("referral_date"), F.col("birth_date"), F.col("birthday_18")
     cls = F.col("latent_class")
     classed = F.col("class_id").isNotNull()
+    df = add_uniforms(df, seed, [F.col("child_id"), F.lit(k)], ["cat", "src", "p1rec", "p2rec"])
     n_factors = F.size(F.array_remove(F.col("a1_ind"), 0))
     neglect = F.element_at(F.col("a1_ind"), P.IDX["neglect"] + 1)
 
@@ -149,7 +151,7 @@ def pathway_step(df: DataFrame, seed: int, k: int, data_end: date) -> DataFrame:
     df = df.withColumn("care", F.col("care_drawn") & (care_start < F.date_sub(b18, 7)))
     df = df.withColumn("care_start", F.when(F.col("care"), care_start))
     cp_end = F.when(F.col("care"), F.col("care_start")).otherwise(_days(F.col("icpc_date"), cp_duration))
-    initial = F.element_at(literal_array(ABUSE_CATEGORIES), pick_index(u("cat"), F.col("k_cat_cum"), len(ABUSE_CATEGORIES)) + F.lit(1))
+    initial = F.element_at(literal_array(ABUSE_CATEGORIES), pick_index(F.col("u_cat"), F.col("k_cat_cum"), len(ABUSE_CATEGORIES)) + F.lit(1))
     df = (df.withColumn("cp_start", F.col("icpc_date"))
           .withColumn("cp_end", F.when(F.col("cp"), F.least(cp_end, b18)))
           .withColumn("cp_initial_category", F.when(F.col("cp"), initial))
@@ -204,7 +206,7 @@ def pathway_step(df: DataFrame, seed: int, k: int, data_end: date) -> DataFrame:
                     F.when(u("rc") < 0.05, F.lit("RC5")).otherwise(F.lit("RC7")))
               .otherwise(after_assessment))
     df = (df.withColumn("closure_reason", reason)
-          .withColumn("referral_source", pick(u("src"), REFERRAL_SOURCES, list(REFERRAL_SOURCE_WEIGHTS.values())))
+          .withColumn("referral_source", pick(F.col("u_src"), REFERRAL_SOURCES, list(REFERRAL_SOURCE_WEIGHTS.values())))
           .withColumn("primary_need", F.when(classed, _effect(cls, "primary_need")).otherwise(F.lit("N9"))))
 
     # ---- the next referral --------------------------------------------------------------------------------------

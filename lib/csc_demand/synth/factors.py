@@ -1,11 +1,11 @@
 """Assessment factors from the latent class model, and the raw codes each year's return would use.
 
-Indicators are independent Bernoulli draws given the class, conditioned on at least one factor (up to three
+Indicators are independent Bernoulli draws given the class, conditioned on at least one factor (up to two
 tries, then the class's signature factor): the model an LCA on assessments with factors estimates.
 """
 from __future__ import annotations
 
-from pyspark.sql import Column
+from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
 
 from csc_demand.codes import INDICATOR_NAMES, INDICATORS
@@ -28,17 +28,21 @@ def class_table_rows() -> list[tuple[int, list[float], int]]:
     return [(k, [float(p) for p in probs[k]], int(probs[k].argmax())) for k in range(P.K)]
 
 
-def sample_indicators(seed: int, keys: list, probs: Column, signature: Column) -> Column:
-    """array<int> of 34 indicators drawn with the class's probabilities ``probs``, at least one set."""
-    # Unrolled over the 34 indicators (no lambdas) so the draws compile with whole-stage codegen.
-    tries = [F.array(*[F.when(uniform(seed, *keys, F.lit("factor"), F.lit(t), F.lit(j))
-                              < F.element_at(probs, j + 1), 1).otherwise(0) for j in range(N)])
-             for t in range(TRIES)]
-    fallback = F.array(*[F.when(signature == j, 1).otherwise(0) for j in range(N)])
-    result = fallback
-    for draw in reversed(tries):
-        result = F.when(F.array_contains(draw, 1), draw).otherwise(result)
-    return result
+def with_indicators(df: DataFrame, name: str, seed: int, keys: list, probs: Column, signature: Column,
+                    when: Column) -> DataFrame:
+    """Adds ``name``: array<int> of 34 indicators drawn with the class's probabilities, at least one set.
+
+    Unrolled over the indicators (no lambdas) so the draws compile with codegen; each try is its own column so the
+    choice between tries does not repeat the hashing.
+    """
+    tries = {f"_{name}_t{t}": F.array(*[F.when(uniform(seed, *keys, F.lit("factor"), F.lit(t), F.lit(j))
+                                               < F.element_at(probs, j + 1), 1).otherwise(0) for j in range(N)])
+             for t in range(TRIES)}
+    df = df.withColumns({c: F.when(when, expr) for c, expr in tries.items()})
+    result = F.array(*[F.when(signature == j, 1).otherwise(0) for j in range(N)])
+    for column in reversed(list(tries)):
+        result = F.when(F.array_contains(F.col(column), 1), F.col(column)).otherwise(result)
+    return df.withColumn(name, F.when(when, result)).drop(*tries)
 
 
 def _unsplit_share(year: Column) -> Column:

@@ -13,7 +13,7 @@ from pyspark.sql import functions as F
 
 from csc_demand.codes import DISABILITY_CODES, ETHNICITY_GROUP
 from csc_demand.synth import params as P
-from csc_demand.synth.rand import cumulative, literal_array, literal_table, pick_index, uniform
+from csc_demand.synth.rand import add_uniforms, cumulative, literal_array, literal_table, pick_index, uniform
 
 N_LA_NATIONAL = 152
 # Children ever referred 2007-2021 at scale 1.0 (calibrated so that ~4.2M assessments fall in 2014-15..2020-21).
@@ -66,7 +66,7 @@ def collection_year(d) -> "F.Column":
 
 def class_cum_by_year() -> list[list[float]]:
     """Row i: cumulative class sizes for collection year 2008 + i (2008..2026)."""
-    return [cumulative(P.class_sizes(y)) for y in range(2008, 2027)]
+    return [cumulative(P.draw_weights(y)) for y in range(2008, 2027)]
 
 
 def draw_class(u, year) -> "F.Column":
@@ -99,10 +99,11 @@ def children(spark: SparkSession, scale: float, seed: int, first_year: int, last
         return uniform(seed, F.col("child_id"), F.lit(purpose))
 
     df = spark.range(n_children).withColumnRenamed("id", "child_id")
+    df = add_uniforms(df, seed, [F.col("child_id")], ["la", "type", "eth"])
     df = (df
-          .withColumn("la_index", pick_index(u("la"), la_cum))
+          .withColumn("la_index", pick_index(F.col("u_la"), la_cum))
           .withColumn("first_referral", F.date_add(F.lit(start), F.floor(u("first") * n_days).cast("int")))
-          .withColumn("child_type", draw_class(u("type"), collection_year(F.col("first_referral")))))
+          .withColumn("child_type", draw_class(F.col("u_type"), collection_year(F.col("first_referral")))))
     type_pos = F.col("child_type") + F.lit(1)
 
     def by_type(values):
@@ -120,7 +121,7 @@ def children(spark: SparkSession, scale: float, seed: int, first_year: int, last
     ).otherwise(F.array(F.element_at(dis_list, dis1 + 1)))
     ethnicity = F.element_at(
         literal_array(ETHNICITY_CODES),
-        pick_index(u("eth"), F.element_at(literal_table(_ethnicity_cum_by_type()), type_pos), len(ETHNICITY_CODES)) + 1)
+        pick_index(F.col("u_eth"), F.element_at(literal_table(_ethnicity_cum_by_type()), type_pos), len(ETHNICITY_CODES)) + 1)
     df = (df
           .withColumn("la_code", F.element_at(literal_array(LA_CODES[:n_la]), F.col("la_index") + 1))
           .withColumn("birth_date", F.date_sub(F.col("first_referral"), age_days))

@@ -25,6 +25,11 @@ def uniform(seed: int, *keys) -> Column:
     return (hashed.bitwiseAND(F.lit(_MASK53)).cast("double") + F.lit(0.5)) / F.lit(_TWO53)
 
 
+def add_uniforms(df, seed: int, keys: list, purposes: Sequence[str]):
+    """Columns u_<purpose>: uniforms that CASE-based picks can reference without re-hashing in every branch."""
+    return df.withColumns({f"u_{p}": uniform(seed, *keys, F.lit(p)) for p in purposes})
+
+
 def exponential(u: Column, mean) -> Column:
     return -F.log(u) * _col(mean)
 

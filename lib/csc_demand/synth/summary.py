@@ -49,8 +49,8 @@ def headline_rates(referrals: DataFrame, first_year: int, last_year: int) -> dic
     in_window = F.col("cy").between(first_year, last_year)
     rates = r.where(in_window).agg(
         F.count("*").alias("referrals"),
-        F.avg((F.datediff("referral_date", "previous") <= DFE_REREFERRAL_DAYS).cast("int")
-              ).alias("rereferral_12m_dfe"),
+        F.avg(F.coalesce(F.datediff("referral_date", "previous") <= DFE_REREFERRAL_DAYS, F.lit(False))
+              .cast("int")).alias("rereferral_12m_dfe"),
         F.avg(F.col("referral_nfa").cast("int")).alias("nfa_share"),
         F.sum((F.col("a1_start").isNotNull()).cast("int") + (F.col("a2_start").isNotNull()).cast("int"))
         .alias("assessments"),
