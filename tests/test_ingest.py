@@ -164,8 +164,8 @@ def test_annual_returns_are_deduplicated_and_the_latest_return_wins(run):
     plans = [r for r in run.rows("cp_plans") if r["child_key"] == c001]
     assert [(r["start_date"], r["end_date"], r["latest_category"], r["review_dates"]) for r in plans] == [
         (d("2014-07-01"), d("2015-06-01"), "EMO", [d("2014-09-01"), d("2015-03-01")])]
-    episodes = sorted((r["start_date"], r["end_date"], r["rec"], r["collection_year"]) for r in run.rows("care_episodes")
-                      if r["child_key"] == run.child_key("201", "C010"))
+    episodes = sorted((r["start_date"], r["end_date"], r["rec"], r["collection_year"])
+                      for r in run.rows("care_episodes") if r["child_key"] == run.child_key("201", "C010"))
     assert episodes == [(d("2014-05-01"), d("2014-08-10"), "X1", 2015), (d("2014-08-10"), d("2014-12-01"), "E4A", 2015),
                         (d("2015-03-01"), d("2015-06-01"), "X1", 2016), (d("2015-06-01"), None, None, 2016)]
 
@@ -191,7 +191,7 @@ def test_assessments_carry_raw_codes_and_harmonised_indicators(run):
                  if r["child_key"] == run.child_key("301", "N001"))
     assert npd == [(d("2015-05-03"), ["3B", "4B"]), (d("2015-07-01"), ["16A"])]
     factors = sorted((r["factor_code"], r["indicator"]) for r in run.rows("assessment_factors")
-                     if r["assessment_key"] == no_factor["assessment_key"] or r["assessment_key"] == split_codes["assessment_key"])
+                     if r["assessment_key"] in (no_factor["assessment_key"], split_codes["assessment_key"]))
     assert factors == [("13A", "gangs_criminal_exploitation"), ("18B", "physical_abuse"),
                        ("21", None), ("24A", "gangs_criminal_exploitation")]
 
@@ -208,7 +208,8 @@ def test_children_link_sources_and_harmonise_sex_and_ethnicity(run):
     assert (npd["birth_date"], npd["sex"], npd["disabled"], npd["pupil_key"]) == (
         d("2007-11-01"), "F", True, run.pupil_key("PMR", "P002"))
     in_care_only = children[run.child_key("201", "C010")]
-    assert (in_care_only["sex"], in_care_only["ethnic_group"], in_care_only["birth_date"]) == ("F", "White", d("2005-02-15"))
+    assert (in_care_only["sex"], in_care_only["ethnic_group"], in_care_only["birth_date"]) == (
+        "F", "White", d("2005-02-15"))
     z1 = children[run.child_key("208", "Z1")]
     assert (z1["sex"], z1["ethnic_group"], z1["disabled"]) == ("U", "Unknown", None)
 

@@ -58,3 +58,10 @@ def test_odds_ratio_of_a_binary_covariate_equals_the_two_by_two_table(spark):
     assert row["std_error"] == pytest.approx(se, rel=1e-6)
     assert row["ci_lower"] == pytest.approx(ratio * math.exp(-1.959963984540054 * se), rel=1e-6)
     assert row["ci_upper"] == pytest.approx(ratio * math.exp(1.959963984540054 * se), rel=1e-6)
+
+
+def test_interval_of_a_separated_level_is_unbounded_not_an_error():
+    from csc_demand.stats.regression import _exp
+
+    assert _exp(0.0) == 1.0
+    assert _exp(1000.0) == float("inf")

@@ -206,3 +206,19 @@ def test_same_seed_other_partitioning_gives_identical_files(spark, synth_out, tm
                 if p.is_file() and (not str(p.relative_to(root)).startswith("_")
                                     or p.name == "defects.csv")}
     assert digests(tmp_path) == digests(out)
+
+
+def test_summary_headline_is_near_the_national_shape(synth_out):
+    """Loose bounds at this tiny scale (~1,300 assessments a year): shape, not precision."""
+    _, summary = synth_out
+    h = summary["headline"]
+    assert 0.82 <= h["assessments_with_factors"] / h["assessments"] <= 0.90  # ~14% code 21 alone
+    assert 0.06 <= h["nfa_share"] <= 0.11
+    assert abs(h["class_sizes_realised"]["domestic_abuse_single"] - 0.197) < 0.04
+    assert abs(h["class_sizes_realised"]["parental_mental_health_complex"] - 0.184) < 0.04
+    for year, entry in summary["factor_marginals_vs_dfe_c3"].items():
+        assert 2.5 <= entry["factors_per_assessment"] <= 2.95, year
+    rates = h["per_class_rates"]
+    # built-in orderings: complex classes escalate to CP plans more than single-factor DA or disability
+    assert rates["complex_domestic_abuse"]["cp_plan"] > rates["domestic_abuse_single"]["cp_plan"]
+    assert rates["risks_outside_home"]["care"] > rates["disability"]["care"]

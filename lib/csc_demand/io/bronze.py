@@ -33,7 +33,8 @@ def read_files(spark: SparkSession, kind: str, files: list[SourceFile], checks: 
                loaded_at: datetime) -> DataFrame:
     """Checked files of one kind -> bronze rows (as received plus the file and load columns)."""
     rows = read_cin_xml(spark, files) if kind == "cin_xml" else read_csv_files(spark, kind, files)
-    sha = spark.createDataFrame([(c.file.source_file, c.sha256) for c in checks], "source_file string, file_sha256 string")
+    sha = spark.createDataFrame([(c.file.source_file, c.sha256) for c in checks],
+                                "source_file string, file_sha256 string")
     data_columns = [c for c in rows.columns if c not in FILE_META.fieldNames()]
     return (rows.join(F.broadcast(sha), on="source_file", how="left")
                 .withColumn("load_id", F.lit(load_id))

@@ -58,5 +58,6 @@ def first_failing_rule(checks: list[tuple[str, Column]], already: Optional[Colum
     for rule_id, _ in checks:
         if rule_id not in RULES:
             raise KeyError(f"rule {rule_id} is not in csc_demand.quality.catalog.RULES")
-    chosen = F.coalesce(*[F.when(condition, F.lit(rule_id)) for rule_id, condition in checks], F.lit(None).cast("string"))
+    chosen = F.coalesce(*[F.when(condition, F.lit(rule_id)) for rule_id, condition in checks],
+                        F.lit(None).cast("string"))
     return chosen if already is None else F.coalesce(already, chosen)

@@ -70,6 +70,14 @@ def _fit(spark: SparkSession, data: DataFrame, outcome: str, covariates: Sequenc
     rows = []
     for i, (covariate, level, reference, n_level) in enumerate(terms):
         beta, se = float(model.coefficients[i]), float(errors[i])
-        rows.append((outcome, covariate, level, reference, math.exp(beta), math.exp(beta - Z_95 * se),
-                     math.exp(beta + Z_95 * se), beta, se, float(p_values[i]), int(n_level), int(n_total)))
+        rows.append((outcome, covariate, level, reference, _exp(beta), _exp(beta - Z_95 * se),
+                     _exp(beta + Z_95 * se), beta, se, float(p_values[i]), int(n_level), int(n_total)))
     return spark.createDataFrame(rows, ODDS_RATIO_SCHEMA)
+
+
+def _exp(x: float) -> float:
+    """exp that gives +inf instead of raising: a separated level (all or no events) has an unbounded interval."""
+    try:
+        return math.exp(x)
+    except OverflowError:
+        return math.inf

@@ -1,6 +1,6 @@
 """Staged child records from every source (CIN XML, NPD, SSDA903 header) -> ``silver.children``, one row per
 child_key: the latest collection year's record wins (CIN XML, then NPD, then 903 within a year); the pupil key is
-the latest one known."""
+the latest NPD one (from PupilMatchingRefAnonymous, the key school outcomes carry), else the latest one known."""
 from __future__ import annotations
 
 from itertools import chain
@@ -11,6 +11,7 @@ from pyspark.sql import functions as F
 from csc_demand import codes
 from csc_demand.quality.record_sets import apply_rules
 from csc_demand.quality.rules import child_checks
+from csc_demand.transform.cin_npd_records import SOURCE_RANK as NPD_SOURCE_RANK
 
 STAGED_CHILD = ["source_file", "la_code", "collection_year", "child_key", "pupil_key", "locator", "raw_record",
                 "corrupt", "source_rank", "birth_date", "expected_birth_date", "death_date", "birth_date_bad",
@@ -32,7 +33,8 @@ def silver_children(validated: DataFrame) -> DataFrame:
                       "disabilities", "collection_year", "source_file")
     chosen = accepted.groupBy("child_key").agg(
         F.max_by(record, rank).alias("r"),
-        F.max_by("pupil_key", F.when(F.col("pupil_key").isNotNull(), rank)).alias("pupil_key"),
+        F.max_by("pupil_key", F.when(F.col("pupil_key").isNotNull(), F.struct(
+            (F.col("source_rank") == NPD_SOURCE_RANK).alias("npd"), rank))).alias("pupil_key"),
         F.min("collection_year").alias("first_collection_year"))
     disabilities = F.transform(F.coalesce("r.disabilities", F.array().cast("array<string>")),
                                lambda d: F.upper(F.trim(d)))
