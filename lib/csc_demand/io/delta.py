@@ -18,6 +18,14 @@ def _is_path(name: str) -> bool:
     return name.startswith("/") or "://" in name
 
 
+def _save(writer, name: str) -> None:
+    """Write to a folder locally, to a catalog table on Databricks."""
+    if _is_path(name):
+        writer.save(name)
+    else:
+        writer.saveAsTable(name)
+
+
 def table_exists(spark: SparkSession, cfg: Config, layer: str, table: str) -> bool:
     name = cfg.table_name(layer, table)
     if _is_path(name):
@@ -55,10 +63,7 @@ def write_table(df: DataFrame, cfg: Config, layer: str, table: str, mode: str = 
     writer = df.write.format("delta").mode(mode).option("overwriteSchema", "true")
     if partition_by:
         writer = writer.partitionBy(*partition_by)
-    if _is_path(name):
-        writer.save(name)
-    else:
-        writer.saveAsTable(name)
+    _save(writer, name)
     return table_version(df.sparkSession, cfg, layer, table)
 
 
@@ -88,12 +93,7 @@ def replace_rows(df: DataFrame, cfg: Config, layer: str, table: str, condition: 
     spark = df.sparkSession
     if not table_exists(spark, cfg, layer, table):
         return write_table(df, cfg, layer, table)
-    name = cfg.table_name(layer, table)
-    writer = df.write.format("delta").mode("overwrite").option("replaceWhere", condition)
-    if _is_path(name):
-        writer.save(name)
-    else:
-        writer.saveAsTable(name)
+    _save(df.write.format("delta").mode("overwrite").option("replaceWhere", condition), cfg.table_name(layer, table))
     return table_version(spark, cfg, layer, table)
 
 
@@ -113,9 +113,7 @@ def sync_table(df: DataFrame, cfg: Config, layer: str, table: str, keys: list[st
     if not table_exists(spark, cfg, layer, table):
         return write_table(df, cfg, layer, table)
     if fresh:
-        name = cfg.table_name(layer, table)
-        writer = df.write.format("delta").mode("append")
-        writer.save(name) if _is_path(name) else writer.saveAsTable(name)
+        _save(df.write.format("delta").mode("append"), cfg.table_name(layer, table))
         return table_version(spark, cfg, layer, table)
     values = [c for c in df.columns if c not in keys and c not in set(ignore_in_compare)]
     changed = "NOT (" + " AND ".join(f"t.`{c}` <=> s.`{c}`" for c in values) + ")" if values else None
