@@ -71,6 +71,9 @@ def main(argv: list[str] | None = None) -> int:
         log.save("failed")
         print(f"csc-demand {args.verb}: error: {err}", file=sys.stderr)
         return 2
+    except BaseException:
+        log.save("failed")  # an unexpected error still leaves its summary; the traceback follows
+        raise
     log.save("ok" if code == 0 else "failed")
     return code
 
