@@ -74,6 +74,7 @@ def main() -> int:
     parser.add_argument("--driver-memory", default="6g")
     parser.add_argument("--skip-comparison", action="store_true")
     parser.add_argument("--skip-stepmix", action="store_true")
+    parser.add_argument("--skip-stepmix-patterns", action="store_true")
     parser.add_argument("--skip-stepmix-raw", action="store_true")
     parser.add_argument("--stepmix-raw-starts", type=int, default=1)
     parser.add_argument("--stepmix-max-iter", type=int, default=500)
@@ -116,7 +117,7 @@ def main() -> int:
               f"load {load})", flush=True)
         save()
         mean_ll = model.logLikelihood / args.rows
-        if not args.skip_stepmix:
+        if not (args.skip_stepmix or args.skip_stepmix_patterns):
             patterns, counts = compress(X_compare)
             load = load_average()
             seconds, ll, n_iter = stepmix_fit(patterns.astype(float), counts.astype(float), args.starts, args.seed,
