@@ -128,3 +128,11 @@ def test_pack_and_unpack_are_inverse(bits):
 
     X = np.array(list(itertools.islice(itertools.product([0, 1], repeat=bits), 40)), dtype=float)
     np.testing.assert_array_equal(unpack(pack(X), bits), X)
+
+
+def test_refinement_takes_the_best_distinct_burn_in_optima():
+    loglik = np.array([-100.0, -100.00001, -90.0, -120.0, -95.0])
+    # -100.00001 is the optimum of start 0 again (within 1e-6 relative), so the third pick is start 3
+    np.testing.assert_array_equal(em._best_distinct(loglik, 3, rel_tol=1e-6), [2, 4, 0])
+    np.testing.assert_array_equal(em._best_distinct(loglik, 4, rel_tol=1e-6), [2, 4, 0, 3])
+    np.testing.assert_array_equal(em._best_distinct(loglik, 4, rel_tol=1e-9), [2, 4, 0, 1])
