@@ -103,12 +103,9 @@ def matched(theta_hat: np.ndarray, theta_true: np.ndarray):
 
 
 def test_recovers_the_synthetic_generator_truth():
-    """The synth helper's true 12-class model (csc_demand.synth.params): conditional probabilities within 0.02
-    after matching classes, and assignments that agree with the Bayes classifier under the true parameters.
-
-    ARI against the true classes themselves is bounded by how much the true classes overlap: the Bayes classifier
-    under the truth reaches only ~0.89 there, so we require the fitted model to be within 0.01 of that bound.
-    """
+    """The synthetic generator's true 12-class model (csc_demand.synth.params): conditional probabilities within
+    0.02 after matching classes, adjusted Rand index of at least 0.9 against the true classes (the issue's check;
+    the Bayes classifier under the truth reaches 0.93), and agreement with that Bayes classifier."""
     synth = pytest.importorskip("csc_demand.synth.params")
     theta_true = synth.conditional_probabilities()
     sizes = np.mean([synth.class_sizes(y) for y in synth.CALIBRATION_YEARS], axis=0)
@@ -122,7 +119,7 @@ def test_recovers_the_synthetic_generator_truth():
     fitted_class = em.posterior(X[sample], fit.log_pi, fit.theta).argmax(axis=1)
     bayes_class = em.posterior(X[sample], np.log(sizes), theta_true).argmax(axis=1)
     assert adjusted_rand_score(bayes_class, fitted_class) >= 0.95
-    assert adjusted_rand_score(truth[sample], fitted_class) >= adjusted_rand_score(truth[sample], bayes_class) - 0.01
+    assert adjusted_rand_score(truth[sample], fitted_class) >= 0.9
 
 
 @pytest.mark.parametrize("bits", [1, 5, 34])
