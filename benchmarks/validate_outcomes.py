@@ -7,7 +7,8 @@ class names. Reports
 - the category ordering of re-referral (KM cumulative incidence at 365 days) and pathway rates (CP plan, care
   within 12 months). The fair truth is not the order of the generator's parameters (a finite, censored dataset
   need not realise it) but the same measure computed on the same gold rows grouped by the generator's true
-  class (``_truth/assessments.parquet``, linked by re-deriving the silver keys). Classes whose true values are
+  class (``_truth/assessments.parquet``, linked by re-deriving the silver keys; assessments without factors
+  are "No factors identified" on both sides, as the model cannot place them). Classes whose true values are
   within sampling error of each other (|difference| < 1.96 standard errors) have no reliable order; the
   pipeline's ordering agrees when it swaps only such pairs (``csc_demand.stats.ranking``).
 Writes benchmarks/results/validate_outcomes.json. Long at scale 0.1: on a shared machine run it under the lock:
@@ -29,6 +30,7 @@ from pyspark.sql import functions as F
 from csc_demand.cli import main as cli_main
 from csc_demand.config import load_config
 from csc_demand.io import delta
+from csc_demand.model.labelling import NO_FACTORS_NAME
 from csc_demand.outcomes.estimates import survival_estimates
 from csc_demand.outcomes.followup import CATEGORY_COLUMNS, referral_categories
 from csc_demand.outcomes.pathways import pathway_rates
@@ -45,7 +47,7 @@ PSEUDONYM_KEY = "synthetic-validation-key-not-for-real-records"
 FIGURES = {"km_365": ("rereferral_after_closure", 365), "km_2190": ("rereferral_after_closure", 2190),
            "reentry_365": ("reentry_after_return_home", 365), "reentry_2190": ("reentry_after_return_home", 2190),
            "rereferral_12m_dfe": "dfe_rereferral_rate", "repeat_cpp_share": "repeat_plan_rate"}
-NOT_A_CLASS = ("unknown", "No factors identified")
+NOT_A_CLASS = ("unknown", NO_FACTORS_NAME)
 
 
 def run_verb(argv: list[str]) -> float:
@@ -63,6 +65,15 @@ def true_classes(truth_assessments: DataFrame, key: str) -> DataFrame:
     return truth_assessments.select(
         hashed(referral_key, F.to_date("assessment_start_date").cast("string")).alias("assessment_key"),
         F.col("class_id").alias("category_id"), F.col("class_name").alias("category_name"))
+
+
+def as_the_pipeline_labels(truth: DataFrame, assessments: DataFrame) -> DataFrame:
+    """True classes with assessments without factors relabelled "No factors identified", as the pipeline labels
+    them (the model cannot place them; the generator gives them a class), so both rank the same assessments."""
+    no_factors = F.coalesce(~F.col("has_factors"), F.lit(False))
+    return (truth.join(assessments.select("assessment_key", "has_factors"), on="assessment_key", how="left")
+            .select("assessment_key", F.when(no_factors, F.lit(0)).otherwise(F.col("category_id")).alias("category_id"),
+                    F.when(no_factors, F.lit(NO_FACTORS_NAME)).otherwise(F.col("category_name")).alias("category_name")))
 
 
 def by_class(windows: DataFrame, pathways: DataFrame, assessments: DataFrame,
@@ -147,7 +158,7 @@ def main() -> int:
     report["truth_link"] = linked.asDict()
     print(f"silver assessments linked to a true class: {linked['with_true_class']:,} of {linked['assessments']:,}")
     pipeline = by_class(windows, pathways, assessments, None)
-    fair = by_class(windows, pathways, assessments, truth)
+    fair = by_class(windows, pathways, assessments, as_the_pipeline_labels(truth, assessments))
     parameter_orders = targets["category_orderings"]
     report["orderings"] = {}
     for measure in ("rereferral", "cp_plan", "care"):
