@@ -141,6 +141,17 @@ def test_quarantine_rows_say_where_why_and_what(run):
     assert (raw["CINreferralDate"], raw["Assessments"][0]["AssessmentActualStartDate"]) == ("2014-02-30", "2014-03-05")
 
 
+def test_csv_quarantine_rows_are_located_by_file_and_line(run):
+    csv_rows = {(r["rule_id"], r["table_name"], r["locator"]) for r in run.rows("quarantine")
+                if r["source_file"].endswith(".csv")}
+    assert csv_rows == {  # line 1 is the header
+        ("CSC-DATE", "referrals", f"{NPD_CIN}:6"), ("8898", "assessments", f"{NPD_CIN}:7"),
+        ("CSC-RECORD", "referrals", f"{NPD_CIN}:4"), ("8940", "cp_plans", f"{NPD_CPP}:3"),
+        ("CSC-DATE", "care_episodes", f"{E15}:5"), ("CSC-CODE", "care_episodes", f"{E15}:6"),
+        ("CSC-CODE", "school_sen", "national/npd/sen_2016.csv:3"),
+        ("CSC-NUMBER", "school_ks4", "national/npd/ks4_2016.csv:3")}
+
+
 def test_reconciliation_received_equals_accepted_plus_quarantined(run):
     tables = run.summaries()[0]["tables"]
     checked = {name: (t["received"], t["accepted"], t["quarantined"], t.get("quarantined_with_parent", 0))
