@@ -22,7 +22,8 @@ from csc_demand.quality.quarantine import finalise_quarantine
 from csc_demand.runlog import RunLog
 from csc_demand.spark import get_spark
 from csc_demand.transform.silver_tables import (DERIVED, SILVER_CONSTRAINTS, SILVER_KEYS, all_quarantine_rows,
-                                                reconciliation_counts, silver_frames, validated_records)
+                                                derived_frames, reconciliation_counts, silver_frames,
+                                                validated_records)
 
 HELP = "Load CIN census XML, SSDA903 and NPD files into bronze and silver Delta tables, with quality rules"
 MANIFEST = "files"
@@ -64,8 +65,7 @@ def load_bronze(spark, cfg: Config, log: RunLog, checks: list[FileCheck], loaded
         table = BRONZE_TABLE[kind]
         rows = read_files(spark, kind, [c.file for c in todo], todo, log.run_id, loaded_at)
         names = [c.file.source_file for c in todo]
-        delta.replace_rows(rows, cfg, "bronze", table, f"source_file IN ({_sql_list(names)})")
-        version, metrics = delta.last_commit_metrics(spark, cfg, "bronze", table)
+        version, metrics = delta.replace_rows(rows, cfg, "bronze", table, f"source_file IN ({_sql_list(names)})")
         log.wrote(f"bronze.{table}", version)
         got = {c.file.source_file: c.records for c in todo}
         if int(metrics.get("numOutputRows", -1)) != sum(got.values()):  # find the files Spark read differently
@@ -90,6 +90,17 @@ def load_bronze(spark, cfg: Config, log: RunLog, checks: list[FileCheck], loaded
     return failures
 
 
+def _sync_silver(spark, cfg: Config, log: RunLog, table: str, df) -> None:
+    fresh = delta.ensure_table(spark, cfg, "silver", table, df.schema, **SILVER_CONSTRAINTS[table])
+    version, rows = delta.sync_table(df, cfg, "silver", table, SILVER_KEYS[table], fresh=fresh)
+    log.wrote(f"silver.{table}", version)
+    if table in DERIVED:
+        log.table(f"silver.{table}", rows=rows)
+    else:
+        log.table(f"silver.{table}", rows=rows, superseded=log.summary["tables"][f"silver.{table}"]["accepted"] - rows)
+    log.step(f"silver.{table}: {rows} rows (version {version})")
+
+
 def build_silver(spark, cfg: Config, log: RunLog, loaded_at: datetime) -> None:
     bronze = {kind: (delta.read_table(spark, cfg, "bronze", BRONZE_TABLE[kind])
                      if delta.table_exists(spark, cfg, "bronze", BRONZE_TABLE[kind]) else empty_bronze(spark, kind))
@@ -101,22 +112,16 @@ def build_silver(spark, cfg: Config, log: RunLog, loaded_at: datetime) -> None:
     for table, counts in reconciliation_counts(validated).items():
         log.table(f"silver.{table}", **counts)
     for table, df in silver_frames(validated).items():
-        fresh = delta.ensure_table(spark, cfg, "silver", table, df.schema, **SILVER_CONSTRAINTS[table])
-        version = delta.sync_table(df, cfg, "silver", table, SILVER_KEYS[table], fresh=fresh)
-        rows = delta.read_table(spark, cfg, "silver", table).count()
-        log.wrote(f"silver.{table}", version)
-        if table in DERIVED:
-            log.table(f"silver.{table}", rows=rows)
-        else:
-            counts = log.summary["tables"][f"silver.{table}"]
-            log.table(f"silver.{table}", rows=rows, superseded=counts["accepted"] - rows)
-        log.step(f"silver.{table}: {rows} rows (version {version})")
+        _sync_silver(spark, cfg, log, table, df)
+    # derived tables read the tables just written rather than computing them again
+    for table, df in derived_frames(lambda name: delta.read_table(spark, cfg, "silver", name)).items():
+        _sync_silver(spark, cfg, log, table, df)
     quarantine = finalise_quarantine(all_quarantine_rows(validated), log.run_id,
                                      F.lit(loaded_at).cast("timestamp"))
     fresh = delta.ensure_table(spark, cfg, "silver", "quarantine", quarantine.schema,
                                not_null=["quarantine_key", "rule_id", "table_name"])
-    version = delta.sync_table(quarantine, cfg, "silver", "quarantine", ["quarantine_key"], fresh=fresh,
-                               ignore_in_compare=("load_id", "loaded_at"))  # first rejection's load id stays
+    version, _ = delta.sync_table(quarantine, cfg, "silver", "quarantine", ["quarantine_key"], fresh=fresh,
+                                  ignore_in_compare=("load_id", "loaded_at"))  # first rejection's load id stays
     log.wrote("silver.quarantine", version)
     by_rule = {r["rule_id"]: r["n"] for r in delta.read_table(spark, cfg, "silver", "quarantine")
                .groupBy("rule_id").agg(F.sum("occurrences").alias("n")).collect()}
