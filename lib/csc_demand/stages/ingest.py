@@ -8,7 +8,10 @@ received / accepted / quarantined and the Delta versions written. Exit code 1 wh
 from __future__ import annotations
 
 import argparse
+from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timezone
+from functools import partial
+from typing import Callable, TypeVar
 
 from pyspark import StorageLevel
 from pyspark.sql import functions as F
@@ -27,6 +30,8 @@ from csc_demand.transform.silver_tables import (DERIVED, SILVER_CONSTRAINTS, SIL
 
 HELP = "Load CIN census XML, SSDA903 and NPD files into bronze and silver Delta tables, with quality rules"
 MANIFEST = "files"
+PARALLEL_TABLES = 4  # Delta tables written at the same time
+R = TypeVar("R")
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -48,6 +53,33 @@ def _previous_manifest(spark, cfg: Config) -> dict[str, dict]:
     return {row["source_file"]: row.asDict() for row in rows}
 
 
+def concurrently(tasks: list[Callable[[], R]]) -> list[R]:
+    """Run the tasks a few at a time (one Delta table each): commits and query planning run on the driver, so
+    jobs for several tables overlap instead of leaving the executors idle in between. Results in task order."""
+    with ThreadPoolExecutor(max_workers=PARALLEL_TABLES) as pool:
+        return list(pool.map(lambda task: task(), tasks))
+
+
+def _load_kind(spark, cfg: Config, log: RunLog, kind: str, todo: list[FileCheck],
+               loaded_at: datetime) -> list[tuple[FileCheck, int]]:
+    """Load the new and changed files of one kind into its bronze table in one commit; returns the files whose
+    record count Spark read differently, with the count read."""
+    table = BRONZE_TABLE[kind]
+    rows = read_files(spark, kind, [c.file for c in todo], todo, log.run_id, loaded_at)
+    names = [c.file.source_file for c in todo]
+    version, metrics = delta.replace_rows(rows, cfg, "bronze", table, f"source_file IN ({_sql_list(names)})")
+    log.wrote(f"bronze.{table}", version)
+    got = {c.file.source_file: c.records for c in todo}
+    if int(metrics.get("numOutputRows", -1)) != sum(got.values()):  # find the files Spark read differently
+        got = dict(delta.read_table(spark, cfg, "bronze", table).filter(F.col("source_file").isin(names))
+                   .groupBy("source_file").count().collect())
+    received = sum(c.records for c in todo)
+    log.table(f"bronze.{table}", received=received, accepted=sum(got.values()),
+              quarantined=received - sum(got.values()), files_loaded=len(todo))
+    log.step(f"bronze.{table}: {len(todo)} file(s), {sum(got.values())} rows (version {version})")
+    return [(c, got.get(c.file.source_file, 0)) for c in todo if got.get(c.file.source_file, 0) != c.records]
+
+
 def load_bronze(spark, cfg: Config, log: RunLog, checks: list[FileCheck], loaded_at: datetime) -> list[str]:
     """Load new and changed files into bronze; returns the failures (file: reason), including files whose rows
     Spark did not read back in full."""
@@ -58,28 +90,14 @@ def load_bronze(spark, cfg: Config, log: RunLog, checks: list[FileCheck], loaded
                  if previous.get(c.file.source_file, {}).get("status") == status[c.file.source_file]
                  and previous[c.file.source_file]["file_sha256"] == c.sha256
                  and previous[c.file.source_file]["reason"] == c.reason}
-    for kind in KINDS:
-        todo = [c for c in checks if c.ok and c.file.kind == kind and c.file.source_file not in unchanged]
-        if not todo:
-            continue
-        table = BRONZE_TABLE[kind]
-        rows = read_files(spark, kind, [c.file for c in todo], todo, log.run_id, loaded_at)
-        names = [c.file.source_file for c in todo]
-        version, metrics = delta.replace_rows(rows, cfg, "bronze", table, f"source_file IN ({_sql_list(names)})")
-        log.wrote(f"bronze.{table}", version)
-        got = {c.file.source_file: c.records for c in todo}
-        if int(metrics.get("numOutputRows", -1)) != sum(got.values()):  # find the files Spark read differently
-            got = dict(delta.read_table(spark, cfg, "bronze", table).filter(F.col("source_file").isin(names))
-                       .groupBy("source_file").count().collect())
-        for c in todo:
-            if got.get(c.file.source_file, 0) != c.records:
-                failures.append(f"{c.file.source_file}: the file has {c.records} records but "
-                                f"{got.get(c.file.source_file, 0)} were read; check its structure")
-                status[c.file.source_file] = "failed"
-        received = sum(c.records for c in todo)
-        log.table(f"bronze.{table}", received=received, accepted=sum(got.values()),
-                  quarantined=received - sum(got.values()), files_loaded=len(todo))
-        log.step(f"bronze.{table}: {len(todo)} file(s), {sum(got.values())} rows (version {version})")
+    todo = {kind: [c for c in checks if c.ok and c.file.kind == kind and c.file.source_file not in unchanged]
+            for kind in KINDS}
+    loaded = concurrently([partial(_load_kind, spark, cfg, log, kind, todo[kind], loaded_at)
+                           for kind in KINDS if todo[kind]])
+    for misread in loaded:  # files whose rows Spark did not read back in full
+        failures += [f"{c.file.source_file}: the file has {c.records} records but {got} were read; "
+                     "check its structure" for c, got in misread]
+        status.update({c.file.source_file: "failed" for c, _ in misread})
     log.metric("files_unchanged", len(unchanged))
     changed = [c for c in checks if c.file.source_file not in unchanged]  # unchanged files keep their row
     if not changed:
@@ -111,13 +129,18 @@ def build_silver(spark, cfg: Config, log: RunLog, loaded_at: datetime) -> None:
         df.persist(StorageLevel.MEMORY_AND_DISK)
     for table, counts in reconciliation_counts(validated).items():
         log.table(f"silver.{table}", **counts)
-    for table, df in silver_frames(validated).items():
-        _sync_silver(spark, cfg, log, table, df)
-    # derived tables read the tables just written rather than computing them again
-    for table, df in derived_frames(lambda name: delta.read_table(spark, cfg, "silver", name)).items():
-        _sync_silver(spark, cfg, log, table, df)
+    concurrently([partial(_sync_silver, spark, cfg, log, table, df) for table, df in silver_frames(validated).items()])
+    # derived tables read the tables just written rather than computing them again; quarantine meanwhile
+    derived = derived_frames(lambda name: delta.read_table(spark, cfg, "silver", name))
     quarantine = finalise_quarantine(all_quarantine_rows(validated), log.run_id,
                                      F.lit(loaded_at).cast("timestamp"))
+    concurrently([*(partial(_sync_silver, spark, cfg, log, table, df) for table, df in derived.items()),
+                  partial(_sync_quarantine, spark, cfg, log, quarantine)])
+    for df in [*validated.values(), xml_referrals]:
+        df.unpersist()
+
+
+def _sync_quarantine(spark, cfg: Config, log: RunLog, quarantine) -> None:
     fresh = delta.ensure_table(spark, cfg, "silver", "quarantine", quarantine.schema,
                                not_null=["quarantine_key", "rule_id", "table_name"])
     version, _ = delta.sync_table(quarantine, cfg, "silver", "quarantine", ["quarantine_key"], fresh=fresh,
@@ -127,8 +150,6 @@ def build_silver(spark, cfg: Config, log: RunLog, loaded_at: datetime) -> None:
                .groupBy("rule_id").agg(F.sum("occurrences").alias("n")).collect()}
     log.metric("quarantine_by_rule", dict(sorted(by_rule.items())))
     log.step(f"silver.quarantine: {sum(by_rule.values())} rejected records (version {version})")
-    for df in [*validated.values(), xml_referrals]:
-        df.unpersist()
 
 
 def run(args: argparse.Namespace, cfg: Config, log: RunLog) -> int:
