@@ -248,6 +248,8 @@ def test_reingesting_the_same_files_changes_no_table(run):
     assert first == second
     again = run.summaries()[1]
     assert again["metrics"]["files_unchanged"] == 18 and not any(k.startswith("bronze.") for k in again["tables"])
+    assert {t: again["tables"][f"silver.{t}"]["rows"] for t in ("referrals", "care_periods")} == {  # no commit made
+        "referrals": 11, "care_periods": 2}
 
 
 def test_delta_constraints_reject_rows_that_break_the_rules(run):

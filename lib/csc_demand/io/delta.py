@@ -110,8 +110,9 @@ def sync_table(df: DataFrame, cfg: Config, layer: str, table: str, keys: list[st
     """Make a table hold exactly ``df`` by MERGE on its natural ``keys``: insert new keys, update changed rows,
     delete keys no longer present. Re-running with the same input changes no row's values; a row whose values
     differ only in ``ignore_in_compare`` (e.g. the load id) keeps its stored values. ``fresh``: the table was
-    just created empty, so a plain append does the same work cheaper. Returns the version written and the rows
-    the table now holds (from the commit's metrics, so nothing is counted again)."""
+    just created empty, so a plain append does the same work cheaper. Returns the table's version and the rows it
+    now holds, from the latest commit's metrics (nothing is counted again): every commit made here leaves the table
+    holding its source rows, so when a MERGE changes nothing and makes no commit, the previous one still tells."""
     spark = df.sparkSession
     if not table_exists(spark, cfg, layer, table):
         write_table(df, cfg, layer, table)
@@ -131,7 +132,9 @@ def sync_table(df: DataFrame, cfg: Config, layer: str, table: str, keys: list[st
 def ensure_table(spark: SparkSession, cfg: Config, layer: str, table: str, schema: StructType,
                  not_null: Iterable[str] = (), checks: Optional[dict[str, str]] = None) -> bool:
     """Create the table empty if missing, with Delta NOT NULL columns and CHECK constraints (one commit), so
-    every later write that breaks them fails instead of storing bad rows. Returns True when it created it."""
+    every later write that breaks them fails instead of storing bad rows. Deletion vectors are on: a MERGE marks
+    the rows it replaces or deletes instead of rewriting their files, and one that changes nothing writes nothing.
+    Returns True when it created the table."""
     if table_exists(spark, cfg, layer, table):
         return False
     name = cfg.table_name(layer, table)
@@ -140,6 +143,7 @@ def ensure_table(spark: SparkSession, cfg: Config, layer: str, table: str, schem
     builder = builder.location(name) if _is_path(name) else builder.tableName(name)
     for f in schema.fields:
         builder = builder.addColumn(f.name, f.dataType, nullable=f.name not in required)
+    builder = builder.property("delta.enableDeletionVectors", "true")
     for constraint, expression in (checks or {}).items():
         builder = builder.property(f"delta.constraints.{constraint.lower()}", expression)
     builder.execute()
