@@ -119,6 +119,18 @@ def _sync_silver(spark, cfg: Config, log: RunLog, table: str, df) -> None:
     log.step(f"silver.{table}: {rows} rows (version {version})")
 
 
+def _sync_quarantine(spark, cfg: Config, log: RunLog, quarantine) -> None:
+    fresh = delta.ensure_table(spark, cfg, "silver", "quarantine", quarantine.schema,
+                               not_null=["quarantine_key", "rule_id", "table_name"])
+    version, _ = delta.sync_table(quarantine, cfg, "silver", "quarantine", ["quarantine_key"], fresh=fresh,
+                                  ignore_in_compare=("load_id", "loaded_at"))  # first rejection's load id stays
+    log.wrote("silver.quarantine", version)
+    by_rule = {r["rule_id"]: r["n"] for r in delta.read_table(spark, cfg, "silver", "quarantine")
+               .groupBy("rule_id").agg(F.sum("occurrences").alias("n")).collect()}
+    log.metric("quarantine_by_rule", dict(sorted(by_rule.items())))
+    log.step(f"silver.quarantine: {sum(by_rule.values())} rejected records (version {version})")
+
+
 def build_silver(spark, cfg: Config, log: RunLog, loaded_at: datetime) -> None:
     bronze = {kind: (delta.read_table(spark, cfg, "bronze", BRONZE_TABLE[kind])
                      if delta.table_exists(spark, cfg, "bronze", BRONZE_TABLE[kind]) else empty_bronze(spark, kind))
@@ -138,18 +150,6 @@ def build_silver(spark, cfg: Config, log: RunLog, loaded_at: datetime) -> None:
                   partial(_sync_quarantine, spark, cfg, log, quarantine)])
     for df in [*validated.values(), xml_referrals]:
         df.unpersist()
-
-
-def _sync_quarantine(spark, cfg: Config, log: RunLog, quarantine) -> None:
-    fresh = delta.ensure_table(spark, cfg, "silver", "quarantine", quarantine.schema,
-                               not_null=["quarantine_key", "rule_id", "table_name"])
-    version, _ = delta.sync_table(quarantine, cfg, "silver", "quarantine", ["quarantine_key"], fresh=fresh,
-                                  ignore_in_compare=("load_id", "loaded_at"))  # first rejection's load id stays
-    log.wrote("silver.quarantine", version)
-    by_rule = {r["rule_id"]: r["n"] for r in delta.read_table(spark, cfg, "silver", "quarantine")
-               .groupBy("rule_id").agg(F.sum("occurrences").alias("n")).collect()}
-    log.metric("quarantine_by_rule", dict(sorted(by_rule.items())))
-    log.step(f"silver.quarantine: {sum(by_rule.values())} rejected records (version {version})")
 
 
 def run(args: argparse.Namespace, cfg: Config, log: RunLog) -> int:
