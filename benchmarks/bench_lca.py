@@ -2,18 +2,24 @@
 
 1. 1 million assessments simulated from a 12-class model (the synthetic generator's true parameters when
    csc_demand.synth is installed, else csc_demand.model.simulate.study_like_parameters), k = 12, 10 starts:
-   LatentClassAnalysis (Spark DataFrame in: compression + EM) and StepMix (numpy array in), one run, same data.
-   Both stop at a comparable tolerance: ours at a relative log-likelihood change of 1e-8, StepMix at an absolute
-   change of the mean log-likelihood of 1e-8 x |mean log-likelihood| (the same criterion).
+   - LatentClassAnalysis: Spark DataFrame in, compression + EM, end to end;
+   - StepMix 3.0 on the identical data given as distinct patterns with counts (``fit(..., sample_weight=counts)``:
+     the same likelihood, so its best log-likelihood over 10 full starts), timed;
+   - StepMix on the raw rows (numpy array), ``--stepmix-raw-starts`` starts (default 1) timed; its time for 10
+     starts is projected from the measured time per start (StepMix runs starts one after another).
+   All stop at the same tolerance: ours at a relative log-likelihood change of 1e-8, StepMix at an absolute change
+   of the mean log-likelihood of 1e-8 x |mean log-likelihood| (the same criterion).
 2. Full selection k = 2..15, 10 starts each, on 3.6 million simulated assessments (the study's count with factors).
 
-Usage: python benchmarks/bench_lca.py [--rows 1000000] [--selection-rows 3600000] [--skip-stepmix]
-Writes benchmarks/results/lca.json.
+Usage: python benchmarks/bench_lca.py [--rows 1000000] [--selection-rows 3600000] [--skip-stepmix-raw] [--update]
+Writes benchmarks/results/lca.json: the previous file's figures move to its "previous" field, unless --update, which
+only replaces the sections run now (to split the benchmark over several runs).
 """
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import platform
 import sys
 import tempfile
@@ -26,7 +32,7 @@ from csc_demand.config import load_config
 from csc_demand.spark import get_spark
 from csc_demand.model import LatentClassAnalysis
 from csc_demand.model.selection import choose_k, fit_range
-from csc_demand.model.simulate import assessments_frame, simulate, study_like_parameters
+from csc_demand.model.simulate import assessments_frame, compress, simulate, study_like_parameters
 
 RESULTS = Path(__file__).parent / "results" / "lca.json"
 
@@ -42,92 +48,131 @@ def truth_parameters():
             p["conditional_probabilities"])
 
 
+def stepmix_fit(X, weights, n_init: int, seed: int, max_iter: int, mean_ll: float):
+    """StepMix from its own random starts; returns (seconds, log-likelihood of the data, iterations of the best)."""
+    from stepmix.stepmix import StepMix
+
+    model = StepMix(n_components=12, measurement="binary", n_init=n_init, random_state=seed, max_iter=max_iter,
+                    abs_tol=1e-8 * abs(mean_ll), progress_bar=0, verbose=0)
+    started = time.time()
+    model.fit(X, sample_weight=weights)
+    seconds = time.time() - started
+    n_obs = len(X) if weights is None else float(np.sum(weights))
+    return seconds, float(model.score(X, sample_weight=weights) * n_obs), int(model.n_iter_)
+
+
+def load_average() -> list[float]:
+    return [round(v, 2) for v in os.getloadavg()]
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=1_000_000)
     parser.add_argument("--selection-rows", type=int, default=3_600_000)
     parser.add_argument("--starts", type=int, default=10)
     parser.add_argument("--seed", type=int, default=2024)
+    parser.add_argument("--driver-memory", default="6g")
+    parser.add_argument("--skip-comparison", action="store_true")
     parser.add_argument("--skip-stepmix", action="store_true")
-    parser.add_argument("--stepmix-starts", type=int, default=None,
-                        help="starts StepMix actually runs (default: --starts); StepMix runs starts one after "
-                             "another, so its time for --starts starts is projected linearly when this is smaller")
+    parser.add_argument("--skip-stepmix-patterns", action="store_true")
+    parser.add_argument("--skip-stepmix-raw", action="store_true")
+    parser.add_argument("--stepmix-raw-starts", type=int, default=1)
     parser.add_argument("--stepmix-max-iter", type=int, default=500)
     parser.add_argument("--skip-selection", action="store_true")
+    parser.add_argument("--update", action="store_true")
+    parser.add_argument("--out", type=Path, default=RESULTS)
     args = parser.parse_args()
 
+    old = json.loads(args.out.read_text()) if args.out.exists() else {}
+    if args.update:
+        result = old
+    else:
+        result = {"previous": {key: value for key, value in old.items() if key != "previous"}}
     source, sizes, theta = truth_parameters()
     tmp = tempfile.mkdtemp(prefix="bench-lca-")
-    cfg = load_config(profile="local", overrides={"lakehouse": tmp, "spark.driver_memory": "8g"})
+    cfg = load_config(profile="local", overrides={"lakehouse": tmp, "spark.driver_memory": args.driver_memory})
     spark = get_spark(cfg, "bench-lca")
-    result = {"machine": {"cpus": __import__("os").cpu_count(), "python": sys.version.split()[0],
-                          "platform": platform.platform()},
-              "truth": source, "k": 12, "starts": args.starts, "seed": args.seed}
+    result.update({"machine": {"cpus": os.cpu_count(), "python": sys.version.split()[0],
+                               "platform": platform.platform()},
+                   "truth": source, "k": 12, "starts": args.starts, "seed": args.seed})
 
-    X_compare, _ = simulate(sizes, theta, args.rows, seed=args.seed)
-    frame = assessments_frame(spark, X_compare).select("indicators").cache()
-    frame.count()
-    started = time.time()
-    model = LatentClassAnalysis(k=12, nStarts=args.starts, seed=args.seed).fit(frame)
-    ours_seconds = time.time() - started
-    frame.unpersist()
-    result["comparison"] = {"rows": args.rows, "ours_seconds": round(ours_seconds, 2),
-                            "ours_loglik": model.logLikelihood, "ours_patterns": model.numPatterns,
-                            "ours_iterations_best": model.fitInfo["n_iter"]}
-    print(f"ours:    {ours_seconds:8.1f} s  loglik {model.logLikelihood:.2f}  ({model.numPatterns} patterns)",
-          flush=True)
+    def save():
+        args.out.parent.mkdir(parents=True, exist_ok=True)
+        args.out.write_text(json.dumps(result, indent=2))
 
+    if not args.skip_comparison:
+        X_compare, _ = simulate(sizes, theta, args.rows, seed=args.seed)
+        frame = assessments_frame(spark, X_compare).select("indicators").cache()
+        frame.count()
+        load = load_average()
+        started = time.time()
+        model = LatentClassAnalysis(k=12, nStarts=args.starts, seed=args.seed).fit(frame)
+        ours_seconds = time.time() - started
+        frame.unpersist()
+        comparison = result.setdefault("comparison", {})
+        comparison.update(rows=args.rows, ours_seconds=round(ours_seconds, 2), ours_load_average=load,
+                          ours_loglik=model.logLikelihood, ours_patterns=model.numPatterns,
+                          ours_iterations_best=model.fitInfo["n_iter"])
+        print(f"ours:    {ours_seconds:8.1f} s  loglik {model.logLikelihood:.2f}  ({model.numPatterns} patterns, "
+              f"load {load})", flush=True)
+        save()
+        mean_ll = model.logLikelihood / args.rows
+        if not (args.skip_stepmix or args.skip_stepmix_patterns):
+            patterns, counts = compress(X_compare)
+            load = load_average()
+            seconds, ll, n_iter = stepmix_fit(patterns.astype(float), counts.astype(float), args.starts, args.seed,
+                                              args.stepmix_max_iter, mean_ll)
+            comparison.update(stepmix_patterns_starts=args.starts, stepmix_patterns_seconds=round(seconds, 2),
+                              stepmix_patterns_loglik=ll, stepmix_patterns_iterations_best=n_iter,
+                              stepmix_patterns_load_average=load,
+                              speedup_vs_stepmix_patterns=round(seconds / ours_seconds, 1),
+                              loglik_difference_vs_stepmix_patterns=model.logLikelihood - ll)
+            print(f"StepMix on the {len(counts)} weighted patterns, {args.starts} starts: {seconds:8.1f} s  loglik "
+                  f"{ll:.2f}  (load {load})", flush=True)
+            save()
     if not args.skip_selection:
         X, _ = simulate(sizes, theta, args.selection_rows, seed=args.seed + 1)
         frame = assessments_frame(spark, X).select("indicators").cache()
         frame.count()
         del X
+        load = load_average()
         started = time.time()
         estimator = LatentClassAnalysis(nStarts=args.starts, seed=args.seed)
         patterns = estimator.prepare_patterns(frame)
         compress_seconds = time.time() - started
         fits = fit_range(estimator, patterns, range(2, 16),
-                         on_fit=lambda f: print(f"k={f.k:2d}  {f.metrics['seconds']:6.1f} s  BIC {f.metrics['bic']:.1f}",
-                                                flush=True))
+                         on_fit=lambda f: print(f"k={f.k:2d}  {f.metrics['seconds']:6.1f} s  loglik "
+                                                f"{f.metrics['loglik']:.1f}", flush=True))
         total = time.time() - started
         result["selection"] = {
             "rows": args.selection_rows, "k_range": [2, 15], "patterns": patterns.n_patterns,
             "compress_seconds": round(compress_seconds, 2), "total_seconds": round(total, 2),
+            "load_average_before": load, "load_average_after": load_average(),
             "chosen_k": choose_k(fits),
             "per_k": [{"k": f.k, "seconds": round(f.metrics["seconds"], 2), "loglik": f.metrics["loglik"],
                        "bic": f.metrics["bic"], "entropy_r2": f.metrics["entropy_r2"]} for f in fits]}
         print(f"selection k 2..15 x {args.starts} starts on {args.selection_rows} rows: {total:.1f} s "
-              f"(chosen k {result['selection']['chosen_k']})", flush=True)
-        RESULTS.write_text(json.dumps(result, indent=2))
-    if not args.skip_stepmix:
-        from stepmix.stepmix import StepMix
+              f"(compression {compress_seconds:.1f} s, chosen k {result['selection']['chosen_k']}, "
+              f"load {load} -> {load_average()})", flush=True)
+        save()
 
-        Xf = X_compare.astype(float)
-        mean_ll = model.logLikelihood / args.rows
-        stepmix_starts = args.stepmix_starts or args.starts
-        reference = StepMix(n_components=12, measurement="binary", n_init=stepmix_starts, random_state=args.seed,
-                            max_iter=args.stepmix_max_iter, abs_tol=1e-8 * abs(mean_ll), progress_bar=0, verbose=0)
-        started = time.time()
-        reference.fit(Xf)
-        measured = time.time() - started
-        stepmix_seconds = measured * args.starts / stepmix_starts
-        stepmix_ll = float(reference.score(Xf) * args.rows)
-        result["comparison"].update(stepmix_starts_run=stepmix_starts, stepmix_measured_seconds=round(measured, 2),
-                                    stepmix_iterations_last_start=int(reference.n_iter_),
-                                    stepmix_seconds=round(stepmix_seconds, 2), stepmix_loglik=stepmix_ll,
-                                    stepmix_seconds_projected=stepmix_starts < args.starts,
-                                    speedup=round(stepmix_seconds / ours_seconds, 1),
-                                    loglik_difference=model.logLikelihood - stepmix_ll)
-        print(f"StepMix: {stepmix_seconds:8.1f} s  loglik {stepmix_ll:.2f}  ({stepmix_starts} start(s) run in "
-              f"{measured:.1f} s{', time projected to ' + str(args.starts) + ' starts' if stepmix_starts < args.starts else ''})",
-              flush=True)
-        print(f"ratio:   {stepmix_seconds / ours_seconds:8.1f} x faster; loglik difference (ours - StepMix) "
-              f"{model.logLikelihood - stepmix_ll:+.2f}", flush=True)
-        RESULTS.write_text(json.dumps(result, indent=2))
+    if not (args.skip_comparison or args.skip_stepmix or args.skip_stepmix_raw):  # last: by far the longest step
+        load = load_average()
+        seconds, ll, n_iter = stepmix_fit(X_compare.astype(float), None, args.stepmix_raw_starts, args.seed,
+                                          args.stepmix_max_iter, mean_ll)
+        per_start = seconds / args.stepmix_raw_starts
+        comparison.update(stepmix_raw_starts_run=args.stepmix_raw_starts, stepmix_raw_seconds=round(seconds, 2),
+                          stepmix_raw_seconds_per_start=round(per_start, 2),
+                          stepmix_raw_seconds_projected=round(per_start * args.starts, 2),
+                          stepmix_raw_loglik=ll, stepmix_raw_iterations_best=n_iter,
+                          stepmix_raw_load_average=load,
+                          speedup_vs_stepmix_raw_projected=round(per_start * args.starts / ours_seconds, 1))
+        print(f"StepMix on the raw rows, {args.stepmix_raw_starts} start(s): {seconds:8.1f} s  loglik {ll:.2f}; "
+              f"{args.starts} starts projected at {per_start * args.starts:.0f} s (load {load})", flush=True)
+        save()
 
-    RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    RESULTS.write_text(json.dumps(result, indent=2))
-    print(f"wrote {RESULTS}")
+    save()
+    print(f"wrote {args.out}")
     return 0
 
 

@@ -54,11 +54,20 @@ def main(argv: list[str] | None = None) -> int:
             "assessments_per_second": round(headline["assessments"] / seconds, 1),
             "files": summary["files"], "bytes_written": folder_bytes(out),
             "rereferral_12m_dfe": headline["rereferral_12m_dfe"], "repeat_cpp_share": headline["repeat_cpp_share"],
+            "max_abs_diff_pp_vs_dfe_c3_by_year": {
+                year: entry.get("max_abs_diff_pp_factors_above_5pct")
+                for year, entry in summary["factor_marginals_vs_dfe_c3"].items()},
+            "class_sizes_realised": headline["class_sizes_realised"],
+            "load_average_after": [round(x, 2) for x in os.getloadavg()],
         })
         print(json.dumps(runs[-1]), flush=True)
         if not args.keep:
             shutil.rmtree(out, ignore_errors=True)
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
+    # Runs of other scales from earlier invocations are kept; a scale measured now replaces its old figures.
+    earlier = json.loads(RESULTS.read_text())["runs"] if RESULTS.exists() else []
+    measured = {run["scale"] for run in runs}
+    runs = sorted([r for r in earlier if r["scale"] not in measured] + runs, key=lambda r: r["scale"])
     RESULTS.write_text(json.dumps({
         "benchmark": "synth", "machine": {"cpus": os.cpu_count(), "python": platform.python_version(),
                                           "master": cfg.spark.master, "driver_memory": args.driver_memory},

@@ -103,12 +103,9 @@ def matched(theta_hat: np.ndarray, theta_true: np.ndarray):
 
 
 def test_recovers_the_synthetic_generator_truth():
-    """The synth helper's true 12-class model (csc_demand.synth.params): conditional probabilities within 0.02
-    after matching classes, and assignments that agree with the Bayes classifier under the true parameters.
-
-    ARI against the true classes themselves is bounded by how much the true classes overlap: the Bayes classifier
-    under the truth reaches only ~0.89 there, so we require the fitted model to be within 0.01 of that bound.
-    """
+    """The synthetic generator's true 12-class model (csc_demand.synth.params): conditional probabilities within
+    0.02 after matching classes, adjusted Rand index of at least 0.9 against the true classes (the issue's check;
+    the Bayes classifier under the truth reaches 0.93), and agreement with that Bayes classifier."""
     synth = pytest.importorskip("csc_demand.synth.params")
     theta_true = synth.conditional_probabilities()
     sizes = np.mean([synth.class_sizes(y) for y in synth.CALIBRATION_YEARS], axis=0)
@@ -122,7 +119,7 @@ def test_recovers_the_synthetic_generator_truth():
     fitted_class = em.posterior(X[sample], fit.log_pi, fit.theta).argmax(axis=1)
     bayes_class = em.posterior(X[sample], np.log(sizes), theta_true).argmax(axis=1)
     assert adjusted_rand_score(bayes_class, fitted_class) >= 0.95
-    assert adjusted_rand_score(truth[sample], fitted_class) >= adjusted_rand_score(truth[sample], bayes_class) - 0.01
+    assert adjusted_rand_score(truth[sample], fitted_class) >= 0.9
 
 
 @pytest.mark.parametrize("bits", [1, 5, 34])
@@ -131,3 +128,11 @@ def test_pack_and_unpack_are_inverse(bits):
 
     X = np.array(list(itertools.islice(itertools.product([0, 1], repeat=bits), 40)), dtype=float)
     np.testing.assert_array_equal(unpack(pack(X), bits), X)
+
+
+def test_refinement_takes_the_best_distinct_burn_in_optima():
+    loglik = np.array([-100.0, -100.00001, -90.0, -120.0, -95.0])
+    # -100.00001 is the optimum of start 0 again (within 1e-6 relative), so the third pick is start 3
+    np.testing.assert_array_equal(em._best_distinct(loglik, 3, rel_tol=1e-6), [2, 4, 0])
+    np.testing.assert_array_equal(em._best_distinct(loglik, 4, rel_tol=1e-6), [2, 4, 0, 3])
+    np.testing.assert_array_equal(em._best_distinct(loglik, 4, rel_tol=1e-9), [2, 4, 0, 1])

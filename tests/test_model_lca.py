@@ -78,6 +78,19 @@ def test_save_and_load_give_an_identical_transform(spark, tmp_path):
     assert LatentClassAnalysis.load(str(tmp_path / "estimator")).getK() == 5
 
 
+def test_compression_counts_each_distinct_pattern_under_its_bit_mask(spark):
+    from csc_demand.model.patterns import pack, pattern_table
+
+    rows = [[1, 0, 1], [0, 0, 0], [1, 0, 1], [0, 1, 1], [1, 0, 1]]
+    for frame in (spark.createDataFrame([(r,) for r in rows], "indicators array<int>"),
+                  spark.createDataFrame([(Vectors.dense(r),) for r in rows], ["indicators"])):
+        n_ind, table = pattern_table(frame, "indicators")
+        counts = {r["mask"]: r["count"] for r in table.collect()}
+        table.unpersist()
+        assert n_ind == 3
+        assert counts == {int(pack([[1, 0, 1]])[0]): 3, 0: 1, int(pack([[0, 1, 1]])[0]): 1} == {5: 3, 0: 1, 6: 1}
+
+
 def test_non_binary_indicators_are_rejected_with_the_count_and_an_example(spark):
     frame = spark.createDataFrame([("a1", [0, 1]), ("a2", [2, 0]), ("a3", [1, None])],
                                   "assessment_key string, indicators array<int>")

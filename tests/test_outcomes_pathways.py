@@ -65,3 +65,32 @@ def test_interval_of_a_separated_level_is_unbounded_not_an_error():
 
     assert _exp(0.0) == 1.0
     assert _exp(1000.0) == float("inf")
+
+
+def test_odds_ratios_from_counted_rows_equal_a_row_level_newton_fit(spark):
+    # Two covariates, 240 rows: the fit on counted (weighted) rows must equal a plain row-level logistic fit.
+    import numpy as np
+
+    rng = np.random.default_rng(5)
+    sex = rng.choice(["M", "F"], size=240, p=[0.6, 0.4])
+    band = rng.choice(["1-4", "5-9", "10-15"], size=240, p=[0.5, 0.3, 0.2])
+    logit = -0.5 + 0.8 * (sex == "F") + np.where(band == "5-9", -0.7, np.where(band == "10-15", 0.9, 0.0))
+    outcome = rng.random(240) < 1 / (1 + np.exp(-logit))
+    df = spark.createDataFrame([(str(s), str(b), bool(y)) for s, b, y in zip(sex, band, outcome)],
+                               "sex string, band string, y boolean")
+    got = {(r["covariate"], r["level"]): r for r in odds_ratios(df, "y", ["sex", "band"]).collect()}
+    # Reference levels are the most frequent: M and 1-4 (checked below); columns F, 5-9, 10-15, intercept.
+    x = np.column_stack([sex == "F", band == "5-9", band == "10-15", np.ones(240)]).astype(float)
+    beta = np.zeros(4)
+    for _ in range(50):  # Newton-Raphson on the row-level log-likelihood
+        mu = 1 / (1 + np.exp(-x @ beta))
+        info = x.T @ (x * (mu * (1 - mu))[:, None])
+        beta = beta + np.linalg.solve(info, x.T @ (outcome - mu))
+    se = np.sqrt(np.diag(np.linalg.inv(info)))
+    for i, key in enumerate([("sex", "F"), ("band", "5-9"), ("band", "10-15")]):
+        row = got[key]
+        assert row["reference"] == {"sex": "M", "band": "1-4"}[key[0]]
+        assert row["coefficient"] == pytest.approx(beta[i], abs=1e-8)
+        assert row["std_error"] == pytest.approx(se[i], abs=1e-8)
+        assert row["n_total"] == 240
+    assert got[("sex", "F")]["n_level"] == int((sex == "F").sum())

@@ -214,6 +214,9 @@ def test_summary_headline_is_near_the_national_shape(synth_out):
     h = summary["headline"]
     assert 0.82 <= h["assessments_with_factors"] / h["assessments"] <= 0.90  # ~14% code 21 alone
     assert 0.06 <= h["nfa_share"] <= 0.11
+    # DfE: 22-23% of referrals within 12 months of the previous one; ~20% of plans are second or later
+    assert abs(h["rereferral_12m_dfe"] - 0.225) < 0.03
+    assert abs(h["repeat_cpp_share"] - 0.20) < 0.05
     assert abs(h["class_sizes_realised"]["domestic_abuse_single"] - 0.197) < 0.04
     assert abs(h["class_sizes_realised"]["parental_mental_health_complex"] - 0.184) < 0.04
     for year, entry in summary["factor_marginals_vs_dfe_c3"].items():

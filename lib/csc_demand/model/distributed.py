@@ -11,7 +11,6 @@ from typing import Callable
 
 import numpy as np
 import pyarrow as pa
-from pyspark import StorageLevel
 from pyspark.sql import DataFrame
 from scipy import sparse
 
@@ -19,10 +18,14 @@ from csc_demand.model.patterns import unpack
 
 
 class SparkPatterns:
-    """The pattern table (mask, count) kept in Spark; ``reduce`` sums a kernel's outputs over all partitions."""
+    """The pattern table (mask, count) kept in Spark; ``reduce`` sums a kernel's outputs over all partitions.
+
+    ``patterns`` should be cached (``csc_demand.model.patterns.pattern_table`` caches it); ``release`` unpersists it.
+    """
 
     def __init__(self, patterns: DataFrame, n_indicators: int):
-        self.df = patterns.select("mask", "count").persist(StorageLevel.MEMORY_AND_DISK)
+        self.table = patterns
+        self.df = patterns.select("mask", "count")
         self.n_indicators = n_indicators
         self.n_obs = float(self.df.groupBy().sum("count").first()[0] or 0)
 
@@ -54,4 +57,4 @@ class SparkPatterns:
                 np.array([r["count"] for r in rows], dtype=np.float64))
 
     def release(self) -> None:
-        self.df.unpersist()
+        self.table.unpersist()

@@ -19,7 +19,7 @@ from scipy.special import expit, logsumexp
 
 # Probabilities are kept inside [EPS, 1 - EPS] so that logs stay finite (the same bound StepMix uses).
 EPS = 1e-15
-CHUNK_ROWS = 32768  # patterns per block: bounds memory at CHUNK_ROWS x (starts x classes) doubles
+CHUNK_ROWS = 4096  # patterns per block: keeps a block's CHUNK_ROWS x (starts x classes) doubles in cache
 
 
 def _log_joint(X: np.ndarray, log_pi: np.ndarray, theta: np.ndarray) -> np.ndarray:
@@ -191,23 +191,31 @@ def initial_parameters(X: np.ndarray, w: np.ndarray, k: int, n_starts: int, rng:
     """Random starts seeded k-means++ style on the patterns: each class starts near a distinct observed pattern
     (chosen with probability proportional to count x squared Hamming distance to the seeds so far), shrunk
     towards the marginal prevalences. Class weights start equal."""
+    from csc_demand.model.patterns import pack
+
     X = np.asarray(X, dtype=float)
+    masks = pack(X)
     prob = w / w.sum()
     marginal = prob @ X
     thetas = np.empty((n_starts, k, X.shape[1]))
-    ones = X.sum(axis=1)
     for s in range(n_starts):
-        centres = [rng.choice(len(w), p=prob)]
-        dist = ones + ones[centres[0]] - 2 * (X @ X[centres[0]])
+        centres = [_draw(prob, rng)]
+        dist = np.bitwise_count(masks ^ masks[centres[0]])  # Hamming distance = squared Euclidean on 0/1
         for _ in range(1, k):
             score = prob * dist
-            total = score.sum()
-            nxt = rng.choice(len(w), p=score / total) if total > 0 else rng.choice(len(w), p=prob)
+            nxt = _draw(score, rng) if score.sum() > 0 else _draw(prob, rng)
             centres.append(nxt)
-            dist = np.minimum(dist, ones + ones[nxt] - 2 * (X @ X[nxt]))
+            dist = np.minimum(dist, np.bitwise_count(masks ^ masks[nxt]))
         thetas[s] = seed_weight * X[centres] + (1 - seed_weight) * marginal
     thetas = np.clip(thetas, 0.01, 0.99)
     return np.full((n_starts, k), -np.log(k)), thetas
+
+
+def _draw(weights: np.ndarray, rng: np.random.Generator) -> int:
+    """An index drawn with probability proportional to ``weights`` (what ``rng.choice(p=...)`` does, without its
+    O(n) validation on every call)."""
+    cdf = np.cumsum(weights)
+    return int(min(np.searchsorted(cdf, rng.random() * cdf[-1], side="right"), len(cdf) - 1))
 
 
 @dataclass
@@ -217,25 +225,46 @@ class FitResult:
     loglik: float
     n_iter: int
     converged: bool
-    start_logliks: list     # log-likelihood of every start after burn-in (best few: after full convergence)
+    start_logliks: list     # log-likelihood of every start at the end of burn-in (on the burn-in sample)
+    refined_logliks: list   # log-likelihood of the refined starts (all data), best burn-in first
 
 
 def fit_multistart(data: PatternData, init_X: np.ndarray, init_w: np.ndarray, k: int, n_starts: int, seed: int,
-                   max_iter: int = 500, tol: float = 1e-8, burn_in: int = 25, n_refine: int = 3,
-                   accelerate: bool = True) -> FitResult:
-    """Many random starts with a short burn-in, then full convergence for the best ``n_refine`` of them.
+                   max_iter: int = 500, tol: float = 1e-8, burn_in: int = 200, n_refine: int = 3,
+                   burn_in_sample: int = 200_000, burn_in_tol: float = 1e-6, accelerate: bool = True) -> FitResult:
+    """Many random starts run (nearly) to convergence on a random sample of the assessments, then the best
+    ``n_refine`` distinct optima run to full convergence on all the data.
 
-    ``init_X``/``init_w`` are the patterns used to draw starting values (all of them on the driver, the most
-    frequent ones when the data lives on Spark). Deterministic for a seed.
+    Burn-in: every start runs at most ``burn_in`` E-steps, until a relative change below ``burn_in_tol``, on
+    ``burn_in_sample`` assessments drawn without replacement from the patterns (binomial thinning of the counts;
+    all of them when there are fewer), so a few thousand patterns instead of tens of thousands. Ranking starts by a
+    nearly converged log-likelihood picks the global optimum far more reliably than ranking them after a few
+    iterations on all the data: the local optima of this model are told apart late. ``init_X``/``init_w`` are
+    the patterns that starting values and the sample are drawn from (all of them on the driver, the most frequent
+    ones when the data lives on Spark). Deterministic for a seed.
     """
     rng = np.random.default_rng(seed)
     log_pi, theta = initial_parameters(init_X, init_w, k, n_starts, rng)
-    burnt = run_em(data, log_pi, theta, max_iter=min(burn_in, max_iter), tol=tol, accelerate=accelerate)
-    order = np.argsort(-burnt.loglik, kind="stable")[:max(1, min(n_refine, n_starts))]
+    init_w = np.asarray(init_w)
+    sample = rng.binomial(init_w.astype(np.int64), min(1.0, burn_in_sample / init_w.sum()))
+    burn_data = LocalPatterns(np.asarray(init_X)[sample > 0], sample[sample > 0])
+    burnt = run_em(burn_data, log_pi, theta, max_iter=min(burn_in, max_iter), tol=max(burn_in_tol, tol),
+                   accelerate=accelerate)
+    order = _best_distinct(burnt.loglik, max(1, n_refine), 10 * max(burn_in_tol, tol))
     final = run_em(data, burnt.log_pi[order], burnt.theta[order], max_iter=max_iter, tol=tol, accelerate=accelerate)
     best = int(np.argmax(final.loglik))
-    start_ll = burnt.loglik.copy()
-    start_ll[order] = final.loglik
     return FitResult(final.log_pi[best], final.theta[best], float(final.loglik[best]),
                      int(burnt.n_iter[order[best]] + final.n_iter[best]), bool(final.converged[best]),
-                     [float(v) for v in start_ll])
+                     [float(v) for v in burnt.loglik], [float(v) for v in final.loglik])
+
+
+def _best_distinct(loglik: np.ndarray, n: int, rel_tol: float) -> np.ndarray:
+    """Indices of the ``n`` highest log-likelihoods, skipping any within ``rel_tol`` (relative) of one already
+    taken: starts that ended at the same optimum are refined once, so the refinement covers different optima."""
+    taken: list[int] = []
+    for i in np.argsort(-loglik, kind="stable"):
+        if all(abs(loglik[i] - loglik[j]) > rel_tol * abs(loglik[j]) for j in taken):
+            taken.append(int(i))
+        if len(taken) == n:
+            break
+    return np.array(taken)

@@ -25,15 +25,19 @@ from pyspark.sql import functions as F
 
 from csc_demand.model import em
 from csc_demand.model.distributed import SparkPatterns
-from csc_demand.model.patterns import check_indicators, indicator_array, pattern_table, unpack
+from csc_demand.model.patterns import indicator_array, pattern_table, unpack
 
 
 class _LCAParams(HasFeaturesCol, HasPredictionCol, HasProbabilityCol, HasMaxIter, HasTol, HasSeed):
     k = Param(Params._dummy(), "k", "number of latent classes (> 0)", typeConverter=TypeConverters.toInt)
     nStarts = Param(Params._dummy(), "nStarts", "number of random starts (> 0)", typeConverter=TypeConverters.toInt)
-    burnInIter = Param(Params._dummy(), "burnInIter", "E-steps every start runs before the best few are kept",
+    burnInIter = Param(Params._dummy(), "burnInIter",
+                       "at most this many E-steps per start on the burn-in sample before the best few are kept",
                        typeConverter=TypeConverters.toInt)
-    nRefine = Param(Params._dummy(), "nRefine", "how many of the best starts run to full convergence",
+    burnInSample = Param(Params._dummy(), "burnInSample",
+                         "assessments drawn (without replacement) for the burn-in of all starts",
+                         typeConverter=TypeConverters.toInt)
+    nRefine = Param(Params._dummy(), "nRefine", "how many of the best distinct burn-in optima run to full convergence",
                     typeConverter=TypeConverters.toInt)
     maxDriverPatterns = Param(Params._dummy(), "maxDriverPatterns",
                               "above this many distinct patterns the E-step runs distributed on Spark",
@@ -45,8 +49,8 @@ class _LCAParams(HasFeaturesCol, HasPredictionCol, HasProbabilityCol, HasMaxIter
     def __init__(self, *args):
         super().__init__(*args)
         self._setDefault(k=12, featuresCol="indicators", predictionCol="prediction", probabilityCol="probability",
-                         maxIter=500, tol=1e-8, nStarts=10, seed=42, burnInIter=25, nRefine=3,
-                         maxDriverPatterns=1_000_000, initPatterns=50_000)
+                         maxIter=500, tol=1e-8, nStarts=10, seed=42, burnInIter=200, burnInSample=200_000,
+                         nRefine=3, maxDriverPatterns=1_000_000, initPatterns=50_000)
 
     def getK(self) -> int:
         return self.getOrDefault(self.k)
@@ -65,7 +69,8 @@ class LatentClassAnalysis(Estimator, _LCAParams, DefaultParamsReadable, DefaultP
     @keyword_only
     def __init__(self, *, k: int = 12, featuresCol: str = "indicators", predictionCol: str = "prediction",
                  probabilityCol: str = "probability", maxIter: int = 500, tol: float = 1e-8, nStarts: int = 10,
-                 seed: int = 42, burnInIter: int = 25, nRefine: int = 3, maxDriverPatterns: int = 1_000_000,
+                 seed: int = 42, burnInIter: int = 200, burnInSample: int = 200_000, nRefine: int = 3,
+                 maxDriverPatterns: int = 1_000_000,
                  initPatterns: int = 50_000):
         super().__init__()
         self._set(**self._input_kwargs)
@@ -82,17 +87,17 @@ class LatentClassAnalysis(Estimator, _LCAParams, DefaultParamsReadable, DefaultP
             patterns.release()
 
     def prepare_patterns(self, dataset: DataFrame) -> "PreparedPatterns":
-        """Validate and compress once; ``fit_patterns`` can then fit any k on the result (model selection)."""
-        col = self.getFeaturesCol()
-        n_ind = check_indicators(dataset, col)
-        table = pattern_table(dataset, col)
+        """Validate and compress once (one pass over the rows); ``fit_patterns`` can then fit any k on the result
+        (model selection)."""
+        n_ind, table = pattern_table(dataset, self.getFeaturesCol())
         n_patterns = table.count()
         pool = self.getOrDefault(self.initPatterns)
         if n_patterns > self.getOrDefault(self.maxDriverPatterns):
             data = SparkPatterns(table, n_ind)
             masks, counts = data.top_patterns(pool)
             return PreparedPatterns(data, masks, counts, n_patterns, table)
-        rows = table.collect()
+        rows = table.select("mask", "count").collect()
+        table.unpersist()
         masks = np.array([r["mask"] for r in rows], dtype=np.int64)
         counts = np.array([r["count"] for r in rows], dtype=np.float64)
         order = np.argsort(masks, kind="stable")  # independent of Spark's partition order
@@ -109,11 +114,13 @@ class LatentClassAnalysis(Estimator, _LCAParams, DefaultParamsReadable, DefaultP
         result = em.fit_multistart(
             data, unpack(patterns.init_masks, data.n_indicators), patterns.init_counts, k=k,
             n_starts=self.getNStarts(), seed=self.getOrDefault(self.seed), max_iter=self.getMaxIter(),
-            tol=self.getTol(), burn_in=self.getOrDefault(self.burnInIter), n_refine=self.getOrDefault(self.nRefine))
+            tol=self.getTol(), burn_in=self.getOrDefault(self.burnInIter), n_refine=self.getOrDefault(self.nRefine),
+            burn_in_sample=self.getOrDefault(self.burnInSample))
         model = LatentClassModel._from_arrays(np.exp(result.log_pi), result.theta)
         model._loglik, model._n_obs, model._n_patterns = result.loglik, data.n_obs, patterns.n_patterns
         model._fit_info = {"n_iter": result.n_iter, "converged": result.converged,
-                           "start_logliks": result.start_logliks, "distributed": patterns.distributed}
+                           "start_logliks": result.start_logliks,
+                           "refined_logliks": result.refined_logliks, "distributed": patterns.distributed}
         return self._copyValues(model)
 
 

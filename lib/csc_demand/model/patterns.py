@@ -6,7 +6,10 @@ ever brought to the driver.
 """
 from __future__ import annotations
 
+from functools import reduce
+
 import numpy as np
+from pyspark import StorageLevel
 from pyspark.ml.functions import vector_to_array
 from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
@@ -22,26 +25,37 @@ def indicator_array(df: DataFrame, col: str) -> F.Column:
     return F.transform(vector_to_array(F.col(col)), lambda x: x.cast("int"))
 
 
-def bitmask(indicators: F.Column) -> F.Column:
-    """array<int> of 0/1 -> long with bit j set when indicator j is 1."""
-    # 2.0 ** i is exact in a double for i <= 62, so the cast to long is exact too
-    weighted = F.transform(indicators, lambda x, i: F.when(x == 1, F.pow(F.lit(2.0), i).cast("long"))
-                           .otherwise(F.lit(0).cast("long")))
-    return F.aggregate(weighted, F.lit(0).cast("long"), lambda acc, v: acc + v)
+def _raw_array(df: DataFrame, col: str) -> F.Column:
+    """The features column as an array of numbers (no per-element cast)."""
+    return F.col(col) if isinstance(df.schema[col].dataType, ArrayType) else vector_to_array(F.col(col))
 
 
-def check_indicators(df: DataFrame, col: str, key_cols: list[str] | None = None) -> int:
-    """Number of indicators J; raises ValueError naming the problem when rows are not equal-length 0/1 arrays."""
+def bitmask(values: F.Column, n_indicators: int) -> F.Column:
+    """Array of 0/1 -> long with bit j set when indicator j is 1.
+
+    One flat expression per indicator (no lambda functions, which Spark interprets row by row): code generation
+    compiles it, which makes compression several times faster than ``aggregate``/``transform``.
+    """
+    bits = [F.when(F.get(values, j) == 1, F.lit(1 << j)).otherwise(F.lit(0).cast("long")) for j in range(n_indicators)]
+    return reduce(lambda a, b: a.bitwiseOR(b), bits)
+
+
+def is_valid(values: F.Column, n_indicators: int) -> F.Column:
+    """True when the row is an array of exactly ``n_indicators`` values, each 0 or 1 (never null)."""
+    ok = [F.coalesce(F.get(values, j).isin(0, 1), F.lit(False)) for j in range(n_indicators)]
+    return reduce(lambda a, b: a & b, ok, F.coalesce(F.size(values) == n_indicators, F.lit(False)))
+
+
+def explain_invalid(df: DataFrame, col: str, key_cols: list[str] | None = None) -> None:
+    """Raises ValueError naming the problem when rows are not equal-length 0/1 arrays (the slow, detailed check,
+    run only once compression has found an invalid row)."""
     ind = indicator_array(df, col)
     bad = F.col("_ind").isNull() | F.exists(F.col("_ind"), lambda x: x.isNull() | ~x.isin(0, 1))
     summary = (df.select(ind.alias("_ind"), *(key_cols or []))
                .select(F.size("_ind").alias("_n"), bad.alias("_bad"), *(key_cols or []))
                .groupBy().agg(F.min("_n").alias("lo"), F.max("_n").alias("hi"),
-                              F.sum(F.col("_bad").cast("long")).alias("n_bad"),
-                              F.count(F.lit(1)).alias("rows"))
+                              F.sum(F.col("_bad").cast("long")).alias("n_bad"))
                .first())
-    if summary["rows"] == 0:
-        raise ValueError(f"no rows to fit: the input to the latent class model is empty (column {col!r})")
     if summary["n_bad"]:
         example = (df.select(ind.alias("_ind"), *(key_cols or [])).where(bad).first())
         raise ValueError(
@@ -50,16 +64,30 @@ def check_indicators(df: DataFrame, col: str, key_cols: list[str] | None = None)
     if summary["lo"] != summary["hi"]:
         raise ValueError(f"rows of {col!r} have different lengths ({summary['lo']} to {summary['hi']}); "
                          "every row must have the same indicators in the same order")
-    if summary["hi"] > MAX_BITS:
-        raise ValueError(f"{summary['hi']} indicators: at most {MAX_BITS} are supported by the bit-mask compression")
-    return int(summary["hi"])
 
 
-def pattern_table(df: DataFrame, col: str) -> DataFrame:
-    """(mask long, count long): one row per distinct indicator pattern."""
-    return (df.select(bitmask(indicator_array(df, col)).alias("mask"))
-            .groupBy("mask").agg(F.count(F.lit(1)).alias("count"))
-            .select("mask", "count"))
+def pattern_table(df: DataFrame, col: str) -> tuple[int, DataFrame]:
+    """(J, table with one row per distinct indicator pattern: mask long, count long), from a single pass over the
+    rows. The table is cached (it is small; ``unpersist`` it when done). Raises ValueError on empty input or on
+    rows that are not equal-length arrays of 0/1."""
+    values = _raw_array(df, col)
+    first = df.select(F.size(values).alias("n")).first()
+    if first is None:
+        raise ValueError(f"no rows to fit: the input to the latent class model is empty (column {col!r})")
+    n_ind = first["n"] or 0
+    if n_ind > MAX_BITS:
+        raise ValueError(f"{n_ind} indicators: at most {MAX_BITS} are supported by the bit-mask compression")
+    if n_ind < 1:
+        explain_invalid(df, col)
+        raise ValueError(f"rows of {col!r} hold no indicators")
+    table = (df.select(bitmask(values, n_ind).alias("mask"), is_valid(values, n_ind).alias("valid"))
+             .groupBy("mask", "valid").agg(F.count(F.lit(1)).alias("count"))
+             .persist(StorageLevel.MEMORY_AND_DISK))
+    if table.where(~F.col("valid")).count():
+        table.unpersist()
+        explain_invalid(df, col)
+        raise ValueError(f"rows of {col!r} are not all arrays of {n_ind} 0/1 indicators")
+    return n_ind, table
 
 
 def unpack_column(mask_col: str, n_indicators: int, dtype: str = "int") -> F.Column:

@@ -27,10 +27,10 @@ def pupil_involvement(school_outcomes: DataFrame, children: DataFrame, referrals
                                            F.lit(2).alias("level")))
               .unionByName(care_periods.select("child_key", F.col("period_start").alias("event_date"),
                                                F.lit(3).alias("level"))))
-    pupils = children.where(F.col("pupil_key").isNotNull()).select("child_key", "pupil_key")
-    ks4 = school_outcomes.select("pupil_key", "ks4_year")
-    reached = (events.join(pupils, on="child_key", how="inner")
-               .join(ks4, on="pupil_key", how="inner")
+    # Children with a KS4 result first (few), then their events: the many event rows are shuffled only once.
+    ks4_children = (children.where(F.col("pupil_key").isNotNull()).select("child_key", "pupil_key")
+                    .join(school_outcomes.select("pupil_key", "ks4_year"), on="pupil_key", how="inner"))
+    reached = (events.join(ks4_children, on="child_key", how="inner")
                .where(F.col("event_date") <= F.make_date(F.col("ks4_year"), F.lit(8), F.lit(31)))
                .groupBy("pupil_key")
                .agg(F.max("level").alias("involvement_level"),

@@ -14,7 +14,6 @@ from pyspark.sql import functions as F
 from csc_demand.outcomes.followup import (CATEGORY_COLUMNS, FOLLOWUP_COLUMNS, collection_year, with_category,
                                           with_child_attributes, with_followup, with_person_key)
 from csc_demand.outcomes.rates import rate_by_year_and_category
-from csc_demand.outcomes.timeline import with_nearest_events
 
 REFERRAL_WINDOW_COLUMNS = (
     "referral_key", "child_key", "la_code", "referral_date", "closure_date", "collection_year", "referral_year",
@@ -30,13 +29,17 @@ def referral_windows(referrals: DataFrame, children: DataFrame, end_date: date,
     """
     people = with_person_key(referrals, children, cross_la)
     in_order = Window.partitionBy("person_key").orderBy("referral_date", "referral_key")
-    with_previous = people.withColumn("previous_referral_date", F.lag("referral_date").over(in_order))
-    # A referral closed the day it opened must not find itself as its own next referral.
-    with_next = with_nearest_events(
-        with_previous, "closure_date",
-        people.select("person_key", "referral_date", F.col("referral_date").alias("next_referral_date")),
-        "referral_date", ["next_referral_date"], direction="next",
-        same_day_counts=F.col("closure_date") != F.col("referral_date"))
+    whole_timeline = in_order.rowsBetween(Window.unboundedPreceding, Window.unboundedFollowing)
+    # One window pass per person: the previous referral by lag, and the person's referral dates, from which the
+    # first on or after the closure is picked. A referral closed the day it opened must not find itself, so then
+    # the search starts the next day. Cost per referral grows with the person's referrals (a few, at most dozens).
+    search_from = F.when(F.col("closure_date") == F.col("referral_date"), F.date_add("closure_date", 1)
+                         ).otherwise(F.col("closure_date"))
+    with_next = (people
+                 .withColumn("previous_referral_date", F.lag("referral_date").over(in_order))
+                 .withColumn("_dates", F.collect_list("referral_date").over(whole_timeline))
+                 .withColumn("next_referral_date", F.array_min(F.filter("_dates", lambda d: d >= search_from)))
+                 .drop("_dates"))
     windows = (with_next
                .withColumn("rereferral_12m", F.coalesce(
                    F.col("referral_date") <= F.add_months("previous_referral_date", 12), F.lit(False)))

@@ -8,20 +8,19 @@ from __future__ import annotations
 
 from typing import Sequence
 
-from pyspark.sql import Column, DataFrame, Window
+from pyspark.sql import DataFrame, Window
 from pyspark.sql import functions as F
 
 BEFORE_SAME_DAY_EVENTS, SAME_DAY_EVENT, AFTER_SAME_DAY_EVENTS = 0, 1, 2
 
 
 def with_nearest_events(anchors: DataFrame, anchor_date: str, events: DataFrame, event_date: str,
-                        values: Sequence[str], direction: str = "next", partition_col: str = "person_key",
-                        same_day_counts: bool | Column = True) -> DataFrame:
+                        values: Sequence[str], direction: str = "next", partition_col: str = "person_key"
+                        ) -> DataFrame:
     """Add to each anchor the nearest non-null value of each events column in ``values``.
 
     ``direction="next"`` reads the first value on or after the anchor date, ``"previous"`` the last on or
-    before it; ``same_day_counts=False`` makes both strict (events on the anchor's own date are skipped). It may
-    be a boolean Column over the anchor rows, to decide row by row.
+    before it (events on the anchor's own date count either way).
     Each value column is searched independently, so one stacked ``events`` frame can carry several event
     types in separate columns (null where the row is another type).
     """
@@ -31,9 +30,8 @@ def with_nearest_events(anchors: DataFrame, anchor_date: str, events: DataFrame,
     if clash:
         raise ValueError(f"event columns {sorted(clash)} already exist on the anchor rows")
     looks_ahead = direction == "next"
-    counts = same_day_counts if isinstance(same_day_counts, Column) else F.lit(same_day_counts)
-    sees_same_day_first = counts if looks_ahead else ~counts
-    anchor_rank = F.when(sees_same_day_first, BEFORE_SAME_DAY_EVENTS).otherwise(AFTER_SAME_DAY_EVENTS)
+    # The anchor sorts before its same-day events when looking ahead and after them when looking back.
+    anchor_rank = F.lit(BEFORE_SAME_DAY_EVENTS if looks_ahead else AFTER_SAME_DAY_EVENTS)
     stacked = (anchors.withColumn("_date", F.col(anchor_date)).withColumn("_rank", anchor_rank)
                .unionByName(events.select(partition_col, F.col(event_date).alias("_date"),
                                           F.lit(SAME_DAY_EVENT).alias("_rank"), *values)

@@ -35,10 +35,20 @@ def kaplan_meier(subjects: DataFrame, time_col: str = "time", event_col: str = "
     ``events``, ``censored``, ``survival``, ``survival_lower``, ``survival_upper``, ``cumulative_incidence``,
     ``ci_lower``, ``ci_upper``, ``greenwood_sum``.
     """
+    return _estimator(_per_day(subjects, time_col, event_col, group_cols), group_cols)
+
+
+def _per_day(subjects: DataFrame, time_col: str, event_col: str, group_cols: Sequence[str],
+             more: Sequence[Column] = ()) -> DataFrame:
+    """The one pass over the subjects: per group and time, ``events``, ``leaving`` and any ``more`` aggregates."""
+    return (subjects
+            .groupBy(*group_cols, F.col(time_col).cast("long").alias("time"))
+            .agg(F.sum(F.col(event_col).cast("long")).alias("events"), F.count(F.lit(1)).alias("leaving"), *more))
+
+
+def _estimator(per_day: DataFrame, group_cols: Sequence[str], keep: Sequence[str] = ()) -> DataFrame:
+    """Kaplan-Meier and Greenwood sums as cumulative windows over the per-day counts (columns: kaplan_meier's)."""
     groups = list(group_cols)
-    per_day = (subjects
-               .groupBy(*groups, F.col(time_col).cast("long").alias("time"))
-               .agg(F.sum(F.col(event_col).cast("long")).alias("events"), F.count(F.lit(1)).alias("leaving")))
     from_here_on = Window.partitionBy(*groups).orderBy(F.desc("time")).rowsBetween(Window.unboundedPreceding, 0)
     up_to_now = Window.partitionBy(*groups).orderBy("time").rowsBetween(Window.unboundedPreceding, 0)
     d, n = F.col("events"), F.col("n_at_risk")
@@ -56,7 +66,7 @@ def kaplan_meier(subjects: DataFrame, time_col: str = "time", event_col: str = "
         *groups, "time", "n_at_risk", "events", (F.col("leaving") - d).alias("censored"),
         "survival", lower.alias("survival_lower"), upper.alias("survival_upper"),
         (1 - F.col("survival")).alias("cumulative_incidence"),
-        (1 - upper).alias("ci_lower"), (1 - lower).alias("ci_upper"), "greenwood_sum")
+        (1 - upper).alias("ci_lower"), (1 - lower).alias("ci_upper"), "greenwood_sum", *keep)
 
 
 def at_horizons(subjects: DataFrame, time_col: str = "time", event_col: str = "event",
@@ -68,35 +78,38 @@ def at_horizons(subjects: DataFrame, time_col: str = "time", event_col: str = "e
     ``n_at_risk`` = subjects still followed at h (time >= h), ``events`` = events at or before h,
     ``subjects``. When ``potential_followup_col`` is given (days each subject could be followed, ignoring
     the event), ``n_complete`` counts subjects with potential follow-up >= h and ``raw_share`` is the share
-    of them with an event at or before h.
+    of them with an event at or before h. The subjects are read once: the complete-follow-up counts per
+    horizon ride along in the per-day aggregation as arrays (element i = horizon i).
     """
-    groups = list(group_cols)
+    groups, horizons = list(group_cols), [int(h) for h in horizons]
     spark: SparkSession = subjects.sparkSession
-    horizon_df = spark.range(1).select(F.explode(F.array(*[F.lit(int(h)).cast("long") for h in horizons]))
-                                       .alias("horizon_days"))
-    km = kaplan_meier(subjects, time_col, event_col, groups)
-    h, t = F.col("horizon_days"), F.col("time")
+    horizon_df = spark.createDataFrame([(h, i + 1) for i, h in enumerate(horizons)],
+                                       "horizon_days long, horizon_index int")
+    more, keep = [], []
+    if potential_followup_col is not None:
+        followed = [F.col(potential_followup_col) >= h for h in horizons]
+        event_by = [F.col(event_col) & (F.col(time_col) <= h) for h in horizons]
+        more = [F.array(*[F.count_if(f) for f in followed]).alias("complete"),
+                F.array(*[F.count_if(f & e) for f, e in zip(followed, event_by)]).alias("complete_events")]
+        keep = ["complete", "complete_events"]
+    km = _estimator(_per_day(subjects, time_col, event_col, groups, more), groups, keep)
+    h, t, i = F.col("horizon_days"), F.col("time"), F.col("horizon_index")
+    counts = [F.sum(F.element_at(c, i)).alias(c) for c in keep]
     steps = (km.crossJoin(F.broadcast(horizon_df))
              .groupBy(*groups, "horizon_days")
              .agg(F.max_by(F.struct("cumulative_incidence", "ci_lower", "ci_upper"),
                            F.when(t <= h, t)).alias("step"),
                   F.sum(F.when(t <= h, F.col("events")).otherwise(0)).alias("events"),
                   F.sum(F.when(t >= h, F.col("events") + F.col("censored")).otherwise(0)).alias("n_at_risk"),
-                  F.sum(F.col("events") + F.col("censored")).alias("subjects")))
-    result = steps.select(
+                  F.sum(F.col("events") + F.col("censored")).alias("subjects"), *counts))
+    if potential_followup_col is None:
+        n_complete, raw_share = F.lit(None).cast("long"), F.lit(None).cast("double")
+    else:
+        n_complete, raw_share = F.col("complete"), F.try_divide("complete_events", "complete")
+    return steps.select(
         *groups, "horizon_days",
         F.coalesce(F.col("step.cumulative_incidence"), F.lit(0.0)).alias("cumulative_incidence"),
         F.coalesce(F.col("step.ci_lower"), F.lit(0.0)).alias("ci_lower"),
         F.coalesce(F.col("step.ci_upper"), F.lit(0.0)).alias("ci_upper"),
-        "n_at_risk", "events", "subjects")
-    if potential_followup_col is None:
-        return result.withColumn("n_complete", F.lit(None).cast("long")).withColumn(
-            "raw_share", F.lit(None).cast("double"))
-    complete = (subjects.crossJoin(F.broadcast(horizon_df))
-                .where(F.col(potential_followup_col) >= h)
-                .groupBy(*groups, "horizon_days")
-                .agg(F.count(F.lit(1)).alias("n_complete"),
-                     F.sum(F.when(F.col(event_col) & (F.col(time_col) <= h), 1).otherwise(0)).alias("n_event")))
-    return (result.join(complete, on=[*groups, "horizon_days"], how="left")
-            .select(*result.columns, F.coalesce("n_complete", F.lit(0)).cast("long").alias("n_complete"),
-                    (F.col("n_event") / F.col("n_complete")).alias("raw_share")))
+        "n_at_risk", "events", "subjects", n_complete.cast("long").alias("n_complete"),
+        raw_share.alias("raw_share"))

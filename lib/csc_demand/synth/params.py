@@ -14,6 +14,7 @@ from importlib import resources
 
 import numpy as np
 import pandas as pd
+from scipy import optimize
 
 from csc_demand.codes import INDICATOR_NAMES
 
@@ -42,28 +43,28 @@ C = {name: i for i, name in enumerate(CLASS_NAMES)}
 SIZE_2018 = np.array([19.7, 18.4, 9.0, 8.9, 7.0, 6.5, 8.5, 5.0, 7.0, 4.0, 3.0, 3.0])
 SIZE_SLOPE = np.array([-0.2, 0.9, -0.45, 0.0, 0.85, 0.1, -0.45, -0.2, -0.6, 0.1, 0.15, -0.2])
 SIZE_CENTRE_YEAR = 2018
-# Realised / sampling size per class measured on a generated set (seed 7, scale 0.01): classes that come back more
-# often (and keep their class on re-referral) are over-represented among assessments. Draws divide by this so the
+# Realised / sampling size per class measured on a generated set (seed 20240601, scale 1.0): classes that come back
+# more often (and keep their class on re-referral) are over-represented among assessments. Draws divide by this so the
 # realised sizes land on class_sizes().
-DRAW_ADJUST = np.array([1.01, 1.034, 1.10, 1.06, 0.88, 0.96, 0.96, 0.96, 0.96, 0.93, 0.94, 1.02])
+DRAW_ADJUST = np.array([1.007, 1.003, 1.10, 1.047, 0.901, 0.976, 0.975, 1.027, 0.963, 0.937, 0.94, 0.989])
 
 # Hand-written profiles: P(indicator | class) before calibration; unlisted indicators get BACKGROUND.
 BACKGROUND = 0.006
 PROFILES: dict[str, dict[str, float]] = {
     "domestic_abuse_single": {"domestic_abuse_parent": 0.97, "domestic_abuse_child": 0.28},
     "parental_mental_health_complex": {
-        "mental_health_parent": 0.93, "alcohol_parent": 0.42, "drugs_parent": 0.42, "domestic_abuse_parent": 0.40,
-        "emotional_abuse": 0.25, "neglect": 0.15, "domestic_abuse_child": 0.12, "other": 0.12},
+        "mental_health_parent": 0.93, "alcohol_parent": 0.42, "drugs_parent": 0.42, "domestic_abuse_parent": 0.22,
+        "emotional_abuse": 0.10, "neglect": 0.06, "domestic_abuse_child": 0.12, "other": 0.12},
     "neglect": {"neglect": 0.93, "emotional_abuse": 0.30, "mental_health_parent": 0.12, "physical_abuse": 0.15,
                 "learning_disability_parent": 0.06, "other": 0.15},
     "complex_domestic_abuse": {
-        "domestic_abuse_parent": 0.95, "domestic_abuse_child": 0.55, "emotional_abuse": 0.80,
-        "mental_health_parent": 0.40, "physical_abuse": 0.30, "neglect": 0.30, "alcohol_parent": 0.12,
-        "drugs_parent": 0.12, "other": 0.15},
-    "child_mental_health": {"mental_health_child": 0.95, "self_harm": 0.30, "learning_disability_child": 0.08,
+        "domestic_abuse_parent": 0.95, "domestic_abuse_child": 0.65, "emotional_abuse": 0.80,
+        "mental_health_parent": 0.20, "physical_abuse": 0.30, "neglect": 0.20, "alcohol_parent": 0.05,
+        "drugs_parent": 0.05, "other": 0.15},
+    "child_mental_health": {"mental_health_child": 0.95, "self_harm": 0.30, "learning_disability_child": 0.03,
                             "other": 0.10},
     "disability": {"learning_disability_child": 0.80, "physical_disability_child": 0.50,
-                   "mental_health_child": 0.12, "other": 0.10},
+                   "mental_health_child": 0.04, "other": 0.10},
     "other": {"other": 0.96, "unaccompanied_asylum_seeker": 0.06, "privately_fostered": 0.05,
               "faith_linked_abuse": 0.02, "female_genital_mutilation": 0.015, "trafficking": 0.01},
     "other_person_in_household": {
@@ -111,6 +112,11 @@ C3_COLUMNS: dict[str, tuple[str, ...]] = {
     "faith_linked_abuse": ("Faith_linked_abuse",),
 }
 CALIBRATION_YEARS = (2018, 2019, 2020, 2021)
+# Per-year size fit: the classes whose published sizes stay on the trend, and how hard the others are pulled to it.
+PUBLISHED_SIZE_CLASSES = ("domestic_abuse_single", "parental_mental_health_complex")
+STUDY_LAST_YEAR = 2021
+TREND_PULL = 0.02
+CALIBRATION_ROUNDS = 4
 
 
 def dfe_c3_table() -> pd.DataFrame:
@@ -130,11 +136,17 @@ def dfe_indicator_rates() -> pd.DataFrame:
     return pd.DataFrame(rates)[list(INDICATOR_NAMES)]
 
 
-def class_sizes(year: int) -> np.ndarray:
-    """True class sizes (sum 1) among assessments with factors for a collection year (trend clamped 2008-2025)."""
+def trend_sizes(year: int) -> np.ndarray:
+    """Class sizes (sum 1) from the linear trend alone (years clamped 2008-2025)."""
     year = min(max(year, 2008), 2025)
     sizes = np.clip(SIZE_2018 + SIZE_SLOPE * (year - SIZE_CENTRE_YEAR), 0.5, None)
     return sizes / sizes.sum()
+
+
+def class_sizes(year: int) -> np.ndarray:
+    """True class sizes (sum 1) among assessments with factors for a collection year: fitted to DfE's c3 factor
+    rates in the years DfE publishes, the linear trend elsewhere."""
+    return _calibration()[1].get(year, trend_sizes(year))
 
 
 def draw_weights(year: int) -> np.ndarray:
@@ -158,23 +170,59 @@ def truncated_marginals(probs: np.ndarray, sizes: np.ndarray) -> np.ndarray:
     return (weights @ probs) / weights.sum()
 
 
-@lru_cache(maxsize=1)
 def conditional_probabilities() -> np.ndarray:
     """K x 34 true P(indicator | class): hand profiles scaled per indicator to hit the c3 2018-2021 mean."""
-    target = dfe_indicator_rates().loc[list(CALIBRATION_YEARS)].mean().to_numpy()
-    sizes = np.mean([class_sizes(y) for y in CALIBRATION_YEARS], axis=0)
-    probs = _hand_profiles()
+    return _calibration()[0]
+
+
+def _scale_to_target(probs: np.ndarray, sizes: np.ndarray, target: np.ndarray) -> np.ndarray:
     for _ in range(200):
-        current = truncated_marginals(probs, sizes)
-        probs = np.clip(probs * (target / current)[None, :], 1e-4, MAX_P)
+        probs = np.clip(probs * (target / truncated_marginals(probs, sizes))[None, :], 1e-4, MAX_P)
     return probs
+
+
+def _fit_year_sizes(probs: np.ndarray, target: np.ndarray, trend: np.ndarray, in_study: bool) -> np.ndarray:
+    """Class sizes closest to the year's DfE rates (least squares, a small pull towards the trend); in the study's
+    years the two published classes keep their trend size so the study's shares hold."""
+    fixed = np.zeros(K, bool)
+    if in_study:
+        fixed[[C[name] for name in PUBLISHED_SIZE_CLASSES]] = True
+    free_total = 1.0 - trend[fixed].sum()
+
+    def sizes_of(free: np.ndarray) -> np.ndarray:
+        out = trend.copy()
+        out[~fixed] = free
+        return out
+
+    def loss(free: np.ndarray) -> float:
+        miss = truncated_marginals(probs, sizes_of(free)) - target
+        return float(miss @ miss + TREND_PULL * np.sum((free - trend[~fixed]) ** 2))
+
+    fit = optimize.minimize(loss, trend[~fixed], method="SLSQP", bounds=[(0.005, 0.5)] * int((~fixed).sum()),
+                            constraints=[{"type": "eq", "fun": lambda f: f.sum() - free_total}],
+                            options={"ftol": 1e-12, "maxiter": 500})
+    return sizes_of(fit.x)
+
+
+@lru_cache(maxsize=1)
+def _calibration() -> tuple[np.ndarray, dict[int, np.ndarray]]:
+    """Profiles and per-year class sizes fitted in turn: profiles to the c3 2018-2021 mean, sizes to each year."""
+    rates = dfe_indicator_rates()
+    pooled_target = rates.loc[list(CALIBRATION_YEARS)].mean().to_numpy()
+    sizes = {int(y): trend_sizes(int(y)) for y in rates.index}
+    probs = _hand_profiles()
+    for _ in range(CALIBRATION_ROUNDS):
+        probs = _scale_to_target(probs, np.mean([sizes[y] for y in CALIBRATION_YEARS], axis=0), pooled_target)
+        sizes = {y: _fit_year_sizes(probs, rates.loc[y].to_numpy(), trend_sizes(y), y <= STUDY_LAST_YEAR)
+                 for y in sizes}
+    return probs, sizes
 
 
 @dataclass(frozen=True)
 class ClassEffects:
     """Per-class outcome parameters (the truth records them in effects.json)."""
     return_prob: float      # P(re-referred at some time after closure), before censoring at 18 / data end
-    return_mean_days: float  # mean of the exponential gap from closure to the next referral
+    return_mean_days: float  # mean of the slower exponential gap from closure to the next referral (QUICK_RETURN_*)
     cp_logit: float          # intercept of P(CP plan | assessment)
     care_logit: float        # intercept of P(period of care starts | assessment)
     cin_plan_prob: float     # P(CIN plan | assessed, no CP plan and no care)
@@ -190,29 +238,29 @@ class ClassEffects:
 
 
 EFFECTS: dict[str, ClassEffects] = {
-    "domestic_abuse_single": ClassEffects(0.56, 500, -3.3, -4.2, 0.40, 0.28, 0.6, 0, 15, 0.50, 1.0, 0.06,
+    "domestic_abuse_single": ClassEffects(0.61, 1080, -3.3, -4.2, 0.40, 0.31, 0.6, 0, 15, 0.50, 1.0, 0.06,
                                           (0.2, 0, 0, 0.7, 0.1), "N1"),
-    "parental_mental_health_complex": ClassEffects(0.66, 470, -1.9, -3.2, 0.55, 0.33, 0.7, 0, 16, 0.50, 0.8, 0.07,
+    "parental_mental_health_complex": ClassEffects(0.72, 1010, -1.9, -3.2, 0.55, 0.37, 0.7, 0, 16, 0.50, 0.8, 0.07,
                                                    (0.45, 0, 0, 0.35, 0.2), "N3"),
-    "neglect": ClassEffects(0.66, 470, -1.6, -3.0, 0.55, 0.33, 0.7, 0, 15, 0.51, 1.0, 0.08,
+    "neglect": ClassEffects(0.72, 1010, -1.6, -3.0, 0.55, 0.37, 0.7, 0, 15, 0.51, 1.0, 0.08,
                             (0.85, 0, 0, 0.05, 0.1), "N1"),
-    "complex_domestic_abuse": ClassEffects(0.68, 460, -1.5, -3.1, 0.55, 0.33, 0.7, 0, 16, 0.50, 1.0, 0.07,
+    "complex_domestic_abuse": ClassEffects(0.74, 990, -1.5, -3.1, 0.55, 0.37, 0.7, 0, 16, 0.50, 1.0, 0.07,
                                            (0.3, 0.05, 0, 0.45, 0.2), "N1"),
-    "child_mental_health": ClassEffects(0.55, 520, -3.6, -3.5, 0.45, 0.28, 0.8, 9, 17.5, 0.40, 0.9, 0.15,
+    "child_mental_health": ClassEffects(0.60, 1120, -3.6, -3.5, 0.45, 0.31, 0.8, 9, 17.5, 0.40, 0.9, 0.15,
                                         (0.2, 0.1, 0.05, 0.6, 0.05), "N6"),
-    "disability": ClassEffects(0.60, 520, -4.2, -4.1, 0.65, 0.50, 1.8, 0, 17.5, 0.68, 1.0, 0.78,
+    "disability": ClassEffects(0.65, 1120, -4.2, -4.1, 0.65, 0.56, 1.8, 0, 17.5, 0.68, 1.0, 0.78,
                                (0.5, 0.2, 0.1, 0.15, 0.05), "N2"),
-    "other": ClassEffects(0.50, 540, -3.4, -3.4, 0.35, 0.28, 0.6, 0, 17.5, 0.52, 1.3, 0.08,
+    "other": ClassEffects(0.54, 1160, -3.4, -3.4, 0.35, 0.31, 0.6, 0, 17.5, 0.52, 1.3, 0.08,
                           (0.4, 0.2, 0.1, 0.25, 0.05), "N9"),
-    "other_person_in_household": ClassEffects(0.58, 500, -2.8, -3.8, 0.40, 0.28, 0.6, 0, 16, 0.50, 1.0, 0.07,
+    "other_person_in_household": ClassEffects(0.63, 1080, -2.8, -3.8, 0.40, 0.31, 0.6, 0, 16, 0.50, 1.0, 0.07,
                                               (0.4, 0.1, 0.1, 0.3, 0.1), "N4"),
-    "physical_sexual_abuse_single": ClassEffects(0.44, 560, -2.9, -3.6, 0.35, 0.25, 0.6, 0, 17, 0.48, 1.1, 0.07,
+    "physical_sexual_abuse_single": ClassEffects(0.48, 1200, -2.9, -3.6, 0.35, 0.28, 0.6, 0, 17, 0.48, 1.1, 0.07,
                                                  (0.0, 0.6, 0.35, 0.0, 0.05), "N1"),
-    "risks_outside_home": ClassEffects(0.64, 430, -3.2, -2.0, 0.55, 0.35, 1.2, 12, 17.5, 0.66, 2.4, 0.12,
+    "risks_outside_home": ClassEffects(0.69, 920, -3.2, -2.0, 0.55, 0.39, 1.2, 12, 17.5, 0.66, 2.4, 0.12,
                                        (0.3, 0.2, 0.2, 0.2, 0.1), "N6"),
-    "risks_in_and_outside_home": ClassEffects(0.70, 430, -2.0, -2.3, 0.60, 0.35, 1.0, 10, 17.5, 0.56, 1.4, 0.14,
+    "risks_in_and_outside_home": ClassEffects(0.76, 920, -2.0, -2.3, 0.60, 0.39, 1.0, 10, 17.5, 0.56, 1.4, 0.14,
                                               (0.35, 0.1, 0.05, 0.3, 0.2), "N5"),
-    "parental_illness_young_carer": ClassEffects(0.55, 520, -4.0, -4.3, 0.55, 0.28, 0.6, 5, 17.5, 0.50, 1.0, 0.10,
+    "parental_illness_young_carer": ClassEffects(0.60, 1120, -4.0, -4.3, 0.55, 0.31, 0.6, 5, 17.5, 0.50, 1.0, 0.10,
                                                  (0.5, 0, 0, 0.4, 0.1), "N3"),
 }
 assert tuple(EFFECTS) == CLASS_NAMES
@@ -224,15 +272,19 @@ CP_AGE_13_PLUS = -0.7     # older children less often on CP plans
 CARE_AGE_13_PLUS = 0.5    # ... and more often in care
 CARE_BLACK = 0.3
 CP_BLACK = 0.1
+CP_AFTER_PREVIOUS_PLAN = 0.45  # + if the child had a plan before: repeat plans ~20% of plans
 S47_WITHOUT_PLAN = 0.22   # P(S47 enquiry | assessed, no CP plan)
 NFA_PROB = 0.085          # referrals with no further action (no assessment)
 NO_FACTOR_PROB = 0.14     # assessments recording code 21 alone
 SECOND_ASSESSMENT_PROB = 0.04
 CLASS_PERSISTENCE = 0.55  # P(the class of a re-referral equals the previous class)
 # Referral-level return parameters for episodes without a class (NFA or code 21).
-UNCLASSED_RETURN = (0.52, 420.0)
+UNCLASSED_RETURN = (0.56, 900.0)
 # Return probability multipliers after a CP plan / care (repeat involvement is likelier for children with plans).
 RETURN_AFTER_CP = 1.08
+# Quick returns: P(quick) after a short episode (no plan, no care) and after a longer one, and their mean gap.
+QUICK_RETURN_SHARE = (0.42, 0.10)
+QUICK_RETURN_MEAN_DAYS = 30.0
 REENTRY_MEAN_DAYS = 440.0
 CARE_PERIOD_MEDIAN_DAYS = 330.0
 CP_PLAN_MEDIAN_DAYS = 270.0

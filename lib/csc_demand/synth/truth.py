@@ -39,6 +39,7 @@ def params_json(first_year: int, last_year: int) -> dict:
 
 def effects_json() -> dict:
     names = ("CP_NEGLECT", "CP_PER_EXTRA_FACTOR", "CP_AGE_13_PLUS", "CARE_AGE_13_PLUS", "CARE_BLACK", "CP_BLACK",
+             "CP_AFTER_PREVIOUS_PLAN", "QUICK_RETURN_SHARE", "QUICK_RETURN_MEAN_DAYS",
              "S47_WITHOUT_PLAN", "NFA_PROB", "NO_FACTOR_PROB", "SECOND_ASSESSMENT_PROB", "CLASS_PERSISTENCE",
              "UNCLASSED_RETURN", "RETURN_AFTER_CP", "REENTRY_MEAN_DAYS", "CARE_PERIOD_MEDIAN_DAYS",
              "CP_PLAN_MEDIAN_DAYS", "CIN_PLAN_MEDIAN_DAYS", "STEP_DOWN_CIN_PROB", "ATT8_NEVER_MEAN",
@@ -50,12 +51,15 @@ def effects_json() -> dict:
         "shared": {n.lower(): getattr(P, n) for n in names},
         "model": {
             "cp_plan": "logit P(CP | assessment with factors) = cp_logit[class] + cp_neglect*neglect + "
-                       "cp_per_extra_factor*(n_factors-1) + cp_age_13_plus*(age>=13) + cp_black*black",
+                       "cp_per_extra_factor*(n_factors-1) + cp_age_13_plus*(age>=13) + cp_black*black + "
+                       "cp_after_previous_plan*(had a plan before)",
             "care": "logit P(care | assessment with factors) = care_logit[class] + care_age_13_plus*(age>=13) + "
                     "care_black*black",
             "rereferral": "after closure: re-referred with probability return_prob[class] (x return_after_cp "
                           "after a CP plan; unclassed_return for NFA / code 21 episodes), gap ~ 1 + "
-                          "Exponential(return_mean_days); not after adoption, 18th birthday or data end",
+                          "Exponential(quick_return_mean_days) with probability quick_return_share[0] after an "
+                          "episode without plan or care ([1] otherwise), else 1 + Exponential(return_mean_days); "
+                          "not after adoption, 18th birthday or data end",
             "reentry": "after a period of care ending E4A/E4B: re-entry with probability reentry_prob[class], "
                        "gap ~ 1 + Exponential(reentry_mean_days)",
             "att8": "att8_never_mean * att8_level_mult[level] * open_31_march * per_extra_episode^(n-1) * "
