@@ -119,3 +119,11 @@ def test_an_npd_referral_is_located_by_all_its_lines(spark, tmp_path):
     rows = keyed_rows(read_csv_files(spark, "npd_cin", [source]), "npd_cin", "k")
     got = sorted((r["locator"], r["n_assessments"]) for r in staged_referrals(rows).collect())
     assert got == [("cin_2016.csv:2,4", 2), ("cin_2016.csv:3", 0)]
+
+
+def test_big_loads_get_more_shuffle_partitions_small_ones_keep_the_configured_number():
+    from csc_demand.stages.ingest import shuffle_partitions_for
+    assert shuffle_partitions_for(0, 8) == 8
+    assert shuffle_partitions_for(2_000_000, 8) == 8
+    assert shuffle_partitions_for(2_000_001, 8) == 9
+    assert shuffle_partitions_for(16_800_000, 8) == 68  # the national NPD load: 67.2 rounded up

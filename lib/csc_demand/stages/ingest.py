@@ -31,6 +31,9 @@ from csc_demand.transform.silver_tables import (DERIVED, SILVER_CONSTRAINTS, SIL
 HELP = "Load CIN census XML, SSDA903 and NPD files into bronze and silver Delta tables, with quality rules"
 MANIFEST = "files"
 PARALLEL_TABLES = 4  # Delta tables written at the same time
+# Silver validation caches every record set; with the configured few shuffle partitions a national load makes
+# cached blocks of hundreds of MB that overflow the heap, so big loads get one partition per this many bronze rows.
+BRONZE_ROWS_PER_SHUFFLE_PARTITION = 250_000
 R = TypeVar("R")
 
 
@@ -131,10 +134,25 @@ def _sync_quarantine(spark, cfg: Config, log: RunLog, quarantine) -> None:
     log.step(f"silver.quarantine: {sum(by_rule.values())} rejected records (version {version})")
 
 
+def shuffle_partitions_for(bronze_rows: int, configured: int) -> int:
+    return max(configured, -(-bronze_rows // BRONZE_ROWS_PER_SHUFFLE_PARTITION))
+
+
 def build_silver(spark, cfg: Config, log: RunLog, loaded_at: datetime) -> None:
     bronze = {kind: (delta.read_table(spark, cfg, "bronze", BRONZE_TABLE[kind])
                      if delta.table_exists(spark, cfg, "bronze", BRONZE_TABLE[kind]) else empty_bronze(spark, kind))
               for kind in KINDS}
+    configured = spark.conf.get("spark.sql.shuffle.partitions")
+    partitions = shuffle_partitions_for(sum(df.count() for df in bronze.values()), int(configured))
+    spark.conf.set("spark.sql.shuffle.partitions", str(partitions))
+    log.metric("silver_shuffle_partitions", partitions)
+    try:
+        _build_silver(spark, cfg, log, loaded_at, bronze)
+    finally:
+        spark.conf.set("spark.sql.shuffle.partitions", configured)
+
+
+def _build_silver(spark, cfg: Config, log: RunLog, loaded_at: datetime, bronze: dict) -> None:
     validated, xml_referrals = validated_records(bronze, cfg.resolve_pseudonym_key())
     xml_referrals.persist(StorageLevel.MEMORY_AND_DISK)
     for df in validated.values():
