@@ -141,6 +141,17 @@ def test_quarantine_rows_say_where_why_and_what(run):
     assert (raw["CINreferralDate"], raw["Assessments"][0]["AssessmentActualStartDate"]) == ("2014-02-30", "2014-03-05")
 
 
+def test_csv_quarantine_rows_are_located_by_file_and_line(run):
+    csv_rows = {(r["rule_id"], r["table_name"], r["locator"]) for r in run.rows("quarantine")
+                if r["source_file"].endswith(".csv")}
+    assert csv_rows == {  # line 1 is the header
+        ("CSC-DATE", "referrals", f"{NPD_CIN}:6"), ("8898", "assessments", f"{NPD_CIN}:7"),
+        ("CSC-RECORD", "referrals", f"{NPD_CIN}:4"), ("8940", "cp_plans", f"{NPD_CPP}:3"),
+        ("CSC-DATE", "care_episodes", f"{E15}:5"), ("CSC-CODE", "care_episodes", f"{E15}:6"),
+        ("CSC-CODE", "school_sen", "national/npd/sen_2016.csv:3"),
+        ("CSC-NUMBER", "school_ks4", "national/npd/ks4_2016.csv:3")}
+
+
 def test_reconciliation_received_equals_accepted_plus_quarantined(run):
     tables = run.summaries()[0]["tables"]
     checked = {name: (t["received"], t["accepted"], t["quarantined"], t.get("quarantined_with_parent", 0))
@@ -237,6 +248,8 @@ def test_reingesting_the_same_files_changes_no_table(run):
     assert first == second
     again = run.summaries()[1]
     assert again["metrics"]["files_unchanged"] == 18 and not any(k.startswith("bronze.") for k in again["tables"])
+    assert {t: again["tables"][f"silver.{t}"]["rows"] for t in ("referrals", "care_periods")} == {  # no commit made
+        "referrals": 11, "care_periods": 2}
 
 
 def test_delta_constraints_reject_rows_that_break_the_rules(run):

@@ -7,10 +7,11 @@ import hashlib
 from chispa import assert_df_equality
 from pyspark.sql import functions as F
 
-from csc_demand.io.csv_source import CSV_COLUMNS
-from csc_demand.io.discover import discover
+from csc_demand.io.csv_source import CSV_COLUMNS, read_csv_files
+from csc_demand.io.discover import SourceFile, discover
 from csc_demand.io.file_check import check_cin_xml, check_csv
 from csc_demand.transform.care_periods import care_periods
+from csc_demand.transform.cin_npd_records import keyed_rows, staged_referrals
 from csc_demand.transform.pseudonymise import pseudonymise, pupil_pseudonym
 
 HEADER = ('<Message><Header><CollectionDetails><Collection>CIN</Collection><Year>2016</Year></CollectionDetails>'
@@ -85,3 +86,44 @@ def test_periods_start_at_rne_s_continue_through_x1_and_reopen_after_a_return_ho
     ], "child_key string, la_code string, period_start date, period_end date, end_rec string, period_number int, "
        "n_episodes int, n_placements int, starts_with_rne_s boolean")
     assert_df_equality(care_periods(episodes), expected, ignore_row_order=True, ignore_nullable=True)
+
+
+def _csv_file(path, kind: str, text: str, la_code=None) -> SourceFile:
+    path.write_bytes(text.encode())
+    return SourceFile(str(path), path.name, kind, la_code, 2016)
+
+
+def test_csv_rows_carry_their_line_numbers_across_read_chunks(spark, tmp_path):
+    # BOM, CRLF and blank lines; chunks of 64 bytes split the files mid-line many times
+    sen = ["\ufeffPupilMatchingRefAnonymous,ACADYR,SENprovision"] + [f"P{n},2015/16,K" for n in range(2, 41)]
+    sen[9], sen[20] = "", "   "
+    files = [_csv_file(tmp_path / "sen_2016.csv", "npd_sen", "\r\n".join(sen) + "\r\n"),
+             _csv_file(tmp_path / "sen_2017.csv", "npd_sen", "PupilMatchingRefAnonymous,ACADYR,SENprovision\n"
+                                                            "P2,2016/17,E\n\nP4,2016/17,N")]
+    spark.conf.set("spark.sql.files.maxPartitionBytes", "64")
+    try:
+        rows = read_csv_files(spark, "npd_sen", files).collect()
+    finally:
+        spark.conf.unset("spark.sql.files.maxPartitionBytes")
+    got = sorted((r["source_file"], r["line_number"], r["PupilMatchingRefAnonymous"]) for r in rows)
+    expected = [("sen_2016.csv", n, f"P{n}") for n in range(2, 41) if n not in (10, 21)]
+    assert got == expected + [("sen_2017.csv", 2, "P2"), ("sen_2017.csv", 4, "P4")]
+
+
+def test_an_npd_referral_is_located_by_all_its_lines(spark, tmp_path):
+    header = ",".join(CSV_COLUMNS["npd_cin"])
+    referral = "P1,N1,301,2015/16,5,2009,1,WBRI,NONE,2015-05-01,1A,N1,,,0"
+    other = "P2,N2,301,2015/16,5,2009,1,WBRI,NONE,2015-06-01,1A,N1,,,0,,,"
+    source = _csv_file(tmp_path / "cin_2016.csv", "npd_cin", "\n".join(
+        [header, referral + ",2015-05-03,,3B", other, referral + ",2015-07-01,,16A"]))
+    rows = keyed_rows(read_csv_files(spark, "npd_cin", [source]), "npd_cin", "k")
+    got = sorted((r["locator"], r["n_assessments"]) for r in staged_referrals(rows).collect())
+    assert got == [("cin_2016.csv:2,4", 2), ("cin_2016.csv:3", 0)]
+
+
+def test_big_loads_get_more_shuffle_partitions_small_ones_keep_the_configured_number():
+    from csc_demand.stages.ingest import shuffle_partitions_for
+    assert shuffle_partitions_for(0, 8) == 8
+    assert shuffle_partitions_for(2_000_000, 8) == 8
+    assert shuffle_partitions_for(2_000_001, 8) == 9
+    assert shuffle_partitions_for(16_800_000, 8) == 68  # the national NPD load: 67.2 rounded up

@@ -9,7 +9,7 @@ from __future__ import annotations
 from pyspark.sql import DataFrame, SparkSession
 
 from csc_demand.io.discover import SourceFile
-from csc_demand.io.file_columns import with_file_columns
+from csc_demand.io.file_columns import ABS_PATH, decoded_file_path, with_file_columns
 
 CORRUPT = "_corrupt_record"
 
@@ -47,4 +47,4 @@ def read_cin_xml(spark: SparkSession, files: list[SourceFile]) -> DataFrame:
           .option("columnNameOfCorruptRecord", CORRUPT)
           .option("ignoreSurroundingSpaces", "true")
           .load([f.path for f in files]))
-    return with_file_columns(df, spark, files)
+    return with_file_columns(df.withColumn(ABS_PATH, decoded_file_path()), spark, files)

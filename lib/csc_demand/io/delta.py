@@ -85,16 +85,18 @@ def merge_table(df: DataFrame, cfg: Config, layer: str, table: str, keys: list[s
     return table_version(spark, cfg, layer, table)
 
 
-def replace_rows(df: DataFrame, cfg: Config, layer: str, table: str, condition: str) -> int:
+def replace_rows(df: DataFrame, cfg: Config, layer: str, table: str, condition: str) -> tuple[int, dict]:
     """Atomically replace the rows matching ``condition`` (e.g. the files being re-loaded) by ``df``.
 
     One Delta commit: readers see the old rows or the new ones, never neither. Creates the table on first use.
+    Returns the version written and its operation metrics (``numOutputRows``: the rows written).
     """
     spark = df.sparkSession
-    if not table_exists(spark, cfg, layer, table):
-        return write_table(df, cfg, layer, table)
-    _save(df.write.format("delta").mode("overwrite").option("replaceWhere", condition), cfg.table_name(layer, table))
-    return table_version(spark, cfg, layer, table)
+    writer = df.write.format("delta").mode("overwrite")
+    if table_exists(spark, cfg, layer, table):
+        writer = writer.option("replaceWhere", condition)
+    _save(writer, cfg.table_name(layer, table))
+    return last_commit_metrics(spark, cfg, layer, table)
 
 
 def last_commit_metrics(spark: SparkSession, cfg: Config, layer: str, table: str) -> tuple[int, dict]:
@@ -104,30 +106,35 @@ def last_commit_metrics(spark: SparkSession, cfg: Config, layer: str, table: str
 
 
 def sync_table(df: DataFrame, cfg: Config, layer: str, table: str, keys: list[str], fresh: bool = False,
-               ignore_in_compare: Iterable[str] = ()) -> int:
+               ignore_in_compare: Iterable[str] = ()) -> tuple[int, int]:
     """Make a table hold exactly ``df`` by MERGE on its natural ``keys``: insert new keys, update changed rows,
     delete keys no longer present. Re-running with the same input changes no row's values; a row whose values
     differ only in ``ignore_in_compare`` (e.g. the load id) keeps its stored values. ``fresh``: the table was
-    just created empty, so a plain append does the same work cheaper. Returns the version."""
+    just created empty, so a plain append does the same work cheaper. Returns the table's version and the rows it
+    now holds, from the latest commit's metrics (nothing is counted again): every commit made here leaves the table
+    holding its source rows, so when a MERGE changes nothing and makes no commit, the previous one still tells."""
     spark = df.sparkSession
     if not table_exists(spark, cfg, layer, table):
-        return write_table(df, cfg, layer, table)
-    if fresh:
+        write_table(df, cfg, layer, table)
+    elif fresh:
         _save(df.write.format("delta").mode("append"), cfg.table_name(layer, table))
-        return table_version(spark, cfg, layer, table)
-    values = [c for c in df.columns if c not in keys and c not in set(ignore_in_compare)]
-    changed = "NOT (" + " AND ".join(f"t.`{c}` <=> s.`{c}`" for c in values) + ")" if values else None
-    on = " AND ".join(f"t.`{k}` <=> s.`{k}`" for k in keys)
-    merge = delta_table(spark, cfg, layer, table).alias("t").merge(df.alias("s"), on)
-    merge = merge.whenMatchedUpdateAll(condition=changed) if changed else merge
-    merge.whenNotMatchedInsertAll().whenNotMatchedBySourceDelete().execute()
-    return table_version(spark, cfg, layer, table)
+    else:
+        values = [c for c in df.columns if c not in keys and c not in set(ignore_in_compare)]
+        changed = "NOT (" + " AND ".join(f"t.`{c}` <=> s.`{c}`" for c in values) + ")" if values else None
+        on = " AND ".join(f"t.`{k}` <=> s.`{k}`" for k in keys)
+        merge = delta_table(spark, cfg, layer, table).alias("t").merge(df.alias("s"), on)
+        merge = merge.whenMatchedUpdateAll(condition=changed) if changed else merge
+        merge.whenNotMatchedInsertAll().whenNotMatchedBySourceDelete().execute()
+    version, metrics = last_commit_metrics(spark, cfg, layer, table)
+    return version, int(metrics.get("numSourceRows", metrics.get("numOutputRows", 0)))  # MERGE: its source is df
 
 
 def ensure_table(spark: SparkSession, cfg: Config, layer: str, table: str, schema: StructType,
                  not_null: Iterable[str] = (), checks: Optional[dict[str, str]] = None) -> bool:
     """Create the table empty if missing, with Delta NOT NULL columns and CHECK constraints (one commit), so
-    every later write that breaks them fails instead of storing bad rows. Returns True when it created it."""
+    every later write that breaks them fails instead of storing bad rows. Deletion vectors are on: a MERGE marks
+    the rows it replaces or deletes instead of rewriting their files, and one that changes nothing writes nothing.
+    Returns True when it created the table."""
     if table_exists(spark, cfg, layer, table):
         return False
     name = cfg.table_name(layer, table)
@@ -136,6 +143,7 @@ def ensure_table(spark: SparkSession, cfg: Config, layer: str, table: str, schem
     builder = builder.location(name) if _is_path(name) else builder.tableName(name)
     for f in schema.fields:
         builder = builder.addColumn(f.name, f.dataType, nullable=f.name not in required)
+    builder = builder.property("delta.enableDeletionVectors", "true")
     for constraint, expression in (checks or {}).items():
         builder = builder.property(f"delta.constraints.{constraint.lower()}", expression)
     builder.execute()

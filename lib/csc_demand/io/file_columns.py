@@ -11,8 +11,9 @@ from pyspark.sql.types import IntegerType, StringType, StructField, StructType
 
 from csc_demand.io.discover import SourceFile
 
+ABS_PATH = "_abs_path"
 FILE_SCHEMA = StructType([
-    StructField("_abs_path", StringType(), False),
+    StructField(ABS_PATH, StringType(), False),
     StructField("source_file", StringType(), False),
     StructField("la_code", StringType(), True),
     StructField("collection_year", IntegerType(), False),
@@ -26,9 +27,8 @@ def decoded_file_path() -> Column:
 
 
 def with_file_columns(df: DataFrame, spark: SparkSession, files: list[SourceFile]) -> DataFrame:
-    """Add source_file, la_code (from the file when it names one) and collection_year to rows read from files."""
+    """Rows read from files, with their ``_abs_path`` (``decoded_file_path()``) -> the same rows with source_file,
+    la_code (from the file when it names one) and collection_year instead."""
     facts = spark.createDataFrame(
         [(f.path, f.source_file, f.la_code, f.collection_year) for f in files], FILE_SCHEMA)
-    return (df.withColumn("_abs_path", decoded_file_path())
-              .join(F.broadcast(facts), on="_abs_path", how="left")
-              .drop("_abs_path"))
+    return df.join(F.broadcast(facts), on=ABS_PATH, how="left").drop(ABS_PATH)

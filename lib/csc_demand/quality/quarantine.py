@@ -32,6 +32,17 @@ def masked_csv_line(text: Column, id_positions: tuple[int, ...]) -> Column:
     return F.array_join(masked, ",")
 
 
+def line_locator(lines: Column) -> Column:
+    """Where a CSV record is: ``<source_file>:<line>`` (line 1 is the header). ``lines``: the line number, or the
+    sorted numbers joined by "," for a record made of several lines (an NPD referral: one line per assessment)."""
+    return F.concat(F.col("source_file"), F.lit(":"), lines.cast("string"))
+
+
+def record_lines() -> Column:
+    """Aggregate: the line numbers of a record grouped from several CSV lines, for ``line_locator``."""
+    return F.array_join(F.array_sort(F.collect_list("line_number")), ",")
+
+
 def quarantine_rows(df: DataFrame, table_name: str) -> DataFrame:
     """The records a table's rules rejected themselves (not those rejected with their parent)."""
     return (df.filter(F.col("rule_id").isNotNull() & ~F.col("with_parent"))

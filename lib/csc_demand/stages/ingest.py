@@ -8,7 +8,10 @@ received / accepted / quarantined and the Delta versions written. Exit code 1 wh
 from __future__ import annotations
 
 import argparse
+from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timezone
+from functools import partial
+from typing import Callable, TypeVar
 
 from pyspark import StorageLevel
 from pyspark.sql import functions as F
@@ -22,10 +25,16 @@ from csc_demand.quality.quarantine import finalise_quarantine
 from csc_demand.runlog import RunLog
 from csc_demand.spark import get_spark
 from csc_demand.transform.silver_tables import (DERIVED, SILVER_CONSTRAINTS, SILVER_KEYS, all_quarantine_rows,
-                                                reconciliation_counts, silver_frames, validated_records)
+                                                derived_frames, reconciliation_counts, silver_frames,
+                                                validated_records)
 
 HELP = "Load CIN census XML, SSDA903 and NPD files into bronze and silver Delta tables, with quality rules"
 MANIFEST = "files"
+PARALLEL_TABLES = 4  # Delta tables written at the same time
+# Silver validation caches every record set; with the configured few shuffle partitions a national load makes
+# cached blocks of hundreds of MB that overflow the heap, so big loads get one partition per this many bronze rows.
+BRONZE_ROWS_PER_SHUFFLE_PARTITION = 250_000
+R = TypeVar("R")
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -47,6 +56,33 @@ def _previous_manifest(spark, cfg: Config) -> dict[str, dict]:
     return {row["source_file"]: row.asDict() for row in rows}
 
 
+def concurrently(tasks: list[Callable[[], R]]) -> list[R]:
+    """Run the tasks a few at a time (one Delta table each): commits and query planning run on the driver, so
+    jobs for several tables overlap instead of leaving the executors idle in between. Results in task order."""
+    with ThreadPoolExecutor(max_workers=PARALLEL_TABLES) as pool:
+        return list(pool.map(lambda task: task(), tasks))
+
+
+def _load_kind(spark, cfg: Config, log: RunLog, kind: str, todo: list[FileCheck],
+               loaded_at: datetime) -> list[tuple[FileCheck, int]]:
+    """Load the new and changed files of one kind into its bronze table in one commit; returns the files whose
+    record count Spark read differently, with the count read."""
+    table = BRONZE_TABLE[kind]
+    rows = read_files(spark, kind, [c.file for c in todo], todo, log.run_id, loaded_at)
+    names = [c.file.source_file for c in todo]
+    version, metrics = delta.replace_rows(rows, cfg, "bronze", table, f"source_file IN ({_sql_list(names)})")
+    log.wrote(f"bronze.{table}", version)
+    got = {c.file.source_file: c.records for c in todo}
+    if int(metrics.get("numOutputRows", -1)) != sum(got.values()):  # find the files Spark read differently
+        got = dict(delta.read_table(spark, cfg, "bronze", table).filter(F.col("source_file").isin(names))
+                   .groupBy("source_file").count().collect())
+    received = sum(c.records for c in todo)
+    log.table(f"bronze.{table}", received=received, accepted=sum(got.values()),
+              quarantined=received - sum(got.values()), files_loaded=len(todo))
+    log.step(f"bronze.{table}: {len(todo)} file(s), {sum(got.values())} rows (version {version})")
+    return [(c, got.get(c.file.source_file, 0)) for c in todo if got.get(c.file.source_file, 0) != c.records]
+
+
 def load_bronze(spark, cfg: Config, log: RunLog, checks: list[FileCheck], loaded_at: datetime) -> list[str]:
     """Load new and changed files into bronze; returns the failures (file: reason), including files whose rows
     Spark did not read back in full."""
@@ -57,29 +93,14 @@ def load_bronze(spark, cfg: Config, log: RunLog, checks: list[FileCheck], loaded
                  if previous.get(c.file.source_file, {}).get("status") == status[c.file.source_file]
                  and previous[c.file.source_file]["file_sha256"] == c.sha256
                  and previous[c.file.source_file]["reason"] == c.reason}
-    for kind in KINDS:
-        todo = [c for c in checks if c.ok and c.file.kind == kind and c.file.source_file not in unchanged]
-        if not todo:
-            continue
-        table = BRONZE_TABLE[kind]
-        rows = read_files(spark, kind, [c.file for c in todo], todo, log.run_id, loaded_at)
-        names = [c.file.source_file for c in todo]
-        delta.replace_rows(rows, cfg, "bronze", table, f"source_file IN ({_sql_list(names)})")
-        version, metrics = delta.last_commit_metrics(spark, cfg, "bronze", table)
-        log.wrote(f"bronze.{table}", version)
-        got = {c.file.source_file: c.records for c in todo}
-        if int(metrics.get("numOutputRows", -1)) != sum(got.values()):  # find the files Spark read differently
-            got = dict(delta.read_table(spark, cfg, "bronze", table).filter(F.col("source_file").isin(names))
-                       .groupBy("source_file").count().collect())
-        for c in todo:
-            if got.get(c.file.source_file, 0) != c.records:
-                failures.append(f"{c.file.source_file}: the file has {c.records} records but "
-                                f"{got.get(c.file.source_file, 0)} were read; check its structure")
-                status[c.file.source_file] = "failed"
-        received = sum(c.records for c in todo)
-        log.table(f"bronze.{table}", received=received, accepted=sum(got.values()),
-                  quarantined=received - sum(got.values()), files_loaded=len(todo))
-        log.step(f"bronze.{table}: {len(todo)} file(s), {sum(got.values())} rows (version {version})")
+    todo = {kind: [c for c in checks if c.ok and c.file.kind == kind and c.file.source_file not in unchanged]
+            for kind in KINDS}
+    loaded = concurrently([partial(_load_kind, spark, cfg, log, kind, todo[kind], loaded_at)
+                           for kind in KINDS if todo[kind]])
+    for misread in loaded:  # files whose rows Spark did not read back in full
+        failures += [f"{c.file.source_file}: the file has {c.records} records but {got} were read; "
+                     "check its structure" for c, got in misread]
+        status.update({c.file.source_file: "failed" for c, _ in misread})
     log.metric("files_unchanged", len(unchanged))
     changed = [c for c in checks if c.file.source_file not in unchanged]  # unchanged files keep their row
     if not changed:
@@ -90,38 +111,61 @@ def load_bronze(spark, cfg: Config, log: RunLog, checks: list[FileCheck], loaded
     return failures
 
 
+def _sync_silver(spark, cfg: Config, log: RunLog, table: str, df) -> None:
+    fresh = delta.ensure_table(spark, cfg, "silver", table, df.schema, **SILVER_CONSTRAINTS[table])
+    version, rows = delta.sync_table(df, cfg, "silver", table, SILVER_KEYS[table], fresh=fresh)
+    log.wrote(f"silver.{table}", version)
+    if table in DERIVED:
+        log.table(f"silver.{table}", rows=rows)
+    else:
+        log.table(f"silver.{table}", rows=rows, superseded=log.summary["tables"][f"silver.{table}"]["accepted"] - rows)
+    log.step(f"silver.{table}: {rows} rows (version {version})")
+
+
+def _sync_quarantine(spark, cfg: Config, log: RunLog, quarantine) -> None:
+    fresh = delta.ensure_table(spark, cfg, "silver", "quarantine", quarantine.schema,
+                               not_null=["quarantine_key", "rule_id", "table_name"])
+    version, _ = delta.sync_table(quarantine, cfg, "silver", "quarantine", ["quarantine_key"], fresh=fresh,
+                                  ignore_in_compare=("load_id", "loaded_at"))  # first rejection's load id stays
+    log.wrote("silver.quarantine", version)
+    by_rule = {r["rule_id"]: r["n"] for r in delta.read_table(spark, cfg, "silver", "quarantine")
+               .groupBy("rule_id").agg(F.sum("occurrences").alias("n")).collect()}
+    log.metric("quarantine_by_rule", dict(sorted(by_rule.items())))
+    log.step(f"silver.quarantine: {sum(by_rule.values())} rejected records (version {version})")
+
+
+def shuffle_partitions_for(bronze_rows: int, configured: int) -> int:
+    return max(configured, -(-bronze_rows // BRONZE_ROWS_PER_SHUFFLE_PARTITION))
+
+
 def build_silver(spark, cfg: Config, log: RunLog, loaded_at: datetime) -> None:
     bronze = {kind: (delta.read_table(spark, cfg, "bronze", BRONZE_TABLE[kind])
                      if delta.table_exists(spark, cfg, "bronze", BRONZE_TABLE[kind]) else empty_bronze(spark, kind))
               for kind in KINDS}
+    configured = spark.conf.get("spark.sql.shuffle.partitions")
+    partitions = shuffle_partitions_for(sum(df.count() for df in bronze.values()), int(configured))
+    spark.conf.set("spark.sql.shuffle.partitions", str(partitions))
+    log.metric("silver_shuffle_partitions", partitions)
+    try:
+        _build_silver(spark, cfg, log, loaded_at, bronze)
+    finally:
+        spark.conf.set("spark.sql.shuffle.partitions", configured)
+
+
+def _build_silver(spark, cfg: Config, log: RunLog, loaded_at: datetime, bronze: dict) -> None:
     validated, xml_referrals = validated_records(bronze, cfg.resolve_pseudonym_key())
     xml_referrals.persist(StorageLevel.MEMORY_AND_DISK)
     for df in validated.values():
         df.persist(StorageLevel.MEMORY_AND_DISK)
     for table, counts in reconciliation_counts(validated).items():
         log.table(f"silver.{table}", **counts)
-    for table, df in silver_frames(validated).items():
-        fresh = delta.ensure_table(spark, cfg, "silver", table, df.schema, **SILVER_CONSTRAINTS[table])
-        version = delta.sync_table(df, cfg, "silver", table, SILVER_KEYS[table], fresh=fresh)
-        rows = delta.read_table(spark, cfg, "silver", table).count()
-        log.wrote(f"silver.{table}", version)
-        if table in DERIVED:
-            log.table(f"silver.{table}", rows=rows)
-        else:
-            counts = log.summary["tables"][f"silver.{table}"]
-            log.table(f"silver.{table}", rows=rows, superseded=counts["accepted"] - rows)
-        log.step(f"silver.{table}: {rows} rows (version {version})")
+    concurrently([partial(_sync_silver, spark, cfg, log, table, df) for table, df in silver_frames(validated).items()])
+    # derived tables read the tables just written rather than computing them again; quarantine meanwhile
+    derived = derived_frames(lambda name: delta.read_table(spark, cfg, "silver", name))
     quarantine = finalise_quarantine(all_quarantine_rows(validated), log.run_id,
                                      F.lit(loaded_at).cast("timestamp"))
-    fresh = delta.ensure_table(spark, cfg, "silver", "quarantine", quarantine.schema,
-                               not_null=["quarantine_key", "rule_id", "table_name"])
-    version = delta.sync_table(quarantine, cfg, "silver", "quarantine", ["quarantine_key"], fresh=fresh,
-                               ignore_in_compare=("load_id", "loaded_at"))  # first rejection's load id stays
-    log.wrote("silver.quarantine", version)
-    by_rule = {r["rule_id"]: r["n"] for r in delta.read_table(spark, cfg, "silver", "quarantine")
-               .groupBy("rule_id").agg(F.sum("occurrences").alias("n")).collect()}
-    log.metric("quarantine_by_rule", dict(sorted(by_rule.items())))
-    log.step(f"silver.quarantine: {sum(by_rule.values())} rejected records (version {version})")
+    concurrently([*(partial(_sync_silver, spark, cfg, log, table, df) for table, df in derived.items()),
+                  partial(_sync_quarantine, spark, cfg, log, quarantine)])
     for df in [*validated.values(), xml_referrals]:
         df.unpersist()
 

@@ -10,7 +10,7 @@ from pyspark.sql import functions as F
 
 from csc_demand.io.csv_source import CSV_COLUMNS
 from csc_demand.quality.checks import UK_DATE, bad_date, to_date, value
-from csc_demand.quality.quarantine import masked_csv_line
+from csc_demand.quality.quarantine import line_locator, masked_csv_line
 from csc_demand.quality.record_sets import apply_rules, flag_duplicates, latest_copy
 from csc_demand.quality.rules import care_episode_checks
 from csc_demand.transform.pseudonymise import pseudonymise, pupil_pseudonym
@@ -34,18 +34,11 @@ def _keyed(bronze: DataFrame, kind: str, key: str) -> DataFrame:
                   .withColumn("raw_record", raw))
 
 
-def _locator(*fields: str) -> Column:
-    parts = [F.concat(F.lit("LA="), F.coalesce("la_code", F.lit("missing"))),
-             F.concat(F.lit("CHILD="), F.coalesce("child_key", F.lit("missing")))]
-    parts += [F.concat(F.lit(f"{name}="), F.coalesce(value(name), F.lit(""))) for name in fields]
-    return F.concat_ws(" ", *parts)
-
-
 def staged_header_children(bronze: DataFrame, key: str) -> DataFrame:
     keyed = _keyed(bronze, "ssda903_header", key)
     return keyed.select(
         *FILE_COLUMNS, "child_key", pupil_pseudonym("UPN", F.col("UPN"), key).alias("pupil_key"),
-        _locator().alias("locator"), "raw_record", "corrupt", F.lit(SOURCE_RANK).alias("source_rank"),
+        line_locator(F.col("line_number")).alias("locator"), "raw_record", "corrupt", F.lit(SOURCE_RANK).alias("source_rank"),
         to_date("DOB", UK_DATE).alias("birth_date"), F.lit(None).cast("date").alias("expected_birth_date"),
         F.lit(None).cast("date").alias("death_date"),
         (bad_date("DOB", UK_DATE) | bad_date("MC_DOB", UK_DATE)).alias("birth_date_bad"),
@@ -54,7 +47,7 @@ def staged_header_children(bronze: DataFrame, key: str) -> DataFrame:
 
 
 def validated_episodes(bronze: DataFrame, key: str) -> DataFrame:
-    keyed = _keyed(bronze, "ssda903_episodes", key).withColumn("locator", _locator("DECOM"))
+    keyed = _keyed(bronze, "ssda903_episodes", key).withColumn("locator", line_locator(F.col("line_number")))
     checked = apply_rules(keyed, care_episode_checks())
     typed = (checked.withColumn("start_date", to_date("DECOM", UK_DATE))
                     .withColumn("ordinal", F.lit(1))

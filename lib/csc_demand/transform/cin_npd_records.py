@@ -11,7 +11,7 @@ from pyspark.sql import functions as F
 
 from csc_demand.io.csv_source import CSV_COLUMNS
 from csc_demand.quality.checks import ISO_DATE, first_failing_rule, value
-from csc_demand.quality.quarantine import masked_csv_line
+from csc_demand.quality.quarantine import line_locator, masked_csv_line, record_lines
 from csc_demand.quality.rules import referral_checks
 from csc_demand.transform.pseudonymise import pseudonymise, pupil_pseudonym
 
@@ -40,12 +40,6 @@ def keyed_rows(bronze: DataFrame, kind: str, key: str) -> DataFrame:
     return rows.withColumn("raw_record", raw)
 
 
-def _referral_locator() -> F.Column:
-    return F.concat_ws(" ", F.concat(F.lit("LA="), F.coalesce("la_code", F.lit("missing"))),
-                       F.concat(F.lit("child_key="), F.coalesce("child_key", F.lit("missing"))),
-                       F.concat(F.lit("CINreferralDate="), F.coalesce(value("CINreferralDate"), F.lit(""))))
-
-
 def _with_referral_fields(rows: DataFrame) -> DataFrame:
     staged = rows.select(
         "*",
@@ -53,7 +47,6 @@ def _with_referral_fields(rows: DataFrame) -> DataFrame:
         value("ReasonForClosure").alias("closure_reason"), F.col("ReferralNFA").alias("referral_nfa_raw"),
         value("ReferralSource").alias("referral_source"), value("PrimaryNeedCode").alias("primary_need"),
         F.lit(None).cast("string").alias("initial_cpc_raw"),
-        _referral_locator().alias("referral_locator"),
         (value("AssessmentActualStartDate").isNotNull() | value("AssessmentAuthorisationDate").isNotNull()
          | value("AssessmentFactors").isNotNull()).alias("has_assessment"),
     )
@@ -62,23 +55,23 @@ def _with_referral_fields(rows: DataFrame) -> DataFrame:
 
 
 def staged_children(rows: DataFrame) -> DataFrame:
+    """One record per distinct child record in a file (a child is repeated on every line of its referrals)."""
     birth_text = F.concat_ws("-", value("YearOfBirth"), F.lpad(value("MonthOfBirth"), 2, "0"), F.lit("01"))
     birth_date = F.try_to_date(birth_text, ISO_DATE)
     birth_given = value("YearOfBirth").isNotNull() | value("MonthOfBirth").isNotNull()
     raw = F.to_json(F.struct(F.col("child_key").alias("LAchildID_Anon"), "LA",
                              F.col("pupil_key").alias("PupilMatchingRefAnonymous"), "MonthOfBirth", "YearOfBirth",
                              "Gender", "Ethnicity", "Disability"))
-    return (rows.filter(~F.col("corrupt")).select(
-        *FILE_COLUMNS, "child_key", "pupil_key",
-        F.concat(F.lit("LA="), F.coalesce("la_code", F.lit("missing")), F.lit(" child_key="),
-                 F.coalesce("child_key", F.lit("missing"))).alias("locator"),
-        raw.alias("raw_record"), F.lit(False).alias("corrupt"), F.lit(SOURCE_RANK).alias("source_rank"),
+    record = rows.filter(~F.col("corrupt")).select(
+        *FILE_COLUMNS, "child_key", "pupil_key", raw.alias("raw_record"), "line_number",
+        F.lit(False).alias("corrupt"), F.lit(SOURCE_RANK).alias("source_rank"),
         birth_date.alias("birth_date"), F.lit(None).cast("date").alias("expected_birth_date"),
         F.lit(None).cast("date").alias("death_date"),
         (birth_given & birth_date.isNull()).alias("birth_date_bad"),
         value("Gender").alias("sex_raw"), value("Ethnicity").alias("ethnicity"),
         F.split(value("Disability"), ";").alias("disabilities"))
-        .dropDuplicates(["source_file", "la_code", "child_key", "raw_record"]))
+    fields = [c for c in record.columns if c != "line_number"]  # all follow from source_file and raw_record
+    return record.groupBy(*fields).agg(line_locator(record_lines()).alias("locator"))
 
 
 def staged_referrals(rows: DataFrame) -> DataFrame:
@@ -86,13 +79,14 @@ def staged_referrals(rows: DataFrame) -> DataFrame:
     referral_raw = F.when(F.col("corrupt"), F.col("raw_record")).otherwise(F.to_json(F.struct(
         F.col("child_key").alias("LAchildID_Anon"), "LA", "ACADYR", "CINreferralDate", "ReferralSource",
         "PrimaryNeedCode", "CINclosureDate", "ReasonForClosure", "ReferralNFA")))
-    group = [*FILE_COLUMNS, "child_key", "referral_locator", "corrupt", "referral_date_raw", "closure_date_raw",
+    group = [*FILE_COLUMNS, "child_key", "corrupt", "referral_date_raw", "closure_date_raw",
              "closure_reason", "referral_nfa_raw", "referral_source", "primary_need", "initial_cpc_raw",
              "referral_rule", "_referral_raw"]
     grouped = (_with_referral_fields(rows).withColumn("_referral_raw", referral_raw).groupBy(*group)
-               .agg(F.sum(F.col("has_assessment").cast("int")).cast("int").alias("n_assessments")))
+               .agg(F.sum(F.col("has_assessment").cast("int")).cast("int").alias("n_assessments"),
+                    line_locator(record_lines()).alias("locator")))
     return grouped.select(
-        *FILE_COLUMNS, "child_key", F.col("referral_locator").alias("locator"),
+        *FILE_COLUMNS, "child_key", "locator",
         F.col("_referral_raw").alias("raw_record"), "corrupt", F.lit(SOURCE_RANK).alias("source_rank"),
         F.lit(1).alias("ordinal"), "referral_date_raw", "closure_date_raw", "closure_reason", "referral_nfa_raw",
         "referral_source", "primary_need", "initial_cpc_raw", "n_assessments",
@@ -104,8 +98,7 @@ def staged_assessments(rows: DataFrame) -> DataFrame:
     referral_rows = _with_referral_fields(rows).filter(F.col("has_assessment"))
     return referral_rows.select(
         *FILE_COLUMNS, "child_key",
-        F.concat(F.col("referral_locator"), F.lit(" AssessmentActualStartDate="),
-                 F.coalesce(value("AssessmentActualStartDate"), F.lit(""))).alias("locator"),
+        line_locator(F.col("line_number")).alias("locator"),
         "raw_record", "corrupt", F.lit(SOURCE_RANK).alias("source_rank"), F.lit(1).alias("ordinal"),
         "referral_date_raw", "referral_nfa_raw", F.col("referral_rule").alias("parent_rule"),
         F.col("AssessmentActualStartDate").alias("start_raw"), F.lit(None).cast("string").alias("review_raw"),
@@ -117,8 +110,7 @@ def staged_cp_plans(rows: DataFrame) -> DataFrame:
     """npd_cpp rows (keyed_rows of kind npd_cpp): each plan names its referral by date."""
     return rows.select(
         *FILE_COLUMNS, "child_key",
-        F.concat(_referral_locator(), F.lit(" CPPstartDate="), F.coalesce(value("CPPstartDate"), F.lit("")))
-         .alias("locator"),
+        line_locator(F.col("line_number")).alias("locator"),
         "raw_record", "corrupt", F.lit(SOURCE_RANK).alias("source_rank"), F.lit(1).alias("ordinal"),
         F.col("CINreferralDate").alias("referral_date_raw"), F.lit(None).cast("string").alias("referral_nfa_raw"),
         F.lit(None).cast("string").alias("parent_rule"),

@@ -7,6 +7,8 @@ reads bronze and writes silver.
 """
 from __future__ import annotations
 
+from typing import Callable
+
 from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
@@ -104,26 +106,27 @@ def validated_records(bronze: dict[str, DataFrame], key: str) -> tuple[dict[str,
 
 
 def silver_frames(validated: dict[str, DataFrame]) -> dict[str, DataFrame]:
-    """Validated records -> every silver table (derived tables built from the silver frames they need)."""
-    assessments = cin.silver_assessments(validated["assessments"])
-    episodes = silver_care_episodes(validated["care_episodes"])
-    ks4 = silver_ks4(validated["school_ks4"])
-    exclusions = silver_exclusions(validated["school_exclusions"])
-    sen = silver_sen(validated["school_sen"])
+    """Validated records -> the silver tables made from records received (all but DERIVED)."""
     return {
         "children": silver_children(validated["children"]),
         "referrals": cin.silver_referrals(validated["referrals"]),
-        "assessments": assessments,
-        "assessment_factors": cin.silver_assessment_factors(assessments),
+        "assessments": cin.silver_assessments(validated["assessments"]),
         "cp_plans": cin.silver_cp_plans(validated["cp_plans"]),
         "cin_plans": cin.silver_cin_plans(validated["cin_plans"]),
         "section47": cin.silver_section47(validated["section47"]),
-        "care_episodes": episodes,
-        "care_periods": care_periods(episodes),
-        "school_ks4": ks4,
-        "school_exclusions": exclusions,
-        "school_sen": sen,
-        "school_outcomes": school_outcomes(ks4, exclusions, sen),
+        "care_episodes": silver_care_episodes(validated["care_episodes"]),
+        "school_ks4": silver_ks4(validated["school_ks4"]),
+        "school_exclusions": silver_exclusions(validated["school_exclusions"]),
+        "school_sen": silver_sen(validated["school_sen"]),
+    }
+
+
+def derived_frames(silver: Callable[[str], DataFrame]) -> dict[str, DataFrame]:
+    """The DERIVED tables from the other silver tables (``silver(name)`` gives one, e.g. read back once written)."""
+    return {
+        "assessment_factors": cin.silver_assessment_factors(silver("assessments")),
+        "care_periods": care_periods(silver("care_episodes")),
+        "school_outcomes": school_outcomes(silver("school_ks4"), silver("school_exclusions"), silver("school_sen")),
     }
 
 
