@@ -67,8 +67,8 @@ def test_interval_of_a_separated_level_is_unbounded_not_an_error():
     assert _exp(1000.0) == float("inf")
 
 
-def test_odds_ratios_from_counted_rows_equal_a_row_level_newton_fit(spark):
-    # Two covariates, 240 rows: the fit on counted (weighted) rows must equal a plain row-level logistic fit.
+def test_odds_ratios_equal_a_row_level_newton_fit(spark):
+    # Two covariates, 240 rows: the MLlib fit must equal an independent row-level Newton-Raphson logistic fit.
     import numpy as np
 
     rng = np.random.default_rng(5)

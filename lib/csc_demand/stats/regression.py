@@ -2,10 +2,7 @@
 
 Categorical covariates become 0/1 dummy columns against a reference level (the most frequent level unless
 given), so every odds ratio reads "this level versus the reference, adjusted for the other covariates".
-With categorical covariates only, rows sharing an outcome and covariate levels are interchangeable: they are
-counted into one row whose count is its weight (frequency weights give the same estimates and standard errors),
-so the iterations run over a few thousand rows however many assessments there are. Only the distinct levels
-(a few dozen values) reach the driver, never row-level data.
+Only the distinct levels (a few dozen values) reach the driver, never row-level data.
 """
 from __future__ import annotations
 
@@ -24,10 +21,9 @@ ODDS_RATIO_SCHEMA = ("outcome string, covariate string, level string, reference 
                      "n_level long, n_total long")
 
 
-def _levels_by_frequency(counted: DataFrame, column: str) -> list[tuple[str, int]]:
-    rows = (counted.groupBy(column).agg(F.sum("weight").alias("n"))
-            .orderBy(F.desc("n"), F.asc(column)).collect())
-    return [(row[column], int(row["n"])) for row in rows]
+def _levels_by_frequency(df: DataFrame, column: str) -> list[tuple[str, int]]:
+    rows = df.groupBy(column).count().orderBy(F.desc("count"), F.asc(column)).collect()
+    return [(row[column], row["count"]) for row in rows]
 
 
 def odds_ratios(df: DataFrame, outcome: str, covariates: Sequence[str],
@@ -40,12 +36,9 @@ def odds_ratios(df: DataFrame, outcome: str, covariates: Sequence[str],
     """
     spark: SparkSession = df.sparkSession
     references = dict(references or {})
-    data = (df.select(F.col(outcome).cast("double").alias("label"),
-                      *[F.coalesce(F.col(c).cast("string"), F.lit("unknown")).alias(c) for c in covariates])
-            .groupBy("label", *covariates).agg(F.count(F.lit(1)).cast("double").alias("weight"))
-            # A few thousand rows, read once per covariate for its levels and once per IRLS iteration: one
-            # partition makes each iteration a single task instead of one per shuffle partition.
-            .coalesce(1)).persist()
+    data = df.select(F.col(outcome).cast("double").alias("label"),
+                     *[F.coalesce(F.col(c).cast("string"), F.lit("unknown")).alias(c) for c in covariates]
+                     ).persist()  # scanned once per covariate for its levels, then once per IRLS iteration
     try:
         return _fit(spark, data, outcome, covariates, references, max_iter)
     finally:
@@ -55,10 +48,9 @@ def odds_ratios(df: DataFrame, outcome: str, covariates: Sequence[str],
 def _fit(spark: SparkSession, data: DataFrame, outcome: str, covariates: Sequence[str],
          references: dict, max_iter: int) -> DataFrame:
     terms: list[tuple[str, str, str, int]] = []  # covariate, level, reference, n_level
-    dummies, n_total = [], 0
+    dummies = []
     for covariate in covariates:
         levels = _levels_by_frequency(data, covariate)
-        n_total = sum(n for _, n in levels)  # every covariate's levels add up to all rows
         reference = references.get(covariate, levels[0][0] if levels else None)
         for level, count in levels:
             if level == reference:
@@ -67,13 +59,13 @@ def _fit(spark: SparkSession, data: DataFrame, outcome: str, covariates: Sequenc
             dummies.append(F.when(F.col(covariate) == level, 1.0).otherwise(0.0).alias(f"x{len(dummies)}"))
     if not terms:
         return spark.createDataFrame([], ODDS_RATIO_SCHEMA)
-    design = data.select("label", "weight", *dummies)
+    design = data.select("label", *dummies)
     assembled = VectorAssembler(inputCols=[f"x{i}" for i in range(len(terms))], outputCol="features"
                                 ).transform(design)
     model = GeneralizedLinearRegression(family="binomial", link="logit", maxIter=max_iter, tol=1e-10,
-                                        featuresCol="features", labelCol="label", weightCol="weight"
-                                        ).fit(assembled)
+                                        featuresCol="features", labelCol="label").fit(assembled)
     summary = model.summary
+    n_total = summary.numInstances
     errors, p_values = summary.coefficientStandardErrors, summary.pValues  # the intercept comes last
     rows = []
     for i, (covariate, level, reference, n_level) in enumerate(terms):
