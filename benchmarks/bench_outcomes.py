@@ -23,6 +23,7 @@ import duckdb
 from pyspark.sql import functions as F
 
 import silver_shapes as shapes
+from results_file import save_keeping_previous
 from csc_demand.cli import main as cli_main
 from csc_demand.config import load_config
 from csc_demand.io import delta
@@ -169,12 +170,7 @@ def main() -> int:
         result["stage_steps"] = stage_steps(cfg)
         print(f"whole outcomes stage: {result['stage_seconds']:.0f} s (target < 300 s)")
     result["load_average_at_end"] = os.getloadavg()
-    if RESULTS.exists():  # keep earlier figures, newest first
-        earlier = json.loads(RESULTS.read_text())
-        result["previous"] = [{k: v for k, v in earlier.items() if k != "previous"}, *earlier.get("previous", [])]
-    RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    RESULTS.write_text(json.dumps(result, indent=2, default=str))
-    print(f"wrote {RESULTS}")
+    save_keeping_previous(RESULTS, result)
     shutil.rmtree(work / "out", ignore_errors=True)
     return 0
 

@@ -27,6 +27,7 @@ from pathlib import Path
 from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
+from results_file import save_keeping_previous
 from csc_demand.cli import main as cli_main
 from csc_demand.config import load_config
 from csc_demand.io import delta
@@ -185,12 +186,7 @@ def main() -> int:
             print(f"  swapped: {pair['higher']} > {pair['lower']} in truth by {pair['difference']:.4f} "
                   f"(z {pair['z']:.2f}): {verdict}")
     report["load_average_at_end"] = os.getloadavg()
-    if RESULTS.exists():  # keep earlier runs, newest first
-        earlier = json.loads(RESULTS.read_text())
-        report["previous"] = [{k: v for k, v in earlier.items() if k != "previous"}, *earlier.get("previous", [])]
-    RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    RESULTS.write_text(json.dumps(report, indent=2, default=str))
-    print(f"wrote {RESULTS}")
+    save_keeping_previous(RESULTS, report)
     return 0
 
 
