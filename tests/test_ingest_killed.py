@@ -29,7 +29,9 @@ def ingest_args(source: Path, lakehouse: Path) -> list[str]:
 
 
 def delta_tables(lakehouse: Path) -> list[Path]:
-    return sorted(p.parent for p in lakehouse.glob("*/*/_delta_log"))
+    """Tables with at least one commit. A kill can land after a writer created `_delta_log/` but before its first
+    commit (bronze tables are written side by side); Delta rightly says no table exists there yet."""
+    return sorted({p.parent.parent for p in lakehouse.glob("*/*/_delta_log/*.json")})
 
 
 def contents(spark, lakehouse: Path) -> dict[str, list]:
