@@ -44,11 +44,19 @@ def flag_overlapping_plans(df: DataFrame, start: str, end: str, order: list[Colu
                                      .otherwise(F.col("rule_id")))
 
 
-def latest_copy(df: DataFrame, key: str, order: list[Column] | None = None) -> DataFrame:
-    """One row per key across annual files: the latest collection year wins (then ``order``), as DOMAIN.md says."""
+def by_person(df: DataFrame, person: str) -> DataFrame:
+    """Hash-partition records by the person they belong to (``child_key`` or ``pupil_key``). Every later window
+    and grouping here keys on that person plus more columns, so Spark runs them all inside these partitions
+    (sorting, no further shuffle of the wide records): one shuffle per record set instead of one per step."""
+    return df.repartition(person)
+
+
+def latest_copy(df: DataFrame, keys: list[str], order: list[Column] | None = None) -> DataFrame:
+    """One row per natural key (the ``keys`` columns) across annual files: the latest collection year wins (then
+    ``order``), as DOMAIN.md says. Keyed on columns, not on a hash of them, so the partitioning by person holds."""
     ranking = [F.col("collection_year").desc(), *(order or []), F.col("source_file").desc()]
-    window = Window.partitionBy(key).orderBy(*ranking)
-    first_year = F.min("collection_year").over(Window.partitionBy(key))
+    window = Window.partitionBy(*keys).orderBy(*ranking)
+    first_year = F.min("collection_year").over(Window.partitionBy(*keys))
     return (df.withColumn("first_collection_year", first_year)
               .withColumn("_copy", F.row_number().over(window))
               .filter(F.col("_copy") == 1)

@@ -32,10 +32,16 @@ def _any_bad_date(*names: str, fmt: str = ISO_DATE) -> Column:
     return condition
 
 
+_JOIN = "\u0001"  # joins codes for string functions; cannot occur inside a code
+
+
 def normalised_factors(col: str = "factors") -> Column:
-    """Factor codes as received, trimmed and upper-case, blanks dropped (order kept)."""
-    cleaned = F.transform(F.coalesce(F.col(col), F.array().cast("array<string>")), lambda c: F.upper(F.trim(c)))
-    return F.filter(cleaned, lambda c: c != F.lit(""))
+    """Factor codes as received, trimmed and upper-case, blanks dropped (order kept). Built from string functions
+    on the joined codes: Spark runs lambda functions (transform, filter) without generated code, and at national
+    scale that made this the slowest column of silver."""
+    joined = F.upper(F.array_join(F.coalesce(F.col(col), F.array().cast("array<string>")), _JOIN))
+    trimmed = F.trim(F.regexp_replace(joined, f" *{_JOIN} *", _JOIN))
+    return F.array_remove(F.split(trimmed, _JOIN), "")
 
 
 def referral_checks() -> Checks:
@@ -53,12 +59,14 @@ def referral_checks() -> Checks:
 
 
 def assessment_checks() -> Checks:
-    factors = normalised_factors()
+    """Over staged assessments with ``factor_codes`` (normalised_factors) added."""
+    factors = F.col("factor_codes")
+    known = F.array(*[F.lit(c) for c in codes.ALL_FACTOR_CODES])
     return [
         ("CSC-KEY", value("start_raw").isNull()),
         ("CSC-DATE", _any_bad_date("start_raw", "review_raw", "authorised_raw")),
         ("1103", to_date("start_raw", ISO_DATE) < _referral_date()),
-        ("CSC-FACTOR", F.exists(factors, lambda c: ~c.isin(list(codes.ALL_FACTOR_CODES)))),
+        ("CSC-FACTOR", F.size(F.array_except(factors, known)) > 0),
         ("8869", F.array_contains(factors, codes.NO_FACTOR_CODE) & (F.size(F.array_distinct(factors)) > 1)),
         ("8898", F.size(F.array_distinct(factors)) < F.size(factors)),
         ("8831", _nfa()),

@@ -56,9 +56,7 @@ def validated_episodes(bronze: DataFrame, key: str) -> DataFrame:
 
 
 def silver_care_episodes(validated: DataFrame) -> DataFrame:
-    accepted = validated.filter(F.col("rule_id").isNull()).withColumn(
-        "episode_key", F.sha2(F.concat_ws("|", "child_key", F.col("start_date").cast("string")), 256))
-    latest = latest_copy(accepted, "episode_key")
+    latest = latest_copy(validated.filter(F.col("rule_id").isNull()), ["child_key", "start_date"])
     return latest.select(
         "child_key", "la_code", "start_date",
         F.upper(value("RNE")).alias("rne"), value("LS").alias("legal_status"),

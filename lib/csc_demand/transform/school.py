@@ -30,13 +30,12 @@ def validated_school(keyed: DataFrame, checks: Checks) -> DataFrame:
 
 def _latest_by_pupil_year(validated: DataFrame) -> DataFrame:
     accepted = (validated.filter(F.col("rule_id").isNull())
-                         .withColumn("academic_year", academic_year())
-                         .withColumn("_key", F.concat_ws("|", "pupil_key", F.col("academic_year").cast("string"))))
-    return latest_copy(accepted, "_key")
+                         .withColumn("academic_year", academic_year()))
+    return latest_copy(accepted, ["pupil_key", "academic_year"])
 
 
 def silver_ks4(validated: DataFrame) -> DataFrame:
-    latest = latest_copy(validated.filter(F.col("rule_id").isNull()), "pupil_key")
+    latest = latest_copy(validated.filter(F.col("rule_id").isNull()), ["pupil_key"])
     return latest.select("pupil_key", academic_year().alias("ks4_year"),
                          value("KS4_ATT8").try_cast("double").alias("att8"),
                          value("KS4_P8").try_cast("double").alias("p8"))

@@ -28,6 +28,12 @@ STAGED_CP_PLAN = STAGED_NESTED + ["start_raw", "end_raw", "initial_category", "l
 STAGED_CIN_PLAN = STAGED_NESTED + ["start_raw", "end_raw"]
 STAGED_SECTION47 = STAGED_NESTED + ["start_raw", "icpc_target_raw", "icpc_raw", "icpc_not_required_raw"]
 TIE_BREAK = ["ordinal", "raw_record"]
+# Natural keys as columns (the silver *_key columns are hashes of them). child_key fixes the LA, whose code is part
+# of its hash, so (child_key, referral_date) names a referral as (la_code, child_key, referral_date) does; every key
+# starts with the child, so all windows run inside the partitioning by child (record_sets.by_person).
+REFERRAL = ["child_key", "referral_date"]
+REFERRAL_ACTIVITY = [*REFERRAL, "start_date"]  # an assessment, CIN plan or section 47 enquiry of a referral
+CP_PLAN = ["child_key", "start_date"]
 
 
 def hashed(*parts: Column | str) -> Column:
@@ -50,12 +56,12 @@ def stack(frames: list[DataFrame], columns: list[str]) -> DataFrame:
 def validated_referrals(staged: DataFrame) -> DataFrame:
     """Staged referrals with rule_id already set by their source -> plus CSC-DUP within a file."""
     typed = staged.withColumn("referral_date", to_date("referral_date_raw", ISO_DATE))
-    return flag_duplicates(typed, ["child_key", "referral_date"], TIE_BREAK)
+    return flag_duplicates(typed, REFERRAL, TIE_BREAK)
 
 
 def silver_referrals(validated: DataFrame) -> DataFrame:
     accepted = validated.filter(F.col("rule_id").isNull()).withColumn("referral_key", referral_key())
-    latest = latest_copy(accepted, "referral_key", [F.col("source_rank")])
+    latest = latest_copy(accepted, REFERRAL, [F.col("source_rank")])
     return latest.select(
         "referral_key", "child_key", "la_code", "referral_date",
         to_date("closure_date_raw", ISO_DATE).alias("closure_date"),
@@ -70,34 +76,37 @@ def silver_referrals(validated: DataFrame) -> DataFrame:
 
 # ---- assessments -------------------------------------------------------------------------------------------
 def validated_assessments(staged: DataFrame) -> DataFrame:
-    checked = apply_rules(staged, assessment_checks())
+    checked = apply_rules(staged.withColumn("factor_codes", normalised_factors()), assessment_checks())
     typed = (checked.withColumn("referral_date", to_date("referral_date_raw", ISO_DATE))
                     .withColumn("start_date", to_date("start_raw", ISO_DATE))
                     .withColumn("referral_key", referral_key()))
-    return flag_duplicates(typed, ["referral_key", "start_date"], TIE_BREAK)
+    return flag_duplicates(typed, REFERRAL_ACTIVITY, TIE_BREAK)
 
 
 def indicator_array(factor_codes: Column) -> Column:
-    """0/1 per harmonised indicator, in the order of csc_demand.codes.INDICATOR_NAMES (a public contract)."""
-    return F.array(*[F.arrays_overlap(factor_codes, F.array(*[F.lit(c) for c in raw_codes])).cast("int")
-                     for raw_codes in codes.INDICATORS.values()])
+    """0/1 per harmonised indicator, in the order of csc_demand.codes.INDICATOR_NAMES (a public contract).
+    array_contains per raw code scans the few codes in place; arrays_overlap built a hash set per row and
+    indicator."""
+    def present(raw_codes: tuple[str, ...]) -> Column:
+        found = F.array_contains(factor_codes, raw_codes[0])
+        for code in raw_codes[1:]:
+            found = found | F.array_contains(factor_codes, code)
+        return found.cast("int")
+    return F.array(*[present(raw_codes) for raw_codes in codes.INDICATORS.values()])
 
 
 def silver_assessments(validated: DataFrame) -> DataFrame:
     accepted = (validated.filter(F.col("rule_id").isNull())
                          .withColumn("assessment_key", hashed("referral_key", F.col("start_date").cast("string"))))
-    latest = latest_copy(accepted, "assessment_key", [F.col("source_rank")])
-    factor_codes = normalised_factors()
-    with_codes = latest.withColumn("factor_codes", factor_codes).withColumn("indicators",
-                                                                            indicator_array(F.col("factor_codes")))
+    latest = latest_copy(accepted, REFERRAL_ACTIVITY, [F.col("source_rank")])
+    with_codes = latest.withColumn("indicators", indicator_array(F.col("factor_codes")))
     return with_codes.select(
         "assessment_key", "referral_key", "child_key", "la_code", "referral_date", "start_date",
         to_date("review_raw", ISO_DATE).alias("review_date"),
         to_date("authorised_raw", ISO_DATE).alias("authorised_date"),
         "factor_codes", "indicators",
-        F.size(F.array_distinct(F.filter("factor_codes", lambda c: c != F.lit(codes.NO_FACTOR_CODE))))
-         .alias("n_factors"),
-        F.exists("indicators", lambda x: x == F.lit(1)).alias("has_factors"),
+        F.size(F.array_remove(F.array_distinct("factor_codes"), codes.NO_FACTOR_CODE)).alias("n_factors"),
+        F.array_contains("indicators", 1).alias("has_factors"),
         F.col("collection_year").cast("int").alias("collection_year"),
         F.col("first_collection_year").cast("int").alias("first_collection_year"),
         "source_file")
@@ -117,7 +126,7 @@ def validated_cp_plans(staged: DataFrame) -> DataFrame:
     typed = (checked.withColumn("referral_date", to_date("referral_date_raw", ISO_DATE))
                     .withColumn("start_date", to_date("start_raw", ISO_DATE))
                     .withColumn("end_date", to_date("end_raw", ISO_DATE)))
-    no_duplicates = flag_duplicates(typed, ["child_key", "start_date"], TIE_BREAK)
+    no_duplicates = flag_duplicates(typed, CP_PLAN, TIE_BREAK)
     return flag_overlapping_plans(no_duplicates, "start_date", "end_date", TIE_BREAK)
 
 
@@ -125,7 +134,7 @@ def silver_cp_plans(validated: DataFrame) -> DataFrame:
     accepted = (validated.filter(F.col("rule_id").isNull())
                          .withColumn("referral_key", referral_key())
                          .withColumn("cp_plan_key", hashed("child_key", F.col("start_date").cast("string"))))
-    latest = latest_copy(accepted, "cp_plan_key", [F.col("source_rank")])
+    latest = latest_copy(accepted, CP_PLAN, [F.col("source_rank")])
     reviews = F.transform(F.coalesce("review_dates_raw", F.array().cast("array<string>")),
                           lambda r: F.try_to_date(F.trim(r), ISO_DATE))
     return latest.select(
@@ -142,7 +151,7 @@ def _validated_referral_activity(staged: DataFrame, checks) -> DataFrame:
     typed = (checked.withColumn("referral_date", to_date("referral_date_raw", ISO_DATE))
                     .withColumn("start_date", to_date("start_raw", ISO_DATE))
                     .withColumn("referral_key", referral_key()))
-    return flag_duplicates(typed, ["referral_key", "start_date"], TIE_BREAK)
+    return flag_duplicates(typed, REFERRAL_ACTIVITY, TIE_BREAK)
 
 
 def validated_cin_plans(staged: DataFrame) -> DataFrame:
@@ -156,7 +165,7 @@ def validated_section47(staged: DataFrame) -> DataFrame:
 def _latest_activity(validated: DataFrame, key_name: str) -> DataFrame:
     accepted = (validated.filter(F.col("rule_id").isNull())
                          .withColumn(key_name, hashed("referral_key", F.col("start_date").cast("string"))))
-    return latest_copy(accepted, key_name, [F.col("source_rank")])
+    return latest_copy(accepted, REFERRAL_ACTIVITY, [F.col("source_rank")])
 
 
 def silver_cin_plans(validated: DataFrame) -> DataFrame:

@@ -14,7 +14,7 @@ from pyspark.sql import functions as F
 
 from csc_demand import codes
 from csc_demand.quality.quarantine import quarantine_rows
-from csc_demand.quality.record_sets import apply_rules
+from csc_demand.quality.record_sets import apply_rules, by_person
 from csc_demand.quality.rules import exclusion_checks, ks4_checks, referral_checks, sen_checks
 from csc_demand.transform import cin_npd_records as npd
 from csc_demand.transform import cin_xml_records as xml
@@ -77,14 +77,18 @@ DERIVED = {"assessment_factors", "care_periods", "school_outcomes"}
 
 def validated_records(bronze: dict[str, DataFrame], key: str) -> tuple[dict[str, DataFrame], DataFrame]:
     """Bronze tables (by kind) -> validated record copies per silver table, and the XML referrals with their
-    nested blocks (to persist: every nested table is exploded from it)."""
-    xml_children = xml.staged_children(bronze["cin_xml"], key)
-    xml_referrals = apply_rules(xml.staged_referrals(bronze["cin_xml"], key), referral_checks())
-    npd_rows = npd.keyed_rows(bronze["npd_cin"], "npd_cin", key)
-    npd_cpp = npd.keyed_rows(bronze["npd_cpp"], "npd_cpp", key)
+    nested blocks (to persist: every nested table is exploded from it).
+
+    Records are partitioned by child (CIN, 903) or pupil (school) as they are keyed (record_sets.by_person)."""
+    xml_children = by_person(xml.staged_children(bronze["cin_xml"], key), "child_key")
+    xml_referrals = apply_rules(by_person(xml.staged_referrals(bronze["cin_xml"], key), "child_key"),
+                                referral_checks())
+    npd_rows = by_person(npd.keyed_rows(bronze["npd_cin"], "npd_cin", key), "child_key")
+    npd_cpp = by_person(npd.keyed_rows(bronze["npd_cpp"], "npd_cpp", key), "child_key")
     children = validated_children(cin.stack([xml_children, npd.staged_children(npd_rows)], STAGED_CHILD),
                                   "8500")
-    care_children = validated_children(staged_header_children(bronze["ssda903_header"], key), "CSC-KEY")
+    care_children = validated_children(
+        by_person(staged_header_children(bronze["ssda903_header"], key), "child_key"), "CSC-KEY")
     validated = {
         "children": children.unionByName(care_children),
         "referrals": cin.validated_referrals(
@@ -97,12 +101,15 @@ def validated_records(bronze: dict[str, DataFrame], key: str) -> tuple[dict[str,
         "cin_plans": cin.validated_cin_plans(xml.staged_cin_plans(xml_referrals).select(*cin.STAGED_CIN_PLAN)),
         "section47": cin.validated_section47(xml.staged_section47(xml_referrals).select(*cin.STAGED_SECTION47)),
         "care_episodes": validated_episodes(bronze["ssda903_episodes"], key),
-        "school_ks4": validated_school(npd.keyed_rows(bronze["npd_ks4"], "npd_ks4", key), ks4_checks()),
-        "school_exclusions": validated_school(npd.keyed_rows(bronze["npd_exclusions"], "npd_exclusions", key),
-                                              exclusion_checks()),
-        "school_sen": validated_school(npd.keyed_rows(bronze["npd_sen"], "npd_sen", key), sen_checks()),
+        "school_ks4": validated_school(_pupil_rows(bronze, "npd_ks4", key), ks4_checks()),
+        "school_exclusions": validated_school(_pupil_rows(bronze, "npd_exclusions", key), exclusion_checks()),
+        "school_sen": validated_school(_pupil_rows(bronze, "npd_sen", key), sen_checks()),
     }
     return validated, xml_referrals
+
+
+def _pupil_rows(bronze: dict[str, DataFrame], kind: str, key: str) -> DataFrame:
+    return by_person(npd.keyed_rows(bronze[kind], kind, key), "pupil_key")
 
 
 def silver_frames(validated: dict[str, DataFrame]) -> dict[str, DataFrame]:
