@@ -141,6 +141,20 @@ def test_quarantine_rows_say_where_why_and_what(run):
     assert (raw["CINreferralDate"], raw["Assessments"][0]["AssessmentActualStartDate"]) == ("2014-02-30", "2014-03-05")
 
 
+def test_npd_quarantine_rows_carry_their_line_read_back_from_bronze_without_identifiers(run):
+    rows = {(r["rule_id"], r["source_file"]): r for r in run.rows("quarantine")}
+    overlap = json.loads(rows["8940", NPD_CPP]["raw_record"])  # pseudonyms stand in for both identifiers
+    assert overlap == {"PupilMatchingRefAnonymous": run.pupil_key("PMR", "P001"),
+                       "LAchildID_Anon": run.child_key("301", "N001"), "LA": "301", "ACADYR": "2015/16",
+                       "CINreferralDate": "2015-05-01", "CPPstartDate": "2015-07-01",  # empty fields are left out
+                       "InitialCategoryOfAbuse": "EMO", "LatestCategoryOfAbuse": "EMO", "NumberOfPreviousCPP": "1"}
+    duplicate_code = json.loads(rows["8898", NPD_CIN]["raw_record"])
+    assert (duplicate_code["LAchildID_Anon"], duplicate_code["AssessmentFactors"]) == (
+        run.child_key("301", "N004"), "3B;3B")
+    short = rows["CSC-RECORD", NPD_CIN]["raw_record"]  # the line as received, identifier fields replaced
+    assert short == "[removed],[removed],301,2015/16,2,2011,2,WBRI,NONE,2015-10-01,1A,N1"
+
+
 def test_csv_quarantine_rows_are_located_by_file_and_line(run):
     csv_rows = {(r["rule_id"], r["table_name"], r["locator"]) for r in run.rows("quarantine")
                 if r["source_file"].endswith(".csv")}

@@ -153,7 +153,8 @@ def build_silver(spark, cfg: Config, log: RunLog, loaded_at: datetime) -> None:
 
 
 def _build_silver(spark, cfg: Config, log: RunLog, loaded_at: datetime, bronze: dict) -> None:
-    validated, xml_referrals = validated_records(bronze, cfg.resolve_pseudonym_key())
+    key = cfg.resolve_pseudonym_key()
+    validated, xml_referrals = validated_records(bronze, key)
     xml_referrals.persist(StorageLevel.MEMORY_AND_DISK)
     for df in validated.values():
         df.persist(StorageLevel.MEMORY_AND_DISK)
@@ -162,7 +163,7 @@ def _build_silver(spark, cfg: Config, log: RunLog, loaded_at: datetime, bronze: 
     concurrently([partial(_sync_silver, spark, cfg, log, table, df) for table, df in silver_frames(validated).items()])
     # derived tables read the tables just written rather than computing them again; quarantine meanwhile
     derived = derived_frames(lambda name: delta.read_table(spark, cfg, "silver", name))
-    quarantine = finalise_quarantine(all_quarantine_rows(validated), log.run_id,
+    quarantine = finalise_quarantine(all_quarantine_rows(validated, bronze, key), log.run_id,
                                      F.lit(loaded_at).cast("timestamp"))
     concurrently([*(partial(_sync_silver, spark, cfg, log, table, df) for table, df in derived.items()),
                   partial(_sync_quarantine, spark, cfg, log, quarantine)])

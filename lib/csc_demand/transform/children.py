@@ -28,7 +28,8 @@ def validated_children(staged: DataFrame, missing_id_rule: str) -> DataFrame:
 
 def silver_children(validated: DataFrame) -> DataFrame:
     accepted = validated.filter(F.col("rule_id").isNull())
-    rank = F.struct(F.col("collection_year"), (-F.col("source_rank")).alias("r"), F.col("raw_record"))
+    rank = F.struct(F.col("collection_year"), (-F.col("source_rank")).alias("r"), F.col("locator"),
+                    F.col("raw_record"))
     record = F.struct("la_code", "birth_date", "expected_birth_date", "death_date", "sex_raw", "ethnicity",
                       "disabilities", "collection_year", "source_file")
     chosen = accepted.groupBy("child_key").agg(

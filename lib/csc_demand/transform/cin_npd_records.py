@@ -3,10 +3,13 @@
 npd_cin has one row per (episode, assessment), an episode without assessment being one row with empty assessment
 fields; a referral is the group of rows sharing its fields. Each row carries its referral's fields, so the
 referral's rule is computed on the row and passed to the row's assessment as ``parent_rule`` without a join.
+
+NPD records carry no ``raw_record`` through validation: building the text of every line cost more than the
+line's checks, and only quarantined lines need it. ``with_raw_lines`` reads it back from bronze by line.
 """
 from __future__ import annotations
 
-from pyspark.sql import DataFrame
+from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
 
 from csc_demand.io.csv_source import CSV_COLUMNS
@@ -21,23 +24,39 @@ FILE_COLUMNS = ["source_file", "la_code", "collection_year"]
 
 
 def keyed_rows(bronze: DataFrame, kind: str, key: str) -> DataFrame:
-    """Rows with la_code from the LA column, child_key, pupil_key, and a raw record without identifiers."""
+    """Rows with la_code from the LA column, child_key, pupil_key, and ``raw_record`` left empty (see above)."""
+    columns = CSV_COLUMNS[kind]
+    child_key = (pseudonymise(F.col("LA"), F.col("LAchildID_Anon"), key) if "LAchildID_Anon" in columns
+                 else F.lit(None).cast("string"))
+    return (bronze.withColumn("la_code", value("LA") if "LA" in columns else F.lit(None).cast("string"))
+                  .withColumn("child_key", child_key)
+                  .withColumn("pupil_key", pupil_pseudonym("PMR", F.col("PupilMatchingRefAnonymous"), key))
+                  .withColumn("corrupt", F.col("_corrupt_record").isNotNull())
+                  .withColumn("raw_record", F.lit(None).cast("string")))
+
+
+def _raw_line(kind: str) -> Column:
+    """A keyed row's line as JSON with identifiers replaced by their pseudonyms (a line that did not split into
+    fields: its text with the identifier fields replaced)."""
     columns = CSV_COLUMNS[kind]
     masked = {name: F.col(name) for name in columns}
     masked["PupilMatchingRefAnonymous"] = F.col("pupil_key")
     if "LAchildID_Anon" in masked:
         masked["LAchildID_Anon"] = F.col("child_key")
     id_positions = tuple(i for i, name in enumerate(columns) if name in ID_COLUMNS)
-    corrupt = F.col("_corrupt_record").isNotNull()
-    raw = F.when(corrupt, masked_csv_line(F.col("_corrupt_record"), id_positions)).otherwise(
+    return F.when(F.col("corrupt"), masked_csv_line(F.col("_corrupt_record"), id_positions)).otherwise(
         F.to_json(F.struct(*[col.alias(name) for name, col in masked.items()])))
-    child_key = (pseudonymise(F.col("LA"), F.col("LAchildID_Anon"), key) if "LAchildID_Anon" in columns
-                 else F.lit(None).cast("string"))
-    rows = (bronze.withColumn("la_code", value("LA") if "LA" in columns else F.lit(None).cast("string"))
-                  .withColumn("child_key", child_key)
-                  .withColumn("pupil_key", pupil_pseudonym("PMR", F.col("PupilMatchingRefAnonymous"), key))
-                  .withColumn("corrupt", corrupt))
-    return rows.withColumn("raw_record", raw)
+
+
+def with_raw_lines(quarantined: DataFrame, bronze: DataFrame, kind: str, key: str) -> DataFrame:
+    """Quarantine rows of one NPD kind -> with ``raw_record``: the record's (first) line read back from bronze.
+    Only the quarantined lines are keyed and turned into text."""
+    first_line = F.split(F.substring_index("locator", ":", -1), ",")[0].cast("long").alias("line_number")
+    located = quarantined.drop("raw_record").withColumn("line_number", first_line)
+    lines = bronze.join(located.select("source_file", "line_number").distinct(), ["source_file", "line_number"],
+                        "left_semi")
+    raw = keyed_rows(lines, kind, key).select("source_file", "line_number", _raw_line(kind).alias("raw_record"))
+    return located.join(raw, ["source_file", "line_number"], "left").drop("line_number")
 
 
 def _with_referral_fields(rows: DataFrame) -> DataFrame:
@@ -59,35 +78,33 @@ def staged_children(rows: DataFrame) -> DataFrame:
     birth_text = F.concat_ws("-", value("YearOfBirth"), F.lpad(value("MonthOfBirth"), 2, "0"), F.lit("01"))
     birth_date = F.try_to_date(birth_text, ISO_DATE)
     birth_given = value("YearOfBirth").isNotNull() | value("MonthOfBirth").isNotNull()
-    raw = F.to_json(F.struct(F.col("child_key").alias("LAchildID_Anon"), "LA",
-                             F.col("pupil_key").alias("PupilMatchingRefAnonymous"), "MonthOfBirth", "YearOfBirth",
-                             "Gender", "Ethnicity", "Disability"))
-    record = rows.filter(~F.col("corrupt")).select(
-        *FILE_COLUMNS, "child_key", "pupil_key", raw.alias("raw_record"), "line_number",
+    child_fields = ["LA", "MonthOfBirth", "YearOfBirth", "Gender", "Ethnicity", "Disability"]
+    record = rows.filter(~F.col("corrupt")).groupBy(*FILE_COLUMNS, "child_key", "pupil_key", *child_fields).agg(
+        line_locator(record_lines()).alias("locator"))
+    return record.select(
+        *FILE_COLUMNS, "child_key", "pupil_key", "locator", F.lit(None).cast("string").alias("raw_record"),
         F.lit(False).alias("corrupt"), F.lit(SOURCE_RANK).alias("source_rank"),
         birth_date.alias("birth_date"), F.lit(None).cast("date").alias("expected_birth_date"),
         F.lit(None).cast("date").alias("death_date"),
         (birth_given & birth_date.isNull()).alias("birth_date_bad"),
         value("Gender").alias("sex_raw"), value("Ethnicity").alias("ethnicity"),
         F.split(value("Disability"), ";").alias("disabilities"))
-    fields = [c for c in record.columns if c != "line_number"]  # all follow from source_file and raw_record
-    return record.groupBy(*fields).agg(line_locator(record_lines()).alias("locator"))
 
 
 def staged_referrals(rows: DataFrame) -> DataFrame:
     """One row per referral group; ``rule_id`` is already set (CSC-RECORD or the referral rules)."""
-    referral_raw = F.when(F.col("corrupt"), F.col("raw_record")).otherwise(F.to_json(F.struct(
-        F.col("child_key").alias("LAchildID_Anon"), "LA", "ACADYR", "CINreferralDate", "ReferralSource",
-        "PrimaryNeedCode", "CINclosureDate", "ReasonForClosure", "ReferralNFA")))
+    referral_fields = ["LA", "ACADYR", "CINreferralDate", "ReferralSource", "PrimaryNeedCode", "CINclosureDate",
+                       "ReasonForClosure", "ReferralNFA"]
+    own_line = F.when(F.col("corrupt"), F.col("line_number")).alias("_own_line")  # unsplit lines stay apart
     group = [*FILE_COLUMNS, "child_key", "corrupt", "referral_date_raw", "closure_date_raw",
              "closure_reason", "referral_nfa_raw", "referral_source", "primary_need", "initial_cpc_raw",
-             "referral_rule", "_referral_raw"]
-    grouped = (_with_referral_fields(rows).withColumn("_referral_raw", referral_raw).groupBy(*group)
+             "referral_rule", *referral_fields, own_line]
+    grouped = (_with_referral_fields(rows).groupBy(*group)
                .agg(F.sum(F.col("has_assessment").cast("int")).cast("int").alias("n_assessments"),
                     line_locator(record_lines()).alias("locator")))
     return grouped.select(
         *FILE_COLUMNS, "child_key", "locator",
-        F.col("_referral_raw").alias("raw_record"), "corrupt", F.lit(SOURCE_RANK).alias("source_rank"),
+        F.lit(None).cast("string").alias("raw_record"), "corrupt", F.lit(SOURCE_RANK).alias("source_rank"),
         F.lit(1).alias("ordinal"), "referral_date_raw", "closure_date_raw", "closure_reason", "referral_nfa_raw",
         "referral_source", "primary_need", "initial_cpc_raw", "n_assessments",
         F.lit(0).alias("n_cp_plans"), F.lit(0).alias("n_cin_plans"), F.lit(0).alias("n_section47"),

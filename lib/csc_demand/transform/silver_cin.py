@@ -27,7 +27,7 @@ STAGED_CP_PLAN = STAGED_NESTED + ["start_raw", "end_raw", "initial_category", "l
                                   "previous_cpp_raw", "review_dates_raw"]
 STAGED_CIN_PLAN = STAGED_NESTED + ["start_raw", "end_raw"]
 STAGED_SECTION47 = STAGED_NESTED + ["start_raw", "icpc_target_raw", "icpc_raw", "icpc_not_required_raw"]
-TIE_BREAK = ["ordinal", "raw_record"]
+TIE_BREAK = ["ordinal", "locator", "raw_record"]  # NPD records have no raw_record until quarantined
 # Natural keys as columns (the silver *_key columns are hashes of them). child_key fixes the LA, whose code is part
 # of its hash, so (child_key, referral_date) names a referral as (la_code, child_key, referral_date) does; every key
 # starts with the child, so all windows run inside the partitioning by child (record_sets.by_person).

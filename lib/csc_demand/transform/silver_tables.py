@@ -137,12 +137,27 @@ def derived_frames(silver: Callable[[str], DataFrame]) -> dict[str, DataFrame]:
     }
 
 
-def all_quarantine_rows(validated: dict[str, DataFrame]) -> DataFrame:
-    frames = [quarantine_rows(df, table) for table, df in validated.items()]
-    rows = frames[0]
+# silver table -> the NPD kind its records come from, for reading a quarantined record's line back from bronze
+NPD_KIND = {"children": "npd_cin", "referrals": "npd_cin", "assessments": "npd_cin", "cp_plans": "npd_cpp",
+            "school_ks4": "npd_ks4", "school_exclusions": "npd_exclusions", "school_sen": "npd_sen"}
+
+
+def all_quarantine_rows(validated: dict[str, DataFrame], bronze: dict[str, DataFrame], key: str) -> DataFrame:
+    """Every table's own rejections; NPD ones (no raw_record yet) with their line from bronze."""
+    frames = []
+    for table, df in validated.items():
+        rows = quarantine_rows(df, table)
+        if table in NPD_KIND:
+            from_npd = rows.filter(F.col("raw_record").isNull())
+            frames += [rows.filter(F.col("raw_record").isNotNull()),
+                       npd.with_raw_lines(from_npd, bronze[NPD_KIND[table]], NPD_KIND[table], key)
+                       .select(*rows.columns)]
+        else:
+            frames.append(rows)
+    result = frames[0]
     for frame in frames[1:]:
-        rows = rows.unionByName(frame)
-    return rows
+        result = result.unionByName(frame)
+    return result
 
 
 def reconciliation_counts(validated: dict[str, DataFrame]) -> dict[str, dict[str, int]]:
