@@ -10,9 +10,11 @@ from pyspark.sql import functions as F
 from csc_demand.io.csv_source import CSV_COLUMNS, read_csv_files
 from csc_demand.io.discover import SourceFile, discover
 from csc_demand.io.file_check import check_cin_xml, check_csv
+from csc_demand.quality.rules import ks4_checks
 from csc_demand.transform.care_periods import care_periods
 from csc_demand.transform.cin_npd_records import keyed_rows, staged_referrals
 from csc_demand.transform.pseudonymise import pseudonymise, pupil_pseudonym
+from csc_demand.transform.school import validated_school
 
 HEADER = ('<Message><Header><CollectionDetails><Collection>CIN</Collection><Year>2016</Year></CollectionDetails>'
           '<Source><LEA>201</LEA></Source></Header><Children>')
@@ -119,6 +121,15 @@ def test_an_npd_referral_is_located_by_all_its_lines(spark, tmp_path):
     rows = keyed_rows(read_csv_files(spark, "npd_cin", [source]), "npd_cin", "k")
     got = sorted((r["locator"], r["n_assessments"]) for r in staged_referrals(rows).collect())
     assert got == [("cin_2016.csv:2,4", 2), ("cin_2016.csv:3", 0)]
+
+
+def test_a_duplicate_csv_record_is_the_later_line_even_past_line_nine(spark, tmp_path):
+    lines = ["PupilMatchingRefAnonymous,ACADYR,KS4_ATT8,KS4_P8"] + [f"P{n},2015/16,40,0.1" for n in range(2, 9)]
+    lines += ["P1,2015/16,50,0.2", "P1,2015/16,50,0.2"]  # lines 9 and 10: the same pupil twice
+    source = _csv_file(tmp_path / "ks4_2016.csv", "npd_ks4", "\n".join(lines))
+    rows = validated_school(keyed_rows(read_csv_files(spark, "npd_ks4", [source]), "npd_ks4", "k"), ks4_checks())
+    assert [(r["locator"], r["rule_id"]) for r in rows.filter(F.col("rule_id").isNotNull()).collect()] == [
+        ("ks4_2016.csv:10", "CSC-DUP")]
 
 
 def test_big_loads_get_more_shuffle_partitions_small_ones_keep_the_configured_number():

@@ -25,7 +25,7 @@ def validated_school(keyed: DataFrame, checks: Checks) -> DataFrame:
     """NPD school rows (transform.cin_npd_records.keyed_rows) -> rules, then CSC-DUP per pupil within a file."""
     located = keyed.withColumn("locator", line_locator(F.col("line_number")))
     checked = apply_rules(located, checks)
-    return flag_duplicates(checked, ["pupil_key"], [F.col("locator")])
+    return flag_duplicates(checked, ["pupil_key"], [F.length("locator"), F.col("locator")])  # by line
 
 
 def _latest_by_pupil_year(validated: DataFrame) -> DataFrame:

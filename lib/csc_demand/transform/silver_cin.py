@@ -27,13 +27,19 @@ STAGED_CP_PLAN = STAGED_NESTED + ["start_raw", "end_raw", "initial_category", "l
                                   "previous_cpp_raw", "review_dates_raw"]
 STAGED_CIN_PLAN = STAGED_NESTED + ["start_raw", "end_raw"]
 STAGED_SECTION47 = STAGED_NESTED + ["start_raw", "icpc_target_raw", "icpc_raw", "icpc_not_required_raw"]
-TIE_BREAK = ["ordinal", "locator", "raw_record"]  # NPD records have no raw_record until quarantined
+
 # Natural keys as columns (the silver *_key columns are hashes of them). child_key fixes the LA, whose code is part
 # of its hash, so (child_key, referral_date) names a referral as (la_code, child_key, referral_date) does; every key
 # starts with the child, so all windows run inside the partitioning by child (record_sets.by_person).
 REFERRAL = ["child_key", "referral_date"]
 REFERRAL_ACTIVITY = [*REFERRAL, "start_date"]  # an assessment, CIN plan or section 47 enquiry of a referral
 CP_PLAN = ["child_key", "start_date"]
+
+
+def tie_break() -> list[Column | str]:
+    """Which copy of a record comes first: position in the child (XML), then the locator (CSV: the line; shorter
+    first so that line 9 comes before line 10), then the text (NPD records have none until quarantined)."""
+    return ["ordinal", F.length("locator"), "locator", "raw_record"]
 
 
 def hashed(*parts: Column | str) -> Column:
@@ -56,7 +62,7 @@ def stack(frames: list[DataFrame], columns: list[str]) -> DataFrame:
 def validated_referrals(staged: DataFrame) -> DataFrame:
     """Staged referrals with rule_id already set by their source -> plus CSC-DUP within a file."""
     typed = staged.withColumn("referral_date", to_date("referral_date_raw", ISO_DATE))
-    return flag_duplicates(typed, REFERRAL, TIE_BREAK)
+    return flag_duplicates(typed, REFERRAL, tie_break())
 
 
 def silver_referrals(validated: DataFrame) -> DataFrame:
@@ -80,7 +86,7 @@ def validated_assessments(staged: DataFrame) -> DataFrame:
     typed = (checked.withColumn("referral_date", to_date("referral_date_raw", ISO_DATE))
                     .withColumn("start_date", to_date("start_raw", ISO_DATE))
                     .withColumn("referral_key", referral_key()))
-    return flag_duplicates(typed, REFERRAL_ACTIVITY, TIE_BREAK)
+    return flag_duplicates(typed, REFERRAL_ACTIVITY, tie_break())
 
 
 def indicator_array(factor_codes: Column) -> Column:
@@ -126,8 +132,8 @@ def validated_cp_plans(staged: DataFrame) -> DataFrame:
     typed = (checked.withColumn("referral_date", to_date("referral_date_raw", ISO_DATE))
                     .withColumn("start_date", to_date("start_raw", ISO_DATE))
                     .withColumn("end_date", to_date("end_raw", ISO_DATE)))
-    no_duplicates = flag_duplicates(typed, CP_PLAN, TIE_BREAK)
-    return flag_overlapping_plans(no_duplicates, "start_date", "end_date", TIE_BREAK)
+    no_duplicates = flag_duplicates(typed, CP_PLAN, tie_break())
+    return flag_overlapping_plans(no_duplicates, "start_date", "end_date", tie_break())
 
 
 def silver_cp_plans(validated: DataFrame) -> DataFrame:
@@ -151,7 +157,7 @@ def _validated_referral_activity(staged: DataFrame, checks) -> DataFrame:
     typed = (checked.withColumn("referral_date", to_date("referral_date_raw", ISO_DATE))
                     .withColumn("start_date", to_date("start_raw", ISO_DATE))
                     .withColumn("referral_key", referral_key()))
-    return flag_duplicates(typed, REFERRAL_ACTIVITY, TIE_BREAK)
+    return flag_duplicates(typed, REFERRAL_ACTIVITY, tie_break())
 
 
 def validated_cin_plans(staged: DataFrame) -> DataFrame:
