@@ -64,15 +64,16 @@ def _chunk_bases(chunks: list[tuple[str, int, int, int]]) -> list[tuple[str, int
 
 
 def _numbered_lines(spark: SparkSession, files: list[SourceFile]) -> DataFrame:
-    """Every physical line of the files with its absolute path and line number (1 = first line of its file)."""
+    """Every physical line of the files with its absolute path and line number (1 = first line of its file).
+    Rows keep Spark's file URI; it is decoded to the path once per chunk, in the small table of chunk bases."""
     lines = (spark.read.format("text").load([f.path for f in files])
-             .select("value", decoded_file_path().alias(ABS_PATH),
+             .select("value", F.col("_metadata.file_path").alias("_uri"),
                      F.col("_metadata.file_block_start").alias("_chunk"),
                      F.monotonically_increasing_id().alias("_id")))  # before any filter: one id per line
-    chunks = lines.groupBy(ABS_PATH, "_chunk").agg(F.count(F.lit(1)), F.min("_id")).collect()  # a row per chunk
-    base = spark.createDataFrame(_chunk_bases([tuple(r) for r in chunks]),
-                                 f"{ABS_PATH} string, _chunk long, _base long")
-    return (lines.join(F.broadcast(base), on=[ABS_PATH, "_chunk"], how="inner")
+    chunks = lines.groupBy("_uri", "_chunk").agg(F.count(F.lit(1)), F.min("_id")).collect()  # a row per chunk
+    base = (spark.createDataFrame(_chunk_bases([tuple(r) for r in chunks]), "_uri string, _chunk long, _base long")
+                 .withColumn(ABS_PATH, decoded_file_path(F.col("_uri"))))
+    return (lines.join(F.broadcast(base), on=["_uri", "_chunk"], how="inner")
                  .select("value", ABS_PATH, (F.col("_id") + F.col("_base")).alias(LINE)))
 
 

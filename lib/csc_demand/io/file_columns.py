@@ -20,9 +20,10 @@ FILE_SCHEMA = StructType([
 ])
 
 
-def decoded_file_path() -> Column:
-    """``file:/a%20b.xml`` -> ``/a b.xml`` (a literal '+' stays '+': URIs do not encode it, url_decode would)."""
-    raw = F.regexp_replace(F.col("_metadata.file_path"), r"\+", "%2B")
+def decoded_file_path(uri: Column | None = None) -> Column:
+    """``file:/a%20b.xml`` -> ``/a b.xml`` (a literal '+' stays '+': URIs do not encode it, url_decode would).
+    ``uri``: default the row's ``_metadata.file_path``."""
+    raw = F.regexp_replace(F.col("_metadata.file_path") if uri is None else uri, r"\+", "%2B")
     return F.regexp_replace(F.url_decode(raw), r"^file:(//)?", "")
 
 
