@@ -124,11 +124,11 @@ def _utc_now() -> str:
 
 
 def _commit() -> str:
-    """The checked-out commit, with "+changes" when the working tree differs from it."""
-    git = ["git", "-C", str(Path(__file__).parent)]
+    """The checked-out commit, with "+changes" when tracked files other than the results differ from it."""
+    git = ["git", "-C", str(Path(__file__).parents[1])]
     head = subprocess.run([*git, "rev-parse", "--short", "HEAD"], capture_output=True, text=True).stdout.strip()
-    dirty = subprocess.run([*git, "status", "--porcelain", "--untracked-files=no"], capture_output=True,
-                           text=True).stdout.strip()
+    dirty = subprocess.run([*git, "status", "--porcelain", "--untracked-files=no", "--", ".",
+                            ":!benchmarks/results"], capture_output=True, text=True).stdout.strip()
     return f"{head}+changes" if dirty else head
 
 
