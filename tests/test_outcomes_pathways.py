@@ -154,3 +154,14 @@ def test_odds_ratios_are_null_when_the_fit_does_not_converge(spark):
                  for r in odds_ratios(df, "y", ["A", "B"], max_iter=25).collect())
     assert got == [("A", "a2", "a1", None, 37, "not converged"), ("A", "a3", "a1", None, 37, "not converged"),
                    ("B", "b2", "b1", None, 37, "not converged"), ("B", "b3", "b1", None, 37, "not converged")]
+
+
+def test_a_level_whose_rows_were_all_in_left_out_levels_is_named_as_such(spark):
+    # b3's 4 rows are in a2 (no events) and a4 (only events): b3 has both outcomes, but none of its rows stays.
+    cells = [("a1", "b1", 30, 10), ("a3", "b1", 20, 12), ("a2", "b3", 2, 0), ("a4", "b3", 2, 2)]
+    rows = [(a, b, i < events) for a, b, n, events in cells for i in range(n)]
+    df = spark.createDataFrame(rows, "A string, B string, y boolean")
+    got = {(r["covariate"], r["level"]): (r["n_level"], r["n_total"], r["not_estimable"])
+           for r in odds_ratios(df, "y", ["A", "B"]).collect()}
+    assert got == {("A", "a3"): (20, 50, None), ("A", "a2"): (2, 50, "no events"),
+                   ("A", "a4"): (2, 50, "all events"), ("B", "b3"): (4, 50, "no rows left")}

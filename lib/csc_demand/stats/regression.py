@@ -111,20 +111,23 @@ def _fit(spark: SparkSession, cells: DataFrame, outcome: str, covariates: list[s
                                             featuresCol="features", labelCol="label", weightCol="weight"
                                             ).fit(assembled)
         summary = model.summary
-        converged = summary.numIterations < max_iter
-        errors, p_values = summary.coefficientStandardErrors, summary.pValues  # the intercept comes last
-        for i, (covariate, level, n_level) in enumerate(terms):
-            head = (outcome, covariate, level, references[covariate])
-            if not converged:
-                rows.append((*head, None, None, None, None, None, None, n_level, n_total, NOT_CONVERGED))
-                continue
-            beta, se = float(model.coefficients[i]), float(errors[i])
-            rows.append((*head, _exp(beta), _exp(beta - Z_95 * se), _exp(beta + Z_95 * se), beta, se,
-                         float(p_values[i]), n_level, n_total, None))
-    for (covariate, level), (reason, n_level) in sorted(left_out.items()):
-        rows.append((outcome, covariate, level, references.get(covariate), None, None, None, None, None, None,
-                     n_level, n_total, reason))
+        if summary.numIterations >= max_iter:
+            rows += [_not_estimated(outcome, c, level, references[c], n_level, n_total, NOT_CONVERGED)
+                     for c, level, n_level in terms]
+        else:
+            errors, p_values = summary.coefficientStandardErrors, summary.pValues  # the intercept comes last
+            for i, (covariate, level, n_level) in enumerate(terms):
+                beta, se = float(model.coefficients[i]), float(errors[i])
+                rows.append((outcome, covariate, level, references[covariate], _exp(beta), _exp(beta - Z_95 * se),
+                             _exp(beta + Z_95 * se), beta, se, float(p_values[i]), n_level, n_total, None))
+    rows += [_not_estimated(outcome, c, level, references.get(c), n_level, n_total, reason)
+             for (c, level), (reason, n_level) in sorted(left_out.items())]
     return spark.createDataFrame(rows, ODDS_RATIO_SCHEMA)
+
+
+def _not_estimated(outcome: str, covariate: str, level: str, reference: str | None, n_level: int, n_total: int,
+                   reason: str) -> tuple:
+    return (outcome, covariate, level, reference, None, None, None, None, None, None, n_level, n_total, reason)
 
 
 def _exp(x: float) -> float:
