@@ -67,8 +67,9 @@ def test_interval_of_a_separated_level_is_unbounded_not_an_error():
     assert _exp(1000.0) == float("inf")
 
 
-def test_odds_ratios_equal_a_row_level_newton_fit(spark):
-    # Two covariates, 240 rows: the MLlib fit must equal an independent row-level Newton-Raphson logistic fit.
+def _newton_fixture(spark):
+    """240 rows, two covariates; the coefficients and standard errors of an independent row-level
+    Newton-Raphson logistic fit (columns F, 5-9, 10-15, intercept)."""
     import numpy as np
 
     rng = np.random.default_rng(5)
@@ -78,8 +79,6 @@ def test_odds_ratios_equal_a_row_level_newton_fit(spark):
     outcome = rng.random(240) < 1 / (1 + np.exp(-logit))
     df = spark.createDataFrame([(str(s), str(b), bool(y)) for s, b, y in zip(sex, band, outcome)],
                                "sex string, band string, y boolean")
-    got = {(r["covariate"], r["level"]): r for r in odds_ratios(df, "y", ["sex", "band"]).collect()}
-    # Reference levels are the most frequent: M and 1-4 (checked below); columns F, 5-9, 10-15, intercept.
     x = np.column_stack([sex == "F", band == "5-9", band == "10-15", np.ones(240)]).astype(float)
     beta = np.zeros(4)
     for _ in range(50):  # Newton-Raphson on the row-level log-likelihood
@@ -87,10 +86,82 @@ def test_odds_ratios_equal_a_row_level_newton_fit(spark):
         info = x.T @ (x * (mu * (1 - mu))[:, None])
         beta = beta + np.linalg.solve(info, x.T @ (outcome - mu))
     se = np.sqrt(np.diag(np.linalg.inv(info)))
-    for i, key in enumerate([("sex", "F"), ("band", "5-9"), ("band", "10-15")]):
+    return df, beta, se, int((sex == "F").sum())
+
+
+NEWTON_TERMS = [("sex", "F"), ("band", "5-9"), ("band", "10-15")]
+
+
+def test_odds_ratios_equal_a_row_level_newton_fit(spark):
+    # The fit on counted patterns must equal an independent row-level Newton-Raphson logistic fit.
+    df, beta, se, n_female = _newton_fixture(spark)
+    got = {(r["covariate"], r["level"]): r for r in odds_ratios(df, "y", ["sex", "band"]).collect()}
+    assert sorted(got) == sorted(NEWTON_TERMS)
+    for i, key in enumerate(NEWTON_TERMS):
         row = got[key]
+        # Reference levels are the most frequent: M and 1-4.
         assert row["reference"] == {"sex": "M", "band": "1-4"}[key[0]]
         assert row["coefficient"] == pytest.approx(beta[i], abs=1e-8)
         assert row["std_error"] == pytest.approx(se[i], abs=1e-8)
-        assert row["n_total"] == 240
-    assert got[("sex", "F")]["n_level"] == int((sex == "F").sum())
+        assert (row["n_total"], row["not_estimable"]) == (240, None)
+    assert got[("sex", "F")]["n_level"] == n_female
+
+
+def test_odds_ratios_on_many_copies_of_each_row_keep_the_coefficients(spark):
+    # Every row 50 times: same coefficients, standard errors / sqrt(50). Rows counted by outcome with the count as
+    # weight (MLlib's IRLS then starts near mu = 0 or 1) diverged here to coefficients ~1e15 of both signs.
+    df, beta, se, n_female = _newton_fixture(spark)
+    copies = df.crossJoin(spark.range(50)).drop("id")
+    got = {(r["covariate"], r["level"]): r for r in odds_ratios(copies, "y", ["sex", "band"]).collect()}
+    for i, key in enumerate(NEWTON_TERMS):
+        assert got[key]["coefficient"] == pytest.approx(beta[i], abs=1e-6)
+        assert got[key]["std_error"] == pytest.approx(se[i] / math.sqrt(50), abs=1e-8)
+        assert got[key]["n_total"] == 240 * 50
+    assert got[("sex", "F")]["n_level"] == n_female * 50
+
+
+def test_levels_without_events_or_non_events_are_left_out_until_none_is_left(spark):
+    # Round 1: a2 has no events (9 rows). Without a2, b2 has only events (6 rows). What is left is a 2x2 table:
+    # a1 (reference, 30 rows, 10 events) against a3 (20 rows, 12 events), OR = (12/8) / (10/20) = 3.
+    cells = [("a1", "b1", 30, 10), ("a3", "b1", 20, 12), ("a2", "b1", 5, 0), ("a2", "b2", 4, 0), ("a1", "b2", 6, 6)]
+    rows = [(a, b, i < events) for a, b, n, events in cells for i in range(n)]
+    df = spark.createDataFrame(rows, "A string, B string, y boolean")
+    got = {(r["covariate"], r["level"]): r for r in odds_ratios(df, "y", ["A", "B"]).collect()}
+    assert sorted(got) == [("A", "a2"), ("A", "a3"), ("B", "b2")]
+    fitted = got[("A", "a3")]
+    se = math.sqrt(1 / 12 + 1 / 8 + 1 / 10 + 1 / 20)
+    assert (fitted["reference"], fitted["n_level"], fitted["n_total"], fitted["not_estimable"]) == ("a1", 20, 50, None)
+    assert fitted["odds_ratio"] == pytest.approx(3.0, rel=1e-8)
+    assert fitted["std_error"] == pytest.approx(se, rel=1e-6)
+    left_out = {key: (r["reference"], r["n_level"], r["n_total"], r["not_estimable"], r["odds_ratio"],
+                      r["coefficient"], r["p_value"]) for key, r in got.items() if key != ("A", "a3")}
+    assert left_out == {("A", "a2"): ("a1", 9, 50, "no events", None, None, None),
+                        ("B", "b2"): ("b1", 6, 50, "all events", None, None, None)}
+
+
+def test_odds_ratios_are_null_when_the_fit_does_not_converge(spark):
+    # Every level has events and non-events, yet A + B separates the outcome (events where the scores add up to
+    # more than 0, both outcomes where they add up to 0): no finite maximum, so IRLS runs to max_iter.
+    score = {"1": -1, "2": 0, "3": 1}
+    rows = [("a1", "b1", False)]  # makes a1 and b1 the references
+    for a in score:
+        for b in score:
+            total = score[a] + score[b]
+            outcomes = [total > 0] * 4 if total != 0 else [True, True, False, False]
+            rows += [(f"a{a}", f"b{b}", y) for y in outcomes]
+    df = spark.createDataFrame(rows, "A string, B string, y boolean")
+    got = sorted((r["covariate"], r["level"], r["reference"], r["odds_ratio"], r["n_total"], r["not_estimable"])
+                 for r in odds_ratios(df, "y", ["A", "B"], max_iter=25).collect())
+    assert got == [("A", "a2", "a1", None, 37, "not converged"), ("A", "a3", "a1", None, 37, "not converged"),
+                   ("B", "b2", "b1", None, 37, "not converged"), ("B", "b3", "b1", None, 37, "not converged")]
+
+
+def test_a_level_whose_rows_were_all_in_left_out_levels_is_named_as_such(spark):
+    # b3's 4 rows are in a2 (no events) and a4 (only events): b3 has both outcomes, but none of its rows stays.
+    cells = [("a1", "b1", 30, 10), ("a3", "b1", 20, 12), ("a2", "b3", 2, 0), ("a4", "b3", 2, 2)]
+    rows = [(a, b, i < events) for a, b, n, events in cells for i in range(n)]
+    df = spark.createDataFrame(rows, "A string, B string, y boolean")
+    got = {(r["covariate"], r["level"]): (r["n_level"], r["n_total"], r["not_estimable"])
+           for r in odds_ratios(df, "y", ["A", "B"]).collect()}
+    assert got == {("A", "a3"): (20, 50, None), ("A", "a2"): (2, 50, "no events"),
+                   ("A", "a4"): (2, 50, "all events"), ("B", "b3"): (4, 50, "no rows left")}

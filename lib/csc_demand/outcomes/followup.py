@@ -40,28 +40,33 @@ def age_band(day: Column, birth_date: Column) -> Column:
             .otherwise(F.lit("16+")))
 
 
-def with_person_key(df: DataFrame, children: DataFrame, cross_la: bool) -> DataFrame:
-    """Add ``person_key``: whose events form one sequence.
+def person_column(cross_la: bool) -> str:
+    """The column whose value identifies one person's sequence of events (what the windows partition by).
 
-    By default a person is a child within one LA (``child_key``; no join). With ``cross_la`` the pupil key
-    links a child's records across LAs where it is known.
+    By default a person is a child within one LA: ``child_key`` itself, so no copy of the key travels through the
+    shuffles and sorts. With ``cross_la`` it is ``person_key`` (``with_person_key``).
     """
+    return "person_key" if cross_la else "child_key"
+
+
+def with_person_key(df: DataFrame, children: DataFrame, cross_la: bool) -> DataFrame:
+    """With ``cross_la``, add ``person_key``: the pupil key where known (linking a child's records across LAs),
+    else the child key. Without it the rows are returned as they are (the person is ``child_key``)."""
     if not cross_la:
-        return df.withColumn("person_key", F.col("child_key"))
+        return df
     pupils = children.select("child_key", F.col("pupil_key").alias("_pupil_key"))
     return (df.join(pupils, on="child_key", how="left")
             .withColumn("person_key", F.coalesce("_pupil_key", "child_key")).drop("_pupil_key"))
 
 
-def with_child_attributes(df: DataFrame, children: DataFrame, cross_la: bool) -> DataFrame:
+def with_child_attributes(df: DataFrame, children: DataFrame) -> DataFrame:
     """Add ``birth_date``, ``sex`` and ``ethnic_group`` from silver.children.
 
-    Called after the sequence windows. Within an LA ``person_key`` is the child key, and joining on it lets
-    Spark reuse the windows' partitioning instead of shuffling the event rows again.
+    Called after the sequence windows. Within an LA the windows are partitioned by ``child_key``, and joining on
+    it lets Spark reuse that partitioning instead of shuffling the event rows again.
     """
-    key = "child_key" if cross_la else "person_key"
-    attributes = children.select(F.col("child_key").alias(key), "birth_date", "sex", "ethnic_group")
-    return df.join(attributes, on=key, how="left")
+    attributes = children.select("child_key", "birth_date", "sex", "ethnic_group")
+    return df.join(attributes, on="child_key", how="left")
 
 
 def with_followup(df: DataFrame, start: str, next_event: str, end_date: date) -> DataFrame:

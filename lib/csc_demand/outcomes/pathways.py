@@ -11,8 +11,8 @@ from datetime import date
 from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
-from csc_demand.outcomes.followup import (CATEGORY_COLUMNS, age_band, with_category, with_child_attributes,
-                                          with_person_key)
+from csc_demand.outcomes.followup import (CATEGORY_COLUMNS, age_band, person_column, with_category,
+                                          with_child_attributes, with_person_key)
 from csc_demand.outcomes.rates import group_memberships
 from csc_demand.outcomes.timeline import with_nearest_events
 from csc_demand.stats.regression import odds_ratios
@@ -39,8 +39,9 @@ def assessment_pathways(assessments: DataFrame, cp_plans: DataFrame, care_period
               .unionByName(with_person_key(care_starts, children, cross_la)
                            .withColumn("next_care_start", F.col("event_date")), allowMissingColumns=True))
     found = with_child_attributes(with_nearest_events(anchors, "authorised_date", events, "event_date",
-                                                      ["next_cp_plan_start", "next_care_start"], direction="next"),
-                                  children, cross_la)
+                                                      ["next_cp_plan_start", "next_care_start"], direction="next",
+                                                      partition_col=person_column(cross_la)),
+                                  children)
     window_end = F.add_months("authorised_date", window_months)
     pathways = (found
                 .withColumn("window_end", window_end)

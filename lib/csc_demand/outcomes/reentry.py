@@ -12,8 +12,8 @@ from pyspark.sql import DataFrame, Window
 from pyspark.sql import functions as F
 
 from csc_demand.codes import REC_RETURNED_HOME
-from csc_demand.outcomes.followup import (CATEGORY_COLUMNS, FOLLOWUP_COLUMNS, with_category, with_child_attributes,
-                                          with_followup, with_person_key)
+from csc_demand.outcomes.followup import (CATEGORY_COLUMNS, FOLLOWUP_COLUMNS, person_column, with_category,
+                                          with_child_attributes, with_followup, with_person_key)
 from csc_demand.outcomes.timeline import with_nearest_events
 
 CARE_REENTRY_COLUMNS = (
@@ -37,19 +37,20 @@ def care_reentry(care_periods: DataFrame, children: DataFrame, end_date: date,
     Follow-up (``at_risk`` ...) applies only to periods ending in a return home; the category is that of the
     child's latest assessment authorised on or before the period started (``dated_categories``), if any.
     """
-    in_order = Window.partitionBy("person_key").orderBy("period_start")
+    person = person_column(cross_la)
+    in_order = Window.partitionBy(person).orderBy("period_start")
     periods = (with_person_key(care_periods, children, cross_la)
                .withColumn("next_period_start", F.lead("period_start").over(in_order))
                .withColumn("returned_home", F.col("period_end").isNotNull()
                            & F.coalesce(F.col("end_rec").isin(*REC_RETURNED_HOME), F.lit(False)))
                .withColumn("home_date", F.when(F.col("returned_home"), F.col("period_end")))
                .withColumn("days_home_to_reentry", F.datediff("next_period_start", "home_date")))
-    periods = with_followup(with_child_attributes(periods, children, cross_la), "home_date", "next_period_start",
+    periods = with_followup(with_child_attributes(periods, children), "home_date", "next_period_start",
                             end_date)
     if categories_by_date is None:
         periods = with_category(periods, None, "child_key")
     else:
         events = with_person_key(categories_by_date, children, cross_la)
         periods = with_nearest_events(periods, "period_start", events, "authorised_date", list(CATEGORY_COLUMNS),
-                                      direction="previous")
+                                      direction="previous", partition_col=person)
     return periods.select(*CARE_REENTRY_COLUMNS)

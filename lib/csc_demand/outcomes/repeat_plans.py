@@ -11,8 +11,8 @@ from datetime import date
 from pyspark.sql import DataFrame, Window
 from pyspark.sql import functions as F
 
-from csc_demand.outcomes.followup import (CATEGORY_COLUMNS, FOLLOWUP_COLUMNS, collection_year, with_category,
-                                          with_child_attributes, with_followup, with_person_key)
+from csc_demand.outcomes.followup import (CATEGORY_COLUMNS, FOLLOWUP_COLUMNS, collection_year, person_column,
+                                          with_category, with_child_attributes, with_followup, with_person_key)
 from csc_demand.outcomes.rates import rate_by_year_and_category
 
 PLAN_SEQUENCE_COLUMNS = (
@@ -27,7 +27,7 @@ def plan_sequence(cp_plans: DataFrame, children: DataFrame, end_date: date,
 
     ``categories`` is per referral (the plan's referral's category) or None.
     """
-    in_order = Window.partitionBy("person_key").orderBy("start_date", "cp_plan_key")
+    in_order = Window.partitionBy(person_column(cross_la)).orderBy("start_date", "cp_plan_key")
     plans = (with_person_key(cp_plans, children, cross_la)
              .withColumn("plan_number", F.row_number().over(in_order))
              .withColumn("next_plan_start", F.lead("start_date").over(in_order))
@@ -35,7 +35,7 @@ def plan_sequence(cp_plans: DataFrame, children: DataFrame, end_date: date,
                          | (F.coalesce(F.col("number_of_previous_cpp"), F.lit(0)) > 0))
              .withColumn("start_year", collection_year(F.col("start_date")))
              .withColumn("days_end_to_next_plan", F.datediff("next_plan_start", "end_date")))
-    plans = with_followup(with_child_attributes(plans, children, cross_la), "end_date", "next_plan_start",
+    plans = with_followup(with_child_attributes(plans, children), "end_date", "next_plan_start",
                           end_date)
     return with_category(plans, categories, "referral_key").select(*PLAN_SEQUENCE_COLUMNS)
 

@@ -11,8 +11,8 @@ from datetime import date
 from pyspark.sql import DataFrame, Window
 from pyspark.sql import functions as F
 
-from csc_demand.outcomes.followup import (CATEGORY_COLUMNS, FOLLOWUP_COLUMNS, collection_year, with_category,
-                                          with_child_attributes, with_followup, with_person_key)
+from csc_demand.outcomes.followup import (CATEGORY_COLUMNS, FOLLOWUP_COLUMNS, collection_year, person_column,
+                                          with_category, with_child_attributes, with_followup, with_person_key)
 from csc_demand.outcomes.rates import rate_by_year_and_category
 
 REFERRAL_WINDOW_COLUMNS = (
@@ -28,7 +28,7 @@ def referral_windows(referrals: DataFrame, children: DataFrame, end_date: date,
     ``categories``: referral_key, category_id, category_name (``followup.referral_categories``) or None.
     """
     people = with_person_key(referrals, children, cross_la)
-    in_order = Window.partitionBy("person_key").orderBy("referral_date", "referral_key")
+    in_order = Window.partitionBy(person_column(cross_la)).orderBy("referral_date", "referral_key")
     whole_timeline = in_order.rowsBetween(Window.unboundedPreceding, Window.unboundedFollowing)
     # One window pass per person: the previous referral by lag, and the person's referral dates, from which the
     # first on or after the closure is picked. A referral closed the day it opened must not find itself, so then
@@ -45,7 +45,7 @@ def referral_windows(referrals: DataFrame, children: DataFrame, end_date: date,
                    F.col("referral_date") <= F.add_months("previous_referral_date", 12), F.lit(False)))
                .withColumn("referral_year", collection_year(F.col("referral_date")))
                .withColumn("days_closure_to_next_referral", F.datediff("next_referral_date", "closure_date")))
-    windows = with_followup(with_child_attributes(windows, children, cross_la), "closure_date",
+    windows = with_followup(with_child_attributes(windows, children), "closure_date",
                             "next_referral_date", end_date)
     return with_category(windows, categories, "referral_key").select(*REFERRAL_WINDOW_COLUMNS)
 

@@ -14,8 +14,9 @@ AGGREGATE_TABLES: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     "rereferral_rates": (("referrals", "rereferrals_12m"), ("rereferral_rate",)),
     "repeat_plan_rates": (("plans", "repeat_plans"), ("repeat_rate",)),
     "pathway_rates": (("assessments", "cp_plans", "care_entries"), ("cp_plan_rate", "care_rate")),
+    # not_estimable says whether a level had no events or only events: blanked with the estimates.
     "pathway_odds_ratios": (("n_level", "n_total"), ("odds_ratio", "ci_lower", "ci_upper", "coefficient",
-                                                      "std_error", "p_value")),
+                                                      "std_error", "p_value", "not_estimable")),
     "education_gaps": (("pupils", "att8_pupils", "suspended", "permanently_excluded"),
                        ("mean_att8", "att8_ratio_to_never_referred", "suspension_rate", "suspension_rate_ratio",
                         "exclusion_rate", "exclusion_rate_ratio")),

@@ -15,8 +15,7 @@ BEFORE_SAME_DAY_EVENTS, SAME_DAY_EVENT, AFTER_SAME_DAY_EVENTS = 0, 1, 2
 
 
 def with_nearest_events(anchors: DataFrame, anchor_date: str, events: DataFrame, event_date: str,
-                        values: Sequence[str], direction: str = "next", partition_col: str = "person_key"
-                        ) -> DataFrame:
+                        values: Sequence[str], partition_col: str, direction: str = "next") -> DataFrame:
     """Add to each anchor the nearest non-null value of each events column in ``values``.
 
     ``direction="next"`` reads the first value on or after the anchor date, ``"previous"`` the last on or
