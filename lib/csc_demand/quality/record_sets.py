@@ -26,7 +26,7 @@ def apply_rules(df: DataFrame, checks: Checks) -> DataFrame:
 def flag_duplicates(df: DataFrame, keys: list[str], order: list[Column | str]) -> DataFrame:
     """CSC-DUP on every accepted record after the first with the same natural key in the same file."""
     accepted = F.col("rule_id").isNull()
-    window = Window.partitionBy("source_file", accepted, *keys).orderBy(*order)
+    window = Window.partitionBy(*keys, "source_file", accepted).orderBy(*order)  # person first: see SORT_FIRST
     return df.withColumn("rule_id", F.when(accepted & (F.row_number().over(window) > 1), F.lit("CSC-DUP"))
                                      .otherwise(F.col("rule_id")))
 
@@ -37,11 +37,15 @@ def flag_overlapping_plans(df: DataFrame, start: str, end: str, order: list[Colu
     The later plan is the bad one. An open plan (no end date) overlaps every plan that starts after it.
     """
     accepted = F.col("rule_id").isNull()
-    window = (Window.partitionBy("source_file", "child_key", accepted).orderBy(F.col(start), *order)
+    window = (Window.partitionBy("child_key", "source_file", accepted).orderBy(F.col(start), *order)
               .rowsBetween(Window.unboundedPreceding, -1))
     latest_end_before = F.max(F.coalesce(F.col(end), F.lit(FAR_FUTURE).cast("date"))).over(window)
     return df.withColumn("rule_id", F.when(accepted & (F.col(start) < latest_end_before), F.lit("8940"))
                                      .otherwise(F.col("rule_id")))
+
+
+# SORT_FIRST: windows and groupings list the person's key first. Spark sorts their rows on a prefix of the first
+# column; the source file (one value for millions of rows) first made every comparison walk all the columns.
 
 
 def by_person(df: DataFrame, person: str) -> DataFrame:

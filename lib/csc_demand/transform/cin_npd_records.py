@@ -79,7 +79,7 @@ def staged_children(rows: DataFrame) -> DataFrame:
     birth_date = F.try_to_date(birth_text, ISO_DATE)
     birth_given = value("YearOfBirth").isNotNull() | value("MonthOfBirth").isNotNull()
     child_fields = ["LA", "MonthOfBirth", "YearOfBirth", "Gender", "Ethnicity", "Disability"]
-    record = rows.filter(~F.col("corrupt")).groupBy(*FILE_COLUMNS, "child_key", "pupil_key", *child_fields).agg(
+    record = rows.filter(~F.col("corrupt")).groupBy("child_key", *FILE_COLUMNS, "pupil_key", *child_fields).agg(
         line_locator(record_lines()).alias("locator"))
     return record.select(
         *FILE_COLUMNS, "child_key", "pupil_key", "locator", F.lit(None).cast("string").alias("raw_record"),
@@ -96,7 +96,7 @@ def staged_referrals(rows: DataFrame) -> DataFrame:
     referral_fields = ["LA", "ACADYR", "CINreferralDate", "ReferralSource", "PrimaryNeedCode", "CINclosureDate",
                        "ReasonForClosure", "ReferralNFA"]
     own_line = F.when(F.col("corrupt"), F.col("line_number")).alias("_own_line")  # unsplit lines stay apart
-    group = [*FILE_COLUMNS, "child_key", "corrupt", "referral_date_raw", "closure_date_raw",
+    group = ["child_key", *FILE_COLUMNS, "corrupt", "referral_date_raw", "closure_date_raw",  # person first: SORT_FIRST
              "closure_reason", "referral_nfa_raw", "referral_source", "primary_need", "initial_cpc_raw",
              "referral_rule", *referral_fields, own_line]
     grouped = (_with_referral_fields(rows).groupBy(*group)
