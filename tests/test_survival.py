@@ -52,3 +52,9 @@ def test_horizon_readings_match_a_hand_worked_example(spark):
     assert [r["raw_share"] for r in rows] == pytest.approx([0.0, 0.5, 1.0], abs=1e-12)
     assert (rows[0]["ci_lower"], rows[0]["ci_upper"]) == (0.0, 0.0)
     assert rows[1]["ci_lower"] < 0.4 < rows[1]["ci_upper"]
+
+
+def test_horizon_readings_of_no_subjects_are_no_rows(spark):
+    subjects = spark.createDataFrame([], "time long, event boolean, potential long")
+    assert at_horizons(subjects, potential_followup_col="potential").count() == 0
+    assert at_horizons(subjects.withColumn("g", subjects["time"].cast("string")), group_cols=["g"]).count() == 0

@@ -10,7 +10,7 @@ from __future__ import annotations
 from statistics import NormalDist
 from typing import Sequence
 
-from pyspark.sql import Column, DataFrame, SparkSession, Window
+from pyspark.sql import Column, DataFrame, Window
 from pyspark.sql import functions as F
 
 Z_95 = NormalDist().inv_cdf(0.975)
@@ -82,9 +82,6 @@ def at_horizons(subjects: DataFrame, time_col: str = "time", event_col: str = "e
     horizon ride along in the per-day aggregation as arrays (element i = horizon i).
     """
     groups, horizons = list(group_cols), [int(h) for h in horizons]
-    spark: SparkSession = subjects.sparkSession
-    horizon_df = spark.createDataFrame([(h, i + 1) for i, h in enumerate(horizons)],
-                                       "horizon_days long, horizon_index int")
     more, keep = [], []
     if potential_followup_col is not None:
         followed = [F.col(potential_followup_col) >= h for h in horizons]
@@ -93,23 +90,29 @@ def at_horizons(subjects: DataFrame, time_col: str = "time", event_col: str = "e
                 F.array(*[F.count_if(f & e) for f, e in zip(followed, event_by)]).alias("complete_events")]
         keep = ["complete", "complete_events"]
     km = _estimator(_per_day(subjects, time_col, event_col, groups, more), groups, keep)
-    h, t, i = F.col("horizon_days"), F.col("time"), F.col("horizon_index")
-    counts = [F.sum(F.element_at(c, i)).alias(c) for c in keep]
-    steps = (km.crossJoin(F.broadcast(horizon_df))
-             .groupBy(*groups, "horizon_days")
-             .agg(F.max_by(F.struct("cumulative_incidence", "ci_lower", "ci_upper"),
-                           F.when(t <= h, t)).alias("step"),
-                  F.sum(F.when(t <= h, F.col("events")).otherwise(0)).alias("events"),
-                  F.sum(F.when(t >= h, F.col("events") + F.col("censored")).otherwise(0)).alias("n_at_risk"),
-                  F.sum(F.col("events") + F.col("censored")).alias("subjects"), *counts))
+    # One aggregation per group reads every horizon (no cross join with a horizon table): per horizon a struct of
+    # its readings, collected in an array and turned into rows. The KM step at the last time <= h is max_by on
+    # that time (times are distinct within a group). Grouping by a constant when there are no group columns keeps
+    # it a grouped aggregation (no rows in, no rows out).
+    t, d, leaving = F.col("time"), F.col("events"), F.col("events") + F.col("censored")
+    readings = [F.struct(
+        F.lit(h).cast("long").alias("horizon_days"),
+        *[F.max_by(c, F.when(t <= h, t)).alias(c) for c in ("cumulative_incidence", "ci_lower", "ci_upper")],
+        F.sum(F.when(t <= h, d).otherwise(0)).alias("events"),
+        F.sum(F.when(t >= h, leaving).otherwise(0)).alias("n_at_risk"),
+        F.sum(leaving).alias("subjects"),
+        *[F.sum(F.element_at(c, i + 1)).alias(c) for c in keep]) for i, h in enumerate(horizons)]
+    steps = (km.groupBy(*(groups or [F.lit(0).alias("_all")]))
+             .agg(F.array(*readings).alias("_readings"))
+             .select(*groups, F.inline("_readings")))
     if potential_followup_col is None:
         n_complete, raw_share = F.lit(None).cast("long"), F.lit(None).cast("double")
     else:
         n_complete, raw_share = F.col("complete"), F.try_divide("complete_events", "complete")
     return steps.select(
         *groups, "horizon_days",
-        F.coalesce(F.col("step.cumulative_incidence"), F.lit(0.0)).alias("cumulative_incidence"),
-        F.coalesce(F.col("step.ci_lower"), F.lit(0.0)).alias("ci_lower"),
-        F.coalesce(F.col("step.ci_upper"), F.lit(0.0)).alias("ci_upper"),
+        F.coalesce(F.col("cumulative_incidence"), F.lit(0.0)).alias("cumulative_incidence"),
+        F.coalesce(F.col("ci_lower"), F.lit(0.0)).alias("ci_lower"),
+        F.coalesce(F.col("ci_upper"), F.lit(0.0)).alias("ci_upper"),
         "n_at_risk", "events", "subjects", n_complete.cast("long").alias("n_complete"),
         raw_share.alias("raw_share"))
