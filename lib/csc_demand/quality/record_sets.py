@@ -26,7 +26,7 @@ def apply_rules(df: DataFrame, checks: Checks) -> DataFrame:
 def flag_duplicates(df: DataFrame, keys: list[str], order: list[Column | str]) -> DataFrame:
     """CSC-DUP on every accepted record after the first with the same natural key in the same file."""
     accepted = F.col("rule_id").isNull()
-    window = Window.partitionBy(*keys, "source_file", accepted).orderBy(*order)  # person first: see SORT_FIRST
+    window = Window.partitionBy(*keys, "source_file", accepted).orderBy(*order)  # person first: see by_person
     return df.withColumn("rule_id", F.when(accepted & (F.row_number().over(window) > 1), F.lit("CSC-DUP"))
                                      .otherwise(F.col("rule_id")))
 
@@ -44,14 +44,12 @@ def flag_overlapping_plans(df: DataFrame, start: str, end: str, order: list[Colu
                                      .otherwise(F.col("rule_id")))
 
 
-# SORT_FIRST: windows and groupings list the person's key first. Spark sorts their rows on a prefix of the first
-# column; the source file (one value for millions of rows) first made every comparison walk all the columns.
-
-
 def by_person(df: DataFrame, person: str) -> DataFrame:
     """Hash-partition records by the person they belong to (``child_key`` or ``pupil_key``). Every later window
     and grouping here keys on that person plus more columns, so Spark runs them all inside these partitions
-    (sorting, no further shuffle of the wide records): one shuffle per record set instead of one per step."""
+    (sorting, no further shuffle of the wide records): one shuffle per record set instead of one per step.
+    Those windows and groupings list the person's key first: Spark sorts on a prefix of the first column, and the
+    source file (one value for millions of rows) first made every comparison walk all the columns."""
     return df.repartition(person)
 
 

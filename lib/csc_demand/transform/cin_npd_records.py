@@ -96,7 +96,7 @@ def staged_referrals(rows: DataFrame) -> DataFrame:
     referral_fields = ["LA", "ACADYR", "CINreferralDate", "ReferralSource", "PrimaryNeedCode", "CINclosureDate",
                        "ReasonForClosure", "ReferralNFA"]
     own_line = F.when(F.col("corrupt"), F.col("line_number")).alias("_own_line")  # unsplit lines stay apart
-    group = ["child_key", *FILE_COLUMNS, "corrupt", "referral_date_raw", "closure_date_raw",  # person first: SORT_FIRST
+    group = ["child_key", *FILE_COLUMNS, "corrupt", "referral_date_raw", "closure_date_raw",  # person first: by_person
              "closure_reason", "referral_nfa_raw", "referral_source", "primary_need", "initial_cpc_raw",
              "referral_rule", *referral_fields, own_line]
     grouped = (_with_referral_fields(rows).groupBy(*group)
