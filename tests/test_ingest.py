@@ -11,6 +11,7 @@ import json
 from pathlib import Path
 
 import pytest
+from delta.tables import DeltaTable
 from pyspark.sql import functions as F
 
 from conftest import test_config as lakehouse_config
@@ -271,3 +272,12 @@ def test_delta_constraints_reject_rows_that_break_the_rules(run):
     bad = good.withColumn("factor_codes", F.array(F.lit("21"), F.lit("16A"))).withColumn("assessment_key", F.lit("x"))
     with pytest.raises(Exception, match="rule_8869_21_stands_alone"):
         bad.write.format("delta").mode("append").save(run.cfg.table_name("silver", "assessments"))
+
+
+def test_tables_keep_file_statistics_only_for_the_columns_readers_filter_on(run):
+    def stats_columns(layer, table):
+        detail = DeltaTable.forPath(run.spark, run.cfg.table_name(layer, table)).detail().first()
+        return detail["properties"]["delta.dataSkippingStatsColumns"]
+    assert stats_columns("bronze", "npd_cin") == "source_file,la_code,collection_year"
+    assert stats_columns("silver", "assessments") == "source_file,la_code,collection_year"
+    assert stats_columns("silver", "assessment_factors") == "la_code,collection_year"  # no source_file column

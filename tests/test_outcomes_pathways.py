@@ -165,3 +165,9 @@ def test_a_level_whose_rows_were_all_in_left_out_levels_is_named_as_such(spark):
            for r in odds_ratios(df, "y", ["A", "B"]).collect()}
     assert got == {("A", "a3"): (20, 50, None), ("A", "a2"): (2, 50, "no events"),
                    ("A", "a4"): (2, 50, "all events"), ("B", "b3"): (4, 50, "no rows left")}
+
+
+def test_odds_ratios_without_covariates_say_what_is_missing(spark):
+    df = spark.createDataFrame([(True,), (False,)], "y boolean")
+    with pytest.raises(ValueError, match="'y' needs at least one covariate"):
+        odds_ratios(df, "y", [])

@@ -58,3 +58,12 @@ def test_horizon_readings_of_no_subjects_are_no_rows(spark):
     subjects = spark.createDataFrame([], "time long, event boolean, potential long")
     assert at_horizons(subjects, potential_followup_col="potential").count() == 0
     assert at_horizons(subjects.withColumn("g", subjects["time"].cast("string")), group_cols=["g"]).count() == 0
+
+
+def test_kaplan_meier_without_groups_matches_lifelines(spark):
+    times, events = sample(13, 200)
+    subjects = spark.createDataFrame([(int(t), bool(e)) for t, e in zip(times, events)], "time long, event boolean")
+    mine = kaplan_meier(subjects).toPandas().set_index("time").sort_index()
+    theirs = KaplanMeierFitter().fit(times, events).survival_function_.loc[mine.index.values, "KM_estimate"].values
+    np.testing.assert_allclose(mine["survival"].values, theirs, rtol=0, atol=1e-9)
+    assert len(mine) > 100

@@ -14,6 +14,11 @@ from pyspark.sql.types import StructType
 from csc_demand.config import Config
 
 
+# Columns whose min/max Delta keeps per file, in the tables made by ensure_table: the ones readers filter on (a
+# file's rows, an LA, a year). Delta's default, the first 32 columns, was 6-7% of ingest CPU samples in a profile.
+STATS_COLUMNS = ("source_file", "la_code", "collection_year")
+
+
 def _is_path(name: str) -> bool:
     return name.startswith("/") or "://" in name
 
@@ -88,15 +93,12 @@ def merge_table(df: DataFrame, cfg: Config, layer: str, table: str, keys: list[s
 def replace_rows(df: DataFrame, cfg: Config, layer: str, table: str, condition: str) -> tuple[int, dict]:
     """Atomically replace the rows matching ``condition`` (e.g. the files being re-loaded) by ``df``.
 
-    One Delta commit: readers see the old rows or the new ones, never neither. Creates the table on first use.
-    Returns the version written and its operation metrics (``numOutputRows``: the rows written).
+    One Delta commit: readers see the old rows or the new ones, never neither. Creates the table on first use
+    (ensure_table). Returns the version written and its operation metrics (``numOutputRows``: the rows written).
     """
-    spark = df.sparkSession
-    writer = df.write.format("delta").mode("overwrite")
-    if table_exists(spark, cfg, layer, table):
-        writer = writer.option("replaceWhere", condition)
-    _save(writer, cfg.table_name(layer, table))
-    return last_commit_metrics(spark, cfg, layer, table)
+    ensure_table(df.sparkSession, cfg, layer, table, df.schema)
+    _save(df.write.format("delta").mode("overwrite").option("replaceWhere", condition), cfg.table_name(layer, table))
+    return last_commit_metrics(df.sparkSession, cfg, layer, table)
 
 
 def last_commit_metrics(spark: SparkSession, cfg: Config, layer: str, table: str) -> tuple[int, dict]:
@@ -144,6 +146,9 @@ def ensure_table(spark: SparkSession, cfg: Config, layer: str, table: str, schem
     for f in schema.fields:
         builder = builder.addColumn(f.name, f.dataType, nullable=f.name not in required)
     builder = builder.property("delta.enableDeletionVectors", "true")
+    stats = [c for c in STATS_COLUMNS if c in schema.fieldNames()]
+    if stats:
+        builder = builder.property("delta.dataSkippingStatsColumns", ",".join(stats))
     for constraint, expression in (checks or {}).items():
         builder = builder.property(f"delta.constraints.{constraint.lower()}", expression)
     builder.execute()

@@ -45,6 +45,8 @@ def odds_ratios(df: DataFrame, outcome: str, covariates: Sequence[str], max_iter
     ``max_iter``).
     """
     covariates = list(covariates)
+    if not covariates:
+        raise ValueError(f"odds_ratios for {outcome!r} needs at least one covariate (the levels to compare)")
     cells = (df.where(F.col(outcome).isNotNull())
              .select(F.col(outcome).cast("long").alias("_y"),
                      *[F.coalesce(F.col(c).cast("string"), F.lit("unknown")).alias(c) for c in covariates])
