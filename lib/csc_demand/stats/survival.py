@@ -49,9 +49,10 @@ def _per_day(subjects: DataFrame, time_col: str, event_col: str, group_cols: Seq
 def _estimator(per_day: DataFrame, group_cols: Sequence[str], keep: Sequence[str] = ()) -> DataFrame:
     """Kaplan-Meier and Greenwood sums as cumulative windows over the per-day counts (columns: kaplan_meier's)."""
     groups = list(group_cols)
-    # Without groups, one partition on purpose (a few thousand days); a constant says so instead of Spark's
-    # "No Partition Defined for Window operation" warning on every call.
-    partition = groups or [F.lit(0)]
+    # The windows run over per-day counts (a few thousand rows), so one partition is fine. But Spark drops constant
+    # partition columns (the "all" group) and then warns "No Partition Defined for Window operation" on every call:
+    # an always-0 term that the optimizer cannot fold keeps the partition spec non-empty.
+    partition = [*groups, F.coalesce(F.col("time") * 0, F.lit(0))]
     from_here_on = Window.partitionBy(*partition).orderBy(F.desc("time")).rowsBetween(Window.unboundedPreceding, 0)
     up_to_now = Window.partitionBy(*partition).orderBy("time").rowsBetween(Window.unboundedPreceding, 0)
     d, n = F.col("events"), F.col("n_at_risk")
