@@ -1,11 +1,12 @@
 """The session module and the CLI shell: Delta on, UTC, help on every verb."""
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
 from csc_demand import cli
-from csc_demand.io.delta import merge_table, read_table, table_version, write_table
+from csc_demand.io.delta import ensure_table, merge_table, read_table, table_version, write_table
 
 
 def test_session_is_local_with_delta_and_utc(spark):
@@ -27,6 +28,22 @@ def test_write_merge_and_version_a_delta_table(spark, cfg):
     assert table_version(spark, cfg, "silver", "demo") == 1
     assert [tuple(r) for r in read_table(spark, cfg, "silver", "demo", version=0).orderBy("id").collect()] == \
         [(1, "a"), (2, "b")]
+
+
+@pytest.mark.parametrize("left_behind", [[], [".00000000000000000000.json.5f1c.tmp"]])
+def test_a_table_whose_creation_was_killed_before_its_first_commit_is_created_again(spark, cfg, left_behind):
+    # what a run killed while Delta created a table leaves: a log folder without a commit (Delta then refuses to
+    # create the table there); a committed table beside it must be left alone
+    log = Path(cfg.table_name("silver", "half_made")) / "_delta_log"
+    log.mkdir(parents=True)
+    for name in left_behind:
+        (log / name).write_text("{}")
+    kept = spark.createDataFrame([(1, "a")], "id int, v string")
+    write_table(kept, cfg, "silver", "committed")
+    assert ensure_table(spark, cfg, "silver", "half_made", kept.schema) is True
+    assert read_table(spark, cfg, "silver", "half_made").count() == 0
+    assert ensure_table(spark, cfg, "silver", "committed", kept.schema) is False
+    assert [tuple(r) for r in read_table(spark, cfg, "silver", "committed").collect()] == [(1, "a")]
 
 
 def test_missing_table_error_says_what_to_run(spark, cfg):

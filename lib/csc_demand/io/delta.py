@@ -5,6 +5,7 @@ build paths themselves, so the same code runs in both places.
 """
 from __future__ import annotations
 
+import re
 from typing import Iterable, Optional
 
 from delta.tables import DeltaTable
@@ -131,6 +132,20 @@ def sync_table(df: DataFrame, cfg: Config, layer: str, table: str, keys: list[st
     return version, int(metrics.get("numSourceRows", metrics.get("numOutputRows", 0)))  # MERGE: its source is df
 
 
+def _clear_interrupted_creation(spark: SparkSession, path: str) -> None:
+    """A run killed while creating a table can leave ``_delta_log`` without any commit, and Delta then refuses to
+    create the table there (DELTA_TABLE_NOT_FOUND). Nothing was committed, so the folder holds no table: remove it.
+    Through Hadoop's FileSystem, so local folders and cluster storage are treated alike."""
+    jvm = spark.sparkContext._jvm
+    log = jvm.org.apache.hadoop.fs.Path(path.rstrip("/") + "/_delta_log")
+    fs = log.getFileSystem(spark.sparkContext._jsc.hadoopConfiguration())
+    if not fs.exists(log):
+        return
+    committed = re.compile(r"^\d+\.(json|checkpoint.*\.parquet)$")
+    if not any(committed.match(status.getPath().getName()) for status in fs.listStatus(log)):
+        fs.delete(log.getParent(), True)
+
+
 def ensure_table(spark: SparkSession, cfg: Config, layer: str, table: str, schema: StructType,
                  not_null: Iterable[str] = (), checks: Optional[dict[str, str]] = None) -> bool:
     """Create the table empty if missing, with Delta NOT NULL columns and CHECK constraints (one commit), so
@@ -140,6 +155,8 @@ def ensure_table(spark: SparkSession, cfg: Config, layer: str, table: str, schem
     if table_exists(spark, cfg, layer, table):
         return False
     name = cfg.table_name(layer, table)
+    if _is_path(name):
+        _clear_interrupted_creation(spark, name)
     required = set(not_null)
     builder = DeltaTable.createIfNotExists(spark)
     builder = builder.location(name) if _is_path(name) else builder.tableName(name)
