@@ -38,6 +38,11 @@ def line_locator(lines: Column) -> Column:
     return F.concat(F.col("source_file"), F.lit(":"), lines.cast("string"))
 
 
+def line_order() -> list[Column]:
+    """Sort key putting records in the order of their ``locator`` lines: shorter first, so line 9 comes before 10."""
+    return [F.length("locator"), F.col("locator")]
+
+
 def record_lines() -> Column:
     """Aggregate: the line numbers of a record grouped from several CSV lines, for ``line_locator``."""
     return F.array_join(F.array_sort(F.collect_list("line_number")), ",")

@@ -10,7 +10,7 @@ from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
 
 from csc_demand.quality.checks import to_bool, value
-from csc_demand.quality.quarantine import line_locator
+from csc_demand.quality.quarantine import line_locator, line_order
 from csc_demand.quality.record_sets import apply_rules, flag_duplicates, latest_copy
 from csc_demand.quality.rules import Checks
 
@@ -25,7 +25,7 @@ def validated_school(keyed: DataFrame, checks: Checks) -> DataFrame:
     """NPD school rows (transform.cin_npd_records.keyed_rows) -> rules, then CSC-DUP per pupil within a file."""
     located = keyed.withColumn("locator", line_locator(F.col("line_number")))
     checked = apply_rules(located, checks)
-    return flag_duplicates(checked, ["pupil_key"], [F.length("locator"), F.col("locator")])  # by line
+    return flag_duplicates(checked, ["pupil_key"], line_order())
 
 
 def _latest_by_pupil_year(validated: DataFrame) -> DataFrame:

@@ -11,6 +11,7 @@ from pyspark.sql import functions as F
 
 from csc_demand import codes
 from csc_demand.quality.checks import ISO_DATE, to_bool, to_date, value
+from csc_demand.quality.quarantine import line_order
 from csc_demand.quality.record_sets import apply_rules, flag_duplicates, flag_overlapping_plans, latest_copy
 from csc_demand.quality.rules import (assessment_checks, cin_plan_checks, cp_plan_checks, normalised_factors,
                                       section47_checks)
@@ -39,7 +40,7 @@ CP_PLAN = ["child_key", "start_date"]
 def tie_break() -> list[Column | str]:
     """Which copy of a record comes first: position in the child (XML), then the locator (CSV: the line; shorter
     first so that line 9 comes before line 10), then the text (NPD records have none until quarantined)."""
-    return ["ordinal", F.length("locator"), "locator", "raw_record"]
+    return ["ordinal", *line_order(), "raw_record"]
 
 
 def hashed(*parts: Column | str) -> Column:
