@@ -10,6 +10,7 @@ from pyspark.sql import functions as F
 from csc_demand.io.csv_source import CSV_COLUMNS, read_csv_files
 from csc_demand.io.discover import SourceFile, discover
 from csc_demand.io.file_check import check_cin_xml, check_csv
+from csc_demand.quality.checks import ISO_DATE, to_date
 from csc_demand.quality.rules import ks4_checks
 from csc_demand.transform.care_periods import care_periods
 from csc_demand.transform.cin_npd_records import keyed_rows, staged_referrals
@@ -138,3 +139,14 @@ def test_big_loads_get_more_shuffle_partitions_small_ones_keep_the_configured_nu
     assert shuffle_partitions_for(2_000_000, 8) == 8
     assert shuffle_partitions_for(2_000_001, 8) == 9
     assert shuffle_partitions_for(16_800_000, 8) == 68  # the national NPD load: 67.2 rounded up
+
+
+def test_iso_dates_are_parsed_strictly_without_the_datetime_formatter(spark):
+    texts = ["2015-01-05", " 2016-02-29 ", "2015-02-29", "2015-13-01", "2015-1-05", "2015-01-5", "2015", "2015-01",
+             "2015-01-05T10:00", "2015-01-1T", "2015-01-1\t", "+015-01-05", "20a5-01-05", "05/01/2015", "2015/01/05",
+             "20150105", "", None]
+    df = spark.createDataFrame([(t,) for t in texts], "t string")
+    got = [r[0] for r in df.select(to_date("t", ISO_DATE)).collect()]
+    assert got == [dt.date(2015, 1, 5), dt.date(2016, 2, 29)] + [None] * (len(texts) - 2)
+    # the same answers as Spark's pattern parser
+    assert got == [r[0] for r in df.select(F.try_to_date(F.trim("t"), ISO_DATE)).collect()]

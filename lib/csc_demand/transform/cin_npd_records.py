@@ -13,7 +13,7 @@ from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
 
 from csc_demand.io.csv_source import CSV_COLUMNS
-from csc_demand.quality.checks import ISO_DATE, first_failing_rule, value
+from csc_demand.quality.checks import ISO_DATE, first_failing_rule, parse_date, value
 from csc_demand.quality.quarantine import line_locator, masked_csv_line, record_lines
 from csc_demand.quality.rules import referral_checks
 from csc_demand.transform.pseudonymise import pseudonymise, pupil_pseudonym
@@ -76,7 +76,7 @@ def _with_referral_fields(rows: DataFrame) -> DataFrame:
 def staged_children(rows: DataFrame) -> DataFrame:
     """One record per distinct child record in a file (a child is repeated on every line of its referrals)."""
     birth_text = F.concat_ws("-", value("YearOfBirth"), F.lpad(value("MonthOfBirth"), 2, "0"), F.lit("01"))
-    birth_date = F.try_to_date(birth_text, ISO_DATE)
+    birth_date = parse_date(birth_text, ISO_DATE)
     birth_given = value("YearOfBirth").isNotNull() | value("MonthOfBirth").isNotNull()
     child_fields = ["LA", "MonthOfBirth", "YearOfBirth", "Gender", "Ethnicity", "Disability"]
     record = rows.filter(~F.col("corrupt")).groupBy("child_key", *FILE_COLUMNS, "pupil_key", *child_fields).agg(

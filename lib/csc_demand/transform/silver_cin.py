@@ -143,7 +143,7 @@ def silver_cp_plans(validated: DataFrame) -> DataFrame:
                          .withColumn("cp_plan_key", hashed("child_key", F.col("start_date").cast("string"))))
     latest = latest_copy(accepted, CP_PLAN, [F.col("source_rank")])
     reviews = F.transform(F.coalesce("review_dates_raw", F.array().cast("array<string>")),
-                          lambda r: F.try_to_date(F.trim(r), ISO_DATE))
+                          lambda r: to_date(r, ISO_DATE))
     return latest.select(
         "cp_plan_key", "referral_key", "child_key", "la_code", "referral_date", "start_date", "end_date",
         F.upper("initial_category").alias("initial_category"), F.upper("latest_category").alias("latest_category"),

@@ -54,7 +54,7 @@ SILVER_CONSTRAINTS: dict[str, dict] = {
         "checks": {"rule_1103_not_before_referral": "start_date >= referral_date",
                    "rule_8869_21_stands_alone": "NOT (array_contains(factor_codes, '21') AND size(factor_codes) > 1)",
                    "rule_8898_no_duplicate_factor": "size(array_distinct(factor_codes)) = size(factor_codes)",
-                   "known_factor_codes": f"size(array_except(factor_codes, array({_FACTORS}))) = 0",
+                   "known_factor_codes": f"forall(factor_codes, code -> code IN ({_FACTORS}))",
                    "indicator_count": f"size(indicators) = {len(codes.INDICATOR_NAMES)}"}},
     "assessment_factors": {"not_null": ["assessment_key", "factor_code"]},
     "cp_plans": {"not_null": ["cp_plan_key", "referral_key", "child_key", "la_code", "start_date"],
