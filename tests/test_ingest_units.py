@@ -15,7 +15,7 @@ from csc_demand.quality.rules import ks4_checks
 from csc_demand.transform.care_periods import care_periods
 from csc_demand.transform.cin_npd_records import keyed_rows, staged_referrals
 from csc_demand.transform.pseudonymise import pseudonymise, pupil_pseudonym
-from csc_demand.transform.school import validated_school
+from csc_demand.transform.school import school_outcomes, validated_school
 
 HEADER = ('<Message><Header><CollectionDetails><Collection>CIN</Collection><Year>2016</Year></CollectionDetails>'
           '<Source><LEA>201</LEA></Source></Header><Children>')
@@ -113,7 +113,7 @@ def test_csv_rows_carry_their_line_numbers_across_read_chunks(spark, tmp_path):
     assert got == expected + [("sen_2017.csv", 2, "P2"), ("sen_2017.csv", 4, "P4")]
 
 
-def test_an_npd_referral_is_located_by_all_its_lines(spark, tmp_path):
+def test_an_npd_referral_is_located_by_its_first_line(spark, tmp_path):
     header = ",".join(CSV_COLUMNS["npd_cin"])
     referral = "P1,N1,301,2015/16,5,2009,1,WBRI,NONE,2015-05-01,1A,N1,,,0"
     other = "P2,N2,301,2015/16,5,2009,1,WBRI,NONE,2015-06-01,1A,N1,,,0,,,"
@@ -121,7 +121,7 @@ def test_an_npd_referral_is_located_by_all_its_lines(spark, tmp_path):
         [header, referral + ",2015-05-03,,3B", other, referral + ",2015-07-01,,16A"]))
     rows = keyed_rows(read_csv_files(spark, "npd_cin", [source]), "npd_cin", "k")
     got = sorted((r["locator"], r["n_assessments"]) for r in staged_referrals(rows).collect())
-    assert got == [("cin_2016.csv:2,4", 2), ("cin_2016.csv:3", 0)]
+    assert got == [("cin_2016.csv:2", 2), ("cin_2016.csv:3", 0)]
 
 
 def test_a_duplicate_csv_record_is_the_later_line_even_past_line_nine(spark, tmp_path):
@@ -150,3 +150,17 @@ def test_iso_dates_are_parsed_strictly_without_the_datetime_formatter(spark):
     assert got == [dt.date(2015, 1, 5), dt.date(2016, 2, 29)] + [None] * (len(texts) - 2)
     # the same answers as Spark's pattern parser
     assert got == [r[0] for r in df.select(F.try_to_date(F.trim("t"), ISO_DATE)).collect()]
+
+
+def test_school_outcomes_count_exclusions_and_take_sen_up_to_the_ks4_year(spark):
+    ks4 = spark.createDataFrame([("A", 2016, 40.0, 0.5), ("B", 2017, None, None)],
+                                "pupil_key string, ks4_year int, att8 double, p8 double")
+    exclusions = spark.createDataFrame(
+        [("A", 2015, 2, False), ("A", 2016, 1, False), ("A", 2017, 5, True), ("C", 2016, 1, True)],
+        "pupil_key string, academic_year int, suspensions int, permanently_excluded boolean")
+    sen = spark.createDataFrame([("A", 2015, "K"), ("A", 2016, None), ("A", 2017, "E"), ("B", 2016, "K"),
+                                 ("B", 2018, "E"), ("C", 2016, "K")],
+                                "pupil_key string, academic_year int, sen_provision string")
+    got = sorted(tuple(r) for r in school_outcomes(ks4, exclusions, sen).collect())
+    # A: 2017's exclusion and census come after KS4; the 2016 census is the latest up to KS4, with no provision
+    assert got == [("A", 2016, 40.0, 0.5, True, False, 3, None), ("B", 2017, None, None, False, False, 0, "K")]

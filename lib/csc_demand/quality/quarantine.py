@@ -32,10 +32,10 @@ def masked_csv_line(text: Column, id_positions: tuple[int, ...]) -> Column:
     return F.array_join(masked, ",")
 
 
-def line_locator(lines: Column) -> Column:
-    """Where a CSV record is: ``<source_file>:<line>`` (line 1 is the header). ``lines``: the line number, or the
-    sorted numbers joined by "," for a record made of several lines (an NPD referral: one line per assessment)."""
-    return F.concat(F.col("source_file"), F.lit(":"), lines.cast("string"))
+def line_locator(line: Column) -> Column:
+    """Where a CSV record is: ``<source_file>:<line>`` (line 1 is the header); a record made of several lines (an
+    NPD referral: one line per assessment) is located by its first line (``first_line``)."""
+    return F.concat(F.col("source_file"), F.lit(":"), line.cast("string"))
 
 
 def line_order() -> list[Column]:
@@ -43,9 +43,10 @@ def line_order() -> list[Column]:
     return [F.length("locator"), F.col("locator")]
 
 
-def record_lines() -> Column:
-    """Aggregate: the line numbers of a record grouped from several CSV lines, for ``line_locator``."""
-    return F.array_join(F.array_sort(F.collect_list("line_number")), ",")
+def first_line() -> Column:
+    """Aggregate: the first line of a record grouped from several CSV lines, for ``line_locator``. A plain hash
+    aggregate: listing every line (collect_list) made the grouping sort its rows, 23 s of 318 at national scale."""
+    return F.min("line_number")
 
 
 def quarantine_rows(df: DataFrame, table_name: str) -> DataFrame:

@@ -58,7 +58,10 @@ def latest_copy(df: DataFrame, keys: list[str], order: list[Column] | None = Non
     ``order``), as DOMAIN.md says. Keyed on columns, not on a hash of them, so the partitioning by person holds."""
     ranking = [F.col("collection_year").desc(), *(order or []), F.col("source_file").desc()]
     window = Window.partitionBy(*keys).orderBy(*ranking)
-    first_year = F.min("collection_year").over(Window.partitionBy(*keys))
+    # the same partitioning and order as the ranking, whole partition as frame: Spark computes both in one pass
+    # over one sort (an unordered window of its own sorted every record set a second time)
+    every_copy = window.rowsBetween(Window.unboundedPreceding, Window.unboundedFollowing)
+    first_year = F.min("collection_year").over(every_copy)
     return (df.withColumn("first_collection_year", first_year)
               .withColumn("_copy", F.row_number().over(window))
               .filter(F.col("_copy") == 1)

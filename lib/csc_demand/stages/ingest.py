@@ -158,12 +158,14 @@ def _build_silver(spark, cfg: Config, log: RunLog, loaded_at: datetime, bronze: 
     xml_referrals.persist(StorageLevel.MEMORY_AND_DISK)
     for df in validated.values():
         df.persist(StorageLevel.MEMORY_AND_DISK)
-    for table, counts in reconciliation_counts(validated).items():
-        log.table(f"silver.{table}", **counts)
+    counts = reconciliation_counts(validated)
+    for table, table_counts in counts.items():
+        log.table(f"silver.{table}", **table_counts)
     concurrently([partial(_sync_silver, spark, cfg, log, table, df) for table, df in silver_frames(validated).items()])
     # derived tables read the tables just written rather than computing them again; quarantine meanwhile
     derived = derived_frames(lambda name: delta.read_table(spark, cfg, "silver", name))
-    quarantine = finalise_quarantine(all_quarantine_rows(validated, bronze, key), log.run_id,
+    rejecting = {table for table, c in counts.items() if c["quarantined"] > c["quarantined_with_parent"]}
+    quarantine = finalise_quarantine(all_quarantine_rows(validated, bronze, key, rejecting), log.run_id,
                                      F.lit(loaded_at).cast("timestamp"))
     concurrently([*(partial(_sync_silver, spark, cfg, log, table, df) for table, df in derived.items()),
                   partial(_sync_quarantine, spark, cfg, log, quarantine)])

@@ -14,7 +14,7 @@ from pyspark.sql import functions as F
 
 from csc_demand.io.csv_source import CSV_COLUMNS
 from csc_demand.quality.checks import ISO_DATE, first_failing_rule, parse_date, value
-from csc_demand.quality.quarantine import line_locator, masked_csv_line, record_lines
+from csc_demand.quality.quarantine import first_line, line_locator, masked_csv_line
 from csc_demand.quality.rules import referral_checks
 from csc_demand.transform.pseudonymise import pseudonymise, pupil_pseudonym
 
@@ -51,23 +51,28 @@ def _raw_line(kind: str) -> Column:
 def with_raw_lines(quarantined: DataFrame, bronze: DataFrame, kind: str, key: str) -> DataFrame:
     """Quarantine rows of one NPD kind -> with ``raw_record``: the record's (first) line read back from bronze.
     Only the quarantined lines are keyed and turned into text."""
-    first_line = F.split(F.substring_index("locator", ":", -1), ",")[0].cast("long").alias("line_number")
-    located = quarantined.drop("raw_record").withColumn("line_number", first_line)
+    line = F.substring_index("locator", ":", -1).cast("long")
+    located = quarantined.drop("raw_record").withColumn("line_number", line)
     lines = bronze.join(located.select("source_file", "line_number").distinct(), ["source_file", "line_number"],
                         "left_semi")
     raw = keyed_rows(lines, kind, key).select("source_file", "line_number", _raw_line(kind).alias("raw_record"))
     return located.join(raw, ["source_file", "line_number"], "left").drop("line_number")
 
 
+def _has_assessment() -> Column:
+    return (value("AssessmentActualStartDate").isNotNull() | value("AssessmentAuthorisationDate").isNotNull()
+            | value("AssessmentFactors").isNotNull())
+
+
 def _with_referral_fields(rows: DataFrame) -> DataFrame:
+    """Rows (or referral groups) -> plus the staged referral columns and ``referral_rule``, from the referral's
+    own fields only."""
     staged = rows.select(
         "*",
         F.col("CINreferralDate").alias("referral_date_raw"), F.col("CINclosureDate").alias("closure_date_raw"),
         value("ReasonForClosure").alias("closure_reason"), F.col("ReferralNFA").alias("referral_nfa_raw"),
         value("ReferralSource").alias("referral_source"), value("PrimaryNeedCode").alias("primary_need"),
         F.lit(None).cast("string").alias("initial_cpc_raw"),
-        (value("AssessmentActualStartDate").isNotNull() | value("AssessmentAuthorisationDate").isNotNull()
-         | value("AssessmentFactors").isNotNull()).alias("has_assessment"),
     )
     checks = [("CSC-RECORD", F.col("corrupt"))] + referral_checks()
     return staged.withColumn("referral_rule", first_failing_rule(checks))
@@ -80,7 +85,7 @@ def staged_children(rows: DataFrame) -> DataFrame:
     birth_given = value("YearOfBirth").isNotNull() | value("MonthOfBirth").isNotNull()
     child_fields = ["LA", "MonthOfBirth", "YearOfBirth", "Gender", "Ethnicity", "Disability"]
     record = rows.filter(~F.col("corrupt")).groupBy("child_key", *FILE_COLUMNS, "pupil_key", *child_fields).agg(
-        line_locator(record_lines()).alias("locator"))
+        line_locator(first_line()).alias("locator"))
     return record.select(
         *FILE_COLUMNS, "child_key", "pupil_key", "locator", F.lit(None).cast("string").alias("raw_record"),
         F.lit(False).alias("corrupt"), F.lit(SOURCE_RANK).alias("source_rank"),
@@ -96,13 +101,10 @@ def staged_referrals(rows: DataFrame) -> DataFrame:
     referral_fields = ["LA", "ACADYR", "CINreferralDate", "ReferralSource", "PrimaryNeedCode", "CINclosureDate",
                        "ReasonForClosure", "ReferralNFA"]
     own_line = F.when(F.col("corrupt"), F.col("line_number")).alias("_own_line")  # unsplit lines stay apart
-    group = ["child_key", *FILE_COLUMNS, "corrupt", "referral_date_raw", "closure_date_raw",  # person first: by_person
-             "closure_reason", "referral_nfa_raw", "referral_source", "primary_need", "initial_cpc_raw",
-             "referral_rule", *referral_fields, own_line]
-    grouped = (_with_referral_fields(rows).groupBy(*group)
-               .agg(F.sum(F.col("has_assessment").cast("int")).cast("int").alias("n_assessments"),
-                    line_locator(record_lines()).alias("locator")))
-    return grouped.select(
+    group = ["child_key", *FILE_COLUMNS, "corrupt", *referral_fields, own_line]  # person first: by_person
+    grouped = rows.groupBy(*group).agg(F.sum(_has_assessment().cast("int")).cast("int").alias("n_assessments"),
+                                       line_locator(first_line()).alias("locator"))
+    return _with_referral_fields(grouped).select(
         *FILE_COLUMNS, "child_key", "locator",
         F.lit(None).cast("string").alias("raw_record"), "corrupt", F.lit(SOURCE_RANK).alias("source_rank"),
         F.lit(1).alias("ordinal"), "referral_date_raw", "closure_date_raw", "closure_reason", "referral_nfa_raw",
@@ -112,7 +114,7 @@ def staged_referrals(rows: DataFrame) -> DataFrame:
 
 
 def staged_assessments(rows: DataFrame) -> DataFrame:
-    referral_rows = _with_referral_fields(rows).filter(F.col("has_assessment"))
+    referral_rows = _with_referral_fields(rows.filter(_has_assessment()))
     return referral_rows.select(
         *FILE_COLUMNS, "child_key",
         line_locator(F.col("line_number")).alias("locator"),

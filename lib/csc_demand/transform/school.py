@@ -6,7 +6,7 @@ or permanently excluded up to the KS4 year, and the SEN provision of the latest 
 """
 from __future__ import annotations
 
-from pyspark.sql import Column, DataFrame
+from pyspark.sql import Column, DataFrame, Window
 from pyspark.sql import functions as F
 
 from csc_demand.quality.checks import to_bool, value
@@ -54,17 +54,29 @@ def silver_sen(validated: DataFrame) -> DataFrame:
 
 
 def school_outcomes(ks4: DataFrame, exclusions: DataFrame, sen: DataFrame) -> DataFrame:
-    """One row per KS4 pupil; pupils without an exclusion row were never excluded (the file lists all who were)."""
-    up_to_ks4 = F.col("academic_year") <= F.col("ks4_year")
-    excluded = (ks4.select("pupil_key", "ks4_year").join(exclusions, on="pupil_key", how="inner").filter(up_to_ks4)
-                .groupBy("pupil_key").agg(F.sum("suspensions").cast("int").alias("n_suspensions"),
-                                          F.max(F.col("permanently_excluded").cast("int")).alias("_perm")))
-    latest_sen = (ks4.select("pupil_key", "ks4_year").join(sen, on="pupil_key", how="inner").filter(up_to_ks4)
-                  .groupBy("pupil_key").agg(F.max_by("sen_provision", "academic_year").alias("sen_provision")))
-    joined = (ks4.join(excluded, on="pupil_key", how="left").join(latest_sen, on="pupil_key", how="left"))
-    return joined.select(
-        "pupil_key", F.col("ks4_year").cast("int").alias("ks4_year"), "att8", "p8",
-        (F.coalesce("n_suspensions", F.lit(0)) > 0).alias("suspended"),
-        (F.coalesce("_perm", F.lit(0)) == 1).alias("permanently_excluded"),
-        F.coalesce("n_suspensions", F.lit(0)).alias("n_suspensions"),
-        "sen_provision")
+    """One row per KS4 pupil; pupils without an exclusion row were never excluded (the file lists all who were).
+
+    The three tables are stacked and grouped by pupil once, each pupil's KS4 year coming from a window over the
+    same grouping: one shuffle and one sort, where joining them took several of each."""
+    fields = {"ks4_year": "int", "att8": "double", "p8": "double", "exclusion_year": "int", "suspensions": "int",
+              "permanently_excluded": "boolean", "sen_year": "int", "sen_provision": "string"}
+
+    def stackable(df: DataFrame, **renamed: str) -> DataFrame:
+        return df.select("pupil_key", *[(F.col(renamed[name]) if name in renamed else F.lit(None)).cast(kind)
+                                        .alias(name) for name, kind in fields.items()])
+    stacked = (stackable(ks4, ks4_year="ks4_year", att8="att8", p8="p8")
+               .unionByName(stackable(exclusions, exclusion_year="academic_year", suspensions="suspensions",
+                                      permanently_excluded="permanently_excluded"))
+               .unionByName(stackable(sen, sen_year="academic_year", sen_provision="sen_provision")))
+    pupil_ks4_year = F.max("ks4_year").over(Window.partitionBy("pupil_key"))
+    up_to_ks4 = (stacked.withColumn("_ks4_year", pupil_ks4_year)
+                        .filter(F.col("ks4_year").isNotNull() | (F.col("exclusion_year") <= F.col("_ks4_year"))
+                                | (F.col("sen_year") <= F.col("_ks4_year"))))
+    n_suspensions = F.coalesce(F.sum("suspensions"), F.lit(0)).cast("int")
+    per_pupil = up_to_ks4.groupBy("pupil_key").agg(
+        F.max("ks4_year").alias("ks4_year"), F.max("att8").alias("att8"), F.max("p8").alias("p8"),
+        (n_suspensions > 0).alias("suspended"),
+        F.coalesce(F.max("permanently_excluded"), F.lit(False)).alias("permanently_excluded"),
+        n_suspensions.alias("n_suspensions"),
+        F.max_by("sen_provision", "sen_year").alias("sen_provision"))  # the latest census up to KS4
+    return per_pupil.filter(F.col("ks4_year").isNotNull())

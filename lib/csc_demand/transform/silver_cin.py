@@ -59,6 +59,25 @@ def stack(frames: list[DataFrame], columns: list[str]) -> DataFrame:
     return stacked
 
 
+# ---- records of a referral's activity: assessments, CIN plans, section 47 enquiries ---------------------
+def _validated_referral_activity(staged: DataFrame, checks, consumed: tuple[str, ...] = ()) -> DataFrame:
+    """Rules, typed dates, CSC-DUP; then without the staged columns only the rules read (``consumed`` names more),
+    so the window sorts and the cache holds narrower rows."""
+    checked = apply_rules(staged, checks)
+    typed = (checked.withColumn("referral_date", to_date("referral_date_raw", ISO_DATE))
+                    .withColumn("start_date", to_date("start_raw", ISO_DATE)))
+    return flag_duplicates(typed, REFERRAL_ACTIVITY, tie_break()).drop(
+        "referral_date_raw", "referral_nfa_raw", "start_raw", "parent_rule", "corrupt", "ordinal", *consumed)
+
+
+def _latest_activity(validated: DataFrame, key_name: str) -> DataFrame:
+    """The latest accepted copy of each assessment, CIN plan or section 47 enquiry, with its keys (hashed for the
+    latest copies only)."""
+    latest = latest_copy(validated.filter(F.col("rule_id").isNull()), REFERRAL_ACTIVITY, [F.col("source_rank")])
+    return (latest.withColumn("referral_key", referral_key())
+                  .withColumn(key_name, hashed("referral_key", F.col("start_date").cast("string"))))
+
+
 # ---- referrals -------------------------------------------------------------------------------------------
 def validated_referrals(staged: DataFrame) -> DataFrame:
     """Staged referrals with rule_id already set by their source -> plus CSC-DUP within a file."""
@@ -67,10 +86,9 @@ def validated_referrals(staged: DataFrame) -> DataFrame:
 
 
 def silver_referrals(validated: DataFrame) -> DataFrame:
-    accepted = validated.filter(F.col("rule_id").isNull()).withColumn("referral_key", referral_key())
-    latest = latest_copy(accepted, REFERRAL, [F.col("source_rank")])
+    latest = latest_copy(validated.filter(F.col("rule_id").isNull()), REFERRAL, [F.col("source_rank")])
     return latest.select(
-        "referral_key", "child_key", "la_code", "referral_date",
+        referral_key().alias("referral_key"), "child_key", "la_code", "referral_date",
         to_date("closure_date_raw", ISO_DATE).alias("closure_date"),
         F.upper("closure_reason").alias("closure_reason"),
         to_bool("referral_nfa_raw").alias("referral_nfa"),
@@ -83,11 +101,8 @@ def silver_referrals(validated: DataFrame) -> DataFrame:
 
 # ---- assessments -------------------------------------------------------------------------------------------
 def validated_assessments(staged: DataFrame) -> DataFrame:
-    checked = apply_rules(staged.withColumn("factor_codes", normalised_factors()), assessment_checks())
-    typed = (checked.withColumn("referral_date", to_date("referral_date_raw", ISO_DATE))
-                    .withColumn("start_date", to_date("start_raw", ISO_DATE))
-                    .withColumn("referral_key", referral_key()))
-    return flag_duplicates(typed, REFERRAL_ACTIVITY, tie_break())
+    return _validated_referral_activity(staged.withColumn("factor_codes", normalised_factors()), assessment_checks(),
+                                        consumed=("factors",))
 
 
 def indicator_array(factor_codes: Column) -> Column:
@@ -103,9 +118,7 @@ def indicator_array(factor_codes: Column) -> Column:
 
 
 def silver_assessments(validated: DataFrame) -> DataFrame:
-    accepted = (validated.filter(F.col("rule_id").isNull())
-                         .withColumn("assessment_key", hashed("referral_key", F.col("start_date").cast("string"))))
-    latest = latest_copy(accepted, REFERRAL_ACTIVITY, [F.col("source_rank")])
+    latest = _latest_activity(validated, "assessment_key")
     with_codes = latest.withColumn("indicators", indicator_array(F.col("factor_codes")))
     return with_codes.select(
         "assessment_key", "referral_key", "child_key", "la_code", "referral_date", "start_date",
@@ -138,10 +151,9 @@ def validated_cp_plans(staged: DataFrame) -> DataFrame:
 
 
 def silver_cp_plans(validated: DataFrame) -> DataFrame:
-    accepted = (validated.filter(F.col("rule_id").isNull())
-                         .withColumn("referral_key", referral_key())
-                         .withColumn("cp_plan_key", hashed("child_key", F.col("start_date").cast("string"))))
-    latest = latest_copy(accepted, CP_PLAN, [F.col("source_rank")])
+    latest = (latest_copy(validated.filter(F.col("rule_id").isNull()), CP_PLAN, [F.col("source_rank")])
+              .withColumn("referral_key", referral_key())
+              .withColumn("cp_plan_key", hashed("child_key", F.col("start_date").cast("string"))))
     reviews = F.transform(F.coalesce("review_dates_raw", F.array().cast("array<string>")),
                           lambda r: to_date(r, ISO_DATE))
     return latest.select(
@@ -153,26 +165,12 @@ def silver_cp_plans(validated: DataFrame) -> DataFrame:
         F.col("first_collection_year").cast("int").alias("first_collection_year"), "source_file")
 
 
-def _validated_referral_activity(staged: DataFrame, checks) -> DataFrame:
-    checked = apply_rules(staged, checks)
-    typed = (checked.withColumn("referral_date", to_date("referral_date_raw", ISO_DATE))
-                    .withColumn("start_date", to_date("start_raw", ISO_DATE))
-                    .withColumn("referral_key", referral_key()))
-    return flag_duplicates(typed, REFERRAL_ACTIVITY, tie_break())
-
-
 def validated_cin_plans(staged: DataFrame) -> DataFrame:
     return _validated_referral_activity(staged, cin_plan_checks())
 
 
 def validated_section47(staged: DataFrame) -> DataFrame:
     return _validated_referral_activity(staged, section47_checks())
-
-
-def _latest_activity(validated: DataFrame, key_name: str) -> DataFrame:
-    accepted = (validated.filter(F.col("rule_id").isNull())
-                         .withColumn(key_name, hashed("referral_key", F.col("start_date").cast("string"))))
-    return latest_copy(accepted, REFERRAL_ACTIVITY, [F.col("source_rank")])
 
 
 def silver_cin_plans(validated: DataFrame) -> DataFrame:

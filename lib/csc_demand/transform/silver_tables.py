@@ -142,10 +142,14 @@ NPD_KIND = {"children": "npd_cin", "referrals": "npd_cin", "assessments": "npd_c
             "school_ks4": "npd_ks4", "school_exclusions": "npd_exclusions", "school_sen": "npd_sen"}
 
 
-def all_quarantine_rows(validated: dict[str, DataFrame], bronze: dict[str, DataFrame], key: str) -> DataFrame:
-    """Every table's own rejections; NPD ones (no raw_record yet) with their line from bronze."""
-    frames = []
+def all_quarantine_rows(validated: dict[str, DataFrame], bronze: dict[str, DataFrame], key: str,
+                        rejecting: set[str]) -> DataFrame:
+    """Every table's own rejections; NPD ones (no raw_record yet) with their line from bronze. ``rejecting``: the
+    tables that rejected records themselves (reconciliation_counts), so that a clean load reads no bronze back."""
+    frames = [quarantine_rows(next(iter(validated.values())), "none").filter(F.lit(False))]  # the columns, no rows
     for table, df in validated.items():
+        if table not in rejecting:
+            continue
         rows = quarantine_rows(df, table)
         if table in NPD_KIND:
             from_npd = rows.filter(F.col("raw_record").isNull())
