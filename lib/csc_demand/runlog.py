@@ -3,11 +3,15 @@ from __future__ import annotations
 
 import json
 import sys
+import threading
 import time
 import uuid
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
+
+
+_STEP_LOCK = threading.Lock()
 
 
 class RunLog:
@@ -30,9 +34,11 @@ class RunLog:
 
     def step(self, message: str) -> None:
         elapsed = time.time() - self.started
-        line = f"[csc-demand {self.verb}] {elapsed:7.1f}s  {message}"
-        print(line, file=sys.stderr, flush=True)
-        self.summary["steps"].append({"t": round(elapsed, 2), "message": message})
+        line = f"[csc-demand {self.verb}] {elapsed:7.1f}s  {message}\n"
+        with _STEP_LOCK:  # stages log from several threads; print() writes a line and its newline separately
+            sys.stderr.write(line)
+            sys.stderr.flush()
+            self.summary["steps"].append({"t": round(elapsed, 2), "message": message})
 
     def table(self, name: str, **counts: Any) -> None:
         self.summary["tables"].setdefault(name, {}).update(counts)
