@@ -73,10 +73,9 @@ def school_outcomes(ks4: DataFrame, exclusions: DataFrame, sen: DataFrame) -> Da
                         .filter(F.col("ks4_year").isNotNull() | (F.col("exclusion_year") <= F.col("_ks4_year"))
                                 | (F.col("sen_year") <= F.col("_ks4_year"))))
     n_suspensions = F.coalesce(F.sum("suspensions"), F.lit(0)).cast("int")
-    per_pupil = up_to_ks4.groupBy("pupil_key").agg(
+    return up_to_ks4.groupBy("pupil_key").agg(  # pupils without KS4 have no rows left: _ks4_year is null
         F.max("ks4_year").alias("ks4_year"), F.max("att8").alias("att8"), F.max("p8").alias("p8"),
         (n_suspensions > 0).alias("suspended"),
         F.coalesce(F.max("permanently_excluded"), F.lit(False)).alias("permanently_excluded"),
         n_suspensions.alias("n_suspensions"),
         F.max_by("sen_provision", "sen_year").alias("sen_provision"))  # the latest census up to KS4
-    return per_pupil.filter(F.col("ks4_year").isNotNull())
