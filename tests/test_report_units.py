@@ -1,0 +1,132 @@
+"""The report's pure pieces on hand-made gold tables of the contract's shape (briefs/CONTRACT.md): intervals,
+shares, key-problem ranking, and whole pages rendered to a folder (no Spark)."""
+from __future__ import annotations
+
+import math
+import re
+
+import numpy as np
+import pandas as pd
+import pytest
+from scipy.stats import binomtest
+
+from csc_demand.config import DisclosureConf
+from csc_demand.report.build import build_report, select_report_columns
+from csc_demand.report.intervals import difference_interval, wilson_interval
+from csc_demand.report.tables import category_shares, key_problem_areas, rates_by_category
+
+CATS = {1: "Domestic abuse and violence (single factor)", 2: "Complexities around parental mental health", 3: "Neglect"}
+
+
+def tiny_gold() -> dict[str, pd.DataFrame]:
+    """England ("ALL") = LA 201 + LA 202; counts chosen so that some cells of LA 201 fall under 10."""
+    trends = pd.DataFrame(
+        [(year, la, cid, CATS[cid], n) for year, la, cid, n in (
+            (2019, "201", 1, 40), (2019, "201", 2, 12), (2019, "201", 3, 4),
+            (2020, "201", 1, 50), (2020, "201", 2, 30), (2020, "201", 3, 20),
+            (2019, "202", 1, 200), (2019, "202", 2, 100), (2019, "202", 3, 100),
+            (2020, "202", 1, 220), (2020, "202", 2, 120), (2020, "202", 3, 60))]
+        + [],
+        columns=["authorised_year", "la_code", "category_id", "category_name", "assessments"])
+    england = (trends.groupby(["authorised_year", "category_id", "category_name"], as_index=False)["assessments"].sum()
+               .assign(la_code="ALL"))
+    trends = pd.concat([trends, england], ignore_index=True)
+    rereferrals = pd.DataFrame(
+        [(la, year, name, n, k) for la, year, name, n, k in (
+            ("201", 2019, "all", 60, 10), ("201", 2020, "all", 100, 40),
+            ("201", 2020, CATS[1], 50, 30), ("201", 2020, CATS[2], 30, 6), ("201", 2020, CATS[3], 20, 4),
+            ("202", 2020, "all", 400, 80), ("202", 2020, CATS[1], 220, 40), ("202", 2020, CATS[2], 120, 24),
+            ("202", 2020, CATS[3], 60, 16))],
+        columns=["la_code", "referral_year", "category_name", "referrals", "rereferrals_12m"])
+    rereferrals = pd.concat([rereferrals, rereferrals.groupby(["referral_year", "category_name"], as_index=False)[
+        ["referrals", "rereferrals_12m"]].sum().assign(la_code="ALL")], ignore_index=True)
+    horizons = [30, 180, 365, 730, 2190]
+    survival = pd.DataFrame(
+        [(la, "rereferral_after_closure", "all", "all", h, 0.05 * (i + 1), 0.04 * (i + 1), 0.06 * (i + 1),
+          at_risk, 5 * (i + 1), 100, 90, 0.05 * (i + 1))
+         for la, start in (("201", 100), ("ALL", 500)) for i, (h, at_risk) in
+         enumerate(zip(horizons, [start, start - 20, start - 40, start - 85, 8]))],
+        columns=["la_code", "measure", "group_by", "group_value", "horizon_days", "cumulative_incidence", "ci_lower",
+                 "ci_upper", "n_at_risk", "events", "subjects", "n_complete", "raw_share"])
+    profiles = pd.DataFrame([(cid, name, 1 / 3, ind, code, label, p)
+                             for cid, name in CATS.items()
+                             for ind, code, label, p in (("domestic_abuse_parent", "3B", "Domestic abuse parent",
+                                                          0.9 if cid == 1 else 0.2),
+                                                         ("neglect", "16A", "Neglect", 0.8 if cid == 3 else 0.1))],
+                            columns=["category_id", "category_name", "class_size", "indicator", "factor_codes",
+                                     "indicator_label", "probability"])
+    return {"category_trends": trends, "rereferral_rates": rereferrals, "survival_estimates": survival,
+            "category_profiles": profiles}
+
+
+def test_wilson_interval_matches_scipy_and_handles_empty_denominators():
+    lower, upper = wilson_interval([0, 3, 50, 10], [10, 7, 100, 0])
+    for i, (k, n) in enumerate(((0, 10), (3, 7), (50, 100))):
+        reference = binomtest(k, n).proportion_ci(confidence_level=0.95, method="wilson")
+        assert lower[i] == pytest.approx(reference.low, abs=1e-9)
+        assert upper[i] == pytest.approx(reference.high, abs=1e-9)
+    assert math.isnan(lower[3]) and math.isnan(upper[3])
+
+
+def test_difference_interval_is_newcombes_hybrid_score():
+    # Newcombe (1998), table II, example (e): 56/70 vs 48/80 -> difference 0.2000, interval 0.0524 to 0.3339
+    d, lower, upper = difference_interval(56, 70, 48, 80)
+    assert (float(d), round(float(lower), 4), round(float(upper), 4)) == (pytest.approx(0.2), 0.0524, 0.3339)
+
+
+def test_category_shares_sum_years_add_a_total_row_and_take_shares_of_it():
+    shares = category_shares(tiny_gold()["category_trends"]).set_index(["la_code", "category_name"])
+    assert shares.loc[("201", "all"), "assessments"] == 156
+    assert shares.loc[("201", CATS[3]), "assessments"] == 24
+    assert shares.loc[("201", CATS[1]), "share"] == pytest.approx(90 / 156)
+    low, high = wilson_interval(90, 156)
+    assert (shares.loc[("201", CATS[1]), "ci_lower"], shares.loc[("201", CATS[1]), "ci_upper"]) == (
+        pytest.approx(float(low)), pytest.approx(float(high)))
+    assert shares.loc[("ALL", "all"), "assessments"] == 956
+
+
+def test_rates_by_category_leaves_out_the_first_year_of_data():
+    rates = rates_by_category(tiny_gold()["rereferral_rates"], "rereferrals_12m", "referrals", "referral_year",
+                              skip_first_year=True).set_index(["la_code", "category_name"])
+    assert (rates.loc[("201", "all"), "referrals"], rates.loc[("201", "all"), "rereferrals_12m"]) == (100, 40)
+    assert rates.loc[("ALL", "all"), "rate"] == pytest.approx(120 / 500)
+
+
+def test_key_problem_areas_compare_with_the_rest_of_england_and_rank_by_children_affected():
+    gold = tiny_gold()
+    rates = rates_by_category(gold["rereferral_rates"], "rereferrals_12m", "referrals", "referral_year", True)
+    problems = key_problem_areas({"re-referral": rates.rename(columns={"rereferrals_12m": "events",
+                                                                       "referrals": "total"})}, "201")
+    by_name = problems.set_index("category_name")
+    # DAV: LA 30/50 = 60% against the rest of England 40/220 = 18.2%: 41.8 points, 20.9 more re-referrals
+    dav = by_name.loc[CATS[1]]
+    assert dav["rest_of_england_rate"] == pytest.approx(40 / 220)
+    assert dav["difference"] == pytest.approx(0.6 - 40 / 220)
+    assert dav["excess"] == pytest.approx((0.6 - 40 / 220) * 50)
+    d, low, high = difference_interval(30, 50, 40, 220)
+    assert (dav["difference_ci_lower"], dav["excess_ci_upper"]) == (pytest.approx(float(low)),
+                                                                    pytest.approx(float(high) * 50))
+    assert bool(dav["differs"]) and problems.iloc[0]["category_name"] == CATS[1]
+    # mental health: 6/30 = 20% vs 24/120 = 20%: no difference, ranked after the one that holds
+    assert not bool(by_name.loc[CATS[2], "differs"]) and set(problems["category_name"]) == set(CATS.values())
+    assert list(problems["differs"]) == sorted(problems["differs"], reverse=True)
+
+
+def test_select_report_columns_names_the_missing_columns_and_the_verb_to_run():
+    frame, reason = select_report_columns("rereferral_rates", pd.DataFrame(columns=["referral_year", "category_name"]))
+    assert frame is None
+    assert reason.startswith("columns la_code, referrals, rereferrals_12m missing") and "csc-demand outcomes" in reason
+
+
+def test_pages_render_with_absent_sections_saying_so(tmp_path):
+    index = build_report(tiny_gold(), {"pathway_rates": "not in the lakehouse: run `csc-demand outcomes` first"},
+                         ["201"], tmp_path, DisclosureConf(), forbidden=["secret-key"])
+    page = (tmp_path / "la_201.html").read_text()
+    assert index == tmp_path / "index.html" and 'href="la_201.html"' in index.read_text()
+    assert "Not available for this report: gold.pathway_rates (not in the lakehouse" in page
+    assert "<script" not in page and not re.search(r'(src|href)="(https?:)?//', page)  # nothing fetched
+    assert page.count("<svg") >= 3
+    shares = pd.read_csv(tmp_path / "data" / "la_201" / "demand_profile.csv", dtype={"la_code": str})
+    neglect = shares[(shares["la_code"] == "201") & (shares["category_name"] == CATS[3])].iloc[0]
+    assert neglect["assessments"] == 25  # 24 rounded to 5
+    assert (tmp_path / "csc_demand_report.xlsx").exists() and (tmp_path / "output_check.json").exists()
