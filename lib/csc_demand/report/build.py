@@ -68,6 +68,10 @@ th{background:#eef3f7;text-align:left}.scroll{overflow-x:auto}.absent{color:#8a4
 """
 
 
+class DisclosureError(ValueError):
+    """The written report failed the output scan: it must not leave the secure environment."""
+
+
 def select_report_columns(name: str, frame: pd.DataFrame) -> tuple[pd.DataFrame | None, str | None]:
     """The contract's columns of a gold table, or None and why not (older table without them)."""
     wanted = REPORT_TABLES[name]
@@ -116,7 +120,7 @@ def build_report(gold: dict[str, pd.DataFrame], absent: dict[str, str], las: Ite
                  step: Callable[[str], None] = lambda message: None) -> Path:
     """Write the report under ``out_dir`` and return the national page's path.
 
-    Raises RuntimeError naming every problem ``scan_outputs`` finds in the written folder."""
+    Raises DisclosureError naming every problem ``scan_outputs`` finds in the written folder."""
     absent = {**{name: absent_reason(name) for name in REPORT_TABLES if name not in gold}, **absent}
     out = Path(out_dir)
     (out / "data").mkdir(parents=True, exist_ok=True)
@@ -139,6 +143,6 @@ def build_report(gold: dict[str, pd.DataFrame], absent: dict[str, str], las: Ite
     step(f"wrote the workbook ({len(workbook)} sheets) and the output-check log")
     problems = scan_outputs(str(out), conf, forbidden)
     if problems:
-        raise RuntimeError(f"the report folder {out} failed the output scan, do not share it: " + "; ".join(problems[:20]))
+        raise DisclosureError(f"the report folder {out} failed the output scan, do not share it: " + "; ".join(problems[:20]))
     step(f"output scan clean: {out}")
     return out / "index.html"
