@@ -126,7 +126,7 @@ def test_pages_render_with_absent_sections_saying_so(tmp_path):
     assert "Not available for this report: gold.pathway_rates (not in the lakehouse" in page
     assert "<script" not in page and not re.search(r'(src|href)="(https?:)?//', page)  # nothing fetched
     assert page.count("<svg") >= 3
-    shares = pd.read_csv(tmp_path / "data" / "la_201" / "demand_profile.csv", dtype={"la_code": str})
+    shares = pd.read_csv(tmp_path / "data" / "demand_profile.csv", dtype={"la_code": str})
     neglect = shares[(shares["la_code"] == "201") & (shares["category_name"] == CATS[3])].iloc[0]
     assert neglect["assessments"] == 25  # 24 rounded to 5
     assert (tmp_path / "csc_demand_report.xlsx").exists() and (tmp_path / "output_check.json").exists()

@@ -12,7 +12,7 @@ import pandas as pd
 
 from csc_demand.config import DisclosureConf
 from csc_demand.report import sections
-from csc_demand.report.page import Page
+from csc_demand.report.page import Page, Publisher
 from csc_demand.report.publish import OutputCheckLog, scan_outputs, write_csv, write_workbook
 from csc_demand.report.tables import ENGLAND
 
@@ -86,15 +86,9 @@ def absent_reason(name: str) -> str:
     return f"not in the lakehouse: run `csc-demand {WRITTEN_BY.get(name, 'outcomes')}` first"
 
 
-def page_inputs(gold: dict[str, pd.DataFrame], la: str) -> dict[str, pd.DataFrame]:
-    """Rows of ``la`` and England of every table (tables without an LA column whole)."""
-    return {name: frame[frame["la_code"].isin([la, ENGLAND])] if "la_code" in frame.columns else frame
-            for name, frame in gold.items()}
-
-
 def render_page(page: Page, links: list[str], generated: str) -> str:
     bodies = {anchor: fn(page) for anchor, _, fn in SECTIONS if not (page.national and anchor == "problems")}
-    published = {name: result.frame for name, result, _ in page.published}
+    published = page.shown
     parts = []
     if page.national:
         parts.append(("headlines", "The study briefing's figures beside this run", sections.headlines(page, published)))
@@ -125,22 +119,20 @@ def build_report(gold: dict[str, pd.DataFrame], absent: dict[str, str], las: Ite
     out = Path(out_dir)
     (out / "data").mkdir(parents=True, exist_ok=True)
     las = list(las)
-    log, sheets = OutputCheckLog(), {}
-    generated = date.today().isoformat()
+    publisher, generated = Publisher(conf), date.today().isoformat()
     for la in [ENGLAND, *las]:
-        page = Page(la, page_inputs(gold, la), absent, conf, COMPARISONS[comparison])
-        text = render_page(page, [f"la_{code}" for code in las], generated)
-        (out / f"{'index' if page.national else page.slug}.html").write_text(text, encoding="utf-8")
-        (out / "data" / page.slug).mkdir(exist_ok=True)
-        for name, result, rule in page.published:
-            write_csv(result.frame, str(out / "data" / page.csv(name)))
-            log.add(f"data/{page.csv(name)}", result, rule, conf, note=f"{page.name} page")
-            sheets.setdefault(name, []).append(result.frame)
-        step(f"wrote the {page.name} page ({len(page.published)} published tables)")
-    workbook = {name: pd.concat(frames, ignore_index=True).drop_duplicates() for name, frames in sheets.items()}
-    write_workbook(workbook, str(out / "csc_demand_report.xlsx"))
+        page = Page(la, gold, absent, publisher, las, COMPARISONS[comparison])
+        (out / f"{page.slug}.html").write_text(render_page(page, [f"la_{code}" for code in las], generated),
+                                               encoding="utf-8")
+        step(f"wrote the {page.name} page ({len(page.shown)} published tables)")
+    log = OutputCheckLog()
+    for name, (result, rule) in publisher.tables.items():
+        write_csv(result.frame, str(out / "data" / f"{name}.csv"))
+        log.add(f"data/{name}.csv", result, rule, conf, note="also a sheet of csc_demand_report.xlsx")
+    write_workbook({name: result.frame for name, (result, _) in publisher.tables.items()},
+                   str(out / "csc_demand_report.xlsx"))
     log.write(str(out))
-    step(f"wrote the workbook ({len(workbook)} sheets) and the output-check log")
+    step(f"wrote {len(publisher.tables)} published tables (CSV and workbook sheets) and the output-check log")
     problems = scan_outputs(str(out), conf, forbidden)
     if problems:
         raise DisclosureError(f"the report folder {out} failed the output scan, do not share it: " + "; ".join(problems[:20]))

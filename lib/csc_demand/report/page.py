@@ -1,4 +1,4 @@
-"""One report page (an LA's, or England's): its gold inputs, the tables it publishes and HTML helpers.
+"""One report page (an LA's, or England's): its gold inputs, the published tables it shows, and HTML helpers.
 
 Every table a page shows goes through ``Page.publish`` (disclosure control, the output-check log, a tidy CSV);
 charts and text are drawn from the returned, published frame only.
@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import html
 from dataclasses import dataclass, field
+from typing import Callable
 
 import numpy as np
 import pandas as pd
@@ -18,14 +19,33 @@ from csc_demand.report.tables import ENGLAND
 MISSING = "–"
 
 
+class Publisher:
+    """Publishes each table once, over every LA of the report and England, however many pages show it: pages cut
+    from one published table cannot hand a reader the parts of a total again (publish.TableRule)."""
+
+    def __init__(self, conf: DisclosureConf):
+        self.conf = conf
+        self.tables: dict[str, tuple[Published, TableRule]] = {}
+
+    def publish(self, name: str, build: Callable[[], pd.DataFrame], rule: TableRule) -> pd.DataFrame:
+        if name not in self.tables:
+            self.tables[name] = (publish(build().reset_index(drop=True), name, rule, self.conf), rule)
+        return self.tables[name][0].frame
+
+
 @dataclass
 class Page:
     la: str                                  # LA code, or "ALL" for the national page
-    gold: dict[str, pd.DataFrame]            # gold table name -> rows of this LA and of England
+    gold: dict[str, pd.DataFrame]            # gold table name -> rows of every LA of the report and of England
     absent: dict[str, str]                   # gold table name -> why it is not available
-    conf: DisclosureConf
+    publisher: Publisher
+    las: list[str]                           # every LA of the report
     comparison: str = "England"
-    published: list[tuple[str, Published, TableRule]] = field(default_factory=list)
+    shown: dict[str, pd.DataFrame] = field(default_factory=dict)  # published tables this page used (its rows)
+
+    @property
+    def conf(self) -> DisclosureConf:
+        return self.publisher.conf
 
     @property
     def national(self) -> bool:
@@ -37,25 +57,30 @@ class Page:
 
     @property
     def slug(self) -> str:
-        return "england" if self.national else f"la_{self.la}"
+        return "index" if self.national else f"la_{self.la}"
+
+    @property
+    def areas(self) -> list[str]:
+        """The page's own area first, then the comparison (England's page: England only)."""
+        return [ENGLAND] if self.national else [self.la, ENGLAND]
 
     def area_name(self, code: str) -> str:
         return self.comparison if code == ENGLAND else f"LA {code}"
-
-    def csv(self, table: str) -> str:
-        """Where the published table is written, relative to the report's data/ folder."""
-        return f"{self.slug}/{table}.csv"
 
     def unavailable(self, *tables: str) -> str | None:
         """One line saying which input is absent and why, or None when all are there."""
         gone = [f"gold.{t} ({self.absent[t]})" for t in tables if t in self.absent]
         return f'<p class="absent">Not available for this report: {html.escape("; ".join(gone))}.</p>' if gone else None
 
-    def publish(self, name: str, frame: pd.DataFrame, rule: TableRule) -> pd.DataFrame:
-        """Disclosure control on ``frame``; the published frame is recorded for the CSV, workbook and log."""
-        result = publish(frame.reset_index(drop=True), name, rule, self.conf)
-        self.published.append((name, result, rule))
-        return result.frame
+    def publish(self, name: str, build: Callable[[], pd.DataFrame], rule: TableRule,
+                areas: list[str] | None = None) -> pd.DataFrame:
+        """The published table (built and published once for the whole report), cut to ``areas`` (default: the
+        page's areas; tables without an LA column whole)."""
+        frame = self.publisher.publish(name, build, rule)
+        if "la_code" in frame.columns:
+            frame = frame[frame["la_code"].isin(areas or self.areas)]
+        self.shown[name] = frame
+        return frame
 
 
 def percent(value, digits: int = 1) -> str:
@@ -64,7 +89,7 @@ def percent(value, digits: int = 1) -> str:
 
 def with_interval(value, lower, upper) -> str:
     if value is None or pd.isna(value):
-        return MISSING
+        return "not published (too few children)"
     return f"{percent(value)} ({percent(lower)} to {percent(upper)})"
 
 
@@ -93,6 +118,7 @@ def html_table(frame: pd.DataFrame, columns: list[str] | None = None, max_rows: 
     return f'<div class="scroll"><table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table></div>{more}'
 
 
-def figure(svg: str, caption: str, csv_name: str) -> str:
-    return (f'<figure>{svg}<figcaption>{html.escape(caption)} Data: <a href="data/{html.escape(csv_name)}">'
-            f'{html.escape(csv_name)}</a>.</figcaption></figure>')
+def figure(svg: str, caption: str, table: str) -> str:
+    """An inline chart with its caption and a link to the published table behind it."""
+    return (f'<figure>{svg}<figcaption>{html.escape(caption)} Data: <a href="data/{html.escape(table)}.csv">'
+            f'{html.escape(table)}.csv</a>.</figcaption></figure>')

@@ -34,16 +34,12 @@ def years(frame: pd.DataFrame, column: str) -> str:
     return span(first) if first == last else f"{span(first)} to {span(last)}"
 
 
-def _areas(page: Page) -> list[str]:
-    return [ENGLAND] if page.national else [page.la, ENGLAND]
-
-
 def _series(page: Page, frame: pd.DataFrame, labels: list[str], key: str, value: str = "rate",
             lower: str = "ci_lower", upper: str = "ci_upper") -> list[tuple]:
     """Per area: values aligned on ``labels`` of column ``key`` (NaN where absent or suppressed)."""
     out = []
-    for area in _areas(page):
-        rows = frame[frame["la_code"] == area].set_index(key).reindex(labels)
+    for area in page.areas:
+        rows = frame[frame["la_code"] == area].drop_duplicates(key).set_index(key).reindex(labels)
         out.append((page.area_name(area), rows[value], rows[lower], rows[upper]))
     return out
 
@@ -58,10 +54,10 @@ def demand_profile(page: Page) -> str:
     if missing:
         return missing
     trends = page.gold["category_trends"]
-    shares = page.publish("demand_profile", category_shares(trends), TableRule(
+    shares = page.publish("demand_profile", lambda: category_shares(trends), TableRule(
         counts=("assessments",), derived=SHARE, totals=(("category_name", ALL),)))
     names = [n for n in shares.sort_values("category_id")["category_name"].drop_duplicates() if n != ALL]
-    area = _areas(page)[0]
+    area = page.areas[0]
     title = (f"Share of assessments by demand category, {page.name}"
              + ("" if page.national else f" and {page.comparison}")
              + f", {years(trends, 'authorised_year')} (denominator: assessments with factors, {page.name} "
@@ -69,7 +65,7 @@ def demand_profile(page: Page) -> str:
              + "); 95% Wilson intervals")
     svg = charts.dot_intervals(names, _series(page, shares, names, "category_name", "share"), title,
                                "share of assessments with factors")
-    body = figure(svg, "Dots are shares, bars their 95% intervals.", page.csv("demand_profile"))
+    body = figure(svg, "Dots are shares, bars their 95% intervals.", "demand_profile")
     return body + _profiles(page)
 
 
@@ -77,7 +73,7 @@ def _profiles(page: Page) -> str:
     missing = page.unavailable("category_profiles")
     if missing:
         return missing
-    profiles = page.publish("category_profiles", page.gold["category_profiles"], TableRule(counts=()))
+    profiles = page.publish("category_profiles", lambda: page.gold["category_profiles"], TableRule(counts=()))
     rows = profiles.drop_duplicates("category_id").sort_values("category_id")
     matrix = profiles.pivot_table(index="category_id", columns="indicator", values="probability")
     indicators = list(profiles.drop_duplicates("indicator")["indicator"])
@@ -90,7 +86,7 @@ def _profiles(page: Page) -> str:
                          f"(model parameters; category size = the model's class share of {len(rows)} categories)",
                          "P(factor recorded | category)")
     return figure(svg, "Darker = the factor is more often recorded in assessments of that category; CIN factor "
-                       "codes beside their names.", page.csv("category_profiles"))
+                       "codes beside their names.", "category_profiles")
 
 
 def complexity(page: Page) -> str:
@@ -101,14 +97,13 @@ def complexity(page: Page) -> str:
     else:
         trends = page.gold["complexity_trends"]
         counts = ("assessments", "factors", "with_2plus_groups", "with_3plus_groups", "in_complex_categories")
-        table = page.publish("complexity_trends", trends[trends["la_code"].isin(_areas(page))].sort_values(
-            ["la_code", "authorised_year"]), TableRule(
+        table = page.publish("complexity_trends", lambda: trends.sort_values(["la_code", "authorised_year"]), TableRule(
             counts=counts, derived=("mean_factors", "share_2plus_groups", "share_3plus_groups",
                                     "share_complex_categories"),
             complements=tuple(("assessments", c) for c in counts[2:])))
         x = sorted(table["authorised_year"].unique())
         series = []
-        for area in _areas(page):
+        for area in page.areas:
             rows = table[table["la_code"] == area].set_index("authorised_year").reindex(x)
             for column, label in (("share_2plus_groups", "2+ factor groups"), ("share_3plus_groups", "3+ groups")):
                 series.append((f"{page.area_name(area)}: {label}", rows[column], None, None))
@@ -117,16 +112,15 @@ def complexity(page: Page) -> str:
                                       f"(denominator: assessments with factors in the year)",
                            "collection year (ending 31 March)", "share of assessments")
         parts.append(figure(svg, "A factor group is the numeric part of a CIN code (3A, 3B and 3C are group 3).",
-                            page.csv("complexity_trends")))
+                            "complexity_trends"))
         parts.append(html_table(table, ["la_code", "authorised_year", "assessments", "mean_factors",
                                         "share_2plus_groups", "share_3plus_groups", "share_complex_categories"]))
     missing = page.unavailable("category_trends")
     if missing:
         return "".join(parts) + missing
     trends = page.gold["category_trends"]
-    mix = category_shares(trends[trends["la_code"] == _areas(page)[0]], ("authorised_year",))
-    mix = page.publish("category_mix_by_year", mix, TableRule(counts=("assessments",), derived=SHARE,
-                                                              totals=(("category_name", ALL),)))
+    mix = page.publish("category_mix_by_year", lambda: category_shares(trends, ("authorised_year",)), TableRule(
+        counts=("assessments",), derived=SHARE, totals=(("category_name", ALL),)), areas=page.areas[:1])
     x = sorted(mix["authorised_year"].unique())
     named = mix[mix["category_name"] != ALL].sort_values("category_id")
     names = list(named["category_name"].drop_duplicates())
@@ -136,7 +130,7 @@ def complexity(page: Page) -> str:
                                                   f"(denominator: assessments with factors authorised in the year)",
                                 "collection year (ending 31 March)")
     parts.append(figure(svg, "Shares of suppressed cells are left out, so a bar can fall short of 100%.",
-                        page.csv("category_mix_by_year")))
+                        "category_mix_by_year"))
     return "".join(parts)
 
 
@@ -144,9 +138,10 @@ def thresholds(page: Page) -> str:
     missing = page.unavailable("category_thresholds")
     if missing:
         return missing
-    shares = category_shares(page.gold["category_thresholds"], ("threshold",))
-    shares = page.publish("category_thresholds", shares[shares["la_code"] == _areas(page)[0]], TableRule(
-        counts=("assessments",), derived=SHARE, totals=(("category_name", ALL),)))
+    shares = page.publish("category_thresholds", lambda: category_shares(page.gold["category_thresholds"],
+                                                                         ("threshold",)),
+                          TableRule(counts=("assessments",), derived=SHARE, totals=(("category_name", ALL),)),
+                          areas=page.areas[:1])
     names = [n for n in shares.sort_values("category_id")["category_name"].drop_duplicates() if n != ALL]
     order = [t for t in ("assessment", "cin_plan", "cp_plan", "in_care") if t in set(shares["threshold"])]
     series = []
@@ -159,14 +154,14 @@ def thresholds(page: Page) -> str:
                                               f"CIN plans, CP plans and periods of care (each plan or period takes the "
                                               f"category of the child's latest assessment before it; denominator: "
                                               f"n per threshold)", "share at the threshold")
-    return figure(svg, "Dots are shares with 95% intervals.", page.csv("category_thresholds"))
+    return figure(svg, "Dots are shares with 95% intervals.", "category_thresholds")
 
 
 def _survival(page: Page) -> pd.DataFrame | None:
     if "survival_estimates" in page.absent:
         return None
     survival = page.gold["survival_estimates"]
-    return page.publish("survival_estimates", survival[survival["la_code"].isin(_areas(page))].sort_values(
+    return page.publish("survival_estimates", lambda: survival.sort_values(
         ["la_code", "measure", "group_by", "group_value", "horizon_days"]), TableRule(
         counts=("n_at_risk", "events", "subjects", "n_complete"),
         derived=("cumulative_incidence", "ci_lower", "ci_upper", "raw_share")))
@@ -184,25 +179,25 @@ def outcomes(page: Page) -> str:
                 continue
             x = sorted(rows["horizon_days"].unique())
             series = []
-            for area in _areas(page):
+            for area in page.areas:
                 curve = rows[rows["la_code"] == area].set_index("horizon_days").reindex(x)
                 series.append((page.area_name(area), curve["cumulative_incidence"], curve["ci_lower"],
                                curve["ci_upper"]))
-            subjects = rows[rows["la_code"] == _areas(page)[0]]["subjects"].max()
+            subjects = rows[rows["la_code"] == page.areas[0]]["subjects"].max()
             svg = charts.lines(x, series, f"{label}, {page.name}: Kaplan-Meier cumulative incidence with 95% "
                                           f"interval (denominator: {number(subjects)} {population}; a curve stops "
                                           f"where fewer than {page.conf.min_count} remain at risk)",
                                "days since the start of follow-up", "cumulative incidence",
                                marks=[(365, "12 months"), (2190, "six years")])
             parts.append(figure(svg, "Shaded bands are 95% intervals (log-log Greenwood).",
-                                page.csv("survival_estimates")))
+                                "survival_estimates"))
         by_category = survival[(survival["group_by"] == "category_name")
                                & survival["horizon_days"].isin([h for h, _ in KM_HORIZONS])
                                & (survival["measure"] == "rereferral_after_closure")]
         if not by_category.empty:
             names = sorted(set(by_category["group_value"]) - {UNKNOWN})
             series = []
-            for area in _areas(page):
+            for area in page.areas:
                 for horizon, label in KM_HORIZONS:
                     rows = by_category[(by_category["la_code"] == area) & (by_category["horizon_days"] == horizon)]
                     rows = rows.set_index("group_value").reindex(names)
@@ -213,7 +208,7 @@ def outcomes(page: Page) -> str:
                                                       f"denominator: referrals closed in each category)",
                                        "cumulative incidence of re-referral")
             parts.append(figure(svg, "Category = first authorised assessment of the referral.",
-                                page.csv("survival_estimates")))
+                                "survival_estimates"))
     parts.append(_category_rates(page, "repeat_plan_rates", "repeat_plans", "plans", "start_year",
                                  "Repeat child protection plans (second or later plan) by category",
                                  "CP plans starting"))
@@ -226,16 +221,24 @@ def _category_rates(page: Page, table: str, events: str, total: str, year: str, 
     missing = page.unavailable(table)
     if missing:
         return missing
-    rates = rates_by_category(page.gold[table], events, total, year, skip_first_year=True)
-    rates = page.publish(table, rates[rates["la_code"].isin(_areas(page))], TableRule(
+    rates = page.publish(table, lambda: rates_by_category(page.gold[table], events, total, year, True), TableRule(
         counts=(total, events), derived=RATE, totals=(("category_name", ALL),), complements=((total, events),)))
     names = [n for n in sorted(set(rates["category_name"]) - {ALL, UNKNOWN})] + [ALL]
     svg = charts.dot_intervals(names, _series(page, rates, names, "category_name"),
                                f"{label}, {page.name} (denominator: {population} after the first year of data, "
-                               f"{page.name} {_total(rates, _areas(page)[0], total)}); 95% Wilson intervals",
+                               f"{page.name} {_total(rates, page.areas[0], total)}); 95% Wilson intervals",
                                "rate")
     return figure(svg, "The data's first year is left out: its earlier plans or referrals cannot be seen.",
-                  page.csv(table))
+                  table)
+
+
+def _pathway_rates(rates: pd.DataFrame) -> pd.DataFrame:
+    """Pathway counts by category (and "all") as one long table: outcome, events, total, rate and interval."""
+    rates = rates[rates["group_by"].isin(["all", "category_name"])]
+    rates = rates.assign(category_name=rates["group_value"].where(rates["group_by"] != "all", ALL))
+    long = pd.concat([rates.assign(outcome=o, events=rates[c], total=rates["assessments"])
+                      for o, c in (("CP plan", "cp_plans"), ("period of care", "care_entries"))])
+    return with_rate(long[["la_code", "outcome", "category_name", "events", "total"]], "events", "total")
 
 
 def _pathways(page: Page) -> str:
@@ -244,29 +247,23 @@ def _pathways(page: Page) -> str:
     if missing:
         parts.append(missing)
     else:
-        rates = page.gold["pathway_rates"]
-        rates = rates[(rates["group_by"].isin(["all", "category_name"])) & rates["la_code"].isin(_areas(page))]
-        rates = rates.assign(category_name=rates["group_value"].where(rates["group_by"] != "all", ALL))
-        long = pd.concat([rates.assign(outcome=o, events=rates[c], total=rates["assessments"])
-                          for o, c in (("CP plan", "cp_plans"), ("period of care", "care_entries"))])
-        long = with_rate(long[["la_code", "outcome", "category_name", "events", "total"]], "events", "total")
-        long = page.publish("pathway_rates", long, TableRule(counts=("total", "events"), derived=RATE,
-                                                             complements=(("total", "events"),)))
+        long = page.publish("pathway_rates", lambda: _pathway_rates(page.gold["pathway_rates"]), TableRule(
+            counts=("total", "events"), derived=RATE, complements=(("total", "events"),)))
         names = sorted(set(long["category_name"]) - {ALL, UNKNOWN}) + [ALL]
         for outcome in ("CP plan", "period of care"):
             rows = long[long["outcome"] == outcome]
             svg = charts.dot_intervals(names, _series(page, rows, names, "category_name"),
                                        f"Assessments followed by a {outcome} within the window, by category, "
                                        f"{page.name} (denominator: authorised assessments with a complete window, "
-                                       f"{page.name} {_total(rows, _areas(page)[0], 'total')}); 95% intervals",
+                                       f"{page.name} {_total(rows, page.areas[0], 'total')}); 95% intervals",
                                        f"share of assessments followed by a {outcome}")
-            parts.append(figure(svg, "Complete follow-up windows only.", page.csv("pathway_rates")))
+            parts.append(figure(svg, "Complete follow-up windows only.", "pathway_rates"))
     missing = page.unavailable("pathway_odds_ratios")
     if missing:
         parts.append(missing)
         return "".join(parts)
-    ratios = page.publish("pathway_odds_ratios", page.gold["pathway_odds_ratios"].query("la_code == 'ALL'"),
-                          TableRule(counts=("n_level", "n_total"),
+    ratios = page.publish("pathway_odds_ratios", lambda: page.gold["pathway_odds_ratios"], areas=[ENGLAND],
+                          rule=TableRule(counts=("n_level", "n_total"),
                                     derived=("odds_ratio", "ci_lower", "ci_upper", "coefficient", "std_error",
                                              "p_value")))
     for outcome, group in ratios.groupby("outcome"):
@@ -284,7 +281,7 @@ def _pathways(page: Page) -> str:
                                    "odds ratio (log scale; 1 = same odds as the reference)", log_scale=True,
                                    reference=1.0)
         parts.append(figure(svg, "Fitted on England as a whole; 95% Wald intervals.",
-                            page.csv("pathway_odds_ratios")))
+                            "pathway_odds_ratios"))
     return "".join(parts)
 
 
@@ -292,10 +289,8 @@ def _education(page: Page) -> str:
     missing = page.unavailable("education_by_category")
     if missing:
         return f"<h3>Education</h3>{missing}"
-    education = page.gold["education_by_category"]
-    education = with_rate(education[education["la_code"].isin(_areas(page))], "suspended", "pupils",
-                          "suspension_rate")
-    education = page.publish("education_by_category", education, TableRule(
+    education = page.publish("education_by_category", lambda: with_rate(
+        page.gold["education_by_category"], "suspended", "pupils", "suspension_rate"), TableRule(
         counts=("pupils", "att8_pupils", "suspended", "permanently_excluded"),
         derived=("mean_att8", "att8_ratio_to_never_referred", "suspension_rate", "ci_lower", "ci_upper",
                  "suspension_rate_ratio", "exclusion_rate", "exclusion_rate_ratio"),
@@ -308,15 +303,20 @@ def _education(page: Page) -> str:
     table = html_table(education, ["la_code", "category_name", "pupils", "mean_att8", "att8_ratio_to_never_referred",
                                    "suspension_rate", "exclusion_rate", "exclusion_rate_ratio"])
     return ("<h3>Education</h3>" + figure(svg, "Dots are shares with 95% Wilson intervals.",
-                                          page.csv("education_by_category")) + table)
+                                          "education_by_category") + table)
 
 
-def key_problems(page: Page) -> str:
-    needed = [t for t in ("category_trends", "rereferral_rates", "repeat_plan_rates", "pathway_rates")
-              if t not in page.absent]
-    if not needed:
-        return page.unavailable("category_trends", "rereferral_rates", "repeat_plan_rates", "pathway_rates")
+NOT_IN_RUN = "not available in this run (table absent, category not found, or suppressed)"
+PROBLEM_INPUTS = ("category_trends", "rereferral_rates", "repeat_plan_rates", "pathway_rates")
+
+
+def _measures(page: Page) -> dict[str, pd.DataFrame]:
+    """Events and totals by LA and category for every measure key problem areas compare."""
+    needed = [t for t in PROBLEM_INPUTS if t not in page.absent]
     measures = {}
+    if all(t in page.absent for t in PROBLEM_INPUTS):
+        return page.unavailable(*PROBLEM_INPUTS)
+
     if "category_trends" in needed:
         shares = category_shares(page.gold["category_trends"])
         totals = shares[shares["category_name"] == ALL].set_index("la_code")["assessments"]
@@ -333,13 +333,18 @@ def key_problems(page: Page) -> str:
             columns={"group_value": "category_name", "assessments": "total"})
         measures["CP plan after assessment"] = rates.assign(events=rates["cp_plans"])
         measures["care after assessment"] = rates.assign(events=rates["care_entries"])
-    problems = key_problem_areas(measures, page.la)
-    if problems.empty:
-        return '<p class="absent">No category has counts for both this LA and England.</p>'
-    problems = page.publish("key_problem_areas", problems, TableRule(
+    return measures
+
+
+def key_problems(page: Page) -> str:
+    problems = page.publish("key_problem_areas", lambda: pd.concat(
+        [key_problem_areas(_measures(page), la) for la in page.las], ignore_index=True), TableRule(
         counts=("total", "events"),
         derived=("rate", "rest_of_england_rate", "difference", "difference_ci_lower", "difference_ci_upper",
                  "excess", "excess_ci_lower", "excess_ci_upper"), complements=(("total", "events"),)))
+    problems = problems[problems["la_code"] == page.la]
+    if problems.empty:
+        return '<p class="absent">No category has counts for both this LA and England.</p>'
     problems = problems[problems["difference"].notna()]
     top = problems[problems["differs"]].head(10)
     if top.empty:
@@ -363,20 +368,18 @@ def key_problems(page: Page) -> str:
     table = html_table(top, ["measure", "category_name", "total", "rate", "rest_of_england_rate", "difference",
                              "difference_ci_lower", "difference_ci_upper", "excess", "excess_ci_lower",
                              "excess_ci_upper"])
-    return (lead + figure(rate_svg, "Ordered by children affected.", page.csv("key_problem_areas"))
+    return (lead + figure(rate_svg, "Ordered by children affected.", "key_problem_areas")
             + figure(children_svg, "Positive = more than expected from the rest of England's rate.",
-                     page.csv("key_problem_areas")) + table)
+                     "key_problem_areas") + table)
 
 
 def data_quality(page: Page) -> str:
     missing = page.unavailable("data_quality")
     if missing:
         return missing
-    quality = page.gold["data_quality"]
-    if not page.national:
-        quality = quality[quality["la_code"] == page.la]
-    quality = page.publish("data_quality", quality.sort_values(["la_code", "collection_year", "table_name"]),
-                           TableRule(counts=("received", "accepted", "quarantined")))
+    quality = page.publish("data_quality", lambda: page.gold["data_quality"].sort_values(
+        ["la_code", "collection_year", "table_name"]), TableRule(counts=("received", "accepted", "quarantined")),
+        areas=sorted(set(page.gold["data_quality"]["la_code"])) if page.national else [page.la])
     return ("<p>Records received, accepted and quarantined per return, table and DfE rule id (rule <i>all</i> = "
             "the table's totals).</p>" + html_table(quality, max_rows=80))
 
@@ -385,7 +388,7 @@ def summary(page: Page, published: dict[str, pd.DataFrame]) -> str:
     """Plain-language lines from the published tables: size, most common category, re-referral, key problem."""
     lines = []
     shares = published.get("demand_profile")
-    area = _areas(page)[0]
+    area = page.areas[0]
     if shares is not None:
         rows = shares[(shares["la_code"] == area) & (shares["category_name"] != ALL)].dropna(subset=["share"])
         if not rows.empty:
@@ -397,7 +400,7 @@ def summary(page: Page, published: dict[str, pd.DataFrame]) -> str:
                          f"{with_interval(top['share'], top['ci_lower'], top['ci_upper'])} of them{versus}.")
     survival = published.get("survival_estimates")
     if survival is not None:
-        for area_code in _areas(page):
+        for area_code in page.areas:
             rows = survival[(survival["la_code"] == area_code) & (survival["measure"] == "rereferral_after_closure")
                             & (survival["group_by"] == "all")].set_index("horizon_days")
             if 365 in rows.index and 2190 in rows.index:
@@ -463,8 +466,7 @@ def headlines(page: Page, published: dict[str, pd.DataFrame]) -> str:
     if "education_gaps" in page.absent:
         parts.append(page.unavailable("education_gaps"))
     else:
-        gaps = page.gold["education_gaps"]
-        gaps = page.publish("education_gaps", gaps[gaps["la_code"] == ENGLAND], TableRule(
+        gaps = page.publish("education_gaps", lambda: page.gold["education_gaps"], areas=[ENGLAND], rule=TableRule(
             counts=("pupils", "att8_pupils", "suspended", "permanently_excluded"),
             derived=("mean_att8", "att8_ratio_to_never_referred", "exclusion_rate_ratio"),
             complements=(("pupils", "suspended"), ("pupils", "permanently_excluded"))))
@@ -482,8 +484,8 @@ def headlines(page: Page, published: dict[str, pd.DataFrame]) -> str:
     if "education_sen_gaps" in page.absent:
         parts.append(page.unavailable("education_sen_gaps"))
     else:
-        sen = page.gold["education_sen_gaps"]
-        sen = page.publish("education_sen_gaps", sen[sen["la_code"] == ENGLAND], TableRule(
+        sen = page.publish("education_sen_gaps", lambda: page.gold["education_sen_gaps"], areas=[ENGLAND],
+                           rule=TableRule(
             counts=("pupils_sen", "pupils_no_sen"),
             derived=("att8_sen", "att8_no_sen", "att8_relative_gap", "did_estimate", "did_ci_lower", "did_ci_upper")))
         by_level = sen.set_index("involvement")["att8_relative_gap"].dropna()
@@ -491,7 +493,7 @@ def headlines(page: Page, published: dict[str, pd.DataFrame]) -> str:
             ours["sen_gap"] = "; ".join(f"{level.replace('_', ' ')} {percent(gap, 0)}" for level, gap in by_level.items())
         parts.append("<h3>SEN attainment gaps (England)</h3>" + html_table(sen))
     rows = "".join(f"<tr><td>{html.escape(text)}</td><td>{html.escape(briefing)}</td>"
-                   f"<td>{ours.get(key, 'not available (' + html.escape(source) + ' absent or suppressed)')}</td>"
+                   f"<td>{ours.get(key, NOT_IN_RUN)}</td>"
                    f"<td>{html.escape(source)}</td></tr>"
                    for key, text, briefing, source in HEADLINES)
     table = ("<table><thead><tr><th>headline</th><th>briefing (England 2014-21)</th><th>this run (95% interval)"
