@@ -130,3 +130,32 @@ def test_pages_render_with_absent_sections_saying_so(tmp_path):
     neglect = shares[(shares["la_code"] == "201") & (shares["category_name"] == CATS[3])].iloc[0]
     assert neglect["assessments"] == 25  # 24 rounded to 5
     assert (tmp_path / "csc_demand_report.xlsx").exists() and (tmp_path / "output_check.json").exists()
+
+
+def test_category_profiles_table_holds_the_model_parameters_with_factor_codes():
+    from csc_demand.codes import INDICATOR_NAMES
+    from csc_demand.model.lca import LatentClassModel
+    from csc_demand.model.profiles import category_profiles
+
+    theta = np.full((2, len(INDICATOR_NAMES)), 0.1)
+    theta[0, INDICATOR_NAMES.index("physical_abuse")] = 0.7
+    model = LatentClassModel.from_parameters({"class_sizes": [3, 1], "conditional_probabilities": theta.tolist(),
+                                              "class_ids": [9, 101], "class_names": ["Physical abuse", "Top: x"]})
+    profiles = category_profiles(model)
+    assert len(profiles) == 2 * len(INDICATOR_NAMES)
+    row = profiles[(profiles["category_id"] == 9) & (profiles["indicator"] == "physical_abuse")].iloc[0]
+    assert (row["category_name"], row["class_size"], row["factor_codes"], row["indicator_label"]) == (
+        "Physical abuse", 0.75, "18A, 18B, 18C", "Physical abuse")
+    assert row["probability"] == pytest.approx(0.7)
+    assert set(profiles[profiles["category_id"] == 101]["class_size"]) == {0.25}
+
+
+def test_report_on_an_empty_lakehouse_names_the_verbs_to_run(spark, cfg):
+    import argparse
+
+    from csc_demand.runlog import RunLog
+    from csc_demand.stages import report
+
+    args = argparse.Namespace(out=None, la=None, compare="england")
+    with pytest.raises(FileNotFoundError, match="run `csc-demand classify` and `csc-demand outcomes`"):
+        report.run(args, cfg, RunLog("report", None))
