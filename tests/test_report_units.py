@@ -11,7 +11,7 @@ import pytest
 from scipy.stats import binomtest
 
 from csc_demand.config import DisclosureConf
-from csc_demand.report.build import build_report, select_report_columns
+from csc_demand.report.build import REPORT_TABLES, build_report, select_report_columns
 from csc_demand.report.intervals import difference_interval, wilson_interval
 from csc_demand.report.tables import category_shares, key_problem_areas, rates_by_category
 
@@ -159,3 +159,60 @@ def test_report_on_an_empty_lakehouse_names_the_verbs_to_run(spark, cfg):
     args = argparse.Namespace(out=None, la=None, compare="england")
     with pytest.raises(FileNotFoundError, match="run `csc-demand classify` and `csc-demand outcomes`"):
         report.run(args, cfg, RunLog("report", None))
+
+
+def full_gold() -> dict[str, pd.DataFrame]:
+    """tiny_gold plus one small table of every other kind the report reads (contract shapes)."""
+    gold = tiny_gold()
+    areas = ("201", "ALL")
+    gold["complexity_trends"] = pd.DataFrame(
+        [(y, la, n, 2 * n, 2.0, n // 2, n // 4, n // 3, 0.5, 0.25, 0.33)
+         for y in (2019, 2020) for la, n in (("201", 60), ("ALL", 600))],
+        columns=list(REPORT_TABLES["complexity_trends"]))
+    gold["category_thresholds"] = pd.DataFrame(
+        [(la, t, cid, CATS[cid], n) for la in areas for t in ("assessment", "cp_plan")
+         for cid, n in ((1, 40), (2, 25), (3, 12))], columns=list(REPORT_TABLES["category_thresholds"]))
+    gold["repeat_plan_rates"] = pd.DataFrame(
+        [(la, y, name, 50, 12) for la in areas for y in (2019, 2020) for name in (*CATS.values(), "all")],
+        columns=list(REPORT_TABLES["repeat_plan_rates"]))
+    gold["pathway_rates"] = pd.DataFrame(
+        [(la, g, v, 100, 20, 15) for la in areas
+         for g, v in (("all", "all"), *(("category_name", n) for n in CATS.values()))],
+        columns=list(REPORT_TABLES["pathway_rates"]))
+    gold["pathway_odds_ratios"] = pd.DataFrame(
+        [("ALL", "cp_plan_within_window", "category_name", CATS[2], CATS[1], 1.8, 1.2, 2.7, 0.59, 0.2, 0.004, 300,
+          900)], columns=list(REPORT_TABLES["pathway_odds_ratios"]))
+    gold["education_by_category"] = pd.DataFrame(
+        [(la, cid, CATS[cid], 80, 70, 30.5, 0.7, 20, 0.25, 3.0, 5, 0.0625, 4.0) for la in areas for cid in CATS],
+        columns=list(REPORT_TABLES["education_by_category"]))
+    gold["education_gaps"] = pd.DataFrame(
+        [("ALL", "involvement", inv, "all", "all", 500, 480, att8, ratio, 50, 25, excl)
+         for inv, att8, ratio, excl in (("never_referred", 46.0, 1.0, 1.0), ("child_in_need", 34.5, 0.75, 3.5),
+                                        ("cp_plan", 30.0, 0.65, 4.5), ("in_care", 18.4, 0.4, 5.0))],
+        columns=list(REPORT_TABLES["education_gaps"]))
+    gold["education_sen_gaps"] = pd.DataFrame(
+        [("ALL", inv, sen, no_sen, (no_sen - sen) / no_sen, did, did - 1, did + 1, 100, 400)
+         for inv, sen, no_sen, did in (("never_referred", 30.0, 50.0, 0.0), ("child_in_need", 20.0, 40.0, -2.0))],
+        columns=list(REPORT_TABLES["education_sen_gaps"]))
+    gold["data_quality"] = pd.DataFrame(
+        [("201", 2020, "cin/201_2020.xml", "assessments", rule, n, n - q, q, msg)
+         for rule, n, q, msg in (("all", 120, 15, "totals"), ("1103", 10, 10, "=start before referral"),
+                                 ("8869", 5, 5, "21 with other codes"))],
+        columns=list(REPORT_TABLES["data_quality"]))
+    return gold
+
+
+def test_every_section_renders_from_hand_made_tables_and_the_briefing_figures_come_from_published_ones(tmp_path):
+    build_report(full_gold(), {}, ["201"], tmp_path, DisclosureConf())
+    national, local = (tmp_path / "index.html").read_text(), (tmp_path / "la_201.html").read_text()
+    assert "Not available" not in national + local
+    # briefing table: KS4 25% lower for CIN (ratio 0.75), exclusion 4.5x for CP plans, SEN gap 40% vs 50%
+    assert "<td>25% lower</td>" in national and "<td>4.5x</td>" in national
+    assert "never referred 40%; child in need 50%" in national
+    assert local.count("<figure>") == 12 and national.count("<figure>") == 10
+    # 5 permanently excluded pupils per row: every row's rates are blanked, so the suspension chart is not drawn
+    assert "Chart not drawn: every value is suppressed" in local
+    quality = pd.read_csv(tmp_path / "data" / "data_quality.csv", dtype={"la_code": str})
+    # 8869: 5 received, all quarantined -> suppressed; a message starting "=" is neutralised for spreadsheets
+    assert quality.set_index("rule_id").loc["8869", ["received", "quarantined"]].isna().all()
+    assert quality.set_index("rule_id").loc["1103", "message"] == "'=start before referral"

@@ -14,7 +14,7 @@ import matplotlib
 matplotlib.use("Agg")  # files only, never a display
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
-from matplotlib.ticker import PercentFormatter  # noqa: E402
+from matplotlib.ticker import FuncFormatter, PercentFormatter  # noqa: E402
 
 plt.rcParams.update({"svg.fonttype": "none", "svg.hashsalt": "csc-demand", "font.size": 9,
                      "axes.spines.top": False, "axes.spines.right": False})
@@ -31,9 +31,18 @@ def _svg(fig, title: str) -> str:
     return re.sub(r"<metadata>.*?</metadata>", "", text[text.index("<svg"):], flags=re.DOTALL)
 
 
+def drawable(series: Sequence[tuple]) -> bool:
+    """Whether any series has a value left to draw (everything may be suppressed)."""
+    return any(np.isfinite(np.asarray(values, dtype=float)).any() for _, values, *_ in series)
+
+
 def dot_intervals(labels: Sequence[str], series: Sequence[tuple[str, Sequence, Sequence, Sequence]], title: str,
-                  xlabel: str, percent: bool = True, log_scale: bool = False, reference: float | None = None) -> str:
-    """One row per label; per series a dot with its 95% interval (series offset vertically so they never hide)."""
+                  xlabel: str, percent: bool = True, log_scale: bool = False, reference: float | None = None
+                  ) -> str | None:
+    """One row per label; per series a dot with its 95% interval (series offset vertically so they never hide).
+    None when every value is suppressed."""
+    if not drawable(series):
+        return None
     fig, ax = plt.subplots(figsize=(9, 0.38 * len(labels) * max(1, len(series)) ** 0.5 + 1.6))
     y = np.arange(len(labels))
     step = 0.7 / max(1, len(series))
@@ -50,6 +59,9 @@ def dot_intervals(labels: Sequence[str], series: Sequence[tuple[str, Sequence, S
     ax.invert_yaxis()
     if log_scale:
         ax.set_xscale("log")
+        plain = FuncFormatter(lambda v, _: f"{v:g}")
+        ax.xaxis.set_major_formatter(plain)
+        ax.xaxis.set_minor_formatter(plain)
     elif percent:
         ax.xaxis.set_major_formatter(PercentFormatter(1.0))
     ax.set_xlabel(xlabel)
@@ -60,8 +72,11 @@ def dot_intervals(labels: Sequence[str], series: Sequence[tuple[str, Sequence, S
 
 
 def lines(x: Sequence, series: Sequence[tuple[str, Sequence, Sequence | None, Sequence | None]], title: str,
-          xlabel: str, ylabel: str, marks: Sequence[tuple[float, str]] = (), percent: bool = True) -> str:
-    """Lines (with a shaded 95% band when limits are given), vertical marks at named x positions."""
+          xlabel: str, ylabel: str, marks: Sequence[tuple[float, str]] = (), percent: bool = True) -> str | None:
+    """Lines (with a shaded 95% band when limits are given), vertical marks at named x positions. None when every
+    value is suppressed."""
+    if not drawable(series):
+        return None
     fig, ax = plt.subplots(figsize=(9, 3.6))
     x = np.asarray(x, dtype=float)
     for i, (name, values, lower, upper) in enumerate(series):

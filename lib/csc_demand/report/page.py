@@ -118,7 +118,11 @@ def html_table(frame: pd.DataFrame, columns: list[str] | None = None, max_rows: 
     return f'<div class="scroll"><table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table></div>{more}'
 
 
-def figure(svg: str, caption: str, table: str) -> str:
-    """An inline chart with its caption and a link to the published table behind it."""
+def figure(svg: str | None, caption: str, table: str) -> str:
+    """An inline chart with its caption and a link to the published table behind it (one line instead when every
+    value of the chart is suppressed)."""
+    if svg is None:
+        return (f'<p class="absent">Chart not drawn: every value is suppressed (too few children). Data: '
+                f'<a href="data/{html.escape(table)}.csv">{html.escape(table)}.csv</a>.</p>')
     return (f'<figure>{svg}<figcaption>{html.escape(caption)} Data: <a href="data/{html.escape(table)}.csv">'
             f'{html.escape(table)}.csv</a>.</figcaption></figure>')

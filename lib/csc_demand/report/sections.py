@@ -270,8 +270,9 @@ def _pathways(page: Page) -> str:
         group = group[group["odds_ratio"].notna()]
         if group.empty:
             continue
-        labels = [f"{c.replace('_', ' ')}: {lvl} (vs {ref})" for c, lvl, ref in
-                  zip(group["covariate"], group["level"], group["reference"])]
+        labels = [f"{c.replace('_', ' ')}: {level}" for c, level in zip(group["covariate"], group["level"])]
+        references = "; ".join(f"{c.replace('_', ' ')}: {ref}" for c, ref in
+                               group[["covariate", "reference"]].drop_duplicates().itertuples(index=False))
         svg = charts.dot_intervals(labels, [("adjusted odds ratio", group["odds_ratio"], group["ci_lower"],
                                              group["ci_upper"])],
                                    f"Adjusted odds ratios of a {outcome.replace('_within_window', '').replace('_', ' ')}"
@@ -280,7 +281,8 @@ def _pathways(page: Page) -> str:
                                    f"{number(group['n_total'].max())} assessments with complete windows)",
                                    "odds ratio (log scale; 1 = same odds as the reference)", log_scale=True,
                                    reference=1.0)
-        parts.append(figure(svg, "Fitted on England as a whole; 95% Wald intervals.",
+        parts.append(figure(svg, f"Fitted on England as a whole; 95% Wald intervals. Reference levels (odds ratio "
+                                 f"1): {references}.",
                             "pathway_odds_ratios"))
     return "".join(parts)
 
