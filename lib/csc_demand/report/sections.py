@@ -428,6 +428,16 @@ def summary(page: Page, published: dict[str, pd.DataFrame]) -> str:
     return "".join(f"<li>{line}</li>" for line in lines)
 
 
+def _first_to_last(rows: pd.DataFrame, column: str) -> str:
+    """A share in the first and the last year of ``rows`` ("12.0% in 2015 to 18.0% in 2021")."""
+    rows = rows.sort_values("authorised_year")
+    if len(rows) < 2:
+        return NOT_IN_RUN
+    first, last = rows.iloc[0], rows.iloc[-1]
+    return (f"{percent(first[column])} in {int(first['authorised_year'])} to {percent(last[column])} in "
+            f"{int(last['authorised_year'])}")
+
+
 def headlines(page: Page, published: dict[str, pd.DataFrame]) -> str:
     """Every headline figure of the study briefing beside this run's figure (England = every LA here)."""
     ours: dict[str, str] = {}
@@ -452,18 +462,11 @@ def headlines(page: Page, published: dict[str, pd.DataFrame]) -> str:
                 ours[key] = with_interval(row["cumulative_incidence"], row["ci_lower"], row["ci_upper"])
     complexity_rows = published.get("complexity_trends")
     if complexity_rows is not None:
-        rows = complexity_rows[complexity_rows["la_code"] == ENGLAND].sort_values("authorised_year")
-        if len(rows) >= 2:
-            first, last = rows.iloc[0], rows.iloc[-1]
-            ours["complexity"] = (f"{percent(first['share_3plus_groups'])} in {int(first['authorised_year'])} to "
-                                  f"{percent(last['share_3plus_groups'])} in {int(last['authorised_year'])}")
+        ours["complexity"] = _first_to_last(complexity_rows[complexity_rows["la_code"] == ENGLAND],
+                                            "share_3plus_groups")
     mix = published.get("category_mix_by_year")
     if mix is not None:
-        rows = mix[mix["category_id"] == CHILD_MH_ID].sort_values("authorised_year")
-        if len(rows) >= 2:
-            first, last = rows.iloc[0], rows.iloc[-1]
-            ours["child_mh"] = (f"{percent(first['share'])} in {int(first['authorised_year'])} to "
-                                f"{percent(last['share'])} in {int(last['authorised_year'])}")
+        ours["child_mh"] = _first_to_last(mix[mix["category_id"] == CHILD_MH_ID], "share")
     parts = []
     if "education_gaps" in page.absent:
         parts.append(page.unavailable("education_gaps"))

@@ -63,9 +63,9 @@ def run(args: argparse.Namespace, cfg: Config, log: RunLog) -> int:
     spark = get_spark(cfg)
     log.step("reading gold aggregate tables")
     gold, absent = read_gold(spark, cfg, args.la, log)
-    if "category_trends" not in gold and "survival_estimates" not in gold:
-        raise FileNotFoundError(f"no gold tables to report on in {cfg.lakehouse} (gold.category_trends: "
-                                f"{absent.get('category_trends')}): run `csc-demand classify` and `csc-demand outcomes`")
+    if not gold and all(reason == absent_reason(name) for name, reason in absent.items()):
+        raise FileNotFoundError(f"no gold tables to report on in {cfg.lakehouse}: run `csc-demand classify` and "
+                                f"`csc-demand outcomes` first")
     for name, reason in absent.items():
         log.step(f"gold.{name}: {reason}; its section says so")
     found = sorted({code for frame in gold.values() if "la_code" in frame.columns
