@@ -161,6 +161,9 @@ def test_report_on_an_empty_lakehouse_names_the_verbs_to_run(spark, cfg):
         report.run(args, cfg, RunLog("report", None))
 
 
+LOOK = ("2008-04-01", "2015-2021")  # history_from, ks4_years
+
+
 def full_gold() -> dict[str, pd.DataFrame]:
     """tiny_gold plus one small table of every other kind the report reads (contract shapes)."""
     gold = tiny_gold()
@@ -183,15 +186,15 @@ def full_gold() -> dict[str, pd.DataFrame]:
         [("ALL", "cp_plan_within_window", "category_name", CATS[2], CATS[1], 1.8, 1.2, 2.7, 0.59, 0.2, 0.004, 300,
           900)], columns=list(REPORT_TABLES["pathway_odds_ratios"]))
     gold["education_by_category"] = pd.DataFrame(
-        [(la, cid, CATS[cid], 80, 70, 30.5, 0.7, 20, 0.25, 3.0, 5, 0.0625, 4.0) for la in areas for cid in CATS],
+        [(la, cid, CATS[cid], 80, 70, 30.5, 0.7, 20, 0.25, 3.0, 5, 0.0625, 4.0, *LOOK) for la in areas for cid in CATS],
         columns=list(REPORT_TABLES["education_by_category"]))
     gold["education_gaps"] = pd.DataFrame(
-        [("ALL", "involvement", inv, "all", "all", 500, 480, att8, ratio, 50, 25, excl)
+        [("ALL", "involvement", inv, "all", "all", 500, 480, att8, ratio, 50, 25, excl, *LOOK)
          for inv, att8, ratio, excl in (("never_referred", 46.0, 1.0, 1.0), ("child_in_need", 34.5, 0.75, 3.5),
                                         ("cp_plan", 30.0, 0.65, 4.5), ("in_care", 18.4, 0.4, 5.0))],
         columns=list(REPORT_TABLES["education_gaps"]))
     gold["education_sen_gaps"] = pd.DataFrame(
-        [("ALL", inv, sen, no_sen, (no_sen - sen) / no_sen, did, did - 1, did + 1, 100, 400)
+        [("ALL", inv, sen, no_sen, (no_sen - sen) / no_sen, did, did - 1, did + 1, 100, 400, *LOOK)
          for inv, sen, no_sen, did in (("never_referred", 30.0, 50.0, 0.0), ("child_in_need", 20.0, 40.0, -2.0))],
         columns=list(REPORT_TABLES["education_sen_gaps"]))
     gold["data_quality"] = pd.DataFrame(
@@ -208,6 +211,7 @@ def test_every_section_renders_from_hand_made_tables_and_the_briefing_figures_co
     assert "Not available" not in national + local
     # briefing table: KS4 25% lower for CIN (ratio 0.75), exclusion 4.5x for CP plans, SEN gap 40% vs 50%
     assert "<td>25% lower</td>" in national and "<td>4.5x</td>" in national
+    assert "KS4 cohorts 2015-2021; children's social care history observable from 2008-04-01" in national
     assert "never referred 40%; child in need 50%" in national
     assert local.count("<figure>") == 12 and national.count("<figure>") == 10
     # 5 permanently excluded pupils per row: every row's rates are blanked, so the suspension chart is not drawn

@@ -16,6 +16,7 @@ from csc_demand.report.page import Page, Publisher
 from csc_demand.report.publish import OutputCheckLog, scan_outputs, write_csv, write_workbook
 from csc_demand.report.tables import ENGLAND
 
+LOOK_BACK = ("history_from", "ks4_years")  # every education table: how far back CIN history reaches, KS4 cohorts
 # Gold table -> the columns the report reads (CONTRACT.md); nothing else leaves the lakehouse.
 REPORT_TABLES: dict[str, tuple[str, ...]] = {
     "category_trends": ("authorised_year", "la_code", "category_id", "category_name", "assessments"),
@@ -34,12 +35,12 @@ REPORT_TABLES: dict[str, tuple[str, ...]] = {
                             "ci_upper", "coefficient", "std_error", "p_value", "n_level", "n_total"),
     "education_by_category": ("la_code", "category_id", "category_name", "pupils", "att8_pupils", "mean_att8",
                               "att8_ratio_to_never_referred", "suspended", "suspension_rate", "suspension_rate_ratio",
-                              "permanently_excluded", "exclusion_rate", "exclusion_rate_ratio"),
+                              "permanently_excluded", "exclusion_rate", "exclusion_rate_ratio", *LOOK_BACK),
     "education_gaps": ("la_code", "breakdown", "involvement", "sen_status", "episodes_group", "pupils", "att8_pupils",
                        "mean_att8", "att8_ratio_to_never_referred", "suspended", "permanently_excluded",
-                       "exclusion_rate_ratio"),
+                       "exclusion_rate_ratio", *LOOK_BACK),
     "education_sen_gaps": ("la_code", "involvement", "att8_sen", "att8_no_sen", "att8_relative_gap", "did_estimate",
-                           "did_ci_lower", "did_ci_upper", "pupils_sen", "pupils_no_sen"),
+                           "did_ci_lower", "did_ci_upper", "pupils_sen", "pupils_no_sen", *LOOK_BACK),
     "data_quality": ("la_code", "collection_year", "source_file", "table_name", "rule_id", "received", "accepted",
                      "quarantined", "message"),
 }

@@ -296,7 +296,7 @@ def _education(page: Page) -> str:
         counts=("pupils", "att8_pupils", "suspended", "permanently_excluded"),
         derived=("mean_att8", "att8_ratio_to_never_referred", "suspension_rate", "ci_lower", "ci_upper",
                  "suspension_rate_ratio", "exclusion_rate", "exclusion_rate_ratio"),
-        complements=(("pupils", "suspended"), ("pupils", "permanently_excluded"))))
+        totals=(("category_name", ALL),), complements=(("pupils", "suspended"), ("pupils", "permanently_excluded"))))
     names = list(education.sort_values("category_id")["category_name"].drop_duplicates())
     svg = charts.dot_intervals(names, _series(page, education, names, "category_name", "suspension_rate"),
                                f"Pupils suspended at least once up to the end of KS4, by category of their last "
@@ -304,7 +304,7 @@ def _education(page: Page) -> str:
                                "share of pupils suspended")
     table = html_table(education, ["la_code", "category_name", "pupils", "mean_att8", "att8_ratio_to_never_referred",
                                    "suspension_rate", "exclusion_rate", "exclusion_rate_ratio"])
-    return ("<h3>Education</h3>" + figure(svg, "Dots are shares with 95% Wilson intervals.",
+    return ("<h3>Education</h3>" + look_back(education) + figure(svg, "Dots are shares with 95% Wilson intervals.",
                                           "education_by_category") + table)
 
 
@@ -336,6 +336,15 @@ def _measures(page: Page) -> dict[str, pd.DataFrame]:
         measures["CP plan after assessment"] = rates.assign(events=rates["cp_plans"])
         measures["care after assessment"] = rates.assign(events=rates["care_entries"])
     return measures
+
+
+def look_back(education: pd.DataFrame) -> str:
+    """The cohorts an education table covers and how far back their social care history can be seen."""
+    if education.empty:
+        return ""
+    row = education.iloc[0]
+    return (f'<p class="note">KS4 cohorts {html.escape(str(row["ks4_years"]))}; children\'s social care history '
+            f'observable from {html.escape(str(row["history_from"]))[:10]}, so earlier involvement is not counted.</p>')
 
 
 def key_problems(page: Page) -> str:
@@ -483,7 +492,7 @@ def headlines(page: Page, published: dict[str, pd.DataFrame]) -> str:
             if level in overall.index and pd.notna(overall.loc[level, column]):
                 value = float(overall.loc[level, column])
                 ours[key] = f"{percent(1 - value, 0)} lower" if column.startswith("att8") else f"{value:.1f}x"
-        parts.append("<h3>Education gaps (England)</h3>" + html_table(
+        parts.append("<h3>Education gaps (England)</h3>" + look_back(gaps) + html_table(
             gaps, ["breakdown", "involvement", "sen_status", "episodes_group", "pupils", "mean_att8",
                    "att8_ratio_to_never_referred", "exclusion_rate_ratio"]))
     if "education_sen_gaps" in page.absent:
