@@ -139,15 +139,15 @@ def thresholds(page: Page) -> str:
     if missing:
         return missing
     shares = page.publish("category_thresholds", lambda: category_shares(page.gold["category_thresholds"],
-                                                                         ("threshold",)),
-                          TableRule(counts=("assessments",), derived=SHARE, totals=(("category_name", ALL),)),
+                                                                         ("threshold",), "count"),
+                          TableRule(counts=("count",), derived=SHARE, totals=(("category_name", ALL),)),
                           areas=page.areas[:1])
     names = [n for n in shares.sort_values("category_id")["category_name"].drop_duplicates() if n != ALL]
     order = [t for t in ("assessment", "cin_plan", "cp_plan", "in_care") if t in set(shares["threshold"])]
     series = []
     for threshold in order:
         rows = shares[shares["threshold"] == threshold].set_index("category_name").reindex(names)
-        total = shares[(shares["threshold"] == threshold) & (shares["category_name"] == ALL)]["assessments"]
+        total = shares[(shares["threshold"] == threshold) & (shares["category_name"] == ALL)]["count"]
         series.append((f"{threshold.replace('_', ' ')} (n = {number(total.iloc[0]) if len(total) else '–'})",
                        rows["share"], rows["ci_lower"], rows["ci_upper"]))
     svg = charts.dot_intervals(names, series, f"Risk at thresholds, {page.name}: category mix of all assessments, "
@@ -352,12 +352,12 @@ def key_problems(page: Page) -> str:
         [key_problem_areas(_measures(page), la) for la in page.las], ignore_index=True), TableRule(
         counts=("total", "events"),
         derived=("rate", "rest_of_england_rate", "difference", "difference_ci_lower", "difference_ci_upper",
-                 "excess", "excess_ci_lower", "excess_ci_upper"), complements=(("total", "events"),)))
+                 "excess", "excess_ci_lower", "excess_ci_upper", "differs"), complements=(("total", "events"),)))
     problems = problems[problems["la_code"] == page.la]
     if problems.empty:
         return '<p class="absent">No category has counts for both this LA and England.</p>'
     problems = problems[problems["difference"].notna()]
-    top = problems[problems["differs"]].head(10)
+    top = problems[problems["differs"].eq(True)].head(10)
     if top.empty:
         lead = ("<p>No category differs from the rest of England by more than chance would explain (every 95% "
                 "interval of the difference includes zero).</p>")
@@ -422,7 +422,7 @@ def summary(page: Page, published: dict[str, pd.DataFrame]) -> str:
                              f"within six years.")
     problems = published.get("key_problem_areas")
     if problems is not None and not problems.empty:
-        holding = problems[problems["differs"] & problems["difference"].notna()]
+        holding = problems[problems["differs"].eq(True) & problems["difference"].notna()]
         if not holding.empty:
             p = holding.iloc[0]
             direction = "higher" if p["difference"] > 0 else "lower"

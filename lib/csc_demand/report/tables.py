@@ -24,19 +24,17 @@ def with_rate(frame: pd.DataFrame, events: str, total: str, rate: str = "rate") 
     return out
 
 
-def category_shares(trends: pd.DataFrame, group: tuple[str, ...] = ()) -> pd.DataFrame:
+def category_shares(trends: pd.DataFrame, group: tuple[str, ...] = (), count: str = "assessments") -> pd.DataFrame:
     """Assessments per (la_code, *group, category) summed over years, an ``"all"`` row per (la_code, *group) and
     each category's share of it with its interval. Input: gold.category_trends or gold.category_thresholds shape
-    (the count column is ``assessments`` or ``count``)."""
-    count = "assessments" if "assessments" in trends.columns else "count"
+    (the count column ``count``: ``assessments``, or ``count`` for thresholds)."""
     keys = ["la_code", *group]
-    per_category = (trends.groupby([*keys, "category_id", "category_name"], as_index=False)[count].sum()
-                    .rename(columns={count: "assessments"}))
-    totals = per_category.groupby(keys, as_index=False)["assessments"].sum().rename(columns={"assessments": "total"})
-    everything = totals.assign(category_id=pd.NA, category_name=ALL, assessments=totals["total"])
+    per_category = trends.groupby([*keys, "category_id", "category_name"], as_index=False)[count].sum()
+    totals = per_category.groupby(keys, as_index=False)[count].sum().rename(columns={count: "_total"})
+    everything = totals.assign(category_id=pd.NA, category_name=ALL, **{count: totals["_total"]})
     rows = pd.concat([per_category.merge(totals, on=keys, how="left"), everything], ignore_index=True)
     rows["category_id"] = rows["category_id"].astype("Int64")
-    rows = with_rate(rows, "assessments", "total", "share").drop(columns="total")
+    rows = with_rate(rows, count, "_total", "share").drop(columns="_total")
     return rows.sort_values([*keys, "category_id"], na_position="last", ignore_index=True)
 
 
