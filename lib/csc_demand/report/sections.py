@@ -390,7 +390,7 @@ def data_quality(page: Page) -> str:
         return missing
     quality = page.publish("data_quality", lambda: page.gold["data_quality"].sort_values(
         ["la_code", "collection_year", "table_name"]), TableRule(counts=("received", "accepted", "quarantined")),
-        areas=sorted(set(page.gold["data_quality"]["la_code"])) if page.national else [page.la])
+        areas=list(page.gold["data_quality"]["la_code"].unique()) if page.national else [page.la])
     return ("<p>Records received, accepted and quarantined per return, table and DfE rule id (rule <i>all</i> = "
             "the table's totals).</p>" + html_table(quality, max_rows=80))
 
