@@ -24,8 +24,8 @@ PATHWAY_COVARIATES = ("category_name", "age_band", "sex", "ethnic_group")
 PATHWAY_RATE_COLUMNS = ("assessments", "cp_plans", "cp_plan_rate", "care_entries", "care_rate")
 ASSESSMENT_PATHWAY_COLUMNS = (
     "assessment_key", "referral_key", "child_key", "la_code", "collection_year", "start_date", "authorised_date",
-    "authorised_year", "window_end", "complete_window", "age_band", "sex", "ethnic_group", *CATEGORY_COLUMNS, "next_cp_plan_start",
-    "next_care_start", *PATHWAY_OUTCOMES)
+    "authorised_year", "window_end", "complete_window", "age_band", "sex", "ethnic_group", *CATEGORY_COLUMNS,
+    "next_cp_plan_start", "next_care_start", *PATHWAY_OUTCOMES)
 
 
 def assessment_pathways(assessments: DataFrame, cp_plans: DataFrame, care_periods: DataFrame,
@@ -59,11 +59,15 @@ def assessment_pathways(assessments: DataFrame, cp_plans: DataFrame, care_period
 
 def pathway_counts(rows: DataFrame, keys: list) -> DataFrame:
     """Per ``keys``: assessments, cp_plans, care_entries (rows flagged by PATHWAY_OUTCOMES) and the two rates."""
-    return (rows.groupBy(*keys)
-            .agg(F.count(F.lit(1)).alias("assessments"),
-                 F.sum(F.col("cp_plan_within_window").cast("long")).alias("cp_plans"),
-                 F.sum(F.col("care_within_window").cast("long")).alias("care_entries"))
-            .withColumn("cp_plan_rate", F.col("cp_plans") / F.col("assessments"))
+    return with_pathway_rates(rows.groupBy(*keys)
+                              .agg(F.count(F.lit(1)).alias("assessments"),
+                                   F.sum(F.col("cp_plan_within_window").cast("long")).alias("cp_plans"),
+                                   F.sum(F.col("care_within_window").cast("long")).alias("care_entries")))
+
+
+def with_pathway_rates(counts: DataFrame) -> DataFrame:
+    """Add cp_plan_rate and care_rate to rows with assessments, cp_plans and care_entries."""
+    return (counts.withColumn("cp_plan_rate", F.col("cp_plans") / F.col("assessments"))
             .withColumn("care_rate", F.col("care_entries") / F.col("assessments")))
 
 
