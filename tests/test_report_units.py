@@ -182,6 +182,13 @@ def full_gold() -> dict[str, pd.DataFrame]:
         [(la, g, v, 100, 20, 15) for la in areas
          for g, v in (("all", "all"), *(("category_name", n) for n in CATS.values()))],
         columns=list(REPORT_TABLES["pathway_rates"]))
+    gold["pathway_factor_combinations"] = pd.DataFrame(
+        [(la, c, 200, 60, 20) for la in areas for c in ("domestic_abuse_alone", "domestic_abuse_with_neglect",
+                                                        "domestic_abuse_with_other")],
+        columns=list(REPORT_TABLES["pathway_factor_combinations"]))
+    gold["care_periods_by_category"] = pd.DataFrame(
+        [(la, cid, name, 40, 12, 30, 12) for la in areas for cid, name in (*CATS.items(), (None, "all"))],
+        columns=list(REPORT_TABLES["care_periods_by_category"]))
     gold["pathway_odds_ratios"] = pd.DataFrame(
         [("ALL", "cp_plan_within_window", "category_name", CATS[2], CATS[1], 1.8, 1.2, 2.7, 0.59, 0.2, 0.004, 300,
           900)], columns=list(REPORT_TABLES["pathway_odds_ratios"]))
@@ -213,10 +220,18 @@ def test_every_section_renders_from_hand_made_tables_and_the_briefing_figures_co
     assert "<td>25% lower</td>" in national and "<td>4.5x</td>" in national
     assert "KS4 cohorts 2015-2021; children's social care history observable from 2008-04-01" in national
     assert "never referred 40%; child in need 50%" in national
-    assert local.count("<figure>") == 12 and national.count("<figure>") == 10
+    assert local.count("<figure>") == 15 and national.count("<figure>") == 13
     # 5 permanently excluded pupils per row: every row's rates are blanked, so the suspension chart is not drawn
     assert "Chart not drawn: every value is suppressed" in local
     quality = pd.read_csv(tmp_path / "data" / "data_quality.csv", dtype={"la_code": str})
     # 8869: 5 received, all quarantined -> suppressed; a message starting "=" is neutralised for spreadsheets
     assert quality.set_index("rule_id").loc["8869", ["received", "quarantined"]].isna().all()
     assert quality.set_index("rule_id").loc["1103", "message"] == "'=start before referral"
+
+
+def test_a_report_with_nothing_but_the_model_still_opens_and_says_what_is_missing(tmp_path):
+    build_report({"category_profiles": tiny_gold()["category_profiles"]}, {}, [], tmp_path, DisclosureConf())
+    national = (tmp_path / "index.html").read_text()
+    assert national.count("<figure>") == 1  # the class-profile heatmap
+    assert "gold.category_trends (not in the lakehouse: run `csc-demand outcomes` first)" in national
+    assert [p.name for p in (tmp_path / "data").iterdir()] == ["category_profiles.csv"]

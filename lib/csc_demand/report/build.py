@@ -31,6 +31,9 @@ REPORT_TABLES: dict[str, tuple[str, ...]] = {
     "rereferral_rates": ("la_code", "referral_year", "category_name", "referrals", "rereferrals_12m"),
     "repeat_plan_rates": ("la_code", "start_year", "category_name", "plans", "repeat_plans"),
     "pathway_rates": ("la_code", "group_by", "group_value", "assessments", "cp_plans", "care_entries"),
+    "pathway_factor_combinations": ("la_code", "combination", "assessments", "cp_plans", "care_entries"),
+    "care_periods_by_category": ("la_code", "category_id", "category_name", "children", "children_multiple_periods",
+                                 "returned_home_followed_12m", "reentries_12m"),
     "pathway_odds_ratios": ("la_code", "outcome", "covariate", "level", "reference", "odds_ratio", "ci_lower",
                             "ci_upper", "coefficient", "std_error", "p_value", "n_level", "n_total"),
     "education_by_category": ("la_code", "category_id", "category_name", "pupils", "att8_pupils", "mean_att8",
@@ -130,8 +133,9 @@ def build_report(gold: dict[str, pd.DataFrame], absent: dict[str, str], las: Ite
     for name, (result, rule) in publisher.tables.items():
         write_csv(result.frame, str(out / "data" / f"{name}.csv"))
         log.add(f"data/{name}.csv", result, rule, conf, note="also a sheet of csc_demand_report.xlsx")
-    write_workbook({name: result.frame for name, (result, _) in publisher.tables.items()},
-                   str(out / "csc_demand_report.xlsx"))
+    if publisher.tables:  # a workbook needs at least one sheet
+        write_workbook({name: result.frame for name, (result, _) in publisher.tables.items()},
+                       str(out / "csc_demand_report.xlsx"))
     log.write(str(out))
     step(f"wrote {len(publisher.tables)} published tables (CSV and workbook sheets) and the output-check log")
     problems = scan_outputs(str(out), conf, forbidden)

@@ -52,7 +52,7 @@ def _total(frame: pd.DataFrame, area: str, column: str = "assessments") -> str:
 def demand_profile(page: Page) -> str:
     missing = page.unavailable("category_trends")
     if missing:
-        return missing
+        return missing + _profiles(page)
     trends = page.gold["category_trends"]
     shares = page.publish("demand_profile", lambda: category_shares(trends), TableRule(
         counts=("assessments",), derived=SHARE, totals=(("category_name", ALL),)))
@@ -212,7 +212,9 @@ def outcomes(page: Page) -> str:
     parts.append(_category_rates(page, "repeat_plan_rates", "repeat_plans", "plans", "start_year",
                                  "Repeat child protection plans (second or later plan) by category",
                                  "CP plans starting"))
+    parts.append(_care(page))
     parts.append(_pathways(page))
+    parts.append(_combinations(page))
     parts.append(_education(page))
     return "".join(p for p in parts if p)
 
@@ -230,6 +232,66 @@ def _category_rates(page: Page, table: str, events: str, total: str, year: str, 
                                "rate")
     return figure(svg, "The data's first year is left out: its earlier plans or referrals cannot be seen.",
                   table)
+
+
+def _care(page: Page) -> str:
+    """Re-entry within 12 months of a return home, and children with more than one period of care, by category."""
+    missing = page.unavailable("care_periods_by_category")
+    if missing:
+        return missing
+
+    def build() -> pd.DataFrame:
+        care = page.gold["care_periods_by_category"]
+        long = pd.concat([care.assign(measure=m, events=care[e], total=care[t]) for m, e, t in (
+            ("re-entry within 12 months of a return home", "reentries_12m", "returned_home_followed_12m"),
+            ("more than one period of care", "children_multiple_periods", "children"))])
+        return with_rate(long[["la_code", "measure", "category_id", "category_name", "events", "total"]],
+                         "events", "total")
+
+    care = page.publish("care_periods_by_category", build, TableRule(
+        counts=("total", "events"), derived=RATE, totals=(("category_name", ALL),), complements=(("total", "events"),)))
+    names = list(care.sort_values("category_id")["category_name"].drop_duplicates())
+    parts = []
+    for measure, population in (("re-entry within 12 months of a return home",
+                                 "returns home with 12 months of follow-up"),
+                                ("more than one period of care", "children with a period of care")):
+        rows = care[care["measure"] == measure]
+        svg = charts.dot_intervals(names, _series(page, rows, names, "category_name"),
+                                   f"Children in care: {measure}, by category of the first period, {page.name} "
+                                   f"(denominator: {population}, {page.name} {_total(rows, page.areas[0], 'total')}); "
+                                   f"95% Wilson intervals", "rate")
+        parts.append(figure(svg, "Category = the child's latest assessment started on or before the first period of "
+                                 "care.", "care_periods_by_category"))
+    return "".join(parts)
+
+
+def _combinations(page: Page) -> str:
+    """CP plans and care after assessments with domestic abuse alone, with neglect, or with other factors."""
+    missing = page.unavailable("pathway_factor_combinations")
+    if missing:
+        return missing
+
+    def build() -> pd.DataFrame:
+        combos = page.gold["pathway_factor_combinations"]
+        long = pd.concat([combos.assign(outcome=o, events=combos[c], total=combos["assessments"])
+                          for o, c in (("CP plan", "cp_plans"), ("period of care", "care_entries"))])
+        return with_rate(long[["la_code", "outcome", "combination", "events", "total"]], "events", "total")
+
+    combos = page.publish("pathway_factor_combinations", build, TableRule(
+        counts=("total", "events"), derived=RATE, complements=(("total", "events"),)))
+    labels = ["domestic_abuse_alone", "domestic_abuse_with_neglect", "domestic_abuse_with_other"]
+    series = []
+    for area in page.areas:
+        for outcome in ("CP plan", "period of care"):
+            rows = combos[(combos["la_code"] == area) & (combos["outcome"] == outcome)].set_index("combination")
+            rows = rows.reindex(labels)
+            series.append((f"{page.area_name(area)}: {outcome}", rows["rate"], rows["ci_lower"], rows["ci_upper"]))
+    svg = charts.dot_intervals([label.replace("_", " ") for label in labels], series,
+                               f"Domestic abuse alone or with other factors: assessments followed by a CP plan or a "
+                               f"period of care within the window, {page.name} (denominator: authorised assessments "
+                               f"with domestic abuse factors and a complete window); 95% Wilson intervals",
+                               "share of assessments")
+    return figure(svg, "Domestic abuse = factor group 3 (3A, 3B, 3C); neglect = 16A.", "pathway_factor_combinations")
 
 
 def _pathway_rates(rates: pd.DataFrame) -> pd.DataFrame:

@@ -29,7 +29,8 @@ def category_shares(trends: pd.DataFrame, group: tuple[str, ...] = (), count: st
     each category's share of it with its interval. Input: gold.category_trends or gold.category_thresholds shape
     (the count column ``count``: ``assessments``, or ``count`` for thresholds)."""
     keys = ["la_code", *group]
-    per_category = trends.groupby([*keys, "category_id", "category_name"], as_index=False)[count].sum()
+    # dropna=False keeps "unknown" (null category_id): it counts in the total
+    per_category = trends.groupby([*keys, "category_id", "category_name"], as_index=False, dropna=False)[count].sum()
     totals = per_category.groupby(keys, as_index=False)[count].sum().rename(columns={count: "_total"})
     everything = totals.assign(category_id=pd.NA, category_name=ALL, **{count: totals["_total"]})
     rows = pd.concat([per_category.merge(totals, on=keys, how="left"), everything], ignore_index=True)
