@@ -229,3 +229,12 @@ def test_published_tables_scan_clean(tmp_path):
     assert scan_outputs(str(tmp_path), CONF) == []
     write_csv(frame, str(tmp_path / "raw.csv"))
     assert len(scan_outputs(str(tmp_path), CONF)) == 4  # 63, 7, 23 and 33 in the unpublished copy
+
+
+def test_labels_of_the_total_dimension_do_not_split_its_groups():
+    # category_id and class_size have one value per category_name: grouping by them would leave A alone in its group
+    frame = pd.DataFrame({"la_code": ["201"] * 4, "category_id": [0, 1, 2, 3],
+                          "category_name": ["all", "A", "B", "C"], "class_size": [1.0, 0.2, 0.3, 0.5],
+                          "assessments": [100, 6, 30, 64]})
+    got = publish(frame, "t", TableRule(counts=("assessments",), totals=(("category_name", "all"),)), CONF)
+    assert cells(got.frame, ["category_name", "assessments"]) == [("all", 100), ("A", NA), ("B", NA), ("C", 65)]

@@ -126,7 +126,7 @@ def _secondary(frame: pd.DataFrame, dims: list[str], rule: TableRule, values: di
     """Suppress further cells until no group with a published total has exactly one suppressed part."""
     groups = []  # (count column, total row, part rows)
     for dim, total_value in rule.totals:
-        others = [d for d in dims if d != dim]
+        others = [d for d in dims if d != dim and d not in _labels_of(frame, dim)]
         keyed = frame.groupby(others, dropna=False, sort=False) if others else [((), frame)]
         for _, group in keyed:
             is_total = (group[dim].astype(str) == str(total_value)).to_numpy()
@@ -151,6 +151,13 @@ def _secondary(frame: pd.DataFrame, dims: list[str], rule: TableRule, values: di
             reasons[(target, c)] = (SECONDARY, f"protects the suppressed {c} of ({where}) from subtraction "
                                                f"from its published total")
             changed = True
+
+
+def _labels_of(frame: pd.DataFrame, dim: str) -> list[str]:
+    """Columns with one value per value of ``dim`` (category_id beside category_name, a rule's message beside its
+    id): they label the dimension rather than split its groups, so grouping by them would leave every part alone."""
+    per_value = frame.groupby(dim, dropna=False).nunique(dropna=False)
+    return [c for c in per_value.columns if per_value[c].max() <= 1]
 
 
 def _cell_order(rule: TableRule):
