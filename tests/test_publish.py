@@ -2,6 +2,7 @@
 import csv
 import json
 
+import numpy as np
 import openpyxl
 import pandas as pd
 import pytest
@@ -238,3 +239,23 @@ def test_labels_of_the_total_dimension_do_not_split_its_groups():
                           "assessments": [100, 6, 30, 64]})
     got = publish(frame, "t", TableRule(counts=("assessments",), totals=(("category_name", "all"),)), CONF)
     assert cells(got.frame, ["category_name", "assessments"]) == [("all", 100), ("A", NA), ("B", NA), ("C", 65)]
+
+
+def test_no_published_margin_gives_back_a_single_hidden_cell_in_random_tables():
+    # 50 random LA x category tables (many small cells) with both margins; the attack helper is the check
+    rng = np.random.default_rng(12)
+    rule = TableRule(counts=("n",), totals=(("category_name", "all"), ("la_code", "ALL")))
+    hidden_cells = 0
+    for _ in range(50):
+        grid = pd.DataFrame(rng.choice([0, 1, 3, 8, 9, 10, 14, 40, 120], size=(3, 4)),
+                            index=["201", "202", "203"], columns=list("ABCD"))
+        grid["all"] = grid.sum(axis=1)
+        grid.loc["ALL"] = grid.sum(axis=0)
+        frame = grid.rename_axis(index="la_code", columns="category_name").stack().rename("n").reset_index()
+        got = publish(frame, "t", rule, CONF).frame
+        assert recoverable(got, "category_name", "all", "n") == []
+        assert recoverable(got, "la_code", "ALL", "n") == []
+        shown = got["n"].dropna()
+        assert ((shown == 0) | ((shown >= 10) & (shown % 5 == 0))).all()
+        hidden_cells += int(got["n"].isna().sum())
+    assert hidden_cells > 100  # the tables did exercise suppression
