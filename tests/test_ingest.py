@@ -21,6 +21,7 @@ from csc_demand.config import DisclosureConf
 from csc_demand.io import delta
 from csc_demand.quality.catalog import RULES
 from csc_demand.report.data_quality import write_restricted_workbook
+from csc_demand.report.identifiers import lakehouse_identifiers
 from csc_demand.report.publish import OutputCheckLog, TableRule, publish, scan_outputs, write_csv, write_workbook
 
 FIXTURES = Path(__file__).parent / "fixtures" / "ingest"
@@ -358,9 +359,11 @@ def test_restricted_workbook_gives_the_la_its_own_ids_and_the_report_folder_none
     log = OutputCheckLog()
     log.add("data_quality", published, rule, conf)
     log.write(str(report))
-    keys = [run.child_key("201", c) for c in ("C001", "C002", "C003")]
-    assert scan_outputs(str(report), conf, forbidden=RAW_IDS + keys) == []
+    identifiers = lakehouse_identifiers(run.spark, run.cfg)
+    assert {"C001", "C003", "N001", "P001", "A123456789012", run.child_key("201", "C003"),
+            run.pupil_key("PMR", "P001")} <= identifiers
+    assert scan_outputs(str(report), conf, forbidden=identifiers) == []
     # the same scan finds the identifiers in the restricted folder, so it can fail
-    assert any("forbidden identifier 'C003'" in p for p in scan_outputs(str(path.parent), conf, forbidden=RAW_IDS))
+    assert any("forbidden identifier 'C003'" in p for p in scan_outputs(str(path.parent), conf, forbidden=identifiers))
     with pytest.raises(ValueError, match="overlap"):
         write_restricted_workbook(run.spark, run.cfg, report_out=str(run.lakehouse / "restricted" / "out"))

@@ -211,8 +211,10 @@ def test_scan_outputs_finds_small_counts_unrounded_counts_and_identifiers(tmp_pa
         "sub/bad.csv: row 2, column 'children': count 7 is under 10",
         "sub/bad.csv: row 3, column 'children': count 12 is not a multiple of 5"]
     # without a log: integer columns not named like a year, id, code or days are counts
-    assert sorted(scan_outputs(str(tmp_path), CONF, forbidden=["A123", ""])) == sorted(
-        expected_counts + ["sub/bad.csv: contains the forbidden identifier 'A123'"])
+    # "A12" is not the identifier "A123"; "d A1" (not a word) is found as a substring of "child A123"
+    assert sorted(scan_outputs(str(tmp_path), CONF, forbidden=["A123", "", "A12", "d A1"])) == sorted(
+        expected_counts + ["sub/bad.csv: contains the forbidden identifier 'A123'",
+                           "sub/bad.csv: contains the forbidden identifier 'd A1'"])
     # with a log beside the outputs: exactly the logged count columns (page.html's "Children" matches children)
     log = OutputCheckLog()
     rule = TableRule(counts=("children",))

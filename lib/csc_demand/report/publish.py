@@ -287,10 +287,11 @@ def scan_outputs(out_dir: str, conf: DisclosureConf, forbidden: Iterable[str] = 
 
     Count columns are those the output-check logs under ``out_dir`` name as counts (matched on the column header,
     also with underscores read as spaces, case-insensitive); without a log every all-integer column whose name
-    does not mark it as a year, id, code or number of days is taken as a count.
+    does not mark it as a year, id, code or number of days is taken as a count. Forbidden strings made of letters,
+    digits and underscores (keys, LAchildIDs, UPNs) are found as whole words, others anywhere.
     """
     root = Path(out_dir)
-    forbidden = [f for f in {str(f) for f in forbidden} if f]
+    forbidden = {str(f) for f in forbidden if str(f)}
     logged = _logged_counts(root)
     problems = []
     for path in sorted(p for p in root.rglob("*") if p.is_file()):
@@ -307,11 +308,21 @@ def scan_outputs(out_dir: str, conf: DisclosureConf, forbidden: Iterable[str] = 
             texts = [(where, text)]
             tables = _csv_tables(path) if suffix == ".csv" else _html_tables(text)
         for label, text in texts:
-            problems += [f"{label}: contains the forbidden identifier {f!r}" for f in forbidden if f in text]
+            problems += [f"{label}: contains the forbidden identifier {f!r}" for f in _found(forbidden, text)]
         for n, (sheet, rows) in enumerate(tables):
             label = where if suffix == ".csv" else f"{where} [{sheet or f'table {n + 1}'}]"
             problems += _scan_table(label, rows, logged, conf)
     return problems
+
+
+_TOKEN = re.compile(r"[A-Za-z0-9_]+")
+
+
+def _found(forbidden: set[str], text: str) -> list[str]:
+    """The forbidden strings in ``text``: identifiers made of letters and digits as whole words, by set lookup
+    (a national list of keys is millions long), any other string as a substring."""
+    words = forbidden & set(_TOKEN.findall(text))
+    return sorted(words | {f for f in forbidden if not _TOKEN.fullmatch(f) and f in text})
 
 
 def _logged_counts(root: Path) -> set[str] | None:
