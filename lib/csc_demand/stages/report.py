@@ -12,12 +12,12 @@ from pyspark.sql import functions as F
 from csc_demand.config import Config
 from csc_demand.io import delta
 from csc_demand.report.build import COMPARISONS, REPORT_TABLES, absent_reason, build_report, select_report_columns
+from csc_demand.report.identifiers import lakehouse_identifiers
 from csc_demand.report.tables import ENGLAND
 from csc_demand.runlog import RunLog
 from csc_demand.spark import get_spark
 
 HELP = "write the disclosure-controlled report (an HTML page per LA and for England, CSV, XLSX, output-check log)"
-IDENTIFIER_SAMPLE = 1000  # child keys the output scan looks for (any one found fails the run)
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -49,13 +49,11 @@ def read_gold(spark, cfg: Config, las: list[str] | None, log: RunLog):
     return gold, absent
 
 
-def forbidden_strings(spark, cfg: Config) -> list[str]:
-    """What must never appear in the report: the pseudonym key and a sample of child keys."""
-    secrets = [s for s in (os.environ.get(cfg.pseudonym_key_env), cfg.pseudonym_key) if s]
-    if delta.table_exists(spark, cfg, "gold", "assessment_category"):
-        keys = delta.read_table(spark, cfg, "gold", "assessment_category").select("child_key").limit(IDENTIFIER_SAMPLE)
-        secrets += [row["child_key"] for row in keys.collect()]
-    return secrets
+def forbidden_strings(spark, cfg: Config) -> set[str]:
+    """What must never appear in the report: every child and pupil identifier in the lakehouse (raw and
+    pseudonymous) and the pseudonym key itself."""
+    secrets = {s for s in (os.environ.get(cfg.pseudonym_key_env), cfg.pseudonym_key) if s}
+    return lakehouse_identifiers(spark, cfg) | secrets
 
 
 def run(args: argparse.Namespace, cfg: Config, log: RunLog) -> int:
@@ -75,8 +73,10 @@ def run(args: argparse.Namespace, cfg: Config, log: RunLog) -> int:
     if unknown:
         raise ValueError(f"--la {' '.join(unknown)}: no such LA in the gold tables of {cfg.lakehouse} "
                          f"(LAs there: {' '.join(found) or 'none'})")
-    log.step(f"building the report for England and {len(las)} LA(s) into {out}")
-    index = build_report(gold, absent, las, out, cfg.disclosure, args.compare, forbidden_strings(spark, cfg), log.step)
+    forbidden = forbidden_strings(spark, cfg)
+    log.step(f"building the report for England and {len(las)} LA(s) into {out} (the output scan will look for "
+             f"{len(forbidden)} identifiers)")
+    index = build_report(gold, absent, las, out, cfg.disclosure, args.compare, forbidden, log.step)
     log.metric("report", str(index))
     log.metric("report_las", len(las))
     log.step(f"report written: {index}")
