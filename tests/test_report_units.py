@@ -224,8 +224,11 @@ def test_every_section_renders_from_hand_made_tables_and_the_briefing_figures_co
     # 5 permanently excluded pupils per row: every row's rates are blanked, so the suspension chart is not drawn
     assert "Chart not drawn: every value is suppressed" in local
     quality = pd.read_csv(tmp_path / "data" / "data_quality.csv", dtype={"la_code": str})
-    # 8869: 5 received, all quarantined -> suppressed; a message starting "=" is neutralised for spreadsheets
-    assert quality.set_index("rule_id").loc["8869", ["received", "quarantined"]].isna().all()
+    # 15 of 120 quarantined: 1103 (10) is published, so 8869 (5) and its partner 1103 are suppressed; the totals
+    # row stays; a message starting "=" is neutralised for spreadsheets
+    by_rule = quality.set_index("rule_id")
+    assert by_rule.loc["8869", ["received", "quarantined"]].isna().all() and pd.isna(by_rule.loc["1103", "quarantined"])
+    assert by_rule.loc["all", ["received", "accepted", "quarantined"]].tolist() == [120, 105, 15]
     assert quality.set_index("rule_id").loc["1103", "message"] == "'=start before referral"
 
 

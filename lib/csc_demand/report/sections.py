@@ -451,7 +451,10 @@ def data_quality(page: Page) -> str:
     if missing:
         return missing
     quality = page.publish("data_quality", lambda: page.gold["data_quality"].sort_values(
-        ["la_code", "collection_year", "table_name"]), TableRule(counts=("received", "accepted", "quarantined")),
+        ["la_code", "collection_year", "table_name"]), TableRule(
+            counts=("received", "accepted", "quarantined"), totals=(("rule_id", "all"),),
+            # received = accepted + quarantined: a small one of the two must not follow from the other two
+            complements=(("received", "accepted"), ("received", "quarantined"))),
         areas=list(page.gold["data_quality"]["la_code"].unique()) if page.national else [page.la])
     return ("<p>Records received, accepted and quarantined per return, table and DfE rule id (rule <i>all</i> = "
             "the table's totals).</p>" + html_table(quality, max_rows=80))
