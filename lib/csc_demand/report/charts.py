@@ -49,7 +49,8 @@ def dot_intervals(labels: Sequence[str], series: Sequence[tuple[str, Sequence, S
     for i, (name, values, lower, upper) in enumerate(series):
         v, lo, hi = (np.asarray(a, dtype=float) for a in (values, lower, upper))
         pos = y - 0.35 + step * (i + 0.5)
-        err = np.vstack([np.where(np.isnan(lo), 0, v - lo), np.where(np.isnan(hi), 0, hi - v)])
+        # clipped at 0: an interval at a bound can miss its value by rounding error (Wilson at 0 events)
+        err = np.clip(np.vstack([np.where(np.isnan(lo), 0, v - lo), np.where(np.isnan(hi), 0, hi - v)]), 0, None)
         ok = ~np.isnan(v)
         ax.errorbar(v[ok], pos[ok], xerr=err[:, ok], fmt="o", ms=4, capsize=2, color=COLOURS[i % 4], label=name)
     if reference is not None:
