@@ -16,7 +16,8 @@ from pyspark.sql import functions as F
 from csc_demand.config import Config
 from csc_demand.io import delta
 from csc_demand.outcomes.contract import check_columns
-from csc_demand.outcomes.education import education_gaps, pupil_involvement, sen_gaps
+from csc_demand.outcomes.education import (education_by_category, education_gaps, history_start, lookback,
+                                           pupil_involvement, sen_gaps)
 from csc_demand.outcomes.estimates import survival_estimates
 from csc_demand.outcomes.followup import default_end_date, referral_categories
 from csc_demand.outcomes.pathways import assessment_pathways, pathway_odds_ratios, pathway_rates
@@ -146,11 +147,20 @@ def run(args: argparse.Namespace, cfg: Config, log: RunLog) -> int:
     log.step("fitting pathway logistic regressions (MLlib GLR, binomial)")
     _write(_odds_ratios_or_empty(pathways, categories is not None, log), cfg, log, "pathway_odds_ratios")
 
+    look = lookback(inputs["school_outcomes"], history_start(inputs["referrals"]),
+                    cfg.outcomes.education_lookback_years)
+    log.step(f"education: CIN history from {look.history_from}; KS4 cohorts with "
+             f"{cfg.outcomes.education_lookback_years} observable years before the end of KS4: "
+             f"{look.label or 'none (education tables are empty)'}")
+    log.metric("education_history_from", look.history_from.isoformat())
+    log.metric("education_ks4_years", look.label)
     involvement = _write(pupil_involvement(inputs["school_outcomes"], children, inputs["referrals"],
-                                           inputs["cp_plans"], inputs["care_periods"]),
+                                           inputs["cp_plans"], inputs["care_periods"], inputs["assessments"],
+                                           categories, look),
                          cfg, log, "education_involvement")
-    gaps = _write(education_gaps(involvement), cfg, log, "education_gaps")
-    _write(sen_gaps(gaps), cfg, log, "education_sen_gaps")
+    _write(education_gaps(involvement), cfg, log, "education_gaps")
+    _write(sen_gaps(involvement), cfg, log, "education_sen_gaps")
+    _write(education_by_category(involvement), cfg, log, "education_by_category")
     _write(category_trends(categories, inputs["assessments"]), cfg, log, "category_trends")
 
     first_year = inputs["referrals"].agg(F.min("collection_year")).collect()[0][0]
