@@ -138,6 +138,8 @@ def generate(spark: SparkSession, out_dir, scale: float, seed: int, defects: flo
     truth.write_json(truth_dir / "targets.json", truth.targets_json())
     (truth.assessment_truth(referrals, kids).orderBy("la_code", "child_id", "referral_date", "assessment_number")
      .write.mode("overwrite").parquet(str(truth_dir / "assessments.parquet")))
+    (truth.event_truth(referrals, kids).orderBy("la_code", "child_id", "start_date", "event")
+     .write.mode("overwrite").parquet(str(truth_dir / "events.parquet")))
     (kids.select("la_code", F.col("la_child_id").alias("child_id"), "pmr", "upn", "birth_date", "sex", "ethnicity",
                  "disabled", F.element_at(F.array(*[F.lit(c) for c in P.CLASS_NAMES]),
                                           F.col("child_type") + 1).alias("child_type"))
