@@ -24,6 +24,7 @@ Writes benchmarks/results/validate_outcomes.json. Long at scale 0.1: on a shared
 
     flock /tmp/csc-heavy.lock .venv/bin/python benchmarks/validate_outcomes.py [--scale 0.1] [--work DIR]
     .venv/bin/python benchmarks/validate_outcomes.py --work DIR --report-only   # re-read an existing run
+    .venv/bin/python benchmarks/validate_outcomes.py --work DIR --outcomes-only # new outcomes code, same model
 """
 from __future__ import annotations
 
@@ -257,6 +258,8 @@ def main() -> int:
     parser.add_argument("--driver-memory", default="4g")
     parser.add_argument("--k", type=int, default=12, help="classes fitted (the study's 12)")
     parser.add_argument("--report-only", action="store_true", help="report on the gold tables already in --work")
+    parser.add_argument("--outcomes-only", action="store_true",
+                        help="keep the fitted categories in --work: run only the outcomes stage, then report")
     args = parser.parse_args()
     work = Path(args.work)
     source, lakehouse = work / "source", str(work / "lakehouse")
@@ -276,8 +279,9 @@ def main() -> int:
             seconds["synth"] = time.perf_counter() - start
         if not Path(lakehouse, "silver", "referrals").exists():
             seconds["ingest"] = run_verb(["ingest", "--source", str(source), *common])
-        seconds["fit"] = run_verb(["fit", "--k", str(args.k), *common])
-        seconds["classify"] = run_verb(["classify", *common])
+        if not args.outcomes_only:
+            seconds["fit"] = run_verb(["fit", "--k", str(args.k), *common])
+            seconds["classify"] = run_verb(["classify", *common])
         seconds["outcomes"] = run_verb(["outcomes", *common])
         for verb, s in seconds.items():
             print(f"{verb:<10} {s:8.1f} s")
