@@ -90,6 +90,11 @@ def as_the_pipeline_labels(truth: DataFrame, assessments: DataFrame) -> DataFram
                     F.when(no_factors, F.lit(NO_FACTORS_NAME)).otherwise(F.col("category_name")).alias("category_name")))
 
 
+def england(df: DataFrame) -> DataFrame:
+    """The England rows of an aggregate (tables without an LA dimension are all England)."""
+    return df.where(F.col("la_code") == "ALL") if "la_code" in df.columns else df
+
+
 def by_class(windows: DataFrame, pathways: DataFrame, assessments: DataFrame,
              categories: DataFrame | None) -> dict[str, dict[str, tuple[float, float, int]]]:
     """Per measure and class: (value, standard error, subjects), from the gold row-level tables.
@@ -103,11 +108,12 @@ def by_class(windows: DataFrame, pathways: DataFrame, assessments: DataFrame,
         pathways = pathways.drop(*CATEGORY_COLUMNS).join(categories, on="assessment_key", how="left")
     km = survival_estimates(windows, "rereferral_after_closure", ["category_name"], horizons=(365,))
     result: dict[str, dict] = {"rereferral": {}, "cp_plan": {}, "care": {}}
-    for r in km.where(F.col("group_by") == "category_name").collect():
+    for r in england(km).where(F.col("group_by") == "category_name").collect():
         # Greenwood interval (log-log scale) read back as a standard error: half its width over 1.96.
         result["rereferral"][r["group_value"]] = (r["cumulative_incidence"], (r["ci_upper"] - r["ci_lower"])
                                                   / (2 * Z_95), r["subjects"])
-    for r in pathway_rates(pathways, ["category_name"]).where(F.col("group_by") == "category_name").collect():
+    rates = england(pathway_rates(pathways, ["category_name"]))
+    for r in rates.where(F.col("group_by") == "category_name").collect():
         n = r["assessments"]
         for measure, rate in (("cp_plan", r["cp_plan_rate"]), ("care", r["care_rate"])):
             result[measure][r["group_value"]] = (rate, (rate * (1 - rate) / n) ** 0.5, n)
@@ -211,7 +217,8 @@ def education_report(spark, cfg, source: Path, key: str, targets: dict) -> dict:
     for r in sorted(sen, key=lambda r: r["involvement"]):
         did = ("" if r["did_estimate"] is None else
                f"; DiD {r['did_estimate']:+.3f} ({r['did_ci_lower']:+.3f} to {r['did_ci_upper']:+.3f})")
-        print(f"  SEN gap {r['involvement']:<15} {r['att8_gap']:.1f} points, relative {r['att8_relative_gap']:.3f}{did}")
+        print(f"  SEN gap {r['involvement']:<15} {r['att8_gap']:.1f} points, "
+              f"relative {r['att8_relative_gap']:.3f}{did}")
     report["measured_by_involvement"], report["truth_by_true_involvement"] = measured, true
     pupils.unpersist()
     return report
@@ -288,7 +295,7 @@ def main() -> int:
     report["load_average_after_pipeline"] = os.getloadavg()
 
     targets = json.loads((source / "_truth" / "targets.json").read_text())
-    survival = delta.read_table(spark, cfg, "gold", "survival_estimates").collect()
+    survival = england(delta.read_table(spark, cfg, "gold", "survival_estimates")).collect()
     summary = json.loads(sorted(cfg.runs_dir.glob("outcomes-*.json"))[-1].read_text())
     print(f"{'figure':<20} {'found':>8} {'target':>8}  within 3 pp")
     for key, source_of in FIGURES.items():
@@ -356,9 +363,7 @@ def main() -> int:
     raw_truth = spark.read.parquet(str(source / "_truth" / "assessments.parquet"))
     expected = pathway_truth(raw_truth, spark.read.parquet(str(source / "_truth" / "events.parquet")), end_date,
                              f"{years[0] - 1}-04-01")
-    rates = delta.read_table(spark, cfg, "gold", "pathway_rates")
-    if "la_code" in rates.columns:
-        rates = rates.where(F.col("la_code") == "ALL")
+    rates = england(delta.read_table(spark, cfg, "gold", "pathway_rates"))
     found_rates = {("all" if r["group_by"] == "all" else CLASS_OF_CATEGORY.get(r["group_value"], r["group_value"])): r
                    for r in rates.where("group_by IN ('all', 'category_name')").collect()}
     report["pathways"] = {}
