@@ -233,7 +233,8 @@ def trend_report(spark, cfg, truth_assessments: DataFrame, years: range) -> dict
         found.setdefault(r[year_column], {})[CLASS_OF_CATEGORY.get(r["category_name"], r["category_name"])] = \
             r["assessments"]
     truth: dict[int, dict[str, int]] = {}
-    for r in (truth_assessments.where(F.col("class_name").isNotNull() & F.col("authorised_date").isNotNull())
+    with_factors = ~F.coalesce(F.col("factor_codes"), F.lit("")).isin("", "21")  # the truth classes code 21 too
+    for r in (truth_assessments.where(with_factors & F.col("authorised_date").isNotNull())
               .groupBy("collection_year", "class_name").count().collect()):
         truth.setdefault(r["collection_year"], {})[r["class_name"]] = r["count"]
     report = {"year_column": year_column, "by_year": {}}

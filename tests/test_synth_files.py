@@ -18,6 +18,7 @@ from csc_demand.synth.care import EPISODE_COLUMNS, HEADER_COLUMNS
 from csc_demand.synth.defects import DEFECT_COLUMNS
 from csc_demand.synth.npd import (CIN_COLUMNS, CPP_COLUMNS, EXCLUSION_COLUMNS, HISTORY_FROM_YEAR, KS4_COLUMNS,
                                   SEN_COLUMNS)
+from csc_demand.synth.population import HISTORY_YEARS
 
 SCALE, SEED, RATE, FIRST, LAST = 0.001, 20240601, 0.03, 2019, 2021
 ISO = re.compile(r"^\d{4}-\d{2}-\d{2}$")
@@ -122,9 +123,10 @@ def test_npd_history_years_hold_episodes_and_plans_without_assessments(synth_out
                                                         "AssessmentFactors")]
     referral, closure = CIN_COLUMNS.index("CINreferralDate"), CIN_COLUMNS.index("CINclosureDate")
     plans = 0
+    simulated_from = FIRST - HISTORY_YEARS  # collection year of the first simulated referral (population.py)
     for year in range(HISTORY_FROM_YEAR, FIRST):
         _, rows = _csv_rows(out / f"npd/cin_{year}.csv")
-        assert rows, year
+        assert bool(rows) == (year >= simulated_from), year
         assert all(row[i] == "" for row in rows for i in assessment_fields), year
         assert all(row[referral] <= f"{year}-03-31" for row in rows), year
         assert all(row[closure] == "" or f"{year - 1}-04-01" <= row[closure] <= f"{year}-03-31" for row in rows)
