@@ -29,5 +29,15 @@ AGGREGATE_TABLES: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
                            ("att8_sen", "att8_no_sen", "att8_gap", "att8_relative_gap", "did_estimate",
                             "did_ci_lower", "did_ci_upper", "suspension_ratio_sen", "exclusion_ratio_sen")),
     "category_trends": (("assessments",), ("share",)),
+    "complexity_trends": (("assessments", "factors", "with_2plus_groups", "with_3plus_groups",
+                           "in_complex_categories"),
+                          ("mean_factors", "share_2plus_groups", "share_3plus_groups", "share_complex_categories")),
+    "category_thresholds": (("count",), ("share",)),
+    "pathway_factor_combinations": (("assessments", "cp_plans", "care_entries"), ("cp_plan_rate", "care_rate")),
+    "category_demographics": (("assessments", "cp_plans", "care_entries"), ("cp_plan_rate", "care_rate")),
+    "care_periods_by_category": (("children", "children_multiple_periods", "periods", "returned_home",
+                                  "returned_home_followed_12m", "reentries_12m"),
+                                 ("multiple_periods_rate", "reentry_rate_12m")),
+    "cp_plans_by_abuse": (("plans", "repeat_plans"), ("repeat_rate",)),
 }
 GOLD_TABLES = (*ROW_LEVEL_TABLES, *AGGREGATE_TABLES)
