@@ -15,10 +15,11 @@ from csc_demand.report.briefing import CHILD_MH_ID, DAV_ID, HEADLINES, PMH_ID
 from csc_demand.report.page import Page, figure, html_table, number, percent, with_interval
 from csc_demand.report.publish import TableRule
 from csc_demand.report.tables import (ALL, ENGLAND, UNKNOWN, category_shares, key_problem_areas, rates_by_category,
-                                      with_rate)
+                                      stacked_rates, with_rate)
 
 RATE = ("rate", "ci_lower", "ci_upper")
 SHARE = ("share", "ci_lower", "ci_upper")
+PATHWAY_OUTCOMES = (("CP plan", "cp_plans", "assessments"), ("period of care", "care_entries", "assessments"))
 KM_HORIZONS = ((365, "12 months"), (2190, "six years"))
 SURVIVAL_MEASURES = {"rereferral_after_closure": ("Re-referral after closure", "referrals closed"),
                      "repeat_cp_plan": ("Repeat child protection plan after a plan ended", "CP plans ended"),
@@ -241,12 +242,10 @@ def _care(page: Page) -> str:
         return missing
 
     def build() -> pd.DataFrame:
-        care = page.gold["care_periods_by_category"]
-        long = pd.concat([care.assign(measure=m, events=care[e], total=care[t]) for m, e, t in (
-            ("re-entry within 12 months of a return home", "reentries_12m", "returned_home_followed_12m"),
-            ("more than one period of care", "children_multiple_periods", "children"))])
-        return with_rate(long[["la_code", "measure", "category_id", "category_name", "events", "total"]],
-                         "events", "total")
+        return stacked_rates(page.gold["care_periods_by_category"], ["la_code", "category_id", "category_name"],
+                             "measure", (("re-entry within 12 months of a return home", "reentries_12m",
+                                          "returned_home_followed_12m"),
+                                         ("more than one period of care", "children_multiple_periods", "children")))
 
     care = page.publish("care_periods_by_category", build, TableRule(
         counts=("total", "events"), derived=RATE, totals=(("category_name", ALL),), complements=(("total", "events"),)))
@@ -271,13 +270,8 @@ def _combinations(page: Page) -> str:
     if missing:
         return missing
 
-    def build() -> pd.DataFrame:
-        combos = page.gold["pathway_factor_combinations"]
-        long = pd.concat([combos.assign(outcome=o, events=combos[c], total=combos["assessments"])
-                          for o, c in (("CP plan", "cp_plans"), ("period of care", "care_entries"))])
-        return with_rate(long[["la_code", "outcome", "combination", "events", "total"]], "events", "total")
-
-    combos = page.publish("pathway_factor_combinations", build, TableRule(
+    combos = page.publish("pathway_factor_combinations", lambda: stacked_rates(
+        page.gold["pathway_factor_combinations"], ["la_code", "combination"], "outcome", PATHWAY_OUTCOMES), TableRule(
         counts=("total", "events"), derived=RATE, complements=(("total", "events"),)))
     labels = ["domestic_abuse_alone", "domestic_abuse_with_neglect", "domestic_abuse_with_other"]
     series = []
@@ -298,9 +292,7 @@ def _pathway_rates(rates: pd.DataFrame) -> pd.DataFrame:
     """Pathway counts by category (and "all") as one long table: outcome, events, total, rate and interval."""
     rates = rates[rates["group_by"].isin(["all", "category_name"])]
     rates = rates.assign(category_name=rates["group_value"].where(rates["group_by"] != "all", ALL))
-    long = pd.concat([rates.assign(outcome=o, events=rates[c], total=rates["assessments"])
-                      for o, c in (("CP plan", "cp_plans"), ("period of care", "care_entries"))])
-    return with_rate(long[["la_code", "outcome", "category_name", "events", "total"]], "events", "total")
+    return stacked_rates(rates, ["la_code", "category_name"], "outcome", PATHWAY_OUTCOMES)
 
 
 def _pathways(page: Page) -> str:

@@ -24,6 +24,15 @@ def with_rate(frame: pd.DataFrame, events: str, total: str, rate: str = "rate") 
     return out
 
 
+def stacked_rates(frame: pd.DataFrame, keys: list[str], column: str,
+                  measures: tuple[tuple[str, str, str], ...]) -> pd.DataFrame:
+    """One row per (keys, measure) from pairs of count columns: ``measures`` = (name, events column, total column);
+    the name goes in ``column``, with ``events``, ``total``, the rate and its interval."""
+    long = pd.concat([frame.assign(**{column: name}, events=frame[events], total=frame[total])
+                      for name, events, total in measures], ignore_index=True)
+    return with_rate(long[[*keys, column, "events", "total"]], "events", "total")
+
+
 def category_shares(trends: pd.DataFrame, group: tuple[str, ...] = (), count: str = "assessments") -> pd.DataFrame:
     """Assessments per (la_code, *group, category) summed over years, an ``"all"`` row per (la_code, *group) and
     each category's share of it with its interval. Input: gold.category_trends or gold.category_thresholds shape
