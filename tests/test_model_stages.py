@@ -3,6 +3,7 @@ selection rule; parameter files."""
 from __future__ import annotations
 
 import json
+from pathlib import Path
 import math
 
 import mlflow
@@ -110,7 +111,7 @@ def test_fit_selects_k_logs_to_mlflow_registers_and_classify_matches_the_pyfunc(
     write_table(assessments_frame(spark, X), cfg, "silver", "assessments")
     assert cli.main(["fit", "--lakehouse", cfg.lakehouse, "--k-min", "2", "--k-max", "4", "--starts", "3",
                      "--baselines", "--set", "spark.driver_memory=4g"]) == 0
-    summary = json.loads(sorted((cfg.runs_dir).glob("fit-*.json"))[-1].read_text())
+    summary = json.loads(sorted(Path(cfg.runs_dir).glob("fit-*.json"))[-1].read_text())
     assert summary["metrics"]["chosen_k"] == 3
     assert summary["versions_read"] == {"silver.assessments": 0}
 

@@ -23,9 +23,13 @@ PYFUNC_NAME = "category_classifier"
 
 
 def configure(cfg: Config) -> None:
+    """Tracking and registry URIs, and the experiment, created with its artifacts under the lakehouse (MLflow's
+    default would be ./mlruns of the working directory). On Databricks the workspace decides where artifacts go."""
     mlflow.set_tracking_uri(cfg.tracking_uri)
     if cfg.mlflow.registry_uri:
         mlflow.set_registry_uri(cfg.mlflow.registry_uri)
+    if not cfg.on_databricks and mlflow.get_experiment_by_name(cfg.mlflow.experiment) is None:
+        mlflow.create_experiment(cfg.mlflow.experiment, artifact_location=cfg.artifact_location)
     mlflow.set_experiment(cfg.mlflow.experiment)
 
 
