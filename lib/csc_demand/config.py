@@ -32,6 +32,7 @@ class SparkConf:
     shuffle_partitions: int = 8
     ui: bool = False
     extra: dict = field(default_factory=dict)
+    packages: list = field(default_factory=list)  # Maven coordinates added to Delta's in local mode (e.g. hadoop-aws)
 
 
 @dataclass
@@ -164,7 +165,7 @@ def _coerce(value: Any, hint: Any, where: str) -> Any:
             return date.fromisoformat(value)
         if target in (int, float, str, bool) and not isinstance(value, target):
             return target(value)
-        if target is dict and not isinstance(value, dict):
+        if target in (dict, list) and not isinstance(value, target):
             raise ValueError(value)
     except (TypeError, ValueError) as err:
         raise ConfigError(f"{where}: {value!r} is not a valid {getattr(target, '__name__', target)}") from err

@@ -6,6 +6,7 @@ import dataclasses
 import hashlib
 import json
 import subprocess
+from importlib import metadata
 from pathlib import Path
 from typing import Optional
 
@@ -14,6 +15,7 @@ from mlflow import MlflowClient
 from mlflow.models import ModelSignature
 from mlflow.types.schema import ColSpec, Schema
 
+import csc_demand
 from csc_demand import __version__
 from csc_demand.config import Config
 from csc_demand.model.pyfunc import INPUT_COLUMN, CategoryClassifier
@@ -72,6 +74,15 @@ def signature() -> ModelSignature:
                         ColSpec("double", "probability")]))
 
 
+# What CategoryClassifier needs when loaded without Spark: MLflow's client-side core, and its own imports.
+MODEL_PACKAGES = ("mlflow-skinny", "numpy", "pandas", "scipy", "pyyaml")
+
+
+def model_requirements() -> list[str]:
+    """The model's pip requirements, pinned to the versions it was fitted with."""
+    return [f"{name}=={metadata.version(name)}" for name in MODEL_PACKAGES]
+
+
 def log_and_register(parameters: dict, cfg: Config, workdir: Path) -> tuple[str, str]:
     """Log the pyfunc in the active run, register it and point the alias ``champion`` at the new version.
 
@@ -81,7 +92,9 @@ def log_and_register(parameters: dict, cfg: Config, workdir: Path) -> tuple[str,
     info = mlflow.pyfunc.log_model(
         name=PYFUNC_NAME, python_model=CategoryClassifier(), artifacts={"parameters": str(path)},
         signature=signature(), registered_model_name=cfg.mlflow.model_name,
-        pip_requirements=["mlflow", "numpy", "pandas", "scipy", "pyyaml", f"csc-demand=={__version__}"])
+        # The package's source goes with the model (csc-demand is not published), so serving or a fresh
+        # environment rebuilds it from public packages alone: what the classifier imports, at the versions fitted.
+        code_paths=[str(Path(csc_demand.__file__).parent)], pip_requirements=model_requirements())
     version = str(info.registered_model_version)
     MlflowClient().set_registered_model_alias(cfg.mlflow.model_name, CHAMPION, version)
     return cfg.mlflow.model_name, version
