@@ -15,6 +15,7 @@ from mlflow import MlflowClient
 from pyspark.sql import functions as F
 
 from csc_demand import cli
+from csc_demand.config import load_config
 from csc_demand.codes import INDICATOR_NAMES
 from csc_demand.io.delta import read_table, write_table
 from csc_demand.model.assign import GOLD_COLUMNS
@@ -65,6 +66,30 @@ def test_registered_champion_scores_a_pandas_frame_without_spark(tmp_path, cfg):
     neg = 0.4 * 0.01 * 0.1 * 0.5
     assert scored["probability"][0] == pytest.approx(da / (da + neg), rel=1e-9)
     assert math.isnan(scored["probability"][2])
+
+
+def test_input_lineage_names_a_catalog_table_by_name_and_a_lakehouse_table_by_path(spark, cfg, tmp_path):
+    from csc_demand.model import tracking
+
+    table = cfg.table_name("silver", "assessments")
+    spark.createDataFrame([(1,)], "x int").write.format("delta").save(table)
+    # a catalog table as Unity Catalog names them (catalog.schema.table), here in the session's own catalog
+    spark.sql(f"CREATE SCHEMA IF NOT EXISTS h6_lineage_silver LOCATION '{tmp_path / 'schema'}'")
+    spark.sql(f"CREATE TABLE IF NOT EXISTS spark_catalog.h6_lineage_silver.assessments USING delta LOCATION '{table}'")
+    catalog_cfg = load_config(profile="local", overrides={
+        "catalog": "spark_catalog", "schemas": {"silver": "h6_lineage_silver"},
+        "mlflow": {"tracking_uri": f"sqlite:///{tmp_path / 'lineage.db'}"}})
+    cfg.mlflow.tracking_uri = catalog_cfg.mlflow.tracking_uri
+    tracking.configure(cfg)
+    sources = []
+    for config in (catalog_cfg, cfg):
+        with mlflow.start_run() as run:
+            tracking.log_input_table(spark.read.format("delta").load(table), config, "silver", "assessments", 0)
+        (dataset_input,) = mlflow.get_run(run.info.run_id).inputs.dataset_inputs
+        sources.append(json.loads(dataset_input.dataset.source))
+    spark.sql("DROP TABLE spark_catalog.h6_lineage_silver.assessments")
+    assert sources == [{"delta_table_name": "spark_catalog.h6_lineage_silver.assessments", "delta_table_version": "0"},
+                       {"path": table, "delta_table_version": "0"}]
 
 
 def test_classify_from_a_yaml_parameter_file_writes_gold(spark, cfg, tmp_path):

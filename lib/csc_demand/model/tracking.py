@@ -60,9 +60,11 @@ def run_tags(cfg: Config) -> dict:
 
 
 def log_input_table(df, cfg: Config, layer: str, table: str, version: int) -> None:
-    """Record the input Delta table and the version read, as an MLflow dataset input and as params."""
-    dataset = mlflow.data.from_spark(df, path=cfg.table_name(layer, table), version=str(version),
-                                     name=f"{layer}.{table}")
+    """Record the input Delta table and the version read, as an MLflow dataset input and as params: by path, or
+    by its Unity Catalog name on Databricks (which gives the workspace's lineage)."""
+    location = cfg.table_name(layer, table)
+    source = {"table_name": location} if cfg.on_databricks else {"path": location}
+    dataset = mlflow.data.from_spark(df, **source, version=str(version), name=f"{layer}.{table}")
     mlflow.log_input(dataset, context="training")
     mlflow.log_params({f"input.{layer}.{table}.version": version})
 
