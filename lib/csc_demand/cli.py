@@ -65,7 +65,8 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     log = RunLog(args.verb, cfg.runs_dir)
     try:
-        code = _stage(args.verb).run(args, cfg, log)
+        with log.heartbeat():
+            code = _stage(args.verb).run(args, cfg, log)
     except (ConfigError, FileNotFoundError, ValueError) as err:
         log.step(f"failed: {err}")
         log.save("failed")
