@@ -25,7 +25,7 @@ def test_lakehouse_uris_keep_their_scheme(lakehouse):
     base = lakehouse.rstrip("/")
     assert cfg.table_name("silver", "referrals") == f"{base}/silver/referrals"
     assert cfg.runs_dir == f"{base}/_runs"
-    assert cfg.artifact_location == (f"s3://bucket/lake/mlflow-artifacts" if lakehouse.startswith("s3a")
+    assert cfg.artifact_location == ("s3://bucket/lake/mlflow-artifacts" if lakehouse.startswith("s3a")
                                      else f"{base}/mlflow-artifacts")
     with pytest.raises(ConfigError, match="set mlflow.tracking_uri"):
         cfg.tracking_uri  # noqa: B018  (a property that raises)

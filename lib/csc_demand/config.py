@@ -86,6 +86,7 @@ class Config:
     schemas: dict = field(default_factory=lambda: {layer: layer for layer in LAYERS})
     pseudonym_key_env: str = "CSC_PSEUDONYM_KEY"
     pseudonym_key: Optional[str] = None  # prefer the environment variable; never commit a real key
+    git_commit: Optional[str] = None  # the code's commit when it runs from a wheel (the Databricks job passes it)
     spark: SparkConf = field(default_factory=SparkConf)
     mlflow: MlflowConf = field(default_factory=MlflowConf)
     synth: SynthConf = field(default_factory=SynthConf)

@@ -51,8 +51,10 @@ def git_commit() -> Optional[str]:
 
 
 def run_tags(cfg: Config) -> dict:
+    """Tags for every MLflow run: the config's hash, the package version, the profile and the code's git commit
+    (``git_commit`` from the config, as the Databricks job passes it, else the checkout's own)."""
     tags = {"config_hash": config_hash(cfg), "csc_demand_version": __version__, "profile": cfg.profile}
-    commit = git_commit()
+    commit = cfg.git_commit or git_commit()
     if commit:
         tags["mlflow.source.git.commit"] = commit
         tags["git_commit"] = commit
