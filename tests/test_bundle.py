@@ -28,6 +28,7 @@ ROOT = Path(__file__).resolve().parents[1]
 BUNDLE = ROOT / "deploy" / "databricks"
 JOB_FILE = BUNDLE / "resources" / "csc_demand_job.yml"
 FAKE_USER = "analyst@example.org"
+FAKE_COMMIT = "0123456789abcdef0123456789abcdef01234567"
 # The databricks-bundles package's typed model of each resource kind the bundle declares.
 RESOURCE_MODELS = {"jobs": Job, "schemas": Schema, "volumes": Volume, "experiments": MlflowExperiment,
                    "registered_models": RegisteredModel}
@@ -61,6 +62,7 @@ def resolve_variables(text: str, target: str) -> str:
     """What the Databricks CLI substitutes at deploy time."""
     variables = target_variables(target)
     text = re.sub(r"\$\{var\.(\w+)\}", lambda m: variables[m.group(1)], text)
+    text = text.replace("${bundle.git.commit}", FAKE_COMMIT)
     return text.replace("${workspace.current_user.userName}", FAKE_USER)  # also inside a variable's value
 
 
@@ -125,6 +127,7 @@ def test_cli_accepts_the_exact_parameters_each_task_passes(target, catalog):
         assert (cfg.mlflow.tracking_uri, cfg.mlflow.registry_uri) == ("databricks", "databricks-uc")
         assert cfg.mlflow.model_name == f"{catalog}.csc_gold.csc_demand_categories"
         assert cfg.model.k is None and cfg.outcomes.end_date is None  # empty job parameters keep the defaults
+        assert cfg.git_commit == FAKE_COMMIT  # tagged on every MLflow run (tracking.run_tags)
         if args.verb == "ingest":
             assert args.source == f"/Volumes/{catalog}/csc_bronze/returns"
     assert resolve("${var.experiment}", "dev") == f"/Users/{FAKE_USER}/csc-demand-dev"
