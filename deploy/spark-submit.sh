@@ -1,33 +1,23 @@
 #!/usr/bin/env bash
-# Build the csc-demand wheel and submit a job to any Spark master with the Delta package, the wheel, the Python
-# environment for the executors and the config file.
+# Build the csc-demand wheel and submit a job to any Spark master with the Delta package, the wheel and the
+# config file.
 #
-#   deploy/spark-submit.sh [--conf KEY=VALUE ...] JOB [JOB OPTIONS...]
+#   deploy/spark-submit.sh JOB [JOB OPTIONS...]
 #   e.g. MASTER=spark://127.0.0.1:7077 deploy/spark-submit.sh jobs/pipeline.py --lakehouse /data/csc-lakehouse
-#
-# --conf KEY=VALUE before JOB goes to spark-submit (e.g. spark.hadoop.fs.s3a.endpoint=...); after JOB, --conf FILE
-# is the job's csc-demand config. When JOB's options or a --conf name an s3a:// path, hadoop-aws matching Spark's
-# Hadoop version is added to --packages.
 #
 # Environment (all optional):
 #   MASTER           master URL; default: SPARK_MASTER_URL from $CSC_CLUSTER_DIR/cluster.env (written by
 #                    deploy/standalone/start.sh; CSC_CLUSTER_DIR defaults to /tmp/csc-demand-standalone), else local[2]
 #   CONF_FILE        csc-demand config passed to the job as --conf unless JOB OPTIONS name --conf or --profile
 #                    (default conf/cluster.yml)
-#   PYTHON           the driver's Python, with the project installed (default .venv/bin/python)
-#   ENV_ARCHIVE      the executors' Python environment, a venv-pack archive shipped with --archives (default
-#                    dist/executor-env.tar, built from constraints.txt on first use and when pyproject.toml or
-#                    constraints.txt change); workers need Java and the same base Python ($(PYTHON) -c 'import sys;
-#                    print(sys.base_prefix)') at the same path, not the project's packages. ENV_ARCHIVE=none runs the
-#                    executors on PYTHON instead, which must then exist at the same path on every worker.
+#   PYTHON           Python for the driver and executors, with the dependencies installed (default .venv/bin/python);
+#                    on a multi-machine cluster it must exist at the same path on every worker
 #   WHEEL_DIR        where the wheel is built (default dist/)
 #   DRIVER_MEMORY (2g), EXECUTOR_MEMORY (1g), TOTAL_EXECUTOR_CORES (2), SPARK_SUBMIT_OPTS_EXTRA (more options)
 set -euo pipefail
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
-SUBMIT_CONFS=()
-while [[ $# -ge 2 && "$1" == --conf ]]; do SUBMIT_CONFS+=(--conf "$2"); shift 2; done
 if [[ $# -lt 1 ]]; then
-  sed -n '2,30p' "$0" | sed 's/^# \{0,1\}//' >&2
+  sed -n '2,20p' "$0" | sed 's/^# \{0,1\}//' >&2
   exit 2
 fi
 JOB="$1"; shift
@@ -39,8 +29,6 @@ fi
 MASTER="${MASTER:-local[2]}"
 CONF_FILE="${CONF_FILE:-$ROOT/conf/cluster.yml}"
 WHEEL_DIR="${WHEEL_DIR:-$ROOT/dist}"
-ENV_ARCHIVE="${ENV_ARCHIVE:-$ROOT/dist/executor-env.tar}"
-SPARK_HOME="$("$PYTHON" -c 'import os, pyspark; print(os.path.dirname(pyspark.__file__))')"
 
 # 1. The wheel: the code the driver and executors import (shipped with --py-files).
 mkdir -p "$WHEEL_DIR"
@@ -65,37 +53,11 @@ if [[ ${#DELTA[@]} -lt 2 || "${DELTA[0]}" != io.delta:* ]]; then
   echo "spark-submit.sh: could not read the Delta package from $PYTHON (is the project installed? make install)" >&2
   exit 1
 fi
-PACKAGES="${DELTA[0]}"
+DELTA_PACKAGE="${DELTA[0]}"
 DELTA_CONFS=()
 for setting in "${DELTA[@]:1}"; do DELTA_CONFS+=(--conf "$setting"); done
 
-# 3. Object storage: S3A comes with hadoop-aws, whose version must be Spark's own Hadoop's.
-if [[ " $* ${SUBMIT_CONFS[*]} " == *s3a://* ]]; then
-  HADOOP_JAR="$(ls "$SPARK_HOME"/jars/hadoop-client-api-*.jar)"
-  HADOOP_VERSION="$(basename "$HADOOP_JAR" .jar)"
-  PACKAGES+=",org.apache.hadoop:hadoop-aws:${HADOOP_VERSION#hadoop-client-api-}"
-fi
-
-# 4. The executors' Python: a virtualenv with the project's dependencies (the code itself comes with the wheel),
-#    packed by venv-pack and unpacked by Spark as ./environment in each executor's folder.
-ENV_OPTS=(--conf "spark.pyspark.python=$PYTHON")
-if [[ "$ENV_ARCHIVE" != none ]]; then
-  if [[ ! -f "$ENV_ARCHIVE" || "$ROOT/constraints.txt" -nt "$ENV_ARCHIVE" || "$ROOT/pyproject.toml" -nt "$ENV_ARCHIVE" ]]; then
-    echo "spark-submit.sh: building the executors' environment $ENV_ARCHIVE (once per dependency change)" >&2
-    build="$(mktemp -d)"
-    "$PYTHON" -m venv "$build/env"
-    "$build/env/bin/pip" install --quiet -c "$ROOT/constraints.txt" "$WHEEL" pyarrow venv-pack
-    "$build/env/bin/pip" uninstall --quiet --yes csc-demand  # the code comes with --py-files, always current
-    mkdir -p "$(dirname "$ENV_ARCHIVE")"
-    "$build/env/bin/venv-pack" --quiet --prefix "$build/env" --format tar --output "$build/env.tar"
-    mv "$build/env.tar" "$ENV_ARCHIVE"
-    rm -rf "$build"
-  fi
-  ENV_OPTS=(--archives "$ENV_ARCHIVE#environment" --conf spark.pyspark.python=./environment/bin/python
-            --conf "spark.pyspark.driver.python=$PYTHON")
-fi
-
-# 5. Options for the job itself: the config file unless the caller chose a config or profile.
+# 3. Options for the job itself: the config file unless the caller chose a config or profile.
 JOB_ARGS=("$@")
 config_given=false
 for arg in "$@"; do
@@ -111,20 +73,18 @@ fi
 if [[ "$MASTER" == local* || "$MASTER" == spark://127.0.0.1:* || "$MASTER" == spark://localhost:* ]]; then
   export SPARK_LOCAL_IP=127.0.0.1
 fi
-export PYSPARK_DRIVER_PYTHON="$PYTHON"
+export PYSPARK_PYTHON="$PYTHON" PYSPARK_DRIVER_PYTHON="$PYTHON"
 
-echo "spark-submit: master $MASTER, wheel $(basename "$WHEEL"), packages $PACKAGES, executors' Python" \
-     "${ENV_ARCHIVE/#none/$PYTHON}, job $JOB ${JOB_ARGS[*]}" >&2
+echo "spark-submit: master $MASTER, wheel $(basename "$WHEEL"), Delta $DELTA_PACKAGE, job $JOB ${JOB_ARGS[*]}" >&2
 # shellcheck disable=SC2086  # SPARK_SUBMIT_OPTS_EXTRA is a list of options
-exec "$SPARK_HOME/bin/spark-submit" \
+exec "$("$PYTHON" -c 'import os, pyspark; print(os.path.dirname(pyspark.__file__))')/bin/spark-submit" \
   --master "$MASTER" \
   --name "csc-demand $(basename "$JOB" .py)" \
   --driver-memory "${DRIVER_MEMORY:-2g}" \
   "${CLUSTER_OPTS[@]}" \
-  --packages "$PACKAGES" \
+  --packages "$DELTA_PACKAGE" \
   "${DELTA_CONFS[@]}" \
-  "${ENV_OPTS[@]}" \
-  "${SUBMIT_CONFS[@]}" \
+  --conf "spark.pyspark.python=$PYTHON" \
   --py-files "$WHEEL" \
   ${SPARK_SUBMIT_OPTS_EXTRA:-} \
   "$JOB" "${JOB_ARGS[@]}"
