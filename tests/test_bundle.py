@@ -150,7 +150,7 @@ def test_every_resource_fits_the_databricks_bundles_typed_model():
                 RESOURCE_MODELS[kind].from_dict(spec)  # raises on an unknown key, a wrong type or enum value
                 declared.append(f"{kind}.{key}")
     assert sorted(declared) == ["experiments.csc_demand", "jobs.csc_demand", "registered_models.csc_demand_categories",
-                                "schemas.bronze", "schemas.gold", "schemas.silver", "volumes.returns"]
+                                "schemas.bronze", "schemas.gold", "schemas.silver", "volumes.reports", "volumes.returns"]
     # the check can fail: a misspelt key is refused
     with pytest.raises(ValueError, match="Unexpected field 'package_nam'"):
         Job.from_dict({**job(), "tasks": [{"task_key": "ingest", "python_wheel_task": {"package_nam": "x"}}]})
@@ -213,7 +213,7 @@ def test_profiles_load_from_the_zipped_wheel(wheel, tmp_path):
     assert out[1] == f"{cluster['shuffle_partitions']} {cluster['master']}"
 
 
-@pytest.mark.parametrize("verb", ["synth", "ingest", "fit", "classify", "outcomes", "pipeline"])
+@pytest.mark.parametrize("verb", ["synth", "ingest", "fit", "classify", "outcomes", "report", "pipeline"])
 def test_each_job_script_runs_its_verb(verb, monkeypatch, capsys):
     monkeypatch.setattr(sys, "argv", [f"jobs/{verb}.py", "--help"])
     with pytest.raises(SystemExit) as exit_info:
