@@ -76,13 +76,13 @@ def test_input_lineage_names_a_catalog_table_by_name_and_a_lakehouse_table_by_pa
     # a catalog table as Unity Catalog names them (catalog.schema.table), here in the session's own catalog
     spark.sql(f"CREATE SCHEMA IF NOT EXISTS h6_lineage_silver LOCATION '{tmp_path / 'schema'}'")
     spark.sql(f"CREATE TABLE IF NOT EXISTS spark_catalog.h6_lineage_silver.assessments USING delta LOCATION '{table}'")
-    catalog_cfg = load_config(profile="local", overrides={
-        "catalog": "spark_catalog", "schemas": {"silver": "h6_lineage_silver"},
-        "mlflow": {"tracking_uri": f"sqlite:///{tmp_path / 'lineage.db'}"}})
-    cfg.mlflow.tracking_uri = catalog_cfg.mlflow.tracking_uri
-    tracking.configure(cfg)
+    catalog_cfg = load_config(profile="local", overrides={"catalog": "spark_catalog",
+                                                         "schemas": {"silver": "h6_lineage_silver"}})
     sources = []
-    for config in (catalog_cfg, cfg):
+    # one experiment each: MLflow keeps one dataset per name and digest within an experiment
+    for config, experiment in ((catalog_cfg, "lineage-by-name"), (cfg, "lineage-by-path")):
+        config.mlflow.tracking_uri, config.mlflow.experiment = f"sqlite:///{tmp_path / 'lineage.db'}", experiment
+        tracking.configure(config)
         with mlflow.start_run() as run:
             tracking.log_input_table(spark.read.format("delta").load(table), config, "silver", "assessments", 0)
         (dataset_input,) = mlflow.get_run(run.info.run_id).inputs.dataset_inputs
