@@ -14,7 +14,7 @@ from csc_demand.config import ConfigError, load_config, parse_set_option
 from csc_demand.runlog import RunLog
 
 # Order is the pipeline's order; `run` chains them.
-VERBS = ["synth", "ingest", "fit", "classify", "outcomes", "run"]
+VERBS = ["synth", "ingest", "fit", "classify", "outcomes", "report", "run"]
 
 
 def _stage(verb: str):

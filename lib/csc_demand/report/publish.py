@@ -67,15 +67,16 @@ def _is_small(value: float, conf: DisclosureConf) -> bool:
     return bool(_small(np.array([value], dtype="float64"), conf)[0])
 
 
-def round_half_up(value: float, step: int) -> int:
-    """Nearest multiple of ``step``, halves up: 12 -> 10, 12.5 -> 15, 13 -> 15 (Python's round() would give 10)."""
-    return int(math.floor(value / step + 0.5)) * step
+def round_half_up(values, step: int):
+    """Nearest multiple of ``step``, halves up: 12 -> 10, 12.5 -> 15, 13 -> 15 (Python's round() would give 10).
+    Takes a number or an array."""
+    return np.floor(np.asarray(values, dtype="float64") / step + 0.5) * step
 
 
 def publish(frame: pd.DataFrame, name: str, rule: TableRule, conf: DisclosureConf) -> Published:
     """Apply primary, complement and secondary suppression, blank derived values and round the counts.
 
-    ``name`` labels the check entries. Returns a copy with the same columns and rows: suppressed counts are <NA>
+    ``name`` names the table in errors. Returns a copy with the same columns and rows: suppressed counts are <NA>
     (nullable Int64), blanked derived values NaN/None.
     """
     missing = [c for c in (*rule.counts, *rule.derived, *(d for d, _ in rule.totals),
@@ -96,9 +97,9 @@ def publish(frame: pd.DataFrame, name: str, rule: TableRule, conf: DisclosureCon
 
     for whole, part in rule.complements:
         rest = values[whole] - values[part]
-        for i in np.flatnonzero(_small(rest, conf)):
+        for i in map(int, np.flatnonzero(_small(rest, conf))):
             if (i, whole) not in reasons and (i, part) not in reasons:
-                reasons[(int(i), part)] = (COMPLEMENT, f"{whole} - {part} = {rest[i]:g} is under {conf.min_count}")
+                reasons[(i, part)] = (COMPLEMENT, f"{whole} - {part} = {rest[i]:g} is under {conf.min_count}")
 
     _secondary(frame, dims, rule, values, reasons)
 
@@ -107,8 +108,8 @@ def publish(frame: pd.DataFrame, name: str, rule: TableRule, conf: DisclosureCon
     rows = [{d: columns[d][i] for d in dims} for i in range(len(frame))]
     for c in rule.counts:
         hidden = np.array([(i, c) in reasons for i in range(len(frame))], dtype=bool)
-        rounded = np.floor(values[c] / conf.round_to + 0.5) * conf.round_to  # halves up, as round_half_up
-        out[c] = pd.array(np.where(hidden, np.nan, rounded), dtype="Float64").astype("Int64")
+        out[c] = pd.array(np.where(hidden, np.nan, round_half_up(values[c], conf.round_to)),
+                          dtype="Float64").astype("Int64")
     checks = [_check(rows[i], c, *reasons[(i, c)]) for i, c in sorted(reasons, key=_cell_order(rule))]
     blank = np.zeros(len(frame), dtype=bool)
     blank[sorted({i for i, _ in reasons})] = True
