@@ -89,7 +89,7 @@ def run(args: argparse.Namespace, cfg, log: RunLog) -> int:
             return code
     log.step("pipeline finished")
     if "report" in available:
-        index = Path(cfg.lakehouse) / "report" / "index.html"
+        index = locations.join(cfg.lakehouse, "report", "index.html")
         log.step(f"report: {index}")
         print(index)
     return 0
