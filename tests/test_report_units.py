@@ -11,7 +11,7 @@ import pytest
 from scipy.stats import binomtest
 
 from csc_demand.config import DisclosureConf
-from csc_demand.report.build import REPORT_TABLES, build_report, select_report_columns
+from csc_demand.report.build import REPORT_TABLES, build_report, las_in, select_report_columns
 from csc_demand.report.intervals import difference_interval, wilson_interval
 from csc_demand.report.tables import category_shares, key_problem_areas, rates_by_category
 
@@ -238,3 +238,9 @@ def test_a_report_with_nothing_but_the_model_still_opens_and_says_what_is_missin
     assert national.count("<figure>") == 1  # the class-profile heatmap
     assert "gold.category_trends (not in the lakehouse: run `csc-demand outcomes` first)" in national
     assert [p.name for p in (tmp_path / "data").iterdir()] == ["category_profiles.csv"]
+
+
+def test_the_las_of_a_report_are_every_la_code_but_england_and_the_null_one_of_npd_returns():
+    gold = full_gold()
+    gold["data_quality"] = pd.concat([gold["data_quality"], gold["data_quality"].head(1).assign(la_code=None)])
+    assert las_in(gold) == ["201", "202"]

@@ -86,6 +86,12 @@ def select_report_columns(name: str, frame: pd.DataFrame) -> tuple[pd.DataFrame 
     return frame[list(wanted)], None
 
 
+def las_in(gold: dict[str, pd.DataFrame]) -> list[str]:
+    """Every LA code in the tables, sorted (not England; not the null LA of NPD returns in gold.data_quality)."""
+    return sorted({code for frame in gold.values() if "la_code" in frame.columns
+                   for code in frame["la_code"].unique() if isinstance(code, str)} - {ENGLAND})
+
+
 def absent_reason(name: str) -> str:
     return f"not in the lakehouse: run `csc-demand {WRITTEN_BY.get(name, 'outcomes')}` first"
 

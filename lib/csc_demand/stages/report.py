@@ -11,7 +11,8 @@ from pyspark.sql import functions as F
 
 from csc_demand.config import Config
 from csc_demand.io import delta
-from csc_demand.report.build import COMPARISONS, REPORT_TABLES, absent_reason, build_report, select_report_columns
+from csc_demand.report.build import (COMPARISONS, REPORT_TABLES, absent_reason, build_report, las_in,
+                                     select_report_columns)
 from csc_demand.report.identifiers import lakehouse_identifiers
 from csc_demand.report.tables import ENGLAND
 from csc_demand.runlog import RunLog
@@ -66,8 +67,7 @@ def run(args: argparse.Namespace, cfg: Config, log: RunLog) -> int:
                                 f"`csc-demand outcomes` first")
     for name, reason in absent.items():
         log.step(f"gold.{name}: {reason}; its section says so")
-    found = sorted({code for frame in gold.values() if "la_code" in frame.columns
-                    for code in frame["la_code"].unique()} - {ENGLAND})
+    found = las_in(gold)
     las = args.la or found
     unknown = sorted(set(las) - set(found))
     if unknown:
