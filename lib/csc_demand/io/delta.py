@@ -102,6 +102,12 @@ def replace_rows(df: DataFrame, cfg: Config, layer: str, table: str, condition: 
     return last_commit_metrics(df.sparkSession, cfg, layer, table)
 
 
+def delete_rows(spark: SparkSession, cfg: Config, layer: str, table: str, condition: str) -> int:
+    """Delete the rows matching ``condition`` in one commit; returns the table's version."""
+    delta_table(spark, cfg, layer, table).delete(condition)
+    return table_version(spark, cfg, layer, table)
+
+
 def last_commit_metrics(spark: SparkSession, cfg: Config, layer: str, table: str) -> tuple[int, dict]:
     """Version and operation metrics (e.g. numOutputRows) of the table's latest commit."""
     row = delta_table(spark, cfg, layer, table).history(1).select("version", "operationMetrics").collect()[0]

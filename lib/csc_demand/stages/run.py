@@ -12,13 +12,12 @@ import os
 from pathlib import Path
 
 from csc_demand import cli
+from csc_demand.config import SYNTHETIC_ONLY_KEY
 from csc_demand.runlog import RunLog
 
 HELP = "run every stage in order (ingest, fit, classify, outcomes, ...) on synthetic or given input"
 
 COMMON_OPTIONS = ("conf", "profile", "lakehouse", "overrides")
-# Only for input this command synthesised itself, so `make run` works on a fresh machine; never for --source.
-SYNTHETIC_ONLY_KEY = "synthetic-data-only-not-for-real-records"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
