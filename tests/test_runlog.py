@@ -5,6 +5,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+from csc_demand.runlog import RunLog
+
 LIB = Path(__file__).parents[1] / "lib"
 LOGGING_FROM_THREADS = f"""
 import sys, threading
@@ -29,3 +31,48 @@ def test_progress_lines_from_several_threads_are_never_merged():
     assert all(line.startswith("[csc-demand ingest]") and line.count("[csc-demand") == 1 for line in lines)
     assert sorted(line.split("s  ", 1)[1] for line in lines) == sorted(
         f"bronze.table{n}: {i} rows" for n in range(4) for i in range(2000))
+
+
+def heartbeat_lines(text: str) -> list[str]:
+    return [line for line in text.splitlines() if "... still at:" in line]
+
+
+def test_a_long_spark_step_prints_heartbeats_with_tasks_done_out_of_total(spark, capsys):
+    import time
+
+    log = RunLog("outcomes", None)
+    with log.heartbeat(every=0.3):
+        log.step("windows over 4 partitions")
+        # 4 tasks of 0.6 s each on 2 cores: about 1.2 s with no progress line
+        slow = spark.range(0, 4, 1, 4).mapInPandas(lambda batches: (time.sleep(0.6) or b for b in batches),
+                                                   "id long")
+        assert slow.count() == 4
+    lines = heartbeat_lines(capsys.readouterr().err)
+    with_tasks = [line for line in lines if "/4 tasks" in line]
+    assert with_tasks, lines
+    assert all(line.startswith("[csc-demand outcomes]") and "still at: windows over 4 partitions (" in line
+               for line in lines)
+    assert len(log.summary["steps"]) == 1  # heartbeats are not steps of the summary
+
+
+def test_no_heartbeat_while_progress_lines_keep_coming(capsys):
+    import time
+
+    log = RunLog("ingest", None)
+    with log.heartbeat(every=0.5):
+        for i in range(10):
+            log.step(f"file {i}")
+            time.sleep(0.1)
+    assert heartbeat_lines(capsys.readouterr().err) == []
+
+
+def test_a_quiet_driver_step_says_no_spark_stage_is_running(capsys):
+    import time
+
+    log = RunLog("fit", None)
+    with log.heartbeat(every=0.2):
+        log.step("EM on compressed patterns")
+        time.sleep(0.7)
+    lines = heartbeat_lines(capsys.readouterr().err)
+    assert 2 <= len(lines) <= 4
+    assert all(line.endswith("since); no Spark stage running") for line in lines)

@@ -73,7 +73,8 @@ def main(argv: list[str] | None = None) -> int:
         return USAGE
     log = RunLog(args.verb, cfg.runs_dir)
     try:
-        code = _stage(args.verb).run(args, cfg, log)
+        with log.heartbeat():
+            code = _stage(args.verb).run(args, cfg, log)
     except (ConfigError, FileNotFoundError, ValueError) as err:
         log.step(f"failed: {err}")
         log.save("failed")

@@ -74,6 +74,7 @@ class OutcomesConf:
 class DisclosureConf:
     min_count: int = 10
     round_to: int = 5
+    zeros_are_disclosive: bool = False  # ACRO's switch: True suppresses zero counts as well
 
 
 @dataclass

@@ -1,4 +1,9 @@
-"""Progress lines and the JSON run summary every verb writes under ``<lakehouse>/_runs/``."""
+"""Progress lines and the JSON run summary every verb writes under ``<lakehouse>/_runs/``.
+
+A long step is never silent: while a verb runs, a heartbeat line follows the last progress line whenever
+``HEARTBEAT_SECONDS`` pass without one, saying what is running and how far Spark has got (stages and tasks done
+out of total, from Spark's status tracker).
+"""
 from __future__ import annotations
 
 import json
@@ -6,12 +11,48 @@ import sys
 import threading
 import time
 import uuid
+from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any
-
+from typing import Any, Iterator
 
 _STEP_LOCK = threading.Lock()
+HEARTBEAT_SECONDS = 10.0
+
+
+@dataclass
+class _LastLine:
+    """The last progress line of any RunLog in this process (`run` nests one RunLog per stage)."""
+    log: "RunLog | None" = None
+    message: str = ""
+    at: float = 0.0  # when that progress line was written
+    output_at: float = 0.0  # when anything (a progress or a heartbeat line) was last written
+
+
+_last = _LastLine()
+
+
+def _write_line(verb: str, elapsed: float, message: str) -> None:
+    line = f"[csc-demand {verb}] {elapsed:7.1f}s  {message}\n"
+    sys.stderr.write(line)  # one write per line: print() writes a line and its newline separately
+    sys.stderr.flush()
+
+
+def spark_progress() -> str:
+    """Active Spark stages with tasks done out of total, e.g. "stage 12 (save at ...): 5/8 tasks"; "" if none.
+
+    Reads the process's SparkContext from any thread (the active SparkSession is per thread).
+    """
+    from pyspark import SparkContext
+
+    context = SparkContext._active_spark_context
+    if context is None:
+        return ""
+    tracker = context.statusTracker()
+    stages = [tracker.getStageInfo(stage_id) for stage_id in sorted(tracker.getActiveStageIds())]
+    return "; ".join(f"stage {s.stageId} ({s.name.split(' at ')[0]}): {s.numCompletedTasks}/{s.numTasks} tasks"
+                     for s in stages if s is not None)
 
 
 class RunLog:
@@ -33,12 +74,37 @@ class RunLog:
         }
 
     def step(self, message: str) -> None:
-        elapsed = time.time() - self.started
-        line = f"[csc-demand {self.verb}] {elapsed:7.1f}s  {message}\n"
-        with _STEP_LOCK:  # stages log from several threads; print() writes a line and its newline separately
-            sys.stderr.write(line)
-            sys.stderr.flush()
-            self.summary["steps"].append({"t": round(elapsed, 2), "message": message})
+        now = time.time()
+        with _STEP_LOCK:  # stages log from several threads
+            _write_line(self.verb, now - self.started, message)
+            _last.log, _last.message, _last.at, _last.output_at = self, message, now, now
+            self.summary["steps"].append({"t": round(now - self.started, 2), "message": message})
+
+    @contextmanager
+    def heartbeat(self, every: float = HEARTBEAT_SECONDS) -> Iterator[None]:
+        """While the block runs, a line after every ``every`` seconds without a progress line (not in the summary)."""
+        stop = threading.Event()
+        _last.output_at = max(_last.output_at, time.time())
+
+        def beat() -> None:
+            while not stop.wait(every / 4):
+                if time.time() - _last.output_at < every:
+                    continue
+                progress = spark_progress() or "no Spark stage running"
+                with _STEP_LOCK:
+                    now, log = time.time(), _last.log or self
+                    _write_line(log.verb, now - log.started,
+                                f"... still at: {_last.message or 'starting'} ({now - (_last.at or self.started):.0f}s"
+                                f" since); {progress}")
+                    _last.output_at = now
+
+        thread = threading.Thread(target=beat, name="csc-demand-heartbeat", daemon=True)
+        thread.start()
+        try:
+            yield
+        finally:
+            stop.set()
+            thread.join()
 
     def table(self, name: str, **counts: Any) -> None:
         self.summary["tables"].setdefault(name, {}).update(counts)

@@ -1,7 +1,7 @@
 """Gold tables written by ``csc-demand outcomes`` and how each is disclosure-controlled before leaving.
 
 Row-level tables (one row per referral, plan, period, assessment or pupil) stay inside the secure environment;
-aggregate tables pass through ``csc_demand.report.disclosure.disclose`` with these count and derived columns.
+aggregate tables leave only through ``csc_demand.report.publish.publish`` with these count and derived columns.
 """
 from __future__ import annotations
 

@@ -1,0 +1,412 @@
+"""The one publish step: disclosure control for every table that leaves the secure environment.
+
+Gold aggregates stay unrounded and unsuppressed inside the lakehouse; the report and any export pass each table
+through ``publish`` (pandas in, pandas out: aggregates are small) and write it with ``write_csv`` or
+``write_workbook``. The rules, in order:
+
+1. primary: a count of 1 to ``min_count - 1`` is suppressed ("<10"); zeros are published unless
+   ``disclosure.zeros_are_disclosive``;
+2. complements: for a (whole, part) pair of one row, a part whose complement (whole - part) is small is suppressed;
+3. secondary: for every (dimension, total value) in ``TableRule.totals``, a group of rows that differ only in that
+   dimension and whose total is published never has exactly one suppressed cell in a count column (else the
+   smallest other cell is suppressed too, or the total when there is none), repeated over every dimension until
+   nothing changes, so no suppressed cell is the difference of a published total and published parts;
+4. derived values (rates, shares, means, intervals, ratios) are blanked on every row with a suppressed count;
+5. every published count is rounded to ``round_to``, halves up (12.5 -> 15).
+
+Each suppressed or blanked cell gets one check entry saying why; ``OutputCheckLog`` writes them beside the outputs
+for an output checker to sign off, in the spirit of ACRO (the SACRO project's output checker).
+"""
+from __future__ import annotations
+
+import csv
+import html.parser
+import json
+import math
+import re
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Iterable
+
+import pandas as pd
+
+from csc_demand.config import DisclosureConf
+
+PRIMARY, COMPLEMENT, SECONDARY, DERIVED = "<{min_count}", "complement", "secondary", "derived"
+# Text that a spreadsheet would run as a formula (OWASP "CSV injection"): prefixed with a quote when written.
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+CHECK_LOG_JSON, CHECK_LOG_MD = "output_check.json", "output_check.md"
+
+
+@dataclass(frozen=True)
+class TableRule:
+    """Which columns of a table are counts, which are derived from them, and which rows are totals of others.
+
+    List a total only for tables published whole (every part beside its total): publish each table once with all
+    its LAs and slice pages from the result, because pages published apart would hand a reader the parts again.
+    """
+    counts: tuple[str, ...]                    # suppressed under min_count, others rounded to round_to
+    derived: tuple[str, ...] = ()              # blanked when any count of the row is suppressed
+    totals: tuple[tuple[str, str], ...] = ()   # (dimension column, value that is the total of its other values)
+    complements: tuple[tuple[str, str], ...] = ()  # (whole, part) count columns of one row
+
+    def dimensions(self, frame: pd.DataFrame) -> list[str]:
+        """The columns that identify a row: everything that is neither a count nor derived."""
+        return [c for c in frame.columns if c not in self.counts and c not in self.derived]
+
+
+@dataclass
+class Published:
+    frame: pd.DataFrame          # the disclosure-controlled table
+    checks: list[dict]           # one entry per suppressed cell: row, column, value_class, rule
+
+
+def _is_small(value: float, conf: DisclosureConf) -> bool:
+    if value is None or pd.isna(value):
+        return False
+    lowest = 0 if conf.zeros_are_disclosive else 1
+    return lowest <= value < conf.min_count
+
+
+def round_half_up(value: float, step: int) -> int:
+    """Nearest multiple of ``step``, halves up: 12 -> 10, 12.5 -> 15, 13 -> 15 (Python's round() would give 10)."""
+    return int(math.floor(value / step + 0.5)) * step
+
+
+def publish(frame: pd.DataFrame, name: str, rule: TableRule, conf: DisclosureConf) -> Published:
+    """Apply primary, complement and secondary suppression, blank derived values and round the counts.
+
+    ``name`` labels the check entries. Returns a copy with the same columns and rows: suppressed counts are <NA>
+    (nullable Int64), blanked derived values NaN/None.
+    """
+    missing = [c for c in (*rule.counts, *rule.derived, *(d for d, _ in rule.totals),
+                           *(c for pair in rule.complements for c in pair)) if c not in frame.columns]
+    if missing:
+        raise ValueError(f"publish {name!r}: the rule names columns the table lacks: {missing}; "
+                         f"the table has {list(frame.columns)}")
+    frame = frame.reset_index(drop=True)
+    dims = rule.dimensions(frame)
+    values = {c: frame[c].astype("float64") for c in rule.counts}
+    reasons: dict[tuple[int, str], tuple[str, str]] = {}
+
+    primary_rule = (f"count {'0' if conf.zeros_are_disclosive else '1'} to {conf.min_count - 1} "
+                    f"(under disclosure.min_count {conf.min_count})")
+    for c in rule.counts:
+        for i, v in values[c].items():
+            if _is_small(v, conf):
+                reasons[(i, c)] = (PRIMARY.format(min_count=conf.min_count), primary_rule)
+
+    for whole, part in rule.complements:
+        for i in frame.index:
+            if (i, whole) in reasons or (i, part) in reasons:
+                continue
+            rest = values[whole][i] - values[part][i]
+            if _is_small(rest, conf):
+                reasons[(i, part)] = (COMPLEMENT, f"{whole} - {part} = {rest:g} is under {conf.min_count}")
+
+    _secondary(frame, dims, rule, values, reasons)
+
+    out = frame.copy()
+    suppressed_rows = {i for i, _ in reasons}
+    for c in rule.counts:
+        out[c] = pd.array([pd.NA if (i, c) in reasons or pd.isna(v) else round_half_up(v, conf.round_to)
+                           for i, v in values[c].items()], dtype="Int64")
+    checks = [_check(frame, dims, i, c, *reasons[(i, c)]) for i, c in sorted(reasons, key=_cell_order(rule))]
+    for c in rule.derived:
+        blank = frame.index.isin(sorted(suppressed_rows))
+        for i in frame.index[blank & frame[c].notna().to_numpy()]:
+            checks.append(_check(frame, dims, i, c, DERIVED, "derived from a suppressed count of the same row"))
+        out[c] = out[c].astype("object").where(~blank, None) if out[c].dtype == object else out[c].mask(blank)
+    return Published(frame=out, checks=checks)
+
+
+def _secondary(frame: pd.DataFrame, dims: list[str], rule: TableRule, values: dict[str, pd.Series],
+               reasons: dict) -> None:
+    """Suppress further cells until no group with a published total has exactly one suppressed part."""
+    groups = []  # (count column, total row, part rows)
+    for dim, total_value in rule.totals:
+        others = [d for d in dims if d != dim]
+        keyed = frame.groupby(others, dropna=False, sort=False) if others else [((), frame)]
+        for _, group in keyed:
+            is_total = (group[dim].astype(str) == str(total_value)).to_numpy()
+            parts = list(group.index[~is_total])
+            for total in group.index[is_total]:
+                groups.extend((c, total, parts) for c in rule.counts)
+    changed = True
+    while changed:
+        changed = False
+        for c, total, parts in groups:
+            if (total, c) in reasons or pd.isna(values[c][total]):
+                continue
+            hidden = [i for i in parts if (i, c) in reasons]
+            if len(hidden) != 1:
+                continue
+            shown = [i for i in parts if (i, c) not in reasons and not pd.isna(values[c][i])]
+            # The smallest cell loses least; a zero partner would leave the margin difference equal to the hidden
+            # cell, so zeros are taken only when nothing else is left.
+            shown.sort(key=lambda i: (values[c][i] == 0, values[c][i]))
+            target = shown[0] if shown else total
+            where = ", ".join(f"{d}={frame.at[hidden[0], d]}" for d in dims)
+            reasons[(target, c)] = (SECONDARY, f"protects the suppressed {c} of ({where}) from subtraction "
+                                               f"from its published total")
+            changed = True
+
+
+def _cell_order(rule: TableRule):
+    position = {c: n for n, c in enumerate(rule.counts)}
+    return lambda cell: (cell[0], position[cell[1]])
+
+
+def _check(frame: pd.DataFrame, dims: list[str], i: int, column: str, value_class: str, why: str) -> dict:
+    row = {d: _plain(frame.at[i, d]) for d in dims}
+    return {"row": row, "column": column, "value_class": value_class, "rule": why}
+
+
+def _plain(value):
+    """A JSON-friendly scalar (numpy ints and dates become Python ints and strings)."""
+    if value is None or (not isinstance(value, str) and pd.isna(value)):
+        return None
+    if hasattr(value, "item"):
+        return value.item()
+    return value if isinstance(value, (int, float, str, bool)) else str(value)
+
+
+@dataclass
+class OutputCheckLog:
+    """The output-check log written beside the outputs: per output, the rule applied and every cell suppressed."""
+    entries: list[dict] = field(default_factory=list)
+
+    def add(self, output: str, published: Published, rule: TableRule, conf: DisclosureConf, note: str = "") -> None:
+        by_class: dict[str, int] = {}
+        for check in published.checks:
+            by_class[check["value_class"]] = by_class.get(check["value_class"], 0) + 1
+        self.entries.append({
+            "output": output,
+            "rows": len(published.frame),
+            "columns": list(published.frame.columns),
+            "rule": {"counts": list(rule.counts), "derived": list(rule.derived),
+                     "totals": [list(t) for t in rule.totals], "complements": [list(c) for c in rule.complements],
+                     "min_count": conf.min_count, "round_to": conf.round_to,
+                     "zeros_are_disclosive": conf.zeros_are_disclosive},
+            "status": "pass" if not published.checks else "pass with suppression",
+            "suppressed_by_class": by_class,
+            "cells": published.checks,
+            "note": note,
+        })
+
+    def write(self, out_dir: str) -> None:
+        """``output_check.json`` (machine-readable) and ``output_check.md`` (for the output checker to sign)."""
+        folder = Path(out_dir)
+        folder.mkdir(parents=True, exist_ok=True)
+        created = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+        (folder / CHECK_LOG_JSON).write_text(json.dumps({"created": created, "outputs": self.entries}, indent=1,
+                                                        default=str))
+        lines = [f"# Output check log ({created})", "",
+                 "Every table below was passed through `csc_demand.report.publish`: counts under `min_count` "
+                 "suppressed, secondary suppression over the listed totals, derived values blanked with their "
+                 "counts, other counts rounded (halves up).", ""]
+        for entry in self.entries:
+            r = entry["rule"]
+            lines += [f"## {entry['output']}", "",
+                      f"- status: {entry['status']}; {entry['rows']} rows",
+                      f"- counts: {', '.join(r['counts']) or '-'}; derived: {', '.join(r['derived']) or '-'}",
+                      f"- totals: {', '.join(f'{d} = {v}' for d, v in r['totals']) or '-'}; complements: "
+                      f"{', '.join(f'{w} - {p}' for w, p in r['complements']) or '-'}",
+                      f"- min_count {r['min_count']}, round_to {r['round_to']}, zeros disclosive: "
+                      f"{r['zeros_are_disclosive']}",
+                      f"- suppressed: {', '.join(f'{k} {v}' for k, v in entry['suppressed_by_class'].items()) or 'none'}"]
+            if entry["note"]:
+                lines.append(f"- note: {entry['note']}")
+            if entry["cells"]:
+                lines += ["", "| row | column | class | reason |", "|---|---|---|---|"]
+                lines += [f"| {', '.join(f'{k}={v}' for k, v in cell['row'].items())} | {cell['column']} | "
+                          f"{cell['value_class']} | {cell['rule']} |" for cell in entry["cells"]]
+            lines.append("")
+        lines += ["Checked by: ______________________  Date: ____________  Decision: release / do not release", ""]
+        (folder / CHECK_LOG_MD).write_text("\n".join(lines))
+
+
+def neutralise(value):
+    """Text a spreadsheet would read as a formula gets a leading quote; numbers (negative too) stay numbers."""
+    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
+        return "'" + value
+    return value
+
+
+def _neutralised(frame: pd.DataFrame) -> pd.DataFrame:
+    out = frame.copy()
+    for c in out.columns:
+        if out[c].dtype == object or pd.api.types.is_string_dtype(out[c]):
+            out[c] = out[c].map(neutralise)
+    out.columns = [neutralise(str(c)) for c in out.columns]
+    return out
+
+
+def write_csv(frame: pd.DataFrame, path: str) -> None:
+    """A tidy CSV (no index, empty cells for suppressed values), formula-like text neutralised."""
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    # CRLF line ends (RFC 4180) also make the writer quote any field holding a bare CR or LF
+    _neutralised(frame).to_csv(path, index=False, quoting=csv.QUOTE_MINIMAL, lineterminator="\r\n")
+
+
+def write_workbook(frames: dict[str, pd.DataFrame], path: str) -> None:
+    """One sheet per table (names cut to Excel's 31 characters), formula-like text neutralised."""
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    with pd.ExcelWriter(path, engine="openpyxl") as writer:
+        used: set[str] = set()
+        for name, frame in frames.items():
+            sheet = _sheet_name(name, used)
+            _neutralised(frame).to_excel(writer, sheet_name=sheet, index=False)
+
+
+def _sheet_name(name: str, used: set[str]) -> str:
+    base = re.sub(r"[\[\]:*?/\\']", "_", name)[:31] or "sheet"
+    sheet, n = base, 1
+    while sheet.lower() in used:
+        n += 1
+        sheet = f"{base[:31 - len(str(n)) - 1]}_{n}"
+    used.add(sheet.lower())
+    return sheet
+
+
+# ---- scanning what was written -----------------------------------------------------------------------------
+def scan_outputs(out_dir: str, conf: DisclosureConf, forbidden: Iterable[str] = ()) -> list[str]:
+    """Problems found in every CSV/XLSX/HTML under out_dir: a count cell 1..min_count-1, a value not a multiple
+    of round_to in a count column, any string from `forbidden` (identifiers, keys). Empty list = clean.
+
+    Count columns are those the output-check logs under ``out_dir`` name as counts (matched on the column header,
+    also with underscores read as spaces, case-insensitive); without a log every all-integer column whose name
+    does not mark it as a year, id, code or number of days is taken as a count.
+    """
+    root = Path(out_dir)
+    forbidden = [f for f in {str(f) for f in forbidden} if f]
+    logged = _logged_counts(root)
+    problems = []
+    for path in sorted(p for p in root.rglob("*") if p.is_file()):
+        suffix = path.suffix.lower()
+        if suffix not in (".csv", ".xlsx", ".html", ".htm"):
+            continue
+        where = str(path.relative_to(root))
+        if suffix == ".xlsx":
+            tables = _xlsx_tables(path)
+            texts = [(f"{where} [{sheet}]", "\n".join("\t".join(map(str, r)) for r in rows))
+                     for sheet, rows in tables]
+        else:
+            text = path.read_text(errors="replace")
+            texts = [(where, text)]
+            tables = _csv_tables(path) if suffix == ".csv" else _html_tables(text)
+        for label, text in texts:
+            problems += [f"{label}: contains the forbidden identifier {f!r}" for f in forbidden if f in text]
+        for n, (sheet, rows) in enumerate(tables):
+            label = where if suffix == ".csv" else f"{where} [{sheet or f'table {n + 1}'}]"
+            problems += _scan_table(label, rows, logged, conf)
+    return problems
+
+
+def _logged_counts(root: Path) -> set[str] | None:
+    logs = list(root.rglob(CHECK_LOG_JSON))
+    if not logs:
+        return None
+    names = set()
+    for log in logs:
+        for entry in json.loads(log.read_text()).get("outputs", []):
+            names.update(_header_key(c) for c in entry["rule"]["counts"])
+    return names
+
+
+def _header_key(name: str) -> str:
+    return str(name).strip().lower().replace("_", " ")
+
+
+_NOT_COUNT = re.compile(r"(year|_id|^id|code|days|date|horizon)", re.IGNORECASE)
+
+
+def _scan_table(label: str, rows: list[list], logged: set[str] | None, conf: DisclosureConf) -> list[str]:
+    if not rows:
+        return []
+    header, body = [str(h) for h in rows[0]], rows[1:]
+    numbers = [[_number(cell) for cell in row] for row in body]
+    problems = []
+    for j, name in enumerate(header):
+        column = [row[j] if j < len(row) else None for row in numbers]
+        present = [v for v in column if v is not None]
+        if logged is not None:
+            is_count = _header_key(name) in logged
+        else:
+            is_count = bool(present) and all(float(v).is_integer() for v in present) and not _NOT_COUNT.search(name)
+        if not is_count:
+            continue
+        for r, v in enumerate(column, start=2):
+            if v is None:
+                continue
+            if _is_small(v, conf):
+                problems.append(f"{label}: row {r}, column {name!r}: count {v:g} is under {conf.min_count}")
+            elif conf.round_to > 1 and v % conf.round_to:
+                problems.append(f"{label}: row {r}, column {name!r}: count {v:g} is not a multiple of "
+                                f"{conf.round_to}")
+    return problems
+
+
+def _number(cell) -> float | None:
+    if isinstance(cell, bool) or cell is None:
+        return None
+    if isinstance(cell, (int, float)):
+        return None if math.isnan(cell) else float(cell)
+    text = str(cell).strip().replace(",", "")
+    try:
+        return float(text) if text else None
+    except ValueError:
+        return None
+
+
+def _csv_tables(path: Path) -> list[tuple[str, list[list]]]:
+    with open(path, newline="", errors="replace") as handle:
+        return [("", list(csv.reader(handle)))]
+
+
+def _xlsx_tables(path: Path) -> list[tuple[str, list[list]]]:
+    import openpyxl
+
+    book = openpyxl.load_workbook(path, read_only=True, data_only=True)
+    try:
+        return [(sheet.title, [["" if v is None else v for v in row] for row in sheet.iter_rows(values_only=True)])
+                for sheet in book.worksheets]
+    finally:
+        book.close()
+
+
+class _TableParser(html.parser.HTMLParser):
+    """Every <table> of an HTML page as rows of cell texts (header cells included)."""
+
+    def __init__(self):
+        super().__init__()
+        self.tables: list[tuple[str, list[list]]] = []
+        self._row: list | None = None
+        self._cell: list | None = None
+
+    def handle_starttag(self, tag, attrs):
+        if tag == "table":
+            self.tables.append((dict(attrs).get("id", ""), []))
+        elif tag == "tr" and self.tables:
+            self._row = []
+        elif tag in ("td", "th") and self._row is not None:
+            self._cell = []
+
+    def handle_endtag(self, tag):
+        if tag in ("td", "th") and self._cell is not None:
+            self._row.append("".join(self._cell).strip())
+            self._cell = None
+        elif tag == "tr" and self._row is not None:
+            self.tables[-1][1].append(self._row)
+            self._row = None
+
+    def handle_data(self, data):
+        if self._cell is not None:
+            self._cell.append(data)
+
+
+def _html_tables(text: str) -> list[tuple[str, list[list]]]:
+    parser = _TableParser()
+    parser.feed(text)
+    return parser.tables

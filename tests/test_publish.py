@@ -1,0 +1,231 @@
+"""The publish step on hand-made tables: every expected cell worked out by hand in the comments."""
+import csv
+import json
+
+import openpyxl
+import pandas as pd
+import pytest
+
+from csc_demand.config import DisclosureConf
+from csc_demand.report.publish import (OutputCheckLog, TableRule, publish, round_half_up, scan_outputs, write_csv,
+                                       write_workbook)
+
+CONF = DisclosureConf(min_count=10, round_to=5)
+NA = None
+
+
+def cells(frame, columns):
+    """Rows as tuples with <NA>/NaN read as None, so expectations can be written literally."""
+    return [tuple(None if pd.isna(v) else v for v in row) for row in frame[columns].itertuples(index=False)]
+
+
+def recoverable(published: pd.DataFrame, dim: str, total_value: str, column: str) -> list:
+    """Independent attack: for every published total, total - sum(published parts) reveals a cell when exactly one
+    part is hidden. Returns the cells an attacker would recover (must be empty)."""
+    others = [c for c in published.columns if c not in (dim, column) and published[c].dtype == object]
+    found = []
+    for key, group in (published.groupby(others, dropna=False) if others else [((), published)]):
+        totals = group[group[dim] == total_value][column]
+        parts = group[group[dim] != total_value]
+        hidden = parts[parts[column].isna()]
+        if len(totals) and not pd.isna(totals.iloc[0]) and len(hidden) == 1:
+            found.append((key, hidden[dim].iloc[0]))
+    return found
+
+
+def test_primary_suppression_rounding_and_derived_blanking():
+    frame = pd.DataFrame({"grp": list("abcdef"), "events": [0, 9, 10, 13, 27, None],
+                          "total": [40, 40, 12, 22, 108, 50], "rate": [0.0, 0.225, 0.8333, 0.59, 0.25, None]})
+    got = publish(frame, "t", TableRule(counts=("events", "total"), derived=("rate",)), CONF)
+    # 0 is published (zeros not disclosive by default); 9 suppressed with its rate; 12 -> 10, 13 -> 15, 22 -> 20,
+    # 27 -> 25, 108 -> 110; a missing count stays missing and suppresses nothing.
+    assert cells(got.frame, ["grp", "events", "total", "rate"]) == [
+        ("a", 0, 40, 0.0), ("b", NA, 40, NA), ("c", 10, 10, 0.8333), ("d", 15, 20, 0.59), ("e", 25, 110, 0.25),
+        ("f", NA, 50, NA)]
+    assert str(got.frame["events"].dtype) == "Int64"
+    assert [(c["row"], c["column"], c["value_class"]) for c in got.checks] == [
+        ({"grp": "b"}, "events", "<10"), ({"grp": "b"}, "rate", "derived")]
+    assert list(frame["events"][:2]) == [0, 9]  # the input is not changed
+
+
+def test_zeros_are_suppressed_when_configured_disclosive():
+    frame = pd.DataFrame({"grp": ["a", "b"], "n": [0, 20]})
+    conf = DisclosureConf(min_count=10, round_to=5, zeros_are_disclosive=True)
+    got = publish(frame, "t", TableRule(counts=("n",)), conf)
+    assert cells(got.frame, ["grp", "n"]) == [("a", NA), ("b", 20)]
+    assert got.checks[0]["rule"].startswith("count 0 to 9")
+
+
+def test_halves_round_up():
+    assert [round_half_up(v, 5) for v in (10, 12, 12.5, 13, 17.5, 22.5, 1002.5)] == [10, 10, 15, 15, 20, 25, 1005]
+    frame = pd.DataFrame({"grp": ["a", "b", "c"], "n": [12.5, 17.5, 22.4]})
+    got = publish(frame, "t", TableRule(counts=("n",)), CONF)
+    assert cells(got.frame, ["n"]) == [(15,), (20,), (20,)]
+    # round_to 1 only suppresses
+    got = publish(pd.DataFrame({"n": [3, 11, 12]}), "t", TableRule(counts=("n",)),
+                  DisclosureConf(min_count=5, round_to=1))
+    assert cells(got.frame, ["n"]) == [(NA,), (11,), (12,)]
+
+
+def test_secondary_suppression_in_one_dimension_takes_the_smallest_non_zero_cell():
+    # all = 60 = 5 + 20 + 35 + 0: with only A hidden, 60 - 20 - 35 - 0 = 5 would give A back. B (20) is the
+    # smallest non-zero other cell; D (0) would leave the difference equal to A.
+    frame = pd.DataFrame({"category_name": ["all", "A", "B", "C", "D"], "n": [60, 5, 20, 35, 0]})
+    rule = TableRule(counts=("n",), totals=(("category_name", "all"),))
+    got = publish(frame, "t", rule, CONF)
+    assert cells(got.frame, ["category_name", "n"]) == [("all", 60), ("A", NA), ("B", NA), ("C", 35), ("D", 0)]
+    assert [(c["row"]["category_name"], c["value_class"]) for c in got.checks] == [("A", "<10"), ("B", "secondary")]
+    assert recoverable(got.frame, "category_name", "all", "n") == []
+    # without the totals rule the same table gives A away: the attack helper itself can fail
+    plain = publish(frame, "t", TableRule(counts=("n",)), CONF)
+    assert recoverable(plain.frame, "category_name", "all", "n") == [((), "A")]
+
+
+def test_secondary_suppression_suppresses_the_total_when_no_other_part_is_left():
+    frame = pd.DataFrame({"category_name": ["all", "A", "B"], "n": [30, 4, NA]})
+    got = publish(frame, "t", TableRule(counts=("n",), totals=(("category_name", "all"),)), CONF)
+    assert cells(got.frame, ["category_name", "n"]) == [("all", NA), ("A", NA), ("B", NA)]
+    assert got.checks[0]["row"] == {"category_name": "all"} and got.checks[0]["value_class"] == "secondary"
+
+
+def test_secondary_suppression_in_two_dimensions_reaches_a_fixed_point():
+    #            A    B    C   all
+    #   LA1      4   30   26    60     LA1/A < 10; row LA1 then hides C (26 < 30);
+    #   LA2     20   12   18    50     columns A and C each have one hidden cell -> LA2/A and LA2/C;
+    #   ALL     24   42   44   110     row LA2 then has two hidden cells: stable.
+    grid = {"LA1": [4, 30, 26, 60], "LA2": [20, 12, 18, 50], "ALL": [24, 42, 44, 110]}
+    frame = pd.DataFrame([(la, cat, n) for la, ns in grid.items() for cat, n in zip(["A", "B", "C", "all"], ns)],
+                         columns=["la_code", "category_name", "n"])
+    rule = TableRule(counts=("n",), totals=(("category_name", "all"), ("la_code", "ALL")))
+    got = publish(frame, "t", rule, CONF)
+    hidden = [(r.la_code, r.category_name) for r in got.frame.itertuples() if pd.isna(r.n)]
+    assert hidden == [("LA1", "A"), ("LA1", "C"), ("LA2", "A"), ("LA2", "C")]
+    assert sorted((c["row"]["la_code"], c["row"]["category_name"], c["value_class"]) for c in got.checks) == [
+        ("LA1", "A", "<10"), ("LA1", "C", "secondary"), ("LA2", "A", "secondary"), ("LA2", "C", "secondary")]
+    assert recoverable(got.frame, "category_name", "all", "n") == []
+    assert recoverable(got.frame, "la_code", "ALL", "n") == []
+    # published values are the rounded originals: 30 -> 30, 12 -> 10, 42 -> 40, 44 -> 45, 110 -> 110
+    assert cells(got.frame[got.frame.category_name.isin(["B", "all"])], ["la_code", "category_name", "n"]) == [
+        ("LA1", "B", 30), ("LA1", "all", 60), ("LA2", "B", 10), ("LA2", "all", 50), ("ALL", "B", 40),
+        ("ALL", "all", 110)]
+
+
+def test_secondary_suppression_groups_by_every_other_dimension_and_count_column():
+    # two years, each its own group; only 2020's A is small, and only in `plans`
+    frame = pd.DataFrame({"year": [2019, 2019, 2019, 2020, 2020, 2020],
+                          "category_name": ["all", "A", "B"] * 2,
+                          "plans": [50, 20, 30, 47, 7, 40], "repeat_plans": [20, 10, 10, 20, 0, 20]})
+    rule = TableRule(counts=("plans", "repeat_plans"), totals=(("category_name", "all"),))
+    got = publish(frame, "t", rule, CONF)
+    # 2020: plans A=7 hidden -> plans B hidden too; repeat_plans 0 published, so nothing hidden there
+    assert cells(got.frame, ["year", "category_name", "plans", "repeat_plans"]) == [
+        (2019, "all", 50, 20), (2019, "A", 20, 10), (2019, "B", 30, 10),
+        (2020, "all", 45, 20), (2020, "A", NA, 0), (2020, "B", NA, 20)]
+
+
+def test_complements_within_a_row_and_their_secondary_suppression():
+    # A: 50 referrals, 45 re-referred -> 5 not re-referred, so 45 is hidden with its rate; all - B would give
+    # 75 - 30 = 45 back, so B's re-referrals go too. C: complement 10 published; D: complement 0 published.
+    frame = pd.DataFrame({"category_name": ["all", "A", "B"], "referrals": [150, 50, 100],
+                          "rereferrals_12m": [75, 45, 30], "rereferral_rate": [0.5, 0.9, 0.3]})
+    rule = TableRule(counts=("referrals", "rereferrals_12m"), derived=("rereferral_rate",),
+                     totals=(("category_name", "all"),), complements=(("referrals", "rereferrals_12m"),))
+    got = publish(frame, "t", rule, CONF)
+    assert cells(got.frame, ["category_name", "referrals", "rereferrals_12m", "rereferral_rate"]) == [
+        ("all", 150, 75, 0.5), ("A", 50, NA, NA), ("B", 100, NA, NA)]
+    assert [(c["row"]["category_name"], c["column"], c["value_class"]) for c in got.checks] == [
+        ("A", "rereferrals_12m", "complement"), ("B", "rereferrals_12m", "secondary"),
+        ("A", "rereferral_rate", "derived"), ("B", "rereferral_rate", "derived")]
+    assert got.checks[0]["rule"] == "referrals - rereferrals_12m = 5 is under 10"
+    edge = pd.DataFrame({"category_name": ["C", "D"], "referrals": [50, 40], "rereferrals_12m": [40, 40]})
+    got = publish(edge, "t", TableRule(counts=("referrals", "rereferrals_12m"),
+                                      complements=(("referrals", "rereferrals_12m"),)), CONF)
+    assert cells(got.frame, ["referrals", "rereferrals_12m"]) == [(50, 40), (40, 40)] and got.checks == []
+
+
+def test_a_rule_naming_missing_columns_says_which():
+    with pytest.raises(ValueError, match=r"lacks: \['plans'\].*\['n'\]"):
+        publish(pd.DataFrame({"n": [1]}), "t", TableRule(counts=("plans",)), CONF)
+
+
+def test_output_check_log_lists_every_suppressed_cell(tmp_path):
+    frame = pd.DataFrame({"category_name": ["all", "A", "B"], "n": [60, 5, 55], "share": [1.0, 0.083, 0.917]})
+    rule = TableRule(counts=("n",), derived=("share",), totals=(("category_name", "all"),))
+    log = OutputCheckLog()
+    log.add("category_trends", publish(frame, "category_trends", rule, CONF), rule, CONF, note="LA 201")
+    log.add("empty_ok", publish(pd.DataFrame({"n": [20]}), "empty_ok", TableRule(counts=("n",)), CONF),
+            TableRule(counts=("n",)), CONF)
+    log.write(str(tmp_path))
+    saved = json.loads((tmp_path / "output_check.json").read_text())["outputs"]
+    assert [(e["output"], e["status"], e["suppressed_by_class"]) for e in saved] == [
+        ("category_trends", "pass with suppression", {"<10": 1, "secondary": 1, "derived": 2}),
+        ("empty_ok", "pass", {})]
+    assert saved[0]["rule"]["totals"] == [["category_name", "all"]] and saved[0]["note"] == "LA 201"
+    readable = (tmp_path / "output_check.md").read_text()
+    assert "## category_trends" in readable and "| category_name=A | n | <10 |" in readable
+    assert "| category_name=B | share | derived |" in readable and "Checked by:" in readable
+
+
+HOSTILE = ["=cmd|' /C calc'!A0", "+1+1", "-2+3", "@SUM(A1)", "\tx", "\rx", "plain", "a=b"]
+
+
+def test_write_csv_neutralises_formula_text_but_keeps_negative_numbers(tmp_path):
+    frame = pd.DataFrame({"label": HOSTILE, "value": [-5, 0, 1, 2, 3, 4, 5, 6], "rate": [-0.5] * 8})
+    write_csv(frame, str(tmp_path / "t.csv"))
+    with open(tmp_path / "t.csv", newline="") as handle:
+        rows = list(csv.reader(handle))
+    assert rows[0] == ["label", "value", "rate"]
+    assert [r[0] for r in rows[1:]] == ["'=cmd|' /C calc'!A0", "'+1+1", "'-2+3", "'@SUM(A1)", "'\tx", "'\rx",
+                                       "plain", "a=b"]
+    assert rows[1][1:] == ["-5", "-0.5"]
+
+
+def test_write_workbook_one_sheet_per_table_no_formulas(tmp_path):
+    frame = pd.DataFrame({"label": HOSTILE, "value": [-5, 0, 1, 2, 3, 4, 5, 6]})
+    path = tmp_path / "report.xlsx"
+    write_workbook({"hostile": frame, "a_sheet_name_longer_than_thirty_one": frame.head(1)}, str(path))
+    book = openpyxl.load_workbook(path)  # formulas would come back as "=..." with data_type "f"
+    assert book.sheetnames == ["hostile", "a_sheet_name_longer_than_thirty"]
+    sheet = book["hostile"]
+    labels = [sheet.cell(row=r, column=1) for r in range(2, 10)]
+    assert [c.value for c in labels][:4] == ["'=cmd|' /C calc'!A0", "'+1+1", "'-2+3", "'@SUM(A1)"]
+    assert all(c.data_type == "s" for c in labels)
+    assert sheet.cell(row=2, column=2).value == -5 and sheet.cell(row=2, column=2).data_type == "n"
+
+
+def test_scan_outputs_finds_small_counts_unrounded_counts_and_identifiers(tmp_path):
+    clean = pd.DataFrame({"authorised_year": [2019, 2021], "category_id": [3, 4], "children": [10, 0],
+                          "share": [0.25, 0.75]})
+    write_csv(clean, str(tmp_path / "clean.csv"))
+    write_csv(pd.DataFrame({"authorised_year": [2019, 2019], "children": [7, 12], "note": ["ok", "child A123"]}),
+              str(tmp_path / "sub" / "bad.csv"))
+    write_workbook({"sheet1": pd.DataFrame({"children": [15, 3]})}, str(tmp_path / "book.xlsx"))
+    (tmp_path / "page.html").write_text(
+        "<html><body><p>LA 201 report</p><table id='trend'><tr><th>Year</th><th>Children</th></tr>"
+        "<tr><td>2019</td><td>1,205</td></tr><tr><td>2020</td><td>8</td></tr></table></body></html>")
+    (tmp_path / "notes.txt").write_text("7 A123")  # not an output kind the scanner reads
+    expected_counts = [
+        "book.xlsx [sheet1]: row 3, column 'children': count 3 is under 10",
+        "page.html [trend]: row 3, column 'Children': count 8 is under 10",
+        "sub/bad.csv: row 2, column 'children': count 7 is under 10",
+        "sub/bad.csv: row 3, column 'children': count 12 is not a multiple of 5"]
+    # without a log: integer columns not named like a year, id, code or days are counts
+    assert sorted(scan_outputs(str(tmp_path), CONF, forbidden=["A123", ""])) == sorted(
+        expected_counts + ["sub/bad.csv: contains the forbidden identifier 'A123'"])
+    # with a log beside the outputs: exactly the logged count columns (page.html's "Children" matches children)
+    log = OutputCheckLog()
+    rule = TableRule(counts=("children",))
+    log.add("clean", publish(clean, "clean", rule, CONF), rule, CONF)
+    log.write(str(tmp_path))
+    assert sorted(scan_outputs(str(tmp_path), CONF)) == sorted(expected_counts)
+
+
+def test_published_tables_scan_clean(tmp_path):
+    frame = pd.DataFrame({"category_name": ["all", "A", "B", "C"], "n": [63, 7, 23, 33]})
+    rule = TableRule(counts=("n",), totals=(("category_name", "all"),))
+    got = publish(frame, "t", rule, CONF)
+    write_csv(got.frame, str(tmp_path / "t.csv"))
+    write_workbook({"t": got.frame}, str(tmp_path / "t.xlsx"))
+    assert scan_outputs(str(tmp_path), CONF) == []
+    write_csv(frame, str(tmp_path / "raw.csv"))
+    assert len(scan_outputs(str(tmp_path), CONF)) == 4  # 63, 7, 23 and 33 in the unpublished copy
