@@ -12,13 +12,15 @@ import sys
 import traceback
 
 from csc_demand.config import ConfigError, load_config, parse_set_option
+from csc_demand.errors import ConcurrentWriteError
 from csc_demand.runlog import RunLog
 
 OK, FILES_REFUSED, USAGE, UNEXPECTED = 0, 1, 2, 3
 EXIT_CODES = {OK: "every step done", FILES_REFUSED: "some input files were refused (named in the progress lines "
               "and the run summary); the others were loaded", USAGE: "usage or configuration error (bad option, "
               "missing or short pseudonymisation key, missing input)", UNEXPECTED: "unexpected error (a bug or "
-              "an environment fault): traceback printed, run summary saved as failed"}
+              "an environment fault): traceback printed, run summary saved as failed; or other processes kept "
+              "writing the same Delta tables through every retry (one line says so)"}
 # Order is the pipeline's order; `run` chains them.
 VERBS = ["synth", "ingest", "fit", "classify", "outcomes", "run"]
 
@@ -80,6 +82,11 @@ def main(argv: list[str] | None = None) -> int:
         log.save("failed")
         print(f"csc-demand {args.verb}: error: {err}", file=sys.stderr)
         return USAGE
+    except ConcurrentWriteError as err:  # known and explained: one line is enough
+        log.step(f"stopped: {err}")
+        log.save("failed")
+        print(f"csc-demand {args.verb}: stopped: {err}", file=sys.stderr)
+        return UNEXPECTED
     except Exception as err:  # a crash, not a refused file: its own code, the traceback for whoever fixes it
         log.step(f"failed unexpectedly: {type(err).__name__}: {err}")
         log.save("failed")

@@ -17,6 +17,7 @@ from pyspark import StorageLevel
 from pyspark.sql import functions as F
 
 from csc_demand.config import SYNTHETIC_ONLY_KEY, Config, ConfigError
+from csc_demand.errors import ConcurrentWriteError
 from csc_demand.io import delta
 from csc_demand.io.bronze import BRONZE_TABLE, empty_bronze, manifest_rows, read_files
 from csc_demand.io.discover import KINDS, discover
@@ -153,9 +154,32 @@ def shuffle_partitions_for(bronze_rows: int, configured: int) -> int:
     return max(configured, -(-bronze_rows // BRONZE_ROWS_PER_SHUFFLE_PARTITION))
 
 
+def bronze_versions(spark, cfg: Config) -> dict[str, int | None]:
+    """The latest version of every bronze table silver is built from (None: not created yet)."""
+    return {kind: (delta.table_version(spark, cfg, "bronze", BRONZE_TABLE[kind])
+                   if delta.table_exists(spark, cfg, "bronze", BRONZE_TABLE[kind]) else None) for kind in KINDS}
+
+
 def build_silver(spark, cfg: Config, log: RunLog, loaded_at: datetime) -> None:
-    bronze = {kind: (delta.read_table(spark, cfg, "bronze", BRONZE_TABLE[kind])
-                     if delta.table_exists(spark, cfg, "bronze", BRONZE_TABLE[kind]) else empty_bronze(spark, kind))
+    """Silver from bronze as of one set of versions, again until bronze did not change meanwhile. Another ingest
+    may commit bronze while this one builds; a silver MERGE made from the older bronze would then delete that
+    run's new rows (rows not in the source are deleted). Whichever run finishes last sees the change and builds
+    silver again from the newer bronze, so the tables end up holding all of it."""
+    for attempt in range(1, delta.ATTEMPTS + 1):
+        versions = bronze_versions(spark, cfg)
+        _build_silver_from(spark, cfg, log, loaded_at, versions)
+        if bronze_versions(spark, cfg) == versions:
+            log.metric("silver_built_from_bronze_versions", versions)
+            return
+        log.step(f"bronze changed while silver was built (another ingest committed): building silver again "
+                 f"from the newer bronze (attempt {attempt + 1})")
+    raise ConcurrentWriteError("silver: bronze kept changing while silver was built (other ingests are "
+                                     "running): run ingest again when they have finished")
+
+
+def _build_silver_from(spark, cfg: Config, log: RunLog, loaded_at: datetime, versions: dict) -> None:
+    bronze = {kind: (delta.read_table(spark, cfg, "bronze", BRONZE_TABLE[kind], version=versions[kind])
+                     if versions[kind] is not None else empty_bronze(spark, kind))
               for kind in KINDS}
     configured = spark.conf.get("spark.sql.shuffle.partitions")
     partitions = shuffle_partitions_for(sum(df.count() for df in bronze.values()), int(configured))
