@@ -11,9 +11,11 @@ import sys
 from pathlib import Path
 
 import pytest
+from delta.exceptions import ConcurrentAppendException
 
 from conftest import TEST_PSEUDONYM_KEY
 from conftest import test_config as lakehouse_config
+from csc_demand.errors import ConcurrentWriteError
 from csc_demand.io import delta
 
 LIB = Path(__file__).parents[1] / "lib"
@@ -84,3 +86,25 @@ def test_two_ingests_on_existing_tables_both_succeed_and_keep_every_row(spark, r
     assert sorted((r["la_code"], str(r["referral_date"])) for r in referrals) == sorted(
         (la, f"2015-06-0{n}") for la in ("201", "202") for n in (1, 2, 3))
     assert delta.read_table(spark, cfg, "bronze", "cin_census").count() == 6
+
+
+def test_a_commit_conflict_is_tried_again_and_anything_else_is_not(monkeypatch):
+    monkeypatch.setattr(delta.time, "sleep", lambda seconds: None)  # the pauses, not the retry, are skipped
+    calls = []
+
+    def conflicting_twice():
+        calls.append(1)
+        if len(calls) < 3:
+            raise ConcurrentAppendException("a concurrent WRITE added data", None, None)
+        return "committed"
+
+    assert delta.retried(conflicting_twice, "bronze.files") == "committed" and len(calls) == 3
+    with pytest.raises(ValueError):
+        delta.retried(lambda: calls.append(1) or int("x"), "bronze.files")
+    assert len(calls) == 4
+
+    def always_conflicting():
+        raise ConcurrentAppendException("a concurrent WRITE added data", None, None)
+
+    with pytest.raises(ConcurrentWriteError, match="bronze.files: another process committed to the table 8 times"):
+        delta.retried(always_conflicting, "bronze.files")

@@ -15,6 +15,7 @@ from delta.exceptions import (ConcurrentAppendException, ConcurrentDeleteDeleteE
                               DeltaConcurrentModificationException, MetadataChangedException,
                               ProtocolChangedException)
 from delta.tables import DeltaTable
+from py4j.protocol import Py4JJavaError
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql.types import StructType
 
@@ -39,13 +40,26 @@ ATTEMPTS = 8
 STALE_CREATION_SECONDS = 30
 
 
+# The same conflicts as the JVM names them: a DataFrameWriter.save reaches Python as a plain Py4JJavaError.
+CONFLICT_CLASSES = ("io.delta.exceptions.Concurrent", "io.delta.exceptions.DeltaConcurrentModificationException",
+                    "io.delta.exceptions.MetadataChangedException", "io.delta.exceptions.ProtocolChangedException")
+
+
+def is_conflict(err: Exception) -> bool:
+    """A Delta commit conflict, however it reached Python."""
+    return isinstance(err, CONFLICTS) or (isinstance(err, Py4JJavaError)
+                                          and any(name in str(err) for name in CONFLICT_CLASSES))
+
+
 def retried(action: Callable[[], R], what: str) -> R:
     """Run a Delta write, again after a commit conflict (another process committed to the table first), with
     growing random pauses; the action must be safe to repeat (each write here makes the table hold a given state)."""
     for attempt in range(1, ATTEMPTS + 1):
         try:
             return action()
-        except CONFLICTS as err:
+        except Exception as err:
+            if not is_conflict(err):
+                raise
             if attempt == ATTEMPTS:
                 raise ConcurrentWriteError(
                     f"{what}: another process committed to the table {ATTEMPTS} times while this one tried; "
