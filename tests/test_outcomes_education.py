@@ -1,11 +1,10 @@
-"""Education groups and gaps, and category trends, on hand-built rows."""
+"""Education groups and gaps, on hand-built rows."""
 from datetime import date
 
 import pytest
 
 from csc_demand.outcomes.contract import INPUT_SCHEMAS
 from csc_demand.outcomes.education import education_gaps, pupil_involvement, sen_gaps
-from csc_demand.outcomes.trends import category_trends
 
 D = date.fromisoformat
 
@@ -58,21 +57,3 @@ def test_highest_involvement_before_ks4_and_gaps_to_never_referred(spark):
     sen = {r["involvement"]: tuple(r)[1:] for r in sen_gaps(gaps).collect()}
     assert sen["never_referred"] == (40.0, 50.0, 10.0, None, 0.0)
     assert sen["cp_plan"] == (20.0, None, None, None, None)
-
-
-def test_category_trends_share_within_year_and_la_and_without_categories(spark):
-    rows = [("a1", "201", 2020, 1, "A"), ("a2", "201", 2020, 1, "A"), ("a3", "201", 2020, 1, "A"),
-            ("a4", "201", 2020, 2, "B"), ("a5", "202", 2020, 2, "B"), ("a6", "202", 2020, 2, "B"),
-            ("a7", "201", 2021, 1, "A")]
-    categories = spark.createDataFrame([(a, "c", la, y, cid, name, 0.9, "m", "1") for a, la, y, cid, name in rows],
-                                       INPUT_SCHEMAS["assessment_category"])
-    got = {tuple(r) for r in category_trends(categories, None).collect()}
-    assert got == {(2020, "201", 1, "A", 3, 0.75), (2020, "201", 2, "B", 1, 0.25), (2020, "202", 2, "B", 2, 1.0),
-                   (2020, "ALL", 1, "A", 3, 0.5), (2020, "ALL", 2, "B", 3, 0.5), (2021, "201", 1, "A", 1, 1.0),
-                   (2021, "ALL", 1, "A", 1, 1.0)}
-    assessments = spark.createDataFrame([
-        ("a1", "r1", "c", "201", D("2020-01-01"), D("2020-01-05"), ["3B"], [], 1, True, 2020),
-        ("a2", "r2", "c", "201", D("2020-02-01"), D("2020-02-05"), ["21"], [], 0, False, 2020),  # no factors
-    ], INPUT_SCHEMAS["assessments"])
-    got = {tuple(r) for r in category_trends(None, assessments).collect()}
-    assert got == {(2020, "201", None, "all", 1, 1.0), (2020, "ALL", None, "all", 1, 1.0)}

@@ -13,36 +13,52 @@ D = date.fromisoformat
 END = D("2021-03-31")
 
 
-def test_pathway_windows_same_day_plan_and_twelve_month_edges(spark):
+def test_pathway_window_opens_at_the_assessment_start_and_closes_twelve_months_later(spark):
     children = spark.createDataFrame([
         ("k1", "201", None, D("2012-03-01"), "F", "WBRI", "White", False),
         ("k2", "201", None, D("2004-07-01"), "M", "BAFR", "Black", False),
+        ("k3", "202", None, D("2010-05-01"), "F", "WBRI", "White", False),
+        ("k4", "202", None, D("2010-05-01"), "M", "WBRI", "White", False),
     ], INPUT_SCHEMAS["children"])
     assessments = spark.createDataFrame([
         ("a1", "r1", "k1", "201", D("2019-01-02"), D("2019-01-10"), ["16A"], [], 1, True, 2019),
         ("a2", "r2", "k1", "201", D("2020-04-20"), D("2020-05-01"), ["3B"], [], 1, True, 2021),
         ("a3", "r3", "k2", "201", D("2019-05-20"), D("2019-06-01"), ["10A"], [], 1, True, 2020),
         ("a4", "r3", "k2", "201", D("2019-07-01"), None, ["10A"], [], 1, True, 2020),  # not authorised
+        ("a5", "r5", "k3", "202", D("2019-03-01"), D("2019-03-20"), ["16A"], [], 1, True, 2019),
+        ("a6", "r6", "k4", "202", D("2019-03-01"), D("2019-03-20"), ["16A"], [], 1, True, 2019),
     ], INPUT_SCHEMAS["assessments"])
-    cp_plans = spark.createDataFrame([("p1", "r1", "k1", "201", D("2019-01-10"), D("2019-09-01"), "NEG", "NEG", 0)],
-                                     INPUT_SCHEMAS["cp_plans"])
+    cp_plans = spark.createDataFrame([
+        ("p1", "r1", "k1", "201", D("2019-01-05"), D("2019-09-01"), "NEG", "NEG", 0),  # between start and authorised
+        ("p3", "r3", "k2", "201", D("2019-05-01"), D("2019-05-10"), "NEG", "NEG", 0),  # before a3's start
+        ("p5", "r5", "k3", "202", D("2020-03-02"), None, "NEG", "NEG", 0),             # 12 months + 1 day after a5
+        ("p6", "r6", "k4", "202", D("2020-03-01"), None, "NEG", "NEG", 0),             # exactly 12 months after a6
+    ], INPUT_SCHEMAS["cp_plans"])
     periods = spark.createDataFrame([
-        ("k1", "201", D("2020-01-11"), D("2020-03-01"), "E4A", 1, 1, 1),  # 12 months + 1 day after a1
-        ("k2", "201", D("2020-06-01"), None, None, 1, 1, 1),              # exactly 12 months after a3
+        ("k1", "201", D("2020-01-03"), D("2020-03-01"), "E4A", 1, 1, 1),  # 12 months + 1 day after a1's start
+        ("k2", "201", D("2020-05-20"), None, None, 1, 1, 1),              # exactly 12 months after a3's start
     ], INPUT_SCHEMAS["care_periods"])
     pathways = assessment_pathways(assessments, cp_plans, periods, children, END)
     expected = spark.createDataFrame([
-        ("a1", D("2020-01-10"), True, "5-9", D("2019-01-10"), D("2020-01-11"), True, False),
-        ("a2", D("2021-05-01"), False, "5-9", None, None, False, False),
-        ("a3", D("2020-06-01"), True, "10-15", None, D("2020-06-01"), False, True),
-    ], "assessment_key string, window_end date, complete_window boolean, age_band string, "
+        ("a1", 2019, D("2020-01-02"), True, "5-9", D("2019-01-05"), D("2020-01-03"), True, False),
+        ("a2", 2021, D("2021-04-20"), False, "5-9", None, None, False, False),
+        ("a3", 2020, D("2020-05-20"), True, "10-15", None, D("2020-05-20"), False, True),
+        ("a5", 2019, D("2020-03-01"), True, "5-9", D("2020-03-02"), None, False, False),
+        ("a6", 2019, D("2020-03-01"), True, "5-9", D("2020-03-01"), None, True, False),
+    ], "assessment_key string, authorised_year int, window_end date, complete_window boolean, age_band string, "
        "next_cp_plan_start date, next_care_start date, cp_plan_within_window boolean, care_within_window boolean")
     got = pathways.select(*expected.columns)
     assert_df_equality(got, expected, ignore_row_order=True, ignore_nullable=True)
-    rates = {(r["group_by"], r["group_value"]): tuple(r)[2:] for r in pathway_rates(pathways).collect()}
-    assert rates[("all", "all")] == (2, 1, 0.5, 1, 0.5)
-    assert rates[("ethnic_group", "Black")] == (1, 0, 0.0, 1, 1.0)
-    assert rates[("category_name", "unknown")] == (2, 1, 0.5, 1, 0.5)
+    # Complete windows: a1 (plan), a3 (care) in LA 201; a5 (neither), a6 (plan) in LA 202.
+    rates = {(r["la_code"], r["group_by"], r["group_value"]): tuple(r)[3:] for r in pathway_rates(pathways).collect()}
+    assert rates[("ALL", "all", "all")] == (4, 2, 0.5, 1, 0.25)
+    assert rates[("201", "all", "all")] == (2, 1, 0.5, 1, 0.5)
+    assert rates[("202", "all", "all")] == (2, 1, 0.5, 0, 0.0)
+    assert rates[("ALL", "ethnic_group", "Black")] == (1, 0, 0.0, 1, 1.0)
+    assert rates[("202", "sex", "M")] == (1, 1, 1.0, 0, 0.0)
+    assert rates[("ALL", "category_name", "unknown")] == (4, 2, 0.5, 1, 0.25)
+    # all, category unknown, age bands, sexes, ethnic groups: ALL and 201 1+1+2+2+2; 202 1+1+1 (5-9)+2+1 (White).
+    assert len(rates) == 8 + 8 + 6
 
 
 def test_odds_ratio_of_a_binary_covariate_equals_the_two_by_two_table(spark):

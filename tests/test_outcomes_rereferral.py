@@ -104,8 +104,10 @@ def test_referral_takes_the_category_of_its_first_authorised_assessment_and_rate
     windows = referral_windows(referrals, children, END, referral_categories(assessments, categories))
     got = {r["referral_key"]: r["category_name"] for r in windows.collect()}
     assert got == {"r1": "Domestic abuse", "r2": None, "r3": None}
-    rates = {(r["referral_year"], r["category_name"]): (r["referrals"], r["rereferrals_12m"], r["rereferral_rate"])
-             for r in rereferral_rates(windows).collect()}
-    assert rates == {(2019, "Domestic abuse"): (1, 0, 0.0), (2019, "all"): (1, 0, 0.0),
-                     (2020, "unknown"): (1, 1, 1.0), (2020, "all"): (1, 1, 1.0),
-                     (2021, "unknown"): (1, 0, 0.0), (2021, "all"): (1, 0, 0.0)}
+    rates = {(r["la_code"], r["referral_year"], r["category_name"]):
+             (r["referrals"], r["rereferrals_12m"], r["rereferral_rate"]) for r in rereferral_rates(windows).collect()}
+    expected = {(2019, "Domestic abuse"): (1, 0, 0.0), (2019, "all"): (1, 0, 0.0),
+                (2020, "unknown"): (1, 1, 1.0), (2020, "all"): (1, 1, 1.0),
+                (2021, "unknown"): (1, 0, 0.0), (2021, "all"): (1, 0, 0.0)}
+    # One LA: its rows and England's ("ALL") are the same.
+    assert rates == {(la, *key): value for la in ("201", "ALL") for key, value in expected.items()}

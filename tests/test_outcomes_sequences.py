@@ -40,17 +40,24 @@ def test_plan_order_repeat_flag_and_time_to_next_plan(spark):
 
 def test_repeat_plan_rates_and_survival_estimates_from_the_plan_sequence(spark):
     sequence = plan_sequence(plans(spark), children(spark), END)
-    rates = {(r["start_year"], r["category_name"]): (r["plans"], r["repeat_plans"])
+    rates = {(r["la_code"], r["start_year"], r["category_name"]): (r["plans"], r["repeat_plans"])
              for r in repeat_plan_rates(sequence).collect()}
-    assert rates == {(2016, "all"): (1, 0), (2016, "unknown"): (1, 0), (2017, "all"): (1, 1),
-                     (2017, "unknown"): (1, 1), (2020, "all"): (1, 1), (2020, "unknown"): (1, 1)}
+    expected = {(2016, "all"): (1, 0), (2016, "unknown"): (1, 0), (2017, "all"): (1, 1),
+                (2017, "unknown"): (1, 1), (2020, "all"): (1, 1), (2020, "unknown"): (1, 1)}
+    assert rates == {(la, *key): value for la in ("201", "ALL") for key, value in expected.items()}
     # At risk: p1 (event at 425 days) and p3 (censored at 397 days). S(425) = 1 - 1/1 = 0.
     est = survival_estimates(sequence, "repeat_cp_plan", groupings=["category_name"]).collect()
-    got = {(r["group_by"], r["group_value"], r["horizon_days"]):
+    got = {(r["la_code"], r["group_by"], r["group_value"], r["horizon_days"]):
            (r["cumulative_incidence"], r["n_at_risk"], r["events"], r["n_complete"], r["raw_share"]) for r in est}
-    for group in (("all", "all"), ("category_name", "unknown")):
-        assert got[(*group, 365)] == (0.0, 2, 0, 2, 0.0)
-        assert got[(*group, 2190)] == (1.0, 0, 1, 0, None)
+    for la in ("201", "ALL"):
+        for group in (("all", "all"), ("category_name", "unknown")):
+            assert got[(la, *group, 360)] == (0.0, 2, 0, 2, 0.0)
+            assert got[(la, *group, 365)] == (0.0, 2, 0, 2, 0.0)
+            assert got[(la, *group, 420)] == (0.0, 1, 0, 1, 0.0)  # p3 left the risk set at 397 days
+            assert got[(la, *group, 450)] == (1.0, 0, 1, 1, 1.0)  # p1's event at 425; p1 followed >= 450 days
+            assert got[(la, *group, 2190)] == (1.0, 0, 1, 0, None)
+    # Horizons every 30 days from 30 to 2190 (73) plus 365, for 2 LA levels x 2 groups.
+    assert len(est) == 74 * 2 * 2
     assert {r["measure"] for r in est} == {"repeat_cp_plan"}
 
 

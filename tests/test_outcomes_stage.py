@@ -38,7 +38,7 @@ def test_outcomes_stage_writes_every_gold_table_and_logs_headlines(spark, cfg):
     # S = 7/8 at 0 days, x 4/5 at 343, x 3/4 at 350 -> 0.525 at 365; x 2/3 at 366, x 1/2 at 367 -> 0.175.
     survival = {(r["horizon_days"]): (r["cumulative_incidence"], r["n_at_risk"], r["events"], r["subjects"])
                 for r in delta.read_table(spark, cfg, "gold", "survival_estimates")
-                .where("measure = 'rereferral_after_closure' AND group_by = 'all'").collect()}
+                .where("measure = 'rereferral_after_closure' AND group_by = 'all' AND la_code = 'ALL'").collect()}
     assert survival[365] == (pytest.approx(0.475, abs=1e-12), 3, 3, 8)
     assert survival[2190] == (pytest.approx(0.825, abs=1e-12), 0, 5, 8)
     # Return home on 2020-03-14, no re-entry: censored at 2021-03-31 (382 days), so no events at either horizon.

@@ -31,6 +31,7 @@ class Category:
     require: dict
     any_of: tuple
     exclude: dict
+    complex: bool = False  # a multi-factor category: counted in gold.complexity_trends (docs/methods.md, Trends)
 
     def score(self, profile: np.ndarray) -> Optional[float]:
         """Total margin over the thresholds when the class profile matches, else None."""
@@ -63,7 +64,7 @@ def load_categories(path: str | Path | None = None) -> list[Category]:
     for entry in raw.get("categories", []):
         groups = tuple(dict(g) for g in entry.get("any_of", []) or [])
         cat = Category(int(entry["id"]), str(entry["key"]), str(entry["name"]), dict(entry.get("require") or {}),
-                       groups, dict(entry.get("exclude") or {}))
+                       groups, dict(entry.get("exclude") or {}), bool(entry.get("complex", False)))
         named = set(cat.require) | set(cat.exclude) | {n for g in groups for n in g}
         unknown = sorted(named - set(INDICATOR_NAMES))
         if unknown:

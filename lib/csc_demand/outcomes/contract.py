@@ -14,6 +14,7 @@ INPUT_SCHEMAS: dict[str, str] = {
                    "has_factors boolean, collection_year int",
     "cp_plans": "cp_plan_key string, referral_key string, child_key string, la_code string, start_date date, "
                 "end_date date, initial_category string, latest_category string, number_of_previous_cpp int",
+    "cin_plans": "referral_key string, child_key string, la_code string, start_date date, end_date date",
     "care_periods": "child_key string, la_code string, period_start date, period_end date, end_rec string, "
                     "period_number int, n_episodes int, n_placements int",
     "school_outcomes": "pupil_key string, ks4_year int, att8 double, p8 double, suspended boolean, "

@@ -1,4 +1,8 @@
-"""Grouped shares: flagged rows per year and category, and the group memberships used by every breakdown."""
+"""Grouped shares: flagged rows per LA, year and category, and the memberships used by every breakdown.
+
+Every aggregate is per LA and for England: ``with_england`` counts each row once under its own ``la_code`` and
+once under ``ENGLAND`` ("ALL" = every LA in the lakehouse), so one aggregation gives both levels.
+"""
 from __future__ import annotations
 
 from typing import Sequence
@@ -6,18 +10,25 @@ from typing import Sequence
 from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
 
+ENGLAND = "ALL"
+
+
+def with_england(df: DataFrame) -> DataFrame:
+    """The rows under their own ``la_code`` and again under ``ENGLAND``."""
+    return df.unionByName(df.withColumn("la_code", F.lit(ENGLAND)))
+
 
 def rate_by_year_and_category(df: DataFrame, year_col: str, flag_col: str, count_name: str, flag_name: str,
                               rate_name: str) -> DataFrame:
-    """Columns: ``year_col``, category_name ("all"; "unknown" when null), ``count_name``, ``flag_name``,
-    ``rate_name``."""
+    """Columns: la_code (each LA and ``ENGLAND``), ``year_col``, category_name ("all"; "unknown" when null),
+    ``count_name``, ``flag_name``, ``rate_name``."""
     category = F.coalesce(F.col("category_name"), F.lit("unknown"))
-    by_category = df.select(year_col, category.alias("category_name"), flag_col)
-    stacked = by_category.unionByName(by_category.withColumn("category_name", F.lit("all")))
-    return (stacked.groupBy(year_col, "category_name")
+    by_category = df.select("la_code", year_col, category.alias("category_name"), flag_col)
+    stacked = with_england(by_category.unionByName(by_category.withColumn("category_name", F.lit("all"))))
+    return (stacked.groupBy("la_code", year_col, "category_name")
             .agg(F.count(F.lit(1)).alias(count_name), F.sum(F.col(flag_col).cast("long")).alias(flag_name))
             .withColumn(rate_name, F.col(flag_name) / F.col(count_name))
-            .select(year_col, "category_name", count_name, flag_name, rate_name))
+            .select("la_code", year_col, "category_name", count_name, flag_name, rate_name))
 
 
 def group_memberships(groupings: Sequence[str]) -> Column:

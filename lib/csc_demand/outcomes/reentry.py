@@ -14,6 +14,7 @@ from pyspark.sql import functions as F
 from csc_demand.codes import REC_RETURNED_HOME
 from csc_demand.outcomes.followup import (CATEGORY_COLUMNS, FOLLOWUP_COLUMNS, person_column, with_category,
                                           with_child_attributes, with_followup, with_person_key)
+from csc_demand.outcomes.rates import with_england
 from csc_demand.outcomes.timeline import with_nearest_events
 
 CARE_REENTRY_COLUMNS = (
@@ -54,3 +55,43 @@ def care_reentry(care_periods: DataFrame, children: DataFrame, end_date: date,
         periods = with_nearest_events(periods, "period_start", events, "authorised_date", list(CATEGORY_COLUMNS),
                                       direction="previous", partition_col=person)
     return periods.select(*CARE_REENTRY_COLUMNS)
+
+
+CARE_PERIODS_BY_CATEGORY_COLUMNS = (
+    "la_code", *CATEGORY_COLUMNS, "children", "children_multiple_periods", "multiple_periods_rate", "periods",
+    "returned_home", "returned_home_followed_12m", "reentries_12m", "reentry_rate_12m")
+
+
+def care_periods_by_category(reentry: DataFrame) -> DataFrame:
+    """gold.care_periods_by_category from gold.care_reentry: per LA and England, per category of the child's first
+    period of care in the data (``unknown``: no assessment authorised before it; ``all``: every child).
+
+    Columns: children with a period of care, those with 2+ periods and their share; their periods; returns home;
+    returns home followed for 12 months (12 months after the return fall on or before the censor date), those
+    followed by a new period within 12 months, and that re-entry rate.
+    """
+    first = Window.partitionBy("child_key").orderBy("period_start")
+    twelve_months_after = F.add_months("period_end", 12)
+    followed = F.col("returned_home") & (twelve_months_after <= F.col("censor_date"))
+    per_child = (reentry
+                 .withColumn("_first", F.first(F.struct(*CATEGORY_COLUMNS)).over(
+                     first.rowsBetween(Window.unboundedPreceding, Window.unboundedFollowing)))
+                 .groupBy("child_key", "la_code", "_first")
+                 .agg(F.count(F.lit(1)).alias("periods"),
+                      F.count_if("returned_home").alias("returned_home"),
+                      F.count_if(followed).alias("returned_home_followed_12m"),
+                      F.count_if(followed & (F.col("next_period_start") <= twelve_months_after)
+                                 ).alias("reentries_12m"))
+                 .select("child_key", "la_code", "_first.*", "periods", "returned_home",
+                         "returned_home_followed_12m", "reentries_12m")
+                 .withColumn("category_name", F.coalesce("category_name", F.lit("unknown"))))
+    every_category = (per_child.withColumn("category_id", F.lit(None).cast("int"))
+                      .withColumn("category_name", F.lit("all")))
+    sums = [F.sum(c).alias(c) for c in ("periods", "returned_home", "returned_home_followed_12m", "reentries_12m")]
+    return (with_england(per_child.unionByName(every_category))
+            .groupBy("la_code", *CATEGORY_COLUMNS)
+            .agg(F.count(F.lit(1)).alias("children"),
+                 F.count_if(F.col("periods") >= 2).alias("children_multiple_periods"), *sums)
+            .withColumn("multiple_periods_rate", F.col("children_multiple_periods") / F.col("children"))
+            .withColumn("reentry_rate_12m", F.try_divide("reentries_12m", "returned_home_followed_12m"))
+            .select(*CARE_PERIODS_BY_CATEGORY_COLUMNS))

@@ -11,9 +11,10 @@ from datetime import date
 from pyspark.sql import DataFrame, Window
 from pyspark.sql import functions as F
 
-from csc_demand.outcomes.followup import (CATEGORY_COLUMNS, FOLLOWUP_COLUMNS, collection_year, person_column,
-                                          with_category, with_child_attributes, with_followup, with_person_key)
-from csc_demand.outcomes.rates import rate_by_year_and_category
+from csc_demand.outcomes.followup import (CATEGORY_COLUMNS, FOLLOWUP_COLUMNS, age_band, collection_year,
+                                          person_column, with_category, with_child_attributes, with_followup,
+                                          with_person_key)
+from csc_demand.outcomes.rates import rate_by_year_and_category, with_england
 
 PLAN_SEQUENCE_COLUMNS = (
     "cp_plan_key", "referral_key", "child_key", "la_code", "start_date", "end_date", "start_year", "plan_number",
@@ -46,3 +47,24 @@ def repeat_plan_rates(sequence: DataFrame) -> DataFrame:
     Columns: start_year, category_name ("all" = every category), plans, repeat_plans, repeat_rate.
     """
     return rate_by_year_and_category(sequence, "start_year", "repeat_plan", "plans", "repeat_plans", "repeat_rate")
+
+
+CP_PLANS_BY_ABUSE_COLUMNS = ("la_code", "initial_category", "age_band", "plans", "repeat_plans", "repeat_rate")
+
+
+def cp_plans_by_abuse(sequence: DataFrame, cp_plans: DataFrame, children: DataFrame) -> DataFrame:
+    """gold.cp_plans_by_abuse: per LA and England, initial category of abuse (NEG/PHY/SAB/EMO/MUL, ``unknown``
+    when missing, ``all``) and age band at the plan's start (followup.age_band, ``all``): plans, repeat plans
+    (gold.cp_plan_sequence.repeat_plan) and the repeat rate."""
+    rows = (sequence.select("cp_plan_key", "child_key", "la_code", "start_date", "repeat_plan")
+            .join(cp_plans.select("cp_plan_key", "initial_category"), on="cp_plan_key", how="left")
+            .join(children.select("child_key", "birth_date"), on="child_key", how="left")
+            .select("la_code", F.coalesce("initial_category", F.lit("unknown")).alias("initial_category"),
+                    age_band(F.col("start_date"), F.col("birth_date")).alias("age_band"), "repeat_plan"))
+    by_category = rows.unionByName(rows.withColumn("initial_category", F.lit("all")))
+    by_band = by_category.unionByName(by_category.withColumn("age_band", F.lit("all")))
+    return (with_england(by_band)
+            .groupBy("la_code", "initial_category", "age_band")
+            .agg(F.count(F.lit(1)).alias("plans"), F.count_if("repeat_plan").alias("repeat_plans"))
+            .withColumn("repeat_rate", F.col("repeat_plans") / F.col("plans"))
+            .select(*CP_PLANS_BY_ABUSE_COLUMNS))

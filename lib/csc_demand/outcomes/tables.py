@@ -21,6 +21,16 @@ AGGREGATE_TABLES: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
                        ("mean_att8", "att8_ratio_to_never_referred", "suspension_rate", "suspension_rate_ratio",
                         "exclusion_rate", "exclusion_rate_ratio")),
     "category_trends": (("assessments",), ("share",)),
+    "complexity_trends": (("assessments", "factors", "with_2plus_groups", "with_3plus_groups",
+                           "in_complex_categories"),
+                          ("mean_factors", "share_2plus_groups", "share_3plus_groups", "share_complex_categories")),
+    "category_thresholds": (("count",), ("share",)),
+    "pathway_factor_combinations": (("assessments", "cp_plans", "care_entries"), ("cp_plan_rate", "care_rate")),
+    "category_demographics": (("assessments", "cp_plans", "care_entries"), ("cp_plan_rate", "care_rate")),
+    "care_periods_by_category": (("children", "children_multiple_periods", "periods", "returned_home",
+                                  "returned_home_followed_12m", "reentries_12m"),
+                                 ("multiple_periods_rate", "reentry_rate_12m")),
+    "cp_plans_by_abuse": (("plans", "repeat_plans"), ("repeat_rate",)),
 }
 # education_sen_gaps holds only means and ratios: publish it only for groups whose education_gaps cells pass.
 GOLD_TABLES = (*ROW_LEVEL_TABLES, *AGGREGATE_TABLES, "education_sen_gaps")

@@ -15,21 +15,27 @@ from pyspark.sql import functions as F
 
 from csc_demand.config import Config
 from csc_demand.io import delta
+from csc_demand.outcomes.combinations import pathway_factor_combinations
 from csc_demand.outcomes.contract import check_columns
+from csc_demand.outcomes.demographics import category_demographics
 from csc_demand.outcomes.education import education_gaps, pupil_involvement, sen_gaps
 from csc_demand.outcomes.estimates import survival_estimates
 from csc_demand.outcomes.followup import default_end_date, referral_categories
-from csc_demand.outcomes.pathways import assessment_pathways, pathway_odds_ratios, pathway_rates
-from csc_demand.outcomes.reentry import care_reentry, dated_categories
-from csc_demand.outcomes.repeat_plans import plan_sequence, repeat_plan_rates
+from csc_demand.model.labelling import load_categories
+from csc_demand.outcomes.pathways import assessment_pathways, pathway_odds_ratios, pathway_rates, with_la_code
+from csc_demand.outcomes.rates import ENGLAND
+from csc_demand.outcomes.reentry import care_periods_by_category, care_reentry, dated_categories
+from csc_demand.outcomes.repeat_plans import cp_plans_by_abuse, plan_sequence, repeat_plan_rates
 from csc_demand.outcomes.rereferral import referral_windows, rereferral_rates
-from csc_demand.outcomes.trends import category_trends
+from csc_demand.outcomes.thresholds import category_thresholds
+from csc_demand.outcomes.trends import category_trends, complexity_trends
 from csc_demand.runlog import RunLog
 from csc_demand.spark import get_spark
 from csc_demand.stats.regression import ODDS_RATIO_SCHEMA
+from csc_demand.stats.survival import HORIZONS_DAYS
 
-HELP = ("Outcomes: re-referral windows and survival, repeat CP plans, re-entry to care, pathways, education and "
-        "trends (gold tables + MLflow)")
+HELP = ("Outcomes: re-referral windows and survival, repeat CP plans, re-entry to care, pathways, education, "
+        "trends and the findings tables, per LA and for England (gold tables + MLflow)")
 SILVER_INPUTS = ("children", "referrals", "assessments", "cp_plans", "care_periods", "school_outcomes")
 SURVIVAL_MEASURES = ("rereferral_after_closure", "repeat_cp_plan", "reentry_after_return_home")
 
@@ -45,6 +51,11 @@ def _read_inputs(spark, cfg: Config, log: RunLog) -> tuple[dict[str, DataFrame],
     for table in SILVER_INPUTS:
         frames[table] = check_columns(delta.read_table(spark, cfg, "silver", table), table)
         log.read(f"silver.{table}", delta.table_version(spark, cfg, "silver", table))
+    # CIN plans are collected from 2021-22 only: without the table, gold.category_thresholds has no cin_plan rows.
+    frames["cin_plans"] = None
+    if delta.table_exists(spark, cfg, "silver", "cin_plans"):
+        frames["cin_plans"] = check_columns(delta.read_table(spark, cfg, "silver", "cin_plans"), "cin_plans")
+        log.read("silver.cin_plans", delta.table_version(spark, cfg, "silver", "cin_plans"))
     categories = None
     if delta.table_exists(spark, cfg, "gold", "assessment_category"):
         categories = check_columns(delta.read_table(spark, cfg, "gold", "assessment_category"),
@@ -72,27 +83,30 @@ def _odds_ratios_or_empty(pathways: DataFrame, with_categories: bool, log: RunLo
         log.step(f"pathway odds ratios not estimable on this data ({type(err).__name__}: {str(err)[:300]}); "
                  "writing an empty gold.pathway_odds_ratios")
         log.metric("pathway_odds_ratios_error", str(err)[:300])
-        return pathways.sparkSession.createDataFrame([], ODDS_RATIO_SCHEMA)
+        return with_la_code(pathways.sparkSession.createDataFrame([], ODDS_RATIO_SCHEMA))
 
 
 def headline_figures(survival: DataFrame, rereferrals: DataFrame, plans: DataFrame, pathways: DataFrame,
                      first_year: int) -> dict[str, float]:
-    """National figures for MLflow: KM cumulative incidence at 365 and 2190 days per measure, and overall rates.
+    """England's figures ("ALL" rows) for MLflow: KM cumulative incidence at 365 and 2190 days per measure, and
+    overall rates.
 
     Re-referral and repeat-plan rates count years after ``first_year`` (the first collection year has no
     look-back, so it under-counts re-referrals and earlier plans).
     """
     figures: dict[str, float] = {}
-    for row in survival.where(F.col("group_by") == "all").collect():  # measures x horizons: a few rows
+    england = F.col("la_code") == ENGLAND
+    headline_horizon = F.col("horizon_days").isin(*HORIZONS_DAYS)
+    for row in survival.where(england & (F.col("group_by") == "all") & headline_horizon).collect():  # a few rows
         figures[f"{row['measure']}_{row['horizon_days']}d"] = row["cumulative_incidence"]
         figures[f"{row['measure']}_{row['horizon_days']}d_raw_share"] = row["raw_share"]
     for name, table, year, flag, count in (
             ("dfe_rereferral_rate", rereferrals, "referral_year", "rereferrals_12m", "referrals"),
             ("repeat_plan_rate", plans, "start_year", "repeat_plans", "plans")):
-        totals = (table.where((F.col("category_name") == "all") & (F.col(year) > first_year))
+        totals = (table.where(england & (F.col("category_name") == "all") & (F.col(year) > first_year))
                   .agg(F.sum(flag), F.sum(count)).collect()[0])
         figures[name] = totals[0] / totals[1] if totals[1] else None
-    overall = pathways.where(F.col("group_by") == "all").collect()
+    overall = pathways.where(england & (F.col("group_by") == "all")).collect()
     if overall:
         figures["pathway_cp_plan_rate"] = overall[0]["cp_plan_rate"]
         figures["pathway_care_rate"] = overall[0]["care_rate"]
@@ -132,9 +146,11 @@ def run(args: argparse.Namespace, cfg: Config, log: RunLog) -> int:
                                  referral_categories(inputs["assessments"], categories), cross_la),
                    cfg, log, "cp_plan_sequence")
     plan_rates = _write(repeat_plan_rates(plans), cfg, log, "repeat_plan_rates")
+    _write(cp_plans_by_abuse(plans, inputs["cp_plans"], children), cfg, log, "cp_plans_by_abuse")
     reentry = _write(care_reentry(inputs["care_periods"], children, end_date,
                                   dated_categories(inputs["assessments"], categories), cross_la),
                      cfg, log, "care_reentry")
+    _write(care_periods_by_category(reentry), cfg, log, "care_periods_by_category")
     survival = (survival_estimates(windows, SURVIVAL_MEASURES[0], groupings)
                 .unionByName(survival_estimates(plans, SURVIVAL_MEASURES[1], groupings))
                 .unionByName(survival_estimates(reentry, SURVIVAL_MEASURES[2], groupings)))
@@ -143,6 +159,8 @@ def run(args: argparse.Namespace, cfg: Config, log: RunLog) -> int:
     pathways = _write(assessment_pathways(inputs["assessments"], inputs["cp_plans"], inputs["care_periods"], children,
                                           end_date, window, categories, cross_la), cfg, log, "assessment_pathways")
     rates = _write(pathway_rates(pathways), cfg, log, "pathway_rates")
+    _write(pathway_factor_combinations(pathways, inputs["assessments"]), cfg, log, "pathway_factor_combinations")
+    _write(category_demographics(pathways), cfg, log, "category_demographics")
     log.step("fitting pathway logistic regressions (MLlib GLR, binomial)")
     _write(_odds_ratios_or_empty(pathways, categories is not None, log), cfg, log, "pathway_odds_ratios")
 
@@ -152,6 +170,10 @@ def run(args: argparse.Namespace, cfg: Config, log: RunLog) -> int:
     gaps = _write(education_gaps(involvement), cfg, log, "education_gaps")
     _write(sen_gaps(gaps), cfg, log, "education_sen_gaps")
     _write(category_trends(categories, inputs["assessments"]), cfg, log, "category_trends")
+    complex_ids = [c.id for c in load_categories() if c.complex]
+    _write(complexity_trends(inputs["assessments"], categories, complex_ids), cfg, log, "complexity_trends")
+    _write(category_thresholds(inputs["assessments"], categories, inputs["cin_plans"], inputs["cp_plans"],
+                               inputs["care_periods"]), cfg, log, "category_thresholds")
 
     first_year = inputs["referrals"].agg(F.min("collection_year")).collect()[0][0]
     figures = headline_figures(survival, rereferrals, plan_rates, rates, first_year)

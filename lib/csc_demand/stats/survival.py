@@ -14,7 +14,7 @@ from pyspark.sql import Column, DataFrame, Window
 from pyspark.sql import functions as F
 
 Z_95 = NormalDist().inv_cdf(0.975)
-HORIZONS_DAYS = (365, 2190)  # 12 months and six years (6 x 365), as the study reads them
+HORIZONS_DAYS = (365, 2190)  # the headline horizons: 12 months and six years (6 x 365), as the study reads them
 
 
 def _loglog_bound(survival: Column, greenwood_sum: Column, sign: int) -> Column:
