@@ -18,6 +18,8 @@ from conftest import test_config as lakehouse_config
 from csc_demand.errors import ConcurrentWriteError
 from csc_demand.io import delta
 
+# Two JVMs at once, twice: minutes on a quiet machine, but half an hour when five other Spark jobs share two cores
+pytestmark = pytest.mark.timeout(3600)
 LIB = Path(__file__).parents[1] / "lib"
 SETTINGS = ["--set", f"pseudonym_key={TEST_PSEUDONYM_KEY}", "--set", "spark.shuffle_partitions=2",
             "--set", "spark.driver_memory=1g"]
