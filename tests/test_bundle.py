@@ -162,7 +162,7 @@ def test_profiles_load_from_the_zipped_wheel(wheel, tmp_path):
     assert out[1] == f"{cluster['shuffle_partitions']} {cluster['master']}"
 
 
-@pytest.mark.parametrize("verb", ["synth", "ingest", "fit", "classify", "outcomes", "pipeline"])
+@pytest.mark.parametrize("verb", ["synth", "ingest", "fit", "classify", "outcomes", "report", "pipeline"])
 def test_each_job_script_runs_its_verb(verb, monkeypatch, capsys):
     monkeypatch.setattr(sys, "argv", [f"jobs/{verb}.py", "--help"])
     with pytest.raises(SystemExit) as exit_info:

@@ -11,13 +11,19 @@ import hmac
 import json
 from pathlib import Path
 
+import openpyxl
 import pytest
 from delta.tables import DeltaTable
 from pyspark.sql import functions as F
 
 from conftest import test_config as lakehouse_config
 from csc_demand import cli, codes
+from csc_demand.config import DisclosureConf
 from csc_demand.io import delta
+from csc_demand.quality.catalog import RULES
+from csc_demand.report.data_quality import write_restricted_workbook
+from csc_demand.report.identifiers import lakehouse_identifiers
+from csc_demand.report.publish import OutputCheckLog, TableRule, publish, scan_outputs, write_csv, write_workbook
 
 FIXTURES = Path(__file__).parent / "fixtures" / "ingest"
 SILVER = ["children", "referrals", "assessments", "assessment_factors", "cp_plans", "cin_plans", "section47",
@@ -284,3 +290,83 @@ def test_tables_keep_file_statistics_only_for_the_columns_readers_filter_on(run)
     assert stats_columns("bronze", "npd_cin") == "source_file,la_code,collection_year"
     assert stats_columns("silver", "assessments") == "source_file,la_code,collection_year"
     assert stats_columns("silver", "assessment_factors") == "la_code,collection_year"  # no source_file column
+
+
+# gold.data_quality (written by ingest) and the data owner's restricted workbook (report/data_quality.py)
+def test_data_quality_reconciles_per_return_with_the_run_summary_and_the_quarantine(run):
+    rows = [r.asDict() for r in run.rows("data_quality", "gold")]
+    totals = [r for r in rows if r["rule_id"] == "all"]
+    assert all(r["received"] == r["accepted"] + r["quarantined"] for r in totals)
+    # by hand: one referral per CINdetails of each readable XML file (6, 1, 2, 2) and five NPD referrals;
+    # X15 rejects the child without LAchildID's referral (8500) and C003's (CSC-DATE), the NPD file N003 and N006
+    assert sorted((r["la_code"], r["collection_year"], r["source_file"], r["received"], r["accepted"],
+                   r["quarantined"]) for r in totals if r["table_name"] == "referrals") == [
+        ("201", 2015, X15, 6, 4, 2), ("201", 2016, X16, 2, 2, 0), ("202", 2025, X25, 2, 2, 0),
+        ("208", 2015, "la/cin_census/2015/cin_208_2015.xml", 1, 1, 0), ("301", 2016, NPD_CIN, 5, 3, 2)]
+    assert sorted((r["source_file"], r["rule_id"], r["quarantined"], r["message"]) for r in rows
+                  if r["table_name"] == "referrals" and r["rule_id"] != "all") == sorted([
+        (NPD_CIN, "CSC-DATE", 1, RULES["CSC-DATE"]), (NPD_CIN, "CSC-RECORD", 1, RULES["CSC-RECORD"]),
+        (X15, "8500", 1, RULES["8500"]), (X15, "CSC-DATE", 1, RULES["CSC-DATE"])])
+    # per table the returns add up to the run summary (its own reconciliation, counted apart)
+    counts = ("received", "accepted", "quarantined", "quarantined_with_parent")
+    summary = {name[len("silver."):]: tuple(t[c] for c in counts)
+               for name, t in run.summaries()[0]["tables"].items() if name.startswith("silver.") and t.get("received")}
+    mine = {}
+    for r in totals:
+        mine[r["table_name"]] = tuple(a + r[c] for a, c in zip(mine.get(r["table_name"], (0, 0, 0, 0)), counts))
+    assert mine == summary
+    # each return's rule rows add up to its total, and their own rejections to silver.quarantine's occurrences
+    for total in totals:
+        rules = [r for r in rows if r["rule_id"] != "all" and all(r[k] == total[k] for k in
+                                                                   ("la_code", "source_file", "table_name"))]
+        assert sum(r["quarantined"] for r in rules) == total["quarantined"]
+        assert all(r["received"] is None and r["accepted"] is None for r in rules)
+    own = {}
+    for r in rows:
+        if r["rule_id"] != "all" and r["quarantined"] > r["quarantined_with_parent"]:
+            key = (r["source_file"], r["table_name"], r["rule_id"])
+            own[key] = own.get(key, 0) + r["quarantined"] - r["quarantined_with_parent"]
+    occurrences = {}
+    for q in run.rows("quarantine"):
+        key = (q["source_file"], q["table_name"], q["rule_id"])
+        occurrences[key] = occurrences.get(key, 0) + q["occurrences"]
+    assert own == occurrences
+
+
+def test_restricted_workbook_gives_the_la_its_own_ids_and_the_report_folder_none(run, tmp_path):
+    report = tmp_path / "report"
+    path = write_restricted_workbook(run.spark, run.cfg, report_out=str(report), day=dt.date(2026, 12, 1))
+    assert path == run.lakehouse.absolute() / "restricted" / "data_quality_2026-12-01.xlsx"
+    book = openpyxl.load_workbook(path, read_only=True)
+    header, *body = book["quarantined records"].iter_rows(values_only=True)
+    records = [dict(zip(header, row)) for row in body]
+    assert len(records) == len(run.rows("quarantine"))
+    got = {(r["rule_id"], r["table_name"], r["source_file"], r["identifier"]) for r in records}
+    expected = {(rule, table, file, raw) for rule, found in EXPECTED_QUARANTINE.items()
+                for table, file, _, raw in found if raw}
+    assert expected <= got
+    assert ("8500", "children", X15, None) in got  # no id to give back
+    fields = {(r["source_file"], r["identifier_field"]) for r in records if r["identifier"]}
+    assert {(X15, "LAchildID"), (E15, "CHILD"), (NPD_CIN, "LAchildID_Anon"),
+            ("national/npd/ks4_2016.csv", "PupilMatchingRefAnonymous")} <= fields
+    assert [n for n in book.sheetnames] == ["quarantined records", "per return"]
+    # the report's data-quality table goes out through publish: no identifier, nothing small, counts rounded
+    conf = DisclosureConf()
+    quality = run.table("data_quality", "gold").toPandas()
+    rule = TableRule(counts=("received", "accepted", "quarantined", "quarantined_with_parent"),
+                     totals=(("rule_id", "all"),),
+                     complements=(("received", "accepted"), ("received", "quarantined")))
+    published = publish(quality, "data_quality", rule, conf)
+    write_csv(published.frame, str(report / "data_quality.csv"))
+    write_workbook({"data_quality": published.frame}, str(report / "report.xlsx"))
+    log = OutputCheckLog()
+    log.add("data_quality", published, rule, conf)
+    log.write(str(report))
+    identifiers = lakehouse_identifiers(run.spark, run.cfg)
+    assert {"C001", "C003", "N001", "P001", "A123456789012", run.child_key("201", "C003"),
+            run.pupil_key("PMR", "P001")} <= identifiers
+    assert scan_outputs(str(report), conf, forbidden=identifiers) == []
+    # the same scan finds the identifiers in the restricted folder, so it can fail
+    assert any("forbidden identifier 'C003'" in p for p in scan_outputs(str(path.parent), conf, forbidden=identifiers))
+    with pytest.raises(ValueError, match="overlap"):
+        write_restricted_workbook(run.spark, run.cfg, report_out=str(run.lakehouse / "restricted" / "out"))

@@ -2,6 +2,7 @@
 import csv
 import json
 
+import numpy as np
 import openpyxl
 import pandas as pd
 import pytest
@@ -210,8 +211,10 @@ def test_scan_outputs_finds_small_counts_unrounded_counts_and_identifiers(tmp_pa
         "sub/bad.csv: row 2, column 'children': count 7 is under 10",
         "sub/bad.csv: row 3, column 'children': count 12 is not a multiple of 5"]
     # without a log: integer columns not named like a year, id, code or days are counts
-    assert sorted(scan_outputs(str(tmp_path), CONF, forbidden=["A123", ""])) == sorted(
-        expected_counts + ["sub/bad.csv: contains the forbidden identifier 'A123'"])
+    # "A12" is not the identifier "A123"; "d A1" (not a word) is found as a substring of "child A123"
+    assert sorted(scan_outputs(str(tmp_path), CONF, forbidden=["A123", "", "A12", "d A1"])) == sorted(
+        expected_counts + ["sub/bad.csv: contains the forbidden identifier 'A123'",
+                           "sub/bad.csv: contains the forbidden identifier 'd A1'"])
     # with a log beside the outputs: exactly the logged count columns (page.html's "Children" matches children)
     log = OutputCheckLog()
     rule = TableRule(counts=("children",))
@@ -229,3 +232,32 @@ def test_published_tables_scan_clean(tmp_path):
     assert scan_outputs(str(tmp_path), CONF) == []
     write_csv(frame, str(tmp_path / "raw.csv"))
     assert len(scan_outputs(str(tmp_path), CONF)) == 4  # 63, 7, 23 and 33 in the unpublished copy
+
+
+def test_labels_of_the_total_dimension_do_not_split_its_groups():
+    # category_id and class_size have one value per category_name: grouping by them would leave A alone in its group
+    frame = pd.DataFrame({"la_code": ["201"] * 4, "category_id": [0, 1, 2, 3],
+                          "category_name": ["all", "A", "B", "C"], "class_size": [1.0, 0.2, 0.3, 0.5],
+                          "assessments": [100, 6, 30, 64]})
+    got = publish(frame, "t", TableRule(counts=("assessments",), totals=(("category_name", "all"),)), CONF)
+    assert cells(got.frame, ["category_name", "assessments"]) == [("all", 100), ("A", NA), ("B", NA), ("C", 65)]
+
+
+def test_no_published_margin_gives_back_a_single_hidden_cell_in_random_tables():
+    # 50 random LA x category tables (many small cells) with both margins; the attack helper is the check
+    rng = np.random.default_rng(12)
+    rule = TableRule(counts=("n",), totals=(("category_name", "all"), ("la_code", "ALL")))
+    hidden_cells = 0
+    for _ in range(50):
+        grid = pd.DataFrame(rng.choice([0, 1, 3, 8, 9, 10, 14, 40, 120], size=(3, 4)),
+                            index=["201", "202", "203"], columns=list("ABCD"))
+        grid["all"] = grid.sum(axis=1)
+        grid.loc["ALL"] = grid.sum(axis=0)
+        frame = grid.rename_axis(index="la_code", columns="category_name").stack().rename("n").reset_index()
+        got = publish(frame, "t", rule, CONF).frame
+        assert recoverable(got, "category_name", "all", "n") == []
+        assert recoverable(got, "la_code", "ALL", "n") == []
+        shown = got["n"].dropna()
+        assert ((shown == 0) | ((shown >= 10) & (shown % 5 == 0))).all()
+        hidden_cells += int(got["n"].isna().sum())
+    assert hidden_cells > 100  # the tables did exercise suppression

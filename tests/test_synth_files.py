@@ -16,7 +16,9 @@ from csc_demand.quality.catalog import RULES
 from csc_demand.synth import generate
 from csc_demand.synth.care import EPISODE_COLUMNS, HEADER_COLUMNS
 from csc_demand.synth.defects import DEFECT_COLUMNS
-from csc_demand.synth.npd import CIN_COLUMNS, CPP_COLUMNS, EXCLUSION_COLUMNS, KS4_COLUMNS, SEN_COLUMNS
+from csc_demand.synth.npd import (CIN_COLUMNS, CPP_COLUMNS, EXCLUSION_COLUMNS, HISTORY_FROM_YEAR, KS4_COLUMNS,
+                                  SEN_COLUMNS)
+from csc_demand.synth.population import HISTORY_YEARS
 
 SCALE, SEED, RATE, FIRST, LAST = 0.001, 20240601, 0.03, 2019, 2021
 ISO = re.compile(r"^\d{4}-\d{2}-\d{2}$")
@@ -53,6 +55,7 @@ def test_layout_has_one_file_per_la_and_year(synth_out):
     expected |= {f"ssda903/{y}/ssda903_{la}_{y}_{part}.csv" for y in years for la in las
                  for part in ("header", "episodes")}
     expected |= {f"npd/{kind}_{y}.csv" for y in years for kind in ("cin", "cpp", "ks4", "exclusions", "sen")}
+    expected |= {f"npd/{kind}_{y}.csv" for y in range(HISTORY_FROM_YEAR, FIRST) for kind in ("cin", "cpp")}
     written = {str(p.relative_to(out)) for p in out.rglob("*") if p.is_file() and not
                str(p.relative_to(out)).startswith("_")}
     assert written == expected
@@ -112,6 +115,27 @@ def test_csv_files_have_the_documented_columns(synth_out, pattern, columns):
         header, rows = _csv_rows(path)
         assert tuple(header) == columns, path
         assert all(len(r) == len(columns) for r in rows), path
+
+
+def test_npd_history_years_hold_episodes_and_plans_without_assessments(synth_out):
+    out, _ = synth_out
+    assessment_fields = [CIN_COLUMNS.index(c) for c in ("AssessmentActualStartDate", "AssessmentAuthorisationDate",
+                                                        "AssessmentFactors")]
+    referral, closure = CIN_COLUMNS.index("CINreferralDate"), CIN_COLUMNS.index("CINclosureDate")
+    plans = 0
+    simulated_from = FIRST - HISTORY_YEARS  # collection year of the first simulated referral (population.py)
+    for year in range(HISTORY_FROM_YEAR, FIRST):
+        _, rows = _csv_rows(out / f"npd/cin_{year}.csv")
+        assert bool(rows) == (year >= simulated_from), year
+        assert all(row[i] == "" for row in rows for i in assessment_fields), year
+        assert all(row[referral] <= f"{year}-03-31" for row in rows), year
+        assert all(row[closure] == "" or f"{year - 1}-04-01" <= row[closure] <= f"{year}-03-31" for row in rows)
+        plans += len(_csv_rows(out / f"npd/cpp_{year}.csv")[1])
+    assert plans > 0
+    # An episode open at the last history census is in the first collection year's extract too.
+    open_then = {(r[1], r[referral]) for r in _csv_rows(out / f"npd/cin_{FIRST - 1}.csv")[1] if r[closure] == ""}
+    in_first = {(r[1], r[referral]) for r in _csv_rows(out / f"npd/cin_{FIRST}.csv")[1]}
+    assert open_then and open_then <= in_first
 
 
 def test_903_dates_are_day_month_year_except_recorded_defects(synth_out):

@@ -22,7 +22,7 @@ EXIT_CODES = {OK: "every step done", FILES_REFUSED: "some input files were refus
               "an environment fault): traceback printed, run summary saved as failed; or other processes kept "
               "writing the same Delta tables through every retry (one line says so)"}
 # Order is the pipeline's order; `run` chains them.
-VERBS = ["synth", "ingest", "fit", "classify", "outcomes", "run"]
+VERBS = ["synth", "ingest", "fit", "classify", "outcomes", "report", "run"]
 
 
 def _stage(verb: str):

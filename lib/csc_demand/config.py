@@ -68,6 +68,8 @@ class OutcomesConf:
     end_date: Optional[date] = None  # None: the last census reference date in the data
     pathway_window_months: int = 12
     cross_la: bool = False
+    # KS4 cohorts are reported when CIN history covers this many academic years up to the end of KS4 (docs/methods.md)
+    education_lookback_years: int = 7
 
 
 @dataclass

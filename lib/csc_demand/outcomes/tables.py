@@ -20,6 +20,14 @@ AGGREGATE_TABLES: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     "education_gaps": (("pupils", "att8_pupils", "suspended", "permanently_excluded"),
                        ("mean_att8", "att8_ratio_to_never_referred", "suspension_rate", "suspension_rate_ratio",
                         "exclusion_rate", "exclusion_rate_ratio")),
+    "education_by_category": (("pupils", "att8_pupils", "suspended", "permanently_excluded"),
+                              ("mean_att8", "att8_ratio_to_never_referred", "suspension_rate",
+                               "suspension_rate_ratio", "exclusion_rate", "exclusion_rate_ratio")),
+    # suspension and exclusion ratios rest on all pupils of the group: publish them only where its
+    # education_gaps cells pass.
+    "education_sen_gaps": (("pupils_sen", "pupils_no_sen"),
+                           ("att8_sen", "att8_no_sen", "att8_gap", "att8_relative_gap", "did_estimate",
+                            "did_ci_lower", "did_ci_upper", "suspension_ratio_sen", "exclusion_ratio_sen")),
     "category_trends": (("assessments",), ("share",)),
     "complexity_trends": (("assessments", "factors", "with_2plus_groups", "with_3plus_groups",
                            "in_complex_categories"),
@@ -32,5 +40,4 @@ AGGREGATE_TABLES: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
                                  ("multiple_periods_rate", "reentry_rate_12m")),
     "cp_plans_by_abuse": (("plans", "repeat_plans"), ("repeat_rate",)),
 }
-# education_sen_gaps holds only means and ratios: publish it only for groups whose education_gaps cells pass.
-GOLD_TABLES = (*ROW_LEVEL_TABLES, *AGGREGATE_TABLES, "education_sen_gaps")
+GOLD_TABLES = (*ROW_LEVEL_TABLES, *AGGREGATE_TABLES)

@@ -29,6 +29,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Iterable
 
+import numpy as np
 import pandas as pd
 
 from csc_demand.config import DisclosureConf
@@ -63,21 +64,19 @@ class Published:
 
 
 def _is_small(value: float, conf: DisclosureConf) -> bool:
-    if value is None or pd.isna(value):
-        return False
-    lowest = 0 if conf.zeros_are_disclosive else 1
-    return lowest <= value < conf.min_count
+    return bool(_small(np.array([value], dtype="float64"), conf)[0])
 
 
-def round_half_up(value: float, step: int) -> int:
-    """Nearest multiple of ``step``, halves up: 12 -> 10, 12.5 -> 15, 13 -> 15 (Python's round() would give 10)."""
-    return int(math.floor(value / step + 0.5)) * step
+def round_half_up(values, step: int):
+    """Nearest multiple of ``step``, halves up: 12 -> 10, 12.5 -> 15, 13 -> 15 (Python's round() would give 10).
+    Takes a number or an array."""
+    return np.floor(np.asarray(values, dtype="float64") / step + 0.5) * step
 
 
 def publish(frame: pd.DataFrame, name: str, rule: TableRule, conf: DisclosureConf) -> Published:
     """Apply primary, complement and secondary suppression, blank derived values and round the counts.
 
-    ``name`` labels the check entries. Returns a copy with the same columns and rows: suppressed counts are <NA>
+    ``name`` names the table in errors. Returns a copy with the same columns and rows: suppressed counts are <NA>
     (nullable Int64), blanked derived values NaN/None.
     """
     missing = [c for c in (*rule.counts, *rule.derived, *(d for d, _ in rule.totals),
@@ -87,62 +86,68 @@ def publish(frame: pd.DataFrame, name: str, rule: TableRule, conf: DisclosureCon
                          f"the table has {list(frame.columns)}")
     frame = frame.reset_index(drop=True)
     dims = rule.dimensions(frame)
-    values = {c: frame[c].astype("float64") for c in rule.counts}
+    values = {c: frame[c].to_numpy(dtype="float64", na_value=np.nan) for c in rule.counts}
     reasons: dict[tuple[int, str], tuple[str, str]] = {}
 
     primary_rule = (f"count {'0' if conf.zeros_are_disclosive else '1'} to {conf.min_count - 1} "
                     f"(under disclosure.min_count {conf.min_count})")
     for c in rule.counts:
-        for i, v in values[c].items():
-            if _is_small(v, conf):
-                reasons[(i, c)] = (PRIMARY.format(min_count=conf.min_count), primary_rule)
+        for i in np.flatnonzero(_small(values[c], conf)):
+            reasons[(int(i), c)] = (PRIMARY.format(min_count=conf.min_count), primary_rule)
 
     for whole, part in rule.complements:
-        for i in frame.index:
-            if (i, whole) in reasons or (i, part) in reasons:
-                continue
-            rest = values[whole][i] - values[part][i]
-            if _is_small(rest, conf):
-                reasons[(i, part)] = (COMPLEMENT, f"{whole} - {part} = {rest:g} is under {conf.min_count}")
+        rest = values[whole] - values[part]
+        for i in map(int, np.flatnonzero(_small(rest, conf))):
+            if (i, whole) not in reasons and (i, part) not in reasons:
+                reasons[(i, part)] = (COMPLEMENT, f"{whole} - {part} = {rest[i]:g} is under {conf.min_count}")
 
     _secondary(frame, dims, rule, values, reasons)
 
     out = frame.copy()
-    suppressed_rows = {i for i, _ in reasons}
+    columns = {d: frame[d].tolist() for d in dims}
+    rows = [{d: columns[d][i] for d in dims} for i in range(len(frame))]
     for c in rule.counts:
-        out[c] = pd.array([pd.NA if (i, c) in reasons or pd.isna(v) else round_half_up(v, conf.round_to)
-                           for i, v in values[c].items()], dtype="Int64")
-    checks = [_check(frame, dims, i, c, *reasons[(i, c)]) for i, c in sorted(reasons, key=_cell_order(rule))]
+        hidden = np.array([(i, c) in reasons for i in range(len(frame))], dtype=bool)
+        out[c] = pd.array(np.where(hidden, np.nan, round_half_up(values[c], conf.round_to)),
+                          dtype="Float64").astype("Int64")
+    checks = [_check(rows[i], c, *reasons[(i, c)]) for i, c in sorted(reasons, key=_cell_order(rule))]
+    blank = np.zeros(len(frame), dtype=bool)
+    blank[sorted({i for i, _ in reasons})] = True
     for c in rule.derived:
-        blank = frame.index.isin(sorted(suppressed_rows))
-        for i in frame.index[blank & frame[c].notna().to_numpy()]:
-            checks.append(_check(frame, dims, i, c, DERIVED, "derived from a suppressed count of the same row"))
+        for i in np.flatnonzero(blank & frame[c].notna().to_numpy()):
+            checks.append(_check(rows[i], c, DERIVED, "derived from a suppressed count of the same row"))
         out[c] = out[c].astype("object").where(~blank, None) if out[c].dtype == object else out[c].mask(blank)
     return Published(frame=out, checks=checks)
 
 
-def _secondary(frame: pd.DataFrame, dims: list[str], rule: TableRule, values: dict[str, pd.Series],
+def _small(values: np.ndarray, conf: DisclosureConf) -> np.ndarray:
+    lowest = 0 if conf.zeros_are_disclosive else 1
+    with np.errstate(invalid="ignore"):
+        return (values >= lowest) & (values < conf.min_count)  # NaN compares false: a missing count is not small
+
+
+def _secondary(frame: pd.DataFrame, dims: list[str], rule: TableRule, values: dict[str, np.ndarray],
                reasons: dict) -> None:
     """Suppress further cells until no group with a published total has exactly one suppressed part."""
     groups = []  # (count column, total row, part rows)
     for dim, total_value in rule.totals:
-        others = [d for d in dims if d != dim]
-        keyed = frame.groupby(others, dropna=False, sort=False) if others else [((), frame)]
-        for _, group in keyed:
-            is_total = (group[dim].astype(str) == str(total_value)).to_numpy()
-            parts = list(group.index[~is_total])
-            for total in group.index[is_total]:
-                groups.extend((c, total, parts) for c in rule.counts)
+        labels = _labels_of(frame, dim)
+        others = [d for d in dims if d != dim and d not in labels]
+        is_total = (frame[dim].astype(str) == str(total_value)).to_numpy()
+        keyed = frame.groupby(others, dropna=False, sort=False).indices.values() if others else [range(len(frame))]
+        for positions in keyed:
+            parts = [int(i) for i in positions if not is_total[i]]
+            groups += [(c, int(total), parts) for total in positions if is_total[total] for c in rule.counts]
     changed = True
     while changed:
         changed = False
         for c, total, parts in groups:
-            if (total, c) in reasons or pd.isna(values[c][total]):
+            if (total, c) in reasons or np.isnan(values[c][total]):
                 continue
             hidden = [i for i in parts if (i, c) in reasons]
             if len(hidden) != 1:
                 continue
-            shown = [i for i in parts if (i, c) not in reasons and not pd.isna(values[c][i])]
+            shown = [i for i in parts if (i, c) not in reasons and not np.isnan(values[c][i])]
             # The smallest cell loses least; a zero partner would leave the margin difference equal to the hidden
             # cell, so zeros are taken only when nothing else is left.
             shown.sort(key=lambda i: (values[c][i] == 0, values[c][i]))
@@ -153,14 +158,20 @@ def _secondary(frame: pd.DataFrame, dims: list[str], rule: TableRule, values: di
             changed = True
 
 
+def _labels_of(frame: pd.DataFrame, dim: str) -> list[str]:
+    """Columns with one value per value of ``dim`` (category_id beside category_name, a rule's message beside its
+    id): they label the dimension rather than split its groups, so grouping by them would leave every part alone."""
+    per_value = frame.groupby(dim, dropna=False).nunique(dropna=False)
+    return [c for c in per_value.columns if per_value[c].max() <= 1]
+
+
 def _cell_order(rule: TableRule):
     position = {c: n for n, c in enumerate(rule.counts)}
     return lambda cell: (cell[0], position[cell[1]])
 
 
-def _check(frame: pd.DataFrame, dims: list[str], i: int, column: str, value_class: str, why: str) -> dict:
-    row = {d: _plain(frame.at[i, d]) for d in dims}
-    return {"row": row, "column": column, "value_class": value_class, "rule": why}
+def _check(row: dict, column: str, value_class: str, why: str) -> dict:
+    return {"row": {d: _plain(v) for d, v in row.items()}, "column": column, "value_class": value_class, "rule": why}
 
 
 def _plain(value):
@@ -277,10 +288,11 @@ def scan_outputs(out_dir: str, conf: DisclosureConf, forbidden: Iterable[str] = 
 
     Count columns are those the output-check logs under ``out_dir`` name as counts (matched on the column header,
     also with underscores read as spaces, case-insensitive); without a log every all-integer column whose name
-    does not mark it as a year, id, code or number of days is taken as a count.
+    does not mark it as a year, id, code or number of days is taken as a count. Forbidden strings made of letters,
+    digits and underscores (keys, LAchildIDs, UPNs) are found as whole words, others anywhere.
     """
     root = Path(out_dir)
-    forbidden = [f for f in {str(f) for f in forbidden} if f]
+    forbidden = {str(f) for f in forbidden if str(f)}
     logged = _logged_counts(root)
     problems = []
     for path in sorted(p for p in root.rglob("*") if p.is_file()):
@@ -297,11 +309,21 @@ def scan_outputs(out_dir: str, conf: DisclosureConf, forbidden: Iterable[str] = 
             texts = [(where, text)]
             tables = _csv_tables(path) if suffix == ".csv" else _html_tables(text)
         for label, text in texts:
-            problems += [f"{label}: contains the forbidden identifier {f!r}" for f in forbidden if f in text]
+            problems += [f"{label}: contains the forbidden identifier {f!r}" for f in _found(forbidden, text)]
         for n, (sheet, rows) in enumerate(tables):
             label = where if suffix == ".csv" else f"{where} [{sheet or f'table {n + 1}'}]"
             problems += _scan_table(label, rows, logged, conf)
     return problems
+
+
+_TOKEN = re.compile(r"[A-Za-z0-9_]+")
+
+
+def _found(forbidden: set[str], text: str) -> list[str]:
+    """The forbidden strings in ``text``: identifiers made of letters and digits as whole words, by set lookup
+    (a national list of keys is millions long), any other string as a substring."""
+    words = forbidden & set(_TOKEN.findall(text))
+    return sorted(words | {f for f in forbidden if not _TOKEN.fullmatch(f) and f in text})
 
 
 def _logged_counts(root: Path) -> set[str] | None:

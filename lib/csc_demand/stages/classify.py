@@ -1,6 +1,6 @@
 """``csc-demand classify``: silver.assessments -> gold.assessment_category, from the registered model (default
 ``models:/<model_name>@champion``) or from a parameter file (``--params``, JSON or YAML), so a published parameter
-set can be used without refitting."""
+set can be used without refitting. Also writes the model's class profiles (gold.category_profiles) for the report."""
 from __future__ import annotations
 
 import argparse
@@ -14,6 +14,7 @@ from csc_demand.io.delta import read_table, table_version, write_table
 from csc_demand.model.assign import assign_categories
 from csc_demand.model.lca import LatentClassModel
 from csc_demand.model.parameters import load_parameter_file, validate_parameters
+from csc_demand.model.profiles import category_profiles
 from csc_demand.runlog import RunLog
 from csc_demand.spark import get_spark
 
@@ -60,4 +61,10 @@ def run(args: argparse.Namespace, cfg: Config, log: RunLog) -> int:
     log.table("gold.assessment_category", received=received, accepted=written, quarantined=0)
     log.metric("category_counts", {str(k): v for k, v in sorted(counts.items(), key=lambda t: t[0] or 0)})
     log.step(f"wrote gold.assessment_category v{version}: {written} assessments in {len(counts)} categories")
+    profiles = category_profiles(model)
+    profiles_df = spark.createDataFrame(profiles).withColumn("category_id", F.col("category_id").cast("int"))
+    profiles_version = write_table(profiles_df, cfg, "gold", "category_profiles")
+    log.wrote("gold.category_profiles", profiles_version)
+    log.step(f"wrote gold.category_profiles v{profiles_version}: {len(model.classSizes)} categories x "
+             f"{profiles['indicator'].nunique()} indicators")
     return 0

@@ -25,6 +25,7 @@ from csc_demand.io.duplicate_returns import SUPERSEDED, is_superseded, resolve_d
 from csc_demand.io.file_check import FileCheck, check_files
 from csc_demand.io.synthetic_files import written_by_synth
 from csc_demand.quality.quarantine import finalise_quarantine
+from csc_demand.report.data_quality import TABLE as DATA_QUALITY, data_quality
 from csc_demand.runlog import RunLog
 from csc_demand.spark import get_spark
 from csc_demand.transform.silver_tables import (DERIVED, SILVER_CONSTRAINTS, SILVER_KEYS, all_quarantine_rows,
@@ -150,6 +151,13 @@ def _sync_quarantine(spark, cfg: Config, log: RunLog, quarantine) -> None:
     log.step(f"silver.quarantine: {sum(by_rule.values())} rejected records (version {version})")
 
 
+def _write_data_quality(cfg: Config, log: RunLog, validated: dict) -> None:
+    """gold.data_quality: received / accepted / quarantined per return, table and rule, rebuilt on every run."""
+    version = delta.write_table(data_quality(validated), cfg, "gold", DATA_QUALITY)
+    log.wrote(f"gold.{DATA_QUALITY}", version)
+    log.step(f"gold.{DATA_QUALITY}: records per return, table and rule (version {version})")
+
+
 def shuffle_partitions_for(bronze_rows: int, configured: int) -> int:
     return max(configured, -(-bronze_rows // BRONZE_ROWS_PER_SHUFFLE_PARTITION))
 
@@ -207,7 +215,8 @@ def _build_silver(spark, cfg: Config, log: RunLog, loaded_at: datetime, bronze: 
     quarantine = finalise_quarantine(all_quarantine_rows(validated, bronze, key, rejecting), log.run_id,
                                      F.lit(loaded_at).cast("timestamp"))
     concurrently([*(partial(_sync_silver, spark, cfg, log, table, df) for table, df in derived.items()),
-                  partial(_sync_quarantine, spark, cfg, log, quarantine)])
+                  partial(_sync_quarantine, spark, cfg, log, quarantine),
+                  partial(_write_data_quality, cfg, log, validated)])
     for df in [*validated.values(), xml_referrals]:
         df.unpersist()
 

@@ -18,7 +18,8 @@ from csc_demand.io import delta
 from csc_demand.outcomes.combinations import pathway_factor_combinations
 from csc_demand.outcomes.contract import check_columns
 from csc_demand.outcomes.demographics import category_demographics
-from csc_demand.outcomes.education import education_gaps, pupil_involvement, sen_gaps
+from csc_demand.outcomes.education import (education_by_category, education_gaps, history_start, lookback,
+                                           pupil_involvement, sen_gaps)
 from csc_demand.outcomes.estimates import survival_estimates
 from csc_demand.outcomes.followup import default_end_date, referral_categories
 from csc_demand.model.labelling import load_categories
@@ -87,12 +88,11 @@ def _odds_ratios_or_empty(pathways: DataFrame, with_categories: bool, log: RunLo
 
 
 def headline_figures(survival: DataFrame, rereferrals: DataFrame, plans: DataFrame, pathways: DataFrame,
-                     first_year: int) -> dict[str, float]:
+                     from_year: int) -> dict[str, float]:
     """England's figures ("ALL" rows) for MLflow: KM cumulative incidence at 365 and 2190 days per measure, and
     overall rates.
 
-    Re-referral and repeat-plan rates count years after ``first_year`` (the first collection year has no
-    look-back, so it under-counts re-referrals and earlier plans).
+    Re-referral and repeat-plan rates count years from ``from_year`` (``headline_from_year``).
     """
     figures: dict[str, float] = {}
     england = F.col("la_code") == ENGLAND
@@ -103,7 +103,7 @@ def headline_figures(survival: DataFrame, rereferrals: DataFrame, plans: DataFra
     for name, table, year, flag, count in (
             ("dfe_rereferral_rate", rereferrals, "referral_year", "rereferrals_12m", "referrals"),
             ("repeat_plan_rate", plans, "start_year", "repeat_plans", "plans")):
-        totals = (table.where(england & (F.col("category_name") == "all") & (F.col(year) > first_year))
+        totals = (table.where(england & (F.col("category_name") == "all") & (F.col(year) >= from_year))
                   .agg(F.sum(flag), F.sum(count)).collect()[0])
         figures[name] = totals[0] / totals[1] if totals[1] else None
     overall = pathways.where(england & (F.col("group_by") == "all")).collect()
@@ -111,6 +111,15 @@ def headline_figures(survival: DataFrame, rereferrals: DataFrame, plans: DataFra
         figures["pathway_cp_plan_rate"] = overall[0]["cp_plan_rate"]
         figures["pathway_care_rate"] = overall[0]["care_rate"]
     return {k: float(v) for k, v in figures.items() if v is not None}
+
+
+def headline_from_year(referrals: DataFrame, assessments: DataFrame) -> int:
+    """The first year the headline rates count: the study years (those with assessments; earlier NPD history years
+    are look-back only), never the first collection year in silver.referrals (it has no look-back, so it
+    under-counts re-referrals and earlier plans)."""
+    first_referral_year = referrals.agg(F.min("collection_year")).collect()[0][0]
+    first_assessment_year = assessments.agg(F.min("collection_year")).collect()[0][0]
+    return max(first_referral_year + 1, first_assessment_year or first_referral_year)
 
 
 def log_to_mlflow(cfg: Config, log: RunLog, end_date: date, figures: dict[str, float]) -> str:
@@ -164,19 +173,28 @@ def run(args: argparse.Namespace, cfg: Config, log: RunLog) -> int:
     log.step("fitting pathway logistic regressions (MLlib GLR, binomial)")
     _write(_odds_ratios_or_empty(pathways, categories is not None, log), cfg, log, "pathway_odds_ratios")
 
+    look = lookback(inputs["school_outcomes"], history_start(inputs["referrals"]),
+                    cfg.outcomes.education_lookback_years)
+    log.step(f"education: CIN history from {look.history_from}; KS4 cohorts with "
+             f"{cfg.outcomes.education_lookback_years} observable years before the end of KS4: "
+             f"{look.label or 'none (education tables are empty)'}")
+    log.metric("education_history_from", look.history_from.isoformat())
+    log.metric("education_ks4_years", look.label)
     involvement = _write(pupil_involvement(inputs["school_outcomes"], children, inputs["referrals"],
-                                           inputs["cp_plans"], inputs["care_periods"]),
+                                           inputs["cp_plans"], inputs["care_periods"], inputs["assessments"],
+                                           categories, look),
                          cfg, log, "education_involvement")
-    gaps = _write(education_gaps(involvement), cfg, log, "education_gaps")
-    _write(sen_gaps(gaps), cfg, log, "education_sen_gaps")
+    _write(education_gaps(involvement), cfg, log, "education_gaps")
+    _write(sen_gaps(involvement), cfg, log, "education_sen_gaps")
+    _write(education_by_category(involvement), cfg, log, "education_by_category")
     _write(category_trends(categories, inputs["assessments"]), cfg, log, "category_trends")
     complex_ids = [c.id for c in load_categories() if c.complex]
     _write(complexity_trends(inputs["assessments"], categories, complex_ids), cfg, log, "complexity_trends")
     _write(category_thresholds(inputs["assessments"], categories, inputs["cin_plans"], inputs["cp_plans"],
                                inputs["care_periods"]), cfg, log, "category_thresholds")
 
-    first_year = inputs["referrals"].agg(F.min("collection_year")).collect()[0][0]
-    figures = headline_figures(survival, rereferrals, plan_rates, rates, first_year)
+    figures = headline_figures(survival, rereferrals, plan_rates, rates,
+                               headline_from_year(inputs["referrals"], inputs["assessments"]))
     for name, value in figures.items():
         log.metric(name, round(value, 6))
     run_id = log_to_mlflow(cfg, log, end_date, figures)

@@ -15,7 +15,8 @@ from csc_demand import cli
 from csc_demand.config import SYNTHETIC_ONLY_KEY
 from csc_demand.runlog import RunLog
 
-HELP = "run every stage in order (ingest, fit, classify, outcomes, ...) on synthetic or given input"
+HELP = ("run every stage in order (ingest, fit, classify, outcomes, report) on synthetic or given input; prints the "
+        "path of the report (<lakehouse>/report/index.html)")
 
 COMMON_OPTIONS = ("conf", "profile", "lakehouse", "overrides")
 
@@ -84,4 +85,8 @@ def run(args: argparse.Namespace, cfg, log: RunLog) -> int:
         if code:
             return code
     log.step("pipeline finished")
+    if "report" in available:
+        index = Path(cfg.lakehouse) / "report" / "index.html"
+        log.step(f"report: {index}")
+        print(index)
     return 0

@@ -80,11 +80,17 @@ def generate(spark: SparkSession, out_dir, scale: float, seed: int, defects: flo
     files = cin_xml.write_cin_xml(spark, frags, la_codes, first_year, last_year, out, work)
     found = [cin_xml.xml_defects(frags, seed)]
 
-    step("NPD extracts: CIN and CP plans")
-    cin_rows = _materialise(spark, npd.cin_rows(snap, seed, defects, first_year), work / "npd_cin")
-    files += npd.write_table(spark, cin_rows, years, npd.CIN_COLUMNS, "cin", out, work)
+    step(f"NPD extracts: CIN and CP plans from {npd.HISTORY_FROM_YEAR - 1}-{npd.HISTORY_FROM_YEAR % 100:02d}")
+    history_years = list(range(npd.HISTORY_FROM_YEAR, first_year))
+    npd_snap = snap
+    if history_years:
+        history = annual_snapshots(referrals, kids, history_years[0], history_years[-1])
+        npd_snap = snap.unionByName(npd.without_assessments(history))
+    cin_rows = _materialise(spark, npd.cin_rows(npd_snap, seed, defects, first_year), work / "npd_cin")
+    files += npd.write_table(spark, cin_rows, history_years + years, npd.CIN_COLUMNS, "cin", out, work)
     found.append(npd.npd_defects(cin_rows, seed))
-    files += npd.write_table(spark, npd.cpp_rows(snap), years, npd.CPP_COLUMNS, "cpp", out, work)
+    files += npd.write_table(spark, npd.cpp_rows(npd_snap), history_years + years, npd.CPP_COLUMNS, "cpp", out,
+                             work)
 
     step("SSDA903 returns")
     episodes = care.care_episodes(referrals, kids, seed)
@@ -133,6 +139,8 @@ def generate(spark: SparkSession, out_dir, scale: float, seed: int, defects: flo
     truth.write_json(truth_dir / "targets.json", truth.targets_json())
     (truth.assessment_truth(referrals, kids).orderBy("la_code", "child_id", "referral_date", "assessment_number")
      .write.mode("overwrite").parquet(str(truth_dir / "assessments.parquet")))
+    (truth.event_truth(referrals, kids).orderBy("la_code", "child_id", "start_date", "event")
+     .write.mode("overwrite").parquet(str(truth_dir / "events.parquet")))
     (kids.select("la_code", F.col("la_child_id").alias("child_id"), "pmr", "upn", "birth_date", "sex", "ethnicity",
                  "disabled", F.element_at(F.array(*[F.lit(c) for c in P.CLASS_NAMES]),
                                           F.col("child_type") + 1).alias("child_type"))

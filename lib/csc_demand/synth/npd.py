@@ -1,5 +1,9 @@
 """NPD-style national flat extracts (docs/formats.md): CIN episodes with assessments, CP plans, and the
-school files (KS4, exclusions, SEN) for every pupil of each KS4 cohort."""
+school files (KS4, exclusions, SEN) for every pupil of each KS4 cohort.
+
+The CIN and CP extracts start in 2008-09 (``HISTORY_FROM_YEAR``), as the real NPD CIN census does, whatever the
+first collection year of the LA returns: the years before it are history (episodes and plans, no assessments),
+so education involvement and look-backs see a child's earlier involvement."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -21,6 +25,7 @@ CPP_COLUMNS = ("PupilMatchingRefAnonymous", "LAchildID_Anon", "LA", "ACADYR", "C
 KS4_COLUMNS = ("PupilMatchingRefAnonymous", "ACADYR", "KS4_ATT8", "KS4_P8")
 EXCLUSION_COLUMNS = ("PupilMatchingRefAnonymous", "ACADYR", "SUSPENSIONS", "PERMANENT_EXCLUSION")
 SEN_COLUMNS = ("PupilMatchingRefAnonymous", "ACADYR", "SENprovision")
+HISTORY_FROM_YEAR = 2009  # collection year 2008-09: the first NPD CIN census
 
 
 def acadyr(year: Column) -> Column:
@@ -43,6 +48,12 @@ def write_table(spark: SparkSession, body: DataFrame, years: list[int], columns:
     rows = lines(body, F.col("file_year"), BODY, F.col("sort_key"), F.col("line")).unionByName(
         _header(spark, years, columns))
     return write_files(rows, out_dir, work_dir, f"npd_{kind}", lambda y: f"npd/{kind}_{y}.csv")
+
+
+def without_assessments(snap: DataFrame) -> DataFrame:
+    """History years' snapshot rows: episodes and CP plans only. Assessments (and their factors) stay in the
+    collection years, so the model and the trends see the same assessments whatever the history."""
+    return snap.withColumn("a1_in", F.lit(False)).withColumn("a2_in", F.lit(False))
 
 
 def cin_rows(snap: DataFrame, seed: int, rate: float, first_year: int) -> DataFrame:

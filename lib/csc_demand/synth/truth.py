@@ -89,3 +89,14 @@ def assessment_truth(referrals: DataFrame, children: DataFrame) -> DataFrame:
         "class_id", F.element_at(literal_array(P.CLASS_NAMES), F.col("class_id") + 1).alias("class_name"),
         F.array_join(F.col("factor_codes"), ";").alias("factor_codes"),
         F.array_join(F.col("indicators").cast("array<string>"), "").alias("indicators"))
+
+
+def event_truth(referrals: DataFrame, children: DataFrame) -> DataFrame:
+    """One row per CP plan and per period of care (start dates): what a pathway window looks for."""
+    plans = referrals.where(F.col("cp")).select("child_id", F.lit("cp_plan").alias("event"),
+                                                F.col("cp_start").alias("start_date"))
+    care = referrals.where(F.col("care")).select("child_id", F.lit("care").alias("event"),
+                                                 F.explode("care_periods.start").alias("start_date"))
+    return (plans.unionByName(care).join(children.select("child_id", "la_code", "la_child_id"), "child_id")
+            .select("la_code", F.col("la_child_id").alias("child_id"), "event",
+                    iso(F.col("start_date")).alias("start_date")))

@@ -1,0 +1,145 @@
+"""The report from gold aggregates already in pandas: one self-contained HTML page per LA and a national page
+(index.html), a tidy CSV per published table, one XLSX workbook and the output-check log, then a scan of the
+whole folder that fails the run if anything disclosive got through."""
+from __future__ import annotations
+
+import html
+from datetime import date
+from pathlib import Path
+from typing import Callable, Iterable
+
+import pandas as pd
+
+from csc_demand.config import DisclosureConf
+from csc_demand.report import sections
+from csc_demand.report.page import Page, Publisher
+from csc_demand.report.publish import OutputCheckLog, scan_outputs, write_csv, write_workbook
+from csc_demand.report.tables import ENGLAND
+
+LOOK_BACK = ("history_from", "ks4_years")  # every education table: how far back CIN history reaches, KS4 cohorts
+# Gold table -> the columns the report reads (CONTRACT.md); nothing else leaves the lakehouse.
+REPORT_TABLES: dict[str, tuple[str, ...]] = {
+    "category_trends": ("authorised_year", "la_code", "category_id", "category_name", "assessments"),
+    "category_profiles": ("category_id", "category_name", "class_size", "indicator", "factor_codes",
+                          "indicator_label", "probability"),
+    "complexity_trends": ("authorised_year", "la_code", "assessments", "factors", "mean_factors", "with_2plus_groups",
+                          "with_3plus_groups", "in_complex_categories", "share_2plus_groups", "share_3plus_groups",
+                          "share_complex_categories"),
+    "category_thresholds": ("la_code", "threshold", "category_id", "category_name", "count"),
+    "survival_estimates": ("la_code", "measure", "group_by", "group_value", "horizon_days", "cumulative_incidence",
+                           "ci_lower", "ci_upper", "n_at_risk", "events", "subjects", "n_complete", "raw_share"),
+    "rereferral_rates": ("la_code", "referral_year", "category_name", "referrals", "rereferrals_12m"),
+    "repeat_plan_rates": ("la_code", "start_year", "category_name", "plans", "repeat_plans"),
+    "pathway_rates": ("la_code", "group_by", "group_value", "assessments", "cp_plans", "care_entries"),
+    "pathway_factor_combinations": ("la_code", "combination", "assessments", "cp_plans", "care_entries"),
+    "care_periods_by_category": ("la_code", "category_id", "category_name", "children", "children_multiple_periods",
+                                 "returned_home_followed_12m", "reentries_12m"),
+    "pathway_odds_ratios": ("la_code", "outcome", "covariate", "level", "reference", "odds_ratio", "ci_lower",
+                            "ci_upper", "coefficient", "std_error", "p_value", "n_level", "n_total"),
+    "education_by_category": ("la_code", "category_id", "category_name", "pupils", "att8_pupils", "mean_att8",
+                              "att8_ratio_to_never_referred", "suspended", "suspension_rate", "suspension_rate_ratio",
+                              "permanently_excluded", "exclusion_rate", "exclusion_rate_ratio", *LOOK_BACK),
+    "education_gaps": ("la_code", "breakdown", "involvement", "sen_status", "episodes_group", "pupils", "att8_pupils",
+                       "mean_att8", "att8_ratio_to_never_referred", "suspended", "permanently_excluded",
+                       "exclusion_rate_ratio", *LOOK_BACK),
+    "education_sen_gaps": ("la_code", "involvement", "att8_sen", "att8_no_sen", "att8_relative_gap", "did_estimate",
+                           "did_ci_lower", "did_ci_upper", "pupils_sen", "pupils_no_sen", *LOOK_BACK),
+    "data_quality": ("la_code", "collection_year", "source_file", "table_name", "rule_id", "received", "accepted",
+                     "quarantined", "message"),
+}
+# The verb that writes each table, for the "run this first" line.
+WRITTEN_BY = {"category_profiles": "classify", "data_quality": "ingest"}
+COMPARISONS = {"england": "England", "all-las": "all LAs in this lakehouse"}
+
+SECTIONS: tuple[tuple[str, str, Callable[[Page], str]], ...] = (
+    ("demand", "Demand profile", sections.demand_profile),
+    ("complexity", "Complexity over time", sections.complexity),
+    ("thresholds", "Risk at thresholds", sections.thresholds),
+    ("outcomes", "Outcomes by category", sections.outcomes),
+    ("problems", "Key problem areas", sections.key_problems),
+    ("quality", "Data quality", sections.data_quality),
+)
+
+STYLE = """
+body{font-family:system-ui,-apple-system,'Segoe UI',Roboto,Arial,sans-serif;margin:0;color:#1d1d1d;background:#fff}
+header{background:#1f5f8b;color:#fff;padding:1em 2em}header a{color:#fff}
+nav{padding:.4em 2em;background:#eef3f7;position:sticky;top:0}nav a{margin-right:1.2em;color:#1f5f8b}
+main{padding:0 2em 2em;max-width:1200px}h2{border-bottom:2px solid #1f5f8b;padding-top:.6em}
+figure{margin:1em 0}figure svg{max-width:100%;height:auto}figcaption{font-size:.85em;color:#555}
+table{border-collapse:collapse;font-size:.82em;margin:.6em 0}th,td{border:1px solid #ccd;padding:2px 6px}
+th{background:#eef3f7;text-align:left}.scroll{overflow-x:auto}.absent{color:#8a4b00;font-style:italic}
+.summary{background:#f7f7f2;border-left:4px solid #d95f02;padding:.6em 1.4em}.note{font-size:.85em;color:#555}
+"""
+
+
+class DisclosureError(ValueError):
+    """The written report failed the output scan: it must not leave the secure environment."""
+
+
+def select_report_columns(name: str, frame: pd.DataFrame) -> tuple[pd.DataFrame | None, str | None]:
+    """The contract's columns of a gold table, or None and why not (older table without them)."""
+    wanted = REPORT_TABLES[name]
+    lacking = [c for c in wanted if c not in frame.columns]
+    if lacking:
+        verb = WRITTEN_BY.get(name, "outcomes")
+        return None, f"columns {', '.join(lacking)} missing: written by an older version, run `csc-demand {verb}`"
+    return frame[list(wanted)], None
+
+
+def absent_reason(name: str) -> str:
+    return f"not in the lakehouse: run `csc-demand {WRITTEN_BY.get(name, 'outcomes')}` first"
+
+
+def render_page(page: Page, links: list[str], generated: str) -> str:
+    bodies = {anchor: fn(page) for anchor, _, fn in SECTIONS if not (page.national and anchor == "problems")}
+    published = page.shown
+    parts = []
+    if page.national:
+        parts.append(("headlines", "The study briefing's figures beside this run", sections.headlines(page, published)))
+    parts += [(anchor, title, bodies[anchor]) for anchor, title, _ in SECTIONS if anchor in bodies]
+    if page.national and links:
+        items = "".join(f'<li><a href="{html.escape(link)}.html">LA {html.escape(link[3:])}</a></li>' for link in links)
+        parts.append(("las", "Local authority pages", f"<ul>{items}</ul>"))
+    nav = "".join(f'<a href="#{a}">{html.escape(t)}</a>' for a, t, _ in parts)
+    body = "".join(f'<section id="{a}"><h2>{html.escape(t)}</h2>{b}</section>' for a, t, b in parts)
+    back = "" if page.national else f' · <a href="index.html">{html.escape(page.comparison)} and all LA pages</a>'
+    title = f"Children's social care demand analysis: {page.name}"
+    return (f'<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><title>{html.escape(title)}</title>'
+            f'<meta name="viewport" content="width=device-width, initial-scale=1"><style>{STYLE}</style></head>'
+            f'<body><header><h1>{html.escape(title)}</h1><p>Made by csc-demand on {generated}{back}. Counts under '
+            f'{page.conf.min_count} are suppressed and others rounded to the nearest {page.conf.round_to}; '
+            f'a dash marks a suppressed or unavailable value.</p></header><nav>{nav}</nav><main>'
+            f'<div class="summary"><h2>Summary</h2><ul>{sections.summary(page, published)}</ul></div>'
+            f'{body}</main></body></html>')
+
+
+def build_report(gold: dict[str, pd.DataFrame], absent: dict[str, str], las: Iterable[str], out_dir: str | Path,
+                 conf: DisclosureConf, comparison: str = "england", forbidden: Iterable[str] = (),
+                 step: Callable[[str], None] = lambda message: None) -> Path:
+    """Write the report under ``out_dir`` and return the national page's path.
+
+    Raises DisclosureError naming every problem ``scan_outputs`` finds in the written folder."""
+    absent = {**{name: absent_reason(name) for name in REPORT_TABLES if name not in gold}, **absent}
+    out = Path(out_dir)
+    (out / "data").mkdir(parents=True, exist_ok=True)
+    las = list(las)
+    publisher, generated = Publisher(conf), date.today().isoformat()
+    for la in [ENGLAND, *las]:
+        page = Page(la, gold, absent, publisher, las, COMPARISONS[comparison])
+        (out / f"{page.slug}.html").write_text(render_page(page, [f"la_{code}" for code in las], generated),
+                                               encoding="utf-8")
+        step(f"wrote the {page.name} page ({len(page.shown)} published tables)")
+    log = OutputCheckLog()
+    for name, (result, rule) in publisher.tables.items():
+        write_csv(result.frame, str(out / "data" / f"{name}.csv"))
+        log.add(f"data/{name}.csv", result, rule, conf, note="also a sheet of csc_demand_report.xlsx")
+    if publisher.tables:  # a workbook needs at least one sheet
+        write_workbook({name: result.frame for name, (result, _) in publisher.tables.items()},
+                       str(out / "csc_demand_report.xlsx"))
+    log.write(str(out))
+    step(f"wrote {len(publisher.tables)} published tables (CSV and workbook sheets) and the output-check log")
+    problems = scan_outputs(str(out), conf, forbidden)
+    if problems:
+        raise DisclosureError(f"the report folder {out} failed the output scan, do not share it: " + "; ".join(problems[:20]))
+    step(f"output scan clean: {out}")
+    return out / "index.html"

@@ -1,0 +1,123 @@
+"""Data quality per return: ``gold.data_quality`` (aggregate, published through the report) and the data owner's
+restricted workbook (record level with the LA's own ids; stays inside the secure environment).
+
+``gold.data_quality`` is written by ``csc-demand ingest`` from the validated records it already holds (so it
+reconciles with the run summary: received = accepted + quarantined), one row per return (source file, LA,
+collection year) and silver table with ``rule_id = "all"``, plus one row per rule that rejected records.
+"""
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+
+import pandas as pd
+from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql import functions as F
+
+from csc_demand.config import Config
+from csc_demand.io import delta
+from csc_demand.quality.quarantine import rule_message
+from csc_demand.report.publish import write_workbook
+from csc_demand.transform.pseudonymise import pseudonymise
+
+TABLE = "data_quality"
+RETURN = ["la_code", "collection_year", "source_file", "table_name"]
+ALL_RULES = "all"
+# bronze CSV table -> the column holding the LA's (or NPD's) own identifier of the record's child or pupil
+CSV_ID_COLUMNS = {"ssda903_header": "CHILD", "ssda903_episodes": "CHILD", "npd_cin": "LAchildID_Anon",
+                  "npd_cpp": "LAchildID_Anon", "npd_ks4": "PupilMatchingRefAnonymous",
+                  "npd_exclusions": "PupilMatchingRefAnonymous", "npd_sen": "PupilMatchingRefAnonymous"}
+
+
+def data_quality(validated: dict[str, DataFrame]) -> DataFrame:
+    """Validated record copies per silver table (``rule_id`` null = accepted, ``with_parent``) -> per return and
+    table: ``rule_id`` "all" with received, accepted, quarantined and quarantined_with_parent; and per rule that
+    rejected records: quarantined and quarantined_with_parent (received and accepted null, so sums stay true)."""
+    records = None
+    for table, df in validated.items():
+        part = df.select(F.lit(table).alias("table_name"), "source_file", "la_code",
+                         F.col("collection_year").cast("int").alias("collection_year"), "rule_id", "with_parent")
+        records = part if records is None else records.unionByName(part)
+    per_rule = records.groupBy(*RETURN, "rule_id").agg(
+        F.count(F.lit(1)).alias("records"), F.count(F.when(F.col("with_parent"), 1)).alias("with_parent"))
+    rejected = F.col("rule_id").isNotNull()
+    totals = per_rule.groupBy(*RETURN).agg(
+        F.sum("records").alias("received"),
+        F.sum(F.when(~rejected, F.col("records")).otherwise(0)).alias("accepted"),
+        F.sum(F.when(rejected, F.col("records")).otherwise(0)).alias("quarantined"),
+        F.sum("with_parent").alias("quarantined_with_parent"),
+    ).select(*RETURN, F.lit(ALL_RULES).alias("rule_id"), "received", "accepted", "quarantined",
+             "quarantined_with_parent", F.lit(None).cast("string").alias("message"))
+    rules = per_rule.filter(rejected).select(
+        *RETURN, "rule_id", F.lit(None).cast("long").alias("received"), F.lit(None).cast("long").alias("accepted"),
+        F.col("records").alias("quarantined"), F.col("with_parent").alias("quarantined_with_parent"),
+        rule_message(F.col("rule_id")).alias("message"))
+    return totals.unionByName(rules)
+
+
+def write_restricted_workbook(spark: SparkSession, cfg: Config, report_out: str | None = None,
+                              day: date | None = None) -> Path:
+    """The data owner's workbook ``<lakehouse>/restricted/data_quality_<date>.xlsx``: every quarantined record with
+    the LA's own identifier read back from bronze (by source file and locator or line), the DfE rule id and
+    message, file and locator, so the LA can correct its return at source (as the DfE validator's output lets it).
+
+    It holds raw identifiers: it stays inside the secure environment, never under the report's ``--out``
+    (``report_out``: refused if the restricted folder would be inside it) and never in the report.
+    """
+    folder = Path(cfg.lakehouse).absolute() / "restricted"
+    if report_out is not None:
+        out = Path(report_out).absolute()
+        if folder == out or out in folder.parents or folder in out.parents:
+            raise ValueError(f"the restricted workbook folder {folder} and the report folder {out} overlap: "
+                             "choose a report --out outside the lakehouse's restricted/ folder")
+    records = quarantined_with_ids(spark, cfg)
+    sheets = {"quarantined records": records}
+    if delta.table_exists(spark, cfg, "gold", TABLE):
+        summary = delta.read_table(spark, cfg, "gold", TABLE).filter(F.col("rule_id") == ALL_RULES)
+        sheets["per return"] = summary.orderBy(*RETURN).toPandas()
+    path = folder / f"data_quality_{(day or date.today()).isoformat()}.xlsx"
+    write_workbook(sheets, str(path))
+    return path
+
+
+def quarantined_with_ids(spark: SparkSession, cfg: Config) -> pd.DataFrame:
+    """silver.quarantine with ``identifier`` (the LA's LAchildID, 903 CHILD or NPD id, as received) and
+    ``identifier_field`` (which of those it is), ordered by file and locator. XML records are found by the child
+    key in their locator (recomputed from bronze's LAchildID), CSV records by their file and line."""
+    quarantine = delta.read_table(spark, cfg, "silver", "quarantine").select(
+        "la_code", "source_file", "table_name", "locator", "rule_id", "message")
+    files = quarantine.select("source_file").distinct()
+    in_csv = F.col("locator").startswith(F.concat("source_file", F.lit(":")))
+    child_key = F.nullif(F.regexp_extract("locator", r"Child\[LAchildID=([^\]]+)\]", 1), F.lit(""))
+    located = (quarantine.withColumn("child_key", child_key)
+               .withColumn("line_number", F.when(in_csv, F.substring_index("locator", ":", -1).cast("long")))
+               .join(_xml_ids(spark, cfg, files), ["source_file", "child_key"], "left")
+               .join(_csv_ids(spark, cfg, files), ["source_file", "line_number"], "left"))
+    return (located.select("la_code", "source_file", "locator", "table_name", "rule_id", "message",
+                           F.coalesce("xml_field", "csv_field").alias("identifier_field"),
+                           F.coalesce("xml_id", "csv_id").alias("identifier"))
+                   .orderBy("source_file", F.length("locator"), "locator", "rule_id").toPandas())
+
+
+def _xml_ids(spark: SparkSession, cfg: Config, files: DataFrame) -> DataFrame:
+    """(source_file, child_key) -> LAchildID of every CIN XML child in the given files."""
+    if not delta.table_exists(spark, cfg, "bronze", "cin_census"):
+        return spark.createDataFrame([], "source_file string, child_key string, xml_field string, xml_id string")
+    key = cfg.resolve_pseudonym_key()
+    raw_id = F.col("ChildIdentifiers")["LAchildID"]
+    return (delta.read_table(spark, cfg, "bronze", "cin_census").join(files, "source_file", "left_semi")
+            .select("source_file", pseudonymise(F.col("la_code"), raw_id, key).alias("child_key"),
+                    F.lit("LAchildID").alias("xml_field"), F.trim(raw_id).alias("xml_id"))
+            .filter(F.col("child_key").isNotNull())
+            .dropDuplicates(["source_file", "child_key"]))
+
+
+def _csv_ids(spark: SparkSession, cfg: Config, files: DataFrame) -> DataFrame:
+    """(source_file, line_number) -> the identifier field of every line of the given CSV files."""
+    result = spark.createDataFrame([], "source_file string, line_number long, csv_field string, csv_id string")
+    for table, column in CSV_ID_COLUMNS.items():
+        if delta.table_exists(spark, cfg, "bronze", table):
+            bronze = delta.read_table(spark, cfg, "bronze", table).join(files, "source_file", "left_semi")
+            result = result.unionByName(bronze.select("source_file", "line_number", F.lit(column).alias("csv_field"),
+                                                      F.col(column).alias("csv_id")))
+    return result

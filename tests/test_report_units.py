@@ -1,0 +1,240 @@
+"""The report's pure pieces on hand-made gold tables of the contract's shape (briefs/CONTRACT.md): intervals,
+shares, key-problem ranking, and whole pages rendered to a folder (no Spark)."""
+from __future__ import annotations
+
+import math
+import re
+
+import numpy as np
+import pandas as pd
+import pytest
+from scipy.stats import binomtest
+
+from csc_demand.config import DisclosureConf
+from csc_demand.report.build import REPORT_TABLES, build_report, select_report_columns
+from csc_demand.report.intervals import difference_interval, wilson_interval
+from csc_demand.report.tables import category_shares, key_problem_areas, rates_by_category
+
+CATS = {1: "Domestic abuse and violence (single factor)", 2: "Complexities around parental mental health", 3: "Neglect"}
+
+
+def tiny_gold() -> dict[str, pd.DataFrame]:
+    """England ("ALL") = LA 201 + LA 202; counts chosen so that some cells of LA 201 fall under 10."""
+    trends = pd.DataFrame(
+        [(year, la, cid, CATS[cid], n) for year, la, cid, n in (
+            (2019, "201", 1, 40), (2019, "201", 2, 12), (2019, "201", 3, 4),
+            (2020, "201", 1, 50), (2020, "201", 2, 30), (2020, "201", 3, 20),
+            (2019, "202", 1, 200), (2019, "202", 2, 100), (2019, "202", 3, 100),
+            (2020, "202", 1, 220), (2020, "202", 2, 120), (2020, "202", 3, 60))]
+        + [],
+        columns=["authorised_year", "la_code", "category_id", "category_name", "assessments"])
+    england = (trends.groupby(["authorised_year", "category_id", "category_name"], as_index=False)["assessments"].sum()
+               .assign(la_code="ALL"))
+    trends = pd.concat([trends, england], ignore_index=True)
+    rereferrals = pd.DataFrame(
+        [(la, year, name, n, k) for la, year, name, n, k in (
+            ("201", 2019, "all", 60, 10), ("201", 2020, "all", 100, 40),
+            ("201", 2020, CATS[1], 50, 30), ("201", 2020, CATS[2], 30, 6), ("201", 2020, CATS[3], 20, 4),
+            ("202", 2020, "all", 400, 80), ("202", 2020, CATS[1], 220, 40), ("202", 2020, CATS[2], 120, 24),
+            ("202", 2020, CATS[3], 60, 16))],
+        columns=["la_code", "referral_year", "category_name", "referrals", "rereferrals_12m"])
+    rereferrals = pd.concat([rereferrals, rereferrals.groupby(["referral_year", "category_name"], as_index=False)[
+        ["referrals", "rereferrals_12m"]].sum().assign(la_code="ALL")], ignore_index=True)
+    horizons = [30, 180, 365, 730, 2190]
+    survival = pd.DataFrame(
+        [(la, "rereferral_after_closure", "all", "all", h, 0.05 * (i + 1), 0.04 * (i + 1), 0.06 * (i + 1),
+          at_risk, 5 * (i + 1), 100, 90, 0.05 * (i + 1))
+         for la, start in (("201", 100), ("ALL", 500)) for i, (h, at_risk) in
+         enumerate(zip(horizons, [start, start - 20, start - 40, start - 85, 8]))],
+        columns=["la_code", "measure", "group_by", "group_value", "horizon_days", "cumulative_incidence", "ci_lower",
+                 "ci_upper", "n_at_risk", "events", "subjects", "n_complete", "raw_share"])
+    profiles = pd.DataFrame([(cid, name, 1 / 3, ind, code, label, p)
+                             for cid, name in CATS.items()
+                             for ind, code, label, p in (("domestic_abuse_parent", "3B", "Domestic abuse parent",
+                                                          0.9 if cid == 1 else 0.2),
+                                                         ("neglect", "16A", "Neglect", 0.8 if cid == 3 else 0.1))],
+                            columns=["category_id", "category_name", "class_size", "indicator", "factor_codes",
+                                     "indicator_label", "probability"])
+    return {"category_trends": trends, "rereferral_rates": rereferrals, "survival_estimates": survival,
+            "category_profiles": profiles}
+
+
+def test_wilson_interval_matches_scipy_and_handles_empty_denominators():
+    lower, upper = wilson_interval([0, 3, 50, 10], [10, 7, 100, 0])
+    for i, (k, n) in enumerate(((0, 10), (3, 7), (50, 100))):
+        reference = binomtest(k, n).proportion_ci(confidence_level=0.95, method="wilson")
+        assert lower[i] == pytest.approx(reference.low, abs=1e-9)
+        assert upper[i] == pytest.approx(reference.high, abs=1e-9)
+    assert math.isnan(lower[3]) and math.isnan(upper[3])
+
+
+def test_difference_interval_is_newcombes_hybrid_score():
+    # Newcombe (1998), table II, example (e): 56/70 vs 48/80 -> difference 0.2000, interval 0.0524 to 0.3339
+    d, lower, upper = difference_interval(56, 70, 48, 80)
+    assert (float(d), round(float(lower), 4), round(float(upper), 4)) == (pytest.approx(0.2), 0.0524, 0.3339)
+
+
+def test_category_shares_sum_years_add_a_total_row_and_take_shares_of_it():
+    shares = category_shares(tiny_gold()["category_trends"]).set_index(["la_code", "category_name"])
+    assert shares.loc[("201", "all"), "assessments"] == 156
+    assert shares.loc[("201", CATS[3]), "assessments"] == 24
+    assert shares.loc[("201", CATS[1]), "share"] == pytest.approx(90 / 156)
+    low, high = wilson_interval(90, 156)
+    assert (shares.loc[("201", CATS[1]), "ci_lower"], shares.loc[("201", CATS[1]), "ci_upper"]) == (
+        pytest.approx(float(low)), pytest.approx(float(high)))
+    assert shares.loc[("ALL", "all"), "assessments"] == 956
+
+
+def test_rates_by_category_leaves_out_the_first_year_of_data():
+    rates = rates_by_category(tiny_gold()["rereferral_rates"], "rereferrals_12m", "referrals", "referral_year",
+                              skip_first_year=True).set_index(["la_code", "category_name"])
+    assert (rates.loc[("201", "all"), "referrals"], rates.loc[("201", "all"), "rereferrals_12m"]) == (100, 40)
+    assert rates.loc[("ALL", "all"), "rate"] == pytest.approx(120 / 500)
+
+
+def test_key_problem_areas_compare_with_the_rest_of_england_and_rank_by_children_affected():
+    gold = tiny_gold()
+    rates = rates_by_category(gold["rereferral_rates"], "rereferrals_12m", "referrals", "referral_year", True)
+    problems = key_problem_areas({"re-referral": rates.rename(columns={"rereferrals_12m": "events",
+                                                                       "referrals": "total"})}, "201")
+    by_name = problems.set_index("category_name")
+    # DAV: LA 30/50 = 60% against the rest of England 40/220 = 18.2%: 41.8 points, 20.9 more re-referrals
+    dav = by_name.loc[CATS[1]]
+    assert dav["rest_of_england_rate"] == pytest.approx(40 / 220)
+    assert dav["difference"] == pytest.approx(0.6 - 40 / 220)
+    assert dav["excess"] == pytest.approx((0.6 - 40 / 220) * 50)
+    d, low, high = difference_interval(30, 50, 40, 220)
+    assert (dav["difference_ci_lower"], dav["excess_ci_upper"]) == (pytest.approx(float(low)),
+                                                                    pytest.approx(float(high) * 50))
+    assert bool(dav["differs"]) and problems.iloc[0]["category_name"] == CATS[1]
+    # mental health: 6/30 = 20% vs 24/120 = 20%: no difference, ranked after the one that holds
+    assert not bool(by_name.loc[CATS[2], "differs"]) and set(problems["category_name"]) == set(CATS.values())
+    assert list(problems["differs"]) == sorted(problems["differs"], reverse=True)
+
+
+def test_select_report_columns_names_the_missing_columns_and_the_verb_to_run():
+    frame, reason = select_report_columns("rereferral_rates", pd.DataFrame(columns=["referral_year", "category_name"]))
+    assert frame is None
+    assert reason.startswith("columns la_code, referrals, rereferrals_12m missing") and "csc-demand outcomes" in reason
+
+
+def test_pages_render_with_absent_sections_saying_so(tmp_path):
+    index = build_report(tiny_gold(), {"pathway_rates": "not in the lakehouse: run `csc-demand outcomes` first"},
+                         ["201"], tmp_path, DisclosureConf(), forbidden=["secret-key"])
+    page = (tmp_path / "la_201.html").read_text()
+    assert index == tmp_path / "index.html" and 'href="la_201.html"' in index.read_text()
+    assert "Not available for this report: gold.pathway_rates (not in the lakehouse" in page
+    assert "<script" not in page and not re.search(r'(src|href)="(https?:)?//', page)  # nothing fetched
+    assert page.count("<svg") >= 3
+    shares = pd.read_csv(tmp_path / "data" / "demand_profile.csv", dtype={"la_code": str})
+    neglect = shares[(shares["la_code"] == "201") & (shares["category_name"] == CATS[3])].iloc[0]
+    assert neglect["assessments"] == 25  # 24 rounded to 5
+    assert (tmp_path / "csc_demand_report.xlsx").exists() and (tmp_path / "output_check.json").exists()
+
+
+def test_category_profiles_table_holds_the_model_parameters_with_factor_codes():
+    from csc_demand.codes import INDICATOR_NAMES
+    from csc_demand.model.lca import LatentClassModel
+    from csc_demand.model.profiles import category_profiles
+
+    theta = np.full((2, len(INDICATOR_NAMES)), 0.1)
+    theta[0, INDICATOR_NAMES.index("physical_abuse")] = 0.7
+    model = LatentClassModel.from_parameters({"class_sizes": [3, 1], "conditional_probabilities": theta.tolist(),
+                                              "class_ids": [9, 101], "class_names": ["Physical abuse", "Top: x"]})
+    profiles = category_profiles(model)
+    assert len(profiles) == 2 * len(INDICATOR_NAMES)
+    row = profiles[(profiles["category_id"] == 9) & (profiles["indicator"] == "physical_abuse")].iloc[0]
+    assert (row["category_name"], row["class_size"], row["factor_codes"], row["indicator_label"]) == (
+        "Physical abuse", 0.75, "18A, 18B, 18C", "Physical abuse")
+    assert row["probability"] == pytest.approx(0.7)
+    assert set(profiles[profiles["category_id"] == 101]["class_size"]) == {0.25}
+
+
+def test_report_on_an_empty_lakehouse_names_the_verbs_to_run(spark, cfg):
+    import argparse
+
+    from csc_demand.runlog import RunLog
+    from csc_demand.stages import report
+
+    args = argparse.Namespace(out=None, la=None, compare="england")
+    with pytest.raises(FileNotFoundError, match="run `csc-demand classify` and `csc-demand outcomes`"):
+        report.run(args, cfg, RunLog("report", None))
+
+
+LOOK = ("2008-04-01", "2015-2021")  # history_from, ks4_years
+
+
+def full_gold() -> dict[str, pd.DataFrame]:
+    """tiny_gold plus one small table of every other kind the report reads (contract shapes)."""
+    gold = tiny_gold()
+    areas = ("201", "ALL")
+    gold["complexity_trends"] = pd.DataFrame(
+        [(y, la, n, 2 * n, 2.0, n // 2, n // 4, n // 3, 0.5, 0.25, 0.33)
+         for y in (2019, 2020) for la, n in (("201", 60), ("ALL", 600))],
+        columns=list(REPORT_TABLES["complexity_trends"]))
+    gold["category_thresholds"] = pd.DataFrame(
+        [(la, t, cid, CATS[cid], n) for la in areas for t in ("assessment", "cp_plan")
+         for cid, n in ((1, 40), (2, 25), (3, 12))], columns=list(REPORT_TABLES["category_thresholds"]))
+    gold["repeat_plan_rates"] = pd.DataFrame(
+        [(la, y, name, 50, 12) for la in areas for y in (2019, 2020) for name in (*CATS.values(), "all")],
+        columns=list(REPORT_TABLES["repeat_plan_rates"]))
+    gold["pathway_rates"] = pd.DataFrame(
+        [(la, g, v, 100, 20, 15) for la in areas
+         for g, v in (("all", "all"), *(("category_name", n) for n in CATS.values()))],
+        columns=list(REPORT_TABLES["pathway_rates"]))
+    gold["pathway_factor_combinations"] = pd.DataFrame(
+        [(la, c, 200, 60, 20) for la in areas for c in ("domestic_abuse_alone", "domestic_abuse_with_neglect",
+                                                        "domestic_abuse_with_other")],
+        columns=list(REPORT_TABLES["pathway_factor_combinations"]))
+    gold["care_periods_by_category"] = pd.DataFrame(
+        [(la, cid, name, 40, 12, 30, 12) for la in areas for cid, name in (*CATS.items(), (None, "all"))],
+        columns=list(REPORT_TABLES["care_periods_by_category"]))
+    gold["pathway_odds_ratios"] = pd.DataFrame(
+        [("ALL", "cp_plan_within_window", "category_name", CATS[2], CATS[1], 1.8, 1.2, 2.7, 0.59, 0.2, 0.004, 300,
+          900)], columns=list(REPORT_TABLES["pathway_odds_ratios"]))
+    gold["education_by_category"] = pd.DataFrame(
+        [(la, cid, CATS[cid], 80, 70, 30.5, 0.7, 20, 0.25, 3.0, 5, 0.0625, 4.0, *LOOK) for la in areas for cid in CATS],
+        columns=list(REPORT_TABLES["education_by_category"]))
+    gold["education_gaps"] = pd.DataFrame(
+        [("ALL", "involvement", inv, "all", "all", 500, 480, att8, ratio, 50, 25, excl, *LOOK)
+         for inv, att8, ratio, excl in (("never_referred", 46.0, 1.0, 1.0), ("child_in_need", 34.5, 0.75, 3.5),
+                                        ("cp_plan", 30.0, 0.65, 4.5), ("in_care", 18.4, 0.4, 5.0))],
+        columns=list(REPORT_TABLES["education_gaps"]))
+    gold["education_sen_gaps"] = pd.DataFrame(
+        [("ALL", inv, sen, no_sen, (no_sen - sen) / no_sen, did, did - 1, did + 1, 100, 400, *LOOK)
+         for inv, sen, no_sen, did in (("never_referred", 30.0, 50.0, 0.0), ("child_in_need", 20.0, 40.0, -2.0))],
+        columns=list(REPORT_TABLES["education_sen_gaps"]))
+    gold["data_quality"] = pd.DataFrame(
+        [("201", 2020, "cin/201_2020.xml", "assessments", rule, n, n - q, q, msg)
+         for rule, n, q, msg in (("all", 120, 15, "totals"), ("1103", 10, 10, "=start before referral"),
+                                 ("8869", 5, 5, "21 with other codes"))],
+        columns=list(REPORT_TABLES["data_quality"]))
+    return gold
+
+
+def test_every_section_renders_from_hand_made_tables_and_the_briefing_figures_come_from_published_ones(tmp_path):
+    build_report(full_gold(), {}, ["201"], tmp_path, DisclosureConf())
+    national, local = (tmp_path / "index.html").read_text(), (tmp_path / "la_201.html").read_text()
+    assert "Not available" not in national + local
+    # briefing table: KS4 25% lower for CIN (ratio 0.75), exclusion 4.5x for CP plans, SEN gap 40% vs 50%
+    assert "<td>25% lower</td>" in national and "<td>4.5x</td>" in national
+    assert "KS4 cohorts 2015-2021; children's social care history observable from 2008-04-01" in national
+    assert "never referred 40%; child in need 50%" in national
+    assert local.count("<figure>") == 15 and national.count("<figure>") == 13
+    # 5 permanently excluded pupils per row: every row's rates are blanked, so the suspension chart is not drawn
+    assert "Chart not drawn: every value is suppressed" in local
+    quality = pd.read_csv(tmp_path / "data" / "data_quality.csv", dtype={"la_code": str})
+    # 15 of 120 quarantined: 1103 (10) is published, so 8869 (5) and its partner 1103 are suppressed; the totals
+    # row stays; a message starting "=" is neutralised for spreadsheets
+    by_rule = quality.set_index("rule_id")
+    assert by_rule.loc["8869", ["received", "quarantined"]].isna().all() and pd.isna(by_rule.loc["1103", "quarantined"])
+    assert by_rule.loc["all", ["received", "accepted", "quarantined"]].tolist() == [120, 105, 15]
+    assert quality.set_index("rule_id").loc["1103", "message"] == "'=start before referral"
+
+
+def test_a_report_with_nothing_but_the_model_still_opens_and_says_what_is_missing(tmp_path):
+    build_report({"category_profiles": tiny_gold()["category_profiles"]}, {}, [], tmp_path, DisclosureConf())
+    national = (tmp_path / "index.html").read_text()
+    assert national.count("<figure>") == 1  # the class-profile heatmap
+    assert "gold.category_trends (not in the lakehouse: run `csc-demand outcomes` first)" in national
+    assert [p.name for p in (tmp_path / "data").iterdir()] == ["category_profiles.csv"]
