@@ -117,7 +117,7 @@ def write_table(df: DataFrame, cfg: Config, layer: str, table: str, mode: str = 
     writer = df.write.format("delta").mode(mode).option("overwriteSchema", "true")
     if partition_by:
         writer = writer.partitionBy(*partition_by)
-    _save(writer, name)
+    retried(lambda: _save(writer, name), f"{layer}.{table}")  # an overwrite: safe to repeat
     return table_version(df.sparkSession, cfg, layer, table)
 
 
