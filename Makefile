@@ -7,7 +7,7 @@ PYTHON ?= python3
 $(VENV)/.installed: pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
 	$(VENV)/bin/pip install --quiet --upgrade pip
-	$(VENV)/bin/pip install --quiet -c constraints.txt -e '.[spark,dev]'
+	$(VENV)/bin/pip install --quiet -c constraints.txt -e '.[spark,s3,dev]'
 	touch $@
 
 .PHONY: install run test bench

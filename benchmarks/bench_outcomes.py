@@ -154,7 +154,7 @@ def write_silver(spark, cfg, paths: dict[str, str], n_children: int, seed: int) 
 
 def stage_steps(cfg) -> list[dict]:
     """Seconds between the stage's progress messages, from its latest run summary."""
-    summary = json.loads(sorted(cfg.runs_dir.glob("outcomes-*.json"))[-1].read_text())
+    summary = json.loads(sorted(Path(cfg.runs_dir).glob("outcomes-*.json"))[-1].read_text())
     steps, previous = [], 0.0
     for step in summary["steps"]:
         steps.append({"seconds": round(step["t"] - previous, 1), "until": step["message"]})

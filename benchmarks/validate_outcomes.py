@@ -297,7 +297,7 @@ def main() -> int:
 
     targets = json.loads((source / "_truth" / "targets.json").read_text())
     survival = england(delta.read_table(spark, cfg, "gold", "survival_estimates")).collect()
-    summary = json.loads(sorted(cfg.runs_dir.glob("outcomes-*.json"))[-1].read_text())
+    summary = json.loads(sorted(Path(cfg.runs_dir).glob("outcomes-*.json"))[-1].read_text())
     print(f"{'figure':<20} {'found':>8} {'target':>8}  within 3 pp")
     for key, source_of in FIGURES.items():
         if isinstance(source_of, tuple):

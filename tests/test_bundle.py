@@ -15,6 +15,11 @@ from pathlib import Path
 
 import pytest
 import yaml
+from databricks.bundles.experiments import MlflowExperiment
+from databricks.bundles.jobs import Job, JobRunAs
+from databricks.bundles.registered_models import RegisteredModel
+from databricks.bundles.schemas import Schema
+from databricks.bundles.volumes import Volume
 
 from csc_demand import cli, entrypoints
 from csc_demand.stages.run import pipeline_verbs
@@ -23,6 +28,10 @@ ROOT = Path(__file__).resolve().parents[1]
 BUNDLE = ROOT / "deploy" / "databricks"
 JOB_FILE = BUNDLE / "resources" / "csc_demand_job.yml"
 FAKE_USER = "analyst@example.org"
+FAKE_COMMIT = "0123456789abcdef0123456789abcdef01234567"
+# The databricks-bundles package's typed model of each resource kind the bundle declares.
+RESOURCE_MODELS = {"jobs": Job, "schemas": Schema, "volumes": Volume, "experiments": MlflowExperiment,
+                   "registered_models": RegisteredModel}
 
 
 @pytest.fixture(scope="module")
@@ -53,6 +62,7 @@ def resolve_variables(text: str, target: str) -> str:
     """What the Databricks CLI substitutes at deploy time."""
     variables = target_variables(target)
     text = re.sub(r"\$\{var\.(\w+)\}", lambda m: variables[m.group(1)], text)
+    text = text.replace("${bundle.git.commit}", FAKE_COMMIT)
     return text.replace("${workspace.current_user.userName}", FAKE_USER)  # also inside a variable's value
 
 
@@ -117,14 +127,55 @@ def test_cli_accepts_the_exact_parameters_each_task_passes(target, catalog):
         assert (cfg.mlflow.tracking_uri, cfg.mlflow.registry_uri) == ("databricks", "databricks-uc")
         assert cfg.mlflow.model_name == f"{catalog}.csc_gold.csc_demand_categories"
         assert cfg.model.k is None and cfg.outcomes.end_date is None  # empty job parameters keep the defaults
+        assert cfg.git_commit == FAKE_COMMIT  # tagged on every MLflow run (tracking.run_tags)
         if args.verb == "ingest":
             assert args.source == f"/Volumes/{catalog}/csc_bronze/returns"
     assert resolve("${var.experiment}", "dev") == f"/Users/{FAKE_USER}/csc-demand-dev"
 
 
+def bundle_files() -> list[Path]:
+    return [BUNDLE / "databricks.yml", *sorted((BUNDLE / "resources").glob("*.yml"))]
+
+
 def test_bundle_uses_only_declared_variables():
-    used = set(re.findall(r"\$\{var\.(\w+)\}", JOB_FILE.read_text() + (BUNDLE / "databricks.yml").read_text()))
+    used = set(re.findall(r"\$\{var\.(\w+)\}", "".join(f.read_text() for f in bundle_files())))
     assert used <= set(bundle_config()["variables"])
+
+
+def test_every_resource_fits_the_databricks_bundles_typed_model():
+    declared = []
+    for path in bundle_files()[1:]:
+        for kind, resources in yaml.safe_load(path.read_text())["resources"].items():
+            for key, spec in resources.items():
+                RESOURCE_MODELS[kind].from_dict(spec)  # raises on an unknown key, a wrong type or enum value
+                declared.append(f"{kind}.{key}")
+    assert sorted(declared) == ["experiments.csc_demand", "jobs.csc_demand", "registered_models.csc_demand_categories",
+                                "schemas.bronze", "schemas.gold", "schemas.silver", "volumes.reports", "volumes.returns"]
+    # the check can fail: a misspelt key is refused
+    with pytest.raises(ValueError, match="Unexpected field 'package_nam'"):
+        Job.from_dict({**job(), "tasks": [{"task_key": "ingest", "python_wheel_task": {"package_nam": "x"}}]})
+
+
+def test_the_job_reads_the_declared_volume_and_registers_the_declared_model():
+    resources = yaml.safe_load((BUNDLE / "resources" / "catalog.yml").read_text())["resources"]
+    volume, model = resources["volumes"]["returns"], resources["registered_models"]["csc_demand_categories"]
+    schema = {"${resources.schemas.%s.name}" % layer: resources["schemas"][layer]["name"] for layer in resources["schemas"]}
+    for target in ("dev", "prod"):
+        assert resolve_variables(f"/Volumes/{volume['catalog_name']}/{schema[volume['schema_name']]}/{volume['name']}",
+                                 target) == target_variables(target)["source_volume"]
+        mlflow_setting = next(p for p in job()["tasks"][0]["python_wheel_task"]["parameters"] if p.startswith("mlflow="))
+        assert resolve_variables(f"{model['catalog_name']}.{schema[model['schema_name']]}.{model['name']}", target) \
+            in resolve_variables(mlflow_setting, target)
+
+
+def test_prod_runs_as_a_service_principal_under_a_shared_root_with_permissions():
+    prod = bundle_config()["targets"]["prod"]
+    assert prod["mode"] == "production"
+    assert prod["workspace"]["root_path"].startswith("/Workspace/Shared/")
+    assert str(JobRunAs.from_dict(prod["run_as"]).service_principal_name) == "${var.service_principal}"
+    for permission in prod["permissions"]:
+        assert permission["level"] in {"CAN_VIEW", "CAN_RUN", "CAN_MANAGE"}
+        assert len(set(permission) & {"user_name", "group_name", "service_principal_name"}) == 1
 
 
 def test_tasks_install_the_wheel_the_artifact_builds():

@@ -18,6 +18,31 @@ def test_local_table_names_are_paths_under_the_lakehouse(tmp_path):
     assert cfg.tracking_uri == f"sqlite:///{tmp_path / 'mlflow.db'}"
 
 
+@pytest.mark.parametrize("lakehouse", ["s3a://bucket/lake", "s3a://bucket/lake/", "abfss://c@account.dfs.core.windows.net/lake",
+                                       "gs://bucket/lake", "hdfs://namenode:8020/lake"])
+def test_lakehouse_uris_keep_their_scheme(lakehouse):
+    cfg = load_config(profile="cluster", overrides={"lakehouse": lakehouse})
+    base = lakehouse.rstrip("/")
+    assert cfg.table_name("silver", "referrals") == f"{base}/silver/referrals"
+    assert cfg.runs_dir == f"{base}/_runs"
+    assert cfg.artifact_location == ("s3://bucket/lake/mlflow-artifacts" if lakehouse.startswith("s3a")
+                                     else f"{base}/mlflow-artifacts")
+    with pytest.raises(ConfigError, match="set mlflow.tracking_uri"):
+        cfg.tracking_uri  # noqa: B018  (a property that raises)
+    cfg.mlflow.tracking_uri = "sqlite:////srv/mlflow.db"
+    assert cfg.tracking_uri == "sqlite:////srv/mlflow.db"
+
+
+def test_file_uri_and_relative_lakehouses_are_local(tmp_path, monkeypatch):
+    cfg = load_config(profile="local", overrides={"lakehouse": tmp_path.as_uri()})
+    assert cfg.table_name("gold", "x") == f"{tmp_path.as_uri()}/gold/x"
+    assert cfg.tracking_uri == f"sqlite:///{tmp_path / 'mlflow.db'}"
+    monkeypatch.chdir(tmp_path)
+    relative = load_config(profile="local", overrides={"lakehouse": "lake"})
+    assert relative.table_name("gold", "x") == str(tmp_path / "lake" / "gold" / "x")
+    assert relative.artifact_location == f"file://{tmp_path}/lake/mlflow-artifacts"
+
+
 def test_overrides_are_typed_and_beat_the_file():
     cfg = load_config(profile="local", overrides=parse_set_option(["model.k=12", "outcomes.end_date=2021-03-31"]))
     assert cfg.model.k == 12

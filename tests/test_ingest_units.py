@@ -7,13 +7,14 @@ import hmac
 
 import pytest
 
+import pytest
 from chispa import assert_df_equality
 from pyspark.sql import functions as F
 
 from csc_demand.config import ConfigError, load_config
 from csc_demand.io.csv_source import CSV_COLUMNS, read_csv_files
 from csc_demand.io.discover import SourceFile, discover
-from csc_demand.io.file_check import check_cin_xml, check_csv
+from csc_demand.io.file_check import blocks_of, check_cin_xml, check_csv, check_files
 from csc_demand.quality.checks import ISO_DATE, to_date
 from csc_demand.quality.rules import ks4_checks
 from csc_demand.transform.care_periods import care_periods
@@ -25,47 +26,71 @@ HEADER = ('<Message><Header><CollectionDetails><Collection>CIN</Collection><Year
           '<Source><LEA>201</LEA></Source></Header><Children>')
 
 
-def test_discover_recognises_kinds_and_skips_underscore_and_dot_names(tmp_path):
+def test_discover_recognises_kinds_and_skips_underscore_and_dot_names(spark, tmp_path):
     for rel in ["cin_census/2015/cin_201_2015.xml", "ssda903/2015/ssda903_201_2015_episodes.csv", "npd/ks4_2016.csv",
                 "_truth/cin_201_2015.xml", ".hidden/npd/cin_2015.csv", "npd/_cin_2015.csv", "notes/readme.md"]:
         (tmp_path / rel).parent.mkdir(parents=True, exist_ok=True)
         (tmp_path / rel).write_text("x")
-    files, unrecognised = discover(tmp_path)
-    assert [(f.source_file, f.kind, f.la_code, f.collection_year) for f in files] == [
-        ("cin_census/2015/cin_201_2015.xml", "cin_xml", "201", 2015),
-        ("npd/ks4_2016.csv", "npd_ks4", None, 2016),
-        ("ssda903/2015/ssda903_201_2015_episodes.csv", "ssda903_episodes", "201", 2015)]
-    assert unrecognised == ["notes/readme.md"]
+    expected = [("cin_census/2015/cin_201_2015.xml", "cin_xml", "201", 2015),
+                ("npd/ks4_2016.csv", "npd_ks4", None, 2016),
+                ("ssda903/2015/ssda903_201_2015_episodes.csv", "ssda903_episodes", "201", 2015)]
+    # listed through Hadoop's FileSystem: a plain path and a file: URI find the same files, named by plain path
+    for source in (str(tmp_path), tmp_path.as_uri(), f"file:{tmp_path}"):
+        files, unrecognised = discover(spark, source)
+        assert [(f.source_file, f.kind, f.la_code, f.collection_year) for f in files] == expected
+        assert [f.path for f in files] == [str(tmp_path / rel) for rel, *_ in expected]
+        assert unrecognised == ["notes/readme.md"]
+
+
+def test_discover_names_a_missing_source_folder(spark, tmp_path):
+    with pytest.raises(FileNotFoundError, match=f"source folder {tmp_path / 'nope'} does not exist"):
+        discover(spark, str(tmp_path / "nope"))
+
+
+def test_file_checks_read_through_hadoop_and_key_results_by_file(spark, tmp_path):
+    # a folder name with glob characters and a space: binaryFiles takes globs, so they must be escaped
+    folder = tmp_path / "returns [2016] a*"
+    (folder / "npd").mkdir(parents=True)
+    (folder / "cin_201_2016.xml").write_text(HEADER + "<Child/><Child/><Child/></Children></Message>")
+    (folder / "npd" / "sen_2016.csv").write_text("PupilMatchingRefAnonymous,ACADYR,SENprovision\nP1,2015/16,K\n")
+    (folder / "npd" / "ks4_2016.csv").write_text("")
+    files, _ = discover(spark, f"file:{folder}")  # Hadoop paths are not percent-encoded
+    checks = check_files(spark, files)
+    assert [(c.file.source_file, c.ok, c.reason, c.records, c.size_bytes) for c in checks] == [
+        ("cin_201_2016.xml", True, None, 3, (folder / "cin_201_2016.xml").stat().st_size),
+        ("npd/ks4_2016.csv", False, "empty file (no header row)", 0, 0),
+        ("npd/sen_2016.csv", True, None, 1, (folder / "npd" / "sen_2016.csv").stat().st_size)]
+    assert checks[0].sha256 == hashlib.sha256((folder / "cin_201_2016.xml").read_bytes()).hexdigest()
 
 
 def test_xml_check_counts_children_reads_the_header_and_names_what_is_wrong(tmp_path):
     good = tmp_path / "good.xml"
     good.write_bytes(b"\xef\xbb\xbf" + (HEADER + "<Child/><Child><A>1</A></Child></Children></Message>").encode())
-    result = check_cin_xml(str(good))
+    result = check_cin_xml(blocks_of(good.read_bytes()))
     assert (result["reason"], result["records"], result["la_code"], result["collection_year"]) == (None, 2, "201", 2016)
     assert result["sha256"] == hashlib.sha256(good.read_bytes()).hexdigest()
     truncated = tmp_path / "cut.xml"
     truncated.write_text(HEADER + "<Child><A>1</A></Child><Chi")
-    assert check_cin_xml(str(truncated))["reason"].startswith("not well-formed XML (truncated?): unclosed token")
+    assert check_cin_xml(blocks_of(truncated.read_bytes()))["reason"].startswith("not well-formed XML (truncated?): unclosed token")
     no_lea = tmp_path / "no_lea.xml"
     no_lea.write_text(HEADER.replace("<LEA>201</LEA>", "") + "</Children></Message>")
-    assert check_cin_xml(str(no_lea))["reason"] == "Header/Source/LEA is '', expected a 3-digit LA code"
+    assert check_cin_xml(blocks_of(no_lea.read_bytes()))["reason"] == "Header/Source/LEA is '', expected a 3-digit LA code"
 
 
 def test_csv_check_wants_the_contract_header_and_a_complete_last_line(tmp_path):
     columns = CSV_COLUMNS["npd_sen"]
     good = tmp_path / "sen.csv"
     good.write_text("\ufeffPupilMatchingRefAnonymous,ACADYR,SENprovision\nP1,2015/16,K\n\nP2,2015/16,E")
-    assert (check_csv(str(good), columns)["reason"], check_csv(str(good), columns)["records"]) == (None, 2)
+    assert (check_csv(blocks_of(good.read_bytes()), columns)["reason"], check_csv(blocks_of(good.read_bytes()), columns)["records"]) == (None, 2)
     cut = tmp_path / "cut.csv"
     cut.write_text("PupilMatchingRefAnonymous,ACADYR,SENprovision\nP1,2015/16,K\nP2,20")
-    assert "looks truncated" in check_csv(str(cut), columns)["reason"]
+    assert "looks truncated" in check_csv(blocks_of(cut.read_bytes()), columns)["reason"]
     wrong = tmp_path / "wrong.csv"
     wrong.write_text("PMR,ACADYR,SENprovision\nP1,2015/16,K\n")
-    assert check_csv(str(wrong), columns)["reason"].startswith("header row is 'PMR,ACADYR,SENprovision', expected")
+    assert check_csv(blocks_of(wrong.read_bytes()), columns)["reason"].startswith("header row is 'PMR,ACADYR,SENprovision', expected")
     empty = tmp_path / "empty.csv"
     empty.write_text("")
-    assert check_csv(str(empty), columns)["reason"] == "empty file (no header row)"
+    assert check_csv(blocks_of(empty.read_bytes()), columns)["reason"] == "empty file (no header row)"
 
 
 def test_pseudonyms_are_hmac_sha256_under_the_key_and_null_for_missing_ids(spark):

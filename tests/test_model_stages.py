@@ -3,6 +3,7 @@ selection rule; parameter files."""
 from __future__ import annotations
 
 import json
+from pathlib import Path
 import math
 
 import mlflow
@@ -14,6 +15,7 @@ from mlflow import MlflowClient
 from pyspark.sql import functions as F
 
 from csc_demand import cli
+from csc_demand.config import load_config
 from csc_demand.codes import INDICATOR_NAMES
 from csc_demand.io.delta import read_table, write_table
 from csc_demand.model.assign import GOLD_COLUMNS
@@ -66,6 +68,30 @@ def test_registered_champion_scores_a_pandas_frame_without_spark(tmp_path, cfg):
     assert math.isnan(scored["probability"][2])
 
 
+def test_input_lineage_names_a_catalog_table_by_name_and_a_lakehouse_table_by_path(spark, cfg, tmp_path):
+    from csc_demand.model import tracking
+
+    table = cfg.table_name("silver", "assessments")
+    spark.createDataFrame([(1,)], "x int").write.format("delta").save(table)
+    # a catalog table as Unity Catalog names them (catalog.schema.table), here in the session's own catalog
+    spark.sql(f"CREATE SCHEMA IF NOT EXISTS h6_lineage_silver LOCATION '{tmp_path / 'schema'}'")
+    spark.sql(f"CREATE TABLE IF NOT EXISTS spark_catalog.h6_lineage_silver.assessments USING delta LOCATION '{table}'")
+    catalog_cfg = load_config(profile="local", overrides={"catalog": "spark_catalog",
+                                                         "schemas": {"silver": "h6_lineage_silver"}})
+    sources = []
+    # one experiment each: MLflow keeps one dataset per name and digest within an experiment
+    for config, experiment in ((catalog_cfg, "lineage-by-name"), (cfg, "lineage-by-path")):
+        config.mlflow.tracking_uri, config.mlflow.experiment = f"sqlite:///{tmp_path / 'lineage.db'}", experiment
+        tracking.configure(config)
+        with mlflow.start_run() as run:
+            tracking.log_input_table(spark.read.format("delta").load(table), config, "silver", "assessments", 0)
+        (dataset_input,) = mlflow.get_run(run.info.run_id).inputs.dataset_inputs
+        sources.append(json.loads(dataset_input.dataset.source))
+    spark.sql("DROP TABLE spark_catalog.h6_lineage_silver.assessments")
+    assert sources == [{"delta_table_name": "spark_catalog.h6_lineage_silver.assessments", "delta_table_version": "0"},
+                       {"path": table, "delta_table_version": "0"}]
+
+
 def test_classify_from_a_yaml_parameter_file_writes_gold(spark, cfg, tmp_path):
     rows = [("a1", "c1", [IDX["domestic_abuse_parent"]], True), ("a2", "c2", [IDX["neglect"]], True),
             ("a3", "c3", [], False)]
@@ -110,7 +136,7 @@ def test_fit_selects_k_logs_to_mlflow_registers_and_classify_matches_the_pyfunc(
     write_table(assessments_frame(spark, X), cfg, "silver", "assessments")
     assert cli.main(["fit", "--lakehouse", cfg.lakehouse, "--k-min", "2", "--k-max", "4", "--starts", "3",
                      "--baselines", "--set", "spark.driver_memory=4g"]) == 0
-    summary = json.loads(sorted((cfg.runs_dir).glob("fit-*.json"))[-1].read_text())
+    summary = json.loads(sorted(Path(cfg.runs_dir).glob("fit-*.json"))[-1].read_text())
     assert summary["metrics"]["chosen_k"] == 3
     assert summary["versions_read"] == {"silver.assessments": 0}
 

@@ -1,5 +1,6 @@
 """`csc-demand outcomes` end to end on tiny silver Delta tables: gold tables, run summary and MLflow run."""
 import json
+from pathlib import Path
 from datetime import date
 
 import mlflow
@@ -45,7 +46,7 @@ def test_outcomes_stage_writes_every_gold_table_and_logs_headlines(spark, cfg):
     reentry = delta.read_table(spark, cfg, "gold", "care_reentry").collect()
     assert [(r["returned_home"], r["event"], r["followup_days"]) for r in reentry] == [(True, False, 382)]
 
-    (summary_file,) = (cfg.runs_dir).glob("outcomes-*.json")
+    (summary_file,) = Path(cfg.runs_dir).glob("outcomes-*.json")
     summary = json.loads(summary_file.read_text())
     assert summary["status"] == "ok"
     assert summary["versions_read"]["silver.referrals"] == 0

@@ -5,6 +5,7 @@ import argparse
 import importlib.machinery
 import importlib.util
 import json
+from pathlib import Path
 import sys
 
 import pytest
@@ -81,7 +82,7 @@ def test_run_skips_absent_stages_and_stops_at_the_first_failure(monkeypatch, cfg
     messages = [s["message"] for s in log.summary["steps"]]
     assert "fake_absent: skipped (stage not in this build)" in messages
     assert messages[-1].startswith("fake_failing: failed with exit code 3 in ")
-    saved = {p.name.split("-")[0]: json.loads(p.read_text())["status"] for p in cfg.runs_dir.glob("*.json")}
+    saved = {p.name.split("-")[0]: json.loads(p.read_text())["status"] for p in Path(cfg.runs_dir).glob("*.json")}
     assert saved == {"fake_ok": "ok", "fake_failing": "failed"}
 
 

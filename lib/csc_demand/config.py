@@ -15,6 +15,8 @@ from typing import Any, Optional, get_type_hints
 
 import yaml
 
+from csc_demand import locations
+
 PROFILES = ("local", "cluster", "databricks")
 LAYERS = ("bronze", "silver", "gold")
 MIN_KEY_LENGTH = 32  # characters of the pseudonymisation key: a short key can be guessed and every pseudonym undone
@@ -33,11 +35,13 @@ class SparkConf:
     shuffle_partitions: int = 8
     ui: bool = False
     extra: dict = field(default_factory=dict)
+    packages: list = field(default_factory=list)  # Maven coordinates added to Delta's in local mode (e.g. hadoop-aws)
 
 
 @dataclass
 class MlflowConf:
-    tracking_uri: Optional[str] = None  # None: sqlite:///<lakehouse>/mlflow.db
+    tracking_uri: Optional[str] = None  # None: sqlite:///<lakehouse>/mlflow.db (a lakehouse on this machine)
+    artifact_location: Optional[str] = None  # None: <lakehouse>/mlflow-artifacts (s3a:// -> s3:// for MLflow)
     registry_uri: Optional[str] = None
     experiment: str = "csc-demand"
     model_name: str = "csc_demand_categories"
@@ -87,6 +91,7 @@ class Config:
     schemas: dict = field(default_factory=lambda: {layer: layer for layer in LAYERS})
     pseudonym_key_env: str = "CSC_PSEUDONYM_KEY"
     pseudonym_key: Optional[str] = None  # prefer the environment variable; never commit a real key
+    git_commit: Optional[str] = None  # the code's commit when it runs from a wheel (the Databricks job passes it)
     spark: SparkConf = field(default_factory=SparkConf)
     mlflow: MlflowConf = field(default_factory=MlflowConf)
     synth: SynthConf = field(default_factory=SynthConf)
@@ -100,22 +105,39 @@ class Config:
         return self.catalog is not None
 
     def table_name(self, layer: str, table: str) -> str:
-        """Where a table lives: a path locally, ``catalog.schema.table`` on Databricks."""
+        """Where a table lives: a path or URI under the lakehouse (io.hadoop_fs), ``catalog.schema.table`` on
+        Databricks."""
         if layer not in LAYERS:
             raise ConfigError(f"unknown layer {layer!r}; expected one of {LAYERS}")
         if self.on_databricks:
             return f"{self.catalog}.{self.schemas[layer]}.{table}"
-        return str(Path(self.lakehouse).absolute() / layer / table)
+        return locations.join(self.lakehouse, layer, table)
 
     @property
-    def runs_dir(self) -> Path:
-        return Path(self.lakehouse).absolute() / "_runs"
+    def runs_dir(self) -> str:
+        return locations.join(self.lakehouse, "_runs")
 
     @property
     def tracking_uri(self) -> str:
         if self.mlflow.tracking_uri:
             return self.mlflow.tracking_uri
-        return f"sqlite:///{Path(self.lakehouse).absolute() / 'mlflow.db'}"
+        if not locations.is_local(self.lakehouse):
+            raise ConfigError(
+                f"the lakehouse {self.lakehouse} is not on this machine, so the MLflow tracking database cannot sit "
+                "in it: set mlflow.tracking_uri (a tracking server, or e.g. --set mlflow.tracking_uri=sqlite:////"
+                "data/mlflow.db); artifacts still go to the lakehouse")
+        return f"sqlite:///{locations.join(locations.local_path(self.lakehouse), 'mlflow.db')}"
+
+    @property
+    def artifact_location(self) -> str:
+        """Where MLflow stores run artifacts: next to the tables, in the object store when the lakehouse is one.
+        MLflow reaches S3 through boto3, which names the scheme ``s3``."""
+        if self.mlflow.artifact_location:
+            return self.mlflow.artifact_location
+        location = locations.join(self.lakehouse, "mlflow-artifacts")
+        if locations.scheme(location) in ("s3a", "s3n"):
+            return "s3" + location[len(locations.scheme(location)):]
+        return location if locations.scheme(location) else Path(location).as_uri()
 
     def resolve_pseudonym_key(self) -> str:
         key = os.environ.get(self.pseudonym_key_env) or self.pseudonym_key
@@ -156,7 +178,7 @@ def _coerce(value: Any, hint: Any, where: str) -> Any:
             return date.fromisoformat(value)
         if target in (int, float, str, bool) and not isinstance(value, target):
             return target(value)
-        if target is dict and not isinstance(value, dict):
+        if target in (dict, list) and not isinstance(value, target):
             raise ValueError(value)
     except (TypeError, ValueError) as err:
         raise ConfigError(f"{where}: {value!r} is not a valid {getattr(target, '__name__', target)}") from err

@@ -17,6 +17,8 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Iterator
 
+from csc_demand import locations
+
 _STEP_LOCK = threading.Lock()
 HEARTBEAT_SECONDS = 10.0
 
@@ -49,8 +51,11 @@ def spark_progress() -> str:
     context = SparkContext._active_spark_context
     if context is None:
         return ""
-    tracker = context.statusTracker()
-    stages = [tracker.getStageInfo(stage_id) for stage_id in sorted(tracker.getActiveStageIds())]
+    try:
+        tracker = context.statusTracker()
+        stages = [tracker.getStageInfo(stage_id) for stage_id in sorted(tracker.getActiveStageIds())]
+    except Exception:  # a context still starting or already stopping has no tracker yet; the beat goes on
+        return ""
     return "; ".join(f"stage {s.stageId} ({s.name.split(' at ')[0]}): {s.numCompletedTasks}/{s.numTasks} tasks"
                      for s in stages if s is not None)
 
@@ -62,10 +67,10 @@ class RunLog:
     and written, plus any metrics the stage reports.
     """
 
-    def __init__(self, verb: str, runs_dir: Path | str | None):
+    def __init__(self, verb: str, runs_dir: str | None):
         self.verb = verb
         self.run_id = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ") + "-" + uuid.uuid4().hex[:8]
-        self.runs_dir = Path(runs_dir) if runs_dir else None
+        self.runs_dir = str(runs_dir) if runs_dir else None  # a local path or a URI (csc_demand.locations)
         self.started = time.time()
         self.summary: dict[str, Any] = {
             "verb": verb, "run_id": self.run_id,
@@ -118,12 +123,18 @@ class RunLog:
     def metric(self, name: str, value: Any) -> None:
         self.summary["metrics"][name] = value
 
-    def save(self, status: str = "ok") -> Path | None:
+    def save(self, status: str = "ok") -> str | None:
         self.summary["status"] = status
         self.summary["seconds"] = round(time.time() - self.started, 2)
         if self.runs_dir is None:
             return None
-        self.runs_dir.mkdir(parents=True, exist_ok=True)
-        path = self.runs_dir / f"{self.verb}-{self.run_id}.json"
-        path.write_text(json.dumps(self.summary, indent=2, default=str))
+        path = locations.join(self.runs_dir, f"{self.verb}-{self.run_id}.json")
+        text = json.dumps(self.summary, indent=2, default=str)
+        if locations.is_local(path):
+            Path(locations.local_path(path)).parent.mkdir(parents=True, exist_ok=True)
+            Path(locations.local_path(path)).write_text(text)
+        else:
+            from csc_demand.io.hadoop_fs import write_text  # Spark only for a lakehouse off this machine
+
+            write_text(path, text)
         return path

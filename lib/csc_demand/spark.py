@@ -19,8 +19,6 @@ DELTA_CONF = {
 }
 COMMON_CONF = {
     "spark.sql.session.timeZone": "UTC",
-    # Delta history and checkpoints are enough; the default retention check would block VACUUM in tests.
-    "spark.databricks.delta.retentionDurationCheck.enabled": "false",
     "spark.ui.showConsoleProgress": "false",
     # HotSpot does not JIT-compile methods over 8,000 bytes of bytecode; whole-stage code for a table's rules grew
     # past that and ran interpreted (silver assessments: 160 s -> 95 s of task time at national scale). Spark
@@ -61,7 +59,20 @@ def get_spark(cfg: Config, app_name: str = "csc-demand") -> SparkSession:
         os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
         if cfg.spark.driver_memory:
             builder = builder.config("spark.driver.memory", cfg.spark.driver_memory)
-        builder = configure_spark_with_delta_pip(builder)
+        builder = configure_spark_with_delta_pip(builder, extra_packages=cfg.spark.packages)
     spark = builder.getOrCreate()
     spark.sparkContext.setLogLevel("WARN")
+    require_delta(spark)
     return spark
+
+
+def require_delta(spark: SparkSession) -> None:
+    """Stop with what to do when Delta's jars are missing (else the first table read fails with py4j's
+    "'JavaPackage' object is not callable")."""
+    from py4j.java_gateway import JavaClass
+
+    if not isinstance(spark.sparkContext._jvm.io.delta.tables.DeltaTable, JavaClass):
+        raise RuntimeError(
+            "Delta Lake is not on the Spark classpath. Submit jobs with deploy/spark-submit.sh, which adds it, or give "
+            "spark-submit --packages io.delta:delta-spark_4.1_2.13:<delta-spark version> and the two Delta settings in "
+            "docs/running.md (spark.sql.extensions, spark.sql.catalog.spark_catalog)")

@@ -1,5 +1,7 @@
 """Find input files under a source folder and tell their kind from the name (docs/formats.md).
 
+The folder is listed through Hadoop's FileSystem (``io.hadoop_fs``), so it may be local or on an object store.
+
 Names starting with "_" or "." (files or folders, e.g. synth's ``_truth/``) are skipped. A file whose name matches
 no kind is listed as unrecognised so the run summary can say so instead of ignoring it silently.
 """
@@ -8,8 +10,12 @@ from __future__ import annotations
 import os
 import re
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Optional
+
+from pyspark.sql import SparkSession
+
+from csc_demand import locations
+from csc_demand.io import hadoop_fs
 
 # kind -> name pattern; groups "la" and "year" where the name carries them
 KIND_PATTERNS: dict[str, re.Pattern] = {
@@ -27,7 +33,7 @@ KINDS = tuple(KIND_PATTERNS)
 
 @dataclass(frozen=True)
 class SourceFile:
-    path: str            # absolute path
+    path: str            # absolute: a local path, or a URI (s3a://...) off this machine; what Spark reads
     source_file: str     # path relative to the source folder, "/"-separated: the name used in every table
     kind: str
     la_code: Optional[str]
@@ -43,24 +49,23 @@ def kind_of(name: str) -> Optional[tuple[str, Optional[str], int]]:
     return None
 
 
-def discover(source: str | os.PathLike) -> tuple[list[SourceFile], list[str]]:
+def discover(spark: SparkSession, source: str | os.PathLike) -> tuple[list[SourceFile], list[str]]:
     """All recognised input files under ``source`` (sorted by relative path) and the unrecognised ones."""
-    root = Path(source).absolute()
-    if not root.is_dir():
-        raise FileNotFoundError(f"source folder {root} does not exist or is not a folder")
+    if not hadoop_fs.is_dir(spark, str(source)):
+        raise FileNotFoundError(f"source folder {source} does not exist or is not a folder")
+    root = hadoop_fs.qualified(spark, str(source)).rstrip("/") + "/"
     found: list[SourceFile] = []
     unrecognised: list[str] = []
-    for folder, dirs, files in os.walk(root):
-        dirs[:] = sorted(d for d in dirs if not d.startswith(("_", ".")))
-        for name in sorted(files):
-            if name.startswith(("_", ".")):
-                continue
-            path = Path(folder) / name
-            rel = path.relative_to(root).as_posix()
-            parsed = kind_of(name)
-            if parsed is None:
-                unrecognised.append(rel)
-                continue
-            kind, la_code, year = parsed
-            found.append(SourceFile(str(path), rel, kind, la_code, year))
+    for path in hadoop_fs.list_files(spark, str(source)):
+        rel = path[len(root):]
+        if any(part.startswith(("_", ".")) for part in rel.split("/")):
+            continue
+        parsed = kind_of(rel.rsplit("/", 1)[-1])
+        if parsed is None:
+            unrecognised.append(rel)
+            continue
+        kind, la_code, year = parsed
+        # Local files keep their plain path, the form the readers' file URIs decode to (io.file_columns).
+        found.append(SourceFile(locations.local_path(path) if locations.is_local(path) else path, rel, kind,
+                                la_code, year))
     return sorted(found, key=lambda f: f.source_file), sorted(unrecognised)

@@ -4,17 +4,21 @@ A file that cannot be read at all (empty, not well-formed, truncated, wrong root
 reported by name with the reason and kept out of the Spark read, where it could fail the whole job or lose rows
 silently. The check also gives each file's fingerprint (SHA-256) so unchanged files are not re-loaded, its record
 count (what Spark must return for it) and, for CIN XML, the LA code and year from the file's own Header.
+
+Files are read through Hadoop's FileSystem (``SparkContext.binaryFiles``) on the executors, so they may be on an
+object store; each check streams its file's bytes in 1 MiB blocks. binaryFiles holds one whole file in an
+executor's memory at a time, and Hadoop caps a file at 2 GiB: a national NPD extract is about 1 GiB.
 """
 from __future__ import annotations
 
 import codecs
 import csv
 import hashlib
+import re
 import sys
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass, replace
-from pathlib import Path
-from typing import Optional
+from typing import Iterable, Iterator, Optional
 
 from pyspark import cloudpickle
 from pyspark.sql import SparkSession
@@ -36,17 +40,19 @@ class FileCheck:
     records: int              # Child elements (XML) or data lines (CSV)
 
 
-def _chunks(path: str, digest):
-    with open(path, "rb") as handle:
-        while True:
-            block = handle.read(CHUNK)
-            if not block:
-                return
-            digest.update(block)
-            yield block
+def blocks_of(content: bytes) -> Iterator[memoryview]:
+    """A file's bytes as 1 MiB blocks (views, no copies)."""
+    view = memoryview(content)
+    return (view[start:start + CHUNK] for start in range(0, len(view), CHUNK))
 
 
-def check_cin_xml(path: str) -> dict:
+def _chunks(blocks: Iterable[bytes], digest):
+    for block in blocks:
+        digest.update(block)
+        yield block
+
+
+def check_cin_xml(blocks: Iterable[bytes]) -> dict:
     """Stream-parse the whole file: well-formed, root Message, a CIN Header with LEA and Year; count Child."""
     digest = hashlib.sha256()
     parser = ET.XMLPullParser(events=("start", "end"))
@@ -55,7 +61,7 @@ def check_cin_xml(path: str) -> dict:
     children = 0
     size = 0
     try:
-        for block in _chunks(path, digest):
+        for block in _chunks(blocks, digest):
             size += len(block)
             parser.feed(block)
             for event, elem in parser.read_events():
@@ -89,11 +95,12 @@ def check_cin_xml(path: str) -> dict:
             "la_code": lea, "collection_year": int(year)}
 
 
-def _lines(path: str, digest):
-    """Non-blank lines of a UTF-8 file (a byte-order mark dropped), hashing every byte read."""
+def _lines(blocks: Iterable[bytes], digest, size: list[int]):
+    """Non-blank lines of a UTF-8 file (a byte-order mark dropped), hashing and counting every byte read."""
     decoder = codecs.getincrementaldecoder("utf-8-sig")()
     tail = ""
-    for block in _chunks(path, digest):
+    for block in _chunks(blocks, digest):
+        size[0] += len(block)
         parts = (tail + decoder.decode(block)).split("\n")
         tail = parts.pop()
         yield from (line for line in parts if line.strip())
@@ -102,12 +109,12 @@ def _lines(path: str, digest):
         yield tail
 
 
-def check_csv(path: str, expected_columns: tuple[str, ...]) -> dict:
+def check_csv(blocks: Iterable[bytes], expected_columns: tuple[str, ...]) -> dict:
     """Header row exactly as expected, valid UTF-8, and a last line as wide as the header (else truncated)."""
     digest = hashlib.sha256()
-    first, last, lines = None, "", 0
+    first, last, lines, counted = None, "", 0, [0]
     try:
-        for line in _lines(path, digest):
+        for line in _lines(blocks, digest, counted):
             if first is None:
                 first = line
             else:
@@ -117,7 +124,7 @@ def check_csv(path: str, expected_columns: tuple[str, ...]) -> dict:
         return {"reason": f"not valid UTF-8 text: {err}", "size": 0}
     if first is None:
         return {"reason": "empty file (no header row)", "size": 0}
-    size = Path(path).stat().st_size
+    size = counted[0]
     header = [c.strip() for c in next(csv.reader([first.rstrip("\r")]))]
     if tuple(header) != expected_columns:
         return {"reason": f"header row is {','.join(header)!r}, expected {','.join(expected_columns)!r}",
@@ -128,12 +135,21 @@ def check_csv(path: str, expected_columns: tuple[str, ...]) -> dict:
     return {"reason": None, "size": size, "sha256": digest.hexdigest(), "records": lines}
 
 
-def _check_one(item: tuple[str, str, tuple[str, ...]]) -> dict:
-    path, kind, columns = item
-    try:
-        return check_cin_xml(path) if kind == "cin_xml" else check_csv(path, columns)
-    except OSError as err:
-        return {"reason": f"cannot open the file: {err}", "size": 0}
+def _check_one(content: bytes, kind: str, columns: tuple[str, ...]) -> dict:
+    return check_cin_xml(blocks_of(content)) if kind == "cin_xml" else check_csv(blocks_of(content), columns)
+
+
+def _glob_escaped(path: str) -> str:
+    """binaryFiles takes a comma-separated list of globs: escape glob characters; a comma cannot be escaped."""
+    if "," in path:
+        raise ValueError(f"{path}: a comma in a file or folder name cannot be read through Hadoop's file listing; "
+                         "rename the folder or file")
+    return re.sub(r"([\\{}\[\]*?])", r"\\\1", path)
+
+
+def _unqualified(path: str) -> str:
+    """binaryFiles names local files ``file:/a/b``; SourceFile keeps ``/a/b`` (io.discover)."""
+    return re.sub(r"^file:(//)?", "", path)
 
 
 def check_files(spark: SparkSession, files: list[SourceFile]) -> list[FileCheck]:
@@ -142,11 +158,14 @@ def check_files(spark: SparkSession, files: list[SourceFile]) -> list[FileCheck]
         return []
     # Ship this module's functions by value: executors need only the standard library, not csc_demand.
     cloudpickle.register_pickle_by_value(sys.modules[__name__])
-    items = [(f.path, f.kind, CSV_COLUMNS.get(f.kind, ())) for f in files]
-    slices = max(1, min(len(items), spark.sparkContext.defaultParallelism * 4))
-    results = spark.sparkContext.parallelize(items, slices).map(_check_one).collect()
+    kinds = {f.path: (f.kind, CSV_COLUMNS.get(f.kind, ())) for f in files}
+    slices = max(1, min(len(files), spark.sparkContext.defaultParallelism * 4))
+    read = spark.sparkContext.binaryFiles(",".join(_glob_escaped(f.path) for f in files), slices)
+    by_path = dict(read.map(lambda item: (_unqualified(item[0]), _check_one(item[1], *kinds[_unqualified(item[0])])))
+                   .collect())
     checks = []
-    for file, res in zip(files, results):
+    for file in files:
+        res = by_path.get(file.path, {"reason": "the file disappeared between listing and reading", "size": 0})
         reason = res.get("reason")
         if reason is None and file.kind == "cin_xml":
             if (file.la_code, file.collection_year) != (res["la_code"], res["collection_year"]):

@@ -6,6 +6,7 @@ import dataclasses
 import hashlib
 import json
 import subprocess
+from importlib import metadata
 from pathlib import Path
 from typing import Optional
 
@@ -14,6 +15,7 @@ from mlflow import MlflowClient
 from mlflow.models import ModelSignature
 from mlflow.types.schema import ColSpec, Schema
 
+import csc_demand
 from csc_demand import __version__
 from csc_demand.config import Config
 from csc_demand.model.pyfunc import INPUT_COLUMN, CategoryClassifier
@@ -23,9 +25,13 @@ PYFUNC_NAME = "category_classifier"
 
 
 def configure(cfg: Config) -> None:
+    """Tracking and registry URIs, and the experiment, created with its artifacts under the lakehouse (MLflow's
+    default would be ./mlruns of the working directory). On Databricks the workspace decides where artifacts go."""
     mlflow.set_tracking_uri(cfg.tracking_uri)
     if cfg.mlflow.registry_uri:
         mlflow.set_registry_uri(cfg.mlflow.registry_uri)
+    if not cfg.on_databricks and mlflow.get_experiment_by_name(cfg.mlflow.experiment) is None:
+        mlflow.create_experiment(cfg.mlflow.experiment, artifact_location=cfg.artifact_location)
     mlflow.set_experiment(cfg.mlflow.experiment)
 
 
@@ -45,8 +51,10 @@ def git_commit() -> Optional[str]:
 
 
 def run_tags(cfg: Config) -> dict:
+    """Tags for every MLflow run: the config's hash, the package version, the profile and the code's git commit
+    (``git_commit`` from the config, as the Databricks job passes it, else the checkout's own)."""
     tags = {"config_hash": config_hash(cfg), "csc_demand_version": __version__, "profile": cfg.profile}
-    commit = git_commit()
+    commit = cfg.git_commit or git_commit()
     if commit:
         tags["mlflow.source.git.commit"] = commit
         tags["git_commit"] = commit
@@ -54,9 +62,11 @@ def run_tags(cfg: Config) -> dict:
 
 
 def log_input_table(df, cfg: Config, layer: str, table: str, version: int) -> None:
-    """Record the input Delta table and the version read, as an MLflow dataset input and as params."""
-    dataset = mlflow.data.from_spark(df, path=cfg.table_name(layer, table), version=str(version),
-                                     name=f"{layer}.{table}")
+    """Record the input Delta table and the version read, as an MLflow dataset input and as params: by path, or
+    by its Unity Catalog name on Databricks (which gives the workspace's lineage)."""
+    location = cfg.table_name(layer, table)
+    source = {"table_name": location} if cfg.on_databricks else {"path": location}
+    dataset = mlflow.data.from_spark(df, **source, version=str(version), name=f"{layer}.{table}")
     mlflow.log_input(dataset, context="training")
     mlflow.log_params({f"input.{layer}.{table}.version": version})
 
@@ -68,6 +78,15 @@ def signature() -> ModelSignature:
                         ColSpec("double", "probability")]))
 
 
+# What CategoryClassifier needs when loaded without Spark: MLflow's client-side core, and its own imports.
+MODEL_PACKAGES = ("mlflow-skinny", "numpy", "pandas", "scipy", "pyyaml")
+
+
+def model_requirements() -> list[str]:
+    """The model's pip requirements, pinned to the versions it was fitted with."""
+    return [f"{name}=={metadata.version(name)}" for name in MODEL_PACKAGES]
+
+
 def log_and_register(parameters: dict, cfg: Config, workdir: Path) -> tuple[str, str]:
     """Log the pyfunc in the active run, register it and point the alias ``champion`` at the new version.
 
@@ -77,7 +96,9 @@ def log_and_register(parameters: dict, cfg: Config, workdir: Path) -> tuple[str,
     info = mlflow.pyfunc.log_model(
         name=PYFUNC_NAME, python_model=CategoryClassifier(), artifacts={"parameters": str(path)},
         signature=signature(), registered_model_name=cfg.mlflow.model_name,
-        pip_requirements=["mlflow", "numpy", "pandas", "scipy", "pyyaml", f"csc-demand=={__version__}"])
+        # The package's source goes with the model (csc-demand is not published), so serving or a fresh
+        # environment rebuilds it from public packages alone: what the classifier imports, at the versions fitted.
+        code_paths=[str(Path(csc_demand.__file__).parent)], pip_requirements=model_requirements())
     version = str(info.registered_model_version)
     MlflowClient().set_registered_model_alias(cfg.mlflow.model_name, CHAMPION, version)
     return cfg.mlflow.model_name, version

@@ -56,8 +56,8 @@ def _k_range(args, cfg: Config) -> list[int]:
     return list(range(lo, hi + 1))
 
 
-def _log_k_run(fit: KFit, log: RunLog, input_version: int) -> None:
-    with mlflow.start_run(run_name=f"k={fit.k}", nested=True):
+def _log_k_run(fit: KFit, log: RunLog, input_version: int, tags: dict) -> None:
+    with mlflow.start_run(run_name=f"k={fit.k}", nested=True, tags=tags):
         mlflow.log_params({"k": fit.k, "input.silver.assessments.version": input_version})
         mlflow.log_metrics({key: float(v) for key, v in fit.metrics.items()})
         mlflow.log_metrics({f"mean_posterior_class_{c + 1}": v for c, v in enumerate(fit.mean_posterior)})
@@ -92,13 +92,14 @@ def run(args: argparse.Namespace, cfg: Config, log: RunLog) -> int:
 
     tracking.configure(cfg)
     try:
-        with mlflow.start_run(run_name=f"fit k={ks[0]}..{ks[-1]}", tags=tracking.run_tags(cfg)) as parent, \
+        tags = tracking.run_tags(cfg)
+        with mlflow.start_run(run_name=f"fit k={ks[0]}..{ks[-1]}", tags=tags) as parent, \
                 tempfile.TemporaryDirectory() as tmp:
             tracking.log_input_table(with_factors, cfg, *INPUT, version)
             mlflow.log_params({"k_range": f"{ks[0]}-{ks[-1]}", "n_starts": n_starts, "seed": seed,
                                "max_iter": cfg.model.max_iter, "tol": cfg.model.tol, "n_obs": n_obs,
                                "n_patterns": patterns.n_patterns, "distributed_e_step": patterns.distributed})
-            fits = fit_range(estimator, patterns, ks, on_fit=lambda fit: _log_k_run(fit, log, version))
+            fits = fit_range(estimator, patterns, ks, on_fit=lambda fit: _log_k_run(fit, log, version, tags))
             chosen = ks[0] if len(ks) == 1 else choose_k(fits)
             fit = next(f for f in fits if f.k == chosen)
             labels = label_classes(fit.model.conditionalProbabilities, fit.model.classSizes, categories)

@@ -240,7 +240,7 @@ def run(args: argparse.Namespace, cfg: Config, log: RunLog) -> int:
     spark = get_spark(cfg)
     loaded_at = datetime.now(timezone.utc).replace(microsecond=0)
     log.metric("load_id", log.run_id)
-    files, unrecognised = discover(args.source)
+    files, unrecognised = discover(spark, args.source)
     log.step(f"found {len(files)} input file(s) under {args.source}"
              + (f"; {len(unrecognised)} name(s) not recognised: {', '.join(unrecognised[:5])}" if unrecognised else ""))
     log.metric("files_unrecognised", unrecognised)

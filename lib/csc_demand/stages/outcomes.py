@@ -125,9 +125,10 @@ def headline_from_year(referrals: DataFrame, assessments: DataFrame) -> int:
 def log_to_mlflow(cfg: Config, log: RunLog, end_date: date, figures: dict[str, float]) -> str:
     import mlflow
 
-    mlflow.set_tracking_uri(cfg.tracking_uri)
-    mlflow.set_experiment(cfg.mlflow.experiment)
-    with mlflow.start_run(run_name="outcomes") as run:
+    from csc_demand.model import tracking
+
+    tracking.configure(cfg)
+    with mlflow.start_run(run_name="outcomes", tags=tracking.run_tags(cfg)) as run:
         mlflow.log_params({f"version.{name}": v for name, v in log.summary["versions_read"].items()})
         mlflow.log_params({"end_date": end_date.isoformat(), "cross_la": cfg.outcomes.cross_la,
                            "pathway_window_months": cfg.outcomes.pathway_window_months})

@@ -9,9 +9,8 @@ from __future__ import annotations
 
 import argparse
 import os
-from pathlib import Path
 
-from csc_demand import cli
+from csc_demand import cli, locations
 from csc_demand.config import SYNTHETIC_ONLY_KEY
 from csc_demand.runlog import RunLog
 
@@ -69,7 +68,10 @@ def run(args: argparse.Namespace, cfg, log: RunLog) -> int:
         if "synth" not in available:
             log.step("no --source given and the synth stage is not in this build: nothing to ingest")
             return 2
-        source = str(Path(cfg.lakehouse).absolute() / "_source")
+        if not locations.is_local(cfg.lakehouse):
+            log.step(f"no --source given: synth writes files on this machine, not in {cfg.lakehouse}; pass --source")
+            return 2
+        source = locations.join(cfg.lakehouse, "_source")
         if not (os.environ.get(cfg.pseudonym_key_env) or cfg.pseudonym_key):
             cfg.pseudonym_key = SYNTHETIC_ONLY_KEY
             log.step(f"no {cfg.pseudonym_key_env} set: pseudonymising the synthetic set with a fixed demo key")
@@ -86,7 +88,7 @@ def run(args: argparse.Namespace, cfg, log: RunLog) -> int:
             return code
     log.step("pipeline finished")
     if "report" in available:
-        index = Path(cfg.lakehouse) / "report" / "index.html"
+        index = locations.join(cfg.lakehouse, "report", "index.html")
         log.step(f"report: {index}")
         print(index)
     return 0
