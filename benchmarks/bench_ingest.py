@@ -24,7 +24,7 @@ from csc_demand.spark import get_spark
 from csc_demand.synth import generate
 
 RESULTS = Path(__file__).parent / "results" / "ingest.json"
-SETTINGS = ["spark.shuffle_partitions=8", "pseudonym_key=benchmark-key-not-secret"]
+SETTINGS = ["spark.shuffle_partitions=8", "pseudonym_key=benchmark-key-not-secret-0123456789abcdef"]
 
 
 def largest_la_xml(source: Path) -> tuple[str, list[Path]]:

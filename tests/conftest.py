@@ -6,7 +6,7 @@ import pytest
 from csc_demand.config import Config, load_config
 from csc_demand.spark import get_spark
 
-TEST_PSEUDONYM_KEY = "test-key-not-secret"
+TEST_PSEUDONYM_KEY = "test-key-not-secret-0123456789abcdef"  # of real length (config.MIN_KEY_LENGTH)
 
 
 def test_config(lakehouse) -> Config:

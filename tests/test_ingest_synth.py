@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import csv
 import hashlib
+import hmac
 import json
 from collections import Counter
 
@@ -35,7 +36,7 @@ def test_quarantine_matches_the_injected_defects_exactly(spark, synth_run):
     key = cfg.resolve_pseudonym_key()
 
     def child_key(la: str, child_id: str) -> str:
-        return hashlib.sha256(f"{key}|{la}|{child_id}".encode()).hexdigest()
+        return hmac.new(key.encode(), f"{la}|{child_id}".encode(), hashlib.sha256).hexdigest()
 
     expected = Counter((t["rule_id"], t["source_file"], t["table"], child_key(t["la_code"], t["child_id"]))
                        for t in truth if t["rule_id"] != "CSC-FILE")

@@ -3,11 +3,15 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import hmac
+
+import pytest
 
 import pytest
 from chispa import assert_df_equality
 from pyspark.sql import functions as F
 
+from csc_demand.config import ConfigError, load_config
 from csc_demand.io.csv_source import CSV_COLUMNS, read_csv_files
 from csc_demand.io.discover import SourceFile, discover
 from csc_demand.io.file_check import blocks_of, check_cin_xml, check_csv, check_files
@@ -89,13 +93,23 @@ def test_csv_check_wants_the_contract_header_and_a_complete_last_line(tmp_path):
     assert check_csv(blocks_of(empty.read_bytes()), columns)["reason"] == "empty file (no header row)"
 
 
-def test_pseudonyms_are_keyed_sha256_and_null_for_missing_ids(spark):
+def test_pseudonyms_are_hmac_sha256_under_the_key_and_null_for_missing_ids(spark):
     df = spark.createDataFrame([("201", "C1"), ("201", " "), ("202", "C1")], "la string, id string")
-    got = df.select(pseudonymise(F.col("la"), F.col("id"), "k").alias("child"),
-                    pupil_pseudonym("PMR", F.col("id"), "k").alias("pupil")).collect()
-    sha = lambda text: hashlib.sha256(text.encode()).hexdigest()  # noqa: E731
-    assert [tuple(r) for r in got] == [(sha("k|201|C1"), sha("k|PMR|C1")), (None, None),
-                                       (sha("k|202|C1"), sha("k|PMR|C1"))]
+    long_key = "k" * 100  # longer than SHA-256's block: hashed first, as RFC 2104 says
+    for key in ("a-key-of-thirty-two-characters-!", long_key):
+        got = df.select(pseudonymise(F.col("la"), F.col("id"), key).alias("child"),
+                        pupil_pseudonym("PMR", F.col("id"), key).alias("pupil")).collect()
+        mac = lambda text: hmac.new(key.encode(), text.encode(), hashlib.sha256).hexdigest()  # noqa: E731
+        assert [tuple(r) for r in got] == [(mac("201|C1"), mac("PMR|C1")), (None, None),
+                                           (mac("202|C1"), mac("PMR|C1"))]
+
+
+def test_a_short_or_missing_key_is_refused_saying_how_to_make_one(monkeypatch):
+    monkeypatch.delenv("CSC_PSEUDONYM_KEY", raising=False)
+    with pytest.raises(ConfigError, match=r"has 19 characters; it needs at least 32 .*secrets.token_urlsafe"):
+        load_config(profile="local", overrides={"pseudonym_key": "test-key-not-secret"}).resolve_pseudonym_key()
+    monkeypatch.setenv("CSC_PSEUDONYM_KEY", "x" * 32)
+    assert load_config(profile="local").resolve_pseudonym_key() == "x" * 32
 
 
 def test_periods_start_at_rne_s_continue_through_x1_and_reopen_after_a_return_home(spark):

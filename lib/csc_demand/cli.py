@@ -9,10 +9,18 @@ import argparse
 import importlib
 import importlib.util
 import sys
+import traceback
 
 from csc_demand.config import ConfigError, load_config, parse_set_option
+from csc_demand.errors import ConcurrentWriteError
 from csc_demand.runlog import RunLog
 
+OK, FILES_REFUSED, USAGE, UNEXPECTED = 0, 1, 2, 3
+EXIT_CODES = {OK: "every step done", FILES_REFUSED: "some input files were refused (named in the progress lines "
+              "and the run summary); the others were loaded", USAGE: "usage or configuration error (bad option, "
+              "missing or short pseudonymisation key, missing input)", UNEXPECTED: "unexpected error (a bug or "
+              "an environment fault): traceback printed, run summary saved as failed; or other processes kept "
+              "writing the same Delta tables through every retry (one line says so)"}
 # Order is the pipeline's order; `run` chains them.
 VERBS = ["synth", "ingest", "fit", "classify", "outcomes", "report", "run"]
 
@@ -38,9 +46,10 @@ def add_common_arguments(parser: argparse.ArgumentParser) -> None:
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="csc-demand",
+        prog="csc-demand", formatter_class=argparse.RawDescriptionHelpFormatter,
         description="Demand analysis of children's social care records: synthetic data, ingestion into Delta, "
-                    "latent class model, outcomes and reports.")
+                    "latent class model, outcomes and reports.",
+        epilog="exit codes:\n" + "\n".join(f"  {code}  {meaning}" for code, meaning in EXIT_CODES.items()))
     sub = parser.add_subparsers(dest="verb", metavar="VERB", required=True)
     for verb in available_verbs():
         stage = _stage(verb)
@@ -57,12 +66,13 @@ def config_from_args(args: argparse.Namespace):
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Run one verb; returns its exit code (EXIT_CODES). Usage errors exit 2 through argparse."""
     args = build_parser().parse_args(argv)
     try:
         cfg = config_from_args(args)
     except ConfigError as err:
         print(f"csc-demand {args.verb}: configuration error: {err}", file=sys.stderr)
-        return 2
+        return USAGE
     log = RunLog(args.verb, cfg.runs_dir)
     try:
         with log.heartbeat():
@@ -71,10 +81,19 @@ def main(argv: list[str] | None = None) -> int:
         log.step(f"failed: {err}")
         log.save("failed")
         print(f"csc-demand {args.verb}: error: {err}", file=sys.stderr)
-        return 2
-    except BaseException:
-        log.save("failed")  # an unexpected error still leaves its summary; the traceback follows
-        raise
+        return USAGE
+    except ConcurrentWriteError as err:  # known and explained: one line is enough
+        log.step(f"stopped: {err}")
+        log.save("failed")
+        print(f"csc-demand {args.verb}: stopped: {err}", file=sys.stderr)
+        return UNEXPECTED
+    except Exception as err:  # a crash, not a refused file: its own code, the traceback for whoever fixes it
+        log.step(f"failed unexpectedly: {type(err).__name__}: {err}")
+        log.save("failed")
+        traceback.print_exc()
+        print(f"csc-demand {args.verb}: unexpected error ({type(err).__name__}), exit code {UNEXPECTED}: the "
+              "traceback above says where; the run summary is in " + str(cfg.runs_dir), file=sys.stderr)
+        return UNEXPECTED
     log.save("ok" if code == 0 else "failed")
     return code
 

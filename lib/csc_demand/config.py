@@ -19,6 +19,9 @@ from csc_demand import locations
 
 PROFILES = ("local", "cluster", "databricks")
 LAYERS = ("bronze", "silver", "gold")
+MIN_KEY_LENGTH = 32  # characters of the pseudonymisation key: a short key can be guessed and every pseudonym undone
+# The one key in the code: only `run` uses it, on the set it synthesised itself; ingest refuses it for any other file.
+SYNTHETIC_ONLY_KEY = "synthetic-data-only-not-for-real-records"
 
 
 class ConfigError(ValueError):
@@ -142,6 +145,12 @@ class Config:
             raise ConfigError(
                 f"no pseudonymisation key: set the environment variable {self.pseudonym_key_env} "
                 "(or pseudonym_key in your config file, kept out of version control)"
+            )
+        if len(key) < MIN_KEY_LENGTH:
+            raise ConfigError(
+                f"the pseudonymisation key ({self.pseudonym_key_env} or pseudonym_key) has {len(key)} characters; "
+                f"it needs at least {MIN_KEY_LENGTH} random ones. Make one with: python -c "
+                "'import secrets; print(secrets.token_urlsafe(32))' and keep it out of version control"
             )
         return key
 

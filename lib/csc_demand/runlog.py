@@ -51,8 +51,11 @@ def spark_progress() -> str:
     context = SparkContext._active_spark_context
     if context is None:
         return ""
-    tracker = context.statusTracker()
-    stages = [tracker.getStageInfo(stage_id) for stage_id in sorted(tracker.getActiveStageIds())]
+    try:
+        tracker = context.statusTracker()
+        stages = [tracker.getStageInfo(stage_id) for stage_id in sorted(tracker.getActiveStageIds())]
+    except Exception:  # a context still starting or already stopping has no tracker yet; the beat goes on
+        return ""
     return "; ".join(f"stage {s.stageId} ({s.name.split(' at ')[0]}): {s.numCompletedTasks}/{s.numTasks} tasks"
                      for s in stages if s is not None)
 

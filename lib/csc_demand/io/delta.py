@@ -5,19 +5,67 @@ build paths themselves, so the same code runs in both places.
 """
 from __future__ import annotations
 
+import random
 import re
-from typing import Iterable, Optional
+import time
+from typing import Callable, Iterable, Optional, TypeVar
 
+from delta.exceptions import (ConcurrentAppendException, ConcurrentDeleteDeleteException,
+                              ConcurrentDeleteReadException, ConcurrentTransactionException, ConcurrentWriteException,
+                              DeltaConcurrentModificationException, MetadataChangedException,
+                              ProtocolChangedException)
 from delta.tables import DeltaTable
+from py4j.protocol import Py4JJavaError
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql.types import StructType
 
 from csc_demand.config import Config
+from csc_demand.errors import ConcurrentWriteError
+
+R = TypeVar("R")
 
 
 # Columns whose min/max Delta keeps per file, in the tables made by ensure_table: the ones readers filter on (a
 # file's rows, an LA, a year). Delta's default, the first 32 columns, was 6-7% of ingest CPU samples in a profile.
 STATS_COLUMNS = ("source_file", "la_code", "collection_year")
+
+
+# Delta's optimistic concurrency: a commit that conflicts with one made since its transaction read the table fails
+# with one of these, and nothing of it is written; every write here can simply be tried again.
+CONFLICTS = (DeltaConcurrentModificationException, ConcurrentWriteException, MetadataChangedException,
+             ProtocolChangedException, ConcurrentAppendException, ConcurrentDeleteReadException,
+             ConcurrentDeleteDeleteException, ConcurrentTransactionException)
+ATTEMPTS = 8
+# An uncommitted _delta_log this old is a killed creation, not one under way (those commit within seconds).
+STALE_CREATION_SECONDS = 30
+
+
+# The same conflicts as the JVM names them: a DataFrameWriter.save reaches Python as a plain Py4JJavaError.
+CONFLICT_CLASSES = ("io.delta.exceptions.Concurrent", "io.delta.exceptions.DeltaConcurrentModificationException",
+                    "io.delta.exceptions.MetadataChangedException", "io.delta.exceptions.ProtocolChangedException")
+
+
+def is_conflict(err: Exception) -> bool:
+    """A Delta commit conflict, however it reached Python."""
+    return isinstance(err, CONFLICTS) or (isinstance(err, Py4JJavaError)
+                                          and any(name in str(err) for name in CONFLICT_CLASSES))
+
+
+def retried(action: Callable[[], R], what: str) -> R:
+    """Run a Delta write, again after a commit conflict (another process committed to the table first), with
+    growing random pauses; the action must be safe to repeat (each write here makes the table hold a given state)."""
+    for attempt in range(1, ATTEMPTS + 1):
+        try:
+            return action()
+        except Exception as err:
+            if not is_conflict(err):
+                raise
+            if attempt == ATTEMPTS:
+                raise ConcurrentWriteError(
+                    f"{what}: another process committed to the table {ATTEMPTS} times while this one tried; "
+                    "nothing of this write was committed: run again when the other job has finished") from err
+            time.sleep(random.uniform(0.5, 1.0) * 2 ** min(attempt, 5))
+    raise AssertionError("unreachable")
 
 
 def _is_path(name: str) -> bool:
@@ -69,7 +117,7 @@ def write_table(df: DataFrame, cfg: Config, layer: str, table: str, mode: str = 
     writer = df.write.format("delta").mode(mode).option("overwriteSchema", "true")
     if partition_by:
         writer = writer.partitionBy(*partition_by)
-    _save(writer, name)
+    retried(lambda: _save(writer, name), f"{layer}.{table}")  # an overwrite: safe to repeat
     return table_version(df.sparkSession, cfg, layer, table)
 
 
@@ -80,14 +128,12 @@ def merge_table(df: DataFrame, cfg: Config, layer: str, table: str, keys: list[s
     Re-merging the same rows changes nothing when ``update_condition`` limits updates to changed rows.
     """
     spark = df.sparkSession
-    if not table_exists(spark, cfg, layer, table):
-        return write_table(df, cfg, layer, table)
-    target = delta_table(spark, cfg, layer, table)
+    ensure_table(spark, cfg, layer, table, df.schema)  # never a create-by-overwrite, which could drop a rival's rows
     on = " AND ".join(f"t.`{k}` <=> s.`{k}`" for k in keys)
-    (target.alias("t").merge(df.alias("s"), on)
-        .whenMatchedUpdateAll(condition=update_condition)
-        .whenNotMatchedInsertAll()
-        .execute())
+    retried(lambda: (delta_table(spark, cfg, layer, table).alias("t").merge(df.alias("s"), on)
+                     .whenMatchedUpdateAll(condition=update_condition)
+                     .whenNotMatchedInsertAll()
+                     .execute()), f"{layer}.{table}")
     return table_version(spark, cfg, layer, table)
 
 
@@ -98,8 +144,15 @@ def replace_rows(df: DataFrame, cfg: Config, layer: str, table: str, condition: 
     (ensure_table). Returns the version written and its operation metrics (``numOutputRows``: the rows written).
     """
     ensure_table(df.sparkSession, cfg, layer, table, df.schema)
-    _save(df.write.format("delta").mode("overwrite").option("replaceWhere", condition), cfg.table_name(layer, table))
+    retried(lambda: _save(df.write.format("delta").mode("overwrite").option("replaceWhere", condition),
+                          cfg.table_name(layer, table)), f"{layer}.{table}")
     return last_commit_metrics(df.sparkSession, cfg, layer, table)
+
+
+def delete_rows(spark: SparkSession, cfg: Config, layer: str, table: str, condition: str) -> int:
+    """Delete the rows matching ``condition`` in one commit; returns the table's version."""
+    retried(lambda: delta_table(spark, cfg, layer, table).delete(condition), f"{layer}.{table}")
+    return table_version(spark, cfg, layer, table)
 
 
 def last_commit_metrics(spark: SparkSession, cfg: Config, layer: str, table: str) -> tuple[int, dict]:
@@ -113,37 +166,47 @@ def sync_table(df: DataFrame, cfg: Config, layer: str, table: str, keys: list[st
     """Make a table hold exactly ``df`` by MERGE on its natural ``keys``: insert new keys, update changed rows,
     delete keys no longer present. Re-running with the same input changes no row's values; a row whose values
     differ only in ``ignore_in_compare`` (e.g. the load id) keeps its stored values. ``fresh``: the table was
-    just created empty, so a plain append does the same work cheaper. Returns the table's version and the rows it
+    just created empty, so an overwrite does the same work cheaper (not an append: a blind append never conflicts,
+    so it would land beside another process's rows; an overwrite read the table and conflicts). A conflicting
+    commit is tried again (``retried``), as a MERGE. Returns the table's version and the rows it
     now holds, from the latest commit's metrics (nothing is counted again): every commit made here leaves the table
     holding its source rows, so when a MERGE changes nothing and makes no commit, the previous one still tells."""
     spark = df.sparkSession
-    if not table_exists(spark, cfg, layer, table):
-        write_table(df, cfg, layer, table)
-    elif fresh:
-        _save(df.write.format("delta").mode("append"), cfg.table_name(layer, table))
-    else:
-        values = [c for c in df.columns if c not in keys and c not in set(ignore_in_compare)]
-        changed = "NOT (" + " AND ".join(f"t.`{c}` <=> s.`{c}`" for c in values) + ")" if values else None
-        on = " AND ".join(f"t.`{k}` <=> s.`{k}`" for k in keys)
+    values = [c for c in df.columns if c not in keys and c not in set(ignore_in_compare)]
+    changed = "NOT (" + " AND ".join(f"t.`{c}` <=> s.`{c}`" for c in values) + ")" if values else None
+    on = " AND ".join(f"t.`{k}` <=> s.`{k}`" for k in keys)
+    overwrite = fresh
+
+    def sync() -> None:
+        nonlocal overwrite
+        if overwrite:
+            overwrite = False  # a conflict means the table is no longer as created: try again as a MERGE
+            _save(df.write.format("delta").mode("overwrite"), cfg.table_name(layer, table))
+            return
         merge = delta_table(spark, cfg, layer, table).alias("t").merge(df.alias("s"), on)
         merge = merge.whenMatchedUpdateAll(condition=changed) if changed else merge
         merge.whenNotMatchedInsertAll().whenNotMatchedBySourceDelete().execute()
+
+    ensure_table(spark, cfg, layer, table, df.schema)
+    retried(sync, f"{layer}.{table}")
     version, metrics = last_commit_metrics(spark, cfg, layer, table)
     return version, int(metrics.get("numSourceRows", metrics.get("numOutputRows", 0)))  # MERGE: its source is df
 
 
-def _clear_interrupted_creation(spark: SparkSession, path: str) -> None:
-    """A run killed while creating a table can leave ``_delta_log`` without any commit, and Delta then refuses to
-    create the table there (DELTA_TABLE_NOT_FOUND). Nothing was committed, so the folder holds no table: remove it.
-    Through Hadoop's FileSystem, so local folders and cluster storage are treated alike."""
+def _uncommitted_log_age(spark: SparkSession, path: str) -> Optional[float]:
+    """Seconds since a ``_delta_log`` holding no commit last changed; None when there is no such folder (no log,
+    or a committed table). Through Hadoop's FileSystem, so local folders and cluster storage are treated alike."""
     jvm = spark.sparkContext._jvm
     log = jvm.org.apache.hadoop.fs.Path(path.rstrip("/") + "/_delta_log")
     fs = log.getFileSystem(spark.sparkContext._jsc.hadoopConfiguration())
     if not fs.exists(log):
-        return
+        return None
+    entries = list(fs.listStatus(log))
     committed = re.compile(r"^\d+\.(json|checkpoint.*\.parquet)$")
-    if not any(committed.match(status.getPath().getName()) for status in fs.listStatus(log)):
-        fs.delete(log.getParent(), True)
+    if any(committed.match(status.getPath().getName()) for status in entries):
+        return None
+    changed = max([fs.getFileStatus(log).getModificationTime()] + [e.getModificationTime() for e in entries])
+    return time.time() - changed / 1000
 
 
 def ensure_table(spark: SparkSession, cfg: Config, layer: str, table: str, schema: StructType,
@@ -151,12 +214,42 @@ def ensure_table(spark: SparkSession, cfg: Config, layer: str, table: str, schem
     """Create the table empty if missing, with Delta NOT NULL columns and CHECK constraints (one commit), so
     every later write that breaks them fails instead of storing bad rows. Deletion vectors are on: a MERGE marks
     the rows it replaces or deletes instead of rewriting their files, and one that changes nothing writes nothing.
-    Returns True when it created the table."""
-    if table_exists(spark, cfg, layer, table):
-        return False
+    Returns True when it created the table; False when it existed or another process created it meanwhile (two
+    ingests starting together: the first commit wins, the other waits for it and uses the table).
+
+    A ``_delta_log`` without any commit is either another process's creation under way or what a run killed while
+    creating the table left (Delta then refuses to create it there). Only time tells them apart: a young one is
+    waited for; one unchanged for STALE_CREATION_SECONDS is removed, since nothing in it was committed."""
     name = cfg.table_name(layer, table)
-    if _is_path(name):
-        _clear_interrupted_creation(spark, name)
+
+    def create() -> bool:
+        if table_exists(spark, cfg, layer, table):
+            return False
+        age = _uncommitted_log_age(spark, name) if _is_path(name) else None
+        if age is not None and age < STALE_CREATION_SECONDS:
+            raise ConcurrentWriteException("another process is creating the table", None, None)
+        if age is not None:
+            _delete_folder(spark, name)
+        try:
+            _create(spark, name, schema, not_null, checks)
+            return True
+        except Exception:
+            if table_exists(spark, cfg, layer, table):  # another process's creation committed first
+                return False
+            if _is_path(name) and _uncommitted_log_age(spark, name) is not None:  # one under way: wait for it
+                raise ConcurrentWriteException("another process is creating the table", None, None)
+            raise
+
+    return retried(create, f"creating {layer}.{table}")
+
+
+def _delete_folder(spark: SparkSession, path: str) -> None:
+    folder = spark.sparkContext._jvm.org.apache.hadoop.fs.Path(path)
+    folder.getFileSystem(spark.sparkContext._jsc.hadoopConfiguration()).delete(folder, True)
+
+
+def _create(spark: SparkSession, name: str, schema: StructType, not_null: Iterable[str],
+            checks: Optional[dict[str, str]]) -> None:
     required = set(not_null)
     builder = DeltaTable.createIfNotExists(spark)
     builder = builder.location(name) if _is_path(name) else builder.tableName(name)
@@ -169,4 +262,3 @@ def ensure_table(spark: SparkSession, cfg: Config, layer: str, table: str, schem
     for constraint, expression in (checks or {}).items():
         builder = builder.property(f"delta.constraints.{constraint.lower()}", expression)
     builder.execute()
-    return True

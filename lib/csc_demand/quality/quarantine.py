@@ -1,5 +1,6 @@
-"""Rejected records -> ``silver.quarantine`` rows: where (file, LA, locator), why (rule id + message), what (raw
-record with identifiers replaced by pseudonyms; quarantine lives in silver, so no raw identifier may reach it)."""
+"""Rejected records -> ``silver.quarantine`` rows: where (file, LA, locator), why (rule id + message), what (the
+record as parsed, identifiers replaced by pseudonyms by field name; quarantine lives in silver, so no raw
+identifier may reach it, and a record that did not parse keeps none of its text: ``unparsed_record``)."""
 from __future__ import annotations
 
 from itertools import chain
@@ -8,10 +9,11 @@ from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
 
 from csc_demand.quality.catalog import RULES
+from csc_demand.transform.pseudonymise import hmac_sha256
 
 QUARANTINE_COLUMNS = ["quarantine_key", "load_id", "source_file", "la_code", "collection_year", "child_key",
                       "locator", "rule_id", "message", "raw_record", "table_name", "occurrences", "loaded_at"]
-REMOVED = "[removed]"
+MAX_RAW_CHARACTERS = 4000
 
 
 def rule_message(rule_id: Column) -> Column:
@@ -19,17 +21,21 @@ def rule_message(rule_id: Column) -> Column:
     return F.try_element_at(messages, rule_id)
 
 
-def masked_xml(text: Column, tags: tuple[str, ...] = ("LAchildID", "UPN", "FormerUPN")) -> Column:
-    """Raw XML text with identifier elements emptied (for records Spark could not parse)."""
-    pattern = r"<(" + "|".join(tags) + r")>[^<]*</(" + "|".join(tags) + r")>"
-    return F.regexp_replace(text, pattern, f"<$1>{REMOVED}</$2>")
+def unparsed_record(text: Column, kind: str, key: str) -> Column:
+    """What quarantine keeps of a record that did not parse (a CSV line that does not split into the header's
+    fields, an XML Child Spark could not read): nothing of its text, since without its structure no field can be
+    told to be an identifier or not (a shifted field moves an id to any position; XML may spell an element
+    ``<LAchildID >`` or wrap its text in CDATA). Only its kind, its length and a keyed hash of the text, so two
+    reports of the same record can be matched without showing it. JSON, like every other ``raw_record``."""
+    return F.to_json(F.struct(F.lit(kind).alias("unparsed"), F.length(text).alias("characters"),
+                              hmac_sha256(text, key).alias("text_hmac_sha256")))
 
 
-def masked_csv_line(text: Column, id_positions: tuple[int, ...]) -> Column:
-    """A raw CSV line with the identifier fields (0-based positions) replaced."""
-    fields = F.split(text, ",")
-    masked = F.transform(fields, lambda f, i: F.when(i.isin(list(id_positions)), F.lit(REMOVED)).otherwise(f))
-    return F.array_join(masked, ",")
+def capped(raw: Column) -> Column:
+    """``raw_record`` cut to MAX_RAW_CHARACTERS (a referral keeps its nested records; a big one could be huge)."""
+    cut = F.concat(F.substring(raw, 1, MAX_RAW_CHARACTERS),
+                   F.format_string(" [cut at %d of %d characters]", F.lit(MAX_RAW_CHARACTERS), F.length(raw)))
+    return F.when(F.length(raw) > MAX_RAW_CHARACTERS, cut).otherwise(raw)
 
 
 def line_locator(line: Column) -> Column:
@@ -62,7 +68,7 @@ def finalise_quarantine(rows: DataFrame, load_id: str, loaded_at: Column) -> Dat
     group = ["source_file", "la_code", "collection_year", "child_key", "locator", "rule_id", "message",
              "raw_record", "table_name"]
     key = F.sha2(F.concat_ws("|", "table_name", "source_file", "locator", "rule_id", "raw_record"), 256)
-    return (rows.groupBy(*group).agg(F.count(F.lit(1)).cast("int").alias("occurrences"))
+    return (rows.withColumn("raw_record", capped(F.col("raw_record"))).groupBy(*group).agg(F.count(F.lit(1)).cast("int").alias("occurrences"))
                 .withColumn("quarantine_key", key)
                 .withColumn("load_id", F.lit(load_id))
                 .withColumn("loaded_at", loaded_at)

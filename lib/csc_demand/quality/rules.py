@@ -44,13 +44,27 @@ def normalised_factors(col: str = "factors") -> Column:
     return F.array_remove(F.split(trimmed, _JOIN), "")
 
 
+def census_start() -> Column:
+    """First day of the census year a return covers (1 April before its 31 March)."""
+    return F.make_date(F.col("collection_year") - 1, F.lit(4), F.lit(1))
+
+
+def census_end() -> Column:
+    return F.make_date(F.col("collection_year"), F.lit(3), F.lit(31))
+
+
 def referral_checks() -> Checks:
-    end_of_collection = F.make_date(F.col("collection_year"), F.lit(3), F.lit(31))
+    """Over staged referrals; ``birth_date_raw`` is the child's (expected) birth date as YYYY-MM-DD (NPD: the
+    first of the birth month, so 8606 only fires when the referral is surely too early)."""
+    closure = to_date("closure_date_raw", ISO_DATE)
     return [
         ("8500", F.col("child_key").isNull()),
         ("8600", value("referral_date_raw").isNull()),
         ("CSC-DATE", _any_bad_date("referral_date_raw", "closure_date_raw", "initial_cpc_raw")),
-        ("8600", _referral_date() > end_of_collection),
+        ("8600", _referral_date() > census_end()),
+        ("8630", closure < _referral_date()),
+        ("8620", (closure < census_start()) | (closure > census_end())),
+        ("8606", _referral_date() < F.date_sub(to_date("birth_date_raw", ISO_DATE), 280)),
         ("CSC-CODE", bad_bool("referral_nfa_raw")
             | bad_code("closure_reason", codes.CLOSURE_REASONS)
             | bad_code("referral_source", codes.REFERRAL_SOURCES)
@@ -65,6 +79,11 @@ def assessment_checks() -> Checks:
         ("CSC-KEY", value("start_raw").isNull()),
         ("CSC-DATE", _any_bad_date("start_raw", "review_raw", "authorised_raw")),
         ("1103", to_date("start_raw", ISO_DATE) < _referral_date()),
+        ("8608", to_date("authorised_raw", ISO_DATE) < to_date("start_raw", ISO_DATE)),
+        # 8696 upper bound only: annual returns repeat an open referral's earlier assessments (docs/tables.md)
+        ("8696", to_date("authorised_raw", ISO_DATE) > census_end()),
+        ("8736", value("authorised_raw").isNull() & ~to_date("start_raw", ISO_DATE).between(census_start(),
+                                                                                           census_end())),
         # exists: array_except built a hash set of every known code for each row (15 times slower)
         ("CSC-FACTOR", F.exists(factors, lambda code: ~code.isin(list(codes.ALL_FACTOR_CODES)))),
         ("8869", F.array_contains(factors, codes.NO_FACTOR_CODE) & (F.size(F.array_distinct(factors)) > 1)),
@@ -112,6 +131,7 @@ def child_checks(missing_id_rule: str) -> Checks:
     return [
         (missing_id_rule, F.col("child_key").isNull()),
         ("CSC-DATE", F.col("birth_date_bad")),
+        ("8520", F.col("birth_date") > census_end()),
         ("CSC-CODE", bad_code("sex_raw", codes.GENDER_TO_SEX)
             | bad_code("ethnicity", codes.ETHNICITY_GROUP)
             | F.exists(disabilities, lambda d: ~F.upper(F.trim(d)).isin(list(codes.DISABILITY_CODES)))),

@@ -16,11 +16,14 @@ from typing import Callable, TypeVar
 from pyspark import StorageLevel
 from pyspark.sql import functions as F
 
-from csc_demand.config import Config
+from csc_demand.config import SYNTHETIC_ONLY_KEY, Config, ConfigError
+from csc_demand.errors import ConcurrentWriteError
 from csc_demand.io import delta
 from csc_demand.io.bronze import BRONZE_TABLE, empty_bronze, manifest_rows, read_files
 from csc_demand.io.discover import KINDS, discover
+from csc_demand.io.duplicate_returns import SUPERSEDED, is_superseded, resolve_duplicates
 from csc_demand.io.file_check import FileCheck, check_files
+from csc_demand.io.synthetic_files import written_by_synth
 from csc_demand.quality.quarantine import finalise_quarantine
 from csc_demand.report.data_quality import TABLE as DATA_QUALITY, data_quality
 from csc_demand.runlog import RunLog
@@ -84,12 +87,23 @@ def _load_kind(spark, cfg: Config, log: RunLog, kind: str, todo: list[FileCheck]
     return [(c, got.get(c.file.source_file, 0)) for c in todo if got.get(c.file.source_file, 0) != c.records]
 
 
+def _remove_superseded(spark, cfg: Config, log: RunLog, superseded: list[FileCheck]) -> None:
+    """Rows an earlier run loaded from files now superseded by a later copy of their return."""
+    for kind in KINDS:
+        names = [c.file.source_file for c in superseded if c.file.kind == kind]
+        if names:
+            version = delta.delete_rows(spark, cfg, "bronze", BRONZE_TABLE[kind], f"source_file IN ({_sql_list(names)})")
+            log.wrote(f"bronze.{BRONZE_TABLE[kind]}", version)
+            log.step(f"bronze.{BRONZE_TABLE[kind]}: removed the rows of superseded {', '.join(names)}")
+
+
 def load_bronze(spark, cfg: Config, log: RunLog, checks: list[FileCheck], loaded_at: datetime) -> list[str]:
     """Load new and changed files into bronze; returns the failures (file: reason), including files whose rows
     Spark did not read back in full."""
     previous = _previous_manifest(spark, cfg)
-    failures = [f"{c.file.source_file}: {c.reason}" for c in checks if not c.ok]
-    status = {c.file.source_file: ("loaded" if c.ok else "failed") for c in checks}
+    failures = [f"{c.file.source_file}: {c.reason}" for c in checks if not c.ok and not is_superseded(c)]
+    status = {c.file.source_file: ("loaded" if c.ok else SUPERSEDED if is_superseded(c) else "failed")
+              for c in checks}
     unchanged = {c.file.source_file for c in checks
                  if previous.get(c.file.source_file, {}).get("status") == status[c.file.source_file]
                  and previous[c.file.source_file]["file_sha256"] == c.sha256
@@ -98,6 +112,8 @@ def load_bronze(spark, cfg: Config, log: RunLog, checks: list[FileCheck], loaded
             for kind in KINDS}
     loaded = concurrently([partial(_load_kind, spark, cfg, log, kind, todo[kind], loaded_at)
                            for kind in KINDS if todo[kind]])
+    _remove_superseded(spark, cfg, log, [c for c in checks if status[c.file.source_file] == SUPERSEDED
+                                         and previous.get(c.file.source_file, {}).get("status") == "loaded"])
     for misread in loaded:  # files whose rows Spark did not read back in full
         failures += [f"{c.file.source_file}: the file has {c.records} records but {got} were read; "
                      "check its structure" for c, got in misread]
@@ -146,9 +162,32 @@ def shuffle_partitions_for(bronze_rows: int, configured: int) -> int:
     return max(configured, -(-bronze_rows // BRONZE_ROWS_PER_SHUFFLE_PARTITION))
 
 
+def bronze_versions(spark, cfg: Config) -> dict[str, int | None]:
+    """The latest version of every bronze table silver is built from (None: not created yet)."""
+    return {kind: (delta.table_version(spark, cfg, "bronze", BRONZE_TABLE[kind])
+                   if delta.table_exists(spark, cfg, "bronze", BRONZE_TABLE[kind]) else None) for kind in KINDS}
+
+
 def build_silver(spark, cfg: Config, log: RunLog, loaded_at: datetime) -> None:
-    bronze = {kind: (delta.read_table(spark, cfg, "bronze", BRONZE_TABLE[kind])
-                     if delta.table_exists(spark, cfg, "bronze", BRONZE_TABLE[kind]) else empty_bronze(spark, kind))
+    """Silver from bronze as of one set of versions, again until bronze did not change meanwhile. Another ingest
+    may commit bronze while this one builds; a silver MERGE made from the older bronze would then delete that
+    run's new rows (rows not in the source are deleted). Whichever run finishes last sees the change and builds
+    silver again from the newer bronze, so the tables end up holding all of it."""
+    for attempt in range(1, delta.ATTEMPTS + 1):
+        versions = bronze_versions(spark, cfg)
+        _build_silver_from(spark, cfg, log, loaded_at, versions)
+        if bronze_versions(spark, cfg) == versions:
+            log.metric("silver_built_from_bronze_versions", versions)
+            return
+        log.step(f"bronze changed while silver was built (another ingest committed): building silver again "
+                 f"from the newer bronze (attempt {attempt + 1})")
+    raise ConcurrentWriteError("silver: bronze kept changing while silver was built (other ingests are "
+                                     "running): run ingest again when they have finished")
+
+
+def _build_silver_from(spark, cfg: Config, log: RunLog, loaded_at: datetime, versions: dict) -> None:
+    bronze = {kind: (delta.read_table(spark, cfg, "bronze", BRONZE_TABLE[kind], version=versions[kind])
+                     if versions[kind] is not None else empty_bronze(spark, kind))
               for kind in KINDS}
     configured = spark.conf.get("spark.sql.shuffle.partitions")
     partitions = shuffle_partitions_for(sum(df.count() for df in bronze.values()), int(configured))
@@ -182,6 +221,20 @@ def _build_silver(spark, cfg: Config, log: RunLog, loaded_at: datetime, bronze: 
         df.unpersist()
 
 
+def _refuse_demo_key_for_real_files(spark, cfg: Config, source: str, checks: list[FileCheck]) -> None:
+    """The demo key is public: pseudonyms made with it can be undone. Refuse it unless every file this run reads
+    and every file bronze already holds is one synth wrote (listed in the source's _truth/written.sha256)."""
+    written = written_by_synth(source)
+    foreign = [c.file.source_file for c in checks if c.sha256 and c.sha256 not in written]
+    foreign += [f"{name} (already in bronze)" for name, row in _previous_manifest(spark, cfg).items()
+                if row["status"] == "loaded" and row["file_sha256"] not in written]
+    if foreign:
+        raise ConfigError(
+            f"the demo pseudonymisation key is only for data `synth` wrote, and {len(foreign)} file(s) are not "
+            f"among those it wrote under {source}: {', '.join(foreign[:5])}. Set {cfg.pseudonym_key_env} to a "
+            "secret key of your own (or use a fresh lakehouse for synthetic data)")
+
+
 def run(args: argparse.Namespace, cfg: Config, log: RunLog) -> int:
     cfg.resolve_pseudonym_key()  # fail before any work when the key is missing
     spark = get_spark(cfg)
@@ -196,6 +249,12 @@ def run(args: argparse.Namespace, cfg: Config, log: RunLog) -> int:
                                 "(e.g. cin_census/2015/cin_201_2015.xml, npd/cin_2015.csv)")
     checks = check_files(spark, files)
     log.step(f"checked {len(checks)} file(s): {sum(not c.ok for c in checks)} cannot be read")
+    if cfg.resolve_pseudonym_key() == SYNTHETIC_ONLY_KEY:
+        _refuse_demo_key_for_real_files(spark, cfg, args.source, checks)
+    checks, duplicates = resolve_duplicates(spark, checks)
+    for note in duplicates:
+        log.step(note)
+    log.metric("duplicate_returns", duplicates)
     failures = load_bronze(spark, cfg, log, checks, loaded_at)
     log.metric("files_found", len(files))
     log.metric("files_failed", len(failures))

@@ -11,14 +11,13 @@ import argparse
 import os
 
 from csc_demand import cli, locations
+from csc_demand.config import SYNTHETIC_ONLY_KEY
 from csc_demand.runlog import RunLog
 
 HELP = ("run every stage in order (ingest, fit, classify, outcomes, report) on synthetic or given input; prints the "
         "path of the report (<lakehouse>/report/index.html)")
 
 COMMON_OPTIONS = ("conf", "profile", "lakehouse", "overrides")
-# Only for input this command synthesised itself, so `make run` works on a fresh machine; never for --source.
-SYNTHETIC_ONLY_KEY = "synthetic-data-only-not-for-real-records"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

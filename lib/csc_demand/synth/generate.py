@@ -11,6 +11,7 @@ from typing import Callable, Optional
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
+from csc_demand.io.synthetic_files import write_listing
 from csc_demand.synth import care, cin_xml, npd, school, summary, truth
 from csc_demand.synth import params as P
 from csc_demand.synth.defects import DEFECT_COLUMNS
@@ -161,6 +162,7 @@ def generate(spark: SparkSession, out_dir, scale: float, seed: int, defects: flo
     result["defects_injected"] = [r.asDict() for r in result["defects_injected"]]
     result["seconds"] = round(time.time() - started, 1)
     truth.write_json(out / "_summary.json", result)
+    write_listing(out)  # what ingest accepts the demo pseudonymisation key for
     shutil.rmtree(work, ignore_errors=True)
     step(f"done: {len(files)} files in {result['seconds']}s")
     return result

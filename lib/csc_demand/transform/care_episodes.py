@@ -10,26 +10,29 @@ from pyspark.sql import functions as F
 
 from csc_demand.io.csv_source import CSV_COLUMNS
 from csc_demand.quality.checks import UK_DATE, bad_date, to_date, value
-from csc_demand.quality.quarantine import line_locator, masked_csv_line
+from csc_demand.quality.quarantine import line_locator, unparsed_record
 from csc_demand.quality.record_sets import apply_rules, flag_duplicates, latest_copy
 from csc_demand.quality.rules import care_episode_checks
 from csc_demand.transform.pseudonymise import pseudonymise, pupil_pseudonym
 
 SOURCE_RANK = 2
 FILE_COLUMNS = ["source_file", "la_code", "collection_year"]
+POSTCODES = ("HOME_POST", "PL_POST")
 
 
 def _keyed(bronze: DataFrame, kind: str, key: str) -> DataFrame:
-    columns = CSV_COLUMNS[kind]
+    """Rows with child_key and raw_record: the parsed fields as JSON, identifiers replaced by their pseudonyms and
+    postcodes left out; a line that did not split into the header's fields keeps no text and gets no key (its
+    fields may be shifted)."""
     corrupt = F.col("_corrupt_record").isNotNull()
-    masked: dict[str, Column] = {name: F.col(name) for name in columns}
+    masked: dict[str, Column] = {name: F.col(name) for name in CSV_COLUMNS[kind] if name not in POSTCODES}
     masked["CHILD"] = F.col("child_key")
-    ids = [i for i, name in enumerate(columns) if name in ("CHILD", "UPN")]
     if "UPN" in masked:
         masked["UPN"] = pupil_pseudonym("UPN", F.col("UPN"), key)
-    raw = F.when(corrupt, masked_csv_line(F.col("_corrupt_record"), tuple(ids))).otherwise(
+    raw = F.when(corrupt, unparsed_record(F.col("_corrupt_record"), "CSV line", key)).otherwise(
         F.to_json(F.struct(*[col.alias(name) for name, col in masked.items()])))
-    return (bronze.withColumn("child_key", pseudonymise(F.col("la_code"), F.col("CHILD"), key))
+    child_key = F.when(~corrupt, pseudonymise(F.col("la_code"), F.col("CHILD"), key))
+    return (bronze.withColumn("child_key", child_key)
                   .withColumn("corrupt", corrupt)
                   .withColumn("raw_record", raw))
 

@@ -14,37 +14,42 @@ from pyspark.sql import functions as F
 
 from csc_demand.io.csv_source import CSV_COLUMNS
 from csc_demand.quality.checks import ISO_DATE, first_failing_rule, parse_date, value
-from csc_demand.quality.quarantine import first_line, line_locator, masked_csv_line
+from csc_demand.quality.quarantine import first_line, line_locator, unparsed_record
 from csc_demand.quality.rules import referral_checks
 from csc_demand.transform.pseudonymise import pseudonymise, pupil_pseudonym
 
 SOURCE_RANK = 1
-ID_COLUMNS = ("PupilMatchingRefAnonymous", "LAchildID_Anon")
 FILE_COLUMNS = ["source_file", "la_code", "collection_year"]
 
 
 def keyed_rows(bronze: DataFrame, kind: str, key: str) -> DataFrame:
-    """Rows with la_code from the LA column, child_key, pupil_key, and ``raw_record`` left empty (see above)."""
+    """Rows with la_code from the LA column, child_key, pupil_key, and ``raw_record`` left empty (see above).
+
+    A line that did not split into the header's fields gets no LA and no keys: its fields may be shifted (one
+    extra field moves an LAchildID into LA). An LA that is not three digits counts as missing, so its child
+    cannot be placed (rule 8500): la_code is a Delta statistics column, whatever it holds is also written in plain
+    text to the table's log."""
     columns = CSV_COLUMNS[kind]
-    child_key = (pseudonymise(F.col("LA"), F.col("LAchildID_Anon"), key) if "LAchildID_Anon" in columns
-                 else F.lit(None).cast("string"))
-    return (bronze.withColumn("la_code", value("LA") if "LA" in columns else F.lit(None).cast("string"))
-                  .withColumn("child_key", child_key)
-                  .withColumn("pupil_key", pupil_pseudonym("PMR", F.col("PupilMatchingRefAnonymous"), key))
-                  .withColumn("corrupt", F.col("_corrupt_record").isNotNull())
+    parsed = F.col("_corrupt_record").isNull()
+    la_code = F.when(parsed & value("LA").rlike("^[0-9]{3}$"), value("LA")) if "LA" in columns else F.lit(None)
+    child_key = (pseudonymise(la_code, F.col("LAchildID_Anon"), key) if "LAchildID_Anon" in columns
+                 else F.lit(None))
+    return (bronze.withColumn("la_code", la_code.cast("string"))
+                  .withColumn("child_key", child_key.cast("string"))
+                  .withColumn("pupil_key", F.when(parsed, pupil_pseudonym("PMR", F.col("PupilMatchingRefAnonymous"),
+                                                                          key)))
+                  .withColumn("corrupt", ~parsed)
                   .withColumn("raw_record", F.lit(None).cast("string")))
 
 
-def _raw_line(kind: str) -> Column:
+def _raw_line(kind: str, key: str) -> Column:
     """A keyed row's line as JSON with identifiers replaced by their pseudonyms (a line that did not split into
-    fields: its text with the identifier fields replaced)."""
-    columns = CSV_COLUMNS[kind]
-    masked = {name: F.col(name) for name in columns}
+    fields: quarantine.unparsed_record)."""
+    masked = {name: F.col(name) for name in CSV_COLUMNS[kind]}
     masked["PupilMatchingRefAnonymous"] = F.col("pupil_key")
     if "LAchildID_Anon" in masked:
         masked["LAchildID_Anon"] = F.col("child_key")
-    id_positions = tuple(i for i, name in enumerate(columns) if name in ID_COLUMNS)
-    return F.when(F.col("corrupt"), masked_csv_line(F.col("_corrupt_record"), id_positions)).otherwise(
+    return F.when(F.col("corrupt"), unparsed_record(F.col("_corrupt_record"), "CSV line", key)).otherwise(
         F.to_json(F.struct(*[col.alias(name) for name, col in masked.items()])))
 
 
@@ -55,7 +60,7 @@ def with_raw_lines(quarantined: DataFrame, bronze: DataFrame, kind: str, key: st
     located = quarantined.drop("raw_record").withColumn("line_number", line)
     lines = bronze.join(located.select("source_file", "line_number").distinct(), ["source_file", "line_number"],
                         "left_semi")
-    raw = keyed_rows(lines, kind, key).select("source_file", "line_number", _raw_line(kind).alias("raw_record"))
+    raw = keyed_rows(lines, kind, key).select("source_file", "line_number", _raw_line(kind, key).alias("raw_record"))
     return located.join(raw, ["source_file", "line_number"], "left").drop("line_number")
 
 
@@ -73,14 +78,20 @@ def _with_referral_fields(rows: DataFrame) -> DataFrame:
         value("ReasonForClosure").alias("closure_reason"), F.col("ReferralNFA").alias("referral_nfa_raw"),
         value("ReferralSource").alias("referral_source"), value("PrimaryNeedCode").alias("primary_need"),
         F.lit(None).cast("string").alias("initial_cpc_raw"),
+        _birth_month_text().alias("birth_date_raw"),
     )
     checks = [("CSC-RECORD", F.col("corrupt"))] + referral_checks()
     return staged.withColumn("referral_rule", first_failing_rule(checks))
 
 
+def _birth_month_text() -> Column:
+    """The first day of the birth month as YYYY-MM-DD text (NPD gives month and year only)."""
+    return F.concat_ws("-", value("YearOfBirth"), F.lpad(value("MonthOfBirth"), 2, "0"), F.lit("01"))
+
+
 def staged_children(rows: DataFrame) -> DataFrame:
     """One record per distinct child record in a file (a child is repeated on every line of its referrals)."""
-    birth_text = F.concat_ws("-", value("YearOfBirth"), F.lpad(value("MonthOfBirth"), 2, "0"), F.lit("01"))
+    birth_text = _birth_month_text()
     birth_date = parse_date(birth_text, ISO_DATE)
     birth_given = value("YearOfBirth").isNotNull() | value("MonthOfBirth").isNotNull()
     child_fields = ["LA", "MonthOfBirth", "YearOfBirth", "Gender", "Ethnicity", "Disability"]
@@ -99,7 +110,7 @@ def staged_children(rows: DataFrame) -> DataFrame:
 def staged_referrals(rows: DataFrame) -> DataFrame:
     """One row per referral group; ``rule_id`` is already set (CSC-RECORD or the referral rules)."""
     referral_fields = ["LA", "ACADYR", "CINreferralDate", "ReferralSource", "PrimaryNeedCode", "CINclosureDate",
-                       "ReasonForClosure", "ReferralNFA"]
+                       "ReasonForClosure", "ReferralNFA", "YearOfBirth", "MonthOfBirth"]  # birth: for rule 8606
     own_line = F.when(F.col("corrupt"), F.col("line_number")).alias("_own_line")  # unsplit lines stay apart
     group = ["child_key", *FILE_COLUMNS, "corrupt", *referral_fields, own_line]  # person first: by_person
     grouped = rows.groupBy(*group).agg(F.sum(_has_assessment().cast("int")).cast("int").alias("n_assessments"),
@@ -108,7 +119,7 @@ def staged_referrals(rows: DataFrame) -> DataFrame:
         *FILE_COLUMNS, "child_key", "locator",
         F.lit(None).cast("string").alias("raw_record"), "corrupt", F.lit(SOURCE_RANK).alias("source_rank"),
         F.lit(1).alias("ordinal"), "referral_date_raw", "closure_date_raw", "closure_reason", "referral_nfa_raw",
-        "referral_source", "primary_need", "initial_cpc_raw", "n_assessments",
+        "referral_source", "primary_need", "initial_cpc_raw", "birth_date_raw", "n_assessments",
         F.lit(0).alias("n_cp_plans"), F.lit(0).alias("n_cin_plans"), F.lit(0).alias("n_section47"),
         F.lit(False).alias("with_parent"), F.col("referral_rule").alias("rule_id"))
 

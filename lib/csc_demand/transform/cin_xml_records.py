@@ -10,7 +10,7 @@ from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
 
 from csc_demand.quality.checks import ISO_DATE, bad_date, to_date, value
-from csc_demand.quality.quarantine import masked_xml
+from csc_demand.quality.quarantine import unparsed_record
 from csc_demand.transform.pseudonymise import pseudonymise, pupil_pseudonym
 
 SOURCE_RANK = 0
@@ -33,7 +33,7 @@ def staged_children(bronze: DataFrame, key: str) -> DataFrame:
     masked_ids = ids.withField("LAchildID", F.col("child_key")) \
                     .withField("UPN", pupil_pseudonym("UPN", ids["UPN"], key)) \
                     .withField("FormerUPN", pupil_pseudonym("UPN", ids["FormerUPN"], key))
-    raw = F.when(F.col("corrupt"), masked_xml(F.col("_corrupt_record"))).otherwise(
+    raw = F.when(F.col("corrupt"), unparsed_record(F.col("_corrupt_record"), "Child", key)).otherwise(
         F.to_json(F.struct(masked_ids.alias("ChildIdentifiers"), chars.alias("ChildCharacteristics"))))
     birth_fields = [ids["PersonBirthDate"], ids["ExpectedPersonBirthDate"], ids["PersonDeathDate"]]
     birth_date_bad = F.lit(False)
@@ -57,7 +57,7 @@ def staged_children(bronze: DataFrame, key: str) -> DataFrame:
 def staged_referrals(bronze: DataFrame, key: str) -> DataFrame:
     """One row per CINdetails, keeping its nested blocks (``_detail``) for the staged_* functions below."""
     children = with_child_key(bronze, key).filter(~F.col("corrupt"))
-    exploded = children.select(*FILE_COLUMNS, "child_key", "child_locator",
+    exploded = children.select(*FILE_COLUMNS, "child_key", "child_locator", F.col("ChildIdentifiers").alias("_ids"),
                                F.posexplode("CINdetails").alias("_pos", "_detail"))
     d = F.col("_detail")
     sizes = {f"n_{name}": F.size(F.coalesce(d[field], F.array()))
@@ -73,6 +73,8 @@ def staged_referrals(bronze: DataFrame, key: str) -> DataFrame:
         value(d["ReasonForClosure"]).alias("closure_reason"), d["ReferralNFA"].alias("referral_nfa_raw"),
         value(d["ReferralSource"]).alias("referral_source"), value(d["PrimaryNeedCode"]).alias("primary_need"),
         d["DateOfInitialCPC"].alias("initial_cpc_raw"),
+        F.coalesce(value(F.col("_ids")["PersonBirthDate"]), value(F.col("_ids")["ExpectedPersonBirthDate"]))
+         .alias("birth_date_raw"),
         *[size.alias(name) for name, size in sizes.items()],
         "_detail",
     )

@@ -20,7 +20,7 @@ STAGED_COMMON = ["source_file", "la_code", "collection_year", "child_key", "loca
                  "source_rank", "ordinal"]
 STAGED_REFERRAL = STAGED_COMMON + [
     "referral_date_raw", "closure_date_raw", "closure_reason", "referral_nfa_raw", "referral_source",
-    "primary_need", "initial_cpc_raw", "n_assessments", "n_cp_plans", "n_cin_plans", "n_section47",
+    "primary_need", "initial_cpc_raw", "birth_date_raw", "n_assessments", "n_cp_plans", "n_cin_plans", "n_section47",
     "with_parent", "rule_id"]
 STAGED_NESTED = STAGED_COMMON + ["referral_date_raw", "referral_nfa_raw", "parent_rule"]
 STAGED_ASSESSMENT = STAGED_NESTED + ["start_raw", "review_raw", "authorised_raw", "factors"]

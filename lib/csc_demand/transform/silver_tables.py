@@ -47,7 +47,9 @@ _FACTORS = ", ".join(f"'{c}'" for c in codes.ALL_FACTOR_CODES)
 SILVER_CONSTRAINTS: dict[str, dict] = {
     "children": {"not_null": ["child_key", "la_code", "sex", "ethnic_group"]},
     "referrals": {"not_null": ["referral_key", "child_key", "la_code", "referral_date", "collection_year"],
-                  "checks": {"referral_in_collection": "referral_date <= make_date(collection_year, 3, 31)"}},
+                  "checks": {"referral_in_collection": "referral_date <= make_date(collection_year, 3, 31)",
+                             "rule_8630_closure_not_before_referral":
+                                 "closure_date IS NULL OR closure_date >= referral_date"}},
     "assessments": {
         "not_null": ["assessment_key", "referral_key", "child_key", "la_code", "start_date", "factor_codes",
                      "indicators"],
