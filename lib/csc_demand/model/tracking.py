@@ -6,6 +6,7 @@ import dataclasses
 import hashlib
 import json
 import subprocess
+import zipfile
 from importlib import metadata
 from pathlib import Path
 from typing import Optional
@@ -87,6 +88,21 @@ def model_requirements() -> list[str]:
     return [f"{name}=={metadata.version(name)}" for name in MODEL_PACKAGES]
 
 
+def package_source(workdir: Path) -> str:
+    """The csc_demand package folder that goes with the model.
+
+    Under spark-submit the package is imported from the wheel given to ``--py-files`` (a zip), from which MLflow
+    cannot copy: its ``csc_demand/`` entries are extracted into ``workdir`` first.
+    """
+    folder = Path(csc_demand.__file__).parent
+    if folder.is_dir():
+        return str(folder)
+    target = Path(workdir) / "code"
+    with zipfile.ZipFile(csc_demand.__loader__.archive) as wheel:  # zipimport's loader names its archive
+        wheel.extractall(target, members=[name for name in wheel.namelist() if name.startswith("csc_demand/")])
+    return str(target / "csc_demand")
+
+
 def log_and_register(parameters: dict, cfg: Config, workdir: Path) -> tuple[str, str]:
     """Log the pyfunc in the active run, register it and point the alias ``champion`` at the new version.
 
@@ -98,7 +114,7 @@ def log_and_register(parameters: dict, cfg: Config, workdir: Path) -> tuple[str,
         signature=signature(), registered_model_name=cfg.mlflow.model_name,
         # The package's source goes with the model (csc-demand is not published), so serving or a fresh
         # environment rebuilds it from public packages alone: what the classifier imports, at the versions fitted.
-        code_paths=[str(Path(csc_demand.__file__).parent)], pip_requirements=model_requirements())
+        code_paths=[package_source(workdir)], pip_requirements=model_requirements())
     version = str(info.registered_model_version)
     MlflowClient().set_registered_model_alias(cfg.mlflow.model_name, CHAMPION, version)
     return cfg.mlflow.model_name, version
