@@ -11,7 +11,7 @@ import sys
 
 from pyspark.sql import SparkSession
 
-from csc_demand.config import Config
+from csc_demand.config import Config, ConfigError
 
 DELTA_CONF = {
     "spark.sql.extensions": "io.delta.sql.DeltaSparkSessionExtension",
@@ -63,7 +63,16 @@ def get_spark(cfg: Config, app_name: str = "csc-demand") -> SparkSession:
     spark = builder.getOrCreate()
     spark.sparkContext.setLogLevel("WARN")
     require_delta(spark)
+    if not (cfg.profile == "local" or cfg.spark.master):
+        # Under spark-submit: one task now, so an executor Python that cannot start, or differs from the driver's
+        # version, fails here and not at the first Python task (the E-step) after hours of ingest.
+        sys.stderr.write(f"[csc-demand] executors' Python: {executors_python(spark)}\n")
     return spark
+
+
+def executors_python(spark: SparkSession) -> str:
+    """The interpreter a Python task runs on an executor (``spark.pyspark.python`` there)."""
+    return spark.sparkContext.parallelize([0], 1).map(lambda _: sys.executable).first()
 
 
 def require_delta(spark: SparkSession) -> None:
@@ -72,7 +81,7 @@ def require_delta(spark: SparkSession) -> None:
     from py4j.java_gateway import JavaClass
 
     if not isinstance(spark.sparkContext._jvm.io.delta.tables.DeltaTable, JavaClass):
-        raise RuntimeError(
+        raise ConfigError(
             "Delta Lake is not on the Spark classpath. Submit jobs with deploy/spark-submit.sh, which adds it, or give "
             "spark-submit --packages io.delta:delta-spark_4.1_2.13:<delta-spark version> and the two Delta settings in "
             "docs/running.md (spark.sql.extensions, spark.sql.catalog.spark_catalog)")
