@@ -148,7 +148,7 @@ def test_pipeline_on_the_cluster_with_s3a_writes_the_same_tables_as_local_mode(s
         cwd=tmp_path, capture_output=True, text=True, timeout=1200,
         env={**os.environ, **S3_CREDENTIALS, "MASTER": env["SPARK_MASTER_URL"], "CSC_PSEUDONYM_KEY": TEST_PSEUDONYM_KEY,
              "WHEEL_DIR": str(tmp_path / "dist"), "MLFLOW_S3_ENDPOINT_URL": endpoint})
-    assert submitted.returncode == 0, submitted.stderr[-5000:]
+    assert submitted.returncode == 0, submitted.stdout[-3000:] + submitted.stderr[-3000:]
 
     # It really ran on the cluster: the master lists one finished application that had both 1-core workers
     # (named by the first stage that built the session, e.g. csc-demand-ingest).
@@ -156,7 +156,8 @@ def test_pipeline_on_the_cluster_with_s3a_writes_the_same_tables_as_local_mode(s
     assert [(app["name"].startswith("csc-demand"), app["cores"]) for app in status["completedapps"]] == [(True, 2)]
     # Executors ran the shipped environment, unpacked by Spark in an executor's folder (the workers were given no
     # Python): the interpreter of the session's first Python task.
-    executors_python = Path(re.search(r"executors' Python: (\S+)", submitted.stderr).group(1))
+    # (spark-submit's PythonRunner copies the driver's stderr to its own stdout)
+    executors_python = Path(re.search(r"executors' Python: (\S+)", submitted.stdout).group(1))
     assert executors_python.parts[-3:] == ("environment", "bin", "python")
     assert executors_python.is_relative_to(run_dir)
 
