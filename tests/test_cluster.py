@@ -8,6 +8,7 @@ docs/running.md tells users to: hadoop-aws through --packages, the executors' Py
 from __future__ import annotations
 
 import json
+import logging
 import os
 import re
 import socket
@@ -37,6 +38,7 @@ S3_CREDENTIALS = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "test
 @pytest.fixture(scope="module")
 def object_store():
     """moto's S3 server on a free loopback port, with one bucket; yields (endpoint URL, boto3 client)."""
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)  # not a line per request
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
     server.start()
     try:
@@ -161,10 +163,12 @@ def test_pipeline_on_the_cluster_with_s3a_writes_the_same_tables_as_local_mode(s
     assert executors_python.parts[-3:] == ("environment", "bin", "python")
     assert executors_python.is_relative_to(run_dir)
 
+    # run summaries, MLflow artifacts and the report went to the object store too, nothing to the working folder
+    assert not any(tmp_path.glob("s3a*")) and not (tmp_path / "mlruns").exists()
     lakehouse = tmp_path / "lakehouse"
     stored = download(client, "lakehouse", lakehouse)
-    # run summaries and MLflow artifacts went to the object store too
-    assert {p.split("/")[0] for p in stored} >= {"bronze", "silver", "gold", "_runs", "mlflow-artifacts"}
+    assert {p.split("/")[0] for p in stored} >= {"bronze", "silver", "gold", "_runs", "mlflow-artifacts", "report"}
+    assert "report/index.html" in stored
     assert sorted(p.split("/")[1].split("-")[0] for p in stored if p.startswith("_runs/")) == [
         "classify", "fit", "ingest", "outcomes", "report", "run"]
     assert any(p.endswith("/MLmodel") for p in stored if p.startswith("mlflow-artifacts/"))

@@ -5,12 +5,13 @@ from __future__ import annotations
 
 import argparse
 import os
-from pathlib import Path
+import tempfile
 
 from pyspark.sql import functions as F
 
+from csc_demand import locations
 from csc_demand.config import Config
-from csc_demand.io import delta
+from csc_demand.io import delta, hadoop_fs
 from csc_demand.report.build import (COMPARISONS, REPORT_TABLES, absent_reason, build_report, las_in,
                                      select_report_columns)
 from csc_demand.report.identifiers import lakehouse_identifiers
@@ -58,7 +59,7 @@ def forbidden_strings(spark, cfg: Config) -> set[str]:
 
 
 def run(args: argparse.Namespace, cfg: Config, log: RunLog) -> int:
-    out = args.out or str(Path(cfg.lakehouse) / "report")
+    out = args.out or locations.join(cfg.lakehouse, "report")
     spark = get_spark(cfg)
     log.step("reading gold aggregate tables")
     gold, absent = read_gold(spark, cfg, args.la, log)
@@ -76,7 +77,14 @@ def run(args: argparse.Namespace, cfg: Config, log: RunLog) -> int:
     forbidden = forbidden_strings(spark, cfg)
     log.step(f"building the report for England and {len(las)} LA(s) into {out} (the output scan will look for "
              f"{len(forbidden)} identifiers)")
-    index = build_report(gold, absent, las, out, cfg.disclosure, args.compare, forbidden, log.step)
+    if locations.is_local(out):
+        index = build_report(gold, absent, las, locations.local_path(out), cfg.disclosure, args.compare, forbidden,
+                             log.step)
+    else:  # object storage: built and scanned in a local folder, then copied through Hadoop's FileSystem
+        with tempfile.TemporaryDirectory(prefix="csc-report-") as folder:
+            built = build_report(gold, absent, las, folder, cfg.disclosure, args.compare, forbidden, log.step)
+            hadoop_fs.copy_folder_from_local(spark, folder, out)
+        index = locations.join(out, str(built.relative_to(folder)))
     log.metric("report", str(index))
     log.metric("report_las", len(las))
     log.step(f"report written: {index}")
