@@ -84,7 +84,9 @@ else
     echo "spark-submit.sh: packing the executors' environment into $ENV_ARCHIVE (once per dependency change)" >&2
     PYTHON="$PYTHON" "$ROOT/deploy/executor-env.sh" "$ENV_ARCHIVE"
   fi
-  ENV_OPTS=(--archives "$ENV_ARCHIVE#environment" --conf spark.pyspark.python=./environment/bin/python)
+  # spark.pyspark.python would be the driver's too (it outranks PYSPARK_DRIVER_PYTHON), so name the driver's.
+  ENV_OPTS=(--archives "$ENV_ARCHIVE#environment" --conf spark.pyspark.python=./environment/bin/python
+            --conf "spark.pyspark.driver.python=$PYTHON")
 fi
 
 # 5. Options for the job itself: the config file unless the caller chose a config or profile.
