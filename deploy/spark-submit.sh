@@ -18,8 +18,8 @@
 #   ENV_ARCHIVE      the executors' Python environment, shipped with --archives and unpacked by Spark in each
 #                    executor's folder (default dist/executor-env.zip, made by deploy/executor-env.sh on first use and
 #                    again when pyproject.toml or constraints.txt change); workers need Java and the base Python it was
-#                    made from at the same path, nothing else. ENV_ARCHIVE=none: executors run PYTHON instead, which
-#                    must then exist with the dependencies at the same path on every worker.
+#                    made from at the same path, nothing else. ENV_ARCHIVE=none (and any local[...] master): executors
+#                    run PYTHON instead, which must then exist with the dependencies at the same path on every worker.
 #   WHEEL_DIR        where the wheel is built (default dist/)
 #   DRIVER_MEMORY (2g), EXECUTOR_MEMORY (1g), TOTAL_EXECUTOR_CORES (2), SPARK_SUBMIT_OPTS_EXTRA (more options)
 set -euo pipefail
@@ -77,7 +77,9 @@ fi
 
 # 4. The executors' Python: csc-demand's dependencies packed by deploy/executor-env.sh (the code itself comes with
 #    the wheel, always current), unpacked by Spark as ./environment in each executor's folder.
-if [[ "$ENV_ARCHIVE" == none ]]; then
+#    In local mode the executors are this machine's driver process, so they run PYTHON.
+if [[ "$ENV_ARCHIVE" == none || "$MASTER" == local* ]]; then
+  ENV_ARCHIVE=none
   ENV_OPTS=(--conf "spark.pyspark.python=$PYTHON")
 else
   if [[ ! -f "$ENV_ARCHIVE" || "$ROOT/constraints.txt" -nt "$ENV_ARCHIVE" || "$ROOT/pyproject.toml" -nt "$ENV_ARCHIVE" ]]; then

@@ -72,7 +72,14 @@ def get_spark(cfg: Config, app_name: str = "csc-demand") -> SparkSession:
 
 def executors_python(spark: SparkSession) -> str:
     """The interpreter a Python task runs on an executor (``spark.pyspark.python`` there)."""
-    return spark.sparkContext.parallelize([0], 1).map(lambda _: sys.executable).first()
+    try:
+        return spark.sparkContext.parallelize([0], 1).map(lambda _: sys.executable).first()
+    except Exception as err:  # py4j's error holds the executor's stack trace; its first "Cannot run" line is enough
+        reason = next((line.strip() for line in str(err).splitlines() if "Cannot run program" in line), str(err)[:300])
+        raise ConfigError(
+            f"the executors cannot run Python (spark.pyspark.python={spark.conf.get('spark.pyspark.python', None)}): "
+            f"{reason}. Submit with deploy/spark-submit.sh, which ships the environment with --archives (not in "
+            "local mode), or see docs/running.md, section 2") from err
 
 
 def require_delta(spark: SparkSession) -> None:
