@@ -5,7 +5,7 @@ tests/test_dfe_validator.py:
 
     .venv-dfe/bin/python tests/dfe_oracle.py cin RULESET RULE,RULE,... FILE.xml
     .venv-dfe/bin/python tests/dfe_oracle.py 903 RULESET RULE,RULE,... COLLECTION_YEAR HEADER.csv EPISODES.csv
-    .venv-dfe/bin/python tests/dfe_oracle.py registry RULESET   (every rule: {rule, message})
+    .venv-dfe/bin/python tests/dfe_oracle.py registry RULESET   (every rule: {rule, message, fields, tables})
 
 The API is the one each package's own command line uses (cin_validator/__main__.py, lac_validator/__main__.py).
 """
@@ -52,7 +52,9 @@ def main(argv: list[str]) -> None:
     logging.disable(logging.CRITICAL)  # the 903 validator logs every rule at INFO
     mode, ruleset, *rest = argv
     if mode == "registry":
-        rows = [{"rule": str(rule.code), "message": " ".join(str(rule.message).split())}
+        rows = [{"rule": str(rule.code), "message": " ".join(str(rule.message).split()),
+                 "fields": sorted({str(f).split(".")[-1] for f in rule.affected_fields or []}),
+                 "tables": sorted({str(t) for t in (getattr(rule, "tables", None) or []) if t})}
                 for rule in registry(ruleset).values()]
     elif mode == "cin":
         rows = cin_issues(ruleset, rest[0].split(","), *rest[1:])
