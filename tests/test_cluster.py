@@ -147,7 +147,7 @@ def test_pipeline_on_the_cluster_with_s3a_writes_the_same_tables_as_local_mode(s
          *set_options([*PIPELINE_SETTINGS, "spark.shuffle_partitions=3", "spark.ui=false",
                        "spark.extra={spark.databricks.delta.snapshotPartitions: 2}",
                        f"mlflow.tracking_uri=sqlite:///{tmp_path / 'mlflow.db'}"])],
-        cwd=tmp_path, capture_output=True, text=True, timeout=1200,
+        cwd=tmp_path, capture_output=True, text=True, timeout=1500,
         env={**os.environ, **S3_CREDENTIALS, "MASTER": env["SPARK_MASTER_URL"], "CSC_PSEUDONYM_KEY": TEST_PSEUDONYM_KEY,
              "WHEEL_DIR": str(tmp_path / "dist"), "MLFLOW_S3_ENDPOINT_URL": endpoint})
     assert submitted.returncode == 0, submitted.stdout[-3000:] + submitted.stderr[-3000:]
