@@ -10,7 +10,7 @@ $(VENV)/.installed: pyproject.toml constraints.txt
 	$(VENV)/bin/pip install --quiet -c constraints.txt -e '.[spark,s3,dev]'
 	touch $@
 
-.PHONY: install run test bench
+.PHONY: install run test
 install: $(VENV)/.installed
 
 run: $(VENV)/.installed
