@@ -21,7 +21,7 @@ import pytest
 from chispa import assert_approx_df_equality
 from moto.server import ThreadedMotoServer
 
-from conftest import TEST_PSEUDONYM_KEY
+from helpers.lakehouse import TEST_PSEUDONYM_KEY
 from pipeline_run import PIPELINE_SETTINGS, delta_tables, set_options
 
 pytestmark = pytest.mark.cluster

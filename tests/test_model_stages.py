@@ -24,7 +24,7 @@ from csc_demand.model.lca import information_criteria
 from csc_demand.model.parameters import load_parameter_file
 from csc_demand.model.selection import KFit, choose_k, score_parameters
 from csc_demand.model import em
-from csc_demand.model.simulate import assessments_frame, simulate
+from helpers.simulate import assessments_frame, simulate
 
 IDX = {name: j for j, name in enumerate(INDICATOR_NAMES)}
 

@@ -11,6 +11,7 @@ from pyspark.sql import functions as F
 
 from csc_demand import locations
 from csc_demand.config import Config
+from csc_demand.errors import ConfigurationError, MissingTableError
 from csc_demand.io import delta, hadoop_fs
 from csc_demand.report.build import (COMPARISONS, REPORT_TABLES, absent_reason, build_report, las_in,
                                      select_report_columns)
@@ -64,7 +65,7 @@ def run(args: argparse.Namespace, cfg: Config, log: RunLog) -> int:
     log.step("reading gold aggregate tables")
     gold, absent = read_gold(spark, cfg, args.la, log)
     if not gold and all(reason == absent_reason(name) for name, reason in absent.items()):
-        raise FileNotFoundError(f"no gold tables to report on in {cfg.lakehouse}: run `csc-demand classify` and "
+        raise MissingTableError(f"no gold tables to report on in {cfg.lakehouse}: run `csc-demand classify` and "
                                 f"`csc-demand outcomes` first")
     for name, reason in absent.items():
         log.step(f"gold.{name}: {reason}; its section says so")
@@ -72,7 +73,7 @@ def run(args: argparse.Namespace, cfg: Config, log: RunLog) -> int:
     las = args.la or found
     unknown = sorted(set(las) - set(found))
     if unknown:
-        raise ValueError(f"--la {' '.join(unknown)}: no such LA in the gold tables of {cfg.lakehouse} "
+        raise ConfigurationError(f"--la {' '.join(unknown)}: no such LA in the gold tables of {cfg.lakehouse} "
                          f"(LAs there: {' '.join(found) or 'none'})")
     forbidden = forbidden_strings(spark, cfg)
     log.step(f"building the report for England and {len(las)} LA(s) into {out} (the output scan will look for "
