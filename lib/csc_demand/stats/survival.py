@@ -121,18 +121,22 @@ def at_horizons(subjects: DataFrame, time_col: str = "time", event_col: str = "e
     markers = (observed.select(*groups).distinct()
                .select(*groups, F.explode(F.array(*[F.lit(h).cast("long") for h in horizons])).alias("time"))
                .withColumn("horizon_days", F.col("time")))
-    days = Window.partitionBy(*_partition(groups)).orderBy("time")
+    # Only frames growing from the partition's start: Spark recomputes a frame ending at the partition's end for
+    # every row (quadratic in the days), so counts from h on are the group's total minus those before h.
+    whole = Window.partitionBy(*_partition(groups))
+    days = whole.orderBy("time")
     up_to_h = days.rangeBetween(Window.unboundedPreceding, 0)
-    from_h, after_h = days.rangeBetween(0, Window.unboundedFollowing), days.rangeBetween(1, Window.unboundedFollowing)
+    before_h = days.rangeBetween(Window.unboundedPreceding, -1)
     zero = F.lit(0).cast("long")
     readings = km.unionByName(ended, allowMissingColumns=True).unionByName(markers, allowMissingColumns=True).select(
         *groups, "horizon_days",
         *[F.coalesce(F.last(c, ignorenulls=True).over(up_to_h), F.lit(0.0)).alias(c)
           for c in ("cumulative_incidence", "ci_lower", "ci_upper")],
-        F.coalesce(F.sum("leaving").over(from_h), zero).alias("n_at_risk"),
+        (F.sum("leaving").over(whole) - F.coalesce(F.sum("leaving").over(before_h), zero)).alias("n_at_risk"),
         F.coalesce(F.sum("events").over(up_to_h), zero).alias("events"),
-        F.sum("leaving").over(Window.partitionBy(*_partition(groups))).alias("subjects"),
-        F.coalesce(F.sum("ended").over(after_h), zero).alias("n_complete"),
+        F.sum("leaving").over(whole).alias("subjects"),
+        (F.coalesce(F.sum("ended").over(whole), zero) - F.coalesce(F.sum("ended").over(up_to_h), zero))
+        .alias("n_complete"),
         (F.coalesce(F.sum("complete_events").over(up_to_h), zero)
          - F.coalesce(F.sum("ended_complete_events").over(up_to_h), zero)).alias("complete_events"))
     if potential_followup_col is None:
