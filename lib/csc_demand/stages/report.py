@@ -5,25 +5,32 @@ from __future__ import annotations
 
 import argparse
 import os
-from pathlib import Path
+from concurrent.futures import Future, ThreadPoolExecutor
+from typing import Callable, Iterable, TypeVar
 
 from pyspark.sql import functions as F
 
+from csc_demand import locations
 from csc_demand.config import Config
 from csc_demand.io import delta
 from csc_demand.report.build import (COMPARISONS, REPORT_TABLES, absent_reason, build_report, las_in,
                                      select_report_columns)
-from csc_demand.report.identifiers import lakehouse_identifiers
+from csc_demand.report.identifiers import IDENTIFIER_COLUMNS, table_identifiers
 from csc_demand.report.tables import ENGLAND
 from csc_demand.runlog import RunLog
 from csc_demand.spark import get_spark
 
 HELP = "write the disclosure-controlled report (an HTML page per LA and for England, CSV, XLSX, output-check log)"
+# Each table read is a few small Spark jobs (Delta log replay, the scan) whose time is mostly driver-side waiting,
+# so reading several at once overlaps them (profile in benchmarks/bench_report.py).
+READERS = 4
+T, R = TypeVar("T"), TypeVar("R")
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--out", metavar="DIR",
-                        help="folder for the report (default <lakehouse>/report; on Databricks a volume path)")
+                        help="folder for the report on this machine (default <lakehouse>/report for a lakehouse on "
+                             "this machine; required otherwise; on Databricks a volume path)")
     parser.add_argument("--la", metavar="CODE", nargs="+", help="3-digit LA codes to report (default: every LA)")
     parser.add_argument("--compare", choices=sorted(COMPARISONS), default="england",
                         help="what the LA pages compare with: 'england' (all LAs in the lakehouse, labelled England; "
@@ -31,52 +38,78 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                              "lakehouse that does not hold all of England)")
 
 
-def read_gold(spark, cfg: Config, las: list[str] | None, log: RunLog):
+def in_parallel(pool: ThreadPoolExecutor, fn: Callable[[T], R], items: Iterable[T]) -> dict[T, R]:
+    items = list(items)
+    return dict(zip(items, pool.map(fn, items)))
+
+
+def read_gold(spark, cfg: Config, las: list[str] | None, log: RunLog, pool: ThreadPoolExecutor):
     """Every report table present, as pandas (rows of the chosen LAs and England), and why the others are not."""
-    gold, absent = {}, {}
-    for name in REPORT_TABLES:
+    def read(name: str):
         if not delta.table_exists(spark, cfg, "gold", name):
-            absent[name] = absent_reason(name)
-            continue
+            return None, None, absent_reason(name)
         frame = delta.read_table(spark, cfg, "gold", name)
-        log.read(f"gold.{name}", delta.table_version(spark, cfg, "gold", name))
+        version = delta.table_version(spark, cfg, "gold", name)
+        selected, reason = select_report_columns(name, frame.columns)
+        if reason:
+            return None, version, reason
         if las is not None and "la_code" in frame.columns:
             frame = frame.where(F.col("la_code").isin([*las, ENGLAND]))
-        selected, reason = select_report_columns(name, frame.limit(0).toPandas())
+        return frame.select(*selected).toPandas(), version, None
+
+    gold, absent = {}, {}
+    for name, (frame, version, reason) in in_parallel(pool, read, REPORT_TABLES).items():
+        if version is not None:
+            log.read(f"gold.{name}", version)
         if reason:
             absent[name] = reason
-            continue
-        gold[name] = frame.select(*selected.columns).toPandas()
+        else:
+            gold[name] = frame
     return gold, absent
 
 
-def forbidden_strings(spark, cfg: Config) -> set[str]:
+def forbidden_strings(spark, cfg: Config, pool: ThreadPoolExecutor) -> set[str]:
     """What must never appear in the report: every child and pupil identifier in the lakehouse (raw and
     pseudonymous) and the pseudonym key itself."""
     secrets = {s for s in (os.environ.get(cfg.pseudonym_key_env), cfg.pseudonym_key) if s}
-    return lakehouse_identifiers(spark, cfg) | secrets
+    tables = in_parallel(pool, lambda table: table_identifiers(spark, cfg, *table), IDENTIFIER_COLUMNS)
+    return set().union(secrets, *tables.values())
+
+
+def report_folder(args: argparse.Namespace, cfg: Config) -> str:
+    if args.out:
+        return args.out
+    if not locations.is_local(cfg.lakehouse):
+        raise ValueError(f"the lakehouse {cfg.lakehouse} is not on this machine's file system and the report is "
+                         "written as local files: give --out DIR (a folder here, or a volume path on Databricks)")
+    return locations.join(locations.local_path(cfg.lakehouse), "report")
 
 
 def run(args: argparse.Namespace, cfg: Config, log: RunLog) -> int:
-    out = args.out or str(Path(cfg.lakehouse) / "report")
+    out = report_folder(args, cfg)
     spark = get_spark(cfg)
-    log.step("reading gold aggregate tables")
-    gold, absent = read_gold(spark, cfg, args.la, log)
-    if not gold and all(reason == absent_reason(name) for name, reason in absent.items()):
-        raise FileNotFoundError(f"no gold tables to report on in {cfg.lakehouse}: run `csc-demand classify` and "
-                                f"`csc-demand outcomes` first")
-    for name, reason in absent.items():
-        log.step(f"gold.{name}: {reason}; its section says so")
-    found = las_in(gold)
-    las = args.la or found
-    unknown = sorted(set(las) - set(found))
-    if unknown:
-        raise ValueError(f"--la {' '.join(unknown)}: no such LA in the gold tables of {cfg.lakehouse} "
-                         f"(LAs there: {' '.join(found) or 'none'})")
-    forbidden = forbidden_strings(spark, cfg)
-    log.step(f"building the report for England and {len(las)} LA(s) into {out} (the output scan will look for "
-             f"{len(forbidden)} identifiers)")
-    index = build_report(gold, absent, las, out, cfg.disclosure, args.compare, forbidden, log.step)
+    with ThreadPoolExecutor(READERS) as pool, ThreadPoolExecutor(1) as background:
+        # The identifier list is needed only by the final scan: it is read while the pages are built.
+        forbidden: Future[set[str]] = background.submit(forbidden_strings, spark, cfg, pool)
+        log.step("reading gold aggregate tables")
+        gold, absent = read_gold(spark, cfg, args.la, log, pool)
+        if not gold and all(reason == absent_reason(name) for name, reason in absent.items()):
+            raise FileNotFoundError(f"no gold tables to report on in {cfg.lakehouse}: run `csc-demand classify` "
+                                    f"and `csc-demand outcomes` first")
+        for name, reason in absent.items():
+            log.step(f"gold.{name}: {reason}; its section says so")
+        found = las_in(gold)
+        las = args.la or found
+        unknown = sorted(set(las) - set(found))
+        if unknown:
+            raise ValueError(f"--la {' '.join(unknown)}: no such LA in the gold tables of {cfg.lakehouse} "
+                             f"(LAs there: {' '.join(found) or 'none'})")
+        log.step(f"building the report for England and {len(las)} LA(s) into {out} (the identifiers of the "
+                 f"lakehouse, for the output scan, are read meanwhile)")
+        try:
+            index = build_report(gold, absent, las, out, cfg.disclosure, args.compare, forbidden.result, log.step)
+        finally:
+            pool.shutdown(cancel_futures=True)  # on a failure, do not wait for table reads nobody needs
     log.metric("report", str(index))
     log.metric("report_las", len(las))
     log.step(f"report written: {index}")
