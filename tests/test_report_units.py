@@ -13,7 +13,8 @@ from scipy.stats import binomtest
 from csc_demand.config import DisclosureConf
 from csc_demand.report.build import REPORT_TABLES, build_report, las_in, select_report_columns
 from csc_demand.report.intervals import difference_interval, wilson_interval
-from csc_demand.report.tables import abuse_category_shares, category_shares, key_problem_areas, rates_by_category
+from csc_demand.report.tables import (abuse_category_shares, category_shares, key_problem_areas, la_distribution,
+                                      rates_by_category)
 
 CATS = {1: "Domestic abuse and violence (single factor)", 2: "Complexities around parental mental health", 3: "Neglect"}
 
@@ -194,6 +195,31 @@ def test_a_file_uri_lakehouse_gets_its_report_and_restricted_folders_on_this_mac
     with pytest.raises(ValueError, match="give --out DIR"):
         report_folder(default, remote)
     assert report_folder(argparse.Namespace(out=str(tmp_path / "r")), remote) == str(tmp_path / "r")
+
+
+def test_all_las_comparison_is_the_median_la_with_the_interquartile_range_of_published_values():
+    from csc_demand.report.page import Page, Publisher
+    from csc_demand.report.sections import _series
+
+    # four LAs with a published rate for neglect, one suppressed (NaN, left out), England's pooled row ignored
+    frame = pd.DataFrame({"la_code": ["201", "202", "203", "204", "205", "ALL"],
+                          "category_name": ["Neglect"] * 6, "rate": [0.5, 0.1, 0.3, 0.2, np.nan, 0.9],
+                          "ci_lower": 0.0, "ci_upper": 1.0})
+    # sorted 0.1, 0.2, 0.3, 0.5: median (0.2 + 0.3) / 2; quartiles at positions 0.75 and 2.25 between them
+    spread = la_distribution(frame, "category_name", "rate").loc["Neglect"]
+    assert (spread["median"], spread["lower_quartile"], spread["upper_quartile"], spread["las"]) == (
+        pytest.approx(0.25), pytest.approx(0.175), pytest.approx(0.35), 4)
+    page = Page("201", {}, {}, Publisher(DisclosureConf()), ["201"], "all LAs in this lakehouse", distribution=True)
+    (own, values, _, _), (label, median, lower, upper) = _series(page, frame, ["Neglect", "Physical abuse"],
+                                                                  "category_name")
+    assert (own, list(values.fillna(-1))) == ("LA 201", [0.5, -1])
+    assert label == "median of 4 LAs (bar: interquartile range)"
+    assert (median.iloc[0], lower.iloc[0], upper.iloc[0]) == (pytest.approx(0.25), pytest.approx(0.175),
+                                                              pytest.approx(0.35))
+    assert median.isna().iloc[1]  # no LA has a value for a category not in the table
+    england = Page("201", {}, {}, Publisher(DisclosureConf()), ["201"])
+    assert [s[0] for s in _series(england, frame, ["Neglect"], "category_name")] == ["LA 201", "England"]
+    assert _series(england, frame, ["Neglect"], "category_name")[1][1].iloc[0] == 0.9
 
 
 LOOK = ("2008-04-01", "2015-2021")  # history_from, ks4_years

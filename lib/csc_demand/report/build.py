@@ -136,7 +136,7 @@ def build_report(gold: dict[str, pd.DataFrame], absent: dict[str, str], las: Ite
     las = list(las)
     publisher, generated = Publisher(conf), date.today().isoformat()
     for la in [ENGLAND, *las]:
-        page = Page(la, gold, absent, publisher, las, COMPARISONS[comparison])
+        page = Page(la, gold, absent, publisher, las, COMPARISONS[comparison], distribution=comparison == "all-las")
         (out / f"{page.slug}.html").write_text(render_page(page, [f"la_{code}" for code in las], generated),
                                                encoding="utf-8")
         step(f"wrote the {page.name} page ({len(page.shown)} published tables)")

@@ -16,7 +16,8 @@ from csc_demand.report.page import Page, figure, html_table, number, percent, wi
 from csc_demand.report.publish import TableRule
 from csc_demand.codes import ABUSE_CATEGORIES
 from csc_demand.report.tables import (ALL, ENGLAND, UNKNOWN, abuse_category_shares, category_shares,
-                                      key_problem_areas, rates_by_category, stacked_rates, with_rate)
+                                      key_problem_areas, la_distribution, rates_by_category, stacked_rates,
+                                      with_rate)
 
 RATE = ("rate", "ci_lower", "ci_upper")
 SHARE = ("share", "ci_lower", "ci_upper")
@@ -41,9 +42,16 @@ def years(frame: pd.DataFrame, column: str) -> str:
 
 def _series(page: Page, frame: pd.DataFrame, labels: list[str], key: str, value: str = "rate",
             lower: str = "ci_lower", upper: str = "ci_upper") -> list[tuple]:
-    """Per area: values aligned on ``labels`` of column ``key`` (NaN where absent or suppressed)."""
+    """Per area: values aligned on ``labels`` of column ``key`` (NaN where absent or suppressed). Against the
+    distribution across LAs, the comparison is the median LA with the interquartile range as its bar."""
     out = []
     for area in page.areas:
+        if area == ENGLAND and page.distribution and not page.national:
+            spread = la_distribution(frame, key, value).reindex(labels)
+            out.append((f"median of {int(spread['las'].max()) if spread['las'].notna().any() else 0} LAs "
+                        f"(bar: interquartile range)", spread["median"], spread["lower_quartile"],
+                        spread["upper_quartile"]))
+            continue
         rows = frame[frame["la_code"] == area].drop_duplicates(key).set_index(key).reindex(labels)
         out.append((page.area_name(area), rows[value], rows[lower], rows[upper]))
     return out

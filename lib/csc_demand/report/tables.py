@@ -61,6 +61,16 @@ def abuse_category_shares(plans: pd.DataFrame) -> pd.DataFrame:
     return rows.sort_values(["la_code", "initial_category", "age_band"], ignore_index=True)
 
 
+def la_distribution(frame: pd.DataFrame, key: str, value: str) -> pd.DataFrame:
+    """Across the LAs of ``frame`` (not England): per value of ``key``, the ``median`` LA's ``value``, the
+    ``lower_quartile`` and ``upper_quartile`` (25th and 75th percentiles, linear between LAs) and how many ``las``
+    have a value. Fed with published tables, so a suppressed value (NaN) is left out, never used."""
+    rows = frame[(frame["la_code"] != ENGLAND) & frame[value].notna()]
+    values = rows.assign(_v=rows[value].astype(float)).groupby(key)["_v"]
+    return pd.DataFrame({"median": values.median(), "lower_quartile": values.quantile(0.25),
+                         "upper_quartile": values.quantile(0.75), "las": values.count()})
+
+
 def rates_by_category(frame: pd.DataFrame, events: str, total: str, year: str | None = None,
                       skip_first_year: bool = False) -> pd.DataFrame:
     """Events and totals per (la_code, category_name) summed over years, with the rate and its interval.

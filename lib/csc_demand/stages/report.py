@@ -33,9 +33,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                              "this machine; required otherwise; on Databricks a volume path)")
     parser.add_argument("--la", metavar="CODE", nargs="+", help="3-digit LA codes to report (default: every LA)")
     parser.add_argument("--compare", choices=sorted(COMPARISONS), default="england",
-                        help="what the LA pages compare with: 'england' (all LAs in the lakehouse, labelled England; "
-                             "the default) or 'all-las' (the same rows, labelled as all LAs in this lakehouse, for a "
-                             "lakehouse that does not hold all of England)")
+                        help="what the LA pages compare with: 'england' (the default: all LAs in the lakehouse "
+                             "pooled, labelled England) or 'all-las' (the other LAs of the lakehouse one by one: "
+                             "charts by category show the median LA with the interquartile range of the LAs' "
+                             "published values; curves over time stay pooled; for a lakehouse of a region or "
+                             "consortium rather than all of England; reads every LA)")
 
 
 def in_parallel(pool: ThreadPoolExecutor, fn: Callable[[T], R], items: Iterable[T]) -> dict[T, R]:
@@ -92,7 +94,8 @@ def run(args: argparse.Namespace, cfg: Config, log: RunLog) -> int:
         # The identifier list is needed only by the final scan: it is read while the pages are built.
         forbidden: Future[set[str]] = background.submit(forbidden_strings, spark, cfg, pool)
         log.step("reading gold aggregate tables")
-        gold, absent = read_gold(spark, cfg, args.la, log, pool)
+        # against the distribution across LAs every LA's rows are needed, whatever --la asks to report
+        gold, absent = read_gold(spark, cfg, None if args.compare == "all-las" else args.la, log, pool)
         if not gold and all(reason == absent_reason(name) for name, reason in absent.items()):
             raise FileNotFoundError(f"no gold tables to report on in {cfg.lakehouse}: run `csc-demand classify` "
                                     f"and `csc-demand outcomes` first")
