@@ -99,6 +99,7 @@ def run(args: argparse.Namespace, cfg: Config, log: RunLog) -> int:
         if not gold and all(reason == absent_reason(name) for name, reason in absent.items()):
             raise FileNotFoundError(f"no gold tables to report on in {cfg.lakehouse}: run `csc-demand classify` "
                                     f"and `csc-demand outcomes` first")
+        log.step(f"read {len(gold)} gold tables ({sum(len(f) for f in gold.values())} rows)")
         for name, reason in absent.items():
             log.step(f"gold.{name}: {reason}; its section says so")
         found = las_in(gold)
