@@ -91,8 +91,6 @@ def run(args: argparse.Namespace, cfg: Config, log: RunLog) -> int:
     out = report_folder(args, cfg)
     spark = get_spark(cfg)
     with ThreadPoolExecutor(READERS) as pool, ThreadPoolExecutor(1) as background:
-        # The identifier list is needed only by the final scan: it is read while the pages are built.
-        forbidden: Future[set[str]] = background.submit(forbidden_strings, spark, cfg, pool)
         log.step("reading gold aggregate tables")
         # against the distribution across LAs every LA's rows are needed, whatever --la asks to report
         gold, absent = read_gold(spark, cfg, None if args.compare == "all-las" else args.la, log, pool)
@@ -108,6 +106,8 @@ def run(args: argparse.Namespace, cfg: Config, log: RunLog) -> int:
         if unknown:
             raise ValueError(f"--la {' '.join(unknown)}: no such LA in the gold tables of {cfg.lakehouse} "
                              f"(LAs there: {' '.join(found) or 'none'})")
+        # The identifier list is needed only by the final scan: it is read while the pages are built.
+        forbidden: Future[set[str]] = background.submit(forbidden_strings, spark, cfg, pool)
         log.step(f"building the report for England and {len(las)} LA(s) into {out} (the identifiers of the "
                  f"lakehouse, for the output scan, are read meanwhile)")
         try:
