@@ -17,7 +17,7 @@ $(DFE_VENV)/.installed: constraints-dfe.txt
 	$(DFE_VENV)/bin/pip install --quiet -c constraints-dfe.txt csc-validator-be-cin csc-validator-be-903
 	touch $@
 
-.PHONY: install run test bench
+.PHONY: install run test
 install: $(VENV)/.installed
 
 run: $(VENV)/.installed

@@ -22,7 +22,7 @@ import pytest
 from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
-from conftest import TEST_PSEUDONYM_KEY
+from helpers.lakehouse import TEST_PSEUDONYM_KEY
 from csc_demand.io.cin_xml import read_cin_xml
 from csc_demand.io.csv_source import read_csv_files
 from csc_demand.io.discover import SourceFile

@@ -16,7 +16,7 @@ import pytest
 from delta.tables import DeltaTable
 from pyspark.sql import functions as F
 
-from conftest import test_config as lakehouse_config
+from helpers.lakehouse import lakehouse_config
 from csc_demand import cli, codes
 from csc_demand.config import DisclosureConf
 from csc_demand.io import delta

@@ -1,8 +1,10 @@
-"""Kaplan-Meier in Spark: against lifelines on a random sample (1e-9) and against a hand-worked example."""
+"""Kaplan-Meier in Spark: against lifelines on random samples (1e-9; per LA and England at every curve horizon) and
+against a hand-worked example."""
 import numpy as np
 import pytest
 from lifelines import KaplanMeierFitter
 
+from csc_demand.outcomes.estimates import CURVE_HORIZONS_DAYS, survival_estimates
 from csc_demand.stats.survival import at_horizons, kaplan_meier
 
 
@@ -67,3 +69,30 @@ def test_kaplan_meier_without_groups_matches_lifelines(spark):
     theirs = KaplanMeierFitter().fit(times, events).survival_function_.loc[mine.index.values, "KM_estimate"].values
     np.testing.assert_allclose(mine["survival"].values, theirs, rtol=0, atol=1e-9)
     assert len(mine) > 100
+
+
+def test_survival_estimates_per_la_and_england_match_lifelines_at_every_horizon(spark):
+    samples = {la: sample(seed, 150) for la, seed in (("201", 21), ("202", 22))}
+    rows = []
+    for la, (times, events) in samples.items():
+        followable = times + np.random.default_rng(int(la)).integers(-20, 300, size=len(times))
+        rows += [(la, int(t), bool(e), int(f), True) for t, e, f in zip(times, events, followable)]
+    followup = spark.createDataFrame(
+        rows, "la_code string, followup_days long, event boolean, potential_followup_days long, at_risk boolean")
+    got = {(r["la_code"], r["horizon_days"]): r for r in survival_estimates(followup, "m").collect()}
+    pooled = {"ALL": (np.concatenate([s[0] for s in samples.values()]),
+                      np.concatenate([s[1] for s in samples.values()]))}
+    followable = {la: np.array([r[3] for r in rows if la in (r[0], "ALL")]) for la in ("201", "202", "ALL")}
+    assert len(got) == 3 * len(CURVE_HORIZONS_DAYS)
+    for la, (times, events) in {**samples, **pooled}.items():
+        kmf = KaplanMeierFitter().fit(times, events)
+        ci = kmf.confidence_interval_survival_function_
+        for h in CURVE_HORIZONS_DAYS:
+            r, lower, upper = got[(la, h)], *ci.loc[:h].iloc[-1].values
+            assert r["cumulative_incidence"] == pytest.approx(1 - kmf.survival_function_at_times(h).iloc[0], abs=1e-9)
+            assert (r["ci_lower"], r["ci_upper"]) == pytest.approx((1 - upper, 1 - lower), abs=1e-9)
+            complete = followable[la] >= h
+            assert (r["n_at_risk"], r["events"], r["subjects"], r["n_complete"]) == (
+                (times >= h).sum(), (events & (times <= h)).sum(), len(times), complete.sum())
+            share = (complete & events & (times <= h)).sum() / complete.sum() if complete.any() else None
+            assert r["raw_share"] == pytest.approx(share, abs=1e-12)

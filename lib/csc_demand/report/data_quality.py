@@ -15,6 +15,7 @@ from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
 from csc_demand.config import Config
+from csc_demand.errors import ConfigurationError
 from csc_demand.io import delta
 from csc_demand.quality.quarantine import rule_message
 from csc_demand.report.publish import write_workbook
@@ -68,7 +69,7 @@ def write_restricted_workbook(spark: SparkSession, cfg: Config, report_out: str 
     if report_out is not None:
         out = Path(report_out).absolute()
         if folder == out or out in folder.parents or folder in out.parents:
-            raise ValueError(f"the restricted workbook folder {folder} and the report folder {out} overlap: "
+            raise ConfigurationError(f"the restricted workbook folder {folder} and the report folder {out} overlap: "
                              "choose a report --out outside the lakehouse's restricted/ folder")
     records = quarantined_with_ids(spark, cfg)
     sheets = {"quarantined records": records}

@@ -5,12 +5,14 @@ from __future__ import annotations
 
 import argparse
 import os
-from pathlib import Path
+import tempfile
 
 from pyspark.sql import functions as F
 
+from csc_demand import locations
 from csc_demand.config import Config
-from csc_demand.io import delta
+from csc_demand.errors import ConfigurationError, MissingTableError
+from csc_demand.io import delta, hadoop_fs
 from csc_demand.report.build import (COMPARISONS, REPORT_TABLES, absent_reason, build_report, las_in,
                                      select_report_columns)
 from csc_demand.report.identifiers import lakehouse_identifiers
@@ -58,12 +60,12 @@ def forbidden_strings(spark, cfg: Config) -> set[str]:
 
 
 def run(args: argparse.Namespace, cfg: Config, log: RunLog) -> int:
-    out = args.out or str(Path(cfg.lakehouse) / "report")
+    out = args.out or locations.join(cfg.lakehouse, "report")
     spark = get_spark(cfg)
     log.step("reading gold aggregate tables")
     gold, absent = read_gold(spark, cfg, args.la, log)
     if not gold and all(reason == absent_reason(name) for name, reason in absent.items()):
-        raise FileNotFoundError(f"no gold tables to report on in {cfg.lakehouse}: run `csc-demand classify` and "
+        raise MissingTableError(f"no gold tables to report on in {cfg.lakehouse}: run `csc-demand classify` and "
                                 f"`csc-demand outcomes` first")
     for name, reason in absent.items():
         log.step(f"gold.{name}: {reason}; its section says so")
@@ -71,12 +73,19 @@ def run(args: argparse.Namespace, cfg: Config, log: RunLog) -> int:
     las = args.la or found
     unknown = sorted(set(las) - set(found))
     if unknown:
-        raise ValueError(f"--la {' '.join(unknown)}: no such LA in the gold tables of {cfg.lakehouse} "
+        raise ConfigurationError(f"--la {' '.join(unknown)}: no such LA in the gold tables of {cfg.lakehouse} "
                          f"(LAs there: {' '.join(found) or 'none'})")
     forbidden = forbidden_strings(spark, cfg)
     log.step(f"building the report for England and {len(las)} LA(s) into {out} (the output scan will look for "
              f"{len(forbidden)} identifiers)")
-    index = build_report(gold, absent, las, out, cfg.disclosure, args.compare, forbidden, log.step)
+    if locations.is_local(out):
+        index = build_report(gold, absent, las, locations.local_path(out), cfg.disclosure, args.compare, forbidden,
+                             log.step)
+    else:  # object storage: built and scanned in a local folder, then copied through Hadoop's FileSystem
+        with tempfile.TemporaryDirectory(prefix="csc-report-") as folder:
+            built = build_report(gold, absent, las, folder, cfg.disclosure, args.compare, forbidden, log.step)
+            hadoop_fs.copy_folder_from_local(spark, folder, out)
+        index = locations.join(out, str(built.relative_to(folder)))
     log.metric("report", str(index))
     log.metric("report_las", len(las))
     log.step(f"report written: {index}")

@@ -46,13 +46,17 @@ def _per_day(subjects: DataFrame, time_col: str, event_col: str, group_cols: Seq
             .agg(F.sum(F.col(event_col).cast("long")).alias("events"), F.count(F.lit(1)).alias("leaving"), *more))
 
 
+def _partition(group_cols: Sequence[str]) -> list[Column]:
+    """Window partition columns for per-group windows. Spark drops constant partition columns (the "all" group) and
+    then warns "No Partition Defined for Window operation" on every call: an always-0 term that the optimizer
+    cannot fold keeps the partition spec non-empty."""
+    return [*group_cols, F.coalesce(F.col("time") * 0, F.lit(0))]
+
+
 def _estimator(per_day: DataFrame, group_cols: Sequence[str], keep: Sequence[str] = ()) -> DataFrame:
     """Kaplan-Meier and Greenwood sums as cumulative windows over the per-day counts (columns: kaplan_meier's)."""
     groups = list(group_cols)
-    # The windows run over per-day counts (a few thousand rows), so one partition is fine. But Spark drops constant
-    # partition columns (the "all" group) and then warns "No Partition Defined for Window operation" on every call:
-    # an always-0 term that the optimizer cannot fold keeps the partition spec non-empty.
-    partition = [*groups, F.coalesce(F.col("time") * 0, F.lit(0))]
+    partition = _partition(groups)
     from_here_on = Window.partitionBy(*partition).orderBy(F.desc("time")).rowsBetween(Window.unboundedPreceding, 0)
     up_to_now = Window.partitionBy(*partition).orderBy("time").rowsBetween(Window.unboundedPreceding, 0)
     d, n = F.col("events"), F.col("n_at_risk")
@@ -82,41 +86,59 @@ def at_horizons(subjects: DataFrame, time_col: str = "time", event_col: str = "e
     ``n_at_risk`` = subjects still followed at h (time >= h), ``events`` = events at or before h,
     ``subjects``. When ``potential_followup_col`` is given (days each subject could be followed, ignoring
     the event), ``n_complete`` counts subjects with potential follow-up >= h and ``raw_share`` is the share
-    of them with an event at or before h. The subjects are read once: the complete-follow-up counts per
-    horizon ride along in the per-day aggregation as arrays (element i = horizon i).
+    of them with an event at or before h.
+
+    The number of expressions does not grow with the horizons (one aggregate per horizon made 74 curve horizons
+    a plan too large to compile well): the subjects are read once into per-day counts, keyed by their time and,
+    for the complete-follow-up counts, by the day after their potential follow-up ends; each horizon becomes a
+    marker row among its group's per-day rows, and cumulative windows over the days read every horizon at once.
     """
-    groups, horizons = list(group_cols), [int(h) for h in horizons]
-    more, keep = [], []
+    groups, horizons = list(group_cols) or ["_all"], [int(h) for h in horizons]
+    if not group_cols:  # one group: a constant column keeps the grouping code the same (no rows in, no rows out)
+        subjects = subjects.withColumn("_all", F.lit(0))
+    time, event, no_count = F.col(time_col).cast("long"), F.col(event_col), F.lit(None).cast("long")
+    complete_event, ended = no_count, []
     if potential_followup_col is not None:
-        followed = [F.col(potential_followup_col) >= h for h in horizons]
-        event_by = [F.col(event_col) & (F.col(time_col) <= h) for h in horizons]
-        more = [F.array(*[F.count_if(f) for f in followed]).alias("complete"),
-                F.array(*[F.count_if(f & e) for f, e in zip(followed, event_by)]).alias("complete_events")]
-        keep = ["complete", "complete_events"]
-    km = _estimator(_per_day(subjects, time_col, event_col, groups, more), groups, keep)
-    # One aggregation per group reads every horizon (no cross join with a horizon table): per horizon a struct of
-    # its readings, collected in an array and turned into rows. The KM step at the last time <= h is max_by on
-    # that time (times are distinct within a group). Grouping by a constant when there are no group columns keeps
-    # it a grouped aggregation (no rows in, no rows out).
-    t, d, leaving = F.col("time"), F.col("events"), F.col("events") + F.col("censored")
-    readings = [F.struct(
-        F.lit(h).cast("long").alias("horizon_days"),
-        *[F.max_by(c, F.when(t <= h, t)).alias(c) for c in ("cumulative_incidence", "ci_lower", "ci_upper")],
-        F.sum(F.when(t <= h, d).otherwise(0)).alias("events"),
-        F.sum(F.when(t >= h, leaving).otherwise(0)).alias("n_at_risk"),
-        F.sum(leaving).alias("subjects"),
-        *[F.sum(F.element_at(c, i + 1)).alias(c) for c in keep]) for i, h in enumerate(horizons)]
-    steps = (km.groupBy(*(groups or [F.lit(0).alias("_all")]))
-             .agg(F.array(*readings).alias("_readings"))
-             .select(*groups, F.inline("_readings")))
+        followup = F.col(potential_followup_col).cast("long")
+        # A subject is complete at h when followup >= h, and a complete event when also time <= h: from the horizon
+        # at its time up to the last horizon <= followup. So it is counted at its time and counted off on the day
+        # after its follow-up ends (an "ended" row, whose "events" are such complete events).
+        complete_event = F.when(event & (followup >= time), 1).otherwise(0).cast("long")
+        ended = [F.struct((followup + 1).alias("time"), F.lit(False).alias("observed"),
+                          complete_event.alias("events"), no_count.alias("complete_events"))]
+    counted = [F.struct(time.alias("time"), F.lit(True).alias("observed"), event.cast("long").alias("events"),
+                        complete_event.alias("complete_events")), *ended]
+    per_day = (subjects.select(*groups, F.explode(F.array(*counted)).alias("c")).select(*groups, "c.*")
+               .where(F.col("time").isNotNull())
+               .groupBy(*groups, "observed", "time")
+               .agg(F.sum("events").alias("events"), F.count(F.lit(1)).alias("leaving"),
+                    F.sum("complete_events").alias("complete_events")))
+    observed = per_day.where("observed").drop("observed")
+    km = _estimator(observed, groups, keep=["leaving", "complete_events"]).select(
+        *groups, "time", "cumulative_incidence", "ci_lower", "ci_upper", "events", "leaving", "complete_events")
+    ended = per_day.where(~F.col("observed")).select(*groups, "time", F.col("leaving").alias("ended"),
+                                                     F.col("events").alias("ended_complete_events"))
+    markers = (observed.select(*groups).distinct()
+               .select(*groups, F.explode(F.array(*[F.lit(h).cast("long") for h in horizons])).alias("time"))
+               .withColumn("horizon_days", F.col("time")))
+    days = Window.partitionBy(*_partition(groups)).orderBy("time")
+    up_to_h = days.rangeBetween(Window.unboundedPreceding, 0)
+    from_h, after_h = days.rangeBetween(0, Window.unboundedFollowing), days.rangeBetween(1, Window.unboundedFollowing)
+    zero = F.lit(0).cast("long")
+    readings = km.unionByName(ended, allowMissingColumns=True).unionByName(markers, allowMissingColumns=True).select(
+        *groups, "horizon_days",
+        *[F.coalesce(F.last(c, ignorenulls=True).over(up_to_h), F.lit(0.0)).alias(c)
+          for c in ("cumulative_incidence", "ci_lower", "ci_upper")],
+        F.coalesce(F.sum("leaving").over(from_h), zero).alias("n_at_risk"),
+        F.coalesce(F.sum("events").over(up_to_h), zero).alias("events"),
+        F.sum("leaving").over(Window.partitionBy(*_partition(groups))).alias("subjects"),
+        F.coalesce(F.sum("ended").over(after_h), zero).alias("n_complete"),
+        (F.coalesce(F.sum("complete_events").over(up_to_h), zero)
+         - F.coalesce(F.sum("ended_complete_events").over(up_to_h), zero)).alias("complete_events"))
     if potential_followup_col is None:
         n_complete, raw_share = F.lit(None).cast("long"), F.lit(None).cast("double")
     else:
-        n_complete, raw_share = F.col("complete"), F.try_divide("complete_events", "complete")
-    return steps.select(
-        *groups, "horizon_days",
-        F.coalesce(F.col("cumulative_incidence"), F.lit(0.0)).alias("cumulative_incidence"),
-        F.coalesce(F.col("ci_lower"), F.lit(0.0)).alias("ci_lower"),
-        F.coalesce(F.col("ci_upper"), F.lit(0.0)).alias("ci_upper"),
-        "n_at_risk", "events", "subjects", n_complete.cast("long").alias("n_complete"),
-        raw_share.alias("raw_share"))
+        n_complete, raw_share = F.col("n_complete"), F.try_divide("complete_events", "n_complete")
+    return readings.where(F.col("horizon_days").isNotNull()).select(
+        *list(group_cols), "horizon_days", "cumulative_incidence", "ci_lower", "ci_upper",
+        "n_at_risk", "events", "subjects", n_complete.alias("n_complete"), raw_share.alias("raw_share"))
