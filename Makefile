@@ -2,6 +2,7 @@
 #   make run    synthesise a small national-like dataset and run every stage on it (creates .venv first time)
 #   make test   run the test suite
 VENV ?= .venv
+DFE_VENV ?= .venv-dfe
 PYTHON ?= python3
 
 $(VENV)/.installed: pyproject.toml constraints.txt
@@ -10,11 +11,17 @@ $(VENV)/.installed: pyproject.toml constraints.txt
 	$(VENV)/bin/pip install --quiet -c constraints.txt -e '.[spark,s3,dev]'
 	touch $@
 
-.PHONY: install run test bench
+# The DfE's own CIN and SSDA903 validators, the reference for tests/test_dfe_validator.py (they need pandas < 2)
+$(DFE_VENV)/.installed: constraints-dfe.txt
+	$(PYTHON) -m venv $(DFE_VENV)
+	$(DFE_VENV)/bin/pip install --quiet -c constraints-dfe.txt csc-validator-be-cin csc-validator-be-903
+	touch $@
+
+.PHONY: install run test
 install: $(VENV)/.installed
 
 run: $(VENV)/.installed
 	$(VENV)/bin/csc-demand run $(ARGS)
 
-test: $(VENV)/.installed
+test: $(VENV)/.installed $(DFE_VENV)/.installed
 	$(VENV)/bin/pytest $(ARGS)

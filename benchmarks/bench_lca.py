@@ -1,7 +1,7 @@
 """LCA speed: this estimator vs StepMix on the same data, and full model selection at scale 1.0.
 
 1. 1 million assessments simulated from a 12-class model (the synthetic generator's true parameters when
-   csc_demand.synth is installed, else csc_demand.model.simulate.study_like_parameters), k = 12, 10 starts:
+   csc_demand.synth is installed, else helpers.simulate.study_like_parameters), k = 12, 10 starts:
    - LatentClassAnalysis: Spark DataFrame in, compression + EM, end to end;
    - StepMix 3.0 on the identical data given as distinct patterns with counts (``fit(..., sample_weight=counts)``:
      the same likelihood, so its best log-likelihood over 10 full starts), timed;
@@ -32,7 +32,8 @@ from csc_demand.config import load_config
 from csc_demand.spark import get_spark
 from csc_demand.model import LatentClassAnalysis
 from csc_demand.model.selection import choose_k, fit_range
-from csc_demand.model.simulate import assessments_frame, compress, simulate, study_like_parameters
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))  # tests/helpers, shared with the tests
+from helpers.simulate import assessments_frame, compress, simulate, study_like_parameters  # noqa: E402
 
 RESULTS = Path(__file__).parent / "results" / "lca.json"
 
@@ -44,7 +45,7 @@ def truth_parameters():
         return "csc_demand.synth.params (synthetic generator truth)", sizes, synth.conditional_probabilities()
     except ImportError:
         p = study_like_parameters()
-        return "csc_demand.model.simulate.study_like_parameters", np.array(p["class_sizes"]), np.array(
+        return "helpers.simulate.study_like_parameters", np.array(p["class_sizes"]), np.array(
             p["conditional_probabilities"])
 
 

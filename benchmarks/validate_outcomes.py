@@ -11,7 +11,7 @@ Reports
   class (``_truth/assessments.parquet``, linked by re-deriving the silver keys; assessments without factors
   are "No factors identified" on both sides, as the model cannot place them). Classes whose true values are
   within sampling error of each other (|difference| < 1.96 standard errors) have no reliable order; the
-  pipeline's ordering agrees when it swaps only such pairs (``csc_demand.stats.ranking``);
+  pipeline's ordering agrees when it swaps only such pairs (``tests/helpers/ranking.py``);
 - pathways: the CP-plan and care rates of gold.pathway_rates against an independent count on the truth files
   (``_truth/events.parquet``: a plan or period of care starting on or after the assessment's start and within 12
   months of it, complete windows only), overall and by class (pass = within 10%);
@@ -32,6 +32,7 @@ import argparse
 import json
 import os
 import time
+import sys
 from pathlib import Path
 
 from pyspark.sql import DataFrame
@@ -46,10 +47,12 @@ from csc_demand.outcomes.estimates import survival_estimates
 from csc_demand.outcomes.followup import CATEGORY_COLUMNS, referral_categories
 from csc_demand.outcomes.pathways import pathway_rates
 from csc_demand.spark import get_spark
-from csc_demand.stats.ranking import compare_rankings
 from csc_demand.stats.survival import Z_95
 from csc_demand.transform.pseudonymise import pseudonymise, pupil_pseudonym
 from csc_demand.transform.silver_cin import hashed
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))  # tests/helpers, shared with the tests
+from helpers.ranking import compare_rankings  # noqa: E402
 
 RESULTS = Path(__file__).parent / "results" / "validate_outcomes.json"
 TOLERANCE = 0.03

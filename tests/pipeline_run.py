@@ -13,6 +13,7 @@ import pytest
 
 from csc_demand import cli
 from csc_demand.config import LAYERS
+from helpers.lakehouse import TEST_PSEUDONYM_KEY
 
 # Small and fixed: a tiny synthetic set and a small model with few random starts, so a run takes seconds.
 PIPELINE_SETTINGS = ["synth.scale=0.002", "model.k=4", "model.n_starts=2"]
@@ -39,8 +40,6 @@ def delta_tables(lakehouse: Path) -> dict[str, Path]:
 
 @pytest.fixture(scope="session")
 def local_pipeline(spark, tmp_path_factory) -> PipelineRun:
-    from conftest import TEST_PSEUDONYM_KEY  # here, not at the top: conftest imports this module
-
     lakehouse = tmp_path_factory.mktemp("local-pipeline") / "lakehouse"
     code = cli.main(["run", "--profile", "local", "--lakehouse", str(lakehouse),
                      *set_options([*PIPELINE_SETTINGS, f"pseudonym_key={TEST_PSEUDONYM_KEY}"])])

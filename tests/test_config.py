@@ -2,7 +2,8 @@ from pathlib import Path
 
 import pytest
 
-from csc_demand.config import ConfigError, conf_dir, load_config, parse_set_option
+from csc_demand.config import conf_dir, load_config, parse_set_option
+from csc_demand.errors import ConfigurationError
 
 
 def test_profiles_load_with_their_own_values():
@@ -27,7 +28,7 @@ def test_lakehouse_uris_keep_their_scheme(lakehouse):
     assert cfg.runs_dir == f"{base}/_runs"
     assert cfg.artifact_location == ("s3://bucket/lake/mlflow-artifacts" if lakehouse.startswith("s3a")
                                      else f"{base}/mlflow-artifacts")
-    with pytest.raises(ConfigError, match="set mlflow.tracking_uri"):
+    with pytest.raises(ConfigurationError, match="set mlflow.tracking_uri"):
         cfg.tracking_uri  # noqa: B018  (a property that raises)
     cfg.mlflow.tracking_uri = "sqlite:////srv/mlflow.db"
     assert cfg.tracking_uri == "sqlite:////srv/mlflow.db"
@@ -52,20 +53,49 @@ def test_overrides_are_typed_and_beat_the_file():
 def test_unknown_key_is_named_in_the_error(tmp_path):
     bad = tmp_path / "bad.yml"
     bad.write_text("model:\n  kk: 3\n")
-    with pytest.raises(ConfigError, match=r"bad.yml.model: unknown key 'kk'"):
+    with pytest.raises(ConfigurationError, match=r"bad.yml.model: unknown key 'kk'"):
         load_config(bad)
 
 
 def test_wrong_type_is_reported():
-    with pytest.raises(ConfigError, match="model.k: 'twelve' is not a valid int"):
+    with pytest.raises(ConfigurationError, match="model.k: 'twelve' is not a valid int"):
         load_config(profile="local", overrides={"model.k": "twelve"})
 
 
 def test_missing_pseudonym_key_says_which_variable(monkeypatch):
     monkeypatch.delenv("CSC_PSEUDONYM_KEY", raising=False)
-    with pytest.raises(ConfigError, match="CSC_PSEUDONYM_KEY"):
+    with pytest.raises(ConfigurationError, match="CSC_PSEUDONYM_KEY"):
         load_config(profile="local").resolve_pseudonym_key()
 
 
 def test_profiles_folder_is_the_checkout_conf():
     assert conf_dir() == Path(__file__).resolve().parents[1] / "conf"
+
+
+def test_a_verb_flag_sets_its_config_key_and_wins_over_set(tmp_path):
+    from csc_demand import cli
+    args = cli.build_parser().parse_args(["fit", "--k", "7", "--starts", "3", "--set", "model.k=5",
+                                          "--set", "model.seed=11", "--lakehouse", str(tmp_path)])
+    cfg = cli.config_from_args(args)
+    assert (cfg.model.k, cfg.model.n_starts, cfg.model.seed) == (7, 3, 11)
+    synth = cli.config_from_args(cli.build_parser().parse_args(
+        ["synth", "--out", str(tmp_path), "--scale", "0.5", "--seed", "9", "--first-year", "2016"]))
+    assert (synth.synth.scale, synth.synth.seed, synth.synth.first_year, synth.model.seed) == (0.5, 9, 2016, 42)
+
+
+def test_every_flag_in_the_table_is_an_option_of_its_verb():
+    from csc_demand import cli
+    parser = cli.build_parser()
+    for verb, flags in cli.FLAG_KEYS.items():
+        args = parser.parse_args([verb, "--out", "x"] if verb == "synth" else [verb])
+        assert set(flags) <= set(vars(args)), verb
+
+
+def test_config_file_option_and_its_deprecated_spelling(tmp_path, capsys):
+    from csc_demand import cli
+    conf = tmp_path / "my.yml"
+    conf.write_text("model:\n  k: 4\n")
+    for option in ("--config", "--conf"):
+        cfg = cli.config_from_args(cli.build_parser().parse_args(["fit", option, str(conf)]))
+        assert cfg.model.k == 4
+    assert capsys.readouterr().err.count("--conf FILE is deprecated") == 1

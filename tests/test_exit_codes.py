@@ -4,12 +4,14 @@ through a real process."""
 from __future__ import annotations
 
 import json
+import logging
 import subprocess
 import sys
 
 import pytest
 
 from csc_demand import cli
+from csc_demand.errors import MissingTableError
 
 
 def test_exit_codes_are_distinct_and_listed_in_help(capsys):
@@ -53,3 +55,34 @@ def test_the_process_exit_status_is_the_code(tmp_path, monkeypatch, program, exp
     done = subprocess.run([sys.executable, "-c", f"import sys; D = {str(tmp_path)!r}; {program}"],
                           capture_output=True, text=True, timeout=900)  # imports are slow on a busy machine
     assert done.returncode == expected, done.stderr
+
+
+def test_a_project_error_prints_one_line_and_exits_2(monkeypatch, tmp_path, capsys):
+    def missing(args, cfg, log):
+        raise MissingTableError("Delta table gold.x not found: run `csc-demand classify` first")
+    monkeypatch.setattr(cli._stage("report"), "run", missing)
+    assert cli.main(["report", "--lakehouse", str(tmp_path)]) == 2
+    err = capsys.readouterr().err
+    assert "csc-demand report: error: Delta table gold.x not found: run `csc-demand classify` first\n" in err
+    assert "Traceback" not in err
+
+
+def test_a_value_error_that_is_not_ours_shows_its_traceback_and_exits_3(monkeypatch, tmp_path, capsys):
+    def spark_fails(args, cfg, log):
+        raise ValueError("a library's own error")  # e.g. pyspark's PySparkValueError, a ValueError
+    monkeypatch.setattr(cli._stage("report"), "run", spark_fails)
+    assert cli.main(["report", "--lakehouse", str(tmp_path)]) == 3
+    err = capsys.readouterr().err
+    assert "Traceback (most recent call last)" in err and "ValueError: a library's own error" in err
+
+
+def test_progress_lines_go_through_logging_so_a_notebook_can_quieten_them(tmp_path, capsys):
+    from csc_demand.runlog import RunLog, logger
+    RunLog("ingest", None).step("loud")
+    logger.setLevel(logging.WARNING)
+    try:
+        RunLog("ingest", None).step("quiet")
+    finally:
+        logger.setLevel(logging.INFO)
+    err = capsys.readouterr().err
+    assert "loud" in err and "quiet" not in err

@@ -16,7 +16,7 @@ import pytest
 from delta.tables import DeltaTable
 from pyspark.sql import functions as F
 
-from conftest import test_config as lakehouse_config
+from helpers.lakehouse import lakehouse_config
 from csc_demand import cli, codes
 from csc_demand.config import DisclosureConf
 from csc_demand.io import delta
@@ -122,7 +122,8 @@ EXPECTED_QUARANTINE = {
     "8831": [("assessments", X15, "201", "C004"), ("section47", X25, "202", "X002")],
     "8832": [("cp_plans", X25, "202", "X002")],
     "4000": [("cin_plans", X25, "202", "X002")],
-    "CSC-CODE": [("care_episodes", E15, "201", "C001"), ("school_sen", "national/npd/sen_2016.csv", None, None)],
+    "143": [("care_episodes", E15, "201", "C001")],   # SSDA903 reason for new episode "Z"
+    "CSC-CODE": [("school_sen", "national/npd/sen_2016.csv", None, None)],
     "CSC-NUMBER": [("school_ks4", "national/npd/ks4_2016.csv", None, None)],
     "CSC-RECORD": [("referrals", NPD_CIN, None, None)],   # a short line: its fields may be shifted, none is kept
 }
@@ -171,7 +172,7 @@ def test_csv_quarantine_rows_are_located_by_file_and_line(run):
     assert csv_rows == {  # line 1 is the header
         ("CSC-DATE", "referrals", f"{NPD_CIN}:6"), ("8898", "assessments", f"{NPD_CIN}:7"),
         ("CSC-RECORD", "referrals", f"{NPD_CIN}:4"), ("8940", "cp_plans", f"{NPD_CPP}:3"),
-        ("CSC-DATE", "care_episodes", f"{E15}:5"), ("CSC-CODE", "care_episodes", f"{E15}:6"),
+        ("CSC-DATE", "care_episodes", f"{E15}:5"), ("143", "care_episodes", f"{E15}:6"),
         ("CSC-CODE", "school_sen", "national/npd/sen_2016.csv:3"),
         ("CSC-NUMBER", "school_ks4", "national/npd/ks4_2016.csv:3")}
 

@@ -13,8 +13,7 @@ from pathlib import Path
 import pytest
 from delta.exceptions import ConcurrentAppendException
 
-from conftest import TEST_PSEUDONYM_KEY
-from conftest import test_config as lakehouse_config
+from helpers.lakehouse import TEST_PSEUDONYM_KEY, lakehouse_config
 from csc_demand.errors import ConcurrentWriteError
 from csc_demand.io import delta
 

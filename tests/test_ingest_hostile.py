@@ -13,8 +13,7 @@ from pathlib import Path
 import pytest
 from pyspark.sql import functions as F
 
-from conftest import TEST_PSEUDONYM_KEY
-from conftest import test_config as lakehouse_config
+from helpers.lakehouse import TEST_PSEUDONYM_KEY, lakehouse_config
 from csc_demand import cli
 from csc_demand.config import SYNTHETIC_ONLY_KEY
 from csc_demand.io import delta

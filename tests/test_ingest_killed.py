@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import TEST_PSEUDONYM_KEY
+from helpers.lakehouse import TEST_PSEUDONYM_KEY
 from csc_demand import cli
 
 FIXTURES = Path(__file__).parent / "fixtures" / "ingest"

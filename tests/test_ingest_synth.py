@@ -9,7 +9,7 @@ from collections import Counter
 
 import pytest
 
-from conftest import test_config as lakehouse_config
+from helpers.lakehouse import lakehouse_config
 from csc_demand import cli
 from csc_demand.io import delta
 from csc_demand.synth import generate

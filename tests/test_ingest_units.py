@@ -11,7 +11,8 @@ import pytest
 from chispa import assert_df_equality
 from pyspark.sql import functions as F
 
-from csc_demand.config import ConfigError, load_config
+from csc_demand.config import load_config
+from csc_demand.errors import ConfigurationError
 from csc_demand.io.csv_source import CSV_COLUMNS, read_csv_files
 from csc_demand.io.discover import SourceFile, discover
 from csc_demand.io.file_check import blocks_of, check_cin_xml, check_csv, check_files
@@ -106,7 +107,7 @@ def test_pseudonyms_are_hmac_sha256_under_the_key_and_null_for_missing_ids(spark
 
 def test_a_short_or_missing_key_is_refused_saying_how_to_make_one(monkeypatch):
     monkeypatch.delenv("CSC_PSEUDONYM_KEY", raising=False)
-    with pytest.raises(ConfigError, match=r"has 19 characters; it needs at least 32 .*secrets.token_urlsafe"):
+    with pytest.raises(ConfigurationError, match=r"has 19 characters; it needs at least 32 .*secrets.token_urlsafe"):
         load_config(profile="local", overrides={"pseudonym_key": "test-key-not-secret"}).resolve_pseudonym_key()
     monkeypatch.setenv("CSC_PSEUDONYM_KEY", "x" * 32)
     assert load_config(profile="local").resolve_pseudonym_key() == "x" * 32

@@ -6,11 +6,11 @@ import math
 
 import numpy as np
 import pytest
-from scipy.optimize import linear_sum_assignment
 from sklearn.metrics import adjusted_rand_score
 
 from csc_demand.model import em
-from csc_demand.model.simulate import compress, simulate
+from helpers.classes import matched
+from helpers.simulate import compress, simulate
 
 THETA3 = np.array([[0.9, 0.8, 0.1, 0.1, 0.05, 0.1],
                    [0.1, 0.1, 0.85, 0.9, 0.1, 0.05],
@@ -93,13 +93,6 @@ def test_same_number_of_starts_reaches_at_least_stepmix_best_log_likelihood():
     ours = em.fit_multistart(em.LocalPatterns(patterns, counts), patterns, counts.astype(float), k=5, n_starts=5,
                              seed=1, max_iter=2000, tol=1e-10)
     assert ours.loglik >= reference_ll - 1e-9 * abs(reference_ll)
-
-
-def matched(theta_hat: np.ndarray, theta_true: np.ndarray):
-    """Class matching that minimises total absolute difference of profiles (Hungarian)."""
-    cost = np.abs(theta_true[:, None, :] - theta_hat[None, :, :]).sum(axis=2)
-    rows, cols = linear_sum_assignment(cost)
-    return cols[np.argsort(rows)]
 
 
 def test_recovers_the_synthetic_generator_truth():

@@ -12,8 +12,8 @@ from pyspark.sql import functions as F
 from sklearn.metrics import adjusted_rand_score
 
 from csc_demand.model import LatentClassAnalysis, LatentClassModel
-from csc_demand.model.simulate import assessments_frame, simulate, study_like_parameters
-from test_model_em import matched
+from helpers.simulate import assessments_frame, simulate, study_like_parameters
+from helpers.classes import matched
 
 
 def test_recovers_a_12_class_model_shaped_like_the_study(spark):

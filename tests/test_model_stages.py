@@ -24,7 +24,7 @@ from csc_demand.model.lca import information_criteria
 from csc_demand.model.parameters import load_parameter_file
 from csc_demand.model.selection import KFit, choose_k, score_parameters
 from csc_demand.model import em
-from csc_demand.model.simulate import assessments_frame, simulate
+from helpers.simulate import assessments_frame, simulate
 
 IDX = {name: j for j, name in enumerate(INDICATOR_NAMES)}
 
@@ -78,9 +78,11 @@ def test_input_lineage_names_a_catalog_table_by_name_and_a_lakehouse_table_by_pa
     spark.sql(f"CREATE TABLE IF NOT EXISTS spark_catalog.h6_lineage_silver.assessments USING delta LOCATION '{table}'")
     catalog_cfg = load_config(profile="local", overrides={"catalog": "spark_catalog",
                                                          "schemas": {"silver": "h6_lineage_silver"}})
+    # a lakehouse on object storage: named by its URI (the table is not read, so no S3 is needed)
+    s3a_cfg = load_config(profile="local", overrides={"lakehouse": "s3a://bucket/lake"})
     sources = []
     # one experiment each: MLflow keeps one dataset per name and digest within an experiment
-    for config, experiment in ((catalog_cfg, "lineage-by-name"), (cfg, "lineage-by-path")):
+    for config, experiment in ((catalog_cfg, "lineage-by-name"), (cfg, "lineage-by-path"), (s3a_cfg, "lineage-s3a")):
         config.mlflow.tracking_uri, config.mlflow.experiment = f"sqlite:///{tmp_path / 'lineage.db'}", experiment
         tracking.configure(config)
         with mlflow.start_run() as run:
@@ -89,7 +91,8 @@ def test_input_lineage_names_a_catalog_table_by_name_and_a_lakehouse_table_by_pa
         sources.append(json.loads(dataset_input.dataset.source))
     spark.sql("DROP TABLE spark_catalog.h6_lineage_silver.assessments")
     assert sources == [{"delta_table_name": "spark_catalog.h6_lineage_silver.assessments", "delta_table_version": "0"},
-                       {"path": table, "delta_table_version": "0"}]
+                       {"path": table, "delta_table_version": "0"},
+                       {"path": "s3a://bucket/lake/silver/assessments", "delta_table_version": "0"}]
 
 
 def test_classify_from_a_yaml_parameter_file_writes_gold(spark, cfg, tmp_path):

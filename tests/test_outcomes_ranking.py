@@ -1,7 +1,7 @@
 """Ranking agreement with a reference that has sampling error (used by benchmarks/validate_outcomes.py)."""
 import pytest
 
-from csc_demand.stats.ranking import compare_rankings
+from helpers.ranking import compare_rankings
 
 # A and B are 0.02 apart with standard errors 0.01 each: z = 0.02 / sqrt(2) / 0.01 = 1.414 < 1.96, a tie.
 # B and C are 0.30 apart: z = 21.2, clearly ordered.

@@ -6,6 +6,7 @@ from chispa import assert_df_equality
 from csc_demand.outcomes.contract import INPUT_SCHEMAS
 from csc_demand.outcomes.followup import referral_categories
 from csc_demand.outcomes.rereferral import referral_windows, rereferral_rates
+from helpers.silver_rows import CHILDREN, REFERRALS, child, referral
 
 D = date.fromisoformat
 END = D("2021-03-31")
@@ -17,31 +18,6 @@ CHECKED_SCHEMA = ("referral_key string, previous_referral_date date, rereferral_
                   "censored boolean, followup_days int, potential_followup_days int")
 
 
-def child(key, la, born, pupil=None):
-    return (key, la, pupil, D(born), "F", "WBRI", "White", False)
-
-
-def referral(key, child_key, la, referred, closed, year=2021):
-    return (key, child_key, la, D(referred), D(closed) if closed else None, "RC1" if closed else None,
-            False, "1A", "N1", year)
-
-
-CHILDREN = [child("c1", "201", "2010-01-01"), child("c2", "201", "2012-02-29"),
-            child("c3", "202", "2002-09-10"),  # 18 on 2020-09-10, before the end of the data
-            child("c5", "201", "2012-05-05"), child("c8", "201", "2015-01-01")]
-REFERRALS = [
-    referral("r1", "c1", "201", "2019-01-10", "2019-02-01", 2019),
-    referral("r2", "c1", "201", "2020-01-10", "2020-01-10", 2020),   # exactly 12 months on; closed the same day
-    referral("r3", "c1", "201", "2021-01-11", None),                 # 12 months + 1 day on; still open
-    referral("r4", "c2", "201", "2020-02-29", "2020-03-15", 2020),   # leap day
-    referral("r5", "c2", "201", "2021-02-28", "2021-03-01"),         # 29 Feb 2020 + 12 months = 28 Feb 2021
-    referral("r6", "c3", "202", "2019-05-01", "2019-06-01", 2019),
-    referral("r7", "c3", "202", "2020-10-01", "2020-10-20"),         # after the 18th birthday
-    referral("r8", "c5", "201", "2020-02-29", "2020-02-29", 2020),
-    referral("r9", "c5", "201", "2021-03-01", None),                 # one day past 28 Feb 2021
-    referral("r12", "c8", "201", "2020-04-01", "2020-05-20"),
-    referral("r13", "c8", "201", "2020-05-20", "2020-06-30"),        # referred again on the closure day
-]
 EXPECTED = [
     ("r1", None, False, D("2020-01-10"), 343, True, True, False, 343, 789),
     ("r2", D("2019-01-10"), True, D("2021-01-11"), 367, True, True, False, 367, 446),

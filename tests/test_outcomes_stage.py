@@ -10,7 +10,7 @@ from csc_demand.cli import main
 from csc_demand.io import delta
 from csc_demand.outcomes.contract import INPUT_SCHEMAS
 from csc_demand.outcomes.tables import GOLD_TABLES
-from test_outcomes_rereferral import CHILDREN, REFERRALS
+from helpers.silver_rows import CHILDREN, REFERRALS
 
 D = date.fromisoformat
 

@@ -25,7 +25,7 @@ def _latest_commit(table_folder) -> int:
 
 def test_run_chains_every_stage_in_order_and_each_saves_its_summary(local_pipeline):
     assert local_pipeline.exit_code == 0
-    stages = ["synth", *[v for v in run_stage_module.pipeline_verbs() if v in cli.available_verbs()]]
+    stages = ["synth", "ingest", "fit", "classify", "outcomes", "report"]
     (summary,) = local_pipeline.summaries("run")
     assert summary["status"] == "ok"
     finished = [s["message"].split(":")[0] for s in summary["steps"] if " done in " in s["message"]]

@@ -11,8 +11,8 @@ import importlib.util
 import sys
 import traceback
 
-from csc_demand.config import ConfigError, load_config, parse_set_option
-from csc_demand.errors import ConcurrentWriteError
+from csc_demand.config import load_config, parse_set_option
+from csc_demand.errors import ConcurrentWriteError, CscDemandError
 from csc_demand.runlog import RunLog
 
 OK, FILES_REFUSED, USAGE, UNEXPECTED = 0, 1, 2, 3
@@ -23,6 +23,14 @@ EXIT_CODES = {OK: "every step done", FILES_REFUSED: "some input files were refus
               "writing the same Delta tables through every retry (one line says so)"}
 # Order is the pipeline's order; `run` chains them.
 VERBS = ["synth", "ingest", "fit", "classify", "outcomes", "report", "run"]
+# The one path for parameters: a verb's flag is a shorthand for its config key (a flag given wins over --set and
+# the config file); stages read only the config.
+FLAG_KEYS = {
+    "synth": {"scale": "synth.scale", "seed": "synth.seed", "defects": "synth.defects",
+              "first_year": "synth.first_year", "last_year": "synth.last_year"},
+    "fit": {"k": "model.k", "k_min": "model.k_min", "k_max": "model.k_max", "starts": "model.n_starts",
+            "seed": "model.seed"},
+}
 
 
 def _stage(verb: str):
@@ -36,9 +44,12 @@ def available_verbs() -> list[str]:
 
 def add_common_arguments(parser: argparse.ArgumentParser) -> None:
     common = parser.add_argument_group("common options")
-    common.add_argument("--conf", metavar="FILE", help="YAML config file (default: the profile's conf/<profile>.yml)")
+    common.add_argument("--config", dest="conf", metavar="FILE",
+                        help="YAML config file (default: the profile's conf/<profile>.yml)")
+    # The old spelling clashed with spark-submit's own --conf k=v; still accepted, with a warning.
+    common.add_argument("--conf", dest="deprecated_conf", metavar="FILE", help=argparse.SUPPRESS)
     common.add_argument("--profile", choices=["local", "cluster", "databricks"],
-                        help="config profile when --conf is not given (default: local, or databricks there)")
+                        help="config profile when --config is not given (default: local, or databricks there)")
     common.add_argument("--lakehouse", metavar="DIR", help="root of the Delta tables, run summaries and MLflow store")
     common.add_argument("--set", action="append", metavar="KEY=VALUE", dest="overrides",
                         help="override any config key, e.g. --set model.k=12 (repeatable)")
@@ -60,7 +71,14 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def config_from_args(args: argparse.Namespace):
+    if getattr(args, "deprecated_conf", None):
+        print("csc-demand: --conf FILE is deprecated (spark-submit's --conf k=v means something else): use "
+              "--config FILE", file=sys.stderr)
+        args.conf = args.conf or args.deprecated_conf
     overrides = parse_set_option(args.overrides)
+    for flag, key in FLAG_KEYS.get(args.verb, {}).items():
+        if getattr(args, flag, None) is not None:
+            overrides[key] = getattr(args, flag)
     overrides["lakehouse"] = args.lakehouse
     return load_config(args.conf, args.profile, overrides)
 
@@ -70,24 +88,24 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         cfg = config_from_args(args)
-    except ConfigError as err:
+    except CscDemandError as err:
         print(f"csc-demand {args.verb}: configuration error: {err}", file=sys.stderr)
         return USAGE
     log = RunLog(args.verb, cfg.runs_dir)
     try:
         with log.heartbeat():
             code = _stage(args.verb).run(args, cfg, log)
-    except (ConfigError, FileNotFoundError, ValueError) as err:
-        log.step(f"failed: {err}")
-        log.save("failed")
-        print(f"csc-demand {args.verb}: error: {err}", file=sys.stderr)
-        return USAGE
     except ConcurrentWriteError as err:  # known and explained: one line is enough
         log.step(f"stopped: {err}")
         log.save("failed")
         print(f"csc-demand {args.verb}: stopped: {err}", file=sys.stderr)
         return UNEXPECTED
-    except Exception as err:  # a crash, not a refused file: its own code, the traceback for whoever fixes it
+    except CscDemandError as err:  # the project's own errors say what was wrong and what to do: one line
+        log.step(f"failed: {err}")
+        log.save("failed")
+        print(f"csc-demand {args.verb}: error: {err}", file=sys.stderr)
+        return USAGE
+    except Exception as err:  # anything else, Spark's own ValueErrors too: a crash, with its traceback
         log.step(f"failed unexpectedly: {type(err).__name__}: {err}")
         log.save("failed")
         traceback.print_exc()

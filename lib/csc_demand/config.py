@@ -16,16 +16,13 @@ from typing import Any, Optional, get_type_hints
 import yaml
 
 from csc_demand import locations
+from csc_demand.errors import ConfigurationError
 
 PROFILES = ("local", "cluster", "databricks")
 LAYERS = ("bronze", "silver", "gold")
 MIN_KEY_LENGTH = 32  # characters of the pseudonymisation key: a short key can be guessed and every pseudonym undone
 # The one key in the code: only `run` uses it, on the set it synthesised itself; ingest refuses it for any other file.
 SYNTHETIC_ONLY_KEY = "synthetic-data-only-not-for-real-records"
-
-
-class ConfigError(ValueError):
-    """A configuration file or override names an unknown key or a value of the wrong type."""
 
 
 @dataclass
@@ -108,7 +105,7 @@ class Config:
         """Where a table lives: a path or URI under the lakehouse (io.hadoop_fs), ``catalog.schema.table`` on
         Databricks."""
         if layer not in LAYERS:
-            raise ConfigError(f"unknown layer {layer!r}; expected one of {LAYERS}")
+            raise ConfigurationError(f"unknown layer {layer!r}; expected one of {LAYERS}")
         if self.on_databricks:
             return f"{self.catalog}.{self.schemas[layer]}.{table}"
         return locations.join(self.lakehouse, layer, table)
@@ -122,7 +119,7 @@ class Config:
         if self.mlflow.tracking_uri:
             return self.mlflow.tracking_uri
         if not locations.is_local(self.lakehouse):
-            raise ConfigError(
+            raise ConfigurationError(
                 f"the lakehouse {self.lakehouse} is not on this machine, so the MLflow tracking database cannot sit "
                 "in it: set mlflow.tracking_uri (a tracking server, or e.g. --set mlflow.tracking_uri=sqlite:////"
                 "data/mlflow.db); artifacts still go to the lakehouse")
@@ -142,12 +139,12 @@ class Config:
     def resolve_pseudonym_key(self) -> str:
         key = os.environ.get(self.pseudonym_key_env) or self.pseudonym_key
         if not key:
-            raise ConfigError(
+            raise ConfigurationError(
                 f"no pseudonymisation key: set the environment variable {self.pseudonym_key_env} "
                 "(or pseudonym_key in your config file, kept out of version control)"
             )
         if len(key) < MIN_KEY_LENGTH:
-            raise ConfigError(
+            raise ConfigurationError(
                 f"the pseudonymisation key ({self.pseudonym_key_env} or pseudonym_key) has {len(key)} characters; "
                 f"it needs at least {MIN_KEY_LENGTH} random ones. Make one with: python -c "
                 "'import secrets; print(secrets.token_urlsafe(32))' and keep it out of version control"
@@ -181,7 +178,7 @@ def _coerce(value: Any, hint: Any, where: str) -> Any:
         if target in (dict, list) and not isinstance(value, target):
             raise ValueError(value)
     except (TypeError, ValueError) as err:
-        raise ConfigError(f"{where}: {value!r} is not a valid {getattr(target, '__name__', target)}") from err
+        raise ConfigurationError(f"{where}: {value!r} is not a valid {getattr(target, '__name__', target)}") from err
     return value
 
 
@@ -190,11 +187,11 @@ def _apply(obj: Any, updates: dict, where: str) -> None:
     for key, value in updates.items():
         if key not in hints:
             known = ", ".join(sorted(hints))
-            raise ConfigError(f"{where}: unknown key {key!r} (known keys: {known})")
+            raise ConfigurationError(f"{where}: unknown key {key!r} (known keys: {known})")
         current = getattr(obj, key)
         if dataclasses.is_dataclass(current):
             if not isinstance(value, dict):
-                raise ConfigError(f"{where}.{key}: expected a mapping, got {value!r}")
+                raise ConfigurationError(f"{where}.{key}: expected a mapping, got {value!r}")
             _apply(current, value, f"{where}.{key}")
         elif isinstance(current, dict) and isinstance(value, dict):
             setattr(obj, key, {**current, **value})
@@ -214,17 +211,17 @@ def load_config(conf: str | os.PathLike | None = None, profile: str | None = Non
         profile = profile or os.environ.get("CSC_PROFILE") or (
             "databricks" if "DATABRICKS_RUNTIME_VERSION" in os.environ else "local")
         if profile not in PROFILES:
-            raise ConfigError(f"unknown profile {profile!r}; expected one of {PROFILES} or --conf FILE")
+            raise ConfigurationError(f"unknown profile {profile!r}; expected one of {PROFILES} or --config FILE")
         conf = conf_dir() / f"{profile}.yml"
     path = Path(conf) if isinstance(conf, (str, os.PathLike)) else conf  # else a packaged profile (Traversable)
     if not path.exists():
-        raise ConfigError(f"config file {path} does not exist")
+        raise ConfigurationError(f"config file {path} does not exist")
     try:
         data = yaml.safe_load(path.read_text()) or {}
     except yaml.YAMLError as err:
-        raise ConfigError(f"{path}: not valid YAML: {err}") from err
+        raise ConfigurationError(f"{path}: not valid YAML: {err}") from err
     if not isinstance(data, dict):
-        raise ConfigError(f"{path}: expected a mapping at the top level")
+        raise ConfigurationError(f"{path}: expected a mapping at the top level")
     _apply(cfg, data, str(path))
     for dotted, value in (overrides or {}).items():
         if value is None:
@@ -242,7 +239,7 @@ def parse_set_option(items: list[str] | None) -> dict[str, Any]:
     result: dict[str, Any] = {}
     for item in items or []:
         if "=" not in item:
-            raise ConfigError(f"--set {item!r}: expected KEY=VALUE, e.g. --set model.k=12")
+            raise ConfigurationError(f"--set {item!r}: expected KEY=VALUE, e.g. --set model.k=12")
         key, raw = item.split("=", 1)
         result[key.strip()] = yaml.safe_load(raw)
     return result

@@ -12,13 +12,14 @@ from csc_demand.cli import main
 
 def with_default_profile(argv: list[str], profile: str) -> list[str]:
     """``argv`` plus ``--profile <profile>`` unless it already names a profile or a config file."""
-    chosen = any(arg in ("--conf", "--profile") or arg.startswith(("--conf=", "--profile=")) for arg in argv)
+    chosen = any(arg in ("--config", "--conf", "--profile") or arg.startswith(("--config=", "--conf=", "--profile="))
+                 for arg in argv)
     return list(argv) if chosen else [*argv, "--profile", profile]
 
 
 def submit_job(verb: str, argv: list[str] | None = None) -> int:
     """A ``jobs/<verb>.py`` script under spark-submit: the cluster profile (master and packages come from
-    spark-submit) unless ``--conf``/``--profile`` is given."""
+    spark-submit) unless ``--config``/``--profile`` is given."""
     return main([verb, *with_default_profile(sys.argv[1:] if argv is None else argv, "cluster")])
 
 

@@ -7,6 +7,7 @@ out of total, from Spark's status tracker).
 from __future__ import annotations
 
 import json
+import logging
 import sys
 import threading
 import time
@@ -20,6 +21,28 @@ from typing import Any, Iterator
 from csc_demand import locations
 
 _STEP_LOCK = threading.Lock()
+logger = logging.getLogger("csc_demand")  # progress lines at INFO: a notebook user can quieten them with setLevel
+
+
+class _CurrentStderr(logging.StreamHandler):
+    """Writes to whatever ``sys.stderr`` is at the time (pytest and notebooks replace it after import)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+
+    @property
+    def stream(self):
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, _value) -> None:
+        pass
+
+
+if not logger.handlers:
+    logger.addHandler(_CurrentStderr())
+    logger.setLevel(logging.INFO)
+    logger.propagate = False  # one copy of each line, also where the root logger prints too
 HEARTBEAT_SECONDS = 10.0
 
 
@@ -36,9 +59,7 @@ _last = _LastLine()
 
 
 def _write_line(verb: str, elapsed: float, message: str) -> None:
-    line = f"[csc-demand {verb}] {elapsed:7.1f}s  {message}\n"
-    sys.stderr.write(line)  # one write per line: print() writes a line and its newline separately
-    sys.stderr.flush()
+    logger.info(f"[csc-demand {verb}] {elapsed:7.1f}s  {message}")
 
 
 def spark_progress() -> str:

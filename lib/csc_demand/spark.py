@@ -12,6 +12,7 @@ import sys
 from pyspark.sql import SparkSession
 
 from csc_demand.config import Config
+from csc_demand.errors import ConfigurationError
 
 DELTA_CONF = {
     "spark.sql.extensions": "io.delta.sql.DeltaSparkSessionExtension",
@@ -21,11 +22,11 @@ COMMON_CONF = {
     "spark.sql.session.timeZone": "UTC",
     "spark.ui.showConsoleProgress": "false",
     # HotSpot does not JIT-compile methods over 8,000 bytes of bytecode; whole-stage code for a table's rules grew
-    # past that and ran interpreted (silver assessments: 160 s -> 95 s of task time at national scale). Spark
-    # generates smaller, split code for such plans instead.
+    # past that and ran interpreted (README, ingest benchmark). Spark generates smaller, split code for such plans
+    # instead.
     "spark.sql.codegen.hugeMethodLimit": "8000",
     # Cached DataFrames stay uncompressed: ingest caches records full of 64-character hex keys, which compression
-    # shrank by 8% while its dictionary building took 7% of all ingest CPU at national scale.
+    # shrank a little while its dictionary building took a large share of ingest CPU (README, ingest benchmark).
     "spark.sql.inMemoryColumnarStorage.compressed": "false",
 }
 
@@ -63,7 +64,23 @@ def get_spark(cfg: Config, app_name: str = "csc-demand") -> SparkSession:
     spark = builder.getOrCreate()
     spark.sparkContext.setLogLevel("WARN")
     require_delta(spark)
+    if not (cfg.profile == "local" or cfg.spark.master):
+        # Under spark-submit: one task now, so an executor Python that cannot start, or differs from the driver's
+        # version, fails here and not at the first Python task (the E-step) after hours of ingest.
+        sys.stderr.write(f"[csc-demand] executors' Python: {executors_python(spark)}\n")
     return spark
+
+
+def executors_python(spark: SparkSession) -> str:
+    """The interpreter a Python task runs on an executor (``spark.pyspark.python`` there)."""
+    try:
+        return spark.sparkContext.parallelize([0], 1).map(lambda _: sys.executable).first()
+    except Exception as err:  # py4j's error holds the executor's stack trace; its first "Cannot run" line is enough
+        reason = next((line.strip() for line in str(err).splitlines() if "Cannot run program" in line), str(err)[:300])
+        raise ConfigurationError(
+            f"the executors cannot run Python (spark.pyspark.python={spark.conf.get('spark.pyspark.python', None)}): "
+            f"{reason}. Submit with deploy/spark-submit.sh, which ships the environment with --archives (not in "
+            "local mode), or see docs/running.md, section 2") from err
 
 
 def require_delta(spark: SparkSession) -> None:
@@ -72,7 +89,7 @@ def require_delta(spark: SparkSession) -> None:
     from py4j.java_gateway import JavaClass
 
     if not isinstance(spark.sparkContext._jvm.io.delta.tables.DeltaTable, JavaClass):
-        raise RuntimeError(
+        raise ConfigurationError(
             "Delta Lake is not on the Spark classpath. Submit jobs with deploy/spark-submit.sh, which adds it, or give "
             "spark-submit --packages io.delta:delta-spark_4.1_2.13:<delta-spark version> and the two Delta settings in "
             "docs/running.md (spark.sql.extensions, spark.sql.catalog.spark_catalog)")

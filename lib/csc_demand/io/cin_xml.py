@@ -8,10 +8,10 @@ from __future__ import annotations
 
 from pyspark.sql import DataFrame, SparkSession
 
+from csc_demand.io.csv_source import CORRUPT
 from csc_demand.io.discover import SourceFile
 from csc_demand.io.file_columns import ABS_PATH, decoded_file_path, with_file_columns
 
-CORRUPT = "_corrupt_record"
 
 CHILD_DDL = """
 ChildIdentifiers STRUCT<LAchildID: STRING, UPN: STRING, FormerUPN: STRING, UPNunknown: STRING,

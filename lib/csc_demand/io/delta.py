@@ -20,7 +20,7 @@ from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql.types import StructType
 
 from csc_demand.config import Config
-from csc_demand.errors import ConcurrentWriteError
+from csc_demand.errors import ConcurrentWriteError, MissingTableError
 
 R = TypeVar("R")
 
@@ -96,7 +96,7 @@ def read_table(spark: SparkSession, cfg: Config, layer: str, table: str,
                version: Optional[int] = None) -> DataFrame:
     name = cfg.table_name(layer, table)
     if not table_exists(spark, cfg, layer, table):
-        raise FileNotFoundError(
+        raise MissingTableError(
             f"Delta table {layer}.{table} not found at {name}: run the stage that writes it first "
             f"(bronze/silver: `csc-demand ingest`, gold: `csc-demand classify` or `outcomes`)")
     reader = spark.read.format("delta")

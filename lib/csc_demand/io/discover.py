@@ -15,6 +15,7 @@ from typing import Optional
 from pyspark.sql import SparkSession
 
 from csc_demand import locations
+from csc_demand.errors import InputFileError
 from csc_demand.io import hadoop_fs
 
 # kind -> name pattern; groups "la" and "year" where the name carries them
@@ -52,7 +53,7 @@ def kind_of(name: str) -> Optional[tuple[str, Optional[str], int]]:
 def discover(spark: SparkSession, source: str | os.PathLike) -> tuple[list[SourceFile], list[str]]:
     """All recognised input files under ``source`` (sorted by relative path) and the unrecognised ones."""
     if not hadoop_fs.is_dir(spark, str(source)):
-        raise FileNotFoundError(f"source folder {source} does not exist or is not a folder")
+        raise InputFileError(f"source folder {source} does not exist or is not a folder")
     root = hadoop_fs.qualified(spark, str(source)).rstrip("/") + "/"
     found: list[SourceFile] = []
     unrecognised: list[str] = []

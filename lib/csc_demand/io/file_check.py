@@ -23,6 +23,7 @@ from typing import Iterable, Iterator, Optional
 from pyspark import cloudpickle
 from pyspark.sql import SparkSession
 
+from csc_demand.errors import InputFileError
 from csc_demand.io.csv_source import CSV_COLUMNS
 
 from csc_demand.io.discover import SourceFile
@@ -142,7 +143,7 @@ def _check_one(content: bytes, kind: str, columns: tuple[str, ...]) -> dict:
 def _glob_escaped(path: str) -> str:
     """binaryFiles takes a comma-separated list of globs: escape glob characters; a comma cannot be escaped."""
     if "," in path:
-        raise ValueError(f"{path}: a comma in a file or folder name cannot be read through Hadoop's file listing; "
+        raise InputFileError(f"{path}: a comma in a file or folder name cannot be read through Hadoop's file listing; "
                          "rename the folder or file")
     return re.sub(r"([\\{}\[\]*?])", r"\\\1", path)
 

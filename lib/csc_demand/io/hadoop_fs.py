@@ -49,3 +49,13 @@ def write_text(location: str, text: str) -> None:
         out.write(bytearray(text.encode("utf-8")))
     finally:
         out.close()
+
+
+def copy_folder_from_local(spark: SparkSession, folder: str, location: str) -> None:
+    """Copy a local folder's contents to ``location`` (overwriting files of the same name) through Hadoop's
+    FileSystem: for outputs that libraries write only to local files (the report's HTML, PNG and XLSX)."""
+    path, fs = _jvm_path(spark, location)
+    jvm = spark.sparkContext._jvm
+    fs.mkdirs(path)
+    for entry in jvm.java.io.File(str(folder)).listFiles():
+        fs.copyFromLocalFile(False, True, jvm.org.apache.hadoop.fs.Path(entry.toURI()), path)

@@ -14,6 +14,7 @@ import pyarrow as pa
 from pyspark.sql import DataFrame
 from scipy import sparse
 
+from csc_demand.errors import ModelError
 from csc_demand.model.patterns import unpack
 
 
@@ -46,7 +47,7 @@ class SparkPatterns:
 
         rows = self.df.mapInArrow(per_partition, "stats binary").collect()
         if not rows:
-            raise ValueError("the pattern table is empty: nothing to fit")
+            raise ModelError("the pattern table is empty: nothing to fit")
         parts = [pickle.loads(row["stats"]) for row in rows]
         return tuple(sum(values[1:], values[0].copy()) for values in zip(*parts))
 

@@ -17,6 +17,7 @@ from scipy.optimize import linear_sum_assignment
 
 from csc_demand.codes import INDICATOR_NAMES
 from csc_demand.config import conf_dir
+from csc_demand.errors import ModelError
 
 UNMATCHED_FIRST_ID = 101
 NO_FACTORS_ID = 0
@@ -68,18 +69,18 @@ def load_categories(path: str | Path | None = None) -> list[Category]:
         named = set(cat.require) | set(cat.exclude) | {n for g in groups for n in g}
         unknown = sorted(named - set(INDICATOR_NAMES))
         if unknown:
-            raise ValueError(f"{path}: category {cat.key!r} names unknown indicators {unknown}")
+            raise ModelError(f"{path}: category {cat.key!r} names unknown indicators {unknown}")
         if not (cat.require or cat.any_of):
-            raise ValueError(f"{path}: category {cat.key!r} needs `require` or `any_of`")
+            raise ModelError(f"{path}: category {cat.key!r} needs `require` or `any_of`")
         if not 0 < cat.id < UNMATCHED_FIRST_ID:
-            raise ValueError(f"{path}: category {cat.key!r} id must be between 1 and {UNMATCHED_FIRST_ID - 1}")
+            raise ModelError(f"{path}: category {cat.key!r} id must be between 1 and {UNMATCHED_FIRST_ID - 1}")
         result.append(cat)
     for field in ("id", "key"):
         values = [getattr(c, field) for c in result]
         if len(set(values)) != len(values):
-            raise ValueError(f"{path}: duplicate category {field}s")
+            raise ModelError(f"{path}: duplicate category {field}s")
     if not result:
-        raise ValueError(f"{path}: no categories defined")
+        raise ModelError(f"{path}: no categories defined")
     return result
 
 

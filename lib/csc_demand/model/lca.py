@@ -23,6 +23,7 @@ from pyspark.ml.util import (DefaultParamsReadable, DefaultParamsReader, Default
 from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
+from csc_demand.errors import ModelError
 from csc_demand.model import em
 from csc_demand.model.distributed import SparkPatterns
 from csc_demand.model.patterns import indicator_array, pattern_table, unpack
@@ -109,7 +110,7 @@ class LatentClassAnalysis(Estimator, _LCAParams, DefaultParamsReadable, DefaultP
     def fit_patterns(self, patterns: "PreparedPatterns") -> "LatentClassModel":
         k = self.getK()
         if k < 1 or self.getNStarts() < 1:
-            raise ValueError(f"k and nStarts must be positive (k={k}, nStarts={self.getNStarts()})")
+            raise ModelError(f"k and nStarts must be positive (k={k}, nStarts={self.getNStarts()})")
         data = patterns.data
         result = em.fit_multistart(
             data, unpack(patterns.init_masks, data.n_indicators), patterns.init_counts, k=k,
@@ -203,10 +204,6 @@ class LatentClassModel(Model, _LCAParams, MLReadable, MLWritable):
     def fitInfo(self) -> dict:
         return dict(self._fit_info)
 
-    def numParameters(self) -> int:
-        k, n_ind = self._theta.shape
-        return (k - 1) + k * n_ind
-
     def relabelled(self, order: Sequence[int], class_ids: Sequence[int], class_names: Sequence[str]
                    ) -> "LatentClassModel":
         """The same model with classes in ``order`` (new class i = old class order[i]) and named."""
@@ -248,10 +245,6 @@ class LatentClassModel(Model, _LCAParams, MLReadable, MLWritable):
                                (F.array_position(F.col(post), F.array_max(F.col(post))) - 1).cast("int"))
                 .withColumn(self.getProbabilityCol(), array_to_vector(F.col(post)))
                 .drop(post))
-
-    def predict_patterns(self, X: np.ndarray) -> np.ndarray:
-        """Posterior (n, k) for a driver-side 0/1 matrix (used by the pyfunc and diagnostics)."""
-        return em.posterior(X, np.log(self._weights), self._theta)
 
     # ---- parameter sets (the published-parameter format) -------------------------------------------
     @classmethod

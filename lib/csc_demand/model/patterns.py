@@ -15,6 +15,8 @@ from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 from pyspark.sql.types import ArrayType
 
+from csc_demand.errors import ModelError
+
 MAX_BITS = 62
 
 
@@ -58,11 +60,11 @@ def explain_invalid(df: DataFrame, col: str, key_cols: list[str] | None = None) 
                .first())
     if summary["n_bad"]:
         example = (df.select(ind.alias("_ind"), *(key_cols or [])).where(bad).first())
-        raise ValueError(
+        raise ModelError(
             f"{summary['n_bad']} row(s) have a null or non-0/1 value in {col!r} (first: {example.asDict()}); "
             "indicators must be 0/1 - fix or drop those rows before fitting")
     if summary["lo"] != summary["hi"]:
-        raise ValueError(f"rows of {col!r} have different lengths ({summary['lo']} to {summary['hi']}); "
+        raise ModelError(f"rows of {col!r} have different lengths ({summary['lo']} to {summary['hi']}); "
                          "every row must have the same indicators in the same order")
 
 
@@ -73,20 +75,20 @@ def pattern_table(df: DataFrame, col: str) -> tuple[int, DataFrame]:
     values = _raw_array(df, col)
     first = df.select(F.size(values).alias("n")).first()
     if first is None:
-        raise ValueError(f"no rows to fit: the input to the latent class model is empty (column {col!r})")
+        raise ModelError(f"no rows to fit: the input to the latent class model is empty (column {col!r})")
     n_ind = first["n"] or 0
     if n_ind > MAX_BITS:
-        raise ValueError(f"{n_ind} indicators: at most {MAX_BITS} are supported by the bit-mask compression")
+        raise ModelError(f"{n_ind} indicators: at most {MAX_BITS} are supported by the bit-mask compression")
     if n_ind < 1:
         explain_invalid(df, col)
-        raise ValueError(f"rows of {col!r} hold no indicators")
+        raise ModelError(f"rows of {col!r} hold no indicators")
     table = (df.select(bitmask(values, n_ind).alias("mask"), is_valid(values, n_ind).alias("valid"))
              .groupBy("mask", "valid").agg(F.count(F.lit(1)).alias("count"))
              .persist(StorageLevel.MEMORY_AND_DISK))
     if table.where(~F.col("valid")).count():
         table.unpersist()
         explain_invalid(df, col)
-        raise ValueError(f"rows of {col!r} are not all arrays of {n_ind} 0/1 indicators")
+        raise ModelError(f"rows of {col!r} are not all arrays of {n_ind} 0/1 indicators")
     return n_ind, table
 
 

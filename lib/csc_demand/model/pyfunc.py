@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 
 from csc_demand.codes import indicator_vector
-from csc_demand.model.em import posterior
+from csc_demand.model.em import EPS, posterior
 from csc_demand.model.labelling import NO_FACTORS_ID, NO_FACTORS_NAME
 
 INPUT_COLUMN = "factor_codes"
@@ -35,7 +35,7 @@ def classify_codes(parameters: dict, factor_codes) -> pd.DataFrame:
     X = np.array([indicator_vector(parse_codes(v)) for v in factor_codes], dtype=float).reshape(
         -1, len(parameters["indicator_names"]))
     post = posterior(X, np.log(np.asarray(parameters["class_sizes"])),
-                     np.clip(np.asarray(parameters["conditional_probabilities"]), 1e-15, 1 - 1e-15))
+                     np.clip(np.asarray(parameters["conditional_probabilities"]), EPS, 1 - EPS))
     best = post.argmax(axis=1)
     has_factor = X.sum(axis=1) > 0
     ids = np.asarray(parameters["class_ids"])[best]

@@ -19,6 +19,7 @@ from typing import Iterable, Optional
 
 import numpy as np
 
+from csc_demand.errors import ModelError
 from csc_demand.model import em
 from csc_demand.model.lca import LatentClassAnalysis, LatentClassModel, PreparedPatterns, information_criteria
 
@@ -72,7 +73,7 @@ def fit_range(estimator: LatentClassAnalysis, patterns: PreparedPatterns, ks: It
 def choose_k(fits: list[KFit], min_class_share: float = 0.01, bic_gain_share: float = 0.99) -> int:
     """The selection rule described in the module docstring."""
     if not fits:
-        raise ValueError("no fitted k to choose from")
+        raise ModelError("no fitted k to choose from")
     admissible = [f for f in fits if f.metrics["smallest_class_share"] >= min_class_share] or fits
     admissible = sorted(admissible, key=lambda f: f.k)
     best = min(f.metrics["bic"] for f in admissible)

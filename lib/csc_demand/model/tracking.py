@@ -66,8 +66,14 @@ def log_input_table(df, cfg: Config, layer: str, table: str, version: int) -> No
     """Record the input Delta table and the version read, as an MLflow dataset input and as params: by path, or
     by its Unity Catalog name on Databricks (which gives the workspace's lineage)."""
     location = cfg.table_name(layer, table)
-    source = {"table_name": location} if cfg.on_databricks else {"path": location}
-    dataset = mlflow.data.from_spark(df, **source, version=str(version), name=f"{layer}.{table}")
+    if cfg.on_databricks:
+        dataset = mlflow.data.from_spark(df, table_name=location, version=str(version), name=f"{layer}.{table}")
+    else:  # from_spark takes only local or DBFS folders for Delta tables, so an s3a:// table's source is built here
+        from mlflow.data.delta_dataset_source import DeltaDatasetSource
+        from mlflow.data.spark_dataset import SparkDataset
+
+        dataset = SparkDataset(df=df, source=DeltaDatasetSource(path=location, delta_table_version=str(version)),
+                               name=f"{layer}.{table}")
     mlflow.log_input(dataset, context="training")
     mlflow.log_params({f"input.{layer}.{table}.version": version})
 

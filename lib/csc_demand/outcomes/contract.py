@@ -3,6 +3,8 @@ from __future__ import annotations
 
 from pyspark.sql import DataFrame
 
+from csc_demand.errors import SchemaContractError
+
 INPUT_SCHEMAS: dict[str, str] = {
     "children": "child_key string, la_code string, pupil_key string, birth_date date, sex string, "
                 "ethnicity string, ethnic_group string, disabled boolean",
@@ -33,6 +35,6 @@ def check_columns(df: DataFrame, table: str, layer: str = "silver") -> DataFrame
     """Return ``df`` unchanged, or raise a ValueError naming the table and the columns it lacks."""
     missing = [c for c in required_columns(table) if c not in df.columns]
     if missing:
-        raise ValueError(f"{layer}.{table} lacks columns {missing} required by the outcomes stage "
+        raise SchemaContractError(f"{layer}.{table} lacks columns {missing} required by the outcomes stage "
                          f"(see docs/tables.md); re-run the stage that writes it")
     return df

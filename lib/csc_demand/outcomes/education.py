@@ -20,6 +20,7 @@ from datetime import date
 from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
 
+from csc_demand.errors import MissingTableError
 from csc_demand.outcomes.followup import CATEGORY_COLUMNS
 from csc_demand.outcomes.trends import ENGLAND
 from csc_demand.stats.survival import Z_95
@@ -62,7 +63,7 @@ def history_start(referrals: DataFrame) -> date:
     """1 April of the first collection year in silver.referrals: the first day of observable CIN history."""
     first = referrals.agg(F.min("collection_year")).collect()[0][0]
     if first is None:
-        raise ValueError("silver.referrals is empty: no CIN history to classify pupils' involvement with")
+        raise MissingTableError("silver.referrals is empty: no CIN history to classify pupils' involvement with")
     return date(int(first) - 1, 4, 1)
 
 

@@ -10,6 +10,8 @@ from datetime import date
 from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
 
+from csc_demand.errors import MissingTableError
+
 ADULT_AGE_MONTHS = 18 * 12
 CATEGORY_COLUMNS = ("category_id", "category_name")
 FOLLOWUP_COLUMNS = ("censor_date", "at_risk", "event", "censored", "followup_days", "potential_followup_days")
@@ -19,7 +21,7 @@ def default_end_date(referrals: DataFrame) -> date:
     """The last census reference date in the data: 31 March of the latest collection year in silver.referrals."""
     latest = referrals.agg(F.max("collection_year").alias("year")).collect()[0]["year"]
     if latest is None:
-        raise ValueError("silver.referrals is empty: cannot infer the end of the data; pass --end-date YYYY-MM-DD")
+        raise MissingTableError("silver.referrals is empty: cannot infer the end of the data; pass --end-date YYYY-MM-DD")
     return date(int(latest), 3, 31)
 
 

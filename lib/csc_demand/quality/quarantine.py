@@ -51,7 +51,7 @@ def line_order() -> list[Column]:
 
 def first_line() -> Column:
     """Aggregate: the first line of a record grouped from several CSV lines, for ``line_locator``. A plain hash
-    aggregate: listing every line (collect_list) made the grouping sort its rows, 23 s of 318 at national scale."""
+    aggregate: listing every line (collect_list) made the grouping sort its rows."""
     return F.min("line_number")
 
 

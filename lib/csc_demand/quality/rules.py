@@ -100,6 +100,7 @@ def cp_plan_checks() -> Checks:
         ("CSC-DATE", _any_bad_date("start_raw", "end_raw", "referral_date_raw")
             | F.exists(reviews, lambda r: bad_date(r, ISO_DATE))),
         ("1105", to_date("start_raw", ISO_DATE) < _referral_date()),
+        ("8925", to_date("end_raw", ISO_DATE) < to_date("start_raw", ISO_DATE)),
         ("CSC-CODE", bad_code("initial_category", codes.ABUSE_CATEGORIES)
             | bad_code("latest_category", codes.ABUSE_CATEGORIES)),
         ("CSC-NUMBER", bad_int("previous_cpp_raw")),
@@ -111,6 +112,8 @@ def cin_plan_checks() -> Checks:
     return [
         ("CSC-KEY", value("start_raw").isNull()),
         ("CSC-DATE", _any_bad_date("start_raw", "end_raw")),
+        ("4015", to_date("start_raw", ISO_DATE) < _referral_date()),
+        ("4011", to_date("end_raw", ISO_DATE) < to_date("start_raw", ISO_DATE)),
         ("4000", _nfa()),
     ]
 
@@ -121,6 +124,7 @@ def section47_checks() -> Checks:
         ("CSC-DATE", _any_bad_date("start_raw", "icpc_target_raw", "icpc_raw")),
         ("CSC-CODE", bad_bool("icpc_not_required_raw")),
         ("2889", to_date("start_raw", ISO_DATE) < _referral_date()),
+        ("1104", to_date("icpc_raw", ISO_DATE) < _referral_date()),
         ("8831", _nfa()),
     ]
 
@@ -139,10 +143,14 @@ def child_checks(missing_id_rule: str) -> Checks:
 
 
 def care_episode_checks() -> Checks:
+    """SSDA903 episodes; rule ids are the DfE's SSDA903 validation rules (501 and 142, which compare episodes of a
+    child, are in quality/record_sets.py). REC takes every year's codes: older returns use E43 and E44."""
     return [
         ("CSC-KEY", F.col("child_key").isNull() | value("DECOM").isNull()),
         ("CSC-DATE", _any_bad_date("DECOM", "DEC", fmt=UK_DATE)),
-        ("CSC-CODE", bad_code("RNE", codes.RNE_CODES) | bad_code("REC", codes.REC_CODES)),
+        ("143", bad_code("RNE", codes.RNE_CODES)),
+        ("149", bad_code("REC", codes.REC_CODES)),
+        ("356", to_date("DEC", UK_DATE) < to_date("DECOM", UK_DATE)),
     ]
 
 

@@ -17,7 +17,8 @@ from pyspark.sql import functions as F
 
 from csc_demand import locations
 from csc_demand.config import Config
-from csc_demand.io import delta
+from csc_demand.errors import ConfigurationError
+from csc_demand.io import delta, hadoop_fs
 from csc_demand.quality.quarantine import rule_message
 from csc_demand.report.publish import write_workbook
 from csc_demand.transform.pseudonymise import pseudonymise
@@ -67,7 +68,7 @@ def restricted_folder(cfg: Config, report_out: str | None = None) -> str:
     if report_out is not None and locations.is_local(report_out):
         inside, out = Path(folder), Path(locations.local_path(report_out))
         if inside == out or out in inside.parents or inside in out.parents:
-            raise ValueError(f"the restricted workbook folder {inside} and the report folder {out} overlap: "
+            raise ConfigurationError(f"the restricted workbook folder {inside} and the report folder {out} overlap: "
                              "choose a report --out outside the lakehouse's restricted/ folder")
     return folder
 
@@ -95,10 +96,7 @@ def write_restricted_workbook(spark: SparkSession, cfg: Config, report_out: str 
     location = locations.join(folder, name)
     with tempfile.TemporaryDirectory() as scratch:  # openpyxl writes local files; Hadoop copies it to the lakehouse
         write_workbook(sheets, str(Path(scratch) / name))
-        hadoop = spark.sparkContext._jvm.org.apache.hadoop.fs.Path
-        target = hadoop(location)
-        target.getFileSystem(spark.sparkContext._jsc.hadoopConfiguration()).copyFromLocalFile(
-            False, True, hadoop(str(Path(scratch) / name)), target)
+        hadoop_fs.copy_folder_from_local(spark, scratch, folder)
     return location
 
 

@@ -17,6 +17,7 @@ from pyspark.sql import functions as F
 
 from csc_demand.codes import INDICATOR_NAMES
 from csc_demand.config import Config
+from csc_demand.errors import ConfigurationError
 from csc_demand.io.delta import read_table, table_version
 from csc_demand.model import tracking
 from csc_demand.model.baselines import fit_baselines
@@ -43,16 +44,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--categories", metavar="FILE", help="category definitions (default conf/categories.yml)")
 
 
-def _k_range(args, cfg: Config) -> list[int]:
-    if args.k is not None or cfg.model.k is not None:
-        k = args.k if args.k is not None else cfg.model.k
+def _k_range(cfg: Config) -> list[int]:
+    if cfg.model.k is not None:
+        k = cfg.model.k
         if k < 1:
-            raise ValueError(f"--k must be at least 1, got {k}")
+            raise ConfigurationError(f"--k must be at least 1, got {k}")
         return [k]
-    lo = args.k_min if args.k_min is not None else cfg.model.k_min
-    hi = args.k_max if args.k_max is not None else cfg.model.k_max
+    lo, hi = cfg.model.k_min, cfg.model.k_max
     if not 1 <= lo <= hi:
-        raise ValueError(f"need 1 <= --k-min <= --k-max, got {lo} and {hi}")
+        raise ConfigurationError(f"need 1 <= --k-min <= --k-max, got {lo} and {hi}")
     return list(range(lo, hi + 1))
 
 
@@ -72,9 +72,8 @@ def _log_k_run(fit: KFit, log: RunLog, input_version: int, tags: dict) -> None:
 def run(args: argparse.Namespace, cfg: Config, log: RunLog) -> int:
     spark = get_spark(cfg)
     categories = load_categories(args.categories)
-    ks = _k_range(args, cfg)
-    seed = args.seed if args.seed is not None else cfg.model.seed
-    n_starts = args.starts if args.starts is not None else cfg.model.n_starts
+    ks = _k_range(cfg)
+    seed, n_starts = cfg.model.seed, cfg.model.n_starts
 
     assessments = read_table(spark, cfg, *INPUT)
     version = table_version(spark, cfg, *INPUT)

@@ -16,8 +16,8 @@ from typing import Callable, TypeVar
 from pyspark import StorageLevel
 from pyspark.sql import functions as F
 
-from csc_demand.config import SYNTHETIC_ONLY_KEY, Config, ConfigError
-from csc_demand.errors import ConcurrentWriteError
+from csc_demand.config import SYNTHETIC_ONLY_KEY, Config
+from csc_demand.errors import ConcurrentWriteError, ConfigurationError, InputFileError
 from csc_demand.io import delta
 from csc_demand.io.bronze import BRONZE_TABLE, empty_bronze, manifest_rows, read_files
 from csc_demand.io.discover import KINDS, discover
@@ -229,7 +229,7 @@ def _refuse_demo_key_for_real_files(spark, cfg: Config, source: str, checks: lis
     foreign += [f"{name} (already in bronze)" for name, row in _previous_manifest(spark, cfg).items()
                 if row["status"] == "loaded" and row["file_sha256"] not in written]
     if foreign:
-        raise ConfigError(
+        raise ConfigurationError(
             f"the demo pseudonymisation key is only for data `synth` wrote, and {len(foreign)} file(s) are not "
             f"among those it wrote under {source}: {', '.join(foreign[:5])}. Set {cfg.pseudonym_key_env} to a "
             "secret key of your own (or use a fresh lakehouse for synthetic data)")
@@ -245,7 +245,7 @@ def run(args: argparse.Namespace, cfg: Config, log: RunLog) -> int:
              + (f"; {len(unrecognised)} name(s) not recognised: {', '.join(unrecognised[:5])}" if unrecognised else ""))
     log.metric("files_unrecognised", unrecognised)
     if not files:
-        raise FileNotFoundError(f"no input files under {args.source}: expected names as in docs/formats.md "
+        raise InputFileError(f"no input files under {args.source}: expected names as in docs/formats.md "
                                 "(e.g. cin_census/2015/cin_201_2015.xml, npd/cin_2015.csv)")
     checks = check_files(spark, files)
     log.step(f"checked {len(checks)} file(s): {sum(not c.ok for c in checks)} cannot be read")

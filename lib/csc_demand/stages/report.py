@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import tempfile
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Callable, Iterable, TypeVar
 
@@ -12,7 +13,8 @@ from pyspark.sql import functions as F
 
 from csc_demand import locations
 from csc_demand.config import Config
-from csc_demand.io import delta
+from csc_demand.errors import ConfigurationError, MissingTableError
+from csc_demand.io import delta, hadoop_fs
 from csc_demand.report.build import (COMPARISONS, REPORT_TABLES, absent_reason, build_report, las_in,
                                      select_report_columns)
 from csc_demand.report.identifiers import IDENTIFIER_COLUMNS, table_identifiers
@@ -29,8 +31,8 @@ T, R = TypeVar("T"), TypeVar("R")
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--out", metavar="DIR",
-                        help="folder for the report on this machine (default <lakehouse>/report for a lakehouse on "
-                             "this machine; required otherwise; on Databricks a volume path)")
+                        help="folder or URI for the report (default <lakehouse>/report; on Databricks a volume path; "
+                             "on object storage it is built locally and copied there)")
     parser.add_argument("--la", metavar="CODE", nargs="+", help="3-digit LA codes to report (default: every LA)")
     parser.add_argument("--compare", choices=sorted(COMPARISONS), default="england",
                         help="what the LA pages compare with: 'england' (the default: all LAs in the lakehouse "
@@ -79,12 +81,10 @@ def forbidden_strings(spark, cfg: Config, pool: ThreadPoolExecutor) -> set[str]:
 
 
 def report_folder(args: argparse.Namespace, cfg: Config) -> str:
-    if args.out:
-        return args.out
-    if not locations.is_local(cfg.lakehouse):
-        raise ValueError(f"the lakehouse {cfg.lakehouse} is not on this machine's file system and the report is "
-                         "written as local files: give --out DIR (a folder here, or a volume path on Databricks)")
-    return locations.join(locations.local_path(cfg.lakehouse), "report")
+    """``--out``, else ``<lakehouse>/report``: a local path for a lakehouse on this machine (``file:`` URIs too),
+    else a URI the report is copied to."""
+    out = args.out or locations.join(cfg.lakehouse, "report")
+    return locations.local_path(out) if locations.is_local(out) else out
 
 
 def run(args: argparse.Namespace, cfg: Config, log: RunLog) -> int:
@@ -95,7 +95,7 @@ def run(args: argparse.Namespace, cfg: Config, log: RunLog) -> int:
         # against the distribution across LAs every LA's rows are needed, whatever --la asks to report
         gold, absent = read_gold(spark, cfg, None if args.compare == "all-las" else args.la, log, pool)
         if not gold and all(reason == absent_reason(name) for name, reason in absent.items()):
-            raise FileNotFoundError(f"no gold tables to report on in {cfg.lakehouse}: run `csc-demand classify` "
+            raise MissingTableError(f"no gold tables to report on in {cfg.lakehouse}: run `csc-demand classify` "
                                     f"and `csc-demand outcomes` first")
         log.step(f"read {len(gold)} gold tables ({sum(len(f) for f in gold.values())} rows)")
         for name, reason in absent.items():
@@ -104,14 +104,22 @@ def run(args: argparse.Namespace, cfg: Config, log: RunLog) -> int:
         las = args.la or found
         unknown = sorted(set(las) - set(found))
         if unknown:
-            raise ValueError(f"--la {' '.join(unknown)}: no such LA in the gold tables of {cfg.lakehouse} "
-                             f"(LAs there: {' '.join(found) or 'none'})")
+            raise ConfigurationError(f"--la {' '.join(unknown)}: no such LA in the gold tables of {cfg.lakehouse} "
+                                     f"(LAs there: {' '.join(found) or 'none'})")
         # The identifier list is needed only by the final scan: it is read while the pages are built.
         forbidden: Future[set[str]] = background.submit(forbidden_strings, spark, cfg, pool)
         log.step(f"building the report for England and {len(las)} LA(s) into {out} (the identifiers of the "
                  f"lakehouse, for the output scan, are read meanwhile)")
         try:
-            index = build_report(gold, absent, las, out, cfg.disclosure, args.compare, forbidden.result, log.step)
+            if locations.is_local(out):
+                index = build_report(gold, absent, las, out, cfg.disclosure, args.compare, forbidden.result,
+                                     log.step)
+            else:  # object storage: built and scanned in a local folder, then copied through Hadoop's FileSystem
+                with tempfile.TemporaryDirectory(prefix="csc-report-") as folder:
+                    built = build_report(gold, absent, las, folder, cfg.disclosure, args.compare, forbidden.result,
+                                         log.step)
+                    hadoop_fs.copy_folder_from_local(spark, folder, out)
+                index = locations.join(out, str(built.relative_to(folder)))
         finally:
             pool.shutdown(cancel_futures=True)  # on a failure, do not wait for table reads nobody needs
     log.metric("report", str(index))

@@ -22,14 +22,9 @@ def run(args: argparse.Namespace, cfg, log) -> int:
     from csc_demand.synth import generate
 
     conf = cfg.synth
-    scale = args.scale if args.scale is not None else conf.scale
-    seed = args.seed if args.seed is not None else conf.seed
-    defects = args.defects if args.defects is not None else conf.defects
-    first_year = args.first_year or conf.first_year
-    last_year = args.last_year or conf.last_year
     spark = get_spark(cfg, "csc-demand-synth")
-    summary = generate(spark, args.out, scale=scale, seed=seed, defects=defects, first_year=first_year,
-                       last_year=last_year, log_step=log.step)
+    summary = generate(spark, args.out, scale=conf.scale, seed=conf.seed, defects=conf.defects,
+                       first_year=conf.first_year, last_year=conf.last_year, log_step=log.step)
     headline = summary["headline"]
     log.table("synth_referrals", received=summary["referrals_all_years"], accepted=headline["referrals"],
               quarantined=0)

@@ -11,6 +11,7 @@ from typing import Callable, Optional
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
+from csc_demand.errors import ConfigurationError
 from csc_demand.io.synthetic_files import write_listing
 from csc_demand.synth import care, cin_xml, npd, school, summary, truth
 from csc_demand.synth import params as P
@@ -53,11 +54,11 @@ def generate(spark: SparkSession, out_dir, scale: float, seed: int, defects: flo
     candidate record is faulty (0 = clean data). ``log_step`` receives one progress line per step.
     """
     if not 0 < scale <= 2:
-        raise ValueError(f"scale must be in (0, 2], got {scale}")
+        raise ConfigurationError(f"scale must be in (0, 2], got {scale}")
     if not 0 <= defects < 1:
-        raise ValueError(f"defects must be a rate in [0, 1), got {defects}")
+        raise ConfigurationError(f"defects must be a rate in [0, 1), got {defects}")
     if not MIN_YEAR <= first_year <= last_year <= MAX_YEAR:
-        raise ValueError(f"collection years must satisfy {MIN_YEAR} <= first_year <= last_year <= {MAX_YEAR}")
+        raise ConfigurationError(f"collection years must satisfy {MIN_YEAR} <= first_year <= last_year <= {MAX_YEAR}")
     step = log_step or (lambda message: None)
     started = time.time()
     out = Path(out_dir).absolute()

@@ -319,10 +319,6 @@ TARGETS = {
 }
 
 
-def sigmoid(x: float) -> float:
-    return float(1.0 / (1.0 + np.exp(-x)))
-
-
 def category_orderings() -> dict[str, list[str]]:
     """Classes ordered (highest first) by their built-in re-referral and CP-plan propensities."""
     by_return = sorted(CLASS_NAMES, key=lambda c: -EFFECTS[c].return_prob)

@@ -14,7 +14,6 @@ from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
 HEADER, BODY, FOOTER = 0, 1, 2
-LINE_SCHEMA = "file_key string, sort_group int, sort_key string, line string"
 
 
 def lines(df: DataFrame, file_key, sort_group: int, sort_key, line) -> DataFrame:

@@ -105,7 +105,7 @@ def validated_assessments(staged: DataFrame) -> DataFrame:
                                         consumed=("factors",))
 
 
-def indicator_array(factor_codes: Column) -> Column:
+def factor_indicators(factor_codes: Column) -> Column:
     """0/1 per harmonised indicator, in the order of csc_demand.codes.INDICATOR_NAMES (a public contract).
     array_contains per raw code scans the few codes in place; arrays_overlap built a hash set per row and
     indicator."""
@@ -119,7 +119,7 @@ def indicator_array(factor_codes: Column) -> Column:
 
 def silver_assessments(validated: DataFrame) -> DataFrame:
     latest = _latest_activity(validated, "assessment_key")
-    with_codes = latest.withColumn("indicators", indicator_array(F.col("factor_codes")))
+    with_codes = latest.withColumn("indicators", factor_indicators(F.col("factor_codes")))
     return with_codes.select(
         "assessment_key", "referral_key", "child_key", "la_code", "referral_date", "start_date",
         to_date("review_raw", ISO_DATE).alias("review_date"),
