@@ -1,5 +1,6 @@
 """The report for one LA at scale 0.01: wall time of `csc-demand report --la CODE` in a fresh process (Spark
-start-up, reading the gold tables, publishing, charts, writing and scanning the folder). Target: under 60 s.
+start-up, reading the gold tables, publishing, charts, writing and scanning the folder), with the time of each
+progress line from the run summary as the profile. Target: under 60 s.
 
 The lakehouse is prepared once with `csc-demand run` at scale 0.01 (not timed) unless --lakehouse already holds
 one. Run under the heavy-job lock and give the load average with the figure:
@@ -10,6 +11,7 @@ Writes benchmarks/results/report.json (earlier runs kept under "previous").
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import subprocess
 import sys
@@ -26,6 +28,13 @@ KEY = "synthetic-benchmark-key-not-for-real-records"
 
 def commit() -> str:
     return subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True).stdout.strip()
+
+
+def profile(lakehouse: Path) -> list[dict]:
+    """The progress lines of the newest report run with the seconds since the verb started (run summary): where
+    the time goes (Spark start-up before the first line, reading gold, each page, the scan)."""
+    newest = max((lakehouse / "_runs").glob("report-*.json"), key=lambda p: p.stat().st_mtime)
+    return json.loads(newest.read_text())["steps"]
 
 
 def main() -> None:
@@ -52,9 +61,12 @@ def main() -> None:
         subprocess.run([*CLI, "report", *settings, "--la", la, "--out", str(out)], check=True, env=env)
         runs.append({"seconds": round(time.perf_counter() - start, 1),
                      "load_before": [round(x, 2) for x in load_before],
-                     "load_after": [round(x, 2) for x in os.getloadavg()]})
+                     "load_after": [round(x, 2) for x in os.getloadavg()],
+                     "steps": profile(lakehouse)})
         print(f"report for LA {la}: {runs[-1]['seconds']} s (load before {runs[-1]['load_before']}, "
               f"after {runs[-1]['load_after']})")
+        for step in runs[-1]["steps"]:
+            print(f"  {step['t']:7.1f} s  {step['message']}")
     save_keeping_previous(RESULTS, {
         "benchmark": "report for one LA", "scale": args.scale, "la": la, "commit": commit(),
         "date": datetime.now(timezone.utc).isoformat(timespec="seconds"), "prepare_seconds": prepare,

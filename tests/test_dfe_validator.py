@@ -6,7 +6,8 @@ child per rule with that rule's defect. Our side evaluates each rule's condition
 only, as ingest does) over the records staged from the files by the ingest's own functions; the DfE's side is
 ``csc-validator-be-cin`` and ``csc-validator-be-903`` run on the same files in their own virtualenv (.venv-dfe,
 `make test`; tests/dfe_oracle.py). A record is named by its child: every child has one record of each kind the
-rule reads (D8940 and E501 two plans / episodes: the later one is flagged by both sides).
+rule reads (D8940 and E501 two plans / episodes: the later one is flagged by both sides; E142 two episodes: the
+earlier, left open, is).
 """
 from __future__ import annotations
 
@@ -55,9 +56,9 @@ def cin_plan(start, end=None) -> str:
     return "<CINPlanDates>" + el("CINPlanStartDate", start) + el("CINPlanEndDate", end) + "</CINPlanDates>"
 
 
-def section47(start) -> str:
+def section47(start, icpc=None) -> str:
     return ("<Section47>" + el("S47ActualStartDate", start) + el("InitialCPCtarget", start)
-            + el("ICPCnotRequired", "true") + "</Section47>")
+            + el("DateOfInitialCPC", icpc) + el("ICPCnotRequired", None if icpc else "true") + "</Section47>")
 
 
 def cp_plan(start, end=None) -> str:
@@ -101,6 +102,7 @@ CHILDREN = [
     child("D8925", referral(activity=(cp_plan("2022-07-01", "2022-06-20"),))),
     child("D8940", referral(activity=(cp_plan("2022-06-10", "2022-09-01"), cp_plan("2022-08-01", "2022-12-01")))),
     child("D2889", referral(activity=(section47("2022-05-20"),))),
+    child("D1104", referral(activity=(section47("2022-06-05", icpc="2022-05-20"),))),
     child("D4015", referral(activity=(cin_plan("2022-05-20"),))),
     child("D4011", referral(activity=(cin_plan("2022-07-01", "2022-06-20"),))),
     child("D4000", referral(nfa="1", activity=(cin_plan("2022-06-05"),))),
@@ -114,11 +116,12 @@ CIN_XML = ('<?xml version="1.0" encoding="UTF-8"?><Message><Header><CollectionDe
 
 # ---- an SSDA903 return ----------------------------------------------------------------------------------------
 HEADER_903 = "CHILD,SEX,DOB,ETHNIC,UPN,MOTHER,MC_DOB\n" + "".join(
-    f"{c},1,01/01/2012,WBRI,UN1,,\n" for c in ("E1", "E2", "E143", "E149", "E356", "E501"))
+    f"{c},1,01/01/2012,WBRI,UN1,,\n" for c in ("E1", "E2", "E142", "E143", "E149", "E356", "E501"))
 EPISODES_903 = "CHILD,DECOM,RNE,LS,CIN,PLACE,PLACE_PROVIDER,DEC,REC,REASON_PLACE_CHANGE,HOME_POST,PL_POST,URN\n" + "".join(
     f"{c},{start},{rne},C2,N1,U1,PR1,{end},{rec},,,,\n" for c, start, rne, end, rec in [
         ("E1", "01/05/2022", "S", "", ""),
         ("E2", "01/05/2022", "S", "01/08/2022", "X1"), ("E2", "01/08/2022", "P", "", ""),
+        ("E142", "01/05/2022", "S", "", ""), ("E142", "01/08/2022", "P", "", ""),     # the first never ended
         ("E143", "01/05/2022", "Q", "", ""),
         ("E149", "01/05/2022", "S", "01/09/2022", "E99"),
         ("E356", "01/07/2022", "S", "01/06/2022", "E11"),
@@ -178,7 +181,7 @@ def agreement(spark, tmp_path_factory):
              _flags(cp_plans, rules.cp_plan_checks()), _set_flags(validated_cp_plans(cp_plans), "8940"),
              _flags(xml.staged_cin_plans(referrals), rules.cin_plan_checks()),
              _flags(xml.staged_section47(referrals), rules.section47_checks()),
-             _flags(episodes, rules.care_episode_checks()), _set_flags(episodes, "501")]
+             _flags(episodes, rules.care_episode_checks()), _set_flags(episodes, "501", "142")]
     ours = {(r["rule"], r["child_key"]) for r in reduce(DataFrame.unionByName, flags).collect()}  # one job
     names = _child_ids()
     ours_by_id = {(rule, names.get(key, NO_ID) if key else NO_ID) for rule, key in ours}
@@ -188,8 +191,8 @@ def agreement(spark, tmp_path_factory):
 
 # Every DfE rule id our rules apply, each with its defect child above (test_every_rule_we_apply_is_compared checks
 # this list against the code).
-COMPARED = ["1103", "1105", "143", "149", "2889", "356", "4000", "4011", "4015", "501", "8500", "8520", "8600",
-            "8606", "8608", "8620", "8630", "8696", "8736", "8831", "8832", "8869", "8898", "8925", "8940"]
+COMPARED = ["1103", "1104", "1105", "142", "143", "149", "2889", "356", "4000", "4011", "4015", "501", "8500",
+            "8520", "8600", "8606", "8608", "8620", "8630", "8696", "8736", "8831", "8832", "8869", "8898", "8925", "8940"]
 # Where the DfE validator 0.1.13 itself is wrong on a valid return (read in its source); our rule follows the
 # DfE's rule text. Strict: if a release fixes one, the test says so.
 DFE_DEFECTS = {
@@ -206,7 +209,8 @@ def test_every_rule_we_apply_is_compared(spark):
     checks = (rules.child_checks("8500") + rules.referral_checks() + rules.assessment_checks()
               + rules.cp_plan_checks() + rules.cin_plan_checks() + rules.section47_checks()
               + rules.care_episode_checks())
-    assert sorted({rule for rule, _ in checks if not rule.startswith("CSC-")} | {"8940", "501"}) == sorted(COMPARED)
+    assert sorted({rule for rule, _ in checks if not rule.startswith("CSC-")} | {"8940", "501", "142"}) == sorted(
+        COMPARED)
 
 
 def test_agreement_table(agreement):

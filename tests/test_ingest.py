@@ -339,7 +339,7 @@ def test_data_quality_reconciles_per_return_with_the_run_summary_and_the_quarant
 def test_restricted_workbook_gives_the_la_its_own_ids_and_the_report_folder_none(run, tmp_path):
     report = tmp_path / "report"
     path = write_restricted_workbook(run.spark, run.cfg, report_out=str(report), day=dt.date(2026, 12, 1))
-    assert path == run.lakehouse.absolute() / "restricted" / "data_quality_2026-12-01.xlsx"
+    assert path == str(run.lakehouse.absolute() / "restricted" / "data_quality_2026-12-01.xlsx")
     book = openpyxl.load_workbook(path, read_only=True)
     header, *body = book["quarantined records"].iter_rows(values_only=True)
     records = [dict(zip(header, row)) for row in body]
@@ -370,6 +370,7 @@ def test_restricted_workbook_gives_the_la_its_own_ids_and_the_report_folder_none
             run.pupil_key("PMR", "P001")} <= identifiers
     assert scan_outputs(str(report), conf, forbidden=identifiers) == []
     # the same scan finds the identifiers in the restricted folder, so it can fail
-    assert any("forbidden identifier 'C003'" in p for p in scan_outputs(str(path.parent), conf, forbidden=identifiers))
+    assert any("forbidden identifier 'C003'" in p for p in scan_outputs(str(Path(path).parent), conf,
+                                                                         forbidden=identifiers))
     with pytest.raises(ValueError, match="overlap"):
         write_restricted_workbook(run.spark, run.cfg, report_out=str(run.lakehouse / "restricted" / "out"))

@@ -49,6 +49,18 @@ def test_primary_suppression_rounding_and_derived_blanking():
     assert list(frame["events"][:2]) == [0, 9]  # the input is not changed
 
 
+def test_a_derived_value_with_bases_is_blanked_only_with_the_counts_it_rests_on():
+    frame = pd.DataFrame({"grp": ["a", "b"], "plans": [40, 30], "repeats": [12, 4], "share": [0.5, 0.375],
+                          "repeat_rate": [0.3, 4 / 30]})
+    got = publish(frame, "t", TableRule(counts=("plans", "repeats"), derived=("share", "repeat_rate"),
+                                        bases=(("share", ("plans",)),)), CONF)
+    # row b: 4 repeats suppressed, so its repeat rate goes; its share rests on plans (30, published) and stays
+    assert cells(got.frame, ["grp", "plans", "repeats", "share", "repeat_rate"]) == [
+        ("a", 40, 10, 0.5, 0.3), ("b", 30, NA, 0.375, NA)]
+    with pytest.raises(ValueError, match="lacks: \\['nope'\\]"):
+        publish(frame, "t", TableRule(counts=("plans",), derived=("share",), bases=(("share", ("nope",)),)), CONF)
+
+
 def test_zeros_are_suppressed_when_configured_disclosive():
     frame = pd.DataFrame({"grp": ["a", "b"], "n": [0, 20]})
     conf = DisclosureConf(min_count=10, round_to=5, zeros_are_disclosive=True)

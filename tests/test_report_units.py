@@ -13,7 +13,8 @@ from scipy.stats import binomtest
 from csc_demand.config import DisclosureConf
 from csc_demand.report.build import REPORT_TABLES, build_report, las_in, select_report_columns
 from csc_demand.report.intervals import difference_interval, wilson_interval
-from csc_demand.report.tables import category_shares, key_problem_areas, rates_by_category
+from csc_demand.report.tables import (abuse_category_shares, category_shares, key_problem_areas, la_distribution,
+                                      rates_by_category)
 
 CATS = {1: "Domestic abuse and violence (single factor)", 2: "Complexities around parental mental health", 3: "Neglect"}
 
@@ -113,9 +114,11 @@ def test_key_problem_areas_compare_with_the_rest_of_england_and_rank_by_children
 
 
 def test_select_report_columns_names_the_missing_columns_and_the_verb_to_run():
-    frame, reason = select_report_columns("rereferral_rates", pd.DataFrame(columns=["referral_year", "category_name"]))
-    assert frame is None
+    columns, reason = select_report_columns("rereferral_rates", ["referral_year", "category_name", "extra"])
+    assert columns is None
     assert reason.startswith("columns la_code, referrals, rereferrals_12m missing") and "csc-demand outcomes" in reason
+    assert select_report_columns("rereferral_rates", ["extra", *REPORT_TABLES["rereferral_rates"]]) == (
+        list(REPORT_TABLES["rereferral_rates"]), None)
 
 
 def test_pages_render_with_absent_sections_saying_so(tmp_path):
@@ -161,6 +164,63 @@ def test_report_on_an_empty_lakehouse_names_the_verbs_to_run(spark, cfg):
         report.run(args, cfg, RunLog("report", None))
 
 
+def abuse_plans() -> pd.DataFrame:
+    """CP plans and repeat plans of LA 201 by initial category and age band; England = LA 201 + LA 202 (twice 201)."""
+    la = [("NEG", "1-4", 30, 4), ("NEG", "10-15", 50, 10), ("EMO", "1-4", 20, 6), ("EMO", "10-15", 30, 12)]
+    rows = pd.DataFrame(la, columns=["initial_category", "age_band", "plans", "repeat_plans"])
+    for dim in ("initial_category", "age_band"):  # the "all" margins, then the grand total
+        rows = pd.concat([rows, rows[rows[dim] != "all"].groupby(
+            [c for c in ("initial_category", "age_band") if c != dim], as_index=False)[["plans", "repeat_plans"]]
+            .sum().assign(**{dim: "all"})], ignore_index=True)
+    return pd.concat([rows.assign(la_code="201"), rows.assign(la_code="ALL", plans=3 * rows["plans"],
+                                                               repeat_plans=3 * rows["repeat_plans"])],
+                     ignore_index=True).assign(repeat_rate=lambda f: f["repeat_plans"] / f["plans"])
+
+
+def test_a_file_uri_lakehouse_gets_its_report_and_restricted_folders_on_this_machine(tmp_path):
+    import argparse
+
+    from csc_demand.config import Config
+    from csc_demand.report.data_quality import restricted_folder
+    from csc_demand.stages.report import report_folder
+
+    local = Config(lakehouse=f"file://{tmp_path}/lake")
+    default = argparse.Namespace(out=None)
+    assert report_folder(default, local) == f"{tmp_path}/lake/report"
+    assert restricted_folder(local, report_out=f"{tmp_path}/lake/report") == f"{tmp_path}/lake/restricted"
+    with pytest.raises(ValueError, match="overlap"):
+        restricted_folder(local, report_out=f"file:{tmp_path}/lake/restricted/out")
+    remote = Config(lakehouse="s3a://bucket/lake")
+    assert restricted_folder(remote, report_out=str(tmp_path)) == "s3a://bucket/lake/restricted"
+    assert report_folder(default, remote) == "s3a://bucket/lake/report"  # built here, then copied there
+    assert report_folder(argparse.Namespace(out=str(tmp_path / "r")), remote) == str(tmp_path / "r")
+
+
+def test_all_las_comparison_is_the_median_la_with_the_interquartile_range_of_published_values():
+    from csc_demand.report.page import Page, Publisher
+    from csc_demand.report.sections import _series
+
+    # four LAs with a published rate for neglect, one suppressed (NaN, left out), England's pooled row ignored
+    frame = pd.DataFrame({"la_code": ["201", "202", "203", "204", "205", "ALL"],
+                          "category_name": ["Neglect"] * 6, "rate": [0.5, 0.1, 0.3, 0.2, np.nan, 0.9],
+                          "ci_lower": 0.0, "ci_upper": 1.0})
+    # sorted 0.1, 0.2, 0.3, 0.5: median (0.2 + 0.3) / 2; quartiles at positions 0.75 and 2.25 between them
+    spread = la_distribution(frame, "category_name", "rate").loc["Neglect"]
+    assert (spread["median"], spread["lower_quartile"], spread["upper_quartile"], spread["las"]) == (
+        pytest.approx(0.25), pytest.approx(0.175), pytest.approx(0.35), 4)
+    page = Page("201", {}, {}, Publisher(DisclosureConf()), ["201"], "all LAs in this lakehouse", distribution=True)
+    (own, values, _, _), (label, median, lower, upper) = _series(page, frame, ["Neglect", "Physical abuse"],
+                                                                  "category_name")
+    assert (own, list(values.fillna(-1))) == ("LA 201", [0.5, -1])
+    assert label == "median of 4 LAs (bar: interquartile range)"
+    assert (median.iloc[0], lower.iloc[0], upper.iloc[0]) == (pytest.approx(0.25), pytest.approx(0.175),
+                                                              pytest.approx(0.35))
+    assert median.isna().iloc[1]  # no LA has a value for a category not in the table
+    england = Page("201", {}, {}, Publisher(DisclosureConf()), ["201"])
+    assert [s[0] for s in _series(england, frame, ["Neglect"], "category_name")] == ["LA 201", "England"]
+    assert _series(england, frame, ["Neglect"], "category_name")[1][1].iloc[0] == 0.9
+
+
 LOOK = ("2008-04-01", "2015-2021")  # history_from, ks4_years
 
 
@@ -204,6 +264,7 @@ def full_gold() -> dict[str, pd.DataFrame]:
         [("ALL", inv, sen, no_sen, (no_sen - sen) / no_sen, did, did - 1, did + 1, 100, 400, *LOOK)
          for inv, sen, no_sen, did in (("never_referred", 30.0, 50.0, 0.0), ("child_in_need", 20.0, 40.0, -2.0))],
         columns=list(REPORT_TABLES["education_sen_gaps"]))
+    gold["cp_plans_by_abuse"] = abuse_plans()
     gold["data_quality"] = pd.DataFrame(
         [("201", 2020, "cin/201_2020.xml", "assessments", rule, n, n - q, q, msg)
          for rule, n, q, msg in (("all", 120, 15, "totals"), ("1103", 10, 10, "=start before referral"),
@@ -220,7 +281,7 @@ def test_every_section_renders_from_hand_made_tables_and_the_briefing_figures_co
     assert "<td>25% lower</td>" in national and "<td>4.5x</td>" in national
     assert "KS4 cohorts 2015-2021; children's social care history observable from 2008-04-01" in national
     assert "never referred 40%; child in need 50%" in national
-    assert local.count("<figure>") == 15 and national.count("<figure>") == 13
+    assert local.count("<figure>") == 18 and national.count("<figure>") == 16
     # 5 permanently excluded pupils per row: every row's rates are blanked, so the suspension chart is not drawn
     assert "Chart not drawn: every value is suppressed" in local
     quality = pd.read_csv(tmp_path / "data" / "data_quality.csv", dtype={"la_code": str})
@@ -230,6 +291,33 @@ def test_every_section_renders_from_hand_made_tables_and_the_briefing_figures_co
     assert by_rule.loc["8869", ["received", "quarantined"]].isna().all() and pd.isna(by_rule.loc["1103", "quarantined"])
     assert by_rule.loc["all", ["received", "accepted", "quarantined"]].tolist() == [120, 105, 15]
     assert quality.set_index("rule_id").loc["1103", "message"] == "'=start before referral"
+    published_abuse_tables_keep_shares_whose_plans_are_published(tmp_path)
+
+
+def test_cp_plans_by_abuse_give_shares_of_the_age_band_and_repeat_rates():
+    table = abuse_category_shares(abuse_plans()).set_index(["la_code", "initial_category", "age_band"])
+    neg = table.loc[("201", "NEG", "all")]  # 80 of 130 plans are neglect; 14 of the 80 repeat plans
+    assert (neg["plans"], neg["repeat_plans"], neg["share"], neg["repeat_rate"]) == (80, 14, pytest.approx(80 / 130),
+                                                                                   pytest.approx(14 / 80))
+    assert (neg["share_ci_lower"], neg["ci_upper"]) == (pytest.approx(float(wilson_interval(80, 130)[0])),
+                                                        pytest.approx(float(wilson_interval(14, 80)[1])))
+    assert table.loc[("201", "EMO", "1-4"), "share"] == pytest.approx(20 / 50)  # of the 50 plans aged 1-4
+    assert table.loc[("ALL", "all", "all"), "share"] == 1.0
+
+
+def published_abuse_tables_keep_shares_whose_plans_are_published(out):
+    published = pd.read_csv(out / "data" / "cp_plans_by_abuse.csv", dtype={"la_code": str}).set_index(
+        ["la_code", "initial_category", "age_band"])
+    # 4 and 6 repeat plans are suppressed, and with them their rates; the shares of those rows stay (they rest
+    # on plans only); the 10 repeats beside the 4 go too (secondary: else 14 - 10 gives the 4 back)
+    young = published.loc[("201", "NEG", "1-4")]
+    assert pd.isna(young["repeat_plans"]) and pd.isna(young["repeat_rate"]) and young["plans"] == 30
+    assert young["share"] == pytest.approx(30 / 50)
+    assert pd.isna(published.loc[("201", "NEG", "10-15"), "repeat_plans"])
+    assert published.loc[("201", "NEG", "all"), "repeat_plans"] == 15  # 14 rounded to 5
+    page = (out / "la_201.html").read_text()
+    assert "Child protection plans by initial category of abuse, LA 201 and England" in page
+    assert "Neglect (NEG)" in page and "Emotional abuse (EMO)" in page
 
 
 def test_a_report_with_nothing_but_the_model_still_opens_and_says_what_is_missing(tmp_path):

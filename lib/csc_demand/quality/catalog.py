@@ -26,10 +26,12 @@ RULES: dict[str, str] = {
     "8897Q": "Parental or child factors at assessment information is missing from a completed assessment",
     "8898": "The assessment has more than one parental or child factors with the same code",
     "8940": "Child Protection Plan data contains overlapping dates",
+    "1104": "The date of the initial child protection conference cannot be before the referral date",
     "4011": "CIN Plan End Date earlier than Start Date",
     "4015": "The CIN Plan start date cannot be before the referral date",
     "8925": "Child Protection Plan End Date earlier than Start Date",
     # DfE SSDA903 validation rules (wording from the DfE's 903 validator)
+    "142": "A new episode has started, but the previous episode has not ended",
     "143": "The reason for new episode code is not a valid code",
     "149": "Reason episode ceased code is not valid",
     "356": "The date the episode ceased is before the date the same episode started",

@@ -55,6 +55,17 @@ def flag_starts_before_previous_end(df: DataFrame, start: str, end: str, rule_id
                                      .otherwise(F.col("rule_id")))
 
 
+def flag_open_before_a_later_record(df: DataFrame, start: str, is_open: Column, rule_id: str,
+                                    order: list[Column | str]) -> DataFrame:
+    """``rule_id`` on an accepted record left open although a later accepted record of the child (same file, by
+    start) follows it (SSDA903 rule 142: an episode without DEC or REC that is not the child's last)."""
+    accepted = F.col("rule_id").isNull()
+    window = Window.partitionBy("child_key", "source_file", accepted).orderBy(F.col(start), *order)
+    followed = F.lead(F.col(start)).over(window).isNotNull()
+    return df.withColumn("rule_id", F.when(accepted & is_open & followed, F.lit(rule_id))
+                                     .otherwise(F.col("rule_id")))
+
+
 def by_person(df: DataFrame, person: str) -> DataFrame:
     """Hash-partition records by the person they belong to (``child_key`` or ``pupil_key``). Every later window
     and grouping here keys on that person plus more columns, so Spark runs them all inside these partitions

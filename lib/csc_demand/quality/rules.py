@@ -124,6 +124,7 @@ def section47_checks() -> Checks:
         ("CSC-DATE", _any_bad_date("start_raw", "icpc_target_raw", "icpc_raw")),
         ("CSC-CODE", bad_bool("icpc_not_required_raw")),
         ("2889", to_date("start_raw", ISO_DATE) < _referral_date()),
+        ("1104", to_date("icpc_raw", ISO_DATE) < _referral_date()),
         ("8831", _nfa()),
     ]
 
@@ -142,8 +143,8 @@ def child_checks(missing_id_rule: str) -> Checks:
 
 
 def care_episode_checks() -> Checks:
-    """SSDA903 episodes; rule ids are the DfE's SSDA903 validation rules (501, which compares episodes of a child,
-    is in quality/record_sets.py). REC takes every year's codes: older returns use E43 and E44."""
+    """SSDA903 episodes; rule ids are the DfE's SSDA903 validation rules (501 and 142, which compare episodes of a
+    child, are in quality/record_sets.py). REC takes every year's codes: older returns use E43 and E44."""
     return [
         ("CSC-KEY", F.col("child_key").isNull() | value("DECOM").isNull()),
         ("CSC-DATE", _any_bad_date("DECOM", "DEC", fmt=UK_DATE)),

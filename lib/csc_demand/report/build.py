@@ -30,6 +30,7 @@ REPORT_TABLES: dict[str, tuple[str, ...]] = {
                            "ci_lower", "ci_upper", "n_at_risk", "events", "subjects", "n_complete", "raw_share"),
     "rereferral_rates": ("la_code", "referral_year", "category_name", "referrals", "rereferrals_12m"),
     "repeat_plan_rates": ("la_code", "start_year", "category_name", "plans", "repeat_plans"),
+    "cp_plans_by_abuse": ("la_code", "initial_category", "age_band", "plans", "repeat_plans"),
     "pathway_rates": ("la_code", "group_by", "group_value", "assessments", "cp_plans", "care_entries"),
     "pathway_factor_combinations": ("la_code", "combination", "assessments", "cp_plans", "care_entries"),
     "care_periods_by_category": ("la_code", "category_id", "category_name", "children", "children_multiple_periods",
@@ -76,14 +77,15 @@ class DisclosureError(ValueError):
     """The written report failed the output scan: it must not leave the secure environment."""
 
 
-def select_report_columns(name: str, frame: pd.DataFrame) -> tuple[pd.DataFrame | None, str | None]:
-    """The contract's columns of a gold table, or None and why not (older table without them)."""
+def select_report_columns(name: str, columns: Iterable[str]) -> tuple[list[str] | None, str | None]:
+    """The contract's columns of a gold table with the given columns, or None and why not (older table without
+    them)."""
     wanted = REPORT_TABLES[name]
-    lacking = [c for c in wanted if c not in frame.columns]
+    lacking = [c for c in wanted if c not in set(columns)]
     if lacking:
         verb = WRITTEN_BY.get(name, "outcomes")
         return None, f"columns {', '.join(lacking)} missing: written by an older version, run `csc-demand {verb}`"
-    return frame[list(wanted)], None
+    return list(wanted), None
 
 
 def las_in(gold: dict[str, pd.DataFrame]) -> list[str]:
@@ -120,9 +122,12 @@ def render_page(page: Page, links: list[str], generated: str) -> str:
 
 
 def build_report(gold: dict[str, pd.DataFrame], absent: dict[str, str], las: Iterable[str], out_dir: str | Path,
-                 conf: DisclosureConf, comparison: str = "england", forbidden: Iterable[str] = (),
+                 conf: DisclosureConf, comparison: str = "england",
+                 forbidden: Iterable[str] | Callable[[], Iterable[str]] = (),
                  step: Callable[[str], None] = lambda message: None) -> Path:
-    """Write the report under ``out_dir`` and return the national page's path.
+    """Write the report under ``out_dir`` and return the national page's path. ``forbidden``: the identifiers the
+    output scan looks for, or a function giving them (called only when the scan starts, so they can be read
+    while the pages are built).
 
     Raises DisclosureError naming every problem ``scan_outputs`` finds in the written folder."""
     absent = {**{name: absent_reason(name) for name in REPORT_TABLES if name not in gold}, **absent}
@@ -131,7 +136,7 @@ def build_report(gold: dict[str, pd.DataFrame], absent: dict[str, str], las: Ite
     las = list(las)
     publisher, generated = Publisher(conf), date.today().isoformat()
     for la in [ENGLAND, *las]:
-        page = Page(la, gold, absent, publisher, las, COMPARISONS[comparison])
+        page = Page(la, gold, absent, publisher, las, COMPARISONS[comparison], distribution=comparison == "all-las")
         (out / f"{page.slug}.html").write_text(render_page(page, [f"la_{code}" for code in las], generated),
                                                encoding="utf-8")
         step(f"wrote the {page.name} page ({len(page.shown)} published tables)")
@@ -144,7 +149,7 @@ def build_report(gold: dict[str, pd.DataFrame], absent: dict[str, str], las: Ite
                        str(out / "csc_demand_report.xlsx"))
     log.write(str(out))
     step(f"wrote {len(publisher.tables)} published tables (CSV and workbook sheets) and the output-check log")
-    problems = scan_outputs(str(out), conf, forbidden)
+    problems = scan_outputs(str(out), conf, forbidden() if callable(forbidden) else forbidden)
     if problems:
         raise DisclosureError(f"the report folder {out} failed the output scan, do not share it: " + "; ".join(problems[:20]))
     step(f"output scan clean: {out}")

@@ -98,7 +98,8 @@ def lines(x: Sequence, series: Sequence[tuple[str, Sequence, Sequence | None, Se
     return _svg(fig, title)
 
 
-def stacked_shares(x: Sequence, names: Sequence[str], shares: np.ndarray, title: str, xlabel: str) -> str:
+def stacked_shares(x: Sequence, names: Sequence[str], shares: np.ndarray, title: str, xlabel: str,
+                   ylabel: str = "share of assessments") -> str:
     """Stacked bars of shares (rows = names, columns = x), legend beside."""
     fig, ax = plt.subplots(figsize=(10, 4.2))
     bottom = np.zeros(len(x))
@@ -109,7 +110,7 @@ def stacked_shares(x: Sequence, names: Sequence[str], shares: np.ndarray, title:
         bottom += values
     ax.yaxis.set_major_formatter(PercentFormatter(1.0))
     ax.set_xlabel(xlabel)
-    ax.set_ylabel("share of assessments")
+    ax.set_ylabel(ylabel)
     ax.legend(loc="center left", bbox_to_anchor=(1.01, 0.5), fontsize=7, frameon=False)
     return _svg(fig, title)
 

@@ -7,6 +7,7 @@ collection year) and silver table with ``rule_id = "all"``, plus one row per rul
 """
 from __future__ import annotations
 
+import tempfile
 from datetime import date
 from pathlib import Path
 
@@ -14,9 +15,10 @@ import pandas as pd
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
+from csc_demand import locations
 from csc_demand.config import Config
 from csc_demand.errors import ConfigurationError
-from csc_demand.io import delta
+from csc_demand.io import delta, hadoop_fs
 from csc_demand.quality.quarantine import rule_message
 from csc_demand.report.publish import write_workbook
 from csc_demand.transform.pseudonymise import pseudonymise
@@ -56,29 +58,46 @@ def data_quality(validated: dict[str, DataFrame]) -> DataFrame:
     return totals.unionByName(rules)
 
 
+def restricted_folder(cfg: Config, report_out: str | None = None) -> str:
+    """``<lakehouse>/restricted`` (a local path, or the lakehouse's URI); refused when it and the report folder
+    ``report_out`` overlap, since the report must never carry the restricted workbook."""
+    folder = locations.join(cfg.lakehouse, "restricted")
+    if not locations.is_local(folder):
+        return folder  # the report is written on this machine: it cannot be inside a remote lakehouse
+    folder = locations.local_path(folder)
+    if report_out is not None and locations.is_local(report_out):
+        inside, out = Path(folder), Path(locations.local_path(report_out))
+        if inside == out or out in inside.parents or inside in out.parents:
+            raise ConfigurationError(f"the restricted workbook folder {inside} and the report folder {out} overlap: "
+                             "choose a report --out outside the lakehouse's restricted/ folder")
+    return folder
+
+
 def write_restricted_workbook(spark: SparkSession, cfg: Config, report_out: str | None = None,
-                              day: date | None = None) -> Path:
+                              day: date | None = None) -> str:
     """The data owner's workbook ``<lakehouse>/restricted/data_quality_<date>.xlsx``: every quarantined record with
     the LA's own identifier read back from bronze (by source file and locator or line), the DfE rule id and
     message, file and locator, so the LA can correct its return at source (as the DfE validator's output lets it).
+    Returns its location.
 
     It holds raw identifiers: it stays inside the secure environment, never under the report's ``--out``
     (``report_out``: refused if the restricted folder would be inside it) and never in the report.
     """
-    folder = Path(cfg.lakehouse).absolute() / "restricted"
-    if report_out is not None:
-        out = Path(report_out).absolute()
-        if folder == out or out in folder.parents or folder in out.parents:
-            raise ConfigurationError(f"the restricted workbook folder {folder} and the report folder {out} overlap: "
-                             "choose a report --out outside the lakehouse's restricted/ folder")
+    folder = restricted_folder(cfg, report_out)
     records = quarantined_with_ids(spark, cfg)
     sheets = {"quarantined records": records}
     if delta.table_exists(spark, cfg, "gold", TABLE):
         summary = delta.read_table(spark, cfg, "gold", TABLE).filter(F.col("rule_id") == ALL_RULES)
         sheets["per return"] = summary.orderBy(*RETURN).toPandas()
-    path = folder / f"data_quality_{(day or date.today()).isoformat()}.xlsx"
-    write_workbook(sheets, str(path))
-    return path
+    name = f"data_quality_{(day or date.today()).isoformat()}.xlsx"
+    if locations.is_local(folder):
+        write_workbook(sheets, str(Path(folder) / name))
+        return str(Path(folder) / name)
+    location = locations.join(folder, name)
+    with tempfile.TemporaryDirectory() as scratch:  # openpyxl writes local files; Hadoop copies it to the lakehouse
+        write_workbook(sheets, str(Path(scratch) / name))
+        hadoop_fs.copy_folder_from_local(spark, scratch, folder)
+    return location
 
 
 def quarantined_with_ids(spark: SparkSession, cfg: Config) -> pd.DataFrame:

@@ -26,20 +26,23 @@ IDENTIFIER_COLUMNS = {
 }
 
 
-def lakehouse_identifiers(spark: SparkSession, cfg: Config) -> set[str]:
-    """The distinct non-blank identifiers of every table present (one Spark job; collected to the driver: at
-    national scale some millions of short strings)."""
-    frames = []
-    for (layer, table), columns in IDENTIFIER_COLUMNS.items():
-        if delta.table_exists(spark, cfg, layer, table):
-            df = delta.read_table(spark, cfg, layer, table)
-            frames += [df.select(F.trim(F.col(c).cast("string")).alias("identifier")) for c in columns
-                       if _has(df, c)]
+def table_identifiers(spark: SparkSession, cfg: Config, layer: str, table: str) -> set[str]:
+    """The distinct non-blank identifiers of one table (none when it is absent), collected to the driver: at
+    national scale some millions of short strings over all tables."""
+    if not delta.table_exists(spark, cfg, layer, table):
+        return set()
+    df = delta.read_table(spark, cfg, layer, table)
+    frames = [df.select(F.trim(F.col(c).cast("string")).alias("identifier"))
+              for c in IDENTIFIER_COLUMNS[(layer, table)] if _has(df, c)]
     if not frames:
         return set()
     union: DataFrame = reduce(DataFrame.unionByName, frames)
-    rows = union.filter(F.col("identifier") != "").distinct().collect()
-    return {r["identifier"] for r in rows}
+    return {r["identifier"] for r in union.filter(F.col("identifier") != "").distinct().collect()}
+
+
+def lakehouse_identifiers(spark: SparkSession, cfg: Config) -> set[str]:
+    """The identifiers of every table present."""
+    return set().union(*(table_identifiers(spark, cfg, *table) for table in IDENTIFIER_COLUMNS))
 
 
 def _has(df: DataFrame, column: str) -> bool:

@@ -41,6 +41,8 @@ class Page:
     publisher: Publisher
     las: list[str]                           # every LA of the report
     comparison: str = "England"
+    # LA pages against the distribution across the LAs (median LA, interquartile range) instead of England's rows
+    distribution: bool = False
     shown: dict[str, pd.DataFrame] = field(default_factory=dict)  # published tables this page used (its rows)
 
     @property
@@ -75,9 +77,10 @@ class Page:
     def publish(self, name: str, build: Callable[[], pd.DataFrame], rule: TableRule,
                 areas: list[str] | None = None) -> pd.DataFrame:
         """The published table (built and published once for the whole report), cut to ``areas`` (default: the
-        page's areas; tables without an LA column whole)."""
+        page's areas, or every LA when the page compares with their distribution; tables without an LA column
+        whole)."""
         frame = self.publisher.publish(name, build, rule)
-        if "la_code" in frame.columns:
+        if "la_code" in frame.columns and (areas or not (self.distribution and not self.national)):
             frame = frame[frame["la_code"].isin(areas or self.areas)]
         self.shown[name] = frame
         return frame

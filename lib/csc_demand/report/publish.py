@@ -51,6 +51,9 @@ class TableRule:
     derived: tuple[str, ...] = ()              # blanked when any count of the row is suppressed
     totals: tuple[tuple[str, str], ...] = ()   # (dimension column, value that is the total of its other values)
     complements: tuple[tuple[str, str], ...] = ()  # (whole, part) count columns of one row
+    # (derived column, the counts it is built from) for a derived value built from only some counts of its row: it
+    # is blanked when one of those is suppressed (e.g. a share of plans stays when the row's repeat plans are not)
+    bases: tuple[tuple[str, tuple[str, ...]], ...] = ()
 
     def dimensions(self, frame: pd.DataFrame) -> list[str]:
         """The columns that identify a row: everything that is neither a count nor derived."""
@@ -80,7 +83,8 @@ def publish(frame: pd.DataFrame, name: str, rule: TableRule, conf: DisclosureCon
     (nullable Int64), blanked derived values NaN/None.
     """
     missing = [c for c in (*rule.counts, *rule.derived, *(d for d, _ in rule.totals),
-                           *(c for pair in rule.complements for c in pair)) if c not in frame.columns]
+                           *(c for pair in rule.complements for c in pair),
+                           *(c for derived, counts in rule.bases for c in (derived, *counts))) if c not in frame.columns]
     if missing:
         raise ValueError(f"publish {name!r}: the rule names columns the table lacks: {missing}; "
                          f"the table has {list(frame.columns)}")
@@ -111,9 +115,10 @@ def publish(frame: pd.DataFrame, name: str, rule: TableRule, conf: DisclosureCon
         out[c] = pd.array(np.where(hidden, np.nan, round_half_up(values[c], conf.round_to)),
                           dtype="Float64").astype("Int64")
     checks = [_check(rows[i], c, *reasons[(i, c)]) for i, c in sorted(reasons, key=_cell_order(rule))]
-    blank = np.zeros(len(frame), dtype=bool)
-    blank[sorted({i for i, _ in reasons})] = True
+    bases = dict(rule.bases)
     for c in rule.derived:
+        blank = np.zeros(len(frame), dtype=bool)
+        blank[sorted({i for i, k in reasons if k in bases.get(c, rule.counts)})] = True
         for i in np.flatnonzero(blank & frame[c].notna().to_numpy()):
             checks.append(_check(rows[i], c, DERIVED, "derived from a suppressed count of the same row"))
         out[c] = out[c].astype("object").where(~blank, None) if out[c].dtype == object else out[c].mask(blank)
@@ -198,6 +203,7 @@ class OutputCheckLog:
             "columns": list(published.frame.columns),
             "rule": {"counts": list(rule.counts), "derived": list(rule.derived),
                      "totals": [list(t) for t in rule.totals], "complements": [list(c) for c in rule.complements],
+                     "bases": {derived: list(counts) for derived, counts in rule.bases},
                      "min_count": conf.min_count, "round_to": conf.round_to,
                      "zeros_are_disclosive": conf.zeros_are_disclosive},
             "status": "pass" if not published.checks else "pass with suppression",

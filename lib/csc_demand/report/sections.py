@@ -14,13 +14,18 @@ from csc_demand.report import charts
 from csc_demand.report.briefing import CHILD_MH_ID, DAV_ID, HEADLINES, PMH_ID
 from csc_demand.report.page import Page, figure, html_table, number, percent, with_interval
 from csc_demand.report.publish import TableRule
-from csc_demand.report.tables import (ALL, ENGLAND, UNKNOWN, category_shares, key_problem_areas, rates_by_category,
-                                      stacked_rates, with_rate)
+from csc_demand.codes import ABUSE_CATEGORIES
+from csc_demand.report.tables import (ALL, ENGLAND, UNKNOWN, abuse_category_shares, category_shares,
+                                      key_problem_areas, la_distribution, rates_by_category, stacked_rates,
+                                      with_rate)
 
 RATE = ("rate", "ci_lower", "ci_upper")
 SHARE = ("share", "ci_lower", "ci_upper")
 PATHWAY_OUTCOMES = (("CP plan", "cp_plans", "assessments"), ("period of care", "care_entries", "assessments"))
 KM_HORIZONS = ((365, "12 months"), (2190, "six years"))
+ABUSE_NAMES = dict(zip(ABUSE_CATEGORIES, ("Neglect", "Physical abuse", "Sexual abuse", "Emotional abuse",
+                                         "Multiple categories")))
+AGE_BANDS = ("unborn", "under 1", "1-4", "5-9", "10-15", "16+", "unknown")  # followup.age_band, youngest first
 SURVIVAL_MEASURES = {"rereferral_after_closure": ("Re-referral after closure", "referrals closed"),
                      "repeat_cp_plan": ("Repeat child protection plan after a plan ended", "CP plans ended"),
                      "reentry_after_return_home": ("Re-entry to care after returning home", "returns home")}
@@ -37,9 +42,16 @@ def years(frame: pd.DataFrame, column: str) -> str:
 
 def _series(page: Page, frame: pd.DataFrame, labels: list[str], key: str, value: str = "rate",
             lower: str = "ci_lower", upper: str = "ci_upper") -> list[tuple]:
-    """Per area: values aligned on ``labels`` of column ``key`` (NaN where absent or suppressed)."""
+    """Per area: values aligned on ``labels`` of column ``key`` (NaN where absent or suppressed). Against the
+    distribution across LAs, the comparison is the median LA with the interquartile range as its bar."""
     out = []
     for area in page.areas:
+        if area == ENGLAND and page.distribution and not page.national:
+            spread = la_distribution(frame, key, value).reindex(labels)
+            out.append((f"median of {int(spread['las'].max()) if spread['las'].notna().any() else 0} LAs "
+                        f"(bar: interquartile range)", spread["median"], spread["lower_quartile"],
+                        spread["upper_quartile"]))
+            continue
         rows = frame[frame["la_code"] == area].drop_duplicates(key).set_index(key).reindex(labels)
         out.append((page.area_name(area), rows[value], rows[lower], rows[upper]))
     return out
@@ -136,6 +148,10 @@ def complexity(page: Page) -> str:
 
 
 def thresholds(page: Page) -> str:
+    return _category_thresholds(page) + _abuse(page)
+
+
+def _category_thresholds(page: Page) -> str:
     missing = page.unavailable("category_thresholds")
     if missing:
         return missing
@@ -156,6 +172,54 @@ def thresholds(page: Page) -> str:
                                               f"category of the child's latest assessment before it; denominator: "
                                               f"n per threshold)", "share at the threshold")
     return figure(svg, "Dots are shares with 95% intervals.", "category_thresholds")
+
+
+def _abuse(page: Page) -> str:
+    """CP plans by initial category of abuse: shares (overall and by age band at the plan's start) and repeat-plan
+    rates, this LA against the comparison."""
+    missing = page.unavailable("cp_plans_by_abuse")
+    if missing:
+        return "<h3>Child protection plans by category of abuse</h3>" + missing
+    table = page.publish("cp_plans_by_abuse", lambda: abuse_category_shares(page.gold["cp_plans_by_abuse"]),
+                         TableRule(counts=("plans", "repeat_plans"),
+                                   derived=("share", "share_ci_lower", "share_ci_upper", "repeat_rate", "ci_lower",
+                                            "ci_upper"),
+                                   totals=(("initial_category", ALL), ("age_band", ALL)),
+                                   complements=(("plans", "repeat_plans"),),
+                                   bases=tuple((c, ("plans",)) for c in ("share", "share_ci_lower", "share_ci_upper"))))
+    found = set(table["initial_category"])
+    codes = [c for c in (*ABUSE_CATEGORIES, UNKNOWN) if c in found]
+    labels = [f"{ABUSE_NAMES[c]} ({c})" if c in ABUSE_NAMES else c for c in codes]
+    overall = table[table["age_band"] == ALL]
+    plans = {area: _total(overall.rename(columns={"initial_category": "category_name"}), area, "plans")
+             for area in page.areas}
+    denominator = ", ".join(f"{page.area_name(area)} {n}" for area, n in plans.items())
+    versus = "" if page.national else f" and {page.comparison}"
+    shares = charts.dot_intervals(labels, _series(page, overall, codes, "initial_category", "share", "share_ci_lower",
+                                                  "share_ci_upper"),
+                                  f"Child protection plans by initial category of abuse, {page.name}{versus} (share "
+                                  f"of CP plans; denominator: CP plans, {denominator}); 95% Wilson intervals",
+                                  "share of CP plans")
+    by_age = table[(table["la_code"] == page.areas[0]) & (table["age_band"] != ALL)
+                   & (table["initial_category"] != ALL)]
+    bands = [b for b in AGE_BANDS if b in set(by_age["age_band"])]
+    matrix = np.array([by_age[by_age["initial_category"] == c].set_index("age_band")["share"].reindex(bands)
+                       .to_numpy(dtype=float) for c in codes])
+    mix = charts.stacked_shares(bands, labels, matrix.reshape(len(codes), len(bands)),
+                                f"Initial category of abuse by age at the start of the plan, {page.name} "
+                                f"(denominator: CP plans starting in each age band)", "age band at the plan's start",
+                                "share of CP plans")
+    repeats = charts.dot_intervals([*labels, "all categories"],
+                                   _series(page, overall, [*codes, ALL], "initial_category", "repeat_rate"),
+                                   f"Repeat child protection plans (second or later plan) by initial category of "
+                                   f"abuse, {page.name}{versus} (denominator: CP plans in each category, "
+                                   f"{denominator}); 95% Wilson intervals", "share of plans that are repeat plans")
+    return ("<h3>Child protection plans by category of abuse</h3>"
+            + figure(shares, "Dots are shares with 95% intervals.", "cp_plans_by_abuse")
+            + figure(mix, "Shares of suppressed cells are left out, so a bar can fall short of 100%.",
+                     "cp_plans_by_abuse")
+            + figure(repeats, "A repeat plan is a child's second or later plan, however long ago (DfE d3).",
+                     "cp_plans_by_abuse"))
 
 
 def _survival(page: Page) -> pd.DataFrame | None:

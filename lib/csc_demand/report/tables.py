@@ -48,6 +48,29 @@ def category_shares(trends: pd.DataFrame, group: tuple[str, ...] = (), count: st
     return rows.sort_values([*keys, "category_id"], na_position="last", ignore_index=True)
 
 
+def abuse_category_shares(plans: pd.DataFrame) -> pd.DataFrame:
+    """gold.cp_plans_by_abuse -> per (la_code, initial_category, age_band): ``plans``, ``repeat_plans``, the
+    category's share of the age band's plans (``share``, ``share_ci_lower``, ``share_ci_upper``; age band "all":
+    of every plan) and the repeat-plan rate with its interval (``repeat_rate``, ``ci_lower``, ``ci_upper``)."""
+    keys = ["la_code", "age_band"]
+    bands = plans.loc[plans["initial_category"] == ALL, [*keys, "plans"]].rename(columns={"plans": "_band"})
+    rows = plans[["la_code", "initial_category", "age_band", "plans", "repeat_plans"]].merge(bands, on=keys, how="left")
+    rows = with_rate(rows, "plans", "_band", "share").rename(columns={"ci_lower": "share_ci_lower",
+                                                                       "ci_upper": "share_ci_upper"})
+    rows = with_rate(rows, "repeat_plans", "plans", "repeat_rate").drop(columns="_band")
+    return rows.sort_values(["la_code", "initial_category", "age_band"], ignore_index=True)
+
+
+def la_distribution(frame: pd.DataFrame, key: str, value: str) -> pd.DataFrame:
+    """Across the LAs of ``frame`` (not England): per value of ``key``, the ``median`` LA's ``value``, the
+    ``lower_quartile`` and ``upper_quartile`` (25th and 75th percentiles, linear between LAs) and how many ``las``
+    have a value. Fed with published tables, so a suppressed value (NaN) is left out, never used."""
+    rows = frame[(frame["la_code"] != ENGLAND) & frame[value].notna()]
+    values = rows.assign(_v=rows[value].astype(float)).groupby(key)["_v"]
+    return pd.DataFrame({"median": values.median(), "lower_quartile": values.quantile(0.25),
+                         "upper_quartile": values.quantile(0.75), "las": values.count()})
+
+
 def rates_by_category(frame: pd.DataFrame, events: str, total: str, year: str | None = None,
                       skip_first_year: bool = False) -> pd.DataFrame:
     """Events and totals per (la_code, category_name) summed over years, with the rate and its interval.

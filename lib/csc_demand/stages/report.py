@@ -6,6 +6,8 @@ from __future__ import annotations
 import argparse
 import os
 import tempfile
+from concurrent.futures import Future, ThreadPoolExecutor
+from typing import Callable, Iterable, TypeVar
 
 from pyspark.sql import functions as F
 
@@ -15,77 +17,111 @@ from csc_demand.errors import ConfigurationError, MissingTableError
 from csc_demand.io import delta, hadoop_fs
 from csc_demand.report.build import (COMPARISONS, REPORT_TABLES, absent_reason, build_report, las_in,
                                      select_report_columns)
-from csc_demand.report.identifiers import lakehouse_identifiers
+from csc_demand.report.identifiers import IDENTIFIER_COLUMNS, table_identifiers
 from csc_demand.report.tables import ENGLAND
 from csc_demand.runlog import RunLog
 from csc_demand.spark import get_spark
 
 HELP = "write the disclosure-controlled report (an HTML page per LA and for England, CSV, XLSX, output-check log)"
+# Each table read is a few small Spark jobs (Delta log replay, the scan) whose time is mostly driver-side waiting,
+# so reading several at once overlaps them (profile in benchmarks/bench_report.py).
+READERS = 4
+T, R = TypeVar("T"), TypeVar("R")
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--out", metavar="DIR",
-                        help="folder for the report (default <lakehouse>/report; on Databricks a volume path)")
+                        help="folder or URI for the report (default <lakehouse>/report; on Databricks a volume path; "
+                             "on object storage it is built locally and copied there)")
     parser.add_argument("--la", metavar="CODE", nargs="+", help="3-digit LA codes to report (default: every LA)")
     parser.add_argument("--compare", choices=sorted(COMPARISONS), default="england",
-                        help="what the LA pages compare with: 'england' (all LAs in the lakehouse, labelled England; "
-                             "the default) or 'all-las' (the same rows, labelled as all LAs in this lakehouse, for a "
-                             "lakehouse that does not hold all of England)")
+                        help="what the LA pages compare with: 'england' (the default: all LAs in the lakehouse "
+                             "pooled, labelled England) or 'all-las' (the other LAs of the lakehouse one by one: "
+                             "charts by category show the median LA with the interquartile range of the LAs' "
+                             "published values; curves over time stay pooled; for a lakehouse of a region or "
+                             "consortium rather than all of England; reads every LA)")
 
 
-def read_gold(spark, cfg: Config, las: list[str] | None, log: RunLog):
+def in_parallel(pool: ThreadPoolExecutor, fn: Callable[[T], R], items: Iterable[T]) -> dict[T, R]:
+    items = list(items)
+    return dict(zip(items, pool.map(fn, items)))
+
+
+def read_gold(spark, cfg: Config, las: list[str] | None, log: RunLog, pool: ThreadPoolExecutor):
     """Every report table present, as pandas (rows of the chosen LAs and England), and why the others are not."""
-    gold, absent = {}, {}
-    for name in REPORT_TABLES:
+    def read(name: str):
         if not delta.table_exists(spark, cfg, "gold", name):
-            absent[name] = absent_reason(name)
-            continue
+            return None, None, absent_reason(name)
         frame = delta.read_table(spark, cfg, "gold", name)
-        log.read(f"gold.{name}", delta.table_version(spark, cfg, "gold", name))
+        version = delta.table_version(spark, cfg, "gold", name)
+        selected, reason = select_report_columns(name, frame.columns)
+        if reason:
+            return None, version, reason
         if las is not None and "la_code" in frame.columns:
             frame = frame.where(F.col("la_code").isin([*las, ENGLAND]))
-        selected, reason = select_report_columns(name, frame.limit(0).toPandas())
+        return frame.select(*selected).toPandas(), version, None
+
+    gold, absent = {}, {}
+    for name, (frame, version, reason) in in_parallel(pool, read, REPORT_TABLES).items():
+        if version is not None:
+            log.read(f"gold.{name}", version)
         if reason:
             absent[name] = reason
-            continue
-        gold[name] = frame.select(*selected.columns).toPandas()
+        else:
+            gold[name] = frame
     return gold, absent
 
 
-def forbidden_strings(spark, cfg: Config) -> set[str]:
+def forbidden_strings(spark, cfg: Config, pool: ThreadPoolExecutor) -> set[str]:
     """What must never appear in the report: every child and pupil identifier in the lakehouse (raw and
     pseudonymous) and the pseudonym key itself."""
     secrets = {s for s in (os.environ.get(cfg.pseudonym_key_env), cfg.pseudonym_key) if s}
-    return lakehouse_identifiers(spark, cfg) | secrets
+    tables = in_parallel(pool, lambda table: table_identifiers(spark, cfg, *table), IDENTIFIER_COLUMNS)
+    return set().union(secrets, *tables.values())
+
+
+def report_folder(args: argparse.Namespace, cfg: Config) -> str:
+    """``--out``, else ``<lakehouse>/report``: a local path for a lakehouse on this machine (``file:`` URIs too),
+    else a URI the report is copied to."""
+    out = args.out or locations.join(cfg.lakehouse, "report")
+    return locations.local_path(out) if locations.is_local(out) else out
 
 
 def run(args: argparse.Namespace, cfg: Config, log: RunLog) -> int:
-    out = args.out or locations.join(cfg.lakehouse, "report")
+    out = report_folder(args, cfg)
     spark = get_spark(cfg)
-    log.step("reading gold aggregate tables")
-    gold, absent = read_gold(spark, cfg, args.la, log)
-    if not gold and all(reason == absent_reason(name) for name, reason in absent.items()):
-        raise MissingTableError(f"no gold tables to report on in {cfg.lakehouse}: run `csc-demand classify` and "
-                                f"`csc-demand outcomes` first")
-    for name, reason in absent.items():
-        log.step(f"gold.{name}: {reason}; its section says so")
-    found = las_in(gold)
-    las = args.la or found
-    unknown = sorted(set(las) - set(found))
-    if unknown:
-        raise ConfigurationError(f"--la {' '.join(unknown)}: no such LA in the gold tables of {cfg.lakehouse} "
-                         f"(LAs there: {' '.join(found) or 'none'})")
-    forbidden = forbidden_strings(spark, cfg)
-    log.step(f"building the report for England and {len(las)} LA(s) into {out} (the output scan will look for "
-             f"{len(forbidden)} identifiers)")
-    if locations.is_local(out):
-        index = build_report(gold, absent, las, locations.local_path(out), cfg.disclosure, args.compare, forbidden,
-                             log.step)
-    else:  # object storage: built and scanned in a local folder, then copied through Hadoop's FileSystem
-        with tempfile.TemporaryDirectory(prefix="csc-report-") as folder:
-            built = build_report(gold, absent, las, folder, cfg.disclosure, args.compare, forbidden, log.step)
-            hadoop_fs.copy_folder_from_local(spark, folder, out)
-        index = locations.join(out, str(built.relative_to(folder)))
+    with ThreadPoolExecutor(READERS) as pool, ThreadPoolExecutor(1) as background:
+        log.step("reading gold aggregate tables")
+        # against the distribution across LAs every LA's rows are needed, whatever --la asks to report
+        gold, absent = read_gold(spark, cfg, None if args.compare == "all-las" else args.la, log, pool)
+        if not gold and all(reason == absent_reason(name) for name, reason in absent.items()):
+            raise MissingTableError(f"no gold tables to report on in {cfg.lakehouse}: run `csc-demand classify` "
+                                    f"and `csc-demand outcomes` first")
+        log.step(f"read {len(gold)} gold tables ({sum(len(f) for f in gold.values())} rows)")
+        for name, reason in absent.items():
+            log.step(f"gold.{name}: {reason}; its section says so")
+        found = las_in(gold)
+        las = args.la or found
+        unknown = sorted(set(las) - set(found))
+        if unknown:
+            raise ConfigurationError(f"--la {' '.join(unknown)}: no such LA in the gold tables of {cfg.lakehouse} "
+                                     f"(LAs there: {' '.join(found) or 'none'})")
+        # The identifier list is needed only by the final scan: it is read while the pages are built.
+        forbidden: Future[set[str]] = background.submit(forbidden_strings, spark, cfg, pool)
+        log.step(f"building the report for England and {len(las)} LA(s) into {out} (the identifiers of the "
+                 f"lakehouse, for the output scan, are read meanwhile)")
+        try:
+            if locations.is_local(out):
+                index = build_report(gold, absent, las, out, cfg.disclosure, args.compare, forbidden.result,
+                                     log.step)
+            else:  # object storage: built and scanned in a local folder, then copied through Hadoop's FileSystem
+                with tempfile.TemporaryDirectory(prefix="csc-report-") as folder:
+                    built = build_report(gold, absent, las, folder, cfg.disclosure, args.compare, forbidden.result,
+                                         log.step)
+                    hadoop_fs.copy_folder_from_local(spark, folder, out)
+                index = locations.join(out, str(built.relative_to(folder)))
+        finally:
+            pool.shutdown(cancel_futures=True)  # on a failure, do not wait for table reads nobody needs
     log.metric("report", str(index))
     log.metric("report_las", len(las))
     log.step(f"report written: {index}")

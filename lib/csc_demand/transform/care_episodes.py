@@ -11,8 +11,8 @@ from pyspark.sql import functions as F
 from csc_demand.io.csv_source import CSV_COLUMNS
 from csc_demand.quality.checks import UK_DATE, bad_date, to_date, value
 from csc_demand.quality.quarantine import line_locator, unparsed_record
-from csc_demand.quality.record_sets import (apply_rules, flag_duplicates, flag_starts_before_previous_end,
-                                            latest_copy)
+from csc_demand.quality.record_sets import (apply_rules, flag_duplicates, flag_open_before_a_later_record,
+                                            flag_starts_before_previous_end, latest_copy)
 from csc_demand.quality.rules import care_episode_checks
 from csc_demand.transform.pseudonymise import pseudonymise, pupil_pseudonym
 
@@ -57,8 +57,11 @@ def validated_episodes(bronze: DataFrame, key: str) -> DataFrame:
                     .withColumn("ordinal", F.lit(1))
                     .withColumn("source_rank", F.lit(SOURCE_RANK)))
     no_duplicates = flag_duplicates(typed, ["child_key", "start_date"], [F.col("raw_record")])
-    return flag_starts_before_previous_end(no_duplicates.withColumn("_end_date", to_date("DEC", UK_DATE)),
-                                           "start_date", "_end_date", "501", [F.col("raw_record")]).drop("_end_date")
+    order = [F.col("raw_record")]
+    overlapping = flag_starts_before_previous_end(no_duplicates.withColumn("_end_date", to_date("DEC", UK_DATE)),
+                                                  "start_date", "_end_date", "501", order).drop("_end_date")
+    return flag_open_before_a_later_record(overlapping, "start_date", value("DEC").isNull() | value("REC").isNull(),
+                                           "142", order)
 
 
 def silver_care_episodes(validated: DataFrame) -> DataFrame:
