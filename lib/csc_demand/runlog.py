@@ -27,9 +27,6 @@ logger = logging.getLogger("csc_demand")  # progress lines at INFO: a notebook u
 class _CurrentStderr(logging.StreamHandler):
     """Writes to whatever ``sys.stderr`` is at the time (pytest and notebooks replace it after import)."""
 
-    def __init__(self) -> None:
-        super().__init__()
-
     @property
     def stream(self):
         return sys.stderr

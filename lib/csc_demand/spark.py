@@ -79,8 +79,8 @@ def executors_python(spark: SparkSession) -> str:
         reason = next((line.strip() for line in str(err).splitlines() if "Cannot run program" in line), str(err)[:300])
         raise ConfigurationError(
             f"the executors cannot run Python (spark.pyspark.python={spark.conf.get('spark.pyspark.python', None)}): "
-            f"{reason}. Submit with deploy/spark-submit.sh, which ships the environment with --archives (not in "
-            "local mode), or see docs/running.md, section 2") from err
+            f"{reason}. Submit with deploy/spark-submit.sh, which sets spark.pyspark.python to its PYTHON (that path "
+            "must exist on every worker), or see docs/running.md, section 2") from err
 
 
 def require_delta(spark: SparkSession) -> None:

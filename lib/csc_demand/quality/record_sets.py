@@ -7,6 +7,7 @@ its raw data sits in the parent's quarantine row).
 from __future__ import annotations
 
 from pyspark.sql import Column, DataFrame, Window
+from pyspark.sql.window import WindowSpec
 from pyspark.sql import functions as F
 
 from csc_demand.quality.checks import first_failing_rule
@@ -31,14 +32,18 @@ def flag_duplicates(df: DataFrame, keys: list[str], order: list[Column | str]) -
                                      .otherwise(F.col("rule_id")))
 
 
+def _child_records_by_start(start: str, order: list[Column | str]) -> WindowSpec:
+    """A child's accepted (or its rejected) records of one file, in order of ``start`` then ``order``."""
+    return Window.partitionBy("child_key", "source_file", F.col("rule_id").isNull()).orderBy(F.col(start), *order)
+
+
 def flag_overlapping_plans(df: DataFrame, start: str, end: str, order: list[Column | str]) -> DataFrame:
     """8940 on an accepted plan that starts before an earlier accepted plan of the child (same file) has ended.
 
     The later plan is the bad one. An open plan (no end date) overlaps every plan that starts after it.
     """
     accepted = F.col("rule_id").isNull()
-    window = (Window.partitionBy("child_key", "source_file", accepted).orderBy(F.col(start), *order)
-              .rowsBetween(Window.unboundedPreceding, -1))
+    window = _child_records_by_start(start, order).rowsBetween(Window.unboundedPreceding, -1)
     latest_end_before = F.max(F.coalesce(F.col(end), F.lit(FAR_FUTURE).cast("date"))).over(window)
     return df.withColumn("rule_id", F.when(accepted & (F.col(start) < latest_end_before), F.lit("8940"))
                                      .otherwise(F.col("rule_id")))
@@ -49,7 +54,7 @@ def flag_starts_before_previous_end(df: DataFrame, start: str, end: str, rule_id
     """``rule_id`` on an accepted record that starts before the previous accepted record of the child (same file,
     by start) has ended; an open previous record is left to other rules (SSDA903 rule 501 reads it this way)."""
     accepted = F.col("rule_id").isNull()
-    window = Window.partitionBy("child_key", "source_file", accepted).orderBy(F.col(start), *order)
+    window = _child_records_by_start(start, order)
     previous_end = F.lag(F.col(end)).over(window)
     return df.withColumn("rule_id", F.when(accepted & (F.col(start) < previous_end), F.lit(rule_id))
                                      .otherwise(F.col("rule_id")))
@@ -60,7 +65,7 @@ def flag_open_before_a_later_record(df: DataFrame, start: str, is_open: Column, 
     """``rule_id`` on an accepted record left open although a later accepted record of the child (same file, by
     start) follows it (SSDA903 rule 142: an episode without DEC or REC that is not the child's last)."""
     accepted = F.col("rule_id").isNull()
-    window = Window.partitionBy("child_key", "source_file", accepted).orderBy(F.col(start), *order)
+    window = _child_records_by_start(start, order)
     followed = F.lead(F.col(start)).over(window).isNotNull()
     return df.withColumn("rule_id", F.when(accepted & is_open & followed, F.lit(rule_id))
                                      .otherwise(F.col("rule_id")))

@@ -80,8 +80,8 @@ class DisclosureError(ValueError):
 def select_report_columns(name: str, columns: Iterable[str]) -> tuple[list[str] | None, str | None]:
     """The contract's columns of a gold table with the given columns, or None and why not (older table without
     them)."""
-    wanted = REPORT_TABLES[name]
-    lacking = [c for c in wanted if c not in set(columns)]
+    wanted, present = REPORT_TABLES[name], set(columns)
+    lacking = [c for c in wanted if c not in present]
     if lacking:
         verb = WRITTEN_BY.get(name, "outcomes")
         return None, f"columns {', '.join(lacking)} missing: written by an older version, run `csc-demand {verb}`"

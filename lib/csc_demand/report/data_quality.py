@@ -69,7 +69,7 @@ def restricted_folder(cfg: Config, report_out: str | None = None) -> str:
         inside, out = Path(folder), Path(locations.local_path(report_out))
         if inside == out or out in inside.parents or inside in out.parents:
             raise ConfigurationError(f"the restricted workbook folder {inside} and the report folder {out} overlap: "
-                             "choose a report --out outside the lakehouse's restricted/ folder")
+                                     "choose a report --out outside the lakehouse's restricted/ folder")
     return folder
 
 

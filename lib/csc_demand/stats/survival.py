@@ -38,12 +38,11 @@ def kaplan_meier(subjects: DataFrame, time_col: str = "time", event_col: str = "
     return _estimator(_per_day(subjects, time_col, event_col, group_cols), group_cols)
 
 
-def _per_day(subjects: DataFrame, time_col: str, event_col: str, group_cols: Sequence[str],
-             more: Sequence[Column] = ()) -> DataFrame:
-    """The one pass over the subjects: per group and time, ``events``, ``leaving`` and any ``more`` aggregates."""
+def _per_day(subjects: DataFrame, time_col: str, event_col: str, group_cols: Sequence[str]) -> DataFrame:
+    """The one pass over the subjects: per group and time, ``events`` and ``leaving``."""
     return (subjects
             .groupBy(*group_cols, F.col(time_col).cast("long").alias("time"))
-            .agg(F.sum(F.col(event_col).cast("long")).alias("events"), F.count(F.lit(1)).alias("leaving"), *more))
+            .agg(F.sum(F.col(event_col).cast("long")).alias("events"), F.count(F.lit(1)).alias("leaving")))
 
 
 def _partition(group_cols: Sequence[str]) -> list[Column]:
