@@ -40,9 +40,9 @@ def table_identifiers(spark: SparkSession, cfg: Config, layer: str, table: str) 
     return {r["identifier"] for r in union.filter(F.col("identifier") != "").distinct().collect()}
 
 
-def lakehouse_identifiers(spark: SparkSession, cfg: Config) -> set[str]:
-    """The identifiers of every table present."""
-    return set().union(*(table_identifiers(spark, cfg, *table) for table in IDENTIFIER_COLUMNS))
+def lakehouse_identifiers(spark: SparkSession, cfg: Config, map_=map) -> set[str]:
+    """The identifiers of every table present; ``map_`` (e.g. a thread pool's ``map``) may read tables at once."""
+    return set().union(*map_(lambda table: table_identifiers(spark, cfg, *table), IDENTIFIER_COLUMNS))
 
 
 def _has(df: DataFrame, column: str) -> bool:

@@ -17,7 +17,7 @@ from csc_demand.errors import ConfigurationError, MissingTableError
 from csc_demand.io import delta, hadoop_fs
 from csc_demand.report.build import (COMPARISONS, REPORT_TABLES, absent_reason, build_report, las_in,
                                      select_report_columns)
-from csc_demand.report.identifiers import IDENTIFIER_COLUMNS, table_identifiers
+from csc_demand.report.identifiers import lakehouse_identifiers
 from csc_demand.report.tables import ENGLAND
 from csc_demand.runlog import RunLog
 from csc_demand.spark import get_spark
@@ -76,8 +76,7 @@ def forbidden_strings(spark, cfg: Config, pool: ThreadPoolExecutor) -> set[str]:
     """What must never appear in the report: every child and pupil identifier in the lakehouse (raw and
     pseudonymous) and the pseudonym key itself."""
     secrets = {s for s in (os.environ.get(cfg.pseudonym_key_env), cfg.pseudonym_key) if s}
-    tables = in_parallel(pool, lambda table: table_identifiers(spark, cfg, *table), IDENTIFIER_COLUMNS)
-    return set().union(secrets, *tables.values())
+    return lakehouse_identifiers(spark, cfg, pool.map) | secrets
 
 
 def report_folder(args: argparse.Namespace, cfg: Config) -> str:
