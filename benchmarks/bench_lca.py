@@ -27,13 +27,18 @@ import time
 from pathlib import Path
 
 import numpy as np
-
 from csc_demand.config import load_config
-from csc_demand.spark import get_spark
 from csc_demand.model import LatentClassAnalysis
 from csc_demand.model.selection import choose_k, fit_range
+from csc_demand.spark import get_spark
+
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))  # tests/helpers, shared with the tests
-from helpers.simulate import assessments_frame, compress, simulate, study_like_parameters  # noqa: E402
+from helpers.simulate import (  # noqa: E402
+    assessments_frame,
+    compress,
+    simulate,
+    study_like_parameters,
+)
 
 RESULTS = Path(__file__).parent / "results" / "lca.json"
 

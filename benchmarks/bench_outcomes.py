@@ -18,14 +18,11 @@ import os
 import shutil
 import subprocess
 import time
-from datetime import date, datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import duckdb
-from pyspark.sql import functions as F
-
 import silver_shapes as shapes
-from results_file import save_keeping_previous
 from csc_demand.cli import main as cli_main
 from csc_demand.config import load_config
 from csc_demand.io import delta
@@ -34,6 +31,7 @@ from csc_demand.outcomes.rates import ENGLAND
 from csc_demand.outcomes.rereferral import referral_windows
 from csc_demand.spark import get_spark
 from csc_demand.stats.survival import HORIZONS_DAYS, Z_95
+from results_file import save_keeping_previous
 
 RESULTS = Path(__file__).parent / "results" / "outcomes.json"
 END = shapes.END
@@ -122,7 +120,7 @@ def timed(label: str, fn):
 
 
 def _utc_now() -> str:
-    return datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC")
+    return datetime.now(UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
 
 
 def _commit() -> str:

@@ -17,7 +17,6 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-
 from csc_demand.config import DisclosureConf
 from csc_demand.report.publish import TableRule, publish
 from results_file import save_keeping_previous

@@ -16,7 +16,7 @@ import os
 import subprocess
 import sys
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 from results_file import save_keeping_previous
@@ -69,7 +69,7 @@ def main() -> None:
             print(f"  {step['t']:7.1f} s  {step['message']}")
     save_keeping_previous(RESULTS, {
         "benchmark": "report for one LA", "scale": args.scale, "la": la, "commit": commit(),
-        "date": datetime.now(timezone.utc).isoformat(timespec="seconds"), "prepare_seconds": prepare,
+        "date": datetime.now(UTC).isoformat(timespec="seconds"), "prepare_seconds": prepare,
         "runs": runs, "best_seconds": min(r["seconds"] for r in runs), "target_seconds": 60})
 
 

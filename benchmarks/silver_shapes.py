@@ -7,10 +7,9 @@ from __future__ import annotations
 
 from datetime import date
 
+from csc_demand.outcomes.contract import INPUT_SCHEMAS, required_columns
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
-
-from csc_demand.outcomes.contract import INPUT_SCHEMAS, required_columns
 
 FIRST_DAY = date(2014, 4, 1)
 DAYS = 7 * 365  # seven collection years, 2014-15 to 2020-21

@@ -31,14 +31,10 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import time
 import sys
+import time
 from pathlib import Path
 
-from pyspark.sql import DataFrame
-from pyspark.sql import functions as F
-
-from results_file import save_keeping_previous
 from csc_demand.cli import main as cli_main
 from csc_demand.config import load_config
 from csc_demand.io import delta
@@ -50,6 +46,9 @@ from csc_demand.spark import get_spark
 from csc_demand.stats.survival import Z_95
 from csc_demand.transform.pseudonymise import pseudonymise, pupil_pseudonym
 from csc_demand.transform.silver_cin import hashed
+from pyspark.sql import DataFrame
+from pyspark.sql import functions as F
+from results_file import save_keeping_previous
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))  # tests/helpers, shared with the tests
 from helpers.ranking import compare_rankings  # noqa: E402
@@ -371,7 +370,7 @@ def main() -> int:
     found_rates = {("all" if r["group_by"] == "all" else CLASS_OF_CATEGORY.get(r["group_value"], r["group_value"])): r
                    for r in rates.where("group_by IN ('all', 'category_name')").collect()}
     report["pathways"] = {}
-    print(f"pathways (12 months from the assessment's start): pipeline vs independent count on the truth files")
+    print("pathways (12 months from the assessment's start): pipeline vs independent count on the truth files")
     for measure in ("cp_plan_rate", "care_rate"):
         found, truth_rate = found_rates["all"][measure], expected["all"][measure]
         ok = within(found, truth_rate)

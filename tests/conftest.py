@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import pytest
-
 from csc_demand.config import Config
 from csc_demand.spark import get_spark
 from helpers.lakehouse import lakehouse_config

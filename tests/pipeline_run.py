@@ -10,7 +10,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-
 from csc_demand import cli
 from csc_demand.config import LAYERS
 from helpers.lakehouse import TEST_PSEUDONYM_KEY

@@ -15,14 +15,13 @@ from pathlib import Path
 
 import pytest
 import yaml
+from csc_demand import cli, entrypoints
+from csc_demand.stages.run import pipeline_verbs
 from databricks.bundles.experiments import MlflowExperiment
 from databricks.bundles.jobs import Job, JobRunAs
 from databricks.bundles.registered_models import RegisteredModel
 from databricks.bundles.schemas import Schema
 from databricks.bundles.volumes import Volume
-
-from csc_demand import cli, entrypoints
-from csc_demand.stages.run import pipeline_verbs
 
 ROOT = Path(__file__).resolve().parents[1]
 BUNDLE = ROOT / "deploy" / "databricks"

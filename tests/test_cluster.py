@@ -15,7 +15,6 @@ from pathlib import Path
 
 import pytest
 from chispa import assert_approx_df_equality
-
 from helpers.lakehouse import TEST_PSEUDONYM_KEY
 from pipeline_run import PIPELINE_SETTINGS, delta_tables, set_options
 

@@ -1,7 +1,6 @@
 from pathlib import Path
 
 import pytest
-
 from csc_demand.config import conf_dir, load_config, parse_set_option
 from csc_demand.errors import ConfigurationError
 

@@ -19,10 +19,6 @@ from functools import reduce
 from pathlib import Path
 
 import pytest
-from pyspark.sql import DataFrame
-from pyspark.sql import functions as F
-
-from helpers.lakehouse import TEST_PSEUDONYM_KEY
 from csc_demand.io.cin_xml import read_cin_xml
 from csc_demand.io.csv_source import read_csv_files
 from csc_demand.io.discover import SourceFile
@@ -31,6 +27,9 @@ from csc_demand.quality.rules import normalised_factors
 from csc_demand.transform import cin_xml_records as xml
 from csc_demand.transform.care_episodes import validated_episodes
 from csc_demand.transform.silver_cin import validated_cp_plans
+from helpers.lakehouse import TEST_PSEUDONYM_KEY
+from pyspark.sql import DataFrame
+from pyspark.sql import functions as F
 
 KEY = TEST_PSEUDONYM_KEY
 LA, YEAR = "201", 2023                         # census year 1 April 2022 to 31 March 2023

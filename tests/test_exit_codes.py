@@ -9,7 +9,6 @@ import subprocess
 import sys
 
 import pytest
-
 from csc_demand import cli
 from csc_demand.errors import MissingTableError
 

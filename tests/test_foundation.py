@@ -4,9 +4,14 @@ import sys
 from pathlib import Path
 
 import pytest
-
 from csc_demand import cli
-from csc_demand.io.delta import ensure_table, merge_table, read_table, table_version, write_table
+from csc_demand.io.delta import (
+    ensure_table,
+    merge_table,
+    read_table,
+    table_version,
+    write_table,
+)
 
 
 def test_session_is_local_with_delta_and_utc(spark):

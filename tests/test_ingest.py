@@ -13,17 +13,23 @@ from pathlib import Path
 
 import openpyxl
 import pytest
-from delta.tables import DeltaTable
-from pyspark.sql import functions as F
-
-from helpers.lakehouse import lakehouse_config
 from csc_demand import cli, codes
 from csc_demand.config import DisclosureConf
 from csc_demand.io import delta
 from csc_demand.quality.catalog import RULES
 from csc_demand.report.data_quality import write_restricted_workbook
 from csc_demand.report.identifiers import lakehouse_identifiers
-from csc_demand.report.publish import OutputCheckLog, TableRule, publish, scan_outputs, write_csv, write_workbook
+from csc_demand.report.publish import (
+    OutputCheckLog,
+    TableRule,
+    publish,
+    scan_outputs,
+    write_csv,
+    write_workbook,
+)
+from delta.tables import DeltaTable
+from helpers.lakehouse import lakehouse_config
+from pyspark.sql import functions as F
 
 FIXTURES = Path(__file__).parent / "fixtures" / "ingest"
 SILVER = ["children", "referrals", "assessments", "assessment_factors", "cp_plans", "cin_plans", "section47",

@@ -11,11 +11,10 @@ import sys
 from pathlib import Path
 
 import pytest
-from delta.exceptions import ConcurrentAppendException
-
-from helpers.lakehouse import TEST_PSEUDONYM_KEY, lakehouse_config
 from csc_demand.errors import ConcurrentWriteError
 from csc_demand.io import delta
+from delta.exceptions import ConcurrentAppendException
+from helpers.lakehouse import TEST_PSEUDONYM_KEY, lakehouse_config
 
 # Two JVMs at once, twice: minutes on a quiet machine, but half an hour when five other Spark jobs share two cores
 pytestmark = pytest.mark.timeout(3600)

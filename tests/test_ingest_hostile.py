@@ -11,9 +11,6 @@ import json
 from pathlib import Path
 
 import pytest
-from pyspark.sql import functions as F
-
-from helpers.lakehouse import TEST_PSEUDONYM_KEY, lakehouse_config
 from csc_demand import cli
 from csc_demand.config import SYNTHETIC_ONLY_KEY
 from csc_demand.io import delta
@@ -21,6 +18,8 @@ from csc_demand.io.bronze import empty_bronze
 from csc_demand.io.synthetic_files import write_listing, written_by_synth
 from csc_demand.quality.quarantine import MAX_RAW_CHARACTERS, capped
 from csc_demand.transform.cin_xml_records import staged_children
+from helpers.lakehouse import TEST_PSEUDONYM_KEY, lakehouse_config
+from pyspark.sql import functions as F
 
 KEY = TEST_PSEUDONYM_KEY
 XML = """<?xml version="1.0" encoding="UTF-8"?>

@@ -10,9 +10,8 @@ import sys
 from pathlib import Path
 
 import pytest
-
-from helpers.lakehouse import TEST_PSEUDONYM_KEY
 from csc_demand import cli
+from helpers.lakehouse import TEST_PSEUDONYM_KEY
 
 FIXTURES = Path(__file__).parent / "fixtures" / "ingest"
 LIB = Path(__file__).parents[1] / "lib"

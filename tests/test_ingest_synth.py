@@ -8,11 +8,10 @@ import json
 from collections import Counter
 
 import pytest
-
-from helpers.lakehouse import lakehouse_config
 from csc_demand import cli
 from csc_demand.io import delta
 from csc_demand.synth import generate
+from helpers.lakehouse import lakehouse_config
 
 SCALE, SEED, DEFECTS = 0.002, 11, 0.05
 

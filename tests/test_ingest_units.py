@@ -6,11 +6,7 @@ import hashlib
 import hmac
 
 import pytest
-
-import pytest
 from chispa import assert_df_equality
-from pyspark.sql import functions as F
-
 from csc_demand.config import load_config
 from csc_demand.errors import ConfigurationError
 from csc_demand.io.csv_source import CSV_COLUMNS, read_csv_files
@@ -22,6 +18,7 @@ from csc_demand.transform.care_periods import care_periods
 from csc_demand.transform.cin_npd_records import keyed_rows, staged_referrals
 from csc_demand.transform.pseudonymise import pseudonymise, pupil_pseudonym
 from csc_demand.transform.school import school_outcomes, validated_school
+from pyspark.sql import functions as F
 
 HEADER = ('<Message><Header><CollectionDetails><Collection>CIN</Collection><Year>2016</Year></CollectionDetails>'
           '<Source><LEA>201</LEA></Source></Header><Children>')

@@ -6,11 +6,10 @@ import math
 
 import numpy as np
 import pytest
-from sklearn.metrics import adjusted_rand_score
-
 from csc_demand.model import em
 from helpers.classes import matched
 from helpers.simulate import compress, simulate
+from sklearn.metrics import adjusted_rand_score
 
 THETA3 = np.array([[0.9, 0.8, 0.1, 0.1, 0.05, 0.1],
                    [0.1, 0.1, 0.85, 0.9, 0.1, 0.05],

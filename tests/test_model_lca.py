@@ -7,13 +7,12 @@ import math
 import numpy as np
 import pytest
 from chispa import assert_df_equality
+from csc_demand.model import LatentClassAnalysis, LatentClassModel
+from helpers.classes import matched
+from helpers.simulate import assessments_frame, simulate, study_like_parameters
 from pyspark.ml.linalg import Vectors
 from pyspark.sql import functions as F
 from sklearn.metrics import adjusted_rand_score
-
-from csc_demand.model import LatentClassAnalysis, LatentClassModel
-from helpers.simulate import assessments_frame, simulate, study_like_parameters
-from helpers.classes import matched
 
 
 def test_recovers_a_12_class_model_shaped_like_the_study(spark):

@@ -10,7 +10,6 @@ import venv
 import mlflow
 import pandas as pd
 import pytest
-
 from csc_demand.model.tracking import MODEL_PACKAGES
 
 pytestmark = pytest.mark.integration

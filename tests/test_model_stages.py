@@ -3,28 +3,25 @@ selection rule; parameter files."""
 from __future__ import annotations
 
 import json
-from pathlib import Path
 import math
+from pathlib import Path
 
 import mlflow
 import numpy as np
 import pandas as pd
 import pytest
-from chispa import assert_df_equality
-from mlflow import MlflowClient
-from pyspark.sql import functions as F
-
 from csc_demand import cli
-from csc_demand.config import load_config
 from csc_demand.codes import INDICATOR_NAMES
+from csc_demand.config import load_config
 from csc_demand.io.delta import read_table, write_table
+from csc_demand.model import em
 from csc_demand.model.assign import GOLD_COLUMNS
 from csc_demand.model.labelling import label_classes, load_categories
 from csc_demand.model.lca import information_criteria
 from csc_demand.model.parameters import load_parameter_file
 from csc_demand.model.selection import KFit, choose_k, score_parameters
-from csc_demand.model import em
 from helpers.simulate import assessments_frame, simulate
+from mlflow import MlflowClient
 
 IDX = {name: j for j, name in enumerate(INDICATOR_NAMES)}
 

@@ -3,10 +3,16 @@ from datetime import date, timedelta
 
 import numpy as np
 import pytest
-
 from csc_demand.outcomes.contract import INPUT_SCHEMAS
-from csc_demand.outcomes.education import (Lookback, education_by_category, education_gaps, history_start,
-                                           lookback, pupil_involvement, sen_gaps)
+from csc_demand.outcomes.education import (
+    Lookback,
+    education_by_category,
+    education_gaps,
+    history_start,
+    lookback,
+    pupil_involvement,
+    sen_gaps,
+)
 
 D = date.fromisoformat
 

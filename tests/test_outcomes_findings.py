@@ -6,12 +6,15 @@ Children: c1 (LA 201, girl, White, born 2010-06-01), c2 (201, boy, Black, 2004-0
 from datetime import date
 
 import pytest
-
 from csc_demand.outcomes.combinations import pathway_factor_combinations
 from csc_demand.outcomes.contract import INPUT_SCHEMAS
 from csc_demand.outcomes.demographics import category_demographics
 from csc_demand.outcomes.pathways import assessment_pathways
-from csc_demand.outcomes.reentry import care_periods_by_category, care_reentry, dated_categories
+from csc_demand.outcomes.reentry import (
+    care_periods_by_category,
+    care_reentry,
+    dated_categories,
+)
 from csc_demand.outcomes.repeat_plans import cp_plans_by_abuse, plan_sequence
 from csc_demand.outcomes.thresholds import category_thresholds
 

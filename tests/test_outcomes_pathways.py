@@ -4,7 +4,6 @@ from datetime import date
 
 import pytest
 from chispa import assert_df_equality
-
 from csc_demand.outcomes.contract import INPUT_SCHEMAS
 from csc_demand.outcomes.pathways import assessment_pathways, pathway_rates
 from csc_demand.stats.regression import odds_ratios

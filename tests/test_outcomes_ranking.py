@@ -1,6 +1,5 @@
 """Ranking agreement with a reference that has sampling error (used by benchmarks/validate_outcomes.py)."""
 import pytest
-
 from helpers.ranking import compare_rankings
 
 # A and B are 0.02 apart with standard errors 0.01 each: z = 0.02 / sqrt(2) / 0.01 = 1.414 < 1.96, a tie.

@@ -2,7 +2,6 @@
 from datetime import date
 
 from chispa import assert_df_equality
-
 from csc_demand.outcomes.contract import INPUT_SCHEMAS
 from csc_demand.outcomes.followup import referral_categories
 from csc_demand.outcomes.rereferral import referral_windows, rereferral_rates

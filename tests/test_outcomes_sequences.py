@@ -2,7 +2,6 @@
 from datetime import date
 
 from chispa import assert_df_equality
-
 from csc_demand.outcomes.contract import INPUT_SCHEMAS
 from csc_demand.outcomes.estimates import survival_estimates
 from csc_demand.outcomes.reentry import care_reentry, dated_categories

@@ -1,11 +1,10 @@
 """`csc-demand outcomes` end to end on tiny silver Delta tables: gold tables, run summary and MLflow run."""
 import json
-from pathlib import Path
 from datetime import date
+from pathlib import Path
 
 import mlflow
 import pytest
-
 from csc_demand.cli import main
 from csc_demand.io import delta
 from csc_demand.outcomes.contract import INPUT_SCHEMAS

@@ -2,7 +2,6 @@
 from datetime import date
 
 import pytest
-
 from csc_demand.model.labelling import load_categories
 from csc_demand.outcomes.contract import INPUT_SCHEMAS
 from csc_demand.outcomes.trends import category_trends, complexity_trends

@@ -5,11 +5,10 @@ import argparse
 import importlib.machinery
 import importlib.util
 import json
-from pathlib import Path
 import sys
+from pathlib import Path
 
 import pytest
-
 from csc_demand import cli
 from csc_demand.runlog import RunLog
 from csc_demand.stages import run as run_stage_module

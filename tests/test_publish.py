@@ -6,10 +6,16 @@ import numpy as np
 import openpyxl
 import pandas as pd
 import pytest
-
 from csc_demand.config import DisclosureConf
-from csc_demand.report.publish import (OutputCheckLog, TableRule, publish, round_half_up, scan_outputs, write_csv,
-                                       write_workbook)
+from csc_demand.report.publish import (
+    OutputCheckLog,
+    TableRule,
+    publish,
+    round_half_up,
+    scan_outputs,
+    write_csv,
+    write_workbook,
+)
 
 CONF = DisclosureConf(min_count=10, round_to=5)
 NA = None

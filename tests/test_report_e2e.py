@@ -8,7 +8,6 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-
 from csc_demand.config import DisclosureConf
 from csc_demand.report.publish import scan_outputs
 

@@ -8,13 +8,22 @@ import re
 import numpy as np
 import pandas as pd
 import pytest
-from scipy.stats import binomtest
-
 from csc_demand.config import DisclosureConf
-from csc_demand.report.build import REPORT_TABLES, build_report, las_in, select_report_columns
+from csc_demand.report.build import (
+    REPORT_TABLES,
+    build_report,
+    las_in,
+    select_report_columns,
+)
 from csc_demand.report.intervals import difference_interval, wilson_interval
-from csc_demand.report.tables import (abuse_category_shares, category_shares, key_problem_areas, la_distribution,
-                                      rates_by_category)
+from csc_demand.report.tables import (
+    abuse_category_shares,
+    category_shares,
+    key_problem_areas,
+    la_distribution,
+    rates_by_category,
+)
+from scipy.stats import binomtest
 
 CATS = {1: "Domestic abuse and violence (single factor)", 2: "Complexities around parental mental health", 3: "Neglect"}
 

@@ -80,9 +80,8 @@ def test_a_quiet_driver_step_says_no_spark_stage_is_running(capsys):
 
 def test_a_spark_context_without_a_tracker_yet_gives_no_progress(monkeypatch):
     # seen while Spark was starting: the context object exists before its Java side (_jsc)
-    from pyspark import SparkContext
-
     from csc_demand.runlog import spark_progress
+    from pyspark import SparkContext
 
     starting = SparkContext.__new__(SparkContext)
     monkeypatch.setattr(SparkContext, "_active_spark_context", starting)

@@ -2,10 +2,9 @@
 against a hand-worked example."""
 import numpy as np
 import pytest
-from lifelines import KaplanMeierFitter
-
 from csc_demand.outcomes.estimates import CURVE_HORIZONS_DAYS, survival_estimates
 from csc_demand.stats.survival import at_horizons, kaplan_meier
+from lifelines import KaplanMeierFitter
 
 
 def sample(seed: int, n: int):

@@ -6,18 +6,22 @@ import hashlib
 import json
 import re
 import xml.etree.ElementTree as ET
-from collections import defaultdict
 from pathlib import Path
 
 import pytest
-
 from csc_demand.codes import ALL_FACTOR_CODES
 from csc_demand.quality.catalog import RULES
 from csc_demand.synth import generate
 from csc_demand.synth.care import EPISODE_COLUMNS, HEADER_COLUMNS
 from csc_demand.synth.defects import DEFECT_COLUMNS
-from csc_demand.synth.npd import (CIN_COLUMNS, CPP_COLUMNS, EXCLUSION_COLUMNS, HISTORY_FROM_YEAR, KS4_COLUMNS,
-                                  SEN_COLUMNS)
+from csc_demand.synth.npd import (
+    CIN_COLUMNS,
+    CPP_COLUMNS,
+    EXCLUSION_COLUMNS,
+    HISTORY_FROM_YEAR,
+    KS4_COLUMNS,
+    SEN_COLUMNS,
+)
 from csc_demand.synth.population import HISTORY_YEARS
 
 SCALE, SEED, RATE, FIRST, LAST = 0.001, 20240601, 0.03, 2019, 2021

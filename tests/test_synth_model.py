@@ -2,14 +2,13 @@
 from __future__ import annotations
 
 import numpy as np
-from sklearn.metrics import adjusted_rand_score
-from pyspark.sql import functions as F
-
 from csc_demand.codes import ALL_FACTOR_CODES, INDICATOR_NAMES
 from csc_demand.synth import params as P
 from csc_demand.synth.episodes import class_table
 from csc_demand.synth.factors import raw_codes, with_indicators
 from csc_demand.synth.rand import pick_index, uniform
+from pyspark.sql import functions as F
+from sklearn.metrics import adjusted_rand_score
 
 STUDY_YEARS = range(2015, 2022)
 

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from importlib.resources import files
 from pathlib import Path
-from typing import Any, Optional, get_type_hints
+from typing import Any, get_args, get_origin, get_type_hints
 
 import yaml
 
@@ -27,8 +27,8 @@ SYNTHETIC_ONLY_KEY = "synthetic-data-only-not-for-real-records"
 
 @dataclass
 class SparkConf:
-    master: Optional[str] = "local[2]"
-    driver_memory: Optional[str] = "12g"
+    master: str | None = "local[2]"
+    driver_memory: str | None = "12g"
     shuffle_partitions: int = 8
     ui: bool = False
     extra: dict = field(default_factory=dict)
@@ -37,9 +37,9 @@ class SparkConf:
 
 @dataclass
 class MlflowConf:
-    tracking_uri: Optional[str] = None  # None: sqlite:///<lakehouse>/mlflow.db (a lakehouse on this machine)
-    artifact_location: Optional[str] = None  # None: <lakehouse>/mlflow-artifacts (s3a:// -> s3:// for MLflow)
-    registry_uri: Optional[str] = None
+    tracking_uri: str | None = None  # None: sqlite:///<lakehouse>/mlflow.db (a lakehouse on this machine)
+    artifact_location: str | None = None  # None: <lakehouse>/mlflow-artifacts (s3a:// -> s3:// for MLflow)
+    registry_uri: str | None = None
     experiment: str = "csc-demand"
     model_name: str = "csc_demand_categories"
 
@@ -55,7 +55,7 @@ class SynthConf:
 
 @dataclass
 class ModelConf:
-    k: Optional[int] = None  # None: choose k by the selection rule
+    k: int | None = None  # None: choose k by the selection rule
     k_min: int = 2
     k_max: int = 15
     n_starts: int = 10
@@ -66,7 +66,7 @@ class ModelConf:
 
 @dataclass
 class OutcomesConf:
-    end_date: Optional[date] = None  # None: the last census reference date in the data
+    end_date: date | None = None  # None: the last census reference date in the data
     pathway_window_months: int = 12
     cross_la: bool = False
     # KS4 cohorts are reported when CIN history covers this many academic years up to the end of KS4 (docs/methods.md)
@@ -84,11 +84,11 @@ class DisclosureConf:
 class Config:
     profile: str = "local"
     lakehouse: str = "lakehouse"
-    catalog: Optional[str] = None  # set on Databricks: tables are catalog.schema.table
+    catalog: str | None = None  # set on Databricks: tables are catalog.schema.table
     schemas: dict = field(default_factory=lambda: {layer: layer for layer in LAYERS})
     pseudonym_key_env: str = "CSC_PSEUDONYM_KEY"
-    pseudonym_key: Optional[str] = None  # prefer the environment variable; never commit a real key
-    git_commit: Optional[str] = None  # the code's commit when it runs from a wheel (the Databricks job passes it)
+    pseudonym_key: str | None = None  # prefer the environment variable; never commit a real key
+    git_commit: str | None = None  # the code's commit when it runs from a wheel (the Databricks job passes it)
     spark: SparkConf = field(default_factory=SparkConf)
     mlflow: MlflowConf = field(default_factory=MlflowConf)
     synth: SynthConf = field(default_factory=SynthConf)
@@ -163,9 +163,9 @@ def conf_dir() -> Path:
 def _coerce(value: Any, hint: Any, where: str) -> Any:
     if value is None:
         return None
-    origin = getattr(hint, "__origin__", None)
-    args = [a for a in getattr(hint, "__args__", ()) if a is not type(None)]
-    target = args[0] if origin is not None and args else hint
+    # get_origin, not __origin__: the latter is missing on PEP 604 unions (``int | None``).
+    args = [a for a in get_args(hint) if a is not type(None)]
+    target = args[0] if get_origin(hint) is not None and args else hint
     try:
         if target is bool and isinstance(value, str):
             if value.lower() not in ("true", "false", "1", "0", "yes", "no"):

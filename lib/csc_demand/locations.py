@@ -7,13 +7,12 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
-from typing import Optional
 
 # RFC 3986 scheme and ':'; two characters at least, so a Windows drive ("C:\\") is not taken for one.
 _SCHEME = re.compile(r"^([A-Za-z][A-Za-z0-9+.-]+):")
 
 
-def scheme(location: str) -> Optional[str]:
+def scheme(location: str) -> str | None:
     """``s3a`` for ``s3a://bucket/lake``; None for a plain path."""
     match = _SCHEME.match(str(location))
     return match.group(1).lower() if match else None

@@ -12,11 +12,12 @@ import sys
 import threading
 import time
 import uuid
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 from csc_demand import locations
 
@@ -46,7 +47,7 @@ HEARTBEAT_SECONDS = 10.0
 @dataclass
 class _LastLine:
     """The last progress line of any RunLog in this process (`run` nests one RunLog per stage)."""
-    log: "RunLog | None" = None
+    log: RunLog | None = None
     message: str = ""
     at: float = 0.0  # when that progress line was written
     output_at: float = 0.0  # when anything (a progress or a heartbeat line) was last written
@@ -87,12 +88,12 @@ class RunLog:
 
     def __init__(self, verb: str, runs_dir: str | None):
         self.verb = verb
-        self.run_id = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ") + "-" + uuid.uuid4().hex[:8]
+        self.run_id = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ") + "-" + uuid.uuid4().hex[:8]
         self.runs_dir = str(runs_dir) if runs_dir else None  # a local path or a URI (csc_demand.locations)
         self.started = time.time()
         self.summary: dict[str, Any] = {
             "verb": verb, "run_id": self.run_id,
-            "started_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+            "started_at": datetime.now(UTC).isoformat(timespec="seconds"),
             "tables": {}, "versions_read": {}, "versions_written": {}, "metrics": {}, "steps": [],
         }
 
@@ -152,7 +153,9 @@ class RunLog:
             Path(locations.local_path(path)).parent.mkdir(parents=True, exist_ok=True)
             Path(locations.local_path(path)).write_text(text)
         else:
-            from csc_demand.io.hadoop_fs import write_text  # Spark only for a lakehouse off this machine
+            from csc_demand.io.hadoop_fs import (
+                write_text,  # Spark only for a lakehouse off this machine
+            )
 
             write_text(path, text)
         return path

@@ -53,7 +53,9 @@ def get_spark(cfg: Config, app_name: str = "csc-demand") -> SparkSession:
         return SparkSession.builder.getOrCreate()
     builder = _base_builder(cfg, app_name)
     if cfg.profile == "local" or cfg.spark.master:
-        from delta import configure_spark_with_delta_pip  # jars through Ivy, version matched to delta-spark
+        from delta import (
+            configure_spark_with_delta_pip,  # jars through Ivy, version matched to delta-spark
+        )
 
         builder = builder.master(cfg.spark.master or "local[2]")
         # Python workers (mapInArrow, pandas functions) must run this interpreter, which has the package installed.

@@ -7,12 +7,11 @@ that swaps them still agrees. A ranking disagrees only where it swaps a pair the
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from itertools import combinations
-from typing import Mapping
-
-from scipy.stats import spearmanr
 
 from csc_demand.stats.survival import Z_95
+from scipy.stats import spearmanr
 
 
 def compare_rankings(found: Mapping[str, float], reference: Mapping[str, tuple[float, float]],

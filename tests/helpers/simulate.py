@@ -7,7 +7,6 @@ stand-in, not the published (unavailable) estimates.
 from __future__ import annotations
 
 import numpy as np
-
 from csc_demand.codes import INDICATOR_NAMES
 
 BACKGROUND = 0.005
@@ -73,10 +72,9 @@ def assessments_frame(spark, X: np.ndarray, collection_year: int = 2020):
     Built from bit masks through pandas/Arrow, so a million rows cost seconds; keys are synthetic.
     """
     import pandas as pd
-    from pyspark.sql import functions as F
-
     from csc_demand.codes import INDICATORS
     from csc_demand.model.patterns import unpack_column
+    from pyspark.sql import functions as F
 
     X = np.asarray(X, dtype=np.int64)
     masks = (X << np.arange(X.shape[1], dtype=np.int64)).sum(axis=1)

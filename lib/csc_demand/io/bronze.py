@@ -6,7 +6,14 @@ from datetime import datetime
 
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
-from pyspark.sql.types import (IntegerType, LongType, StringType, StructField, StructType, TimestampType)
+from pyspark.sql.types import (
+    IntegerType,
+    LongType,
+    StringType,
+    StructField,
+    StructType,
+    TimestampType,
+)
 
 from csc_demand.io.cin_xml import CHILD_SCHEMA, read_cin_xml
 from csc_demand.io.csv_source import csv_schema, read_csv_files

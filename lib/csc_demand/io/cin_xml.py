@@ -12,7 +12,6 @@ from csc_demand.io.csv_source import CORRUPT
 from csc_demand.io.discover import SourceFile
 from csc_demand.io.file_columns import ABS_PATH, decoded_file_path, with_file_columns
 
-
 CHILD_DDL = """
 ChildIdentifiers STRUCT<LAchildID: STRING, UPN: STRING, FormerUPN: STRING, UPNunknown: STRING,
                         PersonBirthDate: STRING, ExpectedPersonBirthDate: STRING, GenderCurrent: STRING, Sex: STRING,

@@ -8,12 +8,19 @@ from __future__ import annotations
 import random
 import re
 import time
-from typing import Callable, Iterable, Optional, TypeVar
+from collections.abc import Callable, Iterable
+from typing import TypeVar
 
-from delta.exceptions import (ConcurrentAppendException, ConcurrentDeleteDeleteException,
-                              ConcurrentDeleteReadException, ConcurrentTransactionException, ConcurrentWriteException,
-                              DeltaConcurrentModificationException, MetadataChangedException,
-                              ProtocolChangedException)
+from delta.exceptions import (
+    ConcurrentAppendException,
+    ConcurrentDeleteDeleteException,
+    ConcurrentDeleteReadException,
+    ConcurrentTransactionException,
+    ConcurrentWriteException,
+    DeltaConcurrentModificationException,
+    MetadataChangedException,
+    ProtocolChangedException,
+)
 from delta.tables import DeltaTable
 from py4j.protocol import Py4JJavaError
 from pyspark.sql import DataFrame, SparkSession
@@ -93,7 +100,7 @@ def delta_table(spark: SparkSession, cfg: Config, layer: str, table: str) -> Del
 
 
 def read_table(spark: SparkSession, cfg: Config, layer: str, table: str,
-               version: Optional[int] = None) -> DataFrame:
+               version: int | None = None) -> DataFrame:
     name = cfg.table_name(layer, table)
     if not table_exists(spark, cfg, layer, table):
         raise MissingTableError(
@@ -122,7 +129,7 @@ def write_table(df: DataFrame, cfg: Config, layer: str, table: str, mode: str = 
 
 
 def merge_table(df: DataFrame, cfg: Config, layer: str, table: str, keys: list[str],
-                update_condition: Optional[str] = None) -> int:
+                update_condition: str | None = None) -> int:
     """Upsert ``df`` into a table on its natural ``keys`` (creating it on first use); returns the version.
 
     Re-merging the same rows changes nothing when ``update_condition`` limits updates to changed rows.
@@ -193,7 +200,7 @@ def sync_table(df: DataFrame, cfg: Config, layer: str, table: str, keys: list[st
     return version, int(metrics.get("numSourceRows", metrics.get("numOutputRows", 0)))  # MERGE: its source is df
 
 
-def _uncommitted_log_age(spark: SparkSession, path: str) -> Optional[float]:
+def _uncommitted_log_age(spark: SparkSession, path: str) -> float | None:
     """Seconds since a ``_delta_log`` holding no commit last changed; None when there is no such folder (no log,
     or a committed table). Through Hadoop's FileSystem, so local folders and cluster storage are treated alike."""
     jvm = spark.sparkContext._jvm
@@ -210,7 +217,7 @@ def _uncommitted_log_age(spark: SparkSession, path: str) -> Optional[float]:
 
 
 def ensure_table(spark: SparkSession, cfg: Config, layer: str, table: str, schema: StructType,
-                 not_null: Iterable[str] = (), checks: Optional[dict[str, str]] = None) -> bool:
+                 not_null: Iterable[str] = (), checks: dict[str, str] | None = None) -> bool:
     """Create the table empty if missing, with Delta NOT NULL columns and CHECK constraints (one commit), so
     every later write that breaks them fails instead of storing bad rows. Deletion vectors are on: a MERGE marks
     the rows it replaces or deletes instead of rewriting their files, and one that changes nothing writes nothing.
@@ -249,7 +256,7 @@ def _delete_folder(spark: SparkSession, path: str) -> None:
 
 
 def _create(spark: SparkSession, name: str, schema: StructType, not_null: Iterable[str],
-            checks: Optional[dict[str, str]]) -> None:
+            checks: dict[str, str] | None) -> None:
     required = set(not_null)
     builder = DeltaTable.createIfNotExists(spark)
     builder = builder.location(name) if _is_path(name) else builder.tableName(name)

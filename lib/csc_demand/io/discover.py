@@ -10,7 +10,6 @@ from __future__ import annotations
 import os
 import re
 from dataclasses import dataclass
-from typing import Optional
 
 from pyspark.sql import SparkSession
 
@@ -37,11 +36,11 @@ class SourceFile:
     path: str            # absolute: a local path, or a URI (s3a://...) off this machine; what Spark reads
     source_file: str     # path relative to the source folder, "/"-separated: the name used in every table
     kind: str
-    la_code: Optional[str]
+    la_code: str | None
     collection_year: int
 
 
-def kind_of(name: str) -> Optional[tuple[str, Optional[str], int]]:
+def kind_of(name: str) -> tuple[str, str | None, int] | None:
     for kind, pattern in KIND_PATTERNS.items():
         match = pattern.match(name)
         if match:

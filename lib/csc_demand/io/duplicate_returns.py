@@ -11,7 +11,6 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import replace
 from datetime import datetime
-from typing import Optional
 
 from pyspark.sql import SparkSession
 
@@ -20,7 +19,7 @@ from csc_demand.io.file_check import FileCheck
 SUPERSEDED = "superseded"
 
 
-def header_datetime(spark: SparkSession, path: str) -> Optional[datetime]:
+def header_datetime(spark: SparkSession, path: str) -> datetime | None:
     """A CIN census file's Header/Source/DateTime (None when missing or not an ISO date-time). Through Spark's
     XML source, so it reads wherever the returns are stored; only duplicates are read, one small job each."""
     rows = (spark.read.format("xml").option("rowTag", "Header").schema("Source STRUCT<DateTime: STRING>")

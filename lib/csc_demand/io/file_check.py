@@ -17,15 +17,14 @@ import hashlib
 import re
 import sys
 import xml.etree.ElementTree as ET
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, replace
-from typing import Iterable, Iterator, Optional
 
 from pyspark import cloudpickle
 from pyspark.sql import SparkSession
 
 from csc_demand.errors import InputFileError
 from csc_demand.io.csv_source import CSV_COLUMNS
-
 from csc_demand.io.discover import SourceFile
 
 CHUNK = 1 << 20
@@ -35,8 +34,8 @@ CHUNK = 1 << 20
 class FileCheck:
     file: SourceFile          # la_code / collection_year as the file itself states them (XML Header)
     ok: bool
-    reason: Optional[str]     # why the file cannot be read (None when ok)
-    sha256: Optional[str]
+    reason: str | None     # why the file cannot be read (None when ok)
+    sha256: str | None
     size_bytes: int
     records: int              # Child elements (XML) or data lines (CSV)
 

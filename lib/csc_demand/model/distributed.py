@@ -7,7 +7,7 @@ sums; the driver adds the per-partition rows. Nothing row-level is collected.
 from __future__ import annotations
 
 import pickle
-from typing import Callable
+from collections.abc import Callable
 
 import numpy as np
 import pyarrow as pa

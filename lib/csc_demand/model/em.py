@@ -10,8 +10,9 @@ partitions (``csc_demand.model.distributed``), whose partial sums are simply add
 """
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Callable, Protocol
+from typing import Protocol
 
 import numpy as np
 from scipy import sparse

@@ -7,9 +7,9 @@ by their top factors, take ids 101, 102, ... in order of class size, and come la
 """
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Optional, Sequence
 
 import numpy as np
 import yaml
@@ -34,7 +34,7 @@ class Category:
     exclude: dict
     complex: bool = False  # a multi-factor category: counted in gold.complexity_trends (docs/methods.md, Trends)
 
-    def score(self, profile: np.ndarray) -> Optional[float]:
+    def score(self, profile: np.ndarray) -> float | None:
         """Total margin over the thresholds when the class profile matches, else None."""
         p = dict(zip(INDICATOR_NAMES, profile))
         margins = [p[name] - t for name, t in self.require.items()]

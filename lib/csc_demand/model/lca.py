@@ -8,18 +8,32 @@ from __future__ import annotations
 
 import math
 import os
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Optional, Sequence
 
 import numpy as np
 from pyspark import keyword_only
 from pyspark.ml import Estimator, Model
 from pyspark.ml.functions import array_to_vector
 from pyspark.ml.param import Param, Params, TypeConverters
-from pyspark.ml.param.shared import (HasFeaturesCol, HasMaxIter, HasPredictionCol, HasProbabilityCol, HasSeed,
-                                     HasTol)
-from pyspark.ml.util import (DefaultParamsReadable, DefaultParamsReader, DefaultParamsWritable, DefaultParamsWriter,
-                             MLReadable, MLReader, MLWritable, MLWriter)
+from pyspark.ml.param.shared import (
+    HasFeaturesCol,
+    HasMaxIter,
+    HasPredictionCol,
+    HasProbabilityCol,
+    HasSeed,
+    HasTol,
+)
+from pyspark.ml.util import (
+    DefaultParamsReadable,
+    DefaultParamsReader,
+    DefaultParamsWritable,
+    DefaultParamsWriter,
+    MLReadable,
+    MLReader,
+    MLWritable,
+    MLWriter,
+)
 from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
@@ -77,17 +91,17 @@ class LatentClassAnalysis(Estimator, _LCAParams, DefaultParamsReadable, DefaultP
         self._set(**self._input_kwargs)
 
     @keyword_only
-    def setParams(self, **kwargs) -> "LatentClassAnalysis":
+    def setParams(self, **kwargs) -> LatentClassAnalysis:
         return self._set(**self._input_kwargs)
 
-    def _fit(self, dataset: DataFrame) -> "LatentClassModel":
+    def _fit(self, dataset: DataFrame) -> LatentClassModel:
         patterns = self.prepare_patterns(dataset)
         try:
             return self.fit_patterns(patterns)
         finally:
             patterns.release()
 
-    def prepare_patterns(self, dataset: DataFrame) -> "PreparedPatterns":
+    def prepare_patterns(self, dataset: DataFrame) -> PreparedPatterns:
         """Validate and compress once (one pass over the rows); ``fit_patterns`` can then fit any k on the result
         (model selection)."""
         n_ind, table = pattern_table(dataset, self.getFeaturesCol())
@@ -107,7 +121,7 @@ class LatentClassAnalysis(Estimator, _LCAParams, DefaultParamsReadable, DefaultP
         data = em.LocalPatterns(unpack(masks, n_ind), counts)
         return PreparedPatterns(data, masks[top], counts[top], n_patterns, table)
 
-    def fit_patterns(self, patterns: "PreparedPatterns") -> "LatentClassModel":
+    def fit_patterns(self, patterns: PreparedPatterns) -> LatentClassModel:
         k = self.getK()
         if k < 1 or self.getNStarts() < 1:
             raise ModelError(f"k and nStarts must be positive (k={k}, nStarts={self.getNStarts()})")
@@ -128,7 +142,7 @@ class LatentClassAnalysis(Estimator, _LCAParams, DefaultParamsReadable, DefaultP
 @dataclass
 class PreparedPatterns:
     """The compressed input: where the weighted patterns live, the pool for starting values, the Spark table."""
-    data: "em.PatternData"
+    data: em.PatternData
     init_masks: np.ndarray
     init_counts: np.ndarray
     n_patterns: int
@@ -151,15 +165,15 @@ class LatentClassModel(Model, _LCAParams, MLReadable, MLWritable):
         super().__init__()
         self._weights = np.ones(1)
         self._theta = np.full((1, 1), 0.5)
-        self._loglik: Optional[float] = None
-        self._n_obs: Optional[float] = None
-        self._n_patterns: Optional[int] = None
-        self._class_names: Optional[list[str]] = None
-        self._class_ids: Optional[list[int]] = None
+        self._loglik: float | None = None
+        self._n_obs: float | None = None
+        self._n_patterns: int | None = None
+        self._class_names: list[str] | None = None
+        self._class_ids: list[int] | None = None
         self._fit_info: dict = {}
 
     @classmethod
-    def _from_arrays(cls, weights, theta, class_names=None, class_ids=None) -> "LatentClassModel":
+    def _from_arrays(cls, weights, theta, class_names=None, class_ids=None) -> LatentClassModel:
         model = cls()
         weights = np.asarray(weights, dtype=float)
         model._weights = weights / weights.sum()
@@ -181,23 +195,23 @@ class LatentClassModel(Model, _LCAParams, MLReadable, MLWritable):
         return self._theta.copy()
 
     @property
-    def logLikelihood(self) -> Optional[float]:
+    def logLikelihood(self) -> float | None:
         return self._loglik
 
     @property
-    def numObservations(self) -> Optional[float]:
+    def numObservations(self) -> float | None:
         return self._n_obs
 
     @property
-    def numPatterns(self) -> Optional[int]:
+    def numPatterns(self) -> int | None:
         return self._n_patterns
 
     @property
-    def classNames(self) -> Optional[list[str]]:
+    def classNames(self) -> list[str] | None:
         return self._class_names
 
     @property
-    def classIds(self) -> Optional[list[int]]:
+    def classIds(self) -> list[int] | None:
         return self._class_ids
 
     @property
@@ -205,7 +219,7 @@ class LatentClassModel(Model, _LCAParams, MLReadable, MLWritable):
         return dict(self._fit_info)
 
     def relabelled(self, order: Sequence[int], class_ids: Sequence[int], class_names: Sequence[str]
-                   ) -> "LatentClassModel":
+                   ) -> LatentClassModel:
         """The same model with classes in ``order`` (new class i = old class order[i]) and named."""
         order = list(order)
         model = LatentClassModel._from_arrays(self._weights[order], self._theta[order], class_names, class_ids)
@@ -248,7 +262,7 @@ class LatentClassModel(Model, _LCAParams, MLReadable, MLWritable):
 
     # ---- parameter sets (the published-parameter format) -------------------------------------------
     @classmethod
-    def from_parameters(cls, parameters: dict, featuresCol: str = "indicators") -> "LatentClassModel":
+    def from_parameters(cls, parameters: dict, featuresCol: str = "indicators") -> LatentClassModel:
         """A model from a validated parameter set (``csc_demand.model.parameters``), e.g. a published one."""
         model = cls._from_arrays(parameters["class_sizes"], parameters["conditional_probabilities"],
                                  parameters.get("class_names"), parameters.get("class_ids"))

@@ -1,8 +1,8 @@
 """Selection and profile plots saved as PNG files (logged as MLflow artifacts)."""
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Sequence
 
 import matplotlib
 

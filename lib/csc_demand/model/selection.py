@@ -14,14 +14,19 @@ from __future__ import annotations
 
 import math
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Iterable, Optional
 
 import numpy as np
 
 from csc_demand.errors import ModelError
 from csc_demand.model import em
-from csc_demand.model.lca import LatentClassAnalysis, LatentClassModel, PreparedPatterns, information_criteria
+from csc_demand.model.lca import (
+    LatentClassAnalysis,
+    LatentClassModel,
+    PreparedPatterns,
+    information_criteria,
+)
 
 
 @dataclass
@@ -32,7 +37,7 @@ class KFit:
     mean_posterior: list = field(default_factory=list)  # per class, in the model's class order
 
 
-def score_parameters(data: "em.PatternData", weights: np.ndarray, theta: np.ndarray) -> tuple[dict, list]:
+def score_parameters(data: em.PatternData, weights: np.ndarray, theta: np.ndarray) -> tuple[dict, list]:
     """The selection criteria for one parameter set on the weighted patterns (one pass over the data)."""
     k = theta.shape[0]
     ll, entropy, modal_count, modal_post = data.reduce(em.diagnostic_stats, np.log(weights), theta)
@@ -84,6 +89,6 @@ def choose_k(fits: list[KFit], min_class_share: float = 0.01, bic_gain_share: fl
     return admissible[-1].k  # not reached: the best itself always qualifies
 
 
-def metrics_table(fits: list[KFit], chosen: Optional[int] = None) -> list[dict]:
+def metrics_table(fits: list[KFit], chosen: int | None = None) -> list[dict]:
     """One dict per k (for the selection CSV artifact and the run log)."""
     return [{"k": f.k, **f.metrics, "chosen": f.k == chosen} for f in fits]

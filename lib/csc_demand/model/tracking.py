@@ -9,7 +9,6 @@ import subprocess
 import zipfile
 from importlib import metadata
 from pathlib import Path
-from typing import Optional
 
 import mlflow
 from mlflow import MlflowClient
@@ -41,7 +40,7 @@ def config_hash(cfg: Config) -> str:
     return hashlib.sha256(blob.encode()).hexdigest()[:16]
 
 
-def git_commit() -> Optional[str]:
+def git_commit() -> str | None:
     """The checkout's commit when running from a git working tree (None in an installed wheel)."""
     try:
         out = subprocess.run(["git", "rev-parse", "HEAD"], cwd=Path(__file__).parent, capture_output=True,

@@ -8,7 +8,11 @@ from __future__ import annotations
 from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
-from csc_demand.outcomes.pathways import PATHWAY_OUTCOMES, PATHWAY_RATE_COLUMNS, pathway_counts
+from csc_demand.outcomes.pathways import (
+    PATHWAY_OUTCOMES,
+    PATHWAY_RATE_COLUMNS,
+    pathway_counts,
+)
 from csc_demand.outcomes.rates import with_england
 
 DOMESTIC_ABUSE_CODES = ("3A", "3B", "3C")

@@ -10,7 +10,11 @@ from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
 from csc_demand.outcomes.followup import CATEGORY_COLUMNS
-from csc_demand.outcomes.pathways import PATHWAY_RATE_COLUMNS, pathway_counts, with_pathway_rates
+from csc_demand.outcomes.pathways import (
+    PATHWAY_RATE_COLUMNS,
+    pathway_counts,
+    with_pathway_rates,
+)
 from csc_demand.outcomes.rates import group_memberships, with_england
 
 DEMOGRAPHIC_DIMENSIONS = ("age_band", "sex", "ethnic_group")

@@ -13,8 +13,15 @@ from datetime import date
 from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
-from csc_demand.outcomes.followup import (CATEGORY_COLUMNS, age_band, collection_year, person_column,
-                                          with_category, with_child_attributes, with_person_key)
+from csc_demand.outcomes.followup import (
+    CATEGORY_COLUMNS,
+    age_band,
+    collection_year,
+    person_column,
+    with_category,
+    with_child_attributes,
+    with_person_key,
+)
 from csc_demand.outcomes.rates import ENGLAND, group_memberships, with_england
 from csc_demand.outcomes.timeline import with_nearest_events
 from csc_demand.stats.regression import odds_ratios

@@ -5,7 +5,7 @@ once under ``ENGLAND`` ("ALL" = every LA in the lakehouse), so one aggregation g
 """
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F

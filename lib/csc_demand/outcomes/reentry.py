@@ -12,8 +12,15 @@ from pyspark.sql import DataFrame, Window
 from pyspark.sql import functions as F
 
 from csc_demand.codes import REC_RETURNED_HOME
-from csc_demand.outcomes.followup import (CATEGORY_COLUMNS, FOLLOWUP_COLUMNS, person_column, with_category,
-                                          with_child_attributes, with_followup, with_person_key)
+from csc_demand.outcomes.followup import (
+    CATEGORY_COLUMNS,
+    FOLLOWUP_COLUMNS,
+    person_column,
+    with_category,
+    with_child_attributes,
+    with_followup,
+    with_person_key,
+)
 from csc_demand.outcomes.rates import with_england
 from csc_demand.outcomes.timeline import with_nearest_events
 

@@ -11,9 +11,17 @@ from datetime import date
 from pyspark.sql import DataFrame, Window
 from pyspark.sql import functions as F
 
-from csc_demand.outcomes.followup import (CATEGORY_COLUMNS, FOLLOWUP_COLUMNS, age_band, collection_year,
-                                          person_column, with_category, with_child_attributes, with_followup,
-                                          with_person_key)
+from csc_demand.outcomes.followup import (
+    CATEGORY_COLUMNS,
+    FOLLOWUP_COLUMNS,
+    age_band,
+    collection_year,
+    person_column,
+    with_category,
+    with_child_attributes,
+    with_followup,
+    with_person_key,
+)
 from csc_demand.outcomes.rates import rate_by_year_and_category, with_england
 
 PLAN_SEQUENCE_COLUMNS = (

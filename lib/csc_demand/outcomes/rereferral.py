@@ -11,8 +11,16 @@ from datetime import date
 from pyspark.sql import DataFrame, Window
 from pyspark.sql import functions as F
 
-from csc_demand.outcomes.followup import (CATEGORY_COLUMNS, FOLLOWUP_COLUMNS, collection_year, person_column,
-                                          with_category, with_child_attributes, with_followup, with_person_key)
+from csc_demand.outcomes.followup import (
+    CATEGORY_COLUMNS,
+    FOLLOWUP_COLUMNS,
+    collection_year,
+    person_column,
+    with_category,
+    with_child_attributes,
+    with_followup,
+    with_person_key,
+)
 from csc_demand.outcomes.rates import rate_by_year_and_category
 
 REFERRAL_WINDOW_COLUMNS = (

@@ -6,7 +6,7 @@ An assessment open across 31 March is held in two annual returns; silver keeps t
 """
 from __future__ import annotations
 
-from typing import Iterable
+from collections.abc import Iterable
 
 from pyspark.sql import DataFrame, Window
 from pyspark.sql import functions as F

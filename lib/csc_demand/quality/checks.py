@@ -2,7 +2,7 @@
 choice of the one rule that rejects a record (the first failing rule in the table's rule order)."""
 from __future__ import annotations
 
-from typing import Iterable, Optional
+from collections.abc import Iterable
 
 from pyspark.sql import Column
 from pyspark.sql import functions as F
@@ -66,7 +66,7 @@ def bad_number(col: Column | str) -> Column:
     return value(col).isNotNull() & value(col).try_cast("double").isNull()
 
 
-def first_failing_rule(checks: list[tuple[str, Column]], already: Optional[Column] = None) -> Column:
+def first_failing_rule(checks: list[tuple[str, Column]], already: Column | None = None) -> Column:
     """The id of the first rule whose condition is true (null when all pass); ``already`` wins when set."""
     for rule_id, _ in checks:
         if rule_id not in RULES:

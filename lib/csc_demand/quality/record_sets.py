@@ -7,8 +7,8 @@ its raw data sits in the parent's quarantine row).
 from __future__ import annotations
 
 from pyspark.sql import Column, DataFrame, Window
-from pyspark.sql.window import WindowSpec
 from pyspark.sql import functions as F
+from pyspark.sql.window import WindowSpec
 
 from csc_demand.quality.checks import first_failing_rule
 from csc_demand.quality.rules import Checks

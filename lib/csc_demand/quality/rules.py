@@ -11,8 +11,18 @@ from pyspark.sql import Column
 from pyspark.sql import functions as F
 
 from csc_demand import codes
-from csc_demand.quality.checks import (ISO_DATE, UK_DATE, bad_bool, bad_code, bad_date, bad_int, bad_number,
-                                       to_bool, to_date, value)
+from csc_demand.quality.checks import (
+    ISO_DATE,
+    UK_DATE,
+    bad_bool,
+    bad_code,
+    bad_date,
+    bad_int,
+    bad_number,
+    to_bool,
+    to_date,
+    value,
+)
 
 Checks = list[tuple[str, Column]]
 

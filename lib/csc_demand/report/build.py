@@ -4,16 +4,21 @@ whole folder that fails the run if anything disclosive got through."""
 from __future__ import annotations
 
 import html
+from collections.abc import Callable, Iterable
 from datetime import date
 from pathlib import Path
-from typing import Callable, Iterable
 
 import pandas as pd
 
 from csc_demand.config import DisclosureConf
 from csc_demand.report import sections
 from csc_demand.report.page import Page, Publisher
-from csc_demand.report.publish import OutputCheckLog, scan_outputs, write_csv, write_workbook
+from csc_demand.report.publish import (
+    OutputCheckLog,
+    scan_outputs,
+    write_csv,
+    write_workbook,
+)
 from csc_demand.report.tables import ENGLAND
 
 LOOK_BACK = ("history_from", "ks4_years")  # every education table: how far back CIN history reaches, KS4 cohorts

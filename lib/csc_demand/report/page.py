@@ -6,8 +6,8 @@ charts and text are drawn from the returned, published frame only.
 from __future__ import annotations
 
 import html
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Callable
 
 import numpy as np
 import pandas as pd

@@ -24,10 +24,10 @@ import html.parser
 import json
 import math
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Iterable
 
 import numpy as np
 import pandas as pd
@@ -216,7 +216,7 @@ class OutputCheckLog:
         """``output_check.json`` (machine-readable) and ``output_check.md`` (for the output checker to sign)."""
         folder = Path(out_dir)
         folder.mkdir(parents=True, exist_ok=True)
-        created = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+        created = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
         (folder / CHECK_LOG_JSON).write_text(json.dumps({"created": created, "outputs": self.entries}, indent=1,
                                                         default=str))
         lines = [f"# Output check log ({created})", "",

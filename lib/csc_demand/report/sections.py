@@ -10,14 +10,30 @@ import html
 import numpy as np
 import pandas as pd
 
+from csc_demand.codes import ABUSE_CATEGORIES
 from csc_demand.report import charts
 from csc_demand.report.briefing import CHILD_MH_ID, DAV_ID, HEADLINES, PMH_ID
-from csc_demand.report.page import Page, figure, html_table, number, percent, with_interval
+from csc_demand.report.page import (
+    Page,
+    figure,
+    html_table,
+    number,
+    percent,
+    with_interval,
+)
 from csc_demand.report.publish import TableRule
-from csc_demand.codes import ABUSE_CATEGORIES
-from csc_demand.report.tables import (ALL, ENGLAND, UNKNOWN, abuse_category_shares, category_shares,
-                                      key_problem_areas, la_distribution, rates_by_category, stacked_rates,
-                                      with_rate)
+from csc_demand.report.tables import (
+    ALL,
+    ENGLAND,
+    UNKNOWN,
+    abuse_category_shares,
+    category_shares,
+    key_problem_areas,
+    la_distribution,
+    rates_by_category,
+    stacked_rates,
+    with_rate,
+)
 
 RATE = ("rate", "ci_lower", "ci_upper")
 SHARE = ("share", "ci_lower", "ci_upper")

@@ -8,10 +8,11 @@ received / accepted / quarantined and the Delta versions written. Exit code 1 wh
 from __future__ import annotations
 
 import argparse
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from functools import partial
-from typing import Callable, TypeVar
+from typing import TypeVar
 
 from pyspark import StorageLevel
 from pyspark.sql import functions as F
@@ -21,16 +22,28 @@ from csc_demand.errors import ConcurrentWriteError, ConfigurationError, InputFil
 from csc_demand.io import delta
 from csc_demand.io.bronze import BRONZE_TABLE, empty_bronze, manifest_rows, read_files
 from csc_demand.io.discover import KINDS, discover
-from csc_demand.io.duplicate_returns import SUPERSEDED, is_superseded, resolve_duplicates
+from csc_demand.io.duplicate_returns import (
+    SUPERSEDED,
+    is_superseded,
+    resolve_duplicates,
+)
 from csc_demand.io.file_check import FileCheck, check_files
 from csc_demand.io.synthetic_files import written_by_synth
 from csc_demand.quality.quarantine import finalise_quarantine
-from csc_demand.report.data_quality import TABLE as DATA_QUALITY, data_quality
+from csc_demand.report.data_quality import TABLE as DATA_QUALITY
+from csc_demand.report.data_quality import data_quality
 from csc_demand.runlog import RunLog
 from csc_demand.spark import get_spark
-from csc_demand.transform.silver_tables import (DERIVED, SILVER_CONSTRAINTS, SILVER_KEYS, all_quarantine_rows,
-                                                derived_frames, reconciliation_counts, silver_frames,
-                                                validated_records)
+from csc_demand.transform.silver_tables import (
+    DERIVED,
+    SILVER_CONSTRAINTS,
+    SILVER_KEYS,
+    all_quarantine_rows,
+    derived_frames,
+    reconciliation_counts,
+    silver_frames,
+    validated_records,
+)
 
 HELP = "Load CIN census XML, SSDA903 and NPD files into bronze and silver Delta tables, with quality rules"
 MANIFEST = "files"
@@ -238,7 +251,7 @@ def _refuse_demo_key_for_real_files(spark, cfg: Config, source: str, checks: lis
 def run(args: argparse.Namespace, cfg: Config, log: RunLog) -> int:
     cfg.resolve_pseudonym_key()  # fail before any work when the key is missing
     spark = get_spark(cfg)
-    loaded_at = datetime.now(timezone.utc).replace(microsecond=0)
+    loaded_at = datetime.now(UTC).replace(microsecond=0)
     log.metric("load_id", log.run_id)
     files, unrecognised = discover(spark, args.source)
     log.step(f"found {len(files)} input file(s) under {args.source}"

@@ -15,18 +15,37 @@ from pyspark.sql import functions as F
 
 from csc_demand.config import Config
 from csc_demand.io import delta
+from csc_demand.model.labelling import load_categories
 from csc_demand.outcomes.combinations import pathway_factor_combinations
 from csc_demand.outcomes.contract import check_columns
 from csc_demand.outcomes.demographics import category_demographics
-from csc_demand.outcomes.education import (education_by_category, education_gaps, history_start, lookback,
-                                           pupil_involvement, sen_gaps)
+from csc_demand.outcomes.education import (
+    education_by_category,
+    education_gaps,
+    history_start,
+    lookback,
+    pupil_involvement,
+    sen_gaps,
+)
 from csc_demand.outcomes.estimates import survival_estimates
 from csc_demand.outcomes.followup import default_end_date, referral_categories
-from csc_demand.model.labelling import load_categories
-from csc_demand.outcomes.pathways import assessment_pathways, pathway_odds_ratios, pathway_rates, with_la_code
+from csc_demand.outcomes.pathways import (
+    assessment_pathways,
+    pathway_odds_ratios,
+    pathway_rates,
+    with_la_code,
+)
 from csc_demand.outcomes.rates import ENGLAND
-from csc_demand.outcomes.reentry import care_periods_by_category, care_reentry, dated_categories
-from csc_demand.outcomes.repeat_plans import cp_plans_by_abuse, plan_sequence, repeat_plan_rates
+from csc_demand.outcomes.reentry import (
+    care_periods_by_category,
+    care_reentry,
+    dated_categories,
+)
+from csc_demand.outcomes.repeat_plans import (
+    cp_plans_by_abuse,
+    plan_sequence,
+    repeat_plan_rates,
+)
 from csc_demand.outcomes.rereferral import referral_windows, rereferral_rates
 from csc_demand.outcomes.thresholds import category_thresholds
 from csc_demand.outcomes.trends import category_trends, complexity_trends

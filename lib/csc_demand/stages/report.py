@@ -6,8 +6,9 @@ from __future__ import annotations
 import argparse
 import os
 import tempfile
+from collections.abc import Callable, Iterable
 from concurrent.futures import Future, ThreadPoolExecutor
-from typing import Callable, Iterable, TypeVar
+from typing import TypeVar
 
 from pyspark.sql import functions as F
 
@@ -15,8 +16,14 @@ from csc_demand import locations
 from csc_demand.config import Config
 from csc_demand.errors import ConfigurationError, MissingTableError
 from csc_demand.io import delta, hadoop_fs
-from csc_demand.report.build import (COMPARISONS, REPORT_TABLES, absent_reason, build_report, las_in,
-                                     select_report_columns)
+from csc_demand.report.build import (
+    COMPARISONS,
+    REPORT_TABLES,
+    absent_reason,
+    build_report,
+    las_in,
+    select_report_columns,
+)
 from csc_demand.report.identifiers import lakehouse_identifiers
 from csc_demand.report.tables import ENGLAND
 from csc_demand.runlog import RunLog

@@ -19,7 +19,7 @@ repeated until every level in the fit has rows with and without the outcome. Onl
 from __future__ import annotations
 
 import math
-from typing import Sequence
+from collections.abc import Sequence
 
 from pyspark.ml.feature import VectorAssembler
 from pyspark.ml.regression import GeneralizedLinearRegression

@@ -7,8 +7,8 @@ Greenwood"), the same form lifelines' KaplanMeierFitter reports, so the two can 
 """
 from __future__ import annotations
 
+from collections.abc import Sequence
 from statistics import NormalDist
-from typing import Sequence
 
 from pyspark.sql import Column, DataFrame, Window
 from pyspark.sql import functions as F

@@ -17,8 +17,17 @@ from csc_demand.codes import ABUSE_CATEGORIES, REFERRAL_SOURCES
 from csc_demand.synth import params as P
 from csc_demand.synth.factors import class_table_rows, raw_codes, with_indicators
 from csc_demand.synth.population import collection_year, draw_class
-from csc_demand.synth.rand import (add_uniforms, bernoulli_logit, cumulative, exponential, literal_array,
-                                   lognormal_days, pick, pick_index, uniform)
+from csc_demand.synth.rand import (
+    add_uniforms,
+    bernoulli_logit,
+    cumulative,
+    exponential,
+    literal_array,
+    lognormal_days,
+    pick,
+    pick_index,
+    uniform,
+)
 
 MAX_ROUNDS = 25
 # Referrals stop two months before the 18th birthday, so every episode's assessment falls before it.

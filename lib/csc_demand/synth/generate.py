@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import shutil
 import time
+from collections.abc import Callable
 from datetime import date
 from pathlib import Path
-from typing import Callable, Optional
 
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
@@ -47,7 +47,7 @@ def _file_defects(out: Path, la_code: str, first_year: int, last_year: int) -> l
 
 
 def generate(spark: SparkSession, out_dir, scale: float, seed: int, defects: float = 0.0, first_year: int = 2015,
-             last_year: int = 2021, log_step: Optional[Callable[[str], None]] = None) -> dict:
+             last_year: int = 2021, log_step: Callable[[str], None] | None = None) -> dict:
     """Write the synthetic dataset under out_dir (layout: docs/formats.md) and return the summary dict.
 
     scale 1.0 is national (152 LAs, ~4.2M assessments 2014-15..2020-21); ``defects`` is the chance that a

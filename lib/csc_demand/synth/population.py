@@ -13,7 +13,14 @@ from pyspark.sql import functions as F
 
 from csc_demand.codes import DISABILITY_CODES, ETHNICITY_GROUP
 from csc_demand.synth import params as P
-from csc_demand.synth.rand import add_uniforms, cumulative, literal_array, literal_table, pick_index, uniform
+from csc_demand.synth.rand import (
+    add_uniforms,
+    cumulative,
+    literal_array,
+    literal_table,
+    pick_index,
+    uniform,
+)
 
 N_LA_NATIONAL = 152
 # Children ever referred 2007-2021 at scale 1.0: 3.9M gave 3.82M assessments in 2014-15..2020-21 (seed 7,
@@ -60,7 +67,7 @@ def _ethnicity_cum_by_type() -> list[list[float]]:
     return rows
 
 
-def collection_year(d) -> "F.Column":
+def collection_year(d) -> F.Column:
     """Collection year (ending 31 March) of a date column."""
     return F.year(d) + F.when(F.month(d) >= 4, 1).otherwise(0)
 
@@ -70,19 +77,19 @@ def class_cum_by_year() -> list[list[float]]:
     return [cumulative(P.draw_weights(y)) for y in range(2008, 2027)]
 
 
-def draw_class(u, year) -> "F.Column":
+def draw_class(u, year) -> F.Column:
     """A class drawn from the year's class sizes (years clamped to 2008..2026)."""
     row = F.least(F.greatest(year, F.lit(2008)), F.lit(2026)) - F.lit(2007)
     return pick_index(u, F.element_at(literal_table(class_cum_by_year()), row), P.K)
 
 
-def permuted_digits(x, multiplier: int, offset: int, modulus: int, width: int) -> "F.Column":
+def permuted_digits(x, multiplier: int, offset: int, modulus: int, width: int) -> F.Column:
     """A bijection of 0..modulus-1 written as zero-padded digits: collision-free pseudonymous numbers."""
     value = F.pmod(x * F.lit(multiplier) + F.lit(offset % modulus), F.lit(modulus))
     return F.lpad(value.cast("string"), width, "0")
 
 
-def pmr_for(child_id, seed: int) -> "F.Column":
+def pmr_for(child_id, seed: int) -> F.Column:
     """PupilMatchingRefAnonymous: 'P' + 11 digits, bijective in the id."""
     return F.concat(F.lit("P"), permuted_digits(child_id, 69621, seed * 7919, 10**11, 11))
 

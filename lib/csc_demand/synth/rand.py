@@ -6,7 +6,7 @@ it describes and not on partitioning, ordering or how many other values were dra
 from __future__ import annotations
 
 import math
-from typing import Sequence
+from collections.abc import Sequence
 
 from pyspark.sql import Column
 from pyspark.sql import functions as F

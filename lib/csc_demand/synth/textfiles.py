@@ -7,8 +7,8 @@ partition folder; the part file is then moved to its final name. Header and foot
 from __future__ import annotations
 
 import shutil
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Callable, Sequence
 
 from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
@@ -51,6 +51,6 @@ def write_files(rows: DataFrame, out_dir: Path, work_dir: Path, name: str,
     return written
 
 
-def csv_line(columns: Sequence) -> "F.Column":
+def csv_line(columns: Sequence) -> F.Column:
     """A CSV line from columns (codes and dates only, never commas or quotes); null -> empty field."""
     return F.concat_ws(",", *[F.coalesce(c.cast("string"), F.lit("")) for c in columns])

@@ -11,8 +11,13 @@ from pyspark.sql import functions as F
 from csc_demand.io.csv_source import CSV_COLUMNS
 from csc_demand.quality.checks import UK_DATE, bad_date, to_date, value
 from csc_demand.quality.quarantine import line_locator, unparsed_record
-from csc_demand.quality.record_sets import (apply_rules, flag_duplicates, flag_open_before_a_later_record,
-                                            flag_starts_before_previous_end, latest_copy)
+from csc_demand.quality.record_sets import (
+    apply_rules,
+    flag_duplicates,
+    flag_open_before_a_later_record,
+    flag_starts_before_previous_end,
+    latest_copy,
+)
 from csc_demand.quality.rules import care_episode_checks
 from csc_demand.transform.pseudonymise import pseudonymise, pupil_pseudonym
 

@@ -12,9 +12,19 @@ from pyspark.sql import functions as F
 from csc_demand import codes
 from csc_demand.quality.checks import ISO_DATE, to_bool, to_date, value
 from csc_demand.quality.quarantine import line_order
-from csc_demand.quality.record_sets import apply_rules, flag_duplicates, flag_overlapping_plans, latest_copy
-from csc_demand.quality.rules import (assessment_checks, cin_plan_checks, cp_plan_checks, normalised_factors,
-                                      section47_checks)
+from csc_demand.quality.record_sets import (
+    apply_rules,
+    flag_duplicates,
+    flag_overlapping_plans,
+    latest_copy,
+)
+from csc_demand.quality.rules import (
+    assessment_checks,
+    cin_plan_checks,
+    cp_plan_checks,
+    normalised_factors,
+    section47_checks,
+)
 
 STAGED_COMMON = ["source_file", "la_code", "collection_year", "child_key", "locator", "raw_record", "corrupt",
                  "source_rank", "ordinal"]

@@ -7,7 +7,7 @@ reads bronze and writes silver.
 """
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
@@ -15,15 +15,33 @@ from pyspark.sql import functions as F
 from csc_demand import codes
 from csc_demand.quality.quarantine import quarantine_rows
 from csc_demand.quality.record_sets import apply_rules, by_person
-from csc_demand.quality.rules import exclusion_checks, ks4_checks, referral_checks, sen_checks
+from csc_demand.quality.rules import (
+    exclusion_checks,
+    ks4_checks,
+    referral_checks,
+    sen_checks,
+)
 from csc_demand.transform import cin_npd_records as npd
 from csc_demand.transform import cin_xml_records as xml
 from csc_demand.transform import silver_cin as cin
-from csc_demand.transform.care_episodes import silver_care_episodes, staged_header_children, validated_episodes
+from csc_demand.transform.care_episodes import (
+    silver_care_episodes,
+    staged_header_children,
+    validated_episodes,
+)
 from csc_demand.transform.care_periods import care_periods
-from csc_demand.transform.children import STAGED_CHILD, silver_children, validated_children
-from csc_demand.transform.school import (school_outcomes, silver_exclusions, silver_ks4, silver_sen,
-                                         validated_school)
+from csc_demand.transform.children import (
+    STAGED_CHILD,
+    silver_children,
+    validated_children,
+)
+from csc_demand.transform.school import (
+    school_outcomes,
+    silver_exclusions,
+    silver_ks4,
+    silver_sen,
+    validated_school,
+)
 
 # silver table -> natural key (MERGE key)
 SILVER_KEYS: dict[str, list[str]] = {
