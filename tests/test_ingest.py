@@ -9,6 +9,7 @@ import datetime as dt
 import hashlib
 import hmac
 import json
+import re
 from pathlib import Path
 
 import openpyxl
@@ -19,14 +20,7 @@ from csc_demand.io import delta
 from csc_demand.quality.catalog import RULES
 from csc_demand.report.data_quality import write_restricted_workbook
 from csc_demand.report.identifiers import lakehouse_identifiers
-from csc_demand.report.publish import (
-    OutputCheckLog,
-    TableRule,
-    publish,
-    scan_outputs,
-    write_csv,
-    write_workbook,
-)
+from csc_demand.report.publish import scan_outputs
 from delta.tables import DeltaTable
 from helpers.lakehouse import lakehouse_config
 from pyspark.sql import functions as F
@@ -342,10 +336,19 @@ def test_data_quality_reconciles_per_return_with_the_run_summary_and_the_quarant
     assert own == occurrences
 
 
-def test_restricted_workbook_gives_the_la_its_own_ids_and_the_report_folder_none(run, tmp_path):
+def test_the_report_verb_writes_the_las_own_ids_under_the_lakehouse_and_none_into_the_report(run, tmp_path):
+    """`csc-demand report` on this lakehouse (gold.data_quality only: every other section says its table is
+    absent) writes the data owner's workbook under <lakehouse>/restricted, names it in a progress line, and its
+    own --out folder holds no identifier."""
     report = tmp_path / "report"
-    path = write_restricted_workbook(run.spark, run.cfg, report_out=str(report), day=dt.date(2026, 12, 1))
-    assert path == str(run.lakehouse.absolute() / "restricted" / "data_quality_2026-12-01.xlsx")
+    assert cli.main(["report", "--lakehouse", str(run.lakehouse), "--out", str(report),
+                     "--set", f"pseudonym_key={run.cfg.pseudonym_key}"]) == 0
+    (summary,) = [json.loads(p.read_text()) for p in (run.lakehouse / "_runs").glob("report-*.json")]
+    path = Path(summary["metrics"]["restricted_workbook"])
+    assert path.parent == run.lakehouse.absolute() / "restricted" and path.is_file()
+    assert re.fullmatch(r"data_quality_\d{4}-\d{2}-\d{2}\.xlsx", path.name)
+    assert any(str(path) in s["message"] and "stays inside the secure environment" in s["message"]
+               for s in summary["steps"])
     book = openpyxl.load_workbook(path, read_only=True)
     header, *body = book["quarantined records"].iter_rows(values_only=True)
     records = [dict(zip(header, row)) for row in body]
@@ -359,24 +362,15 @@ def test_restricted_workbook_gives_the_la_its_own_ids_and_the_report_folder_none
     assert {(X15, "LAchildID"), (E15, "CHILD"), (NPD_CIN, "LAchildID_Anon"),
             ("national/npd/ks4_2016.csv", "PupilMatchingRefAnonymous")} <= fields
     assert [n for n in book.sheetnames] == ["quarantined records", "per return"]
-    # the report's data-quality table goes out through publish: no identifier, nothing small, counts rounded
+    # the report (its data-quality section published) holds no identifier and nothing small; the same scan finds
+    # the identifiers in the restricted folder, so it can fail
     conf = DisclosureConf()
-    quality = run.table("data_quality", "gold").toPandas()
-    rule = TableRule(counts=("received", "accepted", "quarantined", "quarantined_with_parent"),
-                     totals=(("rule_id", "all"),),
-                     complements=(("received", "accepted"), ("received", "quarantined")))
-    published = publish(quality, "data_quality", rule, conf)
-    write_csv(published.frame, str(report / "data_quality.csv"))
-    write_workbook({"data_quality": published.frame}, str(report / "report.xlsx"))
-    log = OutputCheckLog()
-    log.add("data_quality", published, rule, conf)
-    log.write(str(report))
     identifiers = lakehouse_identifiers(run.spark, run.cfg)
     assert {"C001", "C003", "N001", "P001", "A123456789012", run.child_key("201", "C003"),
             run.pupil_key("PMR", "P001")} <= identifiers
+    assert (report / "data" / "data_quality.csv").is_file()
     assert scan_outputs(str(report), conf, forbidden=identifiers) == []
-    # the same scan finds the identifiers in the restricted folder, so it can fail
-    assert any("forbidden identifier 'C003'" in p for p in scan_outputs(str(Path(path).parent), conf,
+    assert any("forbidden identifier 'C003'" in p for p in scan_outputs(str(path.parent), conf,
                                                                          forbidden=identifiers))
     with pytest.raises(ValueError, match="overlap"):
         write_restricted_workbook(run.spark, run.cfg, report_out=str(run.lakehouse / "restricted" / "out"))

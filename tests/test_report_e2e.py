@@ -29,6 +29,9 @@ def test_run_ends_with_the_report_and_names_its_path(local_pipeline, report_dir)
     (report_summary,) = local_pipeline.summaries("report")
     las = sorted(p.stem[3:] for p in report_dir.glob("la_*.html"))
     assert report_summary["metrics"]["report_las"] == len(las) > 0
+    # the data owner's workbook (its content: test_ingest.py) is under the lakehouse, never in the report
+    workbook = Path(report_summary["metrics"]["restricted_workbook"])
+    assert workbook.parent == local_pipeline.lakehouse.absolute() / "restricted" and workbook.is_file()
 
 
 def test_no_identifier_and_no_small_count_anywhere_in_the_report(spark, local_pipeline, report_dir):

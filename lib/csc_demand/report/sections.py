@@ -450,9 +450,6 @@ def _measures(page: Page) -> dict[str, pd.DataFrame]:
     """Events and totals by LA and category for every measure key problem areas compare."""
     needed = [t for t in PROBLEM_INPUTS if t not in page.absent]
     measures = {}
-    if all(t in page.absent for t in PROBLEM_INPUTS):
-        return page.unavailable(*PROBLEM_INPUTS)
-
     if "category_trends" in needed:
         shares = category_shares(page.gold["category_trends"])
         totals = shares[shares["category_name"] == ALL].set_index("la_code")["assessments"]
@@ -482,6 +479,8 @@ def look_back(education: pd.DataFrame) -> str:
 
 
 def key_problems(page: Page) -> str:
+    if all(t in page.absent for t in PROBLEM_INPUTS):
+        return page.unavailable(*PROBLEM_INPUTS)
     problems = page.publish("key_problem_areas", lambda: pd.concat(
         [key_problem_areas(_measures(page), la) for la in page.las], ignore_index=True), TableRule(
         counts=("total", "events"),

@@ -1,6 +1,7 @@
 """``csc-demand report``: gold aggregate tables -> a disclosure-controlled report (HTML per LA and for England,
 CSV, XLSX, output-check log). Spark only reads the small gold aggregates into pandas; the rest is pandas and
-matplotlib, and the output opens on any laptop."""
+matplotlib, and the output opens on any laptop. Beside it, for the data owner, the restricted data-quality workbook
+(quarantined records with the LA's own ids) under ``<lakehouse>/restricted``, never in the report."""
 from __future__ import annotations
 
 import argparse
@@ -24,12 +25,14 @@ from csc_demand.report.build import (
     las_in,
     select_report_columns,
 )
+from csc_demand.report.data_quality import restricted_folder, write_restricted_workbook
 from csc_demand.report.identifiers import lakehouse_identifiers
 from csc_demand.report.tables import ENGLAND
 from csc_demand.runlog import RunLog
 from csc_demand.spark import get_spark
 
-HELP = "write the disclosure-controlled report (an HTML page per LA and for England, CSV, XLSX, output-check log)"
+HELP = ("write the disclosure-controlled report (an HTML page per LA and for England, CSV, XLSX, output-check log), "
+        "and the data owner's restricted data-quality workbook under <lakehouse>/restricted")
 # Each table read is a few small Spark jobs (Delta log replay, the scan) whose time is mostly driver-side waiting,
 # so reading several at once overlaps them (profile in benchmarks/bench_report.py).
 READERS = 4
@@ -86,6 +89,18 @@ def forbidden_strings(spark, cfg: Config, pool: ThreadPoolExecutor) -> set[str]:
     return lakehouse_identifiers(spark, cfg, pool.map) | secrets
 
 
+def restricted_workbook(spark, cfg: Config, out: str, log: RunLog) -> str | None:
+    """The data owner's workbook of quarantined records with the LA's own ids, under ``<lakehouse>/restricted``
+    (never under ``out``); None, said in a progress line, when there is no ``silver.quarantine`` to list."""
+    if not delta.table_exists(spark, cfg, "silver", "quarantine"):
+        log.step("no silver.quarantine in the lakehouse (run `csc-demand ingest`): no restricted data-quality workbook")
+        return None
+    path = write_restricted_workbook(spark, cfg, report_out=out)
+    log.step(f"restricted data-quality workbook written: {path}. It holds the LA's own child and pupil ids (to "
+             f"correct its returns at source): it stays inside the secure environment and is never part of the report")
+    return path
+
+
 def report_folder(args: argparse.Namespace, cfg: Config) -> str:
     """``--out``, else ``<lakehouse>/report``: a local path for a lakehouse on this machine (``file:`` URIs too),
     else a URI the report is copied to."""
@@ -95,8 +110,9 @@ def report_folder(args: argparse.Namespace, cfg: Config) -> str:
 
 def run(args: argparse.Namespace, cfg: Config, log: RunLog) -> int:
     out = report_folder(args, cfg)
+    restricted_folder(cfg, report_out=out)  # refuses an --out overlapping it before any work
     spark = get_spark(cfg)
-    with ThreadPoolExecutor(READERS) as pool, ThreadPoolExecutor(1) as background:
+    with ThreadPoolExecutor(READERS) as pool, ThreadPoolExecutor(2) as background:
         log.step("reading gold aggregate tables")
         # against the distribution across LAs every LA's rows are needed, whatever --la asks to report
         gold, absent = read_gold(spark, cfg, None if args.compare == "all-las" else args.la, log, pool)
@@ -114,8 +130,9 @@ def run(args: argparse.Namespace, cfg: Config, log: RunLog) -> int:
                                      f"(LAs there: {' '.join(found) or 'none'})")
         # The identifier list is needed only by the final scan: it is read while the pages are built.
         forbidden: Future[set[str]] = background.submit(forbidden_strings, spark, cfg, pool)
-        log.step(f"building the report for England and {len(las)} LA(s) into {out} (the identifiers of the "
-                 f"lakehouse, for the output scan, are read meanwhile)")
+        restricted: Future[str | None] = background.submit(restricted_workbook, spark, cfg, out, log)
+        log.step(f"building the report for England and {len(las)} LA(s) into {out} (meanwhile the identifiers of "
+                 f"the lakehouse are read for the output scan, and the restricted data-quality workbook written)")
         try:
             if locations.is_local(out):
                 index = build_report(gold, absent, las, out, cfg.disclosure, args.compare, forbidden.result,
@@ -126,9 +143,12 @@ def run(args: argparse.Namespace, cfg: Config, log: RunLog) -> int:
                                          log.step)
                     hadoop_fs.copy_folder_from_local(spark, folder, out)
                 index = locations.join(out, str(built.relative_to(folder)))
+            workbook = restricted.result()
         finally:
             pool.shutdown(cancel_futures=True)  # on a failure, do not wait for table reads nobody needs
     log.metric("report", str(index))
+    if workbook:
+        log.metric("restricted_workbook", workbook)
     log.metric("report_las", len(las))
     log.step(f"report written: {index}")
     return 0
