@@ -7,9 +7,8 @@ from __future__ import annotations
 import argparse
 import os
 import tempfile
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable
 from concurrent.futures import Future, ThreadPoolExecutor
-from contextlib import contextmanager
 from typing import TypeVar
 
 from pyspark.sql import functions as F
@@ -37,10 +36,6 @@ HELP = ("write the disclosure-controlled report (an HTML page per LA and for Eng
 # Each table read is a few small Spark jobs (Delta log replay, the scan) whose time is mostly driver-side waiting,
 # so reading several at once overlaps them (profile in benchmarks/bench_report.py).
 READERS = 4
-# Delta rebuilds a table's state (its files) in this many tasks when it first reads the table; the default, 50, is
-# for large logs: for the few files of a gold table it made cold reads 8 times slower than warm ones (benchmark).
-# Not set on Databricks, whose serverless compute refuses most session settings.
-SNAPSHOT_PARTITIONS = {"spark.databricks.delta.snapshotPartitions": "1"}
 T, R = TypeVar("T"), TypeVar("R")
 
 
@@ -55,23 +50,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                              "charts by category show the median LA with the interquartile range of the LAs' "
                              "published values; curves over time stay pooled; for a lakehouse of a region or "
                              "consortium rather than all of England; reads every LA)")
-
-
-@contextmanager
-def session_conf(spark, settings: dict[str, str]) -> Iterator[None]:
-    """Spark session settings for the duration of a block, the previous values restored after (`run` shares the
-    session with the other stages)."""
-    before = {key: spark.conf.get(key, None) for key in settings}
-    for key, value in settings.items():
-        spark.conf.set(key, value)
-    try:
-        yield
-    finally:
-        for key, value in before.items():
-            if value is None:
-                spark.conf.unset(key)
-            else:
-                spark.conf.set(key, value)
 
 
 def in_parallel(pool: ThreadPoolExecutor, fn: Callable[[T], R], items: Iterable[T]) -> dict[T, R]:
@@ -134,8 +112,7 @@ def run(args: argparse.Namespace, cfg: Config, log: RunLog) -> int:
     out = report_folder(args, cfg)
     restricted_folder(cfg, report_out=out)  # refuses an --out overlapping it before any work
     spark = get_spark(cfg)
-    with (session_conf(spark, {} if cfg.on_databricks else SNAPSHOT_PARTITIONS), ThreadPoolExecutor(READERS) as pool,
-          ThreadPoolExecutor(2) as background):
+    with ThreadPoolExecutor(READERS) as pool, ThreadPoolExecutor(2) as background:
         log.step("reading gold aggregate tables")
         # against the distribution across LAs every LA's rows are needed, whatever --la asks to report
         gold, absent = read_gold(spark, cfg, None if args.compare == "all-las" else args.la, log, pool)
