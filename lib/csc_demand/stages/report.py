@@ -1,6 +1,6 @@
 """``csc-demand report``: gold aggregate tables -> a disclosure-controlled report (HTML per LA and for England,
-CSV, XLSX, output-check log). Spark only reads the small gold aggregates into pandas; the rest is pandas and
-matplotlib, and the output opens on any laptop. Beside it, for the data owner, the restricted data-quality workbook
+CSV, XLSX, output-check log). The small gold aggregates are read into pandas (with delta-rs on this machine, with
+Spark on object storage or Databricks); the rest is pandas and matplotlib, and the output opens on any laptop. Beside it, for the data owner, the restricted data-quality workbook
 (quarantined records with the LA's own ids) under ``<lakehouse>/restricted``, never in the report."""
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from collections.abc import Callable, Iterable
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import TypeVar
 
+from deltalake import DeltaTable
 from pyspark.sql import functions as F
 
 from csc_demand import locations
@@ -57,9 +58,34 @@ def in_parallel(pool: ThreadPoolExecutor, fn: Callable[[T], R], items: Iterable[
     return dict(zip(items, pool.map(fn, items)))
 
 
+def local_folder(cfg: Config, name: str) -> str | None:
+    """The folder of a gold table on this machine (plain path or ``file:`` URI), else None (object storage, a
+    catalog table)."""
+    location = cfg.table_name("gold", name)
+    return None if cfg.on_databricks or not locations.is_local(location) else locations.local_path(location)
+
+
 def read_gold(spark, cfg: Config, las: list[str] | None, log: RunLog, pool: ThreadPoolExecutor):
-    """Every report table present, as pandas (rows of the chosen LAs and England), and why the others are not."""
+    """Every report table present, as pandas (rows of the chosen LAs and England), and why the others are not.
+
+    Tables on this machine are read with delta-rs: Spark spent most of a report's time on the first read of
+    each small table (benchmark); those on object storage or in a catalog go through Spark."""
+    keep = None if las is None else [*las, ENGLAND]
+
+    def read_local(name: str, folder: str):
+        if not DeltaTable.is_deltatable(folder):
+            return None, None, absent_reason(name)
+        table = DeltaTable(folder)
+        selected, reason = select_report_columns(name, [f.name for f in table.schema().fields])
+        if reason:
+            return None, table.version(), reason
+        rows = [("la_code", "in", keep)] if keep and "la_code" in selected else None
+        return table.to_pandas(columns=selected, filters=rows), table.version(), None
+
     def read(name: str):
+        folder = local_folder(cfg, name)
+        if folder is not None:
+            return read_local(name, folder)
         if not delta.table_exists(spark, cfg, "gold", name):
             return None, None, absent_reason(name)
         frame = delta.read_table(spark, cfg, "gold", name)
@@ -67,8 +93,8 @@ def read_gold(spark, cfg: Config, las: list[str] | None, log: RunLog, pool: Thre
         selected, reason = select_report_columns(name, frame.columns)
         if reason:
             return None, version, reason
-        if las is not None and "la_code" in frame.columns:
-            frame = frame.where(F.col("la_code").isin([*las, ENGLAND]))
+        if keep and "la_code" in frame.columns:
+            frame = frame.where(F.col("la_code").isin(keep))
         return frame.select(*selected).toPandas(), version, None
 
     gold, absent = {}, {}
