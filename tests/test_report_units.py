@@ -341,3 +341,41 @@ def test_the_las_of_a_report_are_every_la_code_but_england_and_the_null_one_of_n
     gold = full_gold()
     gold["data_quality"] = pd.concat([gold["data_quality"], gold["data_quality"].head(1).assign(la_code=None)])
     assert las_in(gold) == ["201", "202"]
+
+
+def test_gold_tables_read_with_delta_rs_equal_the_spark_read(spark, cfg, monkeypatch):
+    """Tables on this machine are read with delta-rs, elsewhere with Spark: the same rows, columns and dtypes, the
+    same reasons for absent or older tables, the same versions in the run summary."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from csc_demand.io import delta
+    from csc_demand.runlog import RunLog
+    from csc_demand.stages import report
+
+    complexity = report.REPORT_TABLES["complexity_trends"]
+    rows = [(2020, la, 10, 12, 1.2, 4, 1, 3, 0.4, 0.1, 0.3) for la in ("201", "202", "ALL")] + [
+        (2021, "201", 20, None, None, 5, 2, 6, 0.25, 0.1, 0.3)]
+    types = ["int", "string", "long", "long", "double", "long", "long", "long", "double", "double", "double"]
+    delta.write_table(spark.createDataFrame(rows, ", ".join(f"{c} {t}" for c, t in zip(complexity, types))), cfg,
+                      "gold", "complexity_trends")
+    delta.write_table(spark.createDataFrame([(1, "x")], "category_id int, category_name string"), cfg, "gold",
+                      "category_profiles")  # an older table, without the columns the report reads
+
+    def read(spark_only: bool):
+        if spark_only:
+            monkeypatch.setattr(report, "local_folder", lambda cfg, name: None)
+        log = RunLog("report", None)
+        with ThreadPoolExecutor(2) as pool:
+            gold, absent = report.read_gold(spark, cfg, ["201"], log, pool)
+        return gold, absent, log.summary["versions_read"]
+
+    (local, local_absent, local_versions), (remote, remote_absent, remote_versions) = read(False), read(True)
+    assert list(local) == list(remote) == ["complexity_trends"]
+    pd.testing.assert_frame_equal(local["complexity_trends"], remote["complexity_trends"])
+    got = local["complexity_trends"]
+    assert list(got.columns) == list(complexity)
+    assert sorted(zip(got["authorised_year"], got["la_code"])) == [(2020, "201"), (2020, "ALL"), (2021, "201")]
+    assert got["factors"].isna().sum() == 1 and str(got["factors"].dtype) == "float64"
+    assert local_absent == remote_absent and local_absent["category_profiles"].startswith("columns class_size, indicator")
+    assert local_absent["category_trends"] == "not in the lakehouse: run `csc-demand outcomes` first"
+    assert local_versions == remote_versions == {"gold.complexity_trends": 0, "gold.category_profiles": 0}
