@@ -58,7 +58,8 @@ def world(spark):
         ("c2", "201", D("2019-11-01"), D("2020-02-01"), "E4B", 2, 1, 1),  # home, followed to 2021-02-01, no return
         ("c3", "202", D("2020-02-01"), None, None, 1, 1, 1),              # still in care
     ], INPUT_SCHEMAS["care_periods"])
-    pathways = assessment_pathways(assessments, cp_plans, periods, children, END, categories=categories)
+    pathways = assessment_pathways(assessments, cp_plans, periods, children, END, D("2014-04-01"),
+                                   categories=categories)
     return dict(children=children, assessments=assessments, categories=categories, cp_plans=cp_plans,
                 cin_plans=cin_plans, periods=periods, pathways=pathways)
 
