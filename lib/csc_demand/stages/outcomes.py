@@ -220,7 +220,7 @@ def run(args: argparse.Namespace, cfg: Config, log: RunLog) -> int:
     _write(complexity_trends(inputs["assessments"], categories, complex_ids, authorised_from), cfg, log,
            "complexity_trends")
     _write(category_thresholds(inputs["assessments"], categories, inputs["cin_plans"], inputs["cp_plans"],
-                               inputs["care_periods"]), cfg, log, "category_thresholds")
+                               inputs["care_periods"], authorised_from), cfg, log, "category_thresholds")
 
     figures = headline_figures(survival, rereferrals, plan_rates, rates,
                                headline_from_year(inputs["referrals"], inputs["assessments"]))
