@@ -43,7 +43,7 @@ def test_driver_and_distributed_e_steps_give_the_same_log_likelihood(spark):
 
 
 def hand_posterior(x, sizes, theta):
-    joint = [s * math.prod(t[j] if x[j] else 1 - t[j] for j in range(len(x))) for s, t in zip(sizes, theta)]
+    joint = [s * math.prod(t[j] if x[j] else 1 - t[j] for j in range(len(x))) for s, t in zip(sizes, theta, strict=True)]
     return [v / sum(joint) for v in joint]
 
 
@@ -55,7 +55,7 @@ def test_transform_adds_modal_class_and_posterior_for_arrays_and_vectors(spark):
     vectors = spark.createDataFrame([(i, Vectors.dense(r)) for i, r in enumerate(rows)], ["id", "indicators"])
     for frame in (arrays, vectors):
         out = model.transform(frame).orderBy("id").collect()
-        for row, x in zip(out, rows):
+        for row, x in zip(out, rows, strict=True):
             expected = hand_posterior(x, sizes, theta)
             np.testing.assert_allclose(row["probability"].toArray(), expected, rtol=1e-12)
             assert row["prediction"] == int(np.argmax(expected))

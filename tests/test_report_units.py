@@ -55,7 +55,7 @@ def tiny_gold() -> dict[str, pd.DataFrame]:
         [(la, "rereferral_after_closure", "all", "all", h, 0.05 * (i + 1), 0.04 * (i + 1), 0.06 * (i + 1),
           at_risk, 5 * (i + 1), 100, 90, 0.05 * (i + 1))
          for la, start in (("201", 100), ("ALL", 500)) for i, (h, at_risk) in
-         enumerate(zip(horizons, [start, start - 20, start - 40, start - 85, 8]))],
+         enumerate(zip(horizons, [start, start - 20, start - 40, start - 85, 8], strict=True))],
         columns=["la_code", "measure", "group_by", "group_value", "horizon_days", "cumulative_incidence", "ci_lower",
                  "ci_upper", "n_at_risk", "events", "subjects", "n_complete", "raw_share"])
     profiles = pd.DataFrame([(cid, name, 1 / 3, ind, code, label, p)

@@ -240,11 +240,11 @@ def ensure_table(spark: SparkSession, cfg: Config, layer: str, table: str, schem
         try:
             _create(spark, name, schema, not_null, checks)
             return True
-        except Exception:
+        except Exception as err:
             if table_exists(spark, cfg, layer, table):  # another process's creation committed first
                 return False
             if _is_path(name) and _uncommitted_log_age(spark, name) is not None:  # one under way: wait for it
-                raise ConcurrentWriteException("another process is creating the table", None, None)
+                raise ConcurrentWriteException("another process is creating the table", None, None) from err
             raise
 
     return retried(create, f"creating {layer}.{table}")

@@ -36,7 +36,7 @@ class Category:
 
     def score(self, profile: np.ndarray) -> float | None:
         """Total margin over the thresholds when the class profile matches, else None."""
-        p = dict(zip(INDICATOR_NAMES, profile))
+        p = dict(zip(INDICATOR_NAMES, profile, strict=True))
         margins = [p[name] - t for name, t in self.require.items()]
         margins += [max(p[name] - t for name, t in group.items()) for group in self.any_of]
         margins += [t - p[name] for name, t in self.exclude.items()]
@@ -102,7 +102,7 @@ def label_classes(theta: np.ndarray, sizes: Sequence[float], categories: Sequenc
     # Matches dominate (one unit each beats any total margin), margins break ties.
     weight = np.where(matched, 1000.0 + np.nan_to_num(scores), 0.0)
     rows, cols = linear_sum_assignment(weight, maximize=True)
-    pairs = sorted(((categories[j].id, c, categories[j]) for c, j in zip(rows, cols) if matched[c, j]),
+    pairs = sorted(((categories[j].id, c, categories[j]) for c, j in zip(rows, cols, strict=True) if matched[c, j]),
                    key=lambda t: t[0])
     paired = {c for _, c, _ in pairs}
     rest = sorted((c for c in range(k) if c not in paired), key=lambda c: (-sizes[c], c))

@@ -34,7 +34,7 @@ from pyspark.ml.util import (
     MLWritable,
     MLWriter,
 )
-from pyspark.sql import DataFrame
+from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
 
 from csc_demand.errors import ModelError
@@ -238,10 +238,7 @@ class LatentClassModel(Model, _LCAParams, MLReadable, MLWritable):
         log_p, log_q = np.log(self._theta), np.log1p(-self._theta)
         log_odds, offset = log_p - log_q, log_q.sum(axis=1) + np.log(self._weights)
         present = "__lca_present"  # 0-based positions of the indicators that are 1 (a few per row)
-        scores = []
-        for c in range(self._theta.shape[0]):
-            weights = F.array(*[F.lit(float(v)) for v in log_odds[c]])
-            scores.append(F.aggregate(present, F.lit(float(offset[c])), lambda acc, j: acc + F.get(weights, j)))
+        scores = [_class_score(present, offset[c], log_odds[c]) for c in range(self._theta.shape[0])]
         tmp = [f"__lca_{name}" for name in ("score", "max", "exp", "total")]
         positions = F.filter(F.sequence(F.lit(0), F.size(x) - 1), lambda j: F.get(x, j) == 1)
         return (df.withColumn(present, F.when(F.size(x) > 0, positions).otherwise(F.array().cast("array<int>")))
@@ -285,6 +282,12 @@ class LatentClassModel(Model, _LCAParams, MLReadable, MLWritable):
     @classmethod
     def read(cls) -> MLReader:
         return _LatentClassModelReader()
+
+
+def _class_score(present: str, offset: float, log_odds: np.ndarray) -> Column:
+    """One class's log joint score: its offset plus the log odds of the indicators listed in ``present``."""
+    weights = F.array(*[F.lit(float(v)) for v in log_odds])
+    return F.aggregate(present, F.lit(float(offset)), lambda acc, j: acc + F.get(weights, j))
 
 
 class _LatentClassModelWriter(MLWriter):

@@ -40,7 +40,7 @@ SHARE = ("share", "ci_lower", "ci_upper")
 PATHWAY_OUTCOMES = (("CP plan", "cp_plans", "assessments"), ("period of care", "care_entries", "assessments"))
 KM_HORIZONS = ((365, "12 months"), (2190, "six years"))
 ABUSE_NAMES = dict(zip(ABUSE_CATEGORIES, ("Neglect", "Physical abuse", "Sexual abuse", "Emotional abuse",
-                                         "Multiple categories")))
+                                         "Multiple categories"), strict=True))
 AGE_BANDS = ("unborn", "under 1", "1-4", "5-9", "10-15", "16+", "unknown")  # followup.age_band, youngest first
 SURVIVAL_MEASURES = {"rereferral_after_closure": ("Re-referral after closure", "referrals closed"),
                      "repeat_cp_plan": ("Repeat child protection plan after a plan ended", "CP plans ended"),
@@ -109,7 +109,7 @@ def _profiles(page: Page) -> str:
     matrix = matrix.reindex(index=rows["category_id"], columns=indicators).to_numpy()
     labels = profiles.drop_duplicates("indicator").set_index("indicator")
     columns = [f"{labels.loc[i, 'factor_codes']} {labels.loc[i, 'indicator_label']}" for i in indicators]
-    names = [f"{n} ({percent(s)})" for n, s in zip(rows["category_name"], rows["class_size"])]
+    names = [f"{n} ({percent(s)})" for n, s in zip(rows["category_name"], rows["class_size"], strict=True)]
     svg = charts.heatmap(matrix, names, columns,
                          f"What each category means: probability of each CIN assessment factor within the category "
                          f"(model parameters; category size = the model's class share of {len(rows)} categories)",
@@ -404,7 +404,7 @@ def _pathways(page: Page) -> str:
         group = group[group["odds_ratio"].notna()]
         if group.empty:
             continue
-        labels = [f"{c.replace('_', ' ')}: {level}" for c, level in zip(group["covariate"], group["level"])]
+        labels = [f"{c.replace('_', ' ')}: {level}" for c, level in zip(group["covariate"], group["level"], strict=True)]
         references = "; ".join(f"{c.replace('_', ' ')}: {ref}" for c, ref in
                                group[["covariate", "reference"]].drop_duplicates().itertuples(index=False))
         svg = charts.dot_intervals(labels, [("adjusted odds ratio", group["odds_ratio"], group["ci_lower"],
@@ -498,7 +498,7 @@ def key_problems(page: Page) -> str:
         top = problems.head(5)
     else:
         lead = "<p>Categories where this LA differs from the rest of England (95% interval excludes zero):</p>"
-    labels = [f"{m}: {c}" for m, c in zip(top["measure"], top["category_name"])]
+    labels = [f"{m}: {c}" for m, c in zip(top["measure"], top["category_name"], strict=True)]
     rate_svg = charts.dot_intervals(labels, [("LA minus rest of England", top["difference"],
                                               top["difference_ci_lower"], top["difference_ci_upper"])],
                                     f"Key problem areas, {page.name}: difference from the rest of England in rate "

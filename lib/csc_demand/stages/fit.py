@@ -114,7 +114,7 @@ def run(args: argparse.Namespace, cfg: Config, log: RunLog) -> int:
             model.write().overwrite().save(str(Path(tmp) / "spark_model"))
             mlflow.log_artifacts(str(Path(tmp) / "spark_model"), "spark_model")
             log.step(f"chose k={chosen}; classes: " + "; ".join(
-                f"{i} {n} {s:.1%}" for i, n, s in zip(labels.ids, labels.names, model.classSizes)))
+                f"{i} {n} {s:.1%}" for i, n, s in zip(labels.ids, labels.names, model.classSizes, strict=True)))
             if args.baselines:
                 log.step(f"fitting MLlib baselines at k={chosen}")
                 scores = fit_baselines(patterns.table, patterns.data.n_indicators, chosen, seed)

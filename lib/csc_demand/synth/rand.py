@@ -82,7 +82,7 @@ def pick(u: Column, values: Sequence, weights: Sequence[float]) -> Column:
     """A value drawn from a fixed categorical distribution."""
     cum = cumulative(weights)
     expr = F.when(u < F.lit(cum[0]), F.lit(values[0]))
-    for value, bound in zip(values[1:-1], cum[1:-1]):
+    for value, bound in zip(values[1:-1], cum[1:-1], strict=True):
         expr = expr.when(u < F.lit(bound), F.lit(value))
     return expr.otherwise(F.lit(values[-1]))
 

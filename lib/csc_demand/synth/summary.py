@@ -34,7 +34,7 @@ def factor_marginals(referrals: DataFrame, first_year: int, last_year: int) -> d
             row["dfe"] = round(float(dfe.loc[year, name]), 4)
             row["diff_pp"] = round(100 * (synth - row["dfe"]), 2)
         entry["indicators"][name] = row
-    for year, entry in out.items():
+    for entry in out.values():
         entry["factors_per_assessment"] = round(sum(v["synth"] for v in entry["indicators"].values()), 3)
         diffs = [abs(v["diff_pp"]) for v in entry["indicators"].values() if "dfe" in v and v["dfe"] > 0.05]
         if diffs:
