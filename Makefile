@@ -23,6 +23,7 @@ install: $(VENV)/.installed
 # The lint gate: make test runs it first and stops on any finding (configuration in pyproject.toml).
 lint: $(VENV)/.installed
 	$(VENV)/bin/ruff check .
+	$(VENV)/bin/mypy
 
 run: $(VENV)/.installed
 	$(VENV)/bin/csc-demand run $(ARGS)

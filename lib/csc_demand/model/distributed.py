@@ -28,7 +28,7 @@ class SparkPatterns:
         self.table = patterns
         self.df = patterns.select("mask", "count")
         self.n_indicators = n_indicators
-        self.n_obs = float(self.df.groupBy().sum("count").first()[0] or 0)
+        self.n_obs = float(self.df.groupBy().sum("count").collect()[0][0] or 0)
 
     def reduce(self, fn: Callable, *params: np.ndarray) -> tuple:
         n_ind = self.n_indicators

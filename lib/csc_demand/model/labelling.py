@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from importlib.resources.abc import Traversable
 from pathlib import Path
 
 import numpy as np
@@ -53,14 +54,14 @@ class Labels:
     keys: list
 
 
-def categories_path() -> Path:
+def categories_path() -> Path | Traversable:
     return conf_dir() / "categories.yml"
 
 
 def load_categories(path: str | Path | None = None) -> list[Category]:
     """Parse and check categories.yml (unknown indicators, duplicate ids or keys are errors naming the file)."""
-    path = Path(path) if path else categories_path()
-    raw = yaml.safe_load(path.read_text()) or {}
+    source = Path(path) if path else categories_path()
+    raw = yaml.safe_load(source.read_text()) or {}
     result = []
     for entry in raw.get("categories", []):
         groups = tuple(dict(g) for g in entry.get("any_of", []) or [])
@@ -89,7 +90,7 @@ def top_factor_name(profile: np.ndarray, n: int = 3) -> str:
     return "Top factors: " + ", ".join(INDICATOR_NAMES[j].replace("_", " ") for j in top)
 
 
-def label_classes(theta: np.ndarray, sizes: Sequence[float], categories: Sequence[Category]) -> Labels:
+def label_classes(theta: np.ndarray, sizes: Sequence[float] | np.ndarray, categories: Sequence[Category]) -> Labels:
     """Pair classes (rows of theta) with categories and return the stable order, ids, names and keys."""
     k = theta.shape[0]
     scores = np.full((k, len(categories)), np.nan)

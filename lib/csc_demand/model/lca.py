@@ -10,6 +10,7 @@ import math
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 from pyspark import keyword_only
@@ -81,6 +82,8 @@ class LatentClassAnalysis(Estimator, _LCAParams, DefaultParamsReadable, DefaultP
     >>> model = lca.fit(assessments.where("has_factors"))    # featuresCol "indicators": array<int> or Vector
     """
 
+    _input_kwargs: dict[str, Any]  # set by @keyword_only, as in pyspark.ml's own estimators
+
     @keyword_only
     def __init__(self, *, k: int = 12, featuresCol: str = "indicators", predictionCol: str = "prediction",
                  probabilityCol: str = "probability", maxIter: int = 500, tol: float = 1e-8, nStarts: int = 10,
@@ -108,9 +111,9 @@ class LatentClassAnalysis(Estimator, _LCAParams, DefaultParamsReadable, DefaultP
         n_patterns = table.count()
         pool = self.getOrDefault(self.initPatterns)
         if n_patterns > self.getOrDefault(self.maxDriverPatterns):
-            data = SparkPatterns(table, n_ind)
-            masks, counts = data.top_patterns(pool)
-            return PreparedPatterns(data, masks, counts, n_patterns, table)
+            spark_data = SparkPatterns(table, n_ind)
+            masks, counts = spark_data.top_patterns(pool)
+            return PreparedPatterns(spark_data, masks, counts, n_patterns, table)
         rows = table.select("mask", "count").collect()
         table.unpersist()
         masks = np.array([r["mask"] for r in rows], dtype=np.int64)
@@ -153,7 +156,7 @@ class PreparedPatterns:
         return isinstance(self.data, SparkPatterns)
 
     def release(self) -> None:
-        if self.distributed:
+        if isinstance(self.data, SparkPatterns):
             self.data.release()
 
 
@@ -161,7 +164,7 @@ class LatentClassModel(Model, _LCAParams, MLReadable, MLWritable):
     """A fitted latent class model: class sizes, conditional probabilities (k x J), log-likelihood; ``transform``
     adds ``predictionCol`` (modal class, 0-based int) and ``probabilityCol`` (posterior, ML Vector)."""
 
-    def __init__(self):
+    def __init__(self) -> None:
         super().__init__()
         self._weights = np.ones(1)
         self._theta = np.full((1, 1), 0.5)
@@ -313,7 +316,7 @@ class _LatentClassModelWriter(MLWriter):
 class _LatentClassModelReader(MLReader):
     def load(self, path: str) -> LatentClassModel:
         metadata = DefaultParamsReader.loadMetadata(path, self.sparkSession)
-        row = self.sparkSession.read.parquet(os.path.join(path, "data")).first()
+        (row,) = self.sparkSession.read.parquet(os.path.join(path, "data")).collect()
         model = LatentClassModel._from_arrays(row["weights"], row["theta"], row["class_names"], row["class_ids"])
         model._resetUid(metadata["uid"])
         DefaultParamsReader.getAndSetParams(model, metadata)

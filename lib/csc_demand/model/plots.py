@@ -35,7 +35,7 @@ def plot_criteria(table: list[dict], path: str | Path, chosen: int | None = None
     return Path(path)
 
 
-def plot_profiles(theta: np.ndarray, class_names: Sequence[str], sizes: Sequence[float], path: str | Path) -> Path:
+def plot_profiles(theta: np.ndarray, class_names: Sequence[str], sizes: Sequence[float] | np.ndarray, path: str | Path) -> Path:
     """Heatmap of P(factor | category): categories as rows (with their share), factors as columns."""
     fig, ax = plt.subplots(figsize=(14, 0.45 * len(class_names) + 3))
     image = ax.imshow(theta, aspect="auto", cmap="viridis", vmin=0, vmax=1)

@@ -450,8 +450,6 @@ def _measures(page: Page) -> dict[str, pd.DataFrame]:
     """Events and totals by LA and category for every measure key problem areas compare."""
     needed = [t for t in PROBLEM_INPUTS if t not in page.absent]
     measures = {}
-    if all(t in page.absent for t in PROBLEM_INPUTS):
-        return page.unavailable(*PROBLEM_INPUTS)
 
     if "category_trends" in needed:
         shares = category_shares(page.gold["category_trends"])
@@ -482,6 +480,8 @@ def look_back(education: pd.DataFrame) -> str:
 
 
 def key_problems(page: Page) -> str:
+    if all(t in page.absent for t in PROBLEM_INPUTS):
+        return page.unavailable(*PROBLEM_INPUTS) or ""
     problems = page.publish("key_problem_areas", lambda: pd.concat(
         [key_problem_areas(_measures(page), la) for la in page.las], ignore_index=True), TableRule(
         counts=("total", "events"),
@@ -615,7 +615,7 @@ def headlines(page: Page, published: dict[str, pd.DataFrame]) -> str:
         ours["child_mh"] = _first_to_last(mix[mix["category_id"] == CHILD_MH_ID], "share")
     parts = []
     if "education_gaps" in page.absent:
-        parts.append(page.unavailable("education_gaps"))
+        parts.append(page.unavailable("education_gaps") or "")
     else:
         gaps = page.publish("education_gaps", lambda: page.gold["education_gaps"], areas=[ENGLAND], rule=TableRule(
             counts=("pupils", "att8_pupils", "suspended", "permanently_excluded"),
@@ -633,7 +633,7 @@ def headlines(page: Page, published: dict[str, pd.DataFrame]) -> str:
             gaps, ["breakdown", "involvement", "sen_status", "episodes_group", "pupils", "mean_att8",
                    "att8_ratio_to_never_referred", "exclusion_rate_ratio"]))
     if "education_sen_gaps" in page.absent:
-        parts.append(page.unavailable("education_sen_gaps"))
+        parts.append(page.unavailable("education_sen_gaps") or "")
     else:
         sen = page.publish("education_sen_gaps", lambda: page.gold["education_sen_gaps"], areas=[ENGLAND],
                            rule=TableRule(

@@ -30,7 +30,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="registered model to use (default models:/<mlflow.model_name>@champion)")
 
 
-def _parameters(args, cfg: Config, log: RunLog) -> tuple[dict, str, str]:
+def _parameters(args: argparse.Namespace, cfg: Config, log: RunLog) -> tuple[dict, str, str | None]:
     if args.params:
         path = Path(args.params)
         parameters = load_parameter_file(path)

@@ -107,7 +107,7 @@ def run(args: argparse.Namespace, cfg: Config, log: RunLog) -> int:
             mlflow.log_params({"chosen_k": chosen})
             mlflow.log_metrics({key: float(v) for key, v in fit.metrics.items()})
             table = metrics_table(fits, chosen)
-            mlflow.log_dict(table, "selection/criteria.json")
+            mlflow.log_dict(table, "selection/criteria.json")  # type: ignore[arg-type]  # any JSON value; typed dict
             mlflow.log_artifact(str(plot_criteria(table, Path(tmp) / "criteria_by_k.png", chosen)), "selection")
             mlflow.log_artifact(str(plot_profiles(model.conditionalProbabilities, labels.names, model.classSizes,
                                                   Path(tmp) / "class_profiles.png")), "model")
