@@ -151,7 +151,7 @@ def test_category_profiles_table_holds_the_model_parameters_with_factor_codes():
 
     theta = np.full((2, len(INDICATOR_NAMES)), 0.1)
     theta[0, INDICATOR_NAMES.index("physical_abuse")] = 0.7
-    model = LatentClassModel.from_parameters({"class_sizes": [3, 1], "conditional_probabilities": theta.tolist(),
+    model = LatentClassModel.fromParameters({"class_sizes": [3, 1], "conditional_probabilities": theta.tolist(),
                                               "class_ids": [9, 101], "class_names": ["Physical abuse", "Top: x"]})
     profiles = category_profiles(model)
     assert len(profiles) == 2 * len(INDICATOR_NAMES)

@@ -51,7 +51,7 @@ def run(args: argparse.Namespace, cfg: Config, log: RunLog) -> int:
     parameters, model_name, model_version = _parameters(args, cfg, log)
     assessments = read_table(spark, cfg, "silver", "assessments")
     log.read("silver.assessments", table_version(spark, cfg, "silver", "assessments"))
-    model = LatentClassModel.from_parameters(parameters)
+    model = LatentClassModel.fromParameters(parameters)
     categories = assign_categories(assessments, model, model_name, model_version)
     version = write_table(categories, cfg, "gold", "assessment_category")
     log.wrote("gold.assessment_category", version)
