@@ -337,6 +337,12 @@ def test_a_report_with_nothing_but_the_model_still_opens_and_says_what_is_missin
     assert [p.name for p in (tmp_path / "data").iterdir()] == ["category_profiles.csv"]
 
 
+def test_an_la_page_without_any_input_of_its_key_problem_areas_says_so(tmp_path):
+    build_report({"category_profiles": tiny_gold()["category_profiles"]}, {}, ["201"], tmp_path, DisclosureConf())
+    problems = (tmp_path / "la_201.html").read_text().split("Key problem areas</h2>", 1)[1]
+    assert problems.split("</section>", 1)[0].count("Not available for this report: gold.category_trends") == 1
+
+
 def test_the_las_of_a_report_are_every_la_code_but_england_and_the_null_one_of_npd_returns():
     gold = full_gold()
     gold["data_quality"] = pd.concat([gold["data_quality"], gold["data_quality"].head(1).assign(la_code=None)])
