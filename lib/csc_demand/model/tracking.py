@@ -14,7 +14,6 @@ from typing import cast
 
 import mlflow
 from mlflow import MlflowClient
-from mlflow.data.spark_dataset import from_spark
 from mlflow.models import ModelSignature
 from mlflow.types.schema import ColSpec, Schema
 
@@ -69,6 +68,8 @@ def log_input_table(df, cfg: Config, layer: str, table: str, version: int) -> No
     by its Unity Catalog name on Databricks (which gives the workspace's lineage)."""
     location = cfg.table_name(layer, table)
     if cfg.on_databricks:
+        from mlflow.data.spark_dataset import from_spark
+
         dataset = from_spark(df, table_name=location, version=str(version), name=f"{layer}.{table}")
     else:  # from_spark takes only local or DBFS folders for Delta tables, so an s3a:// table's source is built here
         from mlflow.data.delta_dataset_source import DeltaDatasetSource
@@ -76,8 +77,7 @@ def log_input_table(df, cfg: Config, layer: str, table: str, version: int) -> No
 
         # The version as a string, as from_spark records it (the source leaves out a falsy version: 0 as an int).
         source = DeltaDatasetSource(path=location, delta_table_version=str(version))  # type: ignore[arg-type]
-        dataset = SparkDataset(df=df, source=source,
-                               name=f"{layer}.{table}")
+        dataset = SparkDataset(df=df, source=source, name=f"{layer}.{table}")
     mlflow.log_input(dataset, context="training")
     mlflow.log_params({f"input.{layer}.{table}.version": version})
 
