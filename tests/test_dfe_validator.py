@@ -66,7 +66,10 @@ def cp_plan(start, end=None) -> str:
             + el("NumberOfPreviousCPP", 0) + "</ChildProtectionPlans>")
 
 
-def referral(date="2022-06-01", closure=None, nfa="0", activity=(assessment(),)) -> str:
+ONE_ASSESSMENT = (assessment(),)
+
+
+def referral(date="2022-06-01", closure=None, nfa="0", activity=ONE_ASSESSMENT) -> str:
     return ("<CINdetails>" + el("CINreferralDate", date) + el("ReferralSource", "1A") + el("PrimaryNeedCode", "N1")
             + el("CINclosureDate", closure) + el("ReasonForClosure", "RC1" if closure else None)
             + "".join(activity) + el("ReferralNFA", nfa) + "</CINdetails>")

@@ -6,6 +6,8 @@ its raw data sits in the parent's quarantine row).
 """
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from pyspark.sql import Column, DataFrame, Window
 from pyspark.sql import functions as F
 from pyspark.sql.window import WindowSpec
@@ -24,7 +26,7 @@ def apply_rules(df: DataFrame, checks: Checks) -> DataFrame:
               .withColumn("rule_id", first_failing_rule(record_checks + checks, already=parent)))
 
 
-def flag_duplicates(df: DataFrame, keys: list[str], order: list[Column | str]) -> DataFrame:
+def flag_duplicates(df: DataFrame, keys: list[str], order: Sequence[Column | str]) -> DataFrame:
     """CSC-DUP on every accepted record after the first with the same natural key in the same file."""
     accepted = F.col("rule_id").isNull()
     window = Window.partitionBy(*keys, "source_file", accepted).orderBy(*order)  # person first: see by_person
@@ -32,12 +34,12 @@ def flag_duplicates(df: DataFrame, keys: list[str], order: list[Column | str]) -
                                      .otherwise(F.col("rule_id")))
 
 
-def _child_records_by_start(start: str, order: list[Column | str]) -> WindowSpec:
+def _child_records_by_start(start: str, order: Sequence[Column | str]) -> WindowSpec:
     """A child's accepted (or its rejected) records of one file, in order of ``start`` then ``order``."""
     return Window.partitionBy("child_key", "source_file", F.col("rule_id").isNull()).orderBy(F.col(start), *order)
 
 
-def flag_overlapping_plans(df: DataFrame, start: str, end: str, order: list[Column | str]) -> DataFrame:
+def flag_overlapping_plans(df: DataFrame, start: str, end: str, order: Sequence[Column | str]) -> DataFrame:
     """8940 on an accepted plan that starts before an earlier accepted plan of the child (same file) has ended.
 
     The later plan is the bad one. An open plan (no end date) overlaps every plan that starts after it.
@@ -50,7 +52,7 @@ def flag_overlapping_plans(df: DataFrame, start: str, end: str, order: list[Colu
 
 
 def flag_starts_before_previous_end(df: DataFrame, start: str, end: str, rule_id: str,
-                                   order: list[Column | str]) -> DataFrame:
+                                   order: Sequence[Column | str]) -> DataFrame:
     """``rule_id`` on an accepted record that starts before the previous accepted record of the child (same file,
     by start) has ended; an open previous record is left to other rules (SSDA903 rule 501 reads it this way)."""
     accepted = F.col("rule_id").isNull()
@@ -61,7 +63,7 @@ def flag_starts_before_previous_end(df: DataFrame, start: str, end: str, rule_id
 
 
 def flag_open_before_a_later_record(df: DataFrame, start: str, is_open: Column, rule_id: str,
-                                    order: list[Column | str]) -> DataFrame:
+                                    order: Sequence[Column | str]) -> DataFrame:
     """``rule_id`` on an accepted record left open although a later accepted record of the child (same file, by
     start) follows it (SSDA903 rule 142: an episode without DEC or REC that is not the child's last)."""
     accepted = F.col("rule_id").isNull()

@@ -9,9 +9,12 @@ import os
 import tempfile
 from collections.abc import Callable, Iterable
 from concurrent.futures import Future, ThreadPoolExecutor
+from pathlib import Path
 from typing import TypeVar
 
+import pandas as pd
 from deltalake import DeltaTable
+from pyspark.sql import SparkSession
 from pyspark.sql import functions as F
 
 from csc_demand import locations
@@ -37,7 +40,8 @@ HELP = ("write the disclosure-controlled report (an HTML page per LA and for Eng
 # Each table read is a few small Spark jobs (Delta log replay, the scan) whose time is mostly driver-side waiting,
 # so reading several at once overlaps them (profile in benchmarks/bench_report.py).
 READERS = 4
-T, R = TypeVar("T"), TypeVar("R")
+T = TypeVar("T")
+R = TypeVar("R")
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -55,7 +59,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def in_parallel(pool: ThreadPoolExecutor, fn: Callable[[T], R], items: Iterable[T]) -> dict[T, R]:
     items = list(items)
-    return dict(zip(items, pool.map(fn, items)))
+    return dict(zip(items, pool.map(fn, items), strict=True))
 
 
 def local_folder(cfg: Config, name: str) -> str | None:
@@ -65,24 +69,25 @@ def local_folder(cfg: Config, name: str) -> str | None:
     return None if cfg.on_databricks or not locations.is_local(location) else locations.local_path(location)
 
 
-def read_gold(spark, cfg: Config, las: list[str] | None, log: RunLog, pool: ThreadPoolExecutor):
+def read_gold(spark: SparkSession, cfg: Config, las: list[str] | None, log: RunLog, pool: ThreadPoolExecutor
+              ) -> tuple[dict[str, pd.DataFrame], dict[str, str]]:
     """Every report table present, as pandas (rows of the chosen LAs and England), and why the others are not.
 
     Tables on this machine are read with delta-rs: Spark spent most of a report's time on the first read of
     each small table (benchmark); those on object storage or in a catalog go through Spark."""
     keep = None if las is None else [*las, ENGLAND]
 
-    def read_local(name: str, folder: str):
+    def read_local(name: str, folder: str) -> tuple[pd.DataFrame | None, int | None, str | None]:
         if not DeltaTable.is_deltatable(folder):
             return None, None, absent_reason(name)
         table = DeltaTable(folder)
         selected, reason = select_report_columns(name, [f.name for f in table.schema().fields])
-        if reason:
+        if selected is None:
             return None, table.version(), reason
         rows = [("la_code", "in", keep)] if keep and "la_code" in selected else None
         return table.to_pandas(columns=selected, filters=rows), table.version(), None
 
-    def read(name: str):
+    def read(name: str) -> tuple[pd.DataFrame | None, int | None, str | None]:
         folder = local_folder(cfg, name)
         if folder is not None:
             return read_local(name, folder)
@@ -91,7 +96,7 @@ def read_gold(spark, cfg: Config, las: list[str] | None, log: RunLog, pool: Thre
         frame = delta.read_table(spark, cfg, "gold", name)
         version = delta.table_version(spark, cfg, "gold", name)
         selected, reason = select_report_columns(name, frame.columns)
-        if reason:
+        if selected is None:
             return None, version, reason
         if keep and "la_code" in frame.columns:
             frame = frame.where(F.col("la_code").isin(keep))
@@ -108,7 +113,7 @@ def read_gold(spark, cfg: Config, las: list[str] | None, log: RunLog, pool: Thre
     return gold, absent
 
 
-def forbidden_strings(spark, cfg: Config, pool: ThreadPoolExecutor) -> set[str]:
+def forbidden_strings(spark: SparkSession, cfg: Config, pool: ThreadPoolExecutor) -> set[str]:
     """What must never appear in the report: every child and pupil identifier in the lakehouse (raw and
     pseudonymous) and the pseudonym key itself."""
     secrets = {s for s in (os.environ.get(cfg.pseudonym_key_env), cfg.pseudonym_key) if s}
@@ -161,7 +166,7 @@ def run(args: argparse.Namespace, cfg: Config, log: RunLog) -> int:
                  f"the lakehouse are read for the output scan, and the restricted data-quality workbook written)")
         try:
             if locations.is_local(out):
-                index = build_report(gold, absent, las, out, cfg.disclosure, args.compare, forbidden.result,
+                index: Path | str = build_report(gold, absent, las, out, cfg.disclosure, args.compare, forbidden.result,
                                      log.step)
             else:  # object storage: built and scanned in a local folder, then copied through Hadoop's FileSystem
                 with tempfile.TemporaryDirectory(prefix="csc-report-") as folder:
