@@ -145,7 +145,6 @@ CHILDREN = [
     child("D8794", referral(), disabilities=("MOB", "MOB")),
     child("D4014", referral(activity=(cin_plan("2022-07-01", "2022-09-01"), cin_plan("2022-08-01", "2022-12-01")))),
     child("D4004", referral(activity=(cin_plan("2022-07-01"), cin_plan("2022-08-01")))),         # two open
-    child("D8935", referral(activity=(cp_plan("2022-07-01"), cp_plan("2022-08-01")))),
     child("D8896", referral(activity=(assessment("2022-06-05", None, ()), assessment("2022-06-10", None, ())))),
     child("D8839", referral(activity=(section47("2022-06-05", not_required="0"),
                                       section47("2022-06-10", not_required="0")))),
@@ -298,7 +297,7 @@ COMPARED = sorted(["1103", "1104", "1105", "142", "143", "149", "2889", "356", "
                    "8925", "8940", "2990", "4010", "4013", "4180", "8610", "8614", "8615", "8715", "8720", "8730",
                    "8740", "8750", "8790", "8794", "8805", "8810", "8840", "8841", "8930",
                    "144", "145", "146", "148", "301", "353", "354", "355", "385",
-                   "4004", "4014", "8839", "8890", "8896", "8935", "357", "431", "432", "433", "437",
+                   "4004", "4014", "8839", "8890", "8896", "357", "431", "432", "433", "437",
                    "8867", "8868", "302", "351", "352", "386", "407", "8565",
                    "4001", "4003", "4016", "4017", "8815", "8816", "8820"])
 # Where the DfE validator 0.1.13 itself is wrong on a valid return (read in its source); our rule follows the
@@ -310,7 +309,6 @@ DFE_DEFECTS = {
             "reports nothing",
     "8614": "its error id holds the assessment's list of factors, so grouping by it raises TypeError (unhashable "
             "list; the validator prints 'Error with rule 8614'): it reports nothing",
-    "8935": "it counts open plans per child and plan id (CPPID), and a plan id names one plan: it never fires",
     "8832": "its merge of CIN details and CP plans swaps their row ids (suffixes), so it flags the CP plan whose "
             "row number is the referral's: none here, a wrong plan in a larger return",
 }

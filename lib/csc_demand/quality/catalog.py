@@ -70,7 +70,6 @@ RULES: dict[str, str] = {
     "8839": "Within one CINDetails group there are 2 or more open S47 Assessments",
     "8890": "A Section 47 enquiry is shown as starting when there is another Section 47 Enquiry ongoing",
     "8896": "Within one CINDetails group there are 2 or more open Assessments groups",
-    "8935": "This child is showing more than one open Child Protection plan, i.e. with no End Date",
     # DfE SSDA903 validation rules (wording from the DfE's 903 validator)
     "142": "A new episode has started, but the previous episode has not ended",
     "143": "The reason for new episode code is not a valid code",
@@ -132,6 +131,9 @@ LEFT_OUT: dict[str, list[str]] = {  # why -> DfE rules left out for that reason
     "not a field the analysis reads: DateOfInitialCPC, past its order with its enquiry and referral (2885: a CP "
     "plan starting on another day than the conference keeps its start)":
         "2884 2885 8875".split(),
+    "covered by 8940, which rejects the later of two overlapping CP plans (two open plans overlap; the DfE "
+    "validator's 8935 never fires: it counts open plans per plan id)":
+        "8935".split(),
     "a count over the whole return (LA level: more CP plans starting than conferences), not a record's check":
         "2883".split(),
     "not a record the analysis reads: a child without CINdetails has no referral to analyse":

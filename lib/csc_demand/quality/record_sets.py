@@ -78,12 +78,9 @@ def referral_set_checks(rule: str = "rule_id") -> Checks:
 
 
 def cp_plan_set_checks(order: list[Column | str]) -> Checks:
-    """Over validated CP plans. 8940: the later of two overlapping plans (an open plan overlaps every later one);
-    8935: an open plan followed by another open plan (the earlier should have ended)."""
-    window = by_start(order)
-    is_open = F.col("end_date").isNull()
-    return [("8940", F.col("start_date") < latest_end_before(far_end(F.col("end_date")), window)),
-            ("8935", is_open & open_later(is_open, window))]
+    """Over validated CP plans. 8940: the later of two overlapping plans (an open plan overlaps every later one,
+    so this also takes the later of two open plans, DfE 8935)."""
+    return [("8940", F.col("start_date") < latest_end_before(far_end(F.col("end_date")), by_start(order)))]
 
 
 def cin_plan_set_checks(order: list[Column | str]) -> Checks:
