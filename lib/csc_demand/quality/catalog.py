@@ -154,9 +154,8 @@ LEFT_OUT: dict[str, list[str]] = {  # why -> DfE rules left out for that reason
      "placement change"):
         "105 164 168 169 171 174 178 179 209 210 213 214 218 222 225 226 393 398 406 411 420 442 526 527 528 "
         "529 530 531 550 607 611 612 620 621 625 1009 1015 392a 392b 392c 392d".split(),
-    ("not a field the analysis reads: legal status or placement type on their own (read as codes in 144, 146 and "
-     "as evidence for an RNE in 434-436); care periods "
-     "and outcomes read episode dates, RNE and REC"):
+    ("not a field the analysis reads: legal status or placement type on their own (read as codes in 144 and 146); "
+     "care periods and outcomes read episode dates, RNE and REC"):
         "217 336 358 359 361 362 363 364 365 366 367 370 371 372 373 374 375 376 377 378 379 380 381 382 383 "
         "384 390 408 426 445 446 451 516".split(),
     "not a field the analysis reads: category of need (CIN) of an episode":
