@@ -94,8 +94,6 @@ RULES: dict[str, str] = {
     "431": "The reason for new episode is started to be looked after, but the previous episode ended on the same day",
     "432": "The child ceased to be looked after at the end of the previous episode but the reason for the new "
            "episode is not started to be looked after",
-    "433": "The reason for new episode suggests that this is a continuation episode, but the episode does not start "
-           "on the same day as the last episode finished",
     "437": "Reason episode ceased is child has died or is aged 18 or over but there are further episodes",
     # Project rules where DfE has no single id
     "CSC-DATE": "A date is not a valid calendar date in the expected format (YYYY-MM-DD in XML and NPD, "
@@ -165,4 +163,4 @@ LEFT_OUT: dict[str, list[str]] = {  # why -> DfE rules left out for that reason
         "EPI INT03 INT32".split(),
 }
 # DfE rules that read fields the analysis uses, not applied yet (none of the CIN ones)
-NOT_YET: list[str] = "387 388 389 434 435 436 460".split()
+NOT_YET: list[str] = "387 388 389 433 434 435 436 460".split()

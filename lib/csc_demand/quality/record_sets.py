@@ -147,7 +147,7 @@ def section47_set_checks(order: list[Column | str]) -> Checks:
 
 def care_episode_set_checks(order: list[Column | str]) -> Checks:
     """SSDA903 rules over a child's episodes of one return in order of start (as the DfE reads them: 501 leaves an
-    open previous episode to 142; 433 counts a missing previous end as a mismatch)."""
+    open previous episode to 142)."""
     window = by_start(order)
     end, rec, rne = to_date("DEC", UK_DATE), F.upper(value("REC")), F.upper(value("RNE"))
     previous_end, previous_rec = F.lag(end).over(window), F.lag(rec).over(window)
@@ -158,8 +158,6 @@ def care_episode_set_checks(order: list[Column | str]) -> Checks:
         ("142", (end.isNull() | rec.isNull()) & next_start.isNotNull()),
         ("431", (rne == "S") & (F.col("start_date") <= previous_end)),
         ("432", previous_rec.isin(*codes.REC_LEFT_CARE) & F.coalesce(rne != "S", F.lit(True))),
-        ("433", rne.isin("P", "L", "T", "U", "B") & has_previous
-            & F.coalesce(previous_end != F.col("start_date"), F.lit(True))),
         ("437", rec.isin(*codes.REC_DIED_OR_18) & next_start.isNotNull()),
         ("357", ~has_previous & (F.col("start_date") >= census_start()) & F.coalesce(rne != "S", F.lit(True))),
     ]
