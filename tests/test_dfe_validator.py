@@ -23,8 +23,9 @@ import pytest
 from csc_demand.io.cin_xml import read_cin_xml
 from csc_demand.io.csv_source import read_csv_files
 from csc_demand.io.discover import SourceFile
-from csc_demand.quality import rules
+from csc_demand.quality import record_sets, rules
 from csc_demand.quality.catalog import APPLIED_IN_PART, LEFT_OUT, NOT_YET
+from csc_demand.quality.record_sets import apply_rules
 from csc_demand.quality.rules import normalised_factors
 from csc_demand.transform import cin_xml_records as xml
 from csc_demand.transform.care_episodes import (
@@ -33,8 +34,6 @@ from csc_demand.transform.care_episodes import (
     header_births,
     staged_header_children,
 )
-from csc_demand.quality import record_sets
-from csc_demand.quality.record_sets import apply_rules
 from csc_demand.transform.silver_cin import checked_cp_plans, checked_referral_activity, tie_break
 from helpers.lakehouse import TEST_PSEUDONYM_KEY
 from pyspark.sql import DataFrame
@@ -78,10 +77,11 @@ def cp_plan(start, end=None, previous=0, reviews=()) -> str:
             + "</ChildProtectionPlans>")
 
 
+ONE_ASSESSMENT = (assessment(),)
 SAME = "as the closure"  # the default reason for closure: RC1 when the referral is closed, none when it is open
 
 
-def referral(date="2022-06-01", closure=None, nfa="0", activity=(assessment(),), reason=SAME, need="N1") -> str:
+def referral(date="2022-06-01", closure=None, nfa="0", activity=ONE_ASSESSMENT, reason=SAME, need="N1") -> str:
     reason = ("RC1" if closure else None) if reason == SAME else reason
     return ("<CINdetails>" + el("CINreferralDate", date) + el("ReferralSource", "1A") + el("PrimaryNeedCode", need)
             + el("CINclosureDate", closure) + el("ReasonForClosure", reason)

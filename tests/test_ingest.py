@@ -223,7 +223,7 @@ def test_assessments_carry_raw_codes_and_harmonised_indicators(run):
     by_child = {(r["child_key"], r["start_date"]): r for r in run.rows("assessments")}
     split_codes = by_child[(run.child_key("202", "C001"), d("2024-05-02"))]
     assert split_codes["factor_codes"] == ["18B", "24A", "13A"]
-    on = {name for name, bit in zip(codes.INDICATOR_NAMES, split_codes["indicators"]) if bit}
+    on = {name for name, bit in zip(codes.INDICATOR_NAMES, split_codes["indicators"], strict=True) if bit}
     assert on == {"physical_abuse", "gangs_criminal_exploitation"} and split_codes["n_factors"] == 3
     lower_case = by_child[(run.child_key("201", "C001"), d("2014-06-05"))]
     assert lower_case["factor_codes"] == ["3B", "4B"] and lower_case["authorised_date"] == d("2014-06-20")
@@ -322,7 +322,7 @@ def test_data_quality_reconciles_per_return_with_the_run_summary_and_the_quarant
                for name, t in run.summaries()[0]["tables"].items() if name.startswith("silver.") and t.get("received")}
     mine = {}
     for r in totals:
-        mine[r["table_name"]] = tuple(a + r[c] for a, c in zip(mine.get(r["table_name"], (0, 0, 0, 0)), counts))
+        mine[r["table_name"]] = tuple(a + r[c] for a, c in zip(mine.get(r["table_name"], (0, 0, 0, 0)), counts, strict=True))
     assert mine == summary
     # each return's rule rows add up to its total, and their own rejections to silver.quarantine's occurrences
     for total in totals:
@@ -348,7 +348,7 @@ def test_restricted_workbook_gives_the_la_its_own_ids_and_the_report_folder_none
     assert path == str(run.lakehouse.absolute() / "restricted" / "data_quality_2026-12-01.xlsx")
     book = openpyxl.load_workbook(path, read_only=True)
     header, *body = book["quarantined records"].iter_rows(values_only=True)
-    records = [dict(zip(header, row)) for row in body]
+    records = [dict(zip(header, row, strict=True)) for row in body]
     assert len(records) == len(run.rows("quarantine"))
     got = {(r["rule_id"], r["table_name"], r["source_file"], r["identifier"]) for r in records}
     expected = {(rule, table, file, raw) for rule, found in EXPECTED_QUARANTINE.items()

@@ -42,12 +42,12 @@ def ingest_together(sources: list[Path], lakehouse: Path) -> list[tuple[int, str
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(LIB), os.environ.get("PYTHONPATH", "")])}
     logs = [lakehouse.parent / f"{source.name}-{n}.stderr" for n, source in enumerate(sources)]
     children = []
-    for source, log in zip(sources, logs):
+    for source, log in zip(sources, logs, strict=True):
         with open(log, "w") as err:
             children.append(subprocess.Popen(
                 [sys.executable, "-m", "csc_demand", "ingest", "--source", str(source), "--lakehouse",
                  str(lakehouse), *SETTINGS], env=env, stdout=subprocess.DEVNULL, stderr=err))
-    return [(child.wait(timeout=1500), log.read_text()) for child, log in zip(children, logs)]
+    return [(child.wait(timeout=1500), log.read_text()) for child, log in zip(children, logs, strict=True)]
 
 
 def key(la: str, child: str) -> str:

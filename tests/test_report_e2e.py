@@ -39,6 +39,16 @@ def test_no_identifier_and_no_small_count_anywhere_in_the_report(spark, local_pi
         assert not {"child_key", "pupil_key", "assessment_key", "referral_key"} & set(pd.read_csv(csv, nrows=0).columns)
 
 
+def listen(tab) -> tuple[list[str], list[str]]:
+    """The console errors and the requests of one tab, as they come."""
+    errors: list[str] = []
+    requests: list[str] = []
+    tab.on("console", lambda message: errors.append(message.text) if message.type == "error" else None)
+    tab.on("pageerror", lambda error: errors.append(str(error)))
+    tab.on("request", lambda request: requests.append(request.url))
+    return errors, requests
+
+
 def test_pages_open_in_headless_chromium_without_errors_and_every_figure_has_a_size(report_dir):
     from playwright.sync_api import sync_playwright
 
@@ -49,10 +59,7 @@ def test_pages_open_in_headless_chromium_without_errors_and_every_figure_has_a_s
         try:
             for path in pages:
                 tab = browser.new_page(viewport={"width": 1280, "height": 1000})
-                errors, requests = [], []
-                tab.on("console", lambda message: errors.append(message.text) if message.type == "error" else None)
-                tab.on("pageerror", lambda error: errors.append(str(error)))
-                tab.on("request", lambda request: requests.append(request.url))
+                errors, requests = listen(tab)
                 tab.goto(path.as_uri())
                 sizes = tab.eval_on_selector_all(
                     "figure svg", "svgs => svgs.map(s => [s.getBoundingClientRect().width, "

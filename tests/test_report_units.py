@@ -55,7 +55,7 @@ def tiny_gold() -> dict[str, pd.DataFrame]:
         [(la, "rereferral_after_closure", "all", "all", h, 0.05 * (i + 1), 0.04 * (i + 1), 0.06 * (i + 1),
           at_risk, 5 * (i + 1), 100, 90, 0.05 * (i + 1))
          for la, start in (("201", 100), ("ALL", 500)) for i, (h, at_risk) in
-         enumerate(zip(horizons, [start, start - 20, start - 40, start - 85, 8]))],
+         enumerate(zip(horizons, [start, start - 20, start - 40, start - 85, 8], strict=True))],
         columns=["la_code", "measure", "group_by", "group_value", "horizon_days", "cumulative_incidence", "ci_lower",
                  "ci_upper", "n_at_risk", "events", "subjects", "n_complete", "raw_share"])
     profiles = pd.DataFrame([(cid, name, 1 / 3, ind, code, label, p)
@@ -151,7 +151,7 @@ def test_category_profiles_table_holds_the_model_parameters_with_factor_codes():
 
     theta = np.full((2, len(INDICATOR_NAMES)), 0.1)
     theta[0, INDICATOR_NAMES.index("physical_abuse")] = 0.7
-    model = LatentClassModel.from_parameters({"class_sizes": [3, 1], "conditional_probabilities": theta.tolist(),
+    model = LatentClassModel.fromParameters({"class_sizes": [3, 1], "conditional_probabilities": theta.tolist(),
                                               "class_ids": [9, 101], "class_names": ["Physical abuse", "Top: x"]})
     profiles = category_profiles(model)
     assert len(profiles) == 2 * len(INDICATOR_NAMES)
@@ -335,6 +335,12 @@ def test_a_report_with_nothing_but_the_model_still_opens_and_says_what_is_missin
     assert national.count("<figure>") == 1  # the class-profile heatmap
     assert "gold.category_trends (not in the lakehouse: run `csc-demand outcomes` first)" in national
     assert [p.name for p in (tmp_path / "data").iterdir()] == ["category_profiles.csv"]
+
+
+def test_an_la_page_without_any_input_of_its_key_problem_areas_says_so(tmp_path):
+    build_report({"category_profiles": tiny_gold()["category_profiles"]}, {}, ["201"], tmp_path, DisclosureConf())
+    problems = (tmp_path / "la_201.html").read_text().split("Key problem areas</h2>", 1)[1]
+    assert problems.split("</section>", 1)[0].count("Not available for this report: gold.category_trends") == 1
 
 
 def test_the_las_of_a_report_are_every_la_code_but_england_and_the_null_one_of_npd_returns():

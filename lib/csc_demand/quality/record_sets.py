@@ -6,6 +6,8 @@ its raw data sits in the parent's quarantine row).
 """
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from pyspark.sql import Column, DataFrame, Window
 from pyspark.sql import functions as F
 from pyspark.sql.window import WindowSpec
@@ -25,7 +27,7 @@ def apply_rules(df: DataFrame, checks: Checks) -> DataFrame:
               .withColumn("rule_id", first_failing_rule(record_checks + checks, already=parent)))
 
 
-def flag_duplicates(df: DataFrame, keys: list[str], order: list[Column | str]) -> DataFrame:
+def flag_duplicates(df: DataFrame, keys: list[str], order: Sequence[Column | str]) -> DataFrame:
     """CSC-DUP on every accepted record after the first with the same natural key in the same file."""
     accepted = F.col("rule_id").isNull()
     window = Window.partitionBy(*keys, "source_file", accepted).orderBy(*order)  # person first: see by_person
@@ -39,7 +41,7 @@ def apply_set_rules(df: DataFrame, checks: Checks) -> DataFrame:
     return df.withColumn("rule_id", first_failing_rule(checks, already=F.col("rule_id")))
 
 
-def by_start(order: list[Column | str], *within: str) -> WindowSpec:
+def by_start(order: Sequence[Column | str], *within: str) -> WindowSpec:
     """A child's accepted (or its rejected) records of one file (and of one ``within``, e.g. one referral), in order
     of start_date then ``order``."""
     return (Window.partitionBy("child_key", *within, "source_file", F.col("rule_id").isNull())
@@ -77,13 +79,13 @@ def referral_set_checks(rule: str = "rule_id") -> Checks:
             ("8820", referral < F.max(F.when(is_open, far_end(closure)).otherwise(closure)).over(earlier))]
 
 
-def cp_plan_set_checks(order: list[Column | str]) -> Checks:
+def cp_plan_set_checks(order: Sequence[Column | str]) -> Checks:
     """Over validated CP plans. 8940: the later of two overlapping plans (an open plan overlaps every later one,
     so this also takes the later of two open plans, DfE 8935)."""
     return [("8940", F.col("start_date") < latest_end_before(far_end(F.col("end_date")), by_start(order)))]
 
 
-def cin_plan_set_checks(order: list[Column | str]) -> Checks:
+def cin_plan_set_checks(order: Sequence[Column | str]) -> Checks:
     """Over validated CIN plans: 4014 the later of two plans that overlap or touch; 4004 an open plan followed by
     another open plan of the same referral."""
     end = to_date("end_raw", ISO_DATE)
@@ -128,13 +130,13 @@ def cin_plan_cp_checks() -> Checks:
             ("4001", flag("_cp_open_too")), ("4003", flag("_cp_review_during"))]
 
 
-def assessment_set_checks(order: list[Column | str]) -> Checks:
+def assessment_set_checks(order: Sequence[Column | str]) -> Checks:
     """8896: an assessment not authorised, followed by another one of the same referral."""
     is_open = value("authorised_raw").isNull()
     return [("8896", is_open & open_later(is_open, by_start(order, "referral_date")))]
 
 
-def section47_set_checks(order: list[Column | str]) -> Checks:
+def section47_set_checks(order: Sequence[Column | str]) -> Checks:
     """An enquiry is open until its ICPC, or for good when it has none and one is not marked not required. 8890:
     an enquiry starting on or before the end of an earlier one of its referral; 8839: an open enquiry followed by
     another open one."""
@@ -145,7 +147,7 @@ def section47_set_checks(order: list[Column | str]) -> Checks:
             ("8839", is_open & open_later(is_open, window))]
 
 
-def care_episode_set_checks(order: list[Column | str]) -> Checks:
+def care_episode_set_checks(order: Sequence[Column | str]) -> Checks:
     """SSDA903 rules over a child's episodes of one return in order of start (as the DfE reads them: 501 leaves an
     open previous episode to 142)."""
     window = by_start(order)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import tempfile
 from datetime import date
+from functools import reduce
 from pathlib import Path
 
 import pandas as pd
@@ -36,11 +37,10 @@ def data_quality(validated: dict[str, DataFrame]) -> DataFrame:
     """Validated record copies per silver table (``rule_id`` null = accepted, ``with_parent``) -> per return and
     table: ``rule_id`` "all" with received, accepted, quarantined and quarantined_with_parent; and per rule that
     rejected records: quarantined and quarantined_with_parent (received and accepted null, so sums stay true)."""
-    records = None
-    for table, df in validated.items():
-        part = df.select(F.lit(table).alias("table_name"), "source_file", "la_code",
-                         F.col("collection_year").cast("int").alias("collection_year"), "rule_id", "with_parent")
-        records = part if records is None else records.unionByName(part)
+    records = reduce(DataFrame.unionByName, [
+        df.select(F.lit(table).alias("table_name"), "source_file", "la_code",
+                  F.col("collection_year").cast("int").alias("collection_year"), "rule_id", "with_parent")
+        for table, df in validated.items()])
     per_rule = records.groupBy(*RETURN, "rule_id").agg(
         F.count(F.lit(1)).alias("records"), F.count(F.when(F.col("with_parent"), 1)).alias("with_parent"))
     rejected = F.col("rule_id").isNotNull()

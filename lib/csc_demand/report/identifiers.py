@@ -7,6 +7,7 @@ from functools import reduce
 
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
+from pyspark.sql.types import StructType
 
 from csc_demand.config import Config
 from csc_demand.io import delta
@@ -49,4 +50,5 @@ def _has(df: DataFrame, column: str) -> bool:
     head, *rest = column.split(".")
     if head not in df.columns:
         return False
-    return not rest or rest[0] in df.schema[head].dataType.fieldNames()
+    parent = df.schema[head].dataType
+    return not rest or (isinstance(parent, StructType) and rest[0] in parent.fieldNames())

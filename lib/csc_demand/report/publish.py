@@ -96,8 +96,8 @@ def publish(frame: pd.DataFrame, name: str, rule: TableRule, conf: DisclosureCon
     primary_rule = (f"count {'0' if conf.zeros_are_disclosive else '1'} to {conf.min_count - 1} "
                     f"(under disclosure.min_count {conf.min_count})")
     for c in rule.counts:
-        for i in np.flatnonzero(_small(values[c], conf)):
-            reasons[(int(i), c)] = (PRIMARY.format(min_count=conf.min_count), primary_rule)
+        for i in map(int, np.flatnonzero(_small(values[c], conf))):
+            reasons[(i, c)] = (PRIMARY.format(min_count=conf.min_count), primary_rule)
 
     for whole, part in rule.complements:
         rest = values[whole] - values[part]
@@ -119,7 +119,7 @@ def publish(frame: pd.DataFrame, name: str, rule: TableRule, conf: DisclosureCon
     for c in rule.derived:
         blank = np.zeros(len(frame), dtype=bool)
         blank[sorted({i for i, k in reasons if k in bases.get(c, rule.counts)})] = True
-        for i in np.flatnonzero(blank & frame[c].notna().to_numpy()):
+        for i in map(int, np.flatnonzero(blank & frame[c].notna().to_numpy())):
             checks.append(_check(rows[i], c, DERIVED, "derived from a suppressed count of the same row"))
         out[c] = out[c].astype("object").where(~blank, None) if out[c].dtype == object else out[c].mask(blank)
     return Published(frame=out, checks=checks)
@@ -336,7 +336,7 @@ def _logged_counts(root: Path) -> set[str] | None:
     logs = list(root.rglob(CHECK_LOG_JSON))
     if not logs:
         return None
-    names = set()
+    names: set[str] = set()
     for log in logs:
         for entry in json.loads(log.read_text()).get("outputs", []):
             names.update(_header_key(c) for c in entry["rule"]["counts"])
@@ -407,7 +407,7 @@ def _xlsx_tables(path: Path) -> list[tuple[str, list[list]]]:
 class _TableParser(html.parser.HTMLParser):
     """Every <table> of an HTML page as rows of cell texts (header cells included)."""
 
-    def __init__(self):
+    def __init__(self) -> None:
         super().__init__()
         self.tables: list[tuple[str, list[list]]] = []
         self._row: list | None = None

@@ -8,8 +8,11 @@ import os
 import tempfile
 from collections.abc import Callable, Iterable
 from concurrent.futures import Future, ThreadPoolExecutor
+from pathlib import Path
 from typing import TypeVar
 
+import pandas as pd
+from pyspark.sql import SparkSession
 from pyspark.sql import functions as F
 
 from csc_demand import locations
@@ -33,7 +36,8 @@ HELP = "write the disclosure-controlled report (an HTML page per LA and for Engl
 # Each table read is a few small Spark jobs (Delta log replay, the scan) whose time is mostly driver-side waiting,
 # so reading several at once overlaps them (profile in benchmarks/bench_report.py).
 READERS = 4
-T, R = TypeVar("T"), TypeVar("R")
+T = TypeVar("T")
+R = TypeVar("R")
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -51,18 +55,19 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def in_parallel(pool: ThreadPoolExecutor, fn: Callable[[T], R], items: Iterable[T]) -> dict[T, R]:
     items = list(items)
-    return dict(zip(items, pool.map(fn, items)))
+    return dict(zip(items, pool.map(fn, items), strict=True))
 
 
-def read_gold(spark, cfg: Config, las: list[str] | None, log: RunLog, pool: ThreadPoolExecutor):
+def read_gold(spark: SparkSession, cfg: Config, las: list[str] | None, log: RunLog, pool: ThreadPoolExecutor
+              ) -> tuple[dict[str, pd.DataFrame], dict[str, str]]:
     """Every report table present, as pandas (rows of the chosen LAs and England), and why the others are not."""
-    def read(name: str):
+    def read(name: str) -> tuple[pd.DataFrame | None, int | None, str | None]:
         if not delta.table_exists(spark, cfg, "gold", name):
             return None, None, absent_reason(name)
         frame = delta.read_table(spark, cfg, "gold", name)
         version = delta.table_version(spark, cfg, "gold", name)
         selected, reason = select_report_columns(name, frame.columns)
-        if reason:
+        if selected is None:
             return None, version, reason
         if las is not None and "la_code" in frame.columns:
             frame = frame.where(F.col("la_code").isin([*las, ENGLAND]))
@@ -79,7 +84,7 @@ def read_gold(spark, cfg: Config, las: list[str] | None, log: RunLog, pool: Thre
     return gold, absent
 
 
-def forbidden_strings(spark, cfg: Config, pool: ThreadPoolExecutor) -> set[str]:
+def forbidden_strings(spark: SparkSession, cfg: Config, pool: ThreadPoolExecutor) -> set[str]:
     """What must never appear in the report: every child and pupil identifier in the lakehouse (raw and
     pseudonymous) and the pseudonym key itself."""
     secrets = {s for s in (os.environ.get(cfg.pseudonym_key_env), cfg.pseudonym_key) if s}
@@ -118,7 +123,7 @@ def run(args: argparse.Namespace, cfg: Config, log: RunLog) -> int:
                  f"lakehouse, for the output scan, are read meanwhile)")
         try:
             if locations.is_local(out):
-                index = build_report(gold, absent, las, out, cfg.disclosure, args.compare, forbidden.result,
+                index: Path | str = build_report(gold, absent, las, out, cfg.disclosure, args.compare, forbidden.result,
                                      log.step)
             else:  # object storage: built and scanned in a local folder, then copied through Hadoop's FileSystem
                 with tempfile.TemporaryDirectory(prefix="csc-report-") as folder:

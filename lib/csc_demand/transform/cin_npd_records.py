@@ -116,7 +116,7 @@ def staged_referrals(rows: DataFrame) -> DataFrame:
     referral_fields = ["LA", "ACADYR", "CINreferralDate", "ReferralSource", "PrimaryNeedCode", "CINclosureDate",
                        "ReasonForClosure", "ReferralNFA", "YearOfBirth", "MonthOfBirth"]  # birth: for rule 8606
     own_line = F.when(F.col("corrupt"), F.col("line_number")).alias("_own_line")  # unsplit lines stay apart
-    group = ["child_key", *FILE_COLUMNS, "corrupt", *referral_fields, own_line]  # person first: by_person
+    group: list[str | Column] = ["child_key", *FILE_COLUMNS, "corrupt", *referral_fields, own_line]  # person first: by_person
     grouped = rows.groupBy(*group).agg(F.sum(_has_assessment().cast("int")).cast("int").alias("n_assessments"),
                                        line_locator(first_line()).alias("locator"))
     return _with_referral_fields(grouped).select(
