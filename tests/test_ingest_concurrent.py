@@ -24,7 +24,7 @@ SETTINGS = ["--set", f"pseudonym_key={TEST_PSEUDONYM_KEY}", "--set", "spark.shuf
 CHILD = ("<Child><ChildIdentifiers><LAchildID>{id}</LAchildID><PersonBirthDate>2010-01-01</PersonBirthDate>"
          "<GenderCurrent>1</GenderCurrent></ChildIdentifiers><ChildCharacteristics><Ethnicity>WBRI</Ethnicity>"
          "</ChildCharacteristics><CINdetails><CINreferralDate>2015-06-0{n}</CINreferralDate>"
-         "<ReferralNFA>0</ReferralNFA></CINdetails></Child>")
+         "<PrimaryNeedCode>N1</PrimaryNeedCode><ReferralNFA>0</ReferralNFA></CINdetails></Child>")
 
 
 def write_return(source: Path, la: str, ids: list[str]) -> None:
