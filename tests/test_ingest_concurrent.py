@@ -70,7 +70,9 @@ def runs(tmp_path_factory):
 def test_two_ingests_on_a_fresh_lakehouse_both_succeed_and_keep_every_row(spark, runs):
     first, cfg, _, _ = runs
     assert [code for code, _ in first] == [0, 0], [err[-3000:] for _, err in first]
-    assert not any(error in err for _, err in first for error in ("DELTA_", "ConcurrentAppendException"))
+    # No Python traceback (the defect: both died with DELTA_ errors); Delta's own log may still show a commit
+    # conflict that the retry then resolved.
+    assert not any("Traceback (most recent call last)" in err for _, err in first)
     children = {r["child_key"] for r in delta.read_table(spark, cfg, "silver", "children").collect()}
     assert children == {key("201", "CA1"), key("201", "CA2"), key("202", "CB1"), key("202", "CB2")}
     assert delta.read_table(spark, cfg, "silver", "referrals").count() == 4
