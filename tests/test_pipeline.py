@@ -9,10 +9,13 @@ import sys
 from pathlib import Path
 
 import pytest
+from chispa.schema_comparer import assert_schema_equality
 from csc_demand import cli
 from csc_demand.runlog import RunLog
 from csc_demand.stages import run as run_stage_module
+from csc_demand.table_schemas import TABLES
 from pipeline_run import delta_tables
+from pyspark.sql.types import StructType
 
 pytestmark = pytest.mark.integration
 
@@ -39,6 +42,28 @@ def test_run_summary_records_the_version_of_every_table_written(local_pipeline):
     recorded = summary["versions_written"]
     assert sorted(recorded) == sorted(on_disk)
     assert {name: _latest_commit(folder) for name, folder in on_disk.items()} == recorded
+
+
+def _delta_metadata(table_folder) -> dict:
+    """The table's latest metaData action, read straight from the Delta log (no checkpoint in a run this small)."""
+    actions = [json.loads(line) for commit in sorted((table_folder / "_delta_log").glob("*.json"),
+                                                    key=lambda p: int(p.stem))
+               for line in commit.read_text().splitlines()]
+    return [a["metaData"] for a in actions if "metaData" in a][-1]
+
+
+def test_written_tables_have_the_registry_schema_comments_and_constraints(local_pipeline):
+    """Every silver and gold table the run wrote: the columns, types, NOT NULLs and column comments of
+    csc_demand.table_schemas in its order, its description as the table comment, its CHECKs as constraints."""
+    on_disk = delta_tables(local_pipeline.lakehouse)
+    assert {f"{layer}.{table}" for layer, table in TABLES} == {t for t in on_disk if not t.startswith("bronze.")}
+    for (layer, table), schema in TABLES.items():
+        metadata = _delta_metadata(on_disk[f"{layer}.{table}"])
+        assert_schema_equality(StructType.fromJson(json.loads(metadata["schemaString"])), schema.struct)
+        assert metadata["description"] == schema.description
+        constraints = {k.removeprefix("delta.constraints."): v for k, v in metadata["configuration"].items()
+                       if k.startswith("delta.constraints.")}
+        assert constraints == schema.checks, f"{layer}.{table}"
 
 
 def test_stage_args_are_the_stage_defaults_plus_the_run_options():

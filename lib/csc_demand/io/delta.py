@@ -29,6 +29,7 @@ from pyspark.sql.types import StructType
 from csc_demand.config import Config
 from csc_demand.errors import ConcurrentWriteError, MissingTableError
 from csc_demand.spark import jvm
+from csc_demand.table_schemas import TABLES, with_comments
 
 R = TypeVar("R")
 
@@ -120,8 +121,13 @@ def table_version(spark: SparkSession, cfg: Config, layer: str, table: str) -> i
 
 def write_table(df: DataFrame, cfg: Config, layer: str, table: str, mode: str = "overwrite",
                 partition_by: Iterable[str] = ()) -> int:
-    """Write a DataFrame as a Delta table and return the version written."""
+    """Write a DataFrame as a Delta table and return the version written. A table in the schema registry gets its
+    column comments (in the schema the overwrite stores) and, when created here, its description."""
     name = cfg.table_name(layer, table)
+    registered = TABLES.get((layer, table))
+    if registered is not None:
+        df = with_comments(df, registered)
+        ensure_table(df.sparkSession, cfg, layer, table, df.schema, comment=registered.description)
     writer = df.write.format("delta").mode(mode).option("overwriteSchema", "true")
     if partition_by:
         writer = writer.partitionBy(*partition_by)
@@ -217,9 +223,10 @@ def _uncommitted_log_age(spark: SparkSession, path: str) -> float | None:
 
 
 def ensure_table(spark: SparkSession, cfg: Config, layer: str, table: str, schema: StructType,
-                 not_null: Iterable[str] = (), checks: dict[str, str] | None = None) -> bool:
+                 not_null: Iterable[str] = (), checks: dict[str, str] | None = None, comment: str | None = None) -> bool:
     """Create the table empty if missing, with Delta NOT NULL columns and CHECK constraints (one commit), so
-    every later write that breaks them fails instead of storing bad rows. Deletion vectors are on: a MERGE marks
+    every later write that breaks them fails instead of storing bad rows; ``comment`` and the fields' ``comment``
+    metadata become the table and column comments. Deletion vectors are on: a MERGE marks
     the rows it replaces or deletes instead of rewriting their files, and one that changes nothing writes nothing.
     Returns True when it created the table; False when it existed or another process created it meanwhile (two
     ingests starting together: the first commit wins, the other waits for it and uses the table).
@@ -238,7 +245,7 @@ def ensure_table(spark: SparkSession, cfg: Config, layer: str, table: str, schem
         if age is not None:
             _delete_folder(spark, name)
         try:
-            _create(spark, name, schema, not_null, checks)
+            _create(spark, name, schema, not_null, checks, comment)
             return True
         except Exception as err:
             if table_exists(spark, cfg, layer, table):  # another process's creation committed first
@@ -256,12 +263,14 @@ def _delete_folder(spark: SparkSession, path: str) -> None:
 
 
 def _create(spark: SparkSession, name: str, schema: StructType, not_null: Iterable[str],
-            checks: dict[str, str] | None) -> None:
+            checks: dict[str, str] | None, comment: str | None) -> None:
     required = set(not_null)
     builder = DeltaTable.createIfNotExists(spark)
     builder = builder.location(name) if _is_path(name) else builder.tableName(name)
     for f in schema.fields:
-        builder = builder.addColumn(f.name, f.dataType, nullable=f.name not in required)
+        builder = builder.addColumn(f.name, f.dataType, nullable=f.name not in required, comment=f.metadata.get("comment"))
+    if comment:
+        builder = builder.comment(comment)
     builder = builder.property("delta.enableDeletionVectors", "true")
     stats = [c for c in STATS_COLUMNS if c in schema.fieldNames()]
     if stats:

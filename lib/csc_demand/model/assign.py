@@ -6,9 +6,9 @@ from pyspark.sql import functions as F
 
 from csc_demand.model.labelling import NO_FACTORS_ID, NO_FACTORS_NAME
 from csc_demand.model.lca import LatentClassModel
+from csc_demand.table_schemas import table_schema
 
-GOLD_COLUMNS = ("assessment_key", "child_key", "la_code", "collection_year", "category_id", "category_name",
-                "posterior_probability", "model_name", "model_version")
+GOLD_COLUMNS = tuple(table_schema("gold", "assessment_category").names)
 
 
 def assign_categories(assessments: DataFrame, model: LatentClassModel, model_name: str,

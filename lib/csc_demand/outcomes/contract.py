@@ -1,40 +1,17 @@
-"""The input columns the outcome measures rely on (docs/tables.md "Silver contract"), checked before use."""
+"""The input columns the outcome measures rely on (docs/tables.md "Silver contract"): each table's ``contract`` in
+the schema registry (``csc_demand.table_schemas``), checked with their types by ``check_schema`` before use."""
 from __future__ import annotations
 
-from pyspark.sql import DataFrame
+from csc_demand.table_schemas import table_schema
 
-from csc_demand.errors import SchemaContractError
+INPUT_TABLES = {"children": "silver", "referrals": "silver", "assessments": "silver", "cp_plans": "silver",
+                "cin_plans": "silver", "care_periods": "silver", "school_outcomes": "silver",
+                "assessment_category": "gold"}
 
-INPUT_SCHEMAS: dict[str, str] = {
-    "children": "child_key string, la_code string, pupil_key string, birth_date date, sex string, "
-                "ethnicity string, ethnic_group string, disabled boolean",
-    "referrals": "referral_key string, child_key string, la_code string, referral_date date, closure_date date, "
-                 "closure_reason string, referral_nfa boolean, referral_source string, primary_need string, "
-                 "collection_year int",
-    "assessments": "assessment_key string, referral_key string, child_key string, la_code string, start_date date, "
-                   "authorised_date date, factor_codes array<string>, indicators array<int>, n_factors int, "
-                   "has_factors boolean, collection_year int",
-    "cp_plans": "cp_plan_key string, referral_key string, child_key string, la_code string, start_date date, "
-                "end_date date, initial_category string, latest_category string, number_of_previous_cpp int",
-    "cin_plans": "referral_key string, child_key string, la_code string, start_date date, end_date date",
-    "care_periods": "child_key string, la_code string, period_start date, period_end date, end_rec string, "
-                    "period_number int, n_episodes int, n_placements int",
-    "school_outcomes": "pupil_key string, ks4_year int, att8 double, p8 double, suspended boolean, "
-                       "permanently_excluded boolean, sen_provision string",
-    "assessment_category": "assessment_key string, child_key string, la_code string, collection_year int, "
-                           "category_id int, category_name string, posterior_probability double, "
-                           "model_name string, model_version string",
-}
+# table -> "name type, ..." of its contract columns (e.g. for ``spark.createDataFrame(rows, INPUT_SCHEMAS[t])``)
+INPUT_SCHEMAS: dict[str, str] = {table: table_schema(layer, table).ddl(table_schema(layer, table).contract)
+                                 for table, layer in INPUT_TABLES.items()}
 
 
 def required_columns(table: str) -> list[str]:
-    return [part.strip().split(" ", 1)[0] for part in INPUT_SCHEMAS[table].split(", ")]
-
-
-def check_columns(df: DataFrame, table: str, layer: str = "silver") -> DataFrame:
-    """Return ``df`` unchanged, or raise a ValueError naming the table and the columns it lacks."""
-    missing = [c for c in required_columns(table) if c not in df.columns]
-    if missing:
-        raise SchemaContractError(f"{layer}.{table} lacks columns {missing} required by the outcomes stage "
-                         f"(see docs/tables.md); re-run the stage that writes it")
-    return df
+    return list(table_schema(INPUT_TABLES[table], table).contract)

@@ -35,10 +35,9 @@ from csc_demand.report.data_quality import TABLE as DATA_QUALITY
 from csc_demand.report.data_quality import data_quality
 from csc_demand.runlog import RunLog
 from csc_demand.spark import get_spark
+from csc_demand.table_schemas import table_schema
 from csc_demand.transform.silver_tables import (
     DERIVED,
-    SILVER_CONSTRAINTS,
-    SILVER_KEYS,
     all_quarantine_rows,
     derived_frames,
     reconciliation_counts,
@@ -143,8 +142,10 @@ def load_bronze(spark: SparkSession, cfg: Config, log: RunLog, checks: list[File
 
 
 def _sync_silver(spark: SparkSession, cfg: Config, log: RunLog, table: str, df: DataFrame) -> None:
-    fresh = delta.ensure_table(spark, cfg, "silver", table, df.schema, **SILVER_CONSTRAINTS[table])
-    version, rows = delta.sync_table(df, cfg, "silver", table, SILVER_KEYS[table], fresh=fresh)
+    schema = table_schema("silver", table)
+    fresh = delta.ensure_table(spark, cfg, "silver", table, schema.struct, schema.not_null, schema.checks,
+                               schema.description)
+    version, rows = delta.sync_table(df, cfg, "silver", table, list(schema.key), fresh=fresh)
     log.wrote(f"silver.{table}", version)
     if table in DERIVED:
         log.table(f"silver.{table}", rows=rows)
@@ -154,9 +155,10 @@ def _sync_silver(spark: SparkSession, cfg: Config, log: RunLog, table: str, df: 
 
 
 def _sync_quarantine(spark: SparkSession, cfg: Config, log: RunLog, quarantine: DataFrame) -> None:
-    fresh = delta.ensure_table(spark, cfg, "silver", "quarantine", quarantine.schema,
-                               not_null=["quarantine_key", "rule_id", "table_name"])
-    version, _ = delta.sync_table(quarantine, cfg, "silver", "quarantine", ["quarantine_key"], fresh=fresh,
+    schema = table_schema("silver", "quarantine")
+    fresh = delta.ensure_table(spark, cfg, "silver", "quarantine", schema.struct, schema.not_null,
+                               comment=schema.description)
+    version, _ = delta.sync_table(quarantine, cfg, "silver", "quarantine", list(schema.key), fresh=fresh,
                                   ignore_in_compare=("load_id", "loaded_at"))  # first rejection's load id stays
     log.wrote("silver.quarantine", version)
     by_rule = {r["rule_id"]: r["n"] for r in delta.read_table(spark, cfg, "silver", "quarantine")

@@ -17,7 +17,6 @@ from csc_demand.config import Config
 from csc_demand.io import delta
 from csc_demand.model.labelling import load_categories
 from csc_demand.outcomes.combinations import pathway_factor_combinations
-from csc_demand.outcomes.contract import check_columns
 from csc_demand.outcomes.demographics import category_demographics
 from csc_demand.outcomes.education import (
     education_by_category,
@@ -56,6 +55,7 @@ from csc_demand.runlog import RunLog
 from csc_demand.spark import get_spark
 from csc_demand.stats.regression import ODDS_RATIO_SCHEMA
 from csc_demand.stats.survival import HORIZONS_DAYS
+from csc_demand.table_schemas import check_schema
 
 HELP = ("Outcomes: re-referral windows and survival, repeat CP plans, re-entry to care, pathways, education, "
         "trends and the findings tables, per LA and for England (gold tables + MLflow)")
@@ -74,17 +74,17 @@ def _read_inputs(spark: SparkSession, cfg: Config, log: RunLog
     """The silver inputs by name, silver.cin_plans and gold.assessment_category (None when absent)."""
     frames = {}
     for table in SILVER_INPUTS:
-        frames[table] = check_columns(delta.read_table(spark, cfg, "silver", table), table)
+        frames[table] = check_schema(delta.read_table(spark, cfg, "silver", table), "silver", table)
         log.read(f"silver.{table}", delta.table_version(spark, cfg, "silver", table))
     # CIN plans are collected from 2021-22 only: without the table, gold.category_thresholds has no cin_plan rows.
     cin_plans = None
     if delta.table_exists(spark, cfg, "silver", "cin_plans"):
-        cin_plans = check_columns(delta.read_table(spark, cfg, "silver", "cin_plans"), "cin_plans")
+        cin_plans = check_schema(delta.read_table(spark, cfg, "silver", "cin_plans"), "silver", "cin_plans")
         log.read("silver.cin_plans", delta.table_version(spark, cfg, "silver", "cin_plans"))
     categories = None
     if delta.table_exists(spark, cfg, "gold", "assessment_category"):
-        categories = check_columns(delta.read_table(spark, cfg, "gold", "assessment_category"),
-                                   "assessment_category", "gold")
+        categories = check_schema(delta.read_table(spark, cfg, "gold", "assessment_category"),
+                                  "gold", "assessment_category")
         log.read("gold.assessment_category", delta.table_version(spark, cfg, "gold", "assessment_category"))
     return frames, cin_plans, categories
 

@@ -1,5 +1,5 @@
 """All silver tables from the bronze tables: validated records per table (for reconciliation and quarantine)
-and the silver rows, with each table's natural key and the Delta constraints its rules guarantee.
+and the silver rows (each table's schema, natural key and Delta constraints: ``csc_demand.table_schemas``).
 
 ``validated_records`` returns, per silver table, every record copy received with ``rule_id`` (null = accepted)
 and ``with_parent``; ``silver_frames`` turns them into the tables. Pure DataFrame functions: the ingest stage
@@ -12,7 +12,6 @@ from collections.abc import Callable
 from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
-from csc_demand import codes
 from csc_demand.quality.quarantine import quarantine_rows
 from csc_demand.quality.record_sets import apply_rules, apply_set_rules, by_person, referral_set_checks
 from csc_demand.quality.rules import (
@@ -44,54 +43,6 @@ from csc_demand.transform.school import (
     validated_school,
 )
 
-# silver table -> natural key (MERGE key)
-SILVER_KEYS: dict[str, list[str]] = {
-    "children": ["child_key"],
-    "referrals": ["referral_key"],
-    "assessments": ["assessment_key"],
-    "assessment_factors": ["assessment_key", "factor_code"],
-    "cp_plans": ["cp_plan_key"],
-    "cin_plans": ["cin_plan_key"],
-    "section47": ["section47_key"],
-    "care_episodes": ["child_key", "start_date"],
-    "care_periods": ["child_key", "period_start"],
-    "school_ks4": ["pupil_key"],
-    "school_exclusions": ["pupil_key", "academic_year"],
-    "school_sen": ["pupil_key", "academic_year"],
-    "school_outcomes": ["pupil_key"],
-}
-
-_FACTORS = ", ".join(f"'{c}'" for c in codes.ALL_FACTOR_CODES)
-# Invariants the quality rules guarantee, enforced by Delta on every later write.
-SILVER_CONSTRAINTS: dict[str, dict] = {
-    "children": {"not_null": ["child_key", "la_code", "sex", "ethnic_group"]},
-    "referrals": {"not_null": ["referral_key", "child_key", "la_code", "referral_date", "collection_year"],
-                  "checks": {"referral_in_collection": "referral_date <= make_date(collection_year, 3, 31)",
-                             "rule_8630_closure_not_before_referral":
-                                 "closure_date IS NULL OR closure_date >= referral_date"}},
-    "assessments": {
-        "not_null": ["assessment_key", "referral_key", "child_key", "la_code", "start_date", "factor_codes",
-                     "indicators"],
-        "checks": {"rule_1103_not_before_referral": "start_date >= referral_date",
-                   "rule_8869_21_stands_alone": "NOT (array_contains(factor_codes, '21') AND size(factor_codes) > 1)",
-                   "rule_8898_no_duplicate_factor": "size(array_distinct(factor_codes)) = size(factor_codes)",
-                   "known_factor_codes": f"forall(factor_codes, code -> code IN ({_FACTORS}))",
-                   "indicator_count": f"size(indicators) = {len(codes.INDICATOR_NAMES)}"}},
-    "assessment_factors": {"not_null": ["assessment_key", "factor_code"]},
-    "cp_plans": {"not_null": ["cp_plan_key", "referral_key", "child_key", "la_code", "start_date"],
-                 "checks": {"rule_1105_not_before_referral": "start_date >= referral_date"}},
-    "cin_plans": {"not_null": ["cin_plan_key", "referral_key", "child_key", "start_date"]},
-    "section47": {"not_null": ["section47_key", "referral_key", "child_key", "start_date"]},
-    "care_episodes": {"not_null": ["child_key", "la_code", "start_date"],
-                      "checks": {"known_rne": "rne IS NULL OR rne IN ({})".format(
-                          ", ".join(f"'{c}'" for c in codes.RNE_CODES))}},
-    "care_periods": {"not_null": ["child_key", "period_start", "period_number"]},
-    "school_ks4": {"not_null": ["pupil_key", "ks4_year"]},
-    "school_exclusions": {"not_null": ["pupil_key", "academic_year"]},
-    "school_sen": {"not_null": ["pupil_key", "academic_year"],
-                   "checks": {"known_sen": "sen_provision IS NULL OR sen_provision IN ('E', 'K', 'N')"}},
-    "school_outcomes": {"not_null": ["pupil_key", "ks4_year"]},
-}
 # tables built from other silver tables: their rows are not records received from files
 DERIVED = {"assessment_factors", "care_periods", "school_outcomes"}
 
