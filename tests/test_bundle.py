@@ -162,7 +162,7 @@ def test_the_job_reads_the_declared_volume_and_registers_the_declared_model():
     for target in ("dev", "prod"):
         assert resolve_variables(f"/Volumes/{volume['catalog_name']}/{schema[volume['schema_name']]}/{volume['name']}",
                                  target) == target_variables(target)["source_volume"]
-        mlflow_setting = next(p for p in job()["tasks"][0]["python_wheel_task"]["parameters"] if p.startswith("mlflow="))
+        mlflow_setting = next(p for p in job()["tasks"][0]["python_wheel_task"]["parameters"] if "model_name" in p)
         assert resolve_variables(f"{model['catalog_name']}.{schema[model['schema_name']]}.{model['name']}", target) \
             in resolve_variables(mlflow_setting, target)
 

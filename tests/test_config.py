@@ -49,6 +49,15 @@ def test_overrides_are_typed_and_beat_the_file():
     assert str(cfg.outcomes.end_date) == "2021-03-31"
 
 
+def test_a_mapping_sets_each_of_its_keys_and_a_later_set_wins():
+    overrides = parse_set_option(["{catalog: c1, model: {k: 12}, git_commit: '0123'}", "catalog=c2"])
+    assert overrides == {"catalog": "c2", "model": {"k": 12}, "git_commit": "0123"}
+    cfg = load_config(profile="databricks", overrides=overrides)
+    assert (cfg.catalog, cfg.model.k, cfg.git_commit, cfg.schemas["gold"]) == ("c2", 12, "0123", "csc_gold")
+    with pytest.raises(ConfigurationError, match="not a valid YAML mapping"):
+        parse_set_option(["{catalog: [c"])
+
+
 def test_unknown_key_is_named_in_the_error(tmp_path):
     bad = tmp_path / "bad.yml"
     bad.write_text("model:\n  kk: 3\n")

@@ -52,7 +52,8 @@ def add_common_arguments(parser: argparse.ArgumentParser) -> None:
                         help="config profile when --config is not given (default: local, or databricks there)")
     common.add_argument("--lakehouse", metavar="DIR", help="root of the Delta tables, run summaries and MLflow store")
     common.add_argument("--set", action="append", metavar="KEY=VALUE", dest="overrides",
-                        help="override any config key, e.g. --set model.k=12 (repeatable)")
+                        help="override any config key, e.g. --set model.k=12 (repeatable), or several at once: "
+                             "--set \"{catalog: c, model: {k: 12}}\"")
 
 
 def build_parser() -> argparse.ArgumentParser:

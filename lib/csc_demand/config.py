@@ -239,9 +239,18 @@ def load_config(conf: str | os.PathLike | None = None, profile: str | None = Non
 
 
 def parse_set_option(items: list[str] | None) -> dict[str, Any]:
-    """``--set model.k=12 --set outcomes.cross_la=true`` -> {"model.k": 12, ...} (values parsed as YAML)."""
+    """``--set model.k=12 --set outcomes.cross_la=true`` -> {"model.k": 12, ...} (values parsed as YAML). A value
+    that is a YAML mapping, ``--set "{catalog: c, schemas: {gold: g}}"``, sets each of its keys (one argument for
+    several settings, e.g. the ones every task of the Databricks job passes)."""
     result: dict[str, Any] = {}
     for item in items or []:
+        if item.lstrip().startswith("{"):
+            try:
+                settings = yaml.safe_load(item)
+            except yaml.YAMLError as err:
+                raise ConfigurationError(f"--set {item!r}: not a valid YAML mapping: {err}") from err
+            result.update({str(key): value for key, value in settings.items()})
+            continue
         if "=" not in item:
             raise ConfigurationError(f"--set {item!r}: expected KEY=VALUE, e.g. --set model.k=12")
         key, raw = item.split("=", 1)
