@@ -122,17 +122,23 @@ def table_version(spark: SparkSession, cfg: Config, layer: str, table: str) -> i
 def write_table(df: DataFrame, cfg: Config, layer: str, table: str, mode: str = "overwrite",
                 partition_by: Iterable[str] = ()) -> int:
     """Write a DataFrame as a Delta table and return the version written. A table in the schema registry gets its
-    column comments (in the schema the overwrite stores) and, when created here, its description."""
+    column comments (in the schema the overwrite stores) and, when created here, its description (a second commit:
+    a DataFrame write cannot set it, and a table made by ensure_table would have features delta-rs cannot read)."""
     name = cfg.table_name(layer, table)
+    spark = df.sparkSession
     registered = TABLES.get((layer, table))
+    created = registered is not None and not table_exists(spark, cfg, layer, table)
     if registered is not None:
         df = with_comments(df, registered)
-        ensure_table(df.sparkSession, cfg, layer, table, df.schema, comment=registered.description)
     writer = df.write.format("delta").mode(mode).option("overwriteSchema", "true")
     if partition_by:
         writer = writer.partitionBy(*partition_by)
     retried(lambda: _save(writer, name), f"{layer}.{table}")  # an overwrite: safe to repeat
-    return table_version(df.sparkSession, cfg, layer, table)
+    if created and registered is not None:
+        reference = f"delta.`{name}`" if _is_path(name) else name
+        comment = registered.description.replace("\\", "\\\\").replace("'", "\\'")
+        retried(lambda: spark.sql(f"COMMENT ON TABLE {reference} IS '{comment}'"), f"{layer}.{table}")
+    return table_version(spark, cfg, layer, table)
 
 
 def merge_table(df: DataFrame, cfg: Config, layer: str, table: str, keys: list[str],

@@ -23,7 +23,7 @@ EPS = 1e-15
 CHUNK_ROWS = 4096  # patterns per block: keeps a block's CHUNK_ROWS x (starts x classes) doubles in cache
 
 
-def _log_joint(X: np.ndarray, log_pi: np.ndarray, theta: np.ndarray) -> np.ndarray:
+def _log_joint(X: np.ndarray | sparse.csr_matrix, log_pi: np.ndarray, theta: np.ndarray) -> np.ndarray:
     """log p(x, class) for every pattern, start and class: shape (n, S, k)."""
     n_starts, k, n_ind = theta.shape
     log_p, log_q = np.log(theta), np.log1p(-theta)
@@ -72,8 +72,8 @@ def diagnostic_stats(X: np.ndarray, w: np.ndarray, log_pi: np.ndarray, theta: np
         norm = logsumexp(joint, axis=1)
         log_resp = joint - norm[:, None]
         resp = np.exp(log_resp)
-        ll += wb @ norm
-        entropy -= wb @ (resp * log_resp).sum(axis=1)
+        ll += float(wb @ norm)
+        entropy -= float(wb @ (resp * log_resp).sum(axis=1))
         modal = resp.argmax(axis=1)
         modal_count += np.bincount(modal, weights=wb, minlength=k)
         modal_post += np.bincount(modal, weights=wb * resp.max(axis=1), minlength=k)
@@ -96,7 +96,7 @@ class PatternData(Protocol):
 
 @dataclass
 class LocalPatterns:
-    X: np.ndarray
+    X: np.ndarray | sparse.csr_matrix  # given dense, kept sparse
     w: np.ndarray
     n_indicators: int = field(init=False)
     n_obs: float = field(init=False)

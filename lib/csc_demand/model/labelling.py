@@ -103,7 +103,8 @@ def label_classes(theta: np.ndarray, sizes: Sequence[float] | np.ndarray, catego
     # Matches dominate (one unit each beats any total margin), margins break ties.
     weight = np.where(matched, 1000.0 + np.nan_to_num(scores), 0.0)
     rows, cols = linear_sum_assignment(weight, maximize=True)
-    pairs = sorted(((categories[j].id, c, categories[j]) for c, j in zip(rows, cols, strict=True) if matched[c, j]),
+    pairs = sorted(((categories[int(j)].id, c, categories[int(j)]) for c, j in zip(rows, cols, strict=True)
+                    if matched[c, j]),
                    key=lambda t: t[0])
     paired = {c for _, c, _ in pairs}
     rest = sorted((c for c in range(k) if c not in paired), key=lambda c: (-sizes[c], c))

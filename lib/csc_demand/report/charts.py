@@ -8,6 +8,7 @@ import io
 import re
 import textwrap
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 import matplotlib
 
@@ -18,6 +19,11 @@ from matplotlib.ticker import FuncFormatter, PercentFormatter  # noqa: E402
 
 plt.rcParams.update({"svg.fonttype": "none", "svg.hashsalt": "csc-demand", "font.size": 9,
                      "axes.spines.top": False, "axes.spines.right": False})
+if TYPE_CHECKING:
+    import pandas as pd
+
+    Values = Sequence | pd.Series | np.ndarray  # a chart's numbers: a published column as it is, or a list
+
 COLOURS = ("#1f5f8b", "#d95f02", "#7570b3", "#1b9e77")
 
 
@@ -36,7 +42,7 @@ def drawable(series: Sequence[tuple]) -> bool:
     return any(np.isfinite(np.asarray(values, dtype=float)).any() for _, values, *_ in series)
 
 
-def dot_intervals(labels: Sequence[str], series: Sequence[tuple[str, Sequence, Sequence, Sequence]], title: str,
+def dot_intervals(labels: Sequence[str], series: Sequence[tuple[str, Values, Values, Values]], title: str,
                   xlabel: str, percent: bool = True, log_scale: bool = False, reference: float | None = None
                   ) -> str | None:
     """One row per label; per series a dot with its 95% interval (series offset vertically so they never hide).
@@ -72,7 +78,7 @@ def dot_intervals(labels: Sequence[str], series: Sequence[tuple[str, Sequence, S
     return _svg(fig, title)
 
 
-def lines(x: Sequence | np.ndarray, series: Sequence[tuple[str, Sequence, Sequence | None, Sequence | None]], title: str,
+def lines(x: Sequence | np.ndarray, series: Sequence[tuple[str, Values, Values | None, Values | None]], title: str,
           xlabel: str, ylabel: str, marks: Sequence[tuple[float, str]] = (), percent: bool = True) -> str | None:
     """Lines (with a shaded 95% band when limits are given), vertical marks at named x positions. None when every
     value is suppressed."""

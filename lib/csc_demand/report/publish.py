@@ -117,11 +117,12 @@ def publish(frame: pd.DataFrame, name: str, rule: TableRule, conf: DisclosureCon
     checks = [_check(rows[i], c, *reasons[(i, c)]) for i, c in sorted(reasons, key=_cell_order(rule))]
     bases = dict(rule.bases)
     for c in rule.derived:
-        blank = np.zeros(len(frame), dtype=bool)
+        blank = np.zeros(len(frame), dtype=np.bool_)
         blank[sorted({i for i, k in reasons if k in bases.get(c, rule.counts)})] = True
         for i in map(int, np.flatnonzero(blank & frame[c].notna().to_numpy())):
             checks.append(_check(rows[i], c, DERIVED, "derived from a suppressed count of the same row"))
-        out[c] = out[c].astype("object").where(~blank, None) if out[c].dtype == object else out[c].mask(blank)
+        # pandas-stubs lists no overload of where() with other=None, which pandas accepts (an empty cell)
+        out[c] = out[c].astype("object").where(~blank, None) if out[c].dtype == object else out[c].mask(blank)  # type: ignore[call-overload]
     return Published(frame=out, checks=checks)
 
 
@@ -422,7 +423,7 @@ class _TableParser(html.parser.HTMLParser):
             self._cell = []
 
     def handle_endtag(self, tag):
-        if tag in ("td", "th") and self._cell is not None:
+        if tag in ("td", "th") and self._cell is not None and self._row is not None:
             self._row.append("".join(self._cell).strip())
             self._cell = None
         elif tag == "tr" and self._row is not None:

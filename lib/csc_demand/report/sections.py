@@ -106,11 +106,11 @@ def _profiles(page: Page) -> str:
     rows = profiles.drop_duplicates("category_id").sort_values("category_id")
     matrix = profiles.pivot_table(index="category_id", columns="indicator", values="probability")
     indicators = list(profiles.drop_duplicates("indicator")["indicator"])
-    matrix = matrix.reindex(index=rows["category_id"], columns=indicators).to_numpy()
+    probabilities = matrix.reindex(index=rows["category_id"], columns=indicators).to_numpy()
     labels = profiles.drop_duplicates("indicator").set_index("indicator")
     columns = [f"{labels.loc[i, 'factor_codes']} {labels.loc[i, 'indicator_label']}" for i in indicators]
     names = [f"{n} ({percent(s)})" for n, s in zip(rows["category_name"], rows["class_size"], strict=True)]
-    svg = charts.heatmap(matrix, names, columns,
+    svg = charts.heatmap(probabilities, names, columns,
                          f"What each category means: probability of each CIN assessment factor within the category "
                          f"(model parameters; category size = the model's class share of {len(rows)} categories)",
                          "P(factor recorded | category)")
@@ -400,7 +400,8 @@ def _pathways(page: Page) -> str:
                           rule=TableRule(counts=("n_level", "n_total"),
                                     derived=("odds_ratio", "ci_lower", "ci_upper", "coefficient", "std_error",
                                              "p_value")))
-    for outcome, group in ratios.groupby("outcome"):
+    for ratio_outcome, group in ratios.groupby("outcome"):
+        outcome_name = str(ratio_outcome).replace("_within_window", "").replace("_", " ")
         group = group[group["odds_ratio"].notna()]
         if group.empty:
             continue
@@ -409,7 +410,7 @@ def _pathways(page: Page) -> str:
                                group[["covariate", "reference"]].drop_duplicates().itertuples(index=False))
         svg = charts.dot_intervals(labels, [("adjusted odds ratio", group["odds_ratio"], group["ci_lower"],
                                              group["ci_upper"])],
-                                   f"Adjusted odds ratios of a {outcome.replace('_within_window', '').replace('_', ' ')}"
+                                   f"Adjusted odds ratios of a {outcome_name}"
                                    f" within the window after assessment, {page.comparison} (one logistic model: "
                                    f"category, age, sex, ethnic group; denominator: "
                                    f"{number(group['n_total'].max())} assessments with complete windows)",
@@ -627,7 +628,7 @@ def headlines(page: Page, published: dict[str, pd.DataFrame]) -> str:
                                    ("exclusion_cin", "child_in_need", "exclusion_rate_ratio"),
                                    ("exclusion_cp", "cp_plan", "exclusion_rate_ratio")):
             if level in overall.index and pd.notna(overall.loc[level, column]):
-                value = float(overall.loc[level, column])
+                value = float(overall[column][level])
                 ours[key] = f"{percent(1 - value, 0)} lower" if column.startswith("att8") else f"{value:.1f}x"
         parts.append("<h3>Education gaps (England)</h3>" + look_back(gaps) + html_table(
             gaps, ["breakdown", "involvement", "sen_status", "episodes_group", "pupils", "mean_att8",
@@ -641,12 +642,13 @@ def headlines(page: Page, published: dict[str, pd.DataFrame]) -> str:
             derived=("att8_sen", "att8_no_sen", "att8_relative_gap", "did_estimate", "did_ci_lower", "did_ci_upper")))
         by_level = sen.set_index("involvement")["att8_relative_gap"].dropna()
         if "never_referred" in by_level.index and len(by_level) > 1:
-            ours["sen_gap"] = "; ".join(f"{level.replace('_', ' ')} {percent(gap, 0)}" for level, gap in by_level.items())
+            ours["sen_gap"] = "; ".join(f"{str(level).replace('_', ' ')} {percent(gap, 0)}"
+                                        for level, gap in by_level.items())
         parts.append("<h3>SEN attainment gaps (England)</h3>" + html_table(sen))
-    rows = "".join(f"<tr><td>{html.escape(text)}</td><td>{html.escape(briefing)}</td>"
-                   f"<td>{ours.get(key, NOT_IN_RUN)}</td>"
-                   f"<td>{html.escape(source)}</td></tr>"
-                   for key, text, briefing, source in HEADLINES)
+    headline_rows = "".join(f"<tr><td>{html.escape(text)}</td><td>{html.escape(briefing)}</td>"
+                            f"<td>{ours.get(key, NOT_IN_RUN)}</td>"
+                            f"<td>{html.escape(source)}</td></tr>"
+                            for key, text, briefing, source in HEADLINES)
     table = ("<table><thead><tr><th>headline</th><th>briefing (England 2014-21)</th><th>this run (95% interval)"
-             "</th><th>from</th></tr></thead><tbody>" + rows + "</tbody></table>")
+             "</th><th>from</th></tr></thead><tbody>" + headline_rows + "</tbody></table>")
     return table + "".join(parts)

@@ -108,7 +108,7 @@ def read_gold(spark: SparkSession, cfg: Config, las: list[str] | None, log: RunL
             log.read(f"gold.{name}", version)
         if reason:
             absent[name] = reason
-        else:
+        elif frame is not None:  # no reason: the table was read
             gold[name] = frame
     return gold, absent
 

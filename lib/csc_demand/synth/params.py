@@ -198,8 +198,11 @@ def _fit_year_sizes(probs: np.ndarray, target: np.ndarray, trend: np.ndarray, in
         miss = truncated_marginals(probs, sizes_of(free)) - target
         return float(miss @ miss + TREND_PULL * np.sum((free - trend[~fixed]) ** 2))
 
+    def sums_to_free_total(free: np.ndarray) -> float:
+        return float(free.sum() - free_total)
+
     fit = optimize.minimize(loss, trend[~fixed], method="SLSQP", bounds=[(0.005, 0.5)] * int((~fixed).sum()),
-                            constraints=[{"type": "eq", "fun": lambda f: f.sum() - free_total}],
+                            constraints=[{"type": "eq", "fun": sums_to_free_total}],
                             options={"ftol": 1e-12, "maxiter": 500})
     return sizes_of(fit.x)
 
