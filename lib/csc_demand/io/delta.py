@@ -122,22 +122,20 @@ def table_version(spark: SparkSession, cfg: Config, layer: str, table: str) -> i
 def write_table(df: DataFrame, cfg: Config, layer: str, table: str, mode: str = "overwrite",
                 partition_by: Iterable[str] = ()) -> int:
     """Write a DataFrame as a Delta table and return the version written. A table in the schema registry gets its
-    column comments (in the schema the overwrite stores) and, when created here, its description (a second commit:
-    a DataFrame write cannot set it, and a table made by ensure_table would have features delta-rs cannot read)."""
+    column comments (in the schema the overwrite stores) and its description: a DataFrame write cannot set that,
+    so a new one is first created empty with it (plain, unlike ensure_table's: delta-rs reads gold tables)."""
     name = cfg.table_name(layer, table)
     spark = df.sparkSession
     registered = TABLES.get((layer, table))
-    created = registered is not None and not table_exists(spark, cfg, layer, table)
     if registered is not None:
         df = with_comments(df, registered)
+        if not table_exists(spark, cfg, layer, table):
+            retried(lambda: _create(spark, name, df.schema, (), None, registered.description, features=False),
+                    f"creating {layer}.{table}")
     writer = df.write.format("delta").mode(mode).option("overwriteSchema", "true")
     if partition_by:
         writer = writer.partitionBy(*partition_by)
     retried(lambda: _save(writer, name), f"{layer}.{table}")  # an overwrite: safe to repeat
-    if created and registered is not None:
-        reference = f"delta.`{name}`" if _is_path(name) else name
-        comment = registered.description.replace("\\", "\\\\").replace("'", "\\'")
-        retried(lambda: spark.sql(f"COMMENT ON TABLE {reference} IS '{comment}'"), f"{layer}.{table}")
     return table_version(spark, cfg, layer, table)
 
 
@@ -269,7 +267,8 @@ def _delete_folder(spark: SparkSession, path: str) -> None:
 
 
 def _create(spark: SparkSession, name: str, schema: StructType, not_null: Iterable[str],
-            checks: dict[str, str] | None, comment: str | None) -> None:
+            checks: dict[str, str] | None, comment: str | None, features: bool = True) -> None:
+    """Create the table empty; ``features``: with deletion vectors and the statistics columns (see ensure_table)."""
     required = set(not_null)
     builder = DeltaTable.createIfNotExists(spark)
     builder = builder.location(name) if _is_path(name) else builder.tableName(name)
@@ -277,9 +276,10 @@ def _create(spark: SparkSession, name: str, schema: StructType, not_null: Iterab
         builder = builder.addColumn(f.name, f.dataType, nullable=f.name not in required, comment=f.metadata.get("comment"))
     if comment:
         builder = builder.comment(comment)
-    builder = builder.property("delta.enableDeletionVectors", "true")
+    if features:
+        builder = builder.property("delta.enableDeletionVectors", "true")
     stats = [c for c in STATS_COLUMNS if c in schema.fieldNames()]
-    if stats:
+    if stats and features:
         builder = builder.property("delta.dataSkippingStatsColumns", ",".join(stats))
     for constraint, expression in (checks or {}).items():
         builder = builder.property(f"delta.constraints.{constraint.lower()}", expression)

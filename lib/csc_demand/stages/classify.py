@@ -17,7 +17,6 @@ from csc_demand.model.parameters import load_parameter_file, validate_parameters
 from csc_demand.model.profiles import category_profiles
 from csc_demand.runlog import RunLog
 from csc_demand.spark import get_spark
-from csc_demand.table_schemas import check_schema
 
 HELP = "assign a demand category to every assessment (gold.assessment_category) from the registered model or a file"
 
@@ -50,7 +49,7 @@ def _parameters(args: argparse.Namespace, cfg: Config, log: RunLog) -> tuple[dic
 def run(args: argparse.Namespace, cfg: Config, log: RunLog) -> int:
     spark = get_spark(cfg)
     parameters, model_name, model_version = _parameters(args, cfg, log)
-    assessments = check_schema(read_table(spark, cfg, "silver", "assessments"), "silver", "assessments")
+    assessments = read_table(spark, cfg, "silver", "assessments")
     log.read("silver.assessments", table_version(spark, cfg, "silver", "assessments"))
     model = LatentClassModel.fromParameters(parameters)
     categories = assign_categories(assessments, model, model_name, model_version)
