@@ -19,7 +19,7 @@ from csc_demand.config import DisclosureConf
 from csc_demand.io import delta
 from csc_demand.quality.catalog import RULES
 from csc_demand.report.data_quality import write_restricted_workbook
-from csc_demand.report.identifiers import lakehouse_identifiers
+from csc_demand.report.identifiers import IDENTIFIER_COLUMNS, lakehouse_identifiers, table_identifiers
 from csc_demand.report.publish import scan_outputs
 from delta.tables import DeltaTable
 from helpers.lakehouse import lakehouse_config
@@ -365,7 +365,8 @@ def test_the_report_verb_writes_the_las_own_ids_under_the_lakehouse_and_none_int
     # the report (its data-quality section published) holds no identifier and nothing small; the same scan finds
     # the identifiers in the restricted folder, so it can fail
     conf = DisclosureConf()
-    identifiers = lakehouse_identifiers(run.spark, run.cfg)
+    identifiers = lakehouse_identifiers(run.cfg, lambda: run.spark)  # tables on this machine: read with delta-rs
+    assert identifiers == set().union(*(table_identifiers(run.spark, run.cfg, *table) for table in IDENTIFIER_COLUMNS))
     assert {"C001", "C003", "N001", "P001", "A123456789012", run.child_key("201", "C003"),
             run.pupil_key("PMR", "P001")} <= identifiers
     assert (report / "data" / "data_quality.csv").is_file()

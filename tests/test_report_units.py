@@ -369,10 +369,10 @@ def test_gold_tables_read_with_delta_rs_equal_the_spark_read(spark, cfg, monkeyp
 
     def read(spark_only: bool):
         if spark_only:
-            monkeypatch.setattr(report, "local_folder", lambda cfg, name: None)
+            monkeypatch.setattr(delta, "local_folder", lambda cfg, layer, name: None)
         log = RunLog("report", None)
         with ThreadPoolExecutor(2) as pool:
-            gold, absent = report.read_gold(spark, cfg, ["201"], log, pool)
+            gold, absent = report.read_gold(lambda: spark, cfg, ["201"], log, pool)
         return gold, absent, log.summary["versions_read"]
 
     (local, local_absent, local_versions), (remote, remote_absent, remote_versions) = read(False), read(True)

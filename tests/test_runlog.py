@@ -76,6 +76,29 @@ def test_a_quiet_driver_step_says_no_spark_stage_is_running(capsys):
     lines = heartbeat_lines(capsys.readouterr().err)
     assert 2 <= len(lines) <= 4
     assert all(line.endswith("since); no Spark stage running") for line in lines)
+    assert heartbeat_threads() == []  # stopped at the end of the block
+
+
+def heartbeat_threads() -> list:
+    import threading
+
+    return [t for t in threading.enumerate() if t.name == "csc-demand-heartbeat"]
+
+
+def test_the_heartbeat_stops_when_the_step_fails(capsys):
+    import time
+
+    import pytest
+
+    log = RunLog("fit", None)
+    with pytest.raises(ZeroDivisionError), log.heartbeat(every=0.2):
+        log.step("EM on compressed patterns")
+        time.sleep(0.3)
+        raise ZeroDivisionError("the step failed")
+    assert heartbeat_threads() == []
+    assert heartbeat_lines(capsys.readouterr().err)  # it was beating when the error came
+    time.sleep(0.3)  # and stays silent afterwards
+    assert heartbeat_lines(capsys.readouterr().err) == []
 
 
 def test_a_spark_context_without_a_tracker_yet_gives_no_progress(monkeypatch):

@@ -87,3 +87,21 @@ def test_raw_codes_follow_the_collection_year(spark):
     assert by_year[2019] & {"8B", "8C", "8D", "8E", "8F"}
     assert set().union(*by_year.values()) <= set(ALL_FACTOR_CODES)
     assert codes.where(F.size("codes") != 4).count() == 0
+
+
+
+def test_literal_arrays_from_sql_text_equal_element_by_element_literals(spark):
+    # Written as one SQL expression for speed; F.lit per element is the reference (values and types).
+    from csc_demand.synth.population import class_cum_by_year
+    from csc_demand.synth.rand import literal_array, literal_table
+
+    table = class_cum_by_year()
+    values = [0.1, 1e-9, 1.0 + 1e-9, 1 / 3, 2.5e7]
+    pairs = [(literal_table(table), F.array(*[F.array(*[F.lit(v) for v in row]) for row in table])),
+             (literal_array(values), F.array(*[F.lit(v) for v in values])),
+             *[(literal_array([v]), F.array(F.lit(v))) for v in (7, 2**40, "18A", True)]]
+    df = spark.range(1).select(*[c.alias(f"{side}{i}") for i, pair in enumerate(pairs) for side, c in zip("or", pair, strict=True)])
+    row = df.collect()[0]
+    for i in range(len(pairs)):
+        assert row[f"o{i}"] == row[f"r{i}"], i
+        assert df.schema[f"o{i}"].dataType == df.schema[f"r{i}"].dataType, i

@@ -30,6 +30,10 @@ COMMON_CONF = {
     # Cached DataFrames stay uncompressed: ingest caches records full of 64-character hex keys, which compression
     # shrank a little while its dictionary building took a large share of ingest CPU (README, ingest benchmark).
     "spark.sql.inMemoryColumnarStorage.compressed": "false",
+    # PySpark otherwise records the Python call site of every DataFrame function (a stack walk and four py4j
+    # round trips each) for its error messages: half the driver time of building synth's large expressions
+    # (profile in benchmarks/results/synth_profile.json). Errors still name the failing expression.
+    "spark.python.sql.dataFrameDebugging.enabled": "false",
 }
 
 

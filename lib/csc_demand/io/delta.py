@@ -26,6 +26,7 @@ from py4j.protocol import Py4JJavaError
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql.types import StructType
 
+from csc_demand import locations
 from csc_demand.config import Config
 from csc_demand.errors import ConcurrentWriteError, MissingTableError
 from csc_demand.spark import jvm
@@ -94,6 +95,13 @@ def table_exists(spark: SparkSession, cfg: Config, layer: str, table: str) -> bo
     if _is_path(name):
         return DeltaTable.isDeltaTable(spark, name)
     return spark.catalog.tableExists(name)
+
+
+def local_folder(cfg: Config, layer: str, table: str) -> str | None:
+    """The folder of a table on this machine (a plain path or ``file:`` URI), else None (object storage, a catalog
+    table): small reads of such a folder can skip Spark (delta-rs reads it in a fraction of Spark's start-up)."""
+    name = cfg.table_name(layer, table)
+    return None if cfg.on_databricks or not locations.is_local(name) else locations.local_path(name)
 
 
 def delta_table(spark: SparkSession, cfg: Config, layer: str, table: str) -> DeltaTable:

@@ -95,6 +95,20 @@ RULES: dict[str, str] = {
     "432": "The child ceased to be looked after at the end of the previous episode but the reason for the new "
            "episode is not started to be looked after",
     "437": "Reason episode ceased is child has died or is aged 18 or over but there are further episodes",
+    "387": "Reason episode ceased is child moved into independent living arrangement, but the child is aged under 14",
+    "388": "Reason episode ceased is coded new episode begins, but there is no continuation episode",
+    "389": "Reason episode ceased is that child transferred to care of adult social care services, but child is "
+           "aged under 16",
+    "433": "The reason for new episode suggests that this is a continuation episode, but the episode does not start "
+           "on the same day as the last episode finished",
+    "434": "Reason for new episode is that child's legal status has changed but not the placement, but this is not "
+           "reflected in the episode data",
+    "435": "Reason for new episode is that child's placement has changed but not the legal status, but this is not "
+           "reflected in the episode data recorded",
+    "436": "Reason for new episode is that both child's placement and legal status have changed, but this is not "
+           "reflected in the episode data",
+    "460": "Reason episode ceased is that child stayed with current carers at age 18 (or above), but child is aged "
+           "under 18",
     # Project rules where DfE has no single id
     "CSC-DATE": "A date is not a valid calendar date in the expected format (YYYY-MM-DD in XML and NPD, "
                 "dd/mm/YYYY in SSDA903)",
@@ -162,5 +176,5 @@ LEFT_OUT: dict[str, list[str]] = {  # why -> DfE rules left out for that reason
      "episodes loaded)"):
         "EPI INT03 INT32".split(),
 }
-# DfE rules that read fields the analysis uses, not applied yet (none of the CIN ones)
-NOT_YET: list[str] = "387 388 389 433 434 435 436 460".split()
+# DfE rules that read fields the analysis uses, not applied yet
+NOT_YET: list[str] = []

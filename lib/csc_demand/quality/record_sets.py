@@ -7,6 +7,7 @@ its raw data sits in the parent's quarantine row).
 from __future__ import annotations
 
 from collections.abc import Sequence
+from functools import reduce
 
 from pyspark.sql import Column, DataFrame, Window
 from pyspark.sql import functions as F
@@ -17,6 +18,7 @@ from csc_demand.quality.checks import ISO_DATE, UK_DATE, first_failing_rule, to_
 from csc_demand.quality.rules import Checks, census_end, census_start
 
 FAR_FUTURE = "9999-12-31"
+PLACEMENT_FIELDS = ("PLACE", "PLACE_PROVIDER", "URN", "PL_POST")  # a change of placement changes one
 
 
 def apply_rules(df: DataFrame, checks: Checks) -> DataFrame:
@@ -149,17 +151,33 @@ def section47_set_checks(order: Sequence[Column | str]) -> Checks:
 
 def care_episode_set_checks(order: Sequence[Column | str]) -> Checks:
     """SSDA903 rules over a child's episodes of one return in order of start (as the DfE reads them: 501 leaves an
-    open previous episode to 142)."""
+    open previous episode to 142; 433 counts a missing previous end as a mismatch). 434-436 compare an episode's
+    legal status and placement fields with the previous episode's as the DfE does: a blank equals nothing, except
+    in 436 and among 434's placement fields, where two blanks are equal."""
     window = by_start(order)
     end, rec, rne = to_date("DEC", UK_DATE), F.upper(value("REC")), F.upper(value("RNE"))
     previous_end, previous_rec = F.lag(end).over(window), F.lag(rec).over(window)
     has_previous = F.row_number().over(window) > 1
     next_start = F.lead(F.col("start_date")).over(window)
+
+    def same(names: Sequence[str], blanks_equal: bool) -> Column:
+        pairs = [(value(name), F.lag(value(name)).over(window)) for name in names]
+        equal = [now.eqNullSafe(before) if blanks_equal else F.coalesce(now == before, F.lit(False))
+                 for now, before in pairs]
+        return reduce(Column.__and__, equal)
+
     return [
         ("501", F.col("start_date") < previous_end),
         ("142", (end.isNull() | rec.isNull()) & next_start.isNotNull()),
+        # X1 (a new episode begins) exactly when the next episode starts the day this one ends
+        ("388", end.isNotNull() & ((rec == codes.REC_CONTINUES) != F.coalesce(next_start == end, F.lit(False)))),
         ("431", (rne == "S") & (F.col("start_date") <= previous_end)),
         ("432", previous_rec.isin(*codes.REC_LEFT_CARE) & F.coalesce(rne != "S", F.lit(True))),
+        ("433", rne.isin("P", "L", "T", "U", "B") & has_previous
+            & F.coalesce(previous_end != F.col("start_date"), F.lit(True))),
+        ("434", (rne == "L") & has_previous & (same(["LS"], False) | ~same(PLACEMENT_FIELDS, True))),
+        ("435", rne.isin("P", "T") & has_previous & (~same(["LS"], False) | same(PLACEMENT_FIELDS, False))),
+        ("436", rne.isin("U", "B") & has_previous & (same(["LS"], True) | same(PLACEMENT_FIELDS, True))),
         ("437", rec.isin(*codes.REC_DIED_OR_18) & next_start.isNotNull()),
         ("357", ~has_previous & (F.col("start_date") >= census_start()) & F.coalesce(rne != "S", F.lit(True))),
     ]

@@ -235,6 +235,9 @@ def care_episode_checks() -> Checks:
         ("352", (F.upper(value("RNE")) == "S") & _aged(18, start)),
         ("386", rec.isin("E11", "E12") & _aged(18, end)),                    # adopted
         ("407", rec.isin("E45", "E46", "E47", "E48") & (F.add_months(F.col("birth_date"), 216) < end)),  # SGO
+        ("387", rec.isin("E5", "E6") & ~_aged(14, end)),                     # independent living
+        ("389", (rec == "E7") & ~_aged(16, end)),                            # adult social care
+        ("460", (rec == "E17") & ~_aged(18, end)),                           # stayed with carers at 18
     ]
 
 

@@ -94,7 +94,7 @@ def write_restricted_workbook(spark: SparkSession, cfg: Config, report_out: str 
         write_workbook(sheets, str(Path(folder) / name))
         return str(Path(folder) / name)
     location = locations.join(folder, name)
-    with tempfile.TemporaryDirectory() as scratch:  # openpyxl writes local files; Hadoop copies it to the lakehouse
+    with tempfile.TemporaryDirectory() as scratch:  # the workbook is written to a local file; Hadoop copies it to the lakehouse
         write_workbook(sheets, str(Path(scratch) / name))
         hadoop_fs.copy_folder_from_local(spark, scratch, folder)
     return location

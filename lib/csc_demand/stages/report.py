@@ -62,19 +62,13 @@ def in_parallel(pool: ThreadPoolExecutor, fn: Callable[[T], R], items: Iterable[
     return dict(zip(items, pool.map(fn, items), strict=True))
 
 
-def local_folder(cfg: Config, name: str) -> str | None:
-    """The folder of a gold table on this machine (plain path or ``file:`` URI), else None (object storage, a
-    catalog table)."""
-    location = cfg.table_name("gold", name)
-    return None if cfg.on_databricks or not locations.is_local(location) else locations.local_path(location)
-
-
-def read_gold(spark: SparkSession, cfg: Config, las: list[str] | None, log: RunLog, pool: ThreadPoolExecutor
-              ) -> tuple[dict[str, pd.DataFrame], dict[str, str]]:
+def read_gold(spark: Callable[[], SparkSession], cfg: Config, las: list[str] | None, log: RunLog,
+              pool: ThreadPoolExecutor) -> tuple[dict[str, pd.DataFrame], dict[str, str]]:
     """Every report table present, as pandas (rows of the chosen LAs and England), and why the others are not.
 
     Tables on this machine are read with delta-rs: Spark spent most of a report's time on the first read of
-    each small table (benchmark); those on object storage or in a catalog go through Spark."""
+    each small table (benchmark); those on object storage or in a catalog go through Spark (``spark`` gives the
+    session, asked for only then)."""
     keep = None if las is None else [*las, ENGLAND]
 
     def read_local(name: str, folder: str) -> tuple[pd.DataFrame | None, int | None, str | None]:
@@ -88,9 +82,12 @@ def read_gold(spark: SparkSession, cfg: Config, las: list[str] | None, log: RunL
         return table.to_pandas(columns=selected, filters=rows), table.version(), None
 
     def read(name: str) -> tuple[pd.DataFrame | None, int | None, str | None]:
-        folder = local_folder(cfg, name)
+        folder = delta.local_folder(cfg, "gold", name)
         if folder is not None:
             return read_local(name, folder)
+        return read_spark(name, spark())
+
+    def read_spark(name: str, spark: SparkSession) -> tuple[pd.DataFrame | None, int | None, str | None]:
         if not delta.table_exists(spark, cfg, "gold", name):
             return None, None, absent_reason(name)
         frame = delta.read_table(spark, cfg, "gold", name)
@@ -113,14 +110,14 @@ def read_gold(spark: SparkSession, cfg: Config, las: list[str] | None, log: RunL
     return gold, absent
 
 
-def forbidden_strings(spark: SparkSession, cfg: Config, pool: ThreadPoolExecutor) -> set[str]:
+def forbidden_strings(spark: Callable[[], SparkSession], cfg: Config, pool: ThreadPoolExecutor) -> set[str]:
     """What must never appear in the report: every child and pupil identifier in the lakehouse (raw and
     pseudonymous) and the pseudonym key itself."""
     secrets = {s for s in (os.environ.get(cfg.pseudonym_key_env), cfg.pseudonym_key) if s}
-    return lakehouse_identifiers(spark, cfg, pool.map) | secrets
+    return lakehouse_identifiers(cfg, spark, pool.map) | secrets
 
 
-def restricted_workbook(spark, cfg: Config, out: str, log: RunLog) -> str | None:
+def restricted_workbook(spark: SparkSession, cfg: Config, out: str, log: RunLog) -> str | None:
     """The data owner's workbook of quarantined records with the LA's own ids, under ``<lakehouse>/restricted``
     (never under ``out``); None, said in a progress line, when there is no ``silver.quarantine`` to list."""
     if not delta.table_exists(spark, cfg, "silver", "quarantine"):
@@ -142,11 +139,13 @@ def report_folder(args: argparse.Namespace, cfg: Config) -> str:
 def run(args: argparse.Namespace, cfg: Config, log: RunLog) -> int:
     out = report_folder(args, cfg)
     restricted_folder(cfg, report_out=out)  # refuses an --out overlapping it before any work
-    spark = get_spark(cfg)
-    with ThreadPoolExecutor(READERS) as pool, ThreadPoolExecutor(2) as background:
+    # Three background tasks: Spark's start-up (needed only for the restricted workbook and for tables not on this
+    # machine), then the identifiers for the final scan and that workbook, all while the pages are drawn.
+    with ThreadPoolExecutor(READERS) as pool, ThreadPoolExecutor(3) as background:
+        session: Future[SparkSession] = background.submit(get_spark, cfg)
         log.step("reading gold aggregate tables")
         # against the distribution across LAs every LA's rows are needed, whatever --la asks to report
-        gold, absent = read_gold(spark, cfg, None if args.compare == "all-las" else args.la, log, pool)
+        gold, absent = read_gold(session.result, cfg, None if args.compare == "all-las" else args.la, log, pool)
         if not gold and all(reason == absent_reason(name) for name, reason in absent.items()):
             raise MissingTableError(f"no gold tables to report on in {cfg.lakehouse}: run `csc-demand classify` "
                                     f"and `csc-demand outcomes` first")
@@ -160,8 +159,9 @@ def run(args: argparse.Namespace, cfg: Config, log: RunLog) -> int:
             raise ConfigurationError(f"--la {' '.join(unknown)}: no such LA in the gold tables of {cfg.lakehouse} "
                                      f"(LAs there: {' '.join(found) or 'none'})")
         # The identifier list is needed only by the final scan: it is read while the pages are built.
-        forbidden: Future[set[str]] = background.submit(forbidden_strings, spark, cfg, pool)
-        restricted: Future[str | None] = background.submit(restricted_workbook, spark, cfg, out, log)
+        forbidden: Future[set[str]] = background.submit(forbidden_strings, session.result, cfg, pool)
+        restricted: Future[str | None] = background.submit(
+            lambda: restricted_workbook(session.result(), cfg, out, log))
         log.step(f"building the report for England and {len(las)} LA(s) into {out} (meanwhile the identifiers of "
                  f"the lakehouse are read for the output scan, and the restricted data-quality workbook written)")
         try:
@@ -172,7 +172,7 @@ def run(args: argparse.Namespace, cfg: Config, log: RunLog) -> int:
                 with tempfile.TemporaryDirectory(prefix="csc-report-") as folder:
                     built = build_report(gold, absent, las, folder, cfg.disclosure, args.compare, forbidden.result,
                                          log.step)
-                    hadoop_fs.copy_folder_from_local(spark, folder, out)
+                    hadoop_fs.copy_folder_from_local(session.result(), folder, out)
                 index = locations.join(out, str(built.relative_to(folder)))
             workbook = restricted.result()
         finally:

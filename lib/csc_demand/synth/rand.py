@@ -56,12 +56,32 @@ def cumulative(weights: Sequence[float] | np.ndarray) -> list[float]:
     return out
 
 
+def _sql_literal(value) -> str:
+    """A number or code as SQL text that parses back to the very value F.lit would give (same type too)."""
+    if isinstance(value, bool | np.bool_):
+        return "true" if value else "false"
+    if isinstance(value, int | np.integer):
+        return str(int(value)) if -(2**31) <= value < 2**31 else f"{int(value)}L"
+    if isinstance(value, float | np.floating):
+        assert math.isfinite(value), value
+        return np.format_float_positional(float(value), unique=True, trim="0") + "D"  # shortest exact digits
+    assert isinstance(value, str) and "'" not in value and "\\" not in value, value
+    return f"'{value}'"
+
+
+def _sql_array(values: Sequence) -> str:
+    return "array(" + ", ".join(_sql_literal(v) for v in values) + ")"
+
+
+# One parsed SQL expression instead of a py4j call per element: a 19 x 12 table built element by element took
+# seconds of driver time per referral round (profile in benchmarks/results/synth_profile.json). The optimizer folds
+# either form into the same array literal.
 def literal_array(values: Sequence) -> Column:
-    return F.array(*[F.lit(v) for v in values])
+    return F.expr(_sql_array(values))
 
 
 def literal_table(rows: Sequence[Sequence]) -> Column:
-    return F.array(*[literal_array(r) for r in rows])
+    return F.expr("array(" + ", ".join(_sql_array(r) for r in rows) + ")")
 
 
 def pick_index(u: Column, cum, n: int | None = None) -> Column:

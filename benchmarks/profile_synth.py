@@ -1,0 +1,103 @@
+"""Where `synth` spends its time: step times, the Python profile (cProfile) and Spark's time per query.
+
+    flock /tmp/csc-heavy.lock .venv/bin/python benchmarks/profile_synth.py [--scale 0.01] [--note TEXT]
+
+Spark's event log gives each query's wall time and the time its jobs ran; the rest of a query's time, and the time
+between queries, is driver work: building and planning expressions, compiling generated code, committing files.
+py4j round trips (Python asking the JVM to build a Column) show as `send_command` in the Python profile. Appends the
+run to benchmarks/results/synth_profile.json (earlier runs kept under "previous") with date, commit and load.
+"""
+from __future__ import annotations
+
+import argparse
+import cProfile
+import io
+import json
+import os
+import pstats
+import shutil
+import subprocess
+import tempfile
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+from csc_demand.config import load_config
+from csc_demand.spark import get_spark
+from csc_demand.synth import generate
+from results_file import save_keeping_previous
+
+RESULTS = Path(__file__).parent / "results" / "synth_profile.json"
+WATCHED = ["simulate_referrals", "assessment_step", "pathway_step", "children", "with_indicators", "raw_codes",
+           "draw_class", "uniform", "literal_table", "withColumn", "write_files", "_materialise", "send_command",
+           "getActiveSession"]
+
+
+def spark_queries(event_dir: Path) -> dict:
+    """Seconds in SQL queries and in their jobs, from the (zstd-compressed) event log."""
+    query_seconds = job_seconds = 0.0
+    starts: dict = {}
+    for path in event_dir.rglob("events_*"):
+        text = subprocess.run(["zstd", "-dc", str(path)], capture_output=True, text=True, check=True).stdout
+        for line in text.splitlines():
+            event = json.loads(line)
+            kind = event["Event"]
+            if kind.endswith("SQLExecutionStart"):
+                starts[("q", event["executionId"])] = event["time"]
+            elif kind.endswith("SQLExecutionEnd"):
+                query_seconds += (event["time"] - starts.pop(("q", event["executionId"]))) / 1000
+            elif kind == "SparkListenerJobStart":
+                starts[("j", event["Job ID"])] = event["Submission Time"]
+            elif kind == "SparkListenerJobEnd":
+                job_seconds += (event["Completion Time"] - starts.pop(("j", event["Job ID"]))) / 1000
+    return {"query_seconds": round(query_seconds, 1), "job_seconds": round(job_seconds, 1)}
+
+
+def python_profile(profile: cProfile.Profile | str) -> dict:
+    stats = pstats.Stats(profile, stream=io.StringIO())
+    out = {}
+    for (file, line, name), (_, calls, _, cumulative, _) in stats.stats.items():  # type: ignore[attr-defined]
+        if name in WATCHED and ("csc_demand" in file or name in ("send_command", "getActiveSession", "withColumn")):
+            key = name if name not in out else f"{name} ({Path(file).name}:{line})"
+            out[key] = {"calls": calls, "cumulative_seconds": round(cumulative, 1)}
+    return dict(sorted(out.items(), key=lambda kv: -kv[1]["cumulative_seconds"]))
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--scale", type=float, default=0.01)
+    parser.add_argument("--seed", type=int, default=20240601)
+    parser.add_argument("--note", default="", help="what this run measures (e.g. the change being tried)")
+    args = parser.parse_args(argv)
+    work = Path(tempfile.mkdtemp(prefix="csc-synth-profile-"))
+    events = work / "events"
+    events.mkdir()
+    cfg = load_config(profile="local", overrides={"spark.extra": {
+        **load_config(profile="local").spark.extra, "spark.eventLog.enabled": "true",
+        "spark.eventLog.dir": str(events)}})
+    spark = get_spark(cfg, "csc-demand-profile-synth")
+    load_before = os.getloadavg()
+    steps: list[dict] = []
+    started = time.time()
+    profile = cProfile.Profile()
+    profile.enable()
+    generate(spark, work / "out", args.scale, args.seed,
+             log_step=lambda m: steps.append({"t": round(time.time() - started, 1), "step": m}) or print(
+                 f"{time.time() - started:7.1f}s {m}", flush=True))
+    profile.disable()
+    seconds = time.time() - started
+    spark.stop()
+    commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True).stdout.strip()
+    result = {"benchmark": "synth profile", "date": datetime.now(UTC).isoformat(timespec="seconds"),
+              "commit": commit, "note": args.note, "scale": args.scale, "seconds": round(seconds, 1),
+              "load_average_before": [round(x, 2) for x in load_before],
+              "load_average_after": [round(x, 2) for x in os.getloadavg()],
+              "spark": spark_queries(events), "python": python_profile(profile), "steps": steps}
+    print(json.dumps({k: v for k, v in result.items() if k != "steps"}, indent=1))
+    save_keeping_previous(RESULTS, result)
+    shutil.rmtree(work, ignore_errors=True)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
