@@ -6,13 +6,13 @@
 #   e.g. MASTER=spark://127.0.0.1:7077 deploy/spark-submit.sh jobs/pipeline.py --lakehouse /data/csc-lakehouse
 #
 # --conf KEY=VALUE before JOB goes to spark-submit (e.g. spark.hadoop.fs.s3a.endpoint=http://host:9000); after JOB,
-# --conf FILE is the job's csc-demand config. When an argument names an s3a:// location, hadoop-aws of Spark's own
+# --config FILE is the job's csc-demand config. When an argument names an s3a:// location, hadoop-aws of Spark's own
 # Hadoop version is added to --packages.
 #
 # Environment (all optional):
 #   MASTER           master URL; default: SPARK_MASTER_URL from $CSC_CLUSTER_DIR/cluster.env (written by
 #                    deploy/standalone/start.sh; CSC_CLUSTER_DIR defaults to /tmp/csc-demand-standalone), else local[2]
-#   CONF_FILE        csc-demand config passed to the job as --conf unless JOB OPTIONS name --conf or --profile
+#   CONF_FILE        csc-demand config passed to the job as --config unless JOB OPTIONS name --config, --conf or --profile
 #                    (default conf/cluster.yml)
 #   PYTHON           the driver's Python, with the project installed (default .venv/bin/python)
 #   ENV_ARCHIVE      the executors' Python environment, shipped with --archives and unpacked by Spark in each
@@ -95,9 +95,9 @@ fi
 JOB_ARGS=("$@")
 config_given=false
 for arg in "$@"; do
-  case "$arg" in --conf|--conf=*|--profile|--profile=*) config_given=true ;; esac
+  case "$arg" in --config|--config=*|--conf|--conf=*|--profile|--profile=*) config_given=true ;; esac
 done
-$config_given || JOB_ARGS+=(--conf "$CONF_FILE")
+$config_given || JOB_ARGS+=(--config "$CONF_FILE")
 
 CLUSTER_OPTS=()
 if [[ "$MASTER" == spark://* ]]; then
