@@ -150,6 +150,8 @@ def test_pipeline_on_the_cluster_with_s3a_writes_the_same_tables_as_local_mode(s
         cwd=tmp_path, capture_output=True, text=True, timeout=1500,
         env={**os.environ, **S3_CREDENTIALS, "MASTER": env["SPARK_MASTER_URL"], "CSC_PSEUDONYM_KEY": TEST_PSEUDONYM_KEY,
              "WHEEL_DIR": str(tmp_path / "dist"), "MLFLOW_S3_ENDPOINT_URL": endpoint})
+    # the whole driver output stays in the test's folder (kept by pytest for the last runs) for a failure's cause
+    (tmp_path / "spark-submit.log").write_text(submitted.stdout + "\n--- stderr ---\n" + submitted.stderr)
     assert submitted.returncode == 0, submitted.stdout[-3000:] + submitted.stderr[-3000:]
 
     # It really ran on the cluster: the master lists one finished application that had both 1-core workers

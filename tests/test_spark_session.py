@@ -1,5 +1,6 @@
-"""A job submitted without Delta's jars stops at session start with what to do, not with py4j's
-"'JavaPackage' object is not callable" at the first table read."""
+"""A job submitted without Delta's jars, or whose executors cannot start Python, stops at session start with what
+to do, not with py4j's "'JavaPackage' object is not callable" at the first table read or a Python task's failure
+hours later."""
 from __future__ import annotations
 
 import os
@@ -8,6 +9,9 @@ import sys
 from pathlib import Path
 
 import pyspark
+import pytest
+from csc_demand.errors import ConfigurationError
+from csc_demand.spark import executors_python
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -24,3 +28,15 @@ def test_a_job_submitted_without_delta_stops_with_how_to_submit_it(tmp_path):
     assert ("csc-demand classify: error: Delta Lake is not on the Spark classpath. Submit jobs with "
             "deploy/spark-submit.sh, which adds it") in submitted.stdout
     assert "JavaPackage" not in submitted.stdout + submitted.stderr
+
+
+def test_executors_that_cannot_start_python_stop_the_job_with_what_to_do(spark, monkeypatch):
+    # The interpreter each Python task asks its executor to run, as spark.pyspark.python sets it under spark-submit;
+    # a path no worker has is the mistake of a worker without the environment.
+    monkeypatch.setattr(spark.sparkContext, "pythonExec", "/nonexistent/environment/bin/python")
+    with pytest.raises(ConfigurationError) as error:
+        executors_python(spark)
+    assert str(error.value).startswith(
+        "the executors cannot run Python (spark.pyspark.python=/nonexistent/environment/bin/python): "
+        'Cannot run program "/nonexistent/environment/bin/python"')
+    assert "Submit with deploy/spark-submit.sh, which ships the executors' Python environment" in str(error.value)

@@ -7,6 +7,7 @@
 from __future__ import annotations
 
 import os
+import re
 import sys
 
 from pyspark.sql import SparkSession
@@ -77,12 +78,14 @@ def executors_python(spark: SparkSession) -> str:
     """The interpreter a Python task runs on an executor (``spark.pyspark.python`` there)."""
     try:
         return spark.sparkContext.parallelize([0], 1).map(lambda _: sys.executable).first()
-    except Exception as err:  # py4j's error holds the executor's stack trace; its first "Cannot run" line is enough
-        reason = next((line.strip() for line in str(err).splitlines() if "Cannot run program" in line), str(err)[:300])
+    except Exception as err:  # py4j's error holds the executor's stack trace; its "Cannot run program" part is enough
+        cannot_run = re.search(r'Cannot run program "[^"]*"[^\n]*', str(err))
+        reason = cannot_run.group(0) if cannot_run else str(err)[:300]
         raise ConfigurationError(
-            f"the executors cannot run Python (spark.pyspark.python={spark.conf.get('spark.pyspark.python', None)}): "
-            f"{reason}. Submit with deploy/spark-submit.sh, which sets spark.pyspark.python to its PYTHON (that path "
-            "must exist on every worker), or see docs/running.md, section 2") from err
+            f"the executors cannot run Python (spark.pyspark.python={spark.sparkContext.pythonExec}): {reason}. "
+            "Submit with deploy/spark-submit.sh, which ships the executors' Python environment with --archives "
+            "(workers need the base Python it was made from at the same path), or see docs/running.md, section 2"
+        ) from err
 
 
 def require_delta(spark: SparkSession) -> None:
