@@ -8,11 +8,11 @@ from csc_demand.outcomes.education import (
     Lookback,
     education_by_category,
     education_gaps,
-    history_start,
     lookback,
     pupil_involvement,
     sen_gaps,
 )
+from csc_demand.outcomes.followup import first_collection_day
 
 D = date.fromisoformat
 
@@ -118,7 +118,8 @@ def test_only_cohorts_whose_last_years_lie_in_the_history_are_observable(spark):
     referrals = spark.createDataFrame(
         [(f"r{y}", "c", "201", D(f"{y - 1}-06-01"), None, None, False, "1A", "N1", y) for y in (2011, 2009, 2015)],
         INPUT_SCHEMAS["referrals"])
-    assert history_start(referrals) == D("2008-04-01")  # 1 April of the first collection year, 2008-09
+    # 1 April of the first collection year, 2008-09
+    assert first_collection_day(referrals, "silver.referrals") == D("2008-04-01")
     school = spark.createDataFrame([(f"P{y}", y, 40.0, 0.0, False, False, "N") for y in (2016, 2014, 2015, 2018)],
                                    INPUT_SCHEMAS["school_outcomes"])
     # 7 years up to the end of KS4 start on 1 September of KS4 year - 7: 2014 -> 2007-09-01, before the history.

@@ -58,7 +58,8 @@ def world(spark):
         ("c2", "201", D("2019-11-01"), D("2020-02-01"), "E4B", 2, 1, 1),  # home, followed to 2021-02-01, no return
         ("c3", "202", D("2020-02-01"), None, None, 1, 1, 1),              # still in care
     ], INPUT_SCHEMAS["care_periods"])
-    pathways = assessment_pathways(assessments, cp_plans, periods, children, END, categories=categories)
+    pathways = assessment_pathways(assessments, cp_plans, periods, children, END, D("2014-04-01"),
+                                   categories=categories)
     return dict(children=children, assessments=assessments, categories=categories, cp_plans=cp_plans,
                 cin_plans=cin_plans, periods=periods, pathways=pathways)
 
@@ -97,7 +98,8 @@ def test_category_mix_at_each_threshold(world):
     # 2018-04-20); p2 a2 -> Complex DA; p3 a4 -> Neglect. Care: c2's two periods a3 -> Complex DA; c3's (2020-02-01)
     # a4 -> Neglect (a5 starts later).
     w = world
-    rows = category_thresholds(w["assessments"], w["categories"], w["cin_plans"], w["cp_plans"], w["periods"])
+    rows = category_thresholds(w["assessments"], w["categories"], w["cin_plans"], w["cp_plans"], w["periods"],
+                               D("2018-04-01"))
     got = {(r["la_code"], r["threshold"], r["category_name"]): (r["category_id"], r["count"]) for r in rows.collect()}
     assert got == {
         ("201", "assessment", "DA single"): (1, 1), ("201", "assessment", "Complex DA"): (4, 2),
@@ -117,9 +119,18 @@ def test_category_mix_at_each_threshold(world):
     assert shares[("ALL", "assessment", "DA single")] == pytest.approx(2 / 5)
     assert shares[("201", "assessment", "Complex DA")] == pytest.approx(2 / 3)
     assert shares[("ALL", "in_care", "Neglect")] == pytest.approx(1 / 3)
-    without_cin = category_thresholds(w["assessments"], None, None, w["cp_plans"], w["periods"]).collect()
+    without_cin = category_thresholds(w["assessments"], None, None, w["cp_plans"], w["periods"],
+                                      D("2018-04-01")).collect()
     assert {(r["threshold"], r["category_name"]) for r in without_cin if r["la_code"] == "ALL"} == {
         ("assessment", "unknown"), ("cp_plan", "unknown"), ("in_care", "unknown")}
+    # From 2018-04-15: p1 (started 2018-04-10) is left out; a1 (authorised 2018-04-20) still counts and still
+    # gives later plans their category.
+    later = category_thresholds(w["assessments"], w["categories"], w["cin_plans"], w["cp_plans"], w["periods"],
+                                D("2018-04-15")).collect()
+    assert {(r["la_code"], r["category_name"]): r["count"] for r in later if r["threshold"] == "cp_plan"} == {
+        ("201", "Complex DA"): 1, ("202", "Neglect"): 1, ("ALL", "Complex DA"): 1, ("ALL", "Neglect"): 1}
+    assert {(r["category_name"], r["count"]) for r in later
+            if r["threshold"] == "assessment" and r["la_code"] == "201"} == {("DA single", 1), ("Complex DA", 2)}
 
 
 def test_care_periods_by_the_category_of_the_first_period(world):

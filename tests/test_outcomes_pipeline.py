@@ -20,14 +20,21 @@ def silver(spark, local_pipeline):
     return dict(
         end=pd.Timestamp(summary["metrics"]["end_date"]),
         assessments=_table(spark, lakehouse, "silver", "assessments",
-                           ["assessment_key", "child_key", "start_date", "authorised_date", "has_factors"]),
+                           ["assessment_key", "child_key", "start_date", "authorised_date", "has_factors",
+                            "collection_year"]),
         cp_plans=_table(spark, lakehouse, "silver", "cp_plans", ["child_key", "start_date"]),
         categories=_table(spark, lakehouse, "gold", "assessment_category", ["assessment_key", "category_id"]),
         gold=lambda name: spark.read.format("delta").load(str(lakehouse / "gold" / name)))
 
 
+def in_study_years(assessments: pd.DataFrame) -> pd.DataFrame:
+    """Assessments authorised on or after 1 April of the first collection year with assessments."""
+    first_day = pd.Timestamp(int(assessments["collection_year"].min()) - 1, 4, 1)
+    return assessments[pd.to_datetime(assessments["authorised_date"]) >= first_day]
+
+
 def test_pathway_cp_plans_equal_plans_starting_within_twelve_months_of_the_assessment_start(silver):
-    a = silver["assessments"].dropna(subset=["authorised_date"]).copy()
+    a = in_study_years(silver["assessments"].dropna(subset=["authorised_date"])).copy()
     a["start"] = pd.to_datetime(a["start_date"])
     a["window_end"] = a["start"] + pd.DateOffset(months=12)
     complete = a[a["window_end"] <= silver["end"]]
@@ -42,7 +49,7 @@ def test_pathway_cp_plans_equal_plans_starting_within_twelve_months_of_the_asses
 
 
 def test_trend_years_count_each_assessment_in_its_year_of_authorisation(silver):
-    a = silver["assessments"].merge(silver["categories"], on="assessment_key")
+    a = in_study_years(silver["assessments"]).merge(silver["categories"], on="assessment_key")
     a = a[a["has_factors"] & a["authorised_date"].notna() & (a["category_id"] >= 1)]
     authorised = pd.to_datetime(a["authorised_date"])
     year = authorised.dt.year + (authorised.dt.month >= 4).astype(int)  # 1 April to 31 March

@@ -20,7 +20,6 @@ from datetime import date
 from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
 
-from csc_demand.errors import MissingTableError
 from csc_demand.outcomes.followup import CATEGORY_COLUMNS
 from csc_demand.outcomes.trends import ENGLAND
 from csc_demand.stats.survival import Z_95
@@ -57,14 +56,6 @@ class Lookback:
             else:
                 runs.append([year])
         return ", ".join(str(r[0]) if len(r) == 1 else f"{r[0]}-{r[-1]}" for r in runs)
-
-
-def history_start(referrals: DataFrame) -> date:
-    """1 April of the first collection year in silver.referrals: the first day of observable CIN history."""
-    first = referrals.agg(F.min("collection_year")).collect()[0][0]
-    if first is None:
-        raise MissingTableError("silver.referrals is empty: no CIN history to classify pupils' involvement with")
-    return date(int(first) - 1, 4, 1)
 
 
 def lookback(school_outcomes: DataFrame, history_from: date, lookback_years: int) -> Lookback:

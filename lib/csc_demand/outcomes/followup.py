@@ -17,6 +17,15 @@ CATEGORY_COLUMNS = ("category_id", "category_name")
 FOLLOWUP_COLUMNS = ("censor_date", "at_risk", "event", "censored", "followup_days", "potential_followup_days")
 
 
+def first_collection_day(rows: DataFrame, table: str) -> date:
+    """1 April of the first collection year in ``rows`` (a silver table with ``collection_year``): the first day the
+    table's history is observed."""
+    first = rows.agg(F.min("collection_year")).collect()[0][0]
+    if first is None:
+        raise MissingTableError(f"{table} is empty: no collection year to start from; run ingest first")
+    return date(int(first) - 1, 4, 1)
+
+
 def default_end_date(referrals: DataFrame) -> date:
     """The last census reference date in the data: 31 March of the latest collection year in silver.referrals."""
     latest = referrals.agg(F.max("collection_year").alias("year")).collect()[0]["year"]

@@ -1,4 +1,4 @@
-"""Pathway after assessment: is an authorised assessment followed, within a window, by a CP plan or care?
+"""Pathway after assessment: is an assessment authorised in the data's years followed, within a window, by a CP plan or care?
 
 The window opens on the assessment's start date (a CP plan usually starts at the initial conference, before the
 assessment is authorised) and closes ``window_months`` calendar months later. The next CP plan start and the next
@@ -36,13 +36,18 @@ ASSESSMENT_PATHWAY_COLUMNS = (
 
 
 def assessment_pathways(assessments: DataFrame, cp_plans: DataFrame, care_periods: DataFrame,
-                        children: DataFrame, end_date: date, window_months: int = 12,
+                        children: DataFrame, end_date: date, authorised_from: date, window_months: int = 12,
                         categories: DataFrame | None = None, cross_la: bool = False) -> DataFrame:
-    """gold.assessment_pathways: one row per authorised assessment (columns ASSESSMENT_PATHWAY_COLUMNS).
+    """gold.assessment_pathways: one row per assessment authorised on or after ``authorised_from`` (columns
+    ASSESSMENT_PATHWAY_COLUMNS).
 
+    ``authorised_from``: the first day of the first collection year with assessments. An assessment authorised
+    earlier is in the data only because its referral was still open at the first return, which selects long,
+    escalating cases; counting it would inflate the rates.
     ``categories``: assessment_key, category_id, category_name (gold.assessment_category) or None.
     """
-    anchors = with_person_key(assessments.where(F.col("authorised_date").isNotNull()), children, cross_la)
+    anchors = with_person_key(assessments.where(F.col("authorised_date") >= F.lit(authorised_from)), children,
+                              cross_la)
     plan_starts = cp_plans.select("child_key", F.col("start_date").alias("event_date"))
     care_starts = care_periods.select("child_key", F.col("period_start").alias("event_date"))
     events = (with_person_key(plan_starts, children, cross_la).withColumn("next_cp_plan_start", F.col("event_date"))

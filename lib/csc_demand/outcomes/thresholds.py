@@ -3,9 +3,12 @@
 A plan or period of care takes the category of the child's latest authorised assessment that **started** on or
 before the plan or period began (ties by authorisation date): a CP plan usually starts before the assessment that
 led to it is authorised (docs/methods.md, Pathway after assessment), so "authorised on or before" would give most
-plans the previous assessment's category or none.
+plans the previous assessment's category or none. Counts start at ``since`` (the first day of the first collection
+year with assessments): what began earlier is in the data only when it was still open then.
 """
 from __future__ import annotations
+
+from datetime import date
 
 from pyspark.sql import DataFrame, Window
 from pyspark.sql import functions as F
@@ -38,19 +41,21 @@ def category_at_start(starts: DataFrame, date_col: str, assessed: DataFrame) -> 
 
 
 def category_thresholds(assessments: DataFrame, assessment_category: DataFrame | None, cin_plans: DataFrame | None,
-                        cp_plans: DataFrame, care_periods: DataFrame) -> DataFrame:
-    """gold.category_thresholds: per LA and England, threshold and category, the count of authorised assessments
-    (``assessment``), or of CIN plans, CP plans and periods of care by their category at start, and its share of
-    the threshold-LA total. ``unknown`` (id null) = no assessment started before; no CIN plans table = no
-    ``cin_plan`` rows."""
+                        cp_plans: DataFrame, care_periods: DataFrame, since: date) -> DataFrame:
+    """gold.category_thresholds: per LA and England, threshold and category, the count of assessments authorised
+    (``assessment``), or of CIN plans, CP plans and periods of care started, on or after ``since``, by their
+    category at start, and its share of the threshold-LA total. ``unknown`` (id null) = no assessment started
+    before (any assessment in the data, also one before ``since``); no CIN plans table = no ``cin_plan`` rows."""
     assessed = categorised_assessments(assessments, assessment_category)
+    from_since = F.col("start_date") >= F.lit(since)
     starts = [("cp_plan", cp_plans.select("child_key", "la_code", "start_date")),
               ("in_care", care_periods.select("child_key", "la_code", F.col("period_start").alias("start_date")))]
     if cin_plans is not None:
         starts.insert(0, ("cin_plan", cin_plans.select("child_key", "la_code", "start_date")))
-    rows = assessed.select(F.lit("assessment").alias("threshold"), "la_code", *CATEGORY_COLUMNS)
+    rows = (assessed.where(F.col("authorised_date") >= F.lit(since))
+            .select(F.lit("assessment").alias("threshold"), "la_code", *CATEGORY_COLUMNS))
     for threshold, frame in starts:
-        rows = rows.unionByName(category_at_start(frame, "start_date", assessed)
+        rows = rows.unionByName(category_at_start(frame.where(from_since), "start_date", assessed)
                                 .select(F.lit(threshold).alias("threshold"), "la_code", *CATEGORY_COLUMNS))
     rows = rows.withColumn("category_name", F.coalesce("category_name", F.lit("unknown")))
     threshold_la = Window.partitionBy("la_code", "threshold")

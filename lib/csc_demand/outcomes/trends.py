@@ -3,10 +3,13 @@
 An assessment open across 31 March is held in two annual returns; silver keeps the latest copy, whose
 ``collection_year`` is the later return. The year of an assessment here is that of its authorisation date
 (``authorised_year``), so each authorised assessment counts once, in the year its factors were recorded.
+Years before the first collection year with assessments (``authorised_from``) are left out: the first return holds
+only those of their assessments whose referral was still open, a partial and skewed sample of the year.
 """
 from __future__ import annotations
 
 from collections.abc import Iterable
+from datetime import date
 
 from pyspark.sql import DataFrame, Window
 from pyspark.sql import functions as F
@@ -20,19 +23,20 @@ COMPLEXITY_TREND_COLUMNS = ("authorised_year", "la_code", "assessments", "factor
                             "share_3plus_groups", "share_complex_categories")
 
 
-def authorised_with_factors(assessments: DataFrame) -> DataFrame:
-    """Authorised assessments with at least one factor, with ``authorised_year``."""
-    return (assessments.where(F.col("authorised_date").isNotNull() & F.col("has_factors"))
+def authorised_with_factors(assessments: DataFrame, authorised_from: date) -> DataFrame:
+    """Assessments with at least one factor authorised on or after ``authorised_from``, with ``authorised_year``."""
+    return (assessments.where((F.col("authorised_date") >= F.lit(authorised_from)) & F.col("has_factors"))
             .withColumn("authorised_year", collection_year(F.col("authorised_date"))))
 
 
-def category_trends(assessment_category: DataFrame | None, assessments: DataFrame) -> DataFrame:
+def category_trends(assessment_category: DataFrame | None, assessments: DataFrame,
+                    authorised_from: date) -> DataFrame:
     """gold.category_trends: authorised assessments with factors (category id >= 1) per authorised year, LA and
     category, and their share in the year-LA.
 
     Without categories every such assessment counts under category "all" (id null, share 1).
     """
-    rows = authorised_with_factors(assessments).select("assessment_key", "authorised_year", "la_code")
+    rows = authorised_with_factors(assessments, authorised_from).select("assessment_key", "authorised_year", "la_code")
     if assessment_category is None:
         rows = rows.select("authorised_year", "la_code", F.lit(None).cast("int").alias("category_id"),
                            F.lit("all").alias("category_name"))
@@ -53,12 +57,12 @@ def factor_groups(codes: str) -> F.Column:
 
 
 def complexity_trends(assessments: DataFrame, assessment_category: DataFrame | None,
-                      complex_category_ids: Iterable[int]) -> DataFrame:
+                      complex_category_ids: Iterable[int], authorised_from: date) -> DataFrame:
     """gold.complexity_trends: per authorised year, LA and England, the complexity of authorised assessments with
     factors: factors per assessment (``n_factors``: distinct codes), shares with 2+ and 3+ factor groups, and the
     share in a complex category (``complex_category_ids``; null without categories).
     """
-    rows = authorised_with_factors(assessments).withColumn("groups", factor_groups("factor_codes"))
+    rows = authorised_with_factors(assessments, authorised_from).withColumn("groups", factor_groups("factor_codes"))
     if assessment_category is None:
         in_complex = F.lit(None).cast("boolean")
     else:

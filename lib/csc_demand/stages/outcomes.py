@@ -22,13 +22,16 @@ from csc_demand.outcomes.demographics import category_demographics
 from csc_demand.outcomes.education import (
     education_by_category,
     education_gaps,
-    history_start,
     lookback,
     pupil_involvement,
     sen_gaps,
 )
 from csc_demand.outcomes.estimates import survival_estimates
-from csc_demand.outcomes.followup import default_end_date, referral_categories
+from csc_demand.outcomes.followup import (
+    default_end_date,
+    first_collection_day,
+    referral_categories,
+)
 from csc_demand.outcomes.pathways import (
     assessment_pathways,
     pathway_odds_ratios,
@@ -185,15 +188,20 @@ def run(args: argparse.Namespace, cfg: Config, log: RunLog) -> int:
                 .unionByName(survival_estimates(reentry, SURVIVAL_MEASURES[2], groupings)))
     survival = _write(survival, cfg, log, "survival_estimates")
 
+    authorised_from = first_collection_day(inputs["assessments"], "silver.assessments")
+    log.step(f"pathways and trends: assessments authorised from {authorised_from} (the first collection year with "
+             "assessments; earlier ones are in the returns only because their referral was still open)")
+    log.metric("pathway_authorised_from", authorised_from.isoformat())
     pathways = _write(assessment_pathways(inputs["assessments"], inputs["cp_plans"], inputs["care_periods"], children,
-                                          end_date, window, categories, cross_la), cfg, log, "assessment_pathways")
+                                          end_date, authorised_from, window, categories, cross_la),
+                      cfg, log, "assessment_pathways")
     rates = _write(pathway_rates(pathways), cfg, log, "pathway_rates")
     _write(pathway_factor_combinations(pathways, inputs["assessments"]), cfg, log, "pathway_factor_combinations")
     _write(category_demographics(pathways), cfg, log, "category_demographics")
     log.step("fitting pathway logistic regressions (MLlib GLR, binomial)")
     _write(_odds_ratios_or_empty(pathways, categories is not None, log), cfg, log, "pathway_odds_ratios")
 
-    look = lookback(inputs["school_outcomes"], history_start(inputs["referrals"]),
+    look = lookback(inputs["school_outcomes"], first_collection_day(inputs["referrals"], "silver.referrals"),
                     cfg.outcomes.education_lookback_years)
     log.step(f"education: CIN history from {look.history_from}; KS4 cohorts with "
              f"{cfg.outcomes.education_lookback_years} observable years before the end of KS4: "
@@ -207,11 +215,12 @@ def run(args: argparse.Namespace, cfg: Config, log: RunLog) -> int:
     _write(education_gaps(involvement), cfg, log, "education_gaps")
     _write(sen_gaps(involvement), cfg, log, "education_sen_gaps")
     _write(education_by_category(involvement), cfg, log, "education_by_category")
-    _write(category_trends(categories, inputs["assessments"]), cfg, log, "category_trends")
+    _write(category_trends(categories, inputs["assessments"], authorised_from), cfg, log, "category_trends")
     complex_ids = [c.id for c in load_categories() if c.complex]
-    _write(complexity_trends(inputs["assessments"], categories, complex_ids), cfg, log, "complexity_trends")
+    _write(complexity_trends(inputs["assessments"], categories, complex_ids, authorised_from), cfg, log,
+           "complexity_trends")
     _write(category_thresholds(inputs["assessments"], categories, inputs["cin_plans"], inputs["cp_plans"],
-                               inputs["care_periods"]), cfg, log, "category_thresholds")
+                               inputs["care_periods"], authorised_from), cfg, log, "category_thresholds")
 
     figures = headline_figures(survival, rereferrals, plan_rates, rates,
                                headline_from_year(inputs["referrals"], inputs["assessments"]))
