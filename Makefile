@@ -17,11 +17,16 @@ $(DFE_VENV)/.installed: constraints-dfe.txt
 	$(DFE_VENV)/bin/pip install --quiet -c constraints-dfe.txt csc-validator-be-cin csc-validator-be-903
 	touch $@
 
-.PHONY: install run test
+.PHONY: install lint run test
 install: $(VENV)/.installed
+
+# The lint gate: make test runs it first and stops on any finding (configuration in pyproject.toml).
+lint: $(VENV)/.installed
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/mypy
 
 run: $(VENV)/.installed
 	$(VENV)/bin/csc-demand run $(ARGS)
 
-test: $(VENV)/.installed $(DFE_VENV)/.installed
+test: lint $(DFE_VENV)/.installed
 	$(VENV)/bin/pytest $(ARGS)

@@ -144,7 +144,7 @@ def main() -> int:
         load = load_average()
         started = time.time()
         estimator = LatentClassAnalysis(nStarts=args.starts, seed=args.seed)
-        patterns = estimator.prepare_patterns(frame)
+        patterns = estimator.preparePatterns(frame)
         compress_seconds = time.time() - started
         fits = fit_range(estimator, patterns, range(2, 16),
                          on_fit=lambda f: print(f"k={f.k:2d}  {f.metrics['seconds']:6.1f} s  loglik "

@@ -247,9 +247,9 @@ def compare_engines(spark, con_threads: int, work: Path, paths: dict[str, str], 
         differs=" OR ".join(f"s.{c} IS DISTINCT FROM d.{c}" for c in DUCKDB_COLUMNS),
         spark=spark_windows + "/*.parquet", duck=duck_windows)).fetchone()
     print(f"rows compared on every column: {compared:,}, differing: {differing:,}")
-    agree = differing == 0 and duck_totals == spark_totals and all(
+    agree = differing == 0 and duck_totals == spark_totals and len(km_spark) == len(km_duck) and all(
         abs(s["cumulative_incidence"] - d[1]) < 1e-9 and abs(s["ci_lower"] - d[2]) < 1e-9
-        and s["n_at_risk"] == d[4] and s["events"] == d[5] for s, d in zip(km_spark, km_duck))
+        and s["n_at_risk"] == d[4] and s["events"] == d[5] for s, d in zip(km_spark, km_duck, strict=True))
     print(f"totals (rows, DfE re-referrals, events, follow-up days): spark {spark_totals} duckdb {duck_totals}")
     for s in km_spark:
         print(f"  KM {s['horizon_days']:>5} d: {s['cumulative_incidence']:.4f} "

@@ -43,7 +43,7 @@ def main(argv: list[str] | None = None) -> int:
         out = Path(args.out) / f"scale_{scale}"
         started = time.time()
         summary = generate(spark, out, scale, args.seed,
-                           log_step=lambda m, s=scale: print(f"[scale {s}] {time.time() - started:7.1f}s {m}",
+                           log_step=lambda m, s=scale, t0=started: print(f"[scale {s}] {time.time() - t0:7.1f}s {m}",
                                                              flush=True))
         seconds = time.time() - started
         headline = summary["headline"]

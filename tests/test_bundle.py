@@ -158,7 +158,7 @@ def test_every_resource_fits_the_databricks_bundles_typed_model():
 def test_the_job_reads_the_declared_volume_and_registers_the_declared_model():
     resources = yaml.safe_load((BUNDLE / "resources" / "catalog.yml").read_text())["resources"]
     volume, model = resources["volumes"]["returns"], resources["registered_models"]["csc_demand_categories"]
-    schema = {"${resources.schemas.%s.name}" % layer: resources["schemas"][layer]["name"] for layer in resources["schemas"]}
+    schema = {f"${{resources.schemas.{layer}.name}}": resources["schemas"][layer]["name"] for layer in resources["schemas"]}
     for target in ("dev", "prod"):
         assert resolve_variables(f"/Volumes/{volume['catalog_name']}/{schema[volume['schema_name']]}/{volume['name']}",
                                  target) == target_variables(target)["source_volume"]

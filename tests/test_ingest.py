@@ -9,6 +9,7 @@ import datetime as dt
 import hashlib
 import hmac
 import json
+import re
 from pathlib import Path
 
 import openpyxl
@@ -18,15 +19,8 @@ from csc_demand.config import DisclosureConf
 from csc_demand.io import delta
 from csc_demand.quality.catalog import RULES
 from csc_demand.report.data_quality import write_restricted_workbook
-from csc_demand.report.identifiers import lakehouse_identifiers
-from csc_demand.report.publish import (
-    OutputCheckLog,
-    TableRule,
-    publish,
-    scan_outputs,
-    write_csv,
-    write_workbook,
-)
+from csc_demand.report.identifiers import IDENTIFIER_COLUMNS, lakehouse_identifiers, table_identifiers
+from csc_demand.report.publish import scan_outputs
 from delta.tables import DeltaTable
 from helpers.lakehouse import lakehouse_config
 from pyspark.sql import functions as F
@@ -223,7 +217,7 @@ def test_assessments_carry_raw_codes_and_harmonised_indicators(run):
     by_child = {(r["child_key"], r["start_date"]): r for r in run.rows("assessments")}
     split_codes = by_child[(run.child_key("202", "C001"), d("2024-05-02"))]
     assert split_codes["factor_codes"] == ["18B", "24A", "13A"]
-    on = {name for name, bit in zip(codes.INDICATOR_NAMES, split_codes["indicators"]) if bit}
+    on = {name for name, bit in zip(codes.INDICATOR_NAMES, split_codes["indicators"], strict=True) if bit}
     assert on == {"physical_abuse", "gangs_criminal_exploitation"} and split_codes["n_factors"] == 3
     lower_case = by_child[(run.child_key("201", "C001"), d("2014-06-05"))]
     assert lower_case["factor_codes"] == ["3B", "4B"] and lower_case["authorised_date"] == d("2014-06-20")
@@ -322,7 +316,7 @@ def test_data_quality_reconciles_per_return_with_the_run_summary_and_the_quarant
                for name, t in run.summaries()[0]["tables"].items() if name.startswith("silver.") and t.get("received")}
     mine = {}
     for r in totals:
-        mine[r["table_name"]] = tuple(a + r[c] for a, c in zip(mine.get(r["table_name"], (0, 0, 0, 0)), counts))
+        mine[r["table_name"]] = tuple(a + r[c] for a, c in zip(mine.get(r["table_name"], (0, 0, 0, 0)), counts, strict=True))
     assert mine == summary
     # each return's rule rows add up to its total, and their own rejections to silver.quarantine's occurrences
     for total in totals:
@@ -342,13 +336,22 @@ def test_data_quality_reconciles_per_return_with_the_run_summary_and_the_quarant
     assert own == occurrences
 
 
-def test_restricted_workbook_gives_the_la_its_own_ids_and_the_report_folder_none(run, tmp_path):
+def test_the_report_verb_writes_the_las_own_ids_under_the_lakehouse_and_none_into_the_report(run, tmp_path):
+    """`csc-demand report` on this lakehouse (gold.data_quality only: every other section says its table is
+    absent) writes the data owner's workbook under <lakehouse>/restricted, names it in a progress line, and its
+    own --out folder holds no identifier."""
     report = tmp_path / "report"
-    path = write_restricted_workbook(run.spark, run.cfg, report_out=str(report), day=dt.date(2026, 12, 1))
-    assert path == str(run.lakehouse.absolute() / "restricted" / "data_quality_2026-12-01.xlsx")
+    assert cli.main(["report", "--lakehouse", str(run.lakehouse), "--out", str(report),
+                     "--set", f"pseudonym_key={run.cfg.pseudonym_key}"]) == 0
+    (summary,) = [json.loads(p.read_text()) for p in (run.lakehouse / "_runs").glob("report-*.json")]
+    path = Path(summary["metrics"]["restricted_workbook"])
+    assert path.parent == run.lakehouse.absolute() / "restricted" and path.is_file()
+    assert re.fullmatch(r"data_quality_\d{4}-\d{2}-\d{2}\.xlsx", path.name)
+    assert any(str(path) in s["message"] and "stays inside the secure environment" in s["message"]
+               for s in summary["steps"])
     book = openpyxl.load_workbook(path, read_only=True)
     header, *body = book["quarantined records"].iter_rows(values_only=True)
-    records = [dict(zip(header, row)) for row in body]
+    records = [dict(zip(header, row, strict=True)) for row in body]
     assert len(records) == len(run.rows("quarantine"))
     got = {(r["rule_id"], r["table_name"], r["source_file"], r["identifier"]) for r in records}
     expected = {(rule, table, file, raw) for rule, found in EXPECTED_QUARANTINE.items()
@@ -359,24 +362,16 @@ def test_restricted_workbook_gives_the_la_its_own_ids_and_the_report_folder_none
     assert {(X15, "LAchildID"), (E15, "CHILD"), (NPD_CIN, "LAchildID_Anon"),
             ("national/npd/ks4_2016.csv", "PupilMatchingRefAnonymous")} <= fields
     assert [n for n in book.sheetnames] == ["quarantined records", "per return"]
-    # the report's data-quality table goes out through publish: no identifier, nothing small, counts rounded
+    # the report (its data-quality section published) holds no identifier and nothing small; the same scan finds
+    # the identifiers in the restricted folder, so it can fail
     conf = DisclosureConf()
-    quality = run.table("data_quality", "gold").toPandas()
-    rule = TableRule(counts=("received", "accepted", "quarantined", "quarantined_with_parent"),
-                     totals=(("rule_id", "all"),),
-                     complements=(("received", "accepted"), ("received", "quarantined")))
-    published = publish(quality, "data_quality", rule, conf)
-    write_csv(published.frame, str(report / "data_quality.csv"))
-    write_workbook({"data_quality": published.frame}, str(report / "report.xlsx"))
-    log = OutputCheckLog()
-    log.add("data_quality", published, rule, conf)
-    log.write(str(report))
-    identifiers = lakehouse_identifiers(run.spark, run.cfg)
+    identifiers = lakehouse_identifiers(run.cfg, lambda: run.spark)  # tables on this machine: read with delta-rs
+    assert identifiers == set().union(*(table_identifiers(run.spark, run.cfg, *table) for table in IDENTIFIER_COLUMNS))
     assert {"C001", "C003", "N001", "P001", "A123456789012", run.child_key("201", "C003"),
             run.pupil_key("PMR", "P001")} <= identifiers
+    assert (report / "data" / "data_quality.csv").is_file()
     assert scan_outputs(str(report), conf, forbidden=identifiers) == []
-    # the same scan finds the identifiers in the restricted folder, so it can fail
-    assert any("forbidden identifier 'C003'" in p for p in scan_outputs(str(Path(path).parent), conf,
+    assert any("forbidden identifier 'C003'" in p for p in scan_outputs(str(path.parent), conf,
                                                                          forbidden=identifiers))
     with pytest.raises(ValueError, match="overlap"):
         write_restricted_workbook(run.spark, run.cfg, report_out=str(run.lakehouse / "restricted" / "out"))

@@ -24,7 +24,7 @@ SETTINGS = ["--set", f"pseudonym_key={TEST_PSEUDONYM_KEY}", "--set", "spark.shuf
 CHILD = ("<Child><ChildIdentifiers><LAchildID>{id}</LAchildID><PersonBirthDate>2010-01-01</PersonBirthDate>"
          "<GenderCurrent>1</GenderCurrent></ChildIdentifiers><ChildCharacteristics><Ethnicity>WBRI</Ethnicity>"
          "</ChildCharacteristics><CINdetails><CINreferralDate>2015-06-0{n}</CINreferralDate>"
-         "<ReferralNFA>0</ReferralNFA></CINdetails></Child>")
+         "<PrimaryNeedCode>N1</PrimaryNeedCode><ReferralNFA>0</ReferralNFA></CINdetails></Child>")
 
 
 def write_return(source: Path, la: str, ids: list[str]) -> None:
@@ -42,12 +42,12 @@ def ingest_together(sources: list[Path], lakehouse: Path) -> list[tuple[int, str
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(LIB), os.environ.get("PYTHONPATH", "")])}
     logs = [lakehouse.parent / f"{source.name}-{n}.stderr" for n, source in enumerate(sources)]
     children = []
-    for source, log in zip(sources, logs):
+    for source, log in zip(sources, logs, strict=True):
         with open(log, "w") as err:
             children.append(subprocess.Popen(
                 [sys.executable, "-m", "csc_demand", "ingest", "--source", str(source), "--lakehouse",
                  str(lakehouse), *SETTINGS], env=env, stdout=subprocess.DEVNULL, stderr=err))
-    return [(child.wait(timeout=1500), log.read_text()) for child, log in zip(children, logs)]
+    return [(child.wait(timeout=1500), log.read_text()) for child, log in zip(children, logs, strict=True)]
 
 
 def key(la: str, child: str) -> str:
@@ -70,7 +70,9 @@ def runs(tmp_path_factory):
 def test_two_ingests_on_a_fresh_lakehouse_both_succeed_and_keep_every_row(spark, runs):
     first, cfg, _, _ = runs
     assert [code for code, _ in first] == [0, 0], [err[-3000:] for _, err in first]
-    assert not any(error in err for _, err in first for error in ("DELTA_", "ConcurrentAppendException"))
+    # No Python traceback (the defect: both died with DELTA_ errors); Delta's own log may still show a commit
+    # conflict that the retry then resolved.
+    assert not any("Traceback (most recent call last)" in err for _, err in first)
     children = {r["child_key"] for r in delta.read_table(spark, cfg, "silver", "children").collect()}
     assert children == {key("201", "CA1"), key("201", "CA2"), key("202", "CB1"), key("202", "CB2")}
     assert delta.read_table(spark, cfg, "silver", "referrals").count() == 4

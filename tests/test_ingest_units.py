@@ -97,7 +97,10 @@ def test_pseudonyms_are_hmac_sha256_under_the_key_and_null_for_missing_ids(spark
     for key in ("a-key-of-thirty-two-characters-!", long_key):
         got = df.select(pseudonymise(F.col("la"), F.col("id"), key).alias("child"),
                         pupil_pseudonym("PMR", F.col("id"), key).alias("pupil")).collect()
-        mac = lambda text: hmac.new(key.encode(), text.encode(), hashlib.sha256).hexdigest()  # noqa: E731
+
+        def mac(text: str, key: str = key) -> str:
+            return hmac.new(key.encode(), text.encode(), hashlib.sha256).hexdigest()
+
         assert [tuple(r) for r in got] == [(mac("201|C1"), mac("PMR|C1")), (None, None),
                                            (mac("202|C1"), mac("PMR|C1"))]
 

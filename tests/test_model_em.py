@@ -27,7 +27,7 @@ def test_e_step_statistics_equal_brute_force_sums():
     joint = np.array([[pi[c] * math.prod(theta[c, j] if x[j] else 1 - theta[c, j] for j in range(3))
                        for c in range(2)] for x in X])
     resp = joint / joint.sum(axis=1, keepdims=True)
-    assert ll[0] == pytest.approx(sum(wi * math.log(row.sum()) for wi, row in zip(w, joint)), rel=1e-12)
+    assert ll[0] == pytest.approx(sum(wi * math.log(row.sum()) for wi, row in zip(w, joint, strict=True)), rel=1e-12)
     np.testing.assert_allclose(counts[0], (resp * w[:, None]).sum(axis=0), rtol=1e-12)
     np.testing.assert_allclose(sums[0], (resp * w[:, None]).T @ X, rtol=1e-12)
 

@@ -2,6 +2,7 @@
 against a hand computation, persistence, and clear errors on bad input."""
 from __future__ import annotations
 
+import doctest
 import math
 
 import numpy as np
@@ -31,6 +32,13 @@ def test_recovers_a_12_class_model_shaped_like_the_study(spark):
     assert model.numObservations == 300_000
 
 
+def test_the_estimator_docstring_example_runs(spark):
+    from csc_demand.model import lca
+
+    result = doctest.testmod(lca, extraglobs={"spark": spark})
+    assert (result.attempted, result.failed) == (8, 0)
+
+
 def test_driver_and_distributed_e_steps_give_the_same_log_likelihood(spark):
     X, _ = simulate([0.6, 0.4], [[0.8, 0.7, 0.1, 0.2, 0.1], [0.1, 0.2, 0.9, 0.7, 0.6]], 600, seed=8)
     frame = spark.createDataFrame([([int(v) for v in row],) for row in X], "indicators array<int>")
@@ -43,19 +51,19 @@ def test_driver_and_distributed_e_steps_give_the_same_log_likelihood(spark):
 
 
 def hand_posterior(x, sizes, theta):
-    joint = [s * math.prod(t[j] if x[j] else 1 - t[j] for j in range(len(x))) for s, t in zip(sizes, theta)]
+    joint = [s * math.prod(t[j] if x[j] else 1 - t[j] for j in range(len(x))) for s, t in zip(sizes, theta, strict=True)]
     return [v / sum(joint) for v in joint]
 
 
 def test_transform_adds_modal_class_and_posterior_for_arrays_and_vectors(spark):
     sizes, theta = [0.25, 0.75], [[0.9, 0.2, 0.6], [0.1, 0.7, 0.3]]
-    model = LatentClassModel.from_parameters({"class_sizes": sizes, "conditional_probabilities": theta})
+    model = LatentClassModel.fromParameters({"class_sizes": sizes, "conditional_probabilities": theta})
     rows = [[1, 0, 1], [0, 1, 0], [0, 0, 0]]
     arrays = spark.createDataFrame([(i, r) for i, r in enumerate(rows)], "id int, indicators array<int>")
     vectors = spark.createDataFrame([(i, Vectors.dense(r)) for i, r in enumerate(rows)], ["id", "indicators"])
     for frame in (arrays, vectors):
         out = model.transform(frame).orderBy("id").collect()
-        for row, x in zip(out, rows):
+        for row, x in zip(out, rows, strict=True):
             expected = hand_posterior(x, sizes, theta)
             np.testing.assert_allclose(row["probability"].toArray(), expected, rtol=1e-12)
             assert row["prediction"] == int(np.argmax(expected))

@@ -98,7 +98,7 @@ def _newton_fixture(spark):
     band = rng.choice(["1-4", "5-9", "10-15"], size=240, p=[0.5, 0.3, 0.2])
     logit = -0.5 + 0.8 * (sex == "F") + np.where(band == "5-9", -0.7, np.where(band == "10-15", 0.9, 0.0))
     outcome = rng.random(240) < 1 / (1 + np.exp(-logit))
-    df = spark.createDataFrame([(str(s), str(b), bool(y)) for s, b, y in zip(sex, band, outcome)],
+    df = spark.createDataFrame([(str(s), str(b), bool(y)) for s, b, y in zip(sex, band, outcome, strict=True)],
                                "sex string, band string, y boolean")
     x = np.column_stack([sex == "F", band == "5-9", band == "10-15", np.ones(240)]).astype(float)
     beta = np.zeros(4)

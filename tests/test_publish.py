@@ -113,7 +113,7 @@ def test_secondary_suppression_in_two_dimensions_reaches_a_fixed_point():
     #   LA2     20   12   18    50     columns A and C each have one hidden cell -> LA2/A and LA2/C;
     #   ALL     24   42   44   110     row LA2 then has two hidden cells: stable.
     grid = {"LA1": [4, 30, 26, 60], "LA2": [20, 12, 18, 50], "ALL": [24, 42, 44, 110]}
-    frame = pd.DataFrame([(la, cat, n) for la, ns in grid.items() for cat, n in zip(["A", "B", "C", "all"], ns)],
+    frame = pd.DataFrame([(la, cat, n) for la, ns in grid.items() for cat, n in zip(["A", "B", "C", "all"], ns, strict=True)],
                          columns=["la_code", "category_name", "n"])
     rule = TableRule(counts=("n",), totals=(("category_name", "all"), ("la_code", "ALL")))
     got = publish(frame, "t", rule, CONF)

@@ -29,6 +29,9 @@ def test_run_ends_with_the_report_and_names_its_path(local_pipeline, report_dir)
     (report_summary,) = local_pipeline.summaries("report")
     las = sorted(p.stem[3:] for p in report_dir.glob("la_*.html"))
     assert report_summary["metrics"]["report_las"] == len(las) > 0
+    # the data owner's workbook (its content: test_ingest.py) is under the lakehouse, never in the report
+    workbook = Path(report_summary["metrics"]["restricted_workbook"])
+    assert workbook.parent == local_pipeline.lakehouse.absolute() / "restricted" and workbook.is_file()
 
 
 def test_no_identifier_and_no_small_count_anywhere_in_the_report(spark, local_pipeline, report_dir):
@@ -37,6 +40,16 @@ def test_no_identifier_and_no_small_count_anywhere_in_the_report(spark, local_pi
     assert scan_outputs(str(report_dir), DisclosureConf(), forbidden) == []
     for csv in report_dir.rglob("*.csv"):
         assert not {"child_key", "pupil_key", "assessment_key", "referral_key"} & set(pd.read_csv(csv, nrows=0).columns)
+
+
+def listen(tab) -> tuple[list[str], list[str]]:
+    """The console errors and the requests of one tab, as they come."""
+    errors: list[str] = []
+    requests: list[str] = []
+    tab.on("console", lambda message: errors.append(message.text) if message.type == "error" else None)
+    tab.on("pageerror", lambda error: errors.append(str(error)))
+    tab.on("request", lambda request: requests.append(request.url))
+    return errors, requests
 
 
 def test_pages_open_in_headless_chromium_without_errors_and_every_figure_has_a_size(report_dir):
@@ -49,10 +62,7 @@ def test_pages_open_in_headless_chromium_without_errors_and_every_figure_has_a_s
         try:
             for path in pages:
                 tab = browser.new_page(viewport={"width": 1280, "height": 1000})
-                errors, requests = [], []
-                tab.on("console", lambda message: errors.append(message.text) if message.type == "error" else None)
-                tab.on("pageerror", lambda error: errors.append(str(error)))
-                tab.on("request", lambda request: requests.append(request.url))
+                errors, requests = listen(tab)
                 tab.goto(path.as_uri())
                 sizes = tab.eval_on_selector_all(
                     "figure svg", "svgs => svgs.map(s => [s.getBoundingClientRect().width, "

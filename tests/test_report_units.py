@@ -55,7 +55,7 @@ def tiny_gold() -> dict[str, pd.DataFrame]:
         [(la, "rereferral_after_closure", "all", "all", h, 0.05 * (i + 1), 0.04 * (i + 1), 0.06 * (i + 1),
           at_risk, 5 * (i + 1), 100, 90, 0.05 * (i + 1))
          for la, start in (("201", 100), ("ALL", 500)) for i, (h, at_risk) in
-         enumerate(zip(horizons, [start, start - 20, start - 40, start - 85, 8]))],
+         enumerate(zip(horizons, [start, start - 20, start - 40, start - 85, 8], strict=True))],
         columns=["la_code", "measure", "group_by", "group_value", "horizon_days", "cumulative_incidence", "ci_lower",
                  "ci_upper", "n_at_risk", "events", "subjects", "n_complete", "raw_share"])
     profiles = pd.DataFrame([(cid, name, 1 / 3, ind, code, label, p)
@@ -151,7 +151,7 @@ def test_category_profiles_table_holds_the_model_parameters_with_factor_codes():
 
     theta = np.full((2, len(INDICATOR_NAMES)), 0.1)
     theta[0, INDICATOR_NAMES.index("physical_abuse")] = 0.7
-    model = LatentClassModel.from_parameters({"class_sizes": [3, 1], "conditional_probabilities": theta.tolist(),
+    model = LatentClassModel.fromParameters({"class_sizes": [3, 1], "conditional_probabilities": theta.tolist(),
                                               "class_ids": [9, 101], "class_names": ["Physical abuse", "Top: x"]})
     profiles = category_profiles(model)
     assert len(profiles) == 2 * len(INDICATOR_NAMES)
@@ -337,7 +337,51 @@ def test_a_report_with_nothing_but_the_model_still_opens_and_says_what_is_missin
     assert [p.name for p in (tmp_path / "data").iterdir()] == ["category_profiles.csv"]
 
 
+def test_an_la_page_without_any_input_of_its_key_problem_areas_says_so(tmp_path):
+    build_report({"category_profiles": tiny_gold()["category_profiles"]}, {}, ["201"], tmp_path, DisclosureConf())
+    problems = (tmp_path / "la_201.html").read_text().split("Key problem areas</h2>", 1)[1]
+    assert problems.split("</section>", 1)[0].count("Not available for this report: gold.category_trends") == 1
+
+
 def test_the_las_of_a_report_are_every_la_code_but_england_and_the_null_one_of_npd_returns():
     gold = full_gold()
     gold["data_quality"] = pd.concat([gold["data_quality"], gold["data_quality"].head(1).assign(la_code=None)])
     assert las_in(gold) == ["201", "202"]
+
+
+def test_gold_tables_read_with_delta_rs_equal_the_spark_read(spark, cfg, monkeypatch):
+    """Tables on this machine are read with delta-rs, elsewhere with Spark: the same rows, columns and dtypes, the
+    same reasons for absent or older tables, the same versions in the run summary."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from csc_demand.io import delta
+    from csc_demand.runlog import RunLog
+    from csc_demand.stages import report
+
+    complexity = report.REPORT_TABLES["complexity_trends"]
+    rows = [(2020, la, 10, 12, 1.2, 4, 1, 3, 0.4, 0.1, 0.3) for la in ("201", "202", "ALL")] + [
+        (2021, "201", 20, None, None, 5, 2, 6, 0.25, 0.1, 0.3)]
+    types = ["int", "string", "long", "long", "double", "long", "long", "long", "double", "double", "double"]
+    delta.write_table(spark.createDataFrame(rows, ", ".join(f"{c} {t}" for c, t in zip(complexity, types, strict=True))), cfg,
+                      "gold", "complexity_trends")
+    delta.write_table(spark.createDataFrame([(1, "x")], "category_id int, category_name string"), cfg, "gold",
+                      "category_profiles")  # an older table, without the columns the report reads
+
+    def read(spark_only: bool):
+        if spark_only:
+            monkeypatch.setattr(delta, "local_folder", lambda cfg, layer, name: None)
+        log = RunLog("report", None)
+        with ThreadPoolExecutor(2) as pool:
+            gold, absent = report.read_gold(lambda: spark, cfg, ["201"], log, pool)
+        return gold, absent, log.summary["versions_read"]
+
+    (local, local_absent, local_versions), (remote, remote_absent, remote_versions) = read(False), read(True)
+    assert list(local) == list(remote) == ["complexity_trends"]
+    pd.testing.assert_frame_equal(local["complexity_trends"], remote["complexity_trends"])
+    got = local["complexity_trends"]
+    assert list(got.columns) == list(complexity)
+    assert sorted(zip(got["authorised_year"], got["la_code"], strict=True)) == [(2020, "201"), (2020, "ALL"), (2021, "201")]
+    assert got["factors"].isna().sum() == 1 and str(got["factors"].dtype) == "float64"
+    assert local_absent == remote_absent and local_absent["category_profiles"].startswith("columns class_size, indicator")
+    assert local_absent["category_trends"] == "not in the lakehouse: run `csc-demand outcomes` first"
+    assert local_versions == remote_versions == {"gold.complexity_trends": 0, "gold.category_profiles": 0}

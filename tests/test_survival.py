@@ -19,7 +19,7 @@ def test_kaplan_meier_matches_lifelines_per_group_to_1e9(spark):
     rows = []
     for group, seed in (("a", 11), ("b", 12)):
         times, events = sample(seed, 300)
-        rows += [(group, int(t), bool(e)) for t, e in zip(times, events)]
+        rows += [(group, int(t), bool(e)) for t, e in zip(times, events, strict=True)]
     subjects = spark.createDataFrame(rows, "g string, time long, event boolean")
     got = kaplan_meier(subjects, group_cols=["g"]).toPandas()
     checked = 0
@@ -63,7 +63,7 @@ def test_horizon_readings_of_no_subjects_are_no_rows(spark):
 
 def test_kaplan_meier_without_groups_matches_lifelines(spark):
     times, events = sample(13, 200)
-    subjects = spark.createDataFrame([(int(t), bool(e)) for t, e in zip(times, events)], "time long, event boolean")
+    subjects = spark.createDataFrame([(int(t), bool(e)) for t, e in zip(times, events, strict=True)], "time long, event boolean")
     mine = kaplan_meier(subjects).toPandas().set_index("time").sort_index()
     theirs = KaplanMeierFitter().fit(times, events).survival_function_.loc[mine.index.values, "KM_estimate"].values
     np.testing.assert_allclose(mine["survival"].values, theirs, rtol=0, atol=1e-9)
@@ -75,7 +75,7 @@ def test_survival_estimates_per_la_and_england_match_lifelines_at_every_horizon(
     rows = []
     for la, (times, events) in samples.items():
         followable = times + np.random.default_rng(int(la)).integers(-20, 300, size=len(times))
-        rows += [(la, int(t), bool(e), int(f), True) for t, e, f in zip(times, events, followable)]
+        rows += [(la, int(t), bool(e), int(f), True) for t, e, f in zip(times, events, followable, strict=True)]
     followup = spark.createDataFrame(
         rows, "la_code string, followup_days long, event boolean, potential_followup_days long, at_risk boolean")
     got = {(r["la_code"], r["horizon_days"]): r for r in survival_estimates(followup, "m").collect()}

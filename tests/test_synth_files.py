@@ -6,6 +6,7 @@ import hashlib
 import json
 import re
 import xml.etree.ElementTree as ET
+from itertools import pairwise
 from pathlib import Path
 
 import pytest
@@ -195,7 +196,7 @@ def _xml_rule_violations(out: Path) -> set[tuple]:
                     else:
                         plans.append((start, p.findtext("CPPendDate") or "9999-12-31", referral))
             plans.sort()
-            for (s1, e1, _), (s2, _, r2) in zip(plans, plans[1:]):
+            for (_, e1, _), (s2, _, r2) in pairwise(plans):
                 if s2 < e1:  # the later plan starts before the earlier one ends
                     found.add((rel, cid, r2, "cp_plans", "8940", s2))
     return found

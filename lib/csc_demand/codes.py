@@ -97,3 +97,12 @@ REC_CONTINUES = "X1"  # episode ends and the next starts the same day: the perio
 REC_RETURNED_HOME = ("E4A", "E4B")
 REC_CODES = ("X1", "E4A", "E4B", "E11", "E12", "E41", "E43", "E44", "E45", "E46", "E47", "E48",
              "E13", "E5", "E6", "E7", "E9", "E14", "E15", "E16", "E17", "E2", "E3", "E8")
+# Legal status, category of need and placement type: SSDA903 code sets of every year the DfE validator knows
+# (2022-23 on; placements K3 and Z11-Z14 from 2025-26)
+LEGAL_STATUS_CODES = ("C1", "C2", "D1", "E1", "V2", "V3", "V4", "J1", "J2", "J3", "L1", "L2", "L3")
+CATEGORY_OF_NEED_CODES = tuple(f"N{i}" for i in range(1, 9))
+PLACEMENT_CODES = ("A3", "A4", "A5", "A6", "H5", "K1", "K2", "K3", "P1", "P2", "P3", "R1", "R2", "R3", "R5", "S1",
+                   "T0", "T1", "T2", "T3", "T4", "U1", "U2", "U3", "U4", "U5", "U6", "Z1", "Z11", "Z12", "Z13", "Z14")
+REC_LEFT_CARE = ("E2", "E3", "E4A", "E4B", "E5", "E6", "E7", "E8", "E9", "E11", "E12", "E13", "E14", "E15", "E16",
+                 "E17", "E41", "E45", "E46", "E47", "E48")  # every REC but X1 (and the old E43/E44): care ended
+REC_DIED_OR_18 = ("E2", "E15")

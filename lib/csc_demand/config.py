@@ -10,6 +10,7 @@ import os
 from dataclasses import dataclass, field
 from datetime import date
 from importlib.resources import files
+from importlib.resources.abc import Traversable
 from pathlib import Path
 from typing import Any, get_args, get_origin, get_type_hints
 
@@ -132,9 +133,10 @@ class Config:
         if self.mlflow.artifact_location:
             return self.mlflow.artifact_location
         location = locations.join(self.lakehouse, "mlflow-artifacts")
-        if locations.scheme(location) in ("s3a", "s3n"):
-            return "s3" + location[len(locations.scheme(location)):]
-        return location if locations.scheme(location) else Path(location).as_uri()
+        scheme = locations.scheme(location)
+        if scheme in ("s3a", "s3n"):
+            return "s3" + location[len(scheme):]
+        return location if scheme else Path(location).as_uri()
 
     def resolve_pseudonym_key(self) -> str:
         key = os.environ.get(self.pseudonym_key_env) or self.pseudonym_key
@@ -152,7 +154,7 @@ class Config:
         return key
 
 
-def conf_dir() -> Path:
+def conf_dir() -> Path | Traversable:
     """The profiles folder: the checkout's conf/ when run from source, else the copy inside the package."""
     # Read through importlib.resources so profiles load from a zipped wheel too (spark-submit --py-files).
     packaged = files("csc_demand") / "conf"
@@ -207,14 +209,16 @@ def load_config(conf: str | os.PathLike | None = None, profile: str | None = Non
     that were not given leave the file's value alone.
     """
     cfg = Config()
+    path: Path | Traversable
     if conf is None:
         profile = profile or os.environ.get("CSC_PROFILE") or (
             "databricks" if "DATABRICKS_RUNTIME_VERSION" in os.environ else "local")
         if profile not in PROFILES:
             raise ConfigurationError(f"unknown profile {profile!r}; expected one of {PROFILES} or --config FILE")
-        conf = conf_dir() / f"{profile}.yml"
-    path = Path(conf) if isinstance(conf, (str, os.PathLike)) else conf  # else a packaged profile (Traversable)
-    if not path.exists():
+        path = conf_dir() / f"{profile}.yml"  # a packaged profile: a Traversable inside a zipped wheel
+    else:
+        path = Path(conf)
+    if not path.is_file():
         raise ConfigurationError(f"config file {path} does not exist")
     try:
         data = yaml.safe_load(path.read_text()) or {}

@@ -10,6 +10,7 @@ import os
 import re
 import sys
 
+from py4j.java_gateway import JVMView
 from pyspark.sql import SparkSession
 
 from csc_demand.config import Config
@@ -88,12 +89,20 @@ def executors_python(spark: SparkSession) -> str:
         ) from err
 
 
+def jvm(spark: SparkSession) -> JVMView:
+    """The driver's view of the JVM (Hadoop's FileSystem, Delta's classes); pyspark types it optional because it
+    is unset before a context starts."""
+    view = spark.sparkContext._jvm
+    assert view is not None, "no Spark context"
+    return view
+
+
 def require_delta(spark: SparkSession) -> None:
     """Stop with what to do when Delta's jars are missing (else the first table read fails with py4j's
     "'JavaPackage' object is not callable")."""
     from py4j.java_gateway import JavaClass
 
-    if not isinstance(spark.sparkContext._jvm.io.delta.tables.DeltaTable, JavaClass):
+    if not isinstance(jvm(spark).io.delta.tables.DeltaTable, JavaClass):
         raise ConfigurationError(
             "Delta Lake is not on the Spark classpath. Submit jobs with deploy/spark-submit.sh, which adds it, or give "
             "spark-submit --packages io.delta:delta-spark_4.1_2.13:<delta-spark version> and the two Delta settings in "

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
-from itertools import combinations
+from itertools import combinations, pairwise
 
 from csc_demand.stats.survival import Z_95
 from scipy.stats import spearmanr
@@ -33,7 +33,7 @@ def compare_rankings(found: Mapping[str, float], reference: Mapping[str, tuple[f
         return {"higher": high, "lower": low, "difference": difference, "z": score, "within_sampling_error": score <= z}
 
     swapped = [separation(high, low) for high, low in combinations(names, 2) if found[high] < found[low]]
-    ties = [pair for pair in (separation(h, l) for h, l in zip(names, names[1:])) if pair["within_sampling_error"]]
+    ties = [pair for pair in (separation(h, l) for h, l in pairwise(names)) if pair["within_sampling_error"]]
     rho = float(spearmanr(range(len(names)), [found_order.index(g) for g in names]).statistic) if len(names) > 1 \
         else 1.0
     return {"reference_order": names, "found_order": found_order, "exact_match": found_order == names,

@@ -3,6 +3,7 @@ loaded_at and file_sha256. One bronze table per file kind; ``files`` is the load
 from __future__ import annotations
 
 from datetime import datetime
+from typing import cast
 
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
@@ -51,7 +52,7 @@ def read_files(spark: SparkSession, kind: str, files: list[SourceFile], checks: 
 
 def empty_bronze(spark: SparkSession, kind: str) -> DataFrame:
     """A bronze table of ``kind`` with no rows, so silver builds the same way when a source kind is absent."""
-    schema = StructType.fromDDL(CHILD_SCHEMA) if kind == "cin_xml" else csv_schema(kind)
+    schema = cast(StructType, StructType.fromDDL(CHILD_SCHEMA)) if kind == "cin_xml" else csv_schema(kind)
     return spark.createDataFrame([], StructType(schema.fields + FILE_META.fields))
 
 

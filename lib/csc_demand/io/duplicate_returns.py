@@ -52,11 +52,12 @@ def resolve_duplicates(spark: SparkSession, checks: list[FileCheck]) -> tuple[li
         known = sorted((stamp, name) for name, stamp in stamps.items() if stamp is not None)
         if len(known) == len(copies) and known[-1][0] > known[-2][0]:
             latest_stamp, latest = known[-1]
+            dated = {name: stamp for stamp, name in known}  # every copy has a stamp here
             for name in names:
                 if name != latest:
                     verdicts[name] = (f"{SUPERSEDED} by {latest}: both are the {_what(copies[0])} return and that "
                                       f"one's Header DateTime is later ({latest_stamp.isoformat()} vs "
-                                      f"{stamps[name].isoformat()})")
+                                      f"{dated[name].isoformat()})")
             notes.append(f"two or more returns for {_what(copies[0])}: loaded {latest} (latest Header DateTime "
                          f"{latest_stamp.isoformat()}), superseded {', '.join(n for n in names if n != latest)}")
         else:

@@ -19,6 +19,7 @@ import sys
 import xml.etree.ElementTree as ET
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, replace
+from typing import cast
 
 from pyspark import cloudpickle
 from pyspark.sql import SparkSession
@@ -46,16 +47,16 @@ def blocks_of(content: bytes) -> Iterator[memoryview]:
     return (view[start:start + CHUNK] for start in range(0, len(view), CHUNK))
 
 
-def _chunks(blocks: Iterable[bytes], digest):
+def _chunks(blocks: Iterable[bytes | memoryview], digest):
     for block in blocks:
         digest.update(block)
         yield block
 
 
-def check_cin_xml(blocks: Iterable[bytes]) -> dict:
+def check_cin_xml(blocks: Iterable[bytes | memoryview]) -> dict:
     """Stream-parse the whole file: well-formed, root Message, a CIN Header with LEA and Year; count Child."""
     digest = hashlib.sha256()
-    parser = ET.XMLPullParser(events=("start", "end"))
+    parser: ET.XMLPullParser[ET.Element] = ET.XMLPullParser(events=("start", "end"))
     stack: list[str] = []
     header: dict[str, str] = {}
     children = 0
@@ -64,7 +65,8 @@ def check_cin_xml(blocks: Iterable[bytes]) -> dict:
         for block in _chunks(blocks, digest):
             size += len(block)
             parser.feed(block)
-            for event, elem in parser.read_events():
+            # start and end events carry elements
+            for event, elem in cast(Iterator[tuple[str, ET.Element]], parser.read_events()):
                 if event == "start":
                     if not stack and elem.tag != "Message":
                         return {"reason": f"root element is <{elem.tag}>, expected <Message>", "size": size}
@@ -95,7 +97,7 @@ def check_cin_xml(blocks: Iterable[bytes]) -> dict:
             "la_code": lea, "collection_year": int(year)}
 
 
-def _lines(blocks: Iterable[bytes], digest, size: list[int]):
+def _lines(blocks: Iterable[bytes | memoryview], digest, size: list[int]):
     """Non-blank lines of a UTF-8 file (a byte-order mark dropped), hashing and counting every byte read."""
     decoder = codecs.getincrementaldecoder("utf-8-sig")()
     tail = ""
@@ -109,7 +111,7 @@ def _lines(blocks: Iterable[bytes], digest, size: list[int]):
         yield tail
 
 
-def check_csv(blocks: Iterable[bytes], expected_columns: tuple[str, ...]) -> dict:
+def check_csv(blocks: Iterable[bytes | memoryview], expected_columns: tuple[str, ...]) -> dict:
     """Header row exactly as expected, valid UTF-8, and a last line as wide as the header (else truncated)."""
     digest = hashlib.sha256()
     first, last, lines, counted = None, "", 0, [0]

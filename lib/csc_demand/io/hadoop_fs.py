@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from pyspark.sql import SparkSession
 
+from csc_demand.spark import jvm
+
 
 def _jvm_path(spark: SparkSession, location: str):
-    jvm = spark.sparkContext._jvm
-    path = jvm.org.apache.hadoop.fs.Path(str(location))
+    path = jvm(spark).org.apache.hadoop.fs.Path(str(location))
     return path, path.getFileSystem(spark.sparkContext._jsc.hadoopConfiguration())
 
 
@@ -54,7 +55,7 @@ def copy_folder_from_local(spark: SparkSession, folder: str, location: str) -> N
     """Copy a local folder's contents to ``location`` (overwriting files of the same name) through Hadoop's
     FileSystem: for outputs that libraries write only to local files (the report's HTML, PNG and XLSX)."""
     path, fs = _jvm_path(spark, location)
-    jvm = spark.sparkContext._jvm
+    java = jvm(spark)
     fs.mkdirs(path)
-    for entry in jvm.java.io.File(str(folder)).listFiles():
-        fs.copyFromLocalFile(False, True, jvm.org.apache.hadoop.fs.Path(entry.toURI()), path)
+    for entry in java.java.io.File(str(folder)).listFiles():
+        fs.copyFromLocalFile(False, True, java.org.apache.hadoop.fs.Path(entry.toURI()), path)

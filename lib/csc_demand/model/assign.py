@@ -22,7 +22,7 @@ def assign_categories(assessments: DataFrame, model: LatentClassModel, model_nam
     ids = F.array(*[F.lit(int(i)) for i in (model.classIds or range(1, k + 1))])
     names = F.array(*[F.lit(str(n)) for n in (model.classNames or [f"Class {c + 1}" for c in range(k)])])
     modelled = F.col("has_factors")
-    return (model.with_posterior(assessments, "_post")
+    return (model.withPosterior(assessments, "_post")
             .withColumn("_best", F.array_position(F.col("_post"), F.array_max(F.col("_post"))).cast("int"))
             .select(
                 "assessment_key", "child_key", "la_code", "collection_year",

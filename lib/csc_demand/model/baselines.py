@@ -8,8 +8,10 @@ baselines and the LCA are compared on the same log-likelihood, BIC, AIC, SABIC a
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 
 import numpy as np
+from pyspark.ml import Estimator
 from pyspark.ml.clustering import BisectingKMeans, GaussianMixture, KMeans
 from pyspark.ml.functions import array_to_vector
 from pyspark.sql import DataFrame
@@ -19,7 +21,7 @@ from csc_demand.model import em
 from csc_demand.model.patterns import unpack, unpack_column
 from csc_demand.model.selection import score_parameters
 
-BASELINES = {
+BASELINES: dict[str, Callable[[int, int], Estimator]] = {
     "kmeans": lambda k, seed: KMeans(k=k, seed=seed, weightCol="count", maxIter=50),
     "bisecting_kmeans": lambda k, seed: BisectingKMeans(k=k, seed=seed, weightCol="count", maxIter=50),
     "gaussian_mixture": lambda k, seed: GaussianMixture(k=k, seed=seed, weightCol="count", maxIter=50),

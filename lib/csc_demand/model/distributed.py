@@ -28,7 +28,7 @@ class SparkPatterns:
         self.table = patterns
         self.df = patterns.select("mask", "count")
         self.n_indicators = n_indicators
-        self.n_obs = float(self.df.groupBy().sum("count").first()[0] or 0)
+        self.n_obs = float(self.df.groupBy().sum("count").collect()[0][0] or 0)
 
     def reduce(self, fn: Callable, *params: np.ndarray) -> tuple:
         n_ind = self.n_indicators
@@ -41,7 +41,7 @@ class SparkPatterns:
                 X = sparse.csr_matrix(unpack(batch.column("mask").to_numpy(zero_copy_only=False), n_ind))
                 w = batch.column("count").to_numpy(zero_copy_only=False).astype(np.float64)
                 out = fn(X, w, *params)
-                total = out if total is None else tuple(a + b for a, b in zip(total, out))
+                total = out if total is None else tuple(a + b for a, b in zip(total, out, strict=True))
             if total is not None:
                 yield pa.RecordBatch.from_pydict({"stats": [pickle.dumps(total)]})
 
@@ -49,7 +49,7 @@ class SparkPatterns:
         if not rows:
             raise ModelError("the pattern table is empty: nothing to fit")
         parts = [pickle.loads(row["stats"]) for row in rows]
-        return tuple(sum(values[1:], values[0].copy()) for values in zip(*parts))
+        return tuple(sum(values[1:], values[0].copy()) for values in zip(*parts, strict=True))
 
     def top_patterns(self, n: int):
         """The n most frequent patterns (ties by mask) as (masks, counts): the pool starting values are drawn from."""

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from importlib.resources.abc import Traversable
 from pathlib import Path
 
 import numpy as np
@@ -36,7 +37,7 @@ class Category:
 
     def score(self, profile: np.ndarray) -> float | None:
         """Total margin over the thresholds when the class profile matches, else None."""
-        p = dict(zip(INDICATOR_NAMES, profile))
+        p = dict(zip(INDICATOR_NAMES, profile, strict=True))
         margins = [p[name] - t for name, t in self.require.items()]
         margins += [max(p[name] - t for name, t in group.items()) for group in self.any_of]
         margins += [t - p[name] for name, t in self.exclude.items()]
@@ -53,14 +54,14 @@ class Labels:
     keys: list
 
 
-def categories_path() -> Path:
+def categories_path() -> Path | Traversable:
     return conf_dir() / "categories.yml"
 
 
 def load_categories(path: str | Path | None = None) -> list[Category]:
     """Parse and check categories.yml (unknown indicators, duplicate ids or keys are errors naming the file)."""
-    path = Path(path) if path else categories_path()
-    raw = yaml.safe_load(path.read_text()) or {}
+    source = Path(path) if path else categories_path()
+    raw = yaml.safe_load(source.read_text()) or {}
     result = []
     for entry in raw.get("categories", []):
         groups = tuple(dict(g) for g in entry.get("any_of", []) or [])
@@ -89,7 +90,7 @@ def top_factor_name(profile: np.ndarray, n: int = 3) -> str:
     return "Top factors: " + ", ".join(INDICATOR_NAMES[j].replace("_", " ") for j in top)
 
 
-def label_classes(theta: np.ndarray, sizes: Sequence[float], categories: Sequence[Category]) -> Labels:
+def label_classes(theta: np.ndarray, sizes: Sequence[float] | np.ndarray, categories: Sequence[Category]) -> Labels:
     """Pair classes (rows of theta) with categories and return the stable order, ids, names and keys."""
     k = theta.shape[0]
     scores = np.full((k, len(categories)), np.nan)
@@ -102,7 +103,7 @@ def label_classes(theta: np.ndarray, sizes: Sequence[float], categories: Sequenc
     # Matches dominate (one unit each beats any total margin), margins break ties.
     weight = np.where(matched, 1000.0 + np.nan_to_num(scores), 0.0)
     rows, cols = linear_sum_assignment(weight, maximize=True)
-    pairs = sorted(((categories[j].id, c, categories[j]) for c, j in zip(rows, cols) if matched[c, j]),
+    pairs = sorted(((categories[j].id, c, categories[j]) for c, j in zip(rows, cols, strict=True) if matched[c, j]),
                    key=lambda t: t[0])
     paired = {c for _, c, _ in pairs}
     rest = sorted((c for c in range(k) if c not in paired), key=lambda c: (-sizes[c], c))

@@ -10,6 +10,7 @@ import math
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 from pyspark import keyword_only
@@ -34,7 +35,7 @@ from pyspark.ml.util import (
     MLWritable,
     MLWriter,
 )
-from pyspark.sql import DataFrame
+from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
 
 from csc_demand.errors import ModelError
@@ -73,13 +74,41 @@ class _LCAParams(HasFeaturesCol, HasPredictionCol, HasProbabilityCol, HasMaxIter
     def getNStarts(self) -> int:
         return self.getOrDefault(self.nStarts)
 
+    def getBurnInIter(self) -> int:
+        return self.getOrDefault(self.burnInIter)
+
+    def getBurnInSample(self) -> int:
+        return self.getOrDefault(self.burnInSample)
+
+    def getNRefine(self) -> int:
+        return self.getOrDefault(self.nRefine)
+
+    def getMaxDriverPatterns(self) -> int:
+        return self.getOrDefault(self.maxDriverPatterns)
+
+    def getInitPatterns(self) -> int:
+        return self.getOrDefault(self.initPatterns)
+
 
 class LatentClassAnalysis(Estimator, _LCAParams, DefaultParamsReadable, DefaultParamsWritable):
     """Mixture of independent Bernoulli indicators fitted by EM with many random starts (deterministic per seed).
+    ``featuresCol`` holds each row's 0/1 indicators (array<int> or ML Vector). With ``spark`` a SparkSession:
 
-    >>> lca = LatentClassAnalysis(k=12, nStarts=10, seed=1)
-    >>> model = lca.fit(assessments.where("has_factors"))    # featuresCol "indicators": array<int> or Vector
+    >>> rows = [([1, 1, 0],)] * 60 + [([0, 0, 1],)] * 40
+    >>> df = spark.createDataFrame(rows, "indicators array<int>")
+    >>> lca = LatentClassAnalysis(k=2, nStarts=3, seed=1)
+    >>> lca.getK(), lca.getFeaturesCol(), lca.getNStarts()
+    (2, 'indicators', 3)
+    >>> model = lca.fit(df)
+    >>> sorted(model.classSizes.round(3).tolist())
+    [0.4, 0.6]
+    >>> round(model.logLikelihood, 1)  # 60 ln 0.6 + 40 ln 0.4: each pattern is a class of its own
+    -67.3
+    >>> sorted(row["count"] for row in model.transform(df).groupBy("prediction").count().collect())
+    [40, 60]
     """
+
+    _input_kwargs: dict[str, Any]  # set by @keyword_only, as in pyspark.ml's own estimators
 
     @keyword_only
     def __init__(self, *, k: int = 12, featuresCol: str = "indicators", predictionCol: str = "prediction",
@@ -95,22 +124,22 @@ class LatentClassAnalysis(Estimator, _LCAParams, DefaultParamsReadable, DefaultP
         return self._set(**self._input_kwargs)
 
     def _fit(self, dataset: DataFrame) -> LatentClassModel:
-        patterns = self.prepare_patterns(dataset)
+        patterns = self.preparePatterns(dataset)
         try:
-            return self.fit_patterns(patterns)
+            return self.fitPatterns(patterns)
         finally:
             patterns.release()
 
-    def prepare_patterns(self, dataset: DataFrame) -> PreparedPatterns:
-        """Validate and compress once (one pass over the rows); ``fit_patterns`` can then fit any k on the result
+    def preparePatterns(self, dataset: DataFrame) -> PreparedPatterns:
+        """Validate and compress once (one pass over the rows); ``fitPatterns`` can then fit any k on the result
         (model selection)."""
         n_ind, table = pattern_table(dataset, self.getFeaturesCol())
         n_patterns = table.count()
-        pool = self.getOrDefault(self.initPatterns)
-        if n_patterns > self.getOrDefault(self.maxDriverPatterns):
-            data = SparkPatterns(table, n_ind)
-            masks, counts = data.top_patterns(pool)
-            return PreparedPatterns(data, masks, counts, n_patterns, table)
+        pool = self.getInitPatterns()
+        if n_patterns > self.getMaxDriverPatterns():
+            spark_data = SparkPatterns(table, n_ind)
+            masks, counts = spark_data.top_patterns(pool)
+            return PreparedPatterns(spark_data, masks, counts, n_patterns, table)
         rows = table.select("mask", "count").collect()
         table.unpersist()
         masks = np.array([r["mask"] for r in rows], dtype=np.int64)
@@ -121,16 +150,16 @@ class LatentClassAnalysis(Estimator, _LCAParams, DefaultParamsReadable, DefaultP
         data = em.LocalPatterns(unpack(masks, n_ind), counts)
         return PreparedPatterns(data, masks[top], counts[top], n_patterns, table)
 
-    def fit_patterns(self, patterns: PreparedPatterns) -> LatentClassModel:
+    def fitPatterns(self, patterns: PreparedPatterns) -> LatentClassModel:
         k = self.getK()
         if k < 1 or self.getNStarts() < 1:
             raise ModelError(f"k and nStarts must be positive (k={k}, nStarts={self.getNStarts()})")
         data = patterns.data
         result = em.fit_multistart(
             data, unpack(patterns.init_masks, data.n_indicators), patterns.init_counts, k=k,
-            n_starts=self.getNStarts(), seed=self.getOrDefault(self.seed), max_iter=self.getMaxIter(),
-            tol=self.getTol(), burn_in=self.getOrDefault(self.burnInIter), n_refine=self.getOrDefault(self.nRefine),
-            burn_in_sample=self.getOrDefault(self.burnInSample))
+            n_starts=self.getNStarts(), seed=self.getSeed(), max_iter=self.getMaxIter(),
+            tol=self.getTol(), burn_in=self.getBurnInIter(), n_refine=self.getNRefine(),
+            burn_in_sample=self.getBurnInSample())
         model = LatentClassModel._from_arrays(np.exp(result.log_pi), result.theta)
         model._loglik, model._n_obs, model._n_patterns = result.loglik, data.n_obs, patterns.n_patterns
         model._fit_info = {"n_iter": result.n_iter, "converged": result.converged,
@@ -153,7 +182,7 @@ class PreparedPatterns:
         return isinstance(self.data, SparkPatterns)
 
     def release(self) -> None:
-        if self.distributed:
+        if isinstance(self.data, SparkPatterns):
             self.data.release()
 
 
@@ -161,7 +190,7 @@ class LatentClassModel(Model, _LCAParams, MLReadable, MLWritable):
     """A fitted latent class model: class sizes, conditional probabilities (k x J), log-likelihood; ``transform``
     adds ``predictionCol`` (modal class, 0-based int) and ``probabilityCol`` (posterior, ML Vector)."""
 
-    def __init__(self):
+    def __init__(self) -> None:
         super().__init__()
         self._weights = np.ones(1)
         self._theta = np.full((1, 1), 0.5)
@@ -228,33 +257,30 @@ class LatentClassModel(Model, _LCAParams, MLReadable, MLWritable):
         return self._copyValues(model)
 
     # ---- scoring -------------------------------------------------------------------------------------
-    def with_posterior(self, df: DataFrame, out_col: str) -> DataFrame:
-        """``df`` plus ``out_col``: posterior class probabilities array<double> (Spark SQL only, no UDF).
+    def withPosterior(self, dataset: DataFrame, outputCol: str) -> DataFrame:
+        """``dataset`` plus ``outputCol``: posterior class probabilities array<double> (Spark SQL only, no UDF).
 
         Built in steps (scores, their maximum, shifted exponentials, total) so that each is computed once per row;
         nesting them in one expression would recompute the scores inside every lambda.
         """
-        x = indicator_array(df, self.getFeaturesCol())
+        x = indicator_array(dataset, self.getFeaturesCol())
         log_p, log_q = np.log(self._theta), np.log1p(-self._theta)
         log_odds, offset = log_p - log_q, log_q.sum(axis=1) + np.log(self._weights)
         present = "__lca_present"  # 0-based positions of the indicators that are 1 (a few per row)
-        scores = []
-        for c in range(self._theta.shape[0]):
-            weights = F.array(*[F.lit(float(v)) for v in log_odds[c]])
-            scores.append(F.aggregate(present, F.lit(float(offset[c])), lambda acc, j: acc + F.get(weights, j)))
+        scores = [_class_score(present, offset[c], log_odds[c]) for c in range(self._theta.shape[0])]
         tmp = [f"__lca_{name}" for name in ("score", "max", "exp", "total")]
         positions = F.filter(F.sequence(F.lit(0), F.size(x) - 1), lambda j: F.get(x, j) == 1)
-        return (df.withColumn(present, F.when(F.size(x) > 0, positions).otherwise(F.array().cast("array<int>")))
+        return (dataset.withColumn(present, F.when(F.size(x) > 0, positions).otherwise(F.array().cast("array<int>")))
                 .withColumn(tmp[0], F.array(*scores))
                 .withColumn(tmp[1], F.array_max(tmp[0]))
                 .withColumn(tmp[2], F.transform(tmp[0], lambda v: F.exp(v - F.col(tmp[1]))))
                 .withColumn(tmp[3], F.aggregate(tmp[2], F.lit(0.0), lambda acc, v: acc + v))
-                .withColumn(out_col, F.transform(tmp[2], lambda v: v / F.col(tmp[3])))
+                .withColumn(outputCol, F.transform(tmp[2], lambda v: v / F.col(tmp[3])))
                 .drop(present, *tmp))
 
     def _transform(self, dataset: DataFrame) -> DataFrame:
         post = "__lca_posterior"
-        out = self.with_posterior(dataset, post)
+        out = self.withPosterior(dataset, post)
         return (out.withColumn(self.getPredictionCol(),
                                (F.array_position(F.col(post), F.array_max(F.col(post))) - 1).cast("int"))
                 .withColumn(self.getProbabilityCol(), array_to_vector(F.col(post)))
@@ -262,16 +288,16 @@ class LatentClassModel(Model, _LCAParams, MLReadable, MLWritable):
 
     # ---- parameter sets (the published-parameter format) -------------------------------------------
     @classmethod
-    def from_parameters(cls, parameters: dict, featuresCol: str = "indicators") -> LatentClassModel:
+    def fromParameters(cls, parameters: dict, featuresCol: str = "indicators") -> LatentClassModel:
         """A model from a validated parameter set (``csc_demand.model.parameters``), e.g. a published one."""
         model = cls._from_arrays(parameters["class_sizes"], parameters["conditional_probabilities"],
                                  parameters.get("class_names"), parameters.get("class_ids"))
         return model._set(featuresCol=featuresCol)
 
-    def to_parameters(self, indicator_names: Sequence[str]) -> dict:
+    def toParameters(self, indicatorNames: Sequence[str]) -> dict:
         k = self._theta.shape[0]
         return {
-            "indicator_names": list(indicator_names),
+            "indicator_names": list(indicatorNames),
             "class_ids": self._class_ids or list(range(1, k + 1)),
             "class_names": self._class_names or [f"Class {c + 1}" for c in range(k)],
             "class_sizes": self._weights.tolist(),
@@ -285,6 +311,12 @@ class LatentClassModel(Model, _LCAParams, MLReadable, MLWritable):
     @classmethod
     def read(cls) -> MLReader:
         return _LatentClassModelReader()
+
+
+def _class_score(present: str, offset: float, log_odds: np.ndarray) -> Column:
+    """One class's log joint score: its offset plus the log odds of the indicators listed in ``present``."""
+    weights = F.array(*[F.lit(float(v)) for v in log_odds])
+    return F.aggregate(present, F.lit(float(offset)), lambda acc, j: acc + F.get(weights, j))
 
 
 class _LatentClassModelWriter(MLWriter):
@@ -310,7 +342,7 @@ class _LatentClassModelWriter(MLWriter):
 class _LatentClassModelReader(MLReader):
     def load(self, path: str) -> LatentClassModel:
         metadata = DefaultParamsReader.loadMetadata(path, self.sparkSession)
-        row = self.sparkSession.read.parquet(os.path.join(path, "data")).first()
+        (row,) = self.sparkSession.read.parquet(os.path.join(path, "data")).collect()
         model = LatentClassModel._from_arrays(row["weights"], row["theta"], row["class_names"], row["class_ids"])
         model._resetUid(metadata["uid"])
         DefaultParamsReader.getAndSetParams(model, metadata)

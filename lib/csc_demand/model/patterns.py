@@ -57,9 +57,9 @@ def explain_invalid(df: DataFrame, col: str, key_cols: list[str] | None = None) 
                .select(F.size("_ind").alias("_n"), bad.alias("_bad"), *(key_cols or []))
                .groupBy().agg(F.min("_n").alias("lo"), F.max("_n").alias("hi"),
                               F.sum(F.col("_bad").cast("long")).alias("n_bad"))
-               .first())
+               .collect()[0])
     if summary["n_bad"]:
-        example = (df.select(ind.alias("_ind"), *(key_cols or [])).where(bad).first())
+        example = df.select(ind.alias("_ind"), *(key_cols or [])).where(bad).take(1)[0]
         raise ModelError(
             f"{summary['n_bad']} row(s) have a null or non-0/1 value in {col!r} (first: {example.asDict()}); "
             "indicators must be 0/1 - fix or drop those rows before fitting")

@@ -35,12 +35,12 @@ def plot_criteria(table: list[dict], path: str | Path, chosen: int | None = None
     return Path(path)
 
 
-def plot_profiles(theta: np.ndarray, class_names: Sequence[str], sizes: Sequence[float], path: str | Path) -> Path:
+def plot_profiles(theta: np.ndarray, class_names: Sequence[str], sizes: Sequence[float] | np.ndarray, path: str | Path) -> Path:
     """Heatmap of P(factor | category): categories as rows (with their share), factors as columns."""
     fig, ax = plt.subplots(figsize=(14, 0.45 * len(class_names) + 3))
     image = ax.imshow(theta, aspect="auto", cmap="viridis", vmin=0, vmax=1)
     ax.set_yticks(range(len(class_names)))
-    ax.set_yticklabels([f"{n[:45]} ({s:.1%})" for n, s in zip(class_names, sizes)], fontsize=8)
+    ax.set_yticklabels([f"{n[:45]} ({s:.1%})" for n, s in zip(class_names, sizes, strict=True)], fontsize=8)
     ax.set_xticks(range(len(INDICATOR_NAMES)))
     ax.set_xticklabels([n.replace("_", " ") for n in INDICATOR_NAMES], rotation=90, fontsize=7)
     fig.colorbar(image, ax=ax, label="P(factor | category)")

@@ -11,9 +11,9 @@ from __future__ import annotations
 import json
 import re
 
-import mlflow.pyfunc
 import numpy as np
 import pandas as pd
+from mlflow.pyfunc import PythonModel
 
 from csc_demand.codes import indicator_vector
 from csc_demand.model.em import EPS, posterior
@@ -47,7 +47,7 @@ def classify_codes(parameters: dict, factor_codes) -> pd.DataFrame:
     })
 
 
-class CategoryClassifier(mlflow.pyfunc.PythonModel):
+class CategoryClassifier(PythonModel):
     """Holds the parameter set (artifact ``parameters``: the published-parameter JSON)."""
 
     def __init__(self, parameters: dict | None = None):
@@ -60,4 +60,5 @@ class CategoryClassifier(mlflow.pyfunc.PythonModel):
     def predict(self, context, model_input: pd.DataFrame, params=None) -> pd.DataFrame:
         if INPUT_COLUMN not in model_input:
             raise ValueError(f"input needs a column {INPUT_COLUMN!r} (a list of CIN factor codes per assessment)")
+        assert self.parameters is not None, "built with a parameter set or loaded by MLflow (load_context)"
         return classify_codes(self.parameters, list(model_input[INPUT_COLUMN]))

@@ -56,7 +56,7 @@ def score_parameters(data: em.PatternData, weights: np.ndarray, theta: np.ndarra
 
 def fit_k(estimator: LatentClassAnalysis, patterns: PreparedPatterns, k: int) -> KFit:
     started = time.time()
-    model = estimator.copy({estimator.k: k}).fit_patterns(patterns)
+    model = estimator.copy({estimator.k: k}).fitPatterns(patterns)
     metrics, mean_post = score_parameters(patterns.data, model.classSizes, model.conditionalProbabilities)
     info = model.fitInfo
     metrics.update(n_iter=info["n_iter"], converged=float(info["converged"]), seconds=time.time() - started)

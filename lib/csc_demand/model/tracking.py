@@ -7,8 +7,10 @@ import hashlib
 import json
 import subprocess
 import zipfile
+import zipimport
 from importlib import metadata
 from pathlib import Path
+from typing import cast
 
 import mlflow
 from mlflow import MlflowClient
@@ -66,13 +68,16 @@ def log_input_table(df, cfg: Config, layer: str, table: str, version: int) -> No
     by its Unity Catalog name on Databricks (which gives the workspace's lineage)."""
     location = cfg.table_name(layer, table)
     if cfg.on_databricks:
-        dataset = mlflow.data.from_spark(df, table_name=location, version=str(version), name=f"{layer}.{table}")
+        from mlflow.data.spark_dataset import from_spark
+
+        dataset = from_spark(df, table_name=location, version=str(version), name=f"{layer}.{table}")
     else:  # from_spark takes only local or DBFS folders for Delta tables, so an s3a:// table's source is built here
         from mlflow.data.delta_dataset_source import DeltaDatasetSource
         from mlflow.data.spark_dataset import SparkDataset
 
-        dataset = SparkDataset(df=df, source=DeltaDatasetSource(path=location, delta_table_version=str(version)),
-                               name=f"{layer}.{table}")
+        # The version as a string, as from_spark records it (the source leaves out a falsy version: 0 as an int).
+        source = DeltaDatasetSource(path=location, delta_table_version=str(version))  # type: ignore[arg-type]
+        dataset = SparkDataset(df=df, source=source, name=f"{layer}.{table}")
     mlflow.log_input(dataset, context="training")
     mlflow.log_params({f"input.{layer}.{table}.version": version})
 
@@ -103,7 +108,7 @@ def package_source(workdir: Path) -> str:
     if folder.is_dir():
         return str(folder)
     target = Path(workdir) / "code"
-    with zipfile.ZipFile(csc_demand.__loader__.archive) as wheel:  # zipimport's loader names its archive
+    with zipfile.ZipFile(cast(zipimport.zipimporter, csc_demand.__loader__).archive) as wheel:
         wheel.extractall(target, members=[name for name in wheel.namelist() if name.startswith("csc_demand/")])
     return str(target / "csc_demand")
 
@@ -129,7 +134,7 @@ def champion_uri(cfg: Config) -> str:
     return f"models:/{cfg.mlflow.model_name}@{CHAMPION}"
 
 
-def load_registered_parameters(model_uri: str) -> tuple[dict, str, str]:
+def load_registered_parameters(model_uri: str) -> tuple[dict, str, str | None]:
     """(parameter set, model name, version) of a registered pyfunc (``models:/name@alias`` or ``models:/name/3``)."""
     model = mlflow.pyfunc.load_model(model_uri)
     parameters = model.unwrap_python_model().parameters

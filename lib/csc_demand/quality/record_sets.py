@@ -6,14 +6,19 @@ its raw data sits in the parent's quarantine row).
 """
 from __future__ import annotations
 
+from collections.abc import Sequence
+from functools import reduce
+
 from pyspark.sql import Column, DataFrame, Window
 from pyspark.sql import functions as F
 from pyspark.sql.window import WindowSpec
 
-from csc_demand.quality.checks import first_failing_rule
-from csc_demand.quality.rules import Checks
+from csc_demand import codes
+from csc_demand.quality.checks import ISO_DATE, UK_DATE, first_failing_rule, to_bool, to_date, value
+from csc_demand.quality.rules import Checks, census_end, census_start
 
 FAR_FUTURE = "9999-12-31"
+PLACEMENT_FIELDS = ("PLACE", "PLACE_PROVIDER", "URN", "PL_POST")  # a change of placement changes one
 
 
 def apply_rules(df: DataFrame, checks: Checks) -> DataFrame:
@@ -24,7 +29,7 @@ def apply_rules(df: DataFrame, checks: Checks) -> DataFrame:
               .withColumn("rule_id", first_failing_rule(record_checks + checks, already=parent)))
 
 
-def flag_duplicates(df: DataFrame, keys: list[str], order: list[Column | str]) -> DataFrame:
+def flag_duplicates(df: DataFrame, keys: list[str], order: Sequence[Column | str]) -> DataFrame:
     """CSC-DUP on every accepted record after the first with the same natural key in the same file."""
     accepted = F.col("rule_id").isNull()
     window = Window.partitionBy(*keys, "source_file", accepted).orderBy(*order)  # person first: see by_person
@@ -32,43 +37,150 @@ def flag_duplicates(df: DataFrame, keys: list[str], order: list[Column | str]) -
                                      .otherwise(F.col("rule_id")))
 
 
-def _child_records_by_start(start: str, order: list[Column | str]) -> WindowSpec:
-    """A child's accepted (or its rejected) records of one file, in order of ``start`` then ``order``."""
-    return Window.partitionBy("child_key", "source_file", F.col("rule_id").isNull()).orderBy(F.col(start), *order)
+def apply_set_rules(df: DataFrame, checks: Checks) -> DataFrame:
+    """rule_id on an accepted record from the first of ``checks`` that holds: rules that compare a child's records
+    (of one file) with each other, written with the window columns below."""
+    return df.withColumn("rule_id", first_failing_rule(checks, already=F.col("rule_id")))
 
 
-def flag_overlapping_plans(df: DataFrame, start: str, end: str, order: list[Column | str]) -> DataFrame:
-    """8940 on an accepted plan that starts before an earlier accepted plan of the child (same file) has ended.
-
-    The later plan is the bad one. An open plan (no end date) overlaps every plan that starts after it.
-    """
-    accepted = F.col("rule_id").isNull()
-    window = _child_records_by_start(start, order).rowsBetween(Window.unboundedPreceding, -1)
-    latest_end_before = F.max(F.coalesce(F.col(end), F.lit(FAR_FUTURE).cast("date"))).over(window)
-    return df.withColumn("rule_id", F.when(accepted & (F.col(start) < latest_end_before), F.lit("8940"))
-                                     .otherwise(F.col("rule_id")))
+def by_start(order: Sequence[Column | str], *within: str) -> WindowSpec:
+    """A child's accepted (or its rejected) records of one file (and of one ``within``, e.g. one referral), in order
+    of start_date then ``order``."""
+    return (Window.partitionBy("child_key", *within, "source_file", F.col("rule_id").isNull())
+                  .orderBy(F.col("start_date"), *order))
 
 
-def flag_starts_before_previous_end(df: DataFrame, start: str, end: str, rule_id: str,
-                                   order: list[Column | str]) -> DataFrame:
-    """``rule_id`` on an accepted record that starts before the previous accepted record of the child (same file,
-    by start) has ended; an open previous record is left to other rules (SSDA903 rule 501 reads it this way)."""
-    accepted = F.col("rule_id").isNull()
-    window = _child_records_by_start(start, order)
-    previous_end = F.lag(F.col(end)).over(window)
-    return df.withColumn("rule_id", F.when(accepted & (F.col(start) < previous_end), F.lit(rule_id))
-                                     .otherwise(F.col("rule_id")))
+def latest_end_before(end: Column, window: WindowSpec) -> Column:
+    """The latest ``end`` of the records before this one in ``window`` (give an open record a far end date)."""
+    return F.max(end).over(window.rowsBetween(Window.unboundedPreceding, -1))
 
 
-def flag_open_before_a_later_record(df: DataFrame, start: str, is_open: Column, rule_id: str,
-                                    order: list[Column | str]) -> DataFrame:
-    """``rule_id`` on an accepted record left open although a later accepted record of the child (same file, by
-    start) follows it (SSDA903 rule 142: an episode without DEC or REC that is not the child's last)."""
-    accepted = F.col("rule_id").isNull()
-    window = _child_records_by_start(start, order)
-    followed = F.lead(F.col(start)).over(window).isNotNull()
-    return df.withColumn("rule_id", F.when(accepted & is_open & followed, F.lit(rule_id))
-                                     .otherwise(F.col("rule_id")))
+def open_later(is_open: Column, window: WindowSpec) -> Column:
+    """A record after this one in ``window`` is open too."""
+    return F.coalesce(F.max(is_open.cast("int")).over(window.rowsBetween(1, Window.unboundedFollowing)) == 1,
+                      F.lit(False))
+
+
+def far_end(end: Column) -> Column:
+    return F.coalesce(end, F.lit(FAR_FUTURE).cast("date"))
+
+
+def referral_set_checks(rule: str = "rule_id") -> Checks:
+    """Over staged referrals by child and file, ``rule`` naming the column of their own rules (NPD: over lines,
+    each carrying its referral's fields, so a referral's lines agree with it). A referral is open with no closure
+    date on one that led to further action (ReferralNFA false or 0). 8815: an open referral while a later one is
+    open too (the earlier is rejected); 8816: an open referral that is not the child's latest; 8820: a referral
+    starting before an earlier one ended (an open one never ends)."""
+    referral, closure = to_date("referral_date_raw", ISO_DATE), to_date("closure_date_raw", ISO_DATE)
+    day = F.datediff(referral, F.lit("2000-01-01").cast("date"))  # range frames need a number
+    is_open = closure.isNull() & (to_bool("referral_nfa_raw") == F.lit(False))
+    child = Window.partitionBy("child_key", "source_file", F.col(rule).isNull())
+    earlier = child.orderBy(day).rangeBetween(Window.unboundedPreceding, -1)
+    return [("8815", is_open & F.coalesce(F.max(F.when(is_open, day)).over(child) > day, F.lit(False))),
+            ("8816", is_open & (F.max(day).over(child) > day)),
+            ("8820", referral < F.max(F.when(is_open, far_end(closure)).otherwise(closure)).over(earlier))]
+
+
+def cp_plan_set_checks(order: Sequence[Column | str]) -> Checks:
+    """Over validated CP plans. 8940: the later of two overlapping plans (an open plan overlaps every later one,
+    so this also takes the later of two open plans, DfE 8935)."""
+    return [("8940", F.col("start_date") < latest_end_before(far_end(F.col("end_date")), by_start(order)))]
+
+
+def cin_plan_set_checks(order: Sequence[Column | str]) -> Checks:
+    """Over validated CIN plans: 4014 the later of two plans that overlap or touch; 4004 an open plan followed by
+    another open plan of the same referral."""
+    end = to_date("end_raw", ISO_DATE)
+    return [("4014", F.col("start_date") <= latest_end_before(far_end(end), by_start(order))),
+            ("4004", end.isNull() & open_later(end.isNull(), by_start(order, "referral_date")))]
+
+
+CP_PLAN_FLAGS = ("_cp_starts_before", "_cp_starts_during", "_cp_open_too", "_cp_review_during")
+
+
+def with_cp_plans_beside(cin_plans: DataFrame, cp_plans: DataFrame) -> DataFrame:
+    """Checked CIN plans -> plus ``_cp_*`` flags from the child's accepted CP plans of the same file (checked CP
+    plans), for the rules on a CIN plan and a CP plan at once (cin_plan_cp_checks)."""
+    cp = cp_plans.filter(F.col("rule_id").isNull()).select(
+        "child_key", "source_file", F.col("referral_date").alias("cp_referral"), F.col("start_date").alias("cp_start"),
+        F.col("end_date").alias("cp_end"), F.coalesce("review_dates_raw", F.array().cast("array<string>"))
+                                            .alias("cp_reviews"))
+    start, end, year_end = F.col("start_date"), to_date("end_raw", ISO_DATE), census_end()
+    pairs = cin_plans.select("child_key", "source_file", "locator", "referral_date", "start_date", "end_raw",
+                             "collection_year").join(cp, ["child_key", "source_file"])
+
+    def during(day: Column, since: Column, until: Column) -> Column:  # an open plan runs to the census year's end
+        return (day >= since) & ((day < until) | (until.isNull() & (day <= year_end)))
+
+    flags = pairs.groupBy("source_file", "locator").agg(
+        F.max(during(start, F.col("cp_start"), F.col("cp_end"))).alias("_cp_starts_before"),
+        F.max(during(F.col("cp_start"), start, end)).alias("_cp_starts_during"),
+        F.max((F.col("referral_date") == F.col("cp_referral")) & end.isNull() & F.col("cp_end").isNull())
+         .alias("_cp_open_too"),
+        F.max(F.col("cp_end").isNotNull() & F.exists("cp_reviews", lambda r: (
+            to_date(r, ISO_DATE) >= start) & (to_date(r, ISO_DATE) < end) & (to_date(r, ISO_DATE) != F.col("cp_end"))))
+         .alias("_cp_review_during"))
+    return cin_plans.join(flags, ["source_file", "locator"], "left")
+
+
+def cin_plan_cp_checks() -> Checks:
+    """Over with_cp_plans_beside; the CIN plan is rejected (the CP plan is the analysis' measure): 4016 it starts
+    during a CP plan; 4017 a CP plan starts during it; 4001 both open in one referral; 4003 a CP plan's review
+    falls during it."""
+    flag = lambda name: F.coalesce(F.col(name), F.lit(False))  # noqa: E731
+    return [("4016", flag("_cp_starts_before")), ("4017", flag("_cp_starts_during")),
+            ("4001", flag("_cp_open_too")), ("4003", flag("_cp_review_during"))]
+
+
+def assessment_set_checks(order: Sequence[Column | str]) -> Checks:
+    """8896: an assessment not authorised, followed by another one of the same referral."""
+    is_open = value("authorised_raw").isNull()
+    return [("8896", is_open & open_later(is_open, by_start(order, "referral_date")))]
+
+
+def section47_set_checks(order: Sequence[Column | str]) -> Checks:
+    """An enquiry is open until its ICPC, or for good when it has none and one is not marked not required. 8890:
+    an enquiry starting on or before the end of an earlier one of its referral; 8839: an open enquiry followed by
+    another open one."""
+    icpc = to_date("icpc_raw", ISO_DATE)
+    is_open = icpc.isNull() & ~F.coalesce(to_bool("icpc_not_required_raw"), F.lit(False))
+    window, end = by_start(order, "referral_date"), F.when(is_open, far_end(icpc)).otherwise(icpc)
+    return [("8890", F.col("start_date") <= latest_end_before(end, window)),
+            ("8839", is_open & open_later(is_open, window))]
+
+
+def care_episode_set_checks(order: Sequence[Column | str]) -> Checks:
+    """SSDA903 rules over a child's episodes of one return in order of start (as the DfE reads them: 501 leaves an
+    open previous episode to 142; 433 counts a missing previous end as a mismatch). 434-436 compare an episode's
+    legal status and placement fields with the previous episode's as the DfE does: a blank equals nothing, except
+    in 436 and among 434's placement fields, where two blanks are equal."""
+    window = by_start(order)
+    end, rec, rne = to_date("DEC", UK_DATE), F.upper(value("REC")), F.upper(value("RNE"))
+    previous_end, previous_rec = F.lag(end).over(window), F.lag(rec).over(window)
+    has_previous = F.row_number().over(window) > 1
+    next_start = F.lead(F.col("start_date")).over(window)
+
+    def same(names: Sequence[str], blanks_equal: bool) -> Column:
+        pairs = [(value(name), F.lag(value(name)).over(window)) for name in names]
+        equal = [now.eqNullSafe(before) if blanks_equal else F.coalesce(now == before, F.lit(False))
+                 for now, before in pairs]
+        return reduce(Column.__and__, equal)
+
+    return [
+        ("501", F.col("start_date") < previous_end),
+        ("142", (end.isNull() | rec.isNull()) & next_start.isNotNull()),
+        # X1 (a new episode begins) exactly when the next episode starts the day this one ends
+        ("388", end.isNotNull() & ((rec == codes.REC_CONTINUES) != F.coalesce(next_start == end, F.lit(False)))),
+        ("431", (rne == "S") & (F.col("start_date") <= previous_end)),
+        ("432", previous_rec.isin(*codes.REC_LEFT_CARE) & F.coalesce(rne != "S", F.lit(True))),
+        ("433", rne.isin("P", "L", "T", "U", "B") & has_previous
+            & F.coalesce(previous_end != F.col("start_date"), F.lit(True))),
+        ("434", (rne == "L") & has_previous & (same(["LS"], False) | ~same(PLACEMENT_FIELDS, True))),
+        ("435", rne.isin("P", "T") & has_previous & (~same(["LS"], False) | same(PLACEMENT_FIELDS, False))),
+        ("436", rne.isin("U", "B") & has_previous & (same(["LS"], True) | same(PLACEMENT_FIELDS, True))),
+        ("437", rec.isin(*codes.REC_DIED_OR_18) & next_start.isNotNull()),
+        ("357", ~has_previous & (F.col("start_date") >= census_start()) & F.coalesce(rne != "S", F.lit(True))),
+    ]
 
 
 def by_person(df: DataFrame, person: str) -> DataFrame:

@@ -3,9 +3,11 @@ the record). Each entry is (rule id from quality.catalog.RULES, a boolean Column
 
 Staged columns are the formats' raw strings under common names (see transform/cin_xml_records.py,
 transform/cin_npd_records.py, transform/care_episodes.py); rules never see identifiers, only ``child_key``.
-Rules that compare records with each other (CSC-DUP, 8940) are in quality/record_sets.py.
+Rules that compare records with each other (CSC-DUP, 8940, episode sequences, ...) are in quality/record_sets.py.
 """
 from __future__ import annotations
+
+from functools import reduce
 
 from pyspark.sql import Column
 from pyspark.sql import functions as F
@@ -63,6 +65,20 @@ def census_end() -> Column:
     return F.make_date(F.col("collection_year"), F.lit(3), F.lit(31))
 
 
+def outside_census_year(date: Column) -> Column:
+    return (date < census_start()) | (date > census_end())
+
+
+def _date(name: str) -> Column:
+    return to_date(name, ISO_DATE)
+
+
+def _after_closure(*names: str) -> Column:
+    """8565: a date of the record (a referral's activity) is after its referral's closure."""
+    closure = _date("closure_date_raw")
+    return reduce(Column.__or__, [closure < _date(name) for name in names])
+
+
 def referral_checks() -> Checks:
     """Over staged referrals; ``birth_date_raw`` is the child's (expected) birth date as YYYY-MM-DD (NPD: the
     first of the birth month, so 8606 only fires when the referral is surely too early)."""
@@ -79,6 +95,13 @@ def referral_checks() -> Checks:
             | bad_code("closure_reason", codes.CLOSURE_REASONS)
             | bad_code("referral_source", codes.REFERRAL_SOURCES)
             | bad_code("primary_need", codes.PRIMARY_NEED_CODES)),
+        ("8810", value("closure_reason").isNotNull() & value("closure_date_raw").isNull()),
+        ("8805", value("closure_date_raw").isNotNull() & value("closure_reason").isNull()),
+        ("8610", (to_bool("referral_nfa_raw") == F.lit(False)) & value("primary_need").isNull()),
+        ("2990", F.upper(value("closure_reason")).isin("RC8", "RC9")  # closed after assessment, yet more activity
+            & (value("initial_cpc_raw").isNotNull() | (F.col("n_cp_plans") > 0) | (F.col("n_cin_plans") > 0)
+               | (F.col("n_section47") > 0))),
+        ("8565", _after_closure("initial_cpc_raw")),
     ]
 
 
@@ -90,7 +113,8 @@ def assessment_checks() -> Checks:
         ("CSC-DATE", _any_bad_date("start_raw", "review_raw", "authorised_raw")),
         ("1103", to_date("start_raw", ISO_DATE) < _referral_date()),
         ("8608", to_date("authorised_raw", ISO_DATE) < to_date("start_raw", ISO_DATE)),
-        # 8696 upper bound only: annual returns repeat an open referral's earlier assessments (docs/tables.md)
+        # 8696 upper bound only: annual returns repeat an open referral's earlier assessments (docs/tables.md); so
+        # do 8930, 4013 and 8715 below for plans and enquiries
         ("8696", to_date("authorised_raw", ISO_DATE) > census_end()),
         ("8736", value("authorised_raw").isNull() & ~to_date("start_raw", ISO_DATE).between(census_start(),
                                                                                            census_end())),
@@ -99,6 +123,9 @@ def assessment_checks() -> Checks:
         ("8869", F.array_contains(factors, codes.NO_FACTOR_CODE) & (F.size(F.array_distinct(factors)) > 1)),
         ("8898", F.size(F.array_distinct(factors)) < F.size(factors)),
         ("8831", _nfa()),
+        ("8614", value("authorised_raw").isNull() & (F.size(factors) > 0)),
+        ("8867", value("closure_date_raw").isNotNull() & value("authorised_raw").isNull()),  # closed, still open
+        ("8565", _after_closure("start_raw", "authorised_raw")),
     ]
 
 
@@ -115,6 +142,12 @@ def cp_plan_checks() -> Checks:
             | bad_code("latest_category", codes.ABUSE_CATEGORIES)),
         ("CSC-NUMBER", bad_int("previous_cpp_raw")),
         ("8832", _nfa()),
+        ("8720", value("start_raw").isNull() | (_date("start_raw") > census_end())),
+        ("8840", _date("start_raw") == _date("end_raw")),
+        ("8930", _date("end_raw") > census_end()),  # upper bound only, as 8696
+        ("8730", value("previous_cpp_raw").isNull() | (value("previous_cpp_raw").try_cast("int") < 0)),
+        ("8841", F.exists(reviews, lambda r: to_date(r, ISO_DATE) <= _date("start_raw"))),
+        ("8565", _after_closure("end_raw")),
     ]
 
 
@@ -125,6 +158,9 @@ def cin_plan_checks() -> Checks:
         ("4015", to_date("start_raw", ISO_DATE) < _referral_date()),
         ("4011", to_date("end_raw", ISO_DATE) < to_date("start_raw", ISO_DATE)),
         ("4000", _nfa()),
+        ("4010", value("start_raw").isNull() | (_date("start_raw") > census_end())),
+        ("4013", _date("end_raw") > census_end()),  # upper bound only, as 8696
+        ("8565", _after_closure("start_raw", "end_raw")),
     ]
 
 
@@ -136,31 +172,72 @@ def section47_checks() -> Checks:
         ("2889", to_date("start_raw", ISO_DATE) < _referral_date()),
         ("1104", to_date("icpc_raw", ISO_DATE) < _referral_date()),
         ("8831", _nfa()),
+        ("8615", (_date("start_raw") > _date("icpc_raw"))
+            | (value("icpc_raw").isNotNull() & value("start_raw").isNull())),
+        ("8715", _date("icpc_raw") > census_end()),  # upper bound only, as 8696
+        ("8740", value("icpc_raw").isNull() & (to_bool("icpc_not_required_raw") == F.lit(False))
+            & outside_census_year(_date("start_raw"))),
+        ("8868", value("closure_date_raw").isNotNull()  # closed, yet the enquiry neither held nor waived its ICPC
+            & (value("icpc_raw").isNull() != F.coalesce(to_bool("icpc_not_required_raw"), F.lit(False)))),
+        ("8565", _after_closure("start_raw", "icpc_raw")),
     ]
 
 
-def child_checks(missing_id_rule: str) -> Checks:
-    """Staged children carry ``birth_date_bad`` (each format writes birth dates its own way)."""
-    disabilities = F.coalesce(F.col("disabilities"), F.array().cast("array<string>"))
+def child_checks(source: str) -> Checks:
+    """Staged children of the CIN census (XML or NPD: ``source`` "cin") or of SSDA903 headers ("ssda903"); they
+    carry ``birth_date_bad`` (each format writes birth dates its own way)."""
+    disabilities = F.transform(F.coalesce(F.col("disabilities"), F.array().cast("array<string>")),
+                               lambda d: F.upper(F.trim(d)))
+    codes_known = (bad_code("sex_raw", codes.GENDER_TO_SEX) | bad_code("ethnicity", codes.ETHNICITY_GROUP)
+                   | F.exists(disabilities, lambda d: ~d.isin(list(codes.DISABILITY_CODES))))
+    if source == "ssda903":
+        return [("CSC-KEY", F.col("child_key").isNull()), ("CSC-DATE", F.col("birth_date_bad")),
+                ("301", F.col("birth_date") > census_end()), ("CSC-CODE", codes_known),
+                ("351", F.add_months(F.col("birth_date"), 12 * 25) < census_start())]  # over 25
+    unborn = F.col("birth_date").isNull() & F.col("expected_birth_date").isNotNull()
     return [
-        (missing_id_rule, F.col("child_key").isNull()),
+        ("8500", F.col("child_key").isNull()),
         ("CSC-DATE", F.col("birth_date_bad")),
         ("8520", F.col("birth_date") > census_end()),
-        ("CSC-CODE", bad_code("sex_raw", codes.GENDER_TO_SEX)
-            | bad_code("ethnicity", codes.ETHNICITY_GROUP)
-            | F.exists(disabilities, lambda d: ~F.upper(F.trim(d)).isin(list(codes.DISABILITY_CODES)))),
+        ("CSC-CODE", codes_known),
+        ("4180", value("sex_raw").isNull()),
+        ("8750", unborn & F.coalesce(value("sex_raw") != "0", F.lit(True))),
+        ("8790", F.array_contains(disabilities, "NONE") & F.exists(disabilities, lambda d: d != "NONE")),
+        ("8794", F.size(F.array_distinct(disabilities)) < F.size(disabilities)),
     ]
+
+
+def _aged(years: int, on: Column) -> Column:
+    """The child (``birth_date`` from the return's header) is ``years`` old or more on ``on``."""
+    return F.add_months(F.col("birth_date"), 12 * years) <= on
 
 
 def care_episode_checks() -> Checks:
-    """SSDA903 episodes; rule ids are the DfE's SSDA903 validation rules (501 and 142, which compare episodes of a
-    child, are in quality/record_sets.py). REC takes every year's codes: older returns use E43 and E44."""
+    """SSDA903 episodes with ``birth_date`` from the return's header; rule ids are the DfE's SSDA903 validation
+    rules (those comparing a child's episodes are in quality/record_sets.py). REC takes every year's codes: older
+    returns use E43 and E44. An unknown age fires no age rule."""
+    start, end, rec = to_date("DECOM", UK_DATE), to_date("DEC", UK_DATE), F.upper(value("REC"))
     return [
         ("CSC-KEY", F.col("child_key").isNull() | value("DECOM").isNull()),
         ("CSC-DATE", _any_bad_date("DECOM", "DEC", fmt=UK_DATE)),
         ("143", bad_code("RNE", codes.RNE_CODES)),
         ("149", bad_code("REC", codes.REC_CODES)),
         ("356", to_date("DEC", UK_DATE) < to_date("DECOM", UK_DATE)),
+        ("144", bad_code("LS", codes.LEGAL_STATUS_CODES)),
+        ("145", bad_code("CIN", codes.CATEGORY_OF_NEED_CODES)),
+        ("146", bad_code("PLACE", codes.PLACEMENT_CODES)),
+        ("148", value("DEC").isNull() != value("REC").isNull()),
+        ("353", start < F.lit("1991-10-14").cast("date")),  # the Children Act 1989 in force
+        ("354", start > census_end()),
+        ("385", end > census_end()),
+        ("355", end == start),
+        ("302", start < F.col("birth_date")),
+        ("352", (F.upper(value("RNE")) == "S") & _aged(18, start)),
+        ("386", rec.isin("E11", "E12") & _aged(18, end)),                    # adopted
+        ("407", rec.isin("E45", "E46", "E47", "E48") & (F.add_months(F.col("birth_date"), 216) < end)),  # SGO
+        ("387", rec.isin("E5", "E6") & ~_aged(14, end)),                     # independent living
+        ("389", (rec == "E7") & ~_aged(16, end)),                            # adult social care
+        ("460", (rec == "E17") & ~_aged(18, end)),                           # stayed with carers at 18
     ]
 
 

@@ -72,7 +72,7 @@ def dot_intervals(labels: Sequence[str], series: Sequence[tuple[str, Sequence, S
     return _svg(fig, title)
 
 
-def lines(x: Sequence, series: Sequence[tuple[str, Sequence, Sequence | None, Sequence | None]], title: str,
+def lines(x: Sequence | np.ndarray, series: Sequence[tuple[str, Sequence, Sequence | None, Sequence | None]], title: str,
           xlabel: str, ylabel: str, marks: Sequence[tuple[float, str]] = (), percent: bool = True) -> str | None:
     """Lines (with a shaded 95% band when limits are given), vertical marks at named x positions. None when every
     value is suppressed."""

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import tempfile
 from datetime import date
+from functools import reduce
 from pathlib import Path
 
 import pandas as pd
@@ -36,11 +37,10 @@ def data_quality(validated: dict[str, DataFrame]) -> DataFrame:
     """Validated record copies per silver table (``rule_id`` null = accepted, ``with_parent``) -> per return and
     table: ``rule_id`` "all" with received, accepted, quarantined and quarantined_with_parent; and per rule that
     rejected records: quarantined and quarantined_with_parent (received and accepted null, so sums stay true)."""
-    records = None
-    for table, df in validated.items():
-        part = df.select(F.lit(table).alias("table_name"), "source_file", "la_code",
-                         F.col("collection_year").cast("int").alias("collection_year"), "rule_id", "with_parent")
-        records = part if records is None else records.unionByName(part)
+    records = reduce(DataFrame.unionByName, [
+        df.select(F.lit(table).alias("table_name"), "source_file", "la_code",
+                  F.col("collection_year").cast("int").alias("collection_year"), "rule_id", "with_parent")
+        for table, df in validated.items()])
     per_rule = records.groupBy(*RETURN, "rule_id").agg(
         F.count(F.lit(1)).alias("records"), F.count(F.when(F.col("with_parent"), 1)).alias("with_parent"))
     rejected = F.col("rule_id").isNotNull()
@@ -94,7 +94,7 @@ def write_restricted_workbook(spark: SparkSession, cfg: Config, report_out: str 
         write_workbook(sheets, str(Path(folder) / name))
         return str(Path(folder) / name)
     location = locations.join(folder, name)
-    with tempfile.TemporaryDirectory() as scratch:  # openpyxl writes local files; Hadoop copies it to the lakehouse
+    with tempfile.TemporaryDirectory() as scratch:  # the workbook is written to a local file; Hadoop copies it to the lakehouse
         write_workbook(sheets, str(Path(scratch) / name))
         hadoop_fs.copy_folder_from_local(spark, scratch, folder)
     return location
@@ -106,7 +106,11 @@ def quarantined_with_ids(spark: SparkSession, cfg: Config) -> pd.DataFrame:
     key in their locator (recomputed from bronze's LAchildID), CSV records by their file and line."""
     quarantine = delta.read_table(spark, cfg, "silver", "quarantine").select(
         "la_code", "source_file", "table_name", "locator", "rule_id", "message")
-    files = quarantine.select("source_file").distinct()
+    # bronze is read for these files only (source_file has Delta file statistics), and not at all for a clean run
+    files = sorted(row["source_file"] for row in quarantine.select("source_file").distinct().collect())
+    if not files:
+        return pd.DataFrame(columns=["la_code", "source_file", "locator", "table_name", "rule_id", "message",
+                                     "identifier_field", "identifier"])
     in_csv = F.col("locator").startswith(F.concat("source_file", F.lit(":")))
     child_key = F.nullif(F.regexp_extract("locator", r"Child\[LAchildID=([^\]]+)\]", 1), F.lit(""))
     located = (quarantine.withColumn("child_key", child_key)
@@ -119,25 +123,25 @@ def quarantined_with_ids(spark: SparkSession, cfg: Config) -> pd.DataFrame:
                    .orderBy("source_file", F.length("locator"), "locator", "rule_id").toPandas())
 
 
-def _xml_ids(spark: SparkSession, cfg: Config, files: DataFrame) -> DataFrame:
+def _xml_ids(spark: SparkSession, cfg: Config, files: list[str]) -> DataFrame:
     """(source_file, child_key) -> LAchildID of every CIN XML child in the given files."""
     if not delta.table_exists(spark, cfg, "bronze", "cin_census"):
         return spark.createDataFrame([], "source_file string, child_key string, xml_field string, xml_id string")
     key = cfg.resolve_pseudonym_key()
     raw_id = F.col("ChildIdentifiers")["LAchildID"]
-    return (delta.read_table(spark, cfg, "bronze", "cin_census").join(files, "source_file", "left_semi")
+    return (delta.read_table(spark, cfg, "bronze", "cin_census").where(F.col("source_file").isin(files))
             .select("source_file", pseudonymise(F.col("la_code"), raw_id, key).alias("child_key"),
                     F.lit("LAchildID").alias("xml_field"), F.trim(raw_id).alias("xml_id"))
             .filter(F.col("child_key").isNotNull())
             .dropDuplicates(["source_file", "child_key"]))
 
 
-def _csv_ids(spark: SparkSession, cfg: Config, files: DataFrame) -> DataFrame:
+def _csv_ids(spark: SparkSession, cfg: Config, files: list[str]) -> DataFrame:
     """(source_file, line_number) -> the identifier field of every line of the given CSV files."""
     result = spark.createDataFrame([], "source_file string, line_number long, csv_field string, csv_id string")
     for table, column in CSV_ID_COLUMNS.items():
         if delta.table_exists(spark, cfg, "bronze", table):
-            bronze = delta.read_table(spark, cfg, "bronze", table).join(files, "source_file", "left_semi")
+            bronze = delta.read_table(spark, cfg, "bronze", table).where(F.col("source_file").isin(files))
             result = result.unionByName(bronze.select("source_file", "line_number", F.lit(column).alias("csv_field"),
                                                       F.col(column).alias("csv_id")))
     return result

@@ -1,12 +1,20 @@
 """Every child and pupil identifier in the lakehouse, raw (bronze) and pseudonymous (silver): the ``forbidden``
 list ``publish.scan_outputs`` checks a report folder against before it leaves. An LA whose ids are plain numbers
-may see a false alarm where a published number equals one (the output checker dismisses it); a leak is not missed."""
+may see a false alarm where a published number equals one (the output checker dismisses it); a leak is not missed.
+
+Tables on this machine are read with delta-rs (no Spark needed, so the report's pages need not wait for Spark to
+start); tables on object storage or in a catalog through Spark."""
 from __future__ import annotations
 
+from collections.abc import Callable
 from functools import reduce
 
+import pyarrow as pa
+from deltalake import DeltaTable as LocalDeltaTable
+from deltalake import QueryBuilder
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
+from pyspark.sql.types import StructType
 
 from csc_demand.config import Config
 from csc_demand.io import delta
@@ -27,26 +35,62 @@ IDENTIFIER_COLUMNS = {
 
 
 def table_identifiers(spark: SparkSession, cfg: Config, layer: str, table: str) -> set[str]:
-    """The distinct non-blank identifiers of one table (none when it is absent), collected to the driver: at
-    national scale some millions of short strings over all tables."""
+    """The distinct non-blank identifiers of one table read through Spark (none when it is absent), collected to
+    the driver: at national scale some millions of short strings over all tables."""
     if not delta.table_exists(spark, cfg, layer, table):
         return set()
     df = delta.read_table(spark, cfg, layer, table)
     frames = [df.select(F.trim(F.col(c).cast("string")).alias("identifier"))
-              for c in IDENTIFIER_COLUMNS[(layer, table)] if _has(df, c)]
+              for c in IDENTIFIER_COLUMNS[(layer, table)] if _has(df.schema, c)]
     if not frames:
         return set()
     union: DataFrame = reduce(DataFrame.unionByName, frames)
     return {r["identifier"] for r in union.filter(F.col("identifier") != "").distinct().collect()}
 
 
-def lakehouse_identifiers(spark: SparkSession, cfg: Config, map_=map) -> set[str]:
-    """The identifiers of every table present; ``map_`` (e.g. a thread pool's ``map``) may read tables at once."""
-    return set().union(*map_(lambda table: table_identifiers(spark, cfg, *table), IDENTIFIER_COLUMNS))
+def local_table_identifiers(folder: str, layer: str, table: str) -> set[str]:
+    """The same as ``table_identifiers`` for a table folder on this machine, read with delta-rs (its query engine
+    applies the deletion vectors bronze tables carry)."""
+    if not LocalDeltaTable.is_deltatable(folder):
+        return set()
+    source = LocalDeltaTable(folder)
+    columns = [c for c in IDENTIFIER_COLUMNS[(layer, table)] if _has_delta(source.schema(), c)]
+    if not columns:
+        return set()
+    # as Spark's trim: spaces only
+    selects = " union ".join(f"select distinct trim(cast({_sql(c)} as varchar)) as identifier from t" for c in columns)
+    result = pa.table(QueryBuilder().register("t", source).execute(selects))
+    return {v for v in result.column("identifier").to_pylist() if v}
 
 
-def _has(df: DataFrame, column: str) -> bool:
+def lakehouse_identifiers(cfg: Config, spark: Callable[[], SparkSession], map_=map) -> set[str]:
+    """The identifiers of every table present; ``spark`` gives the session, asked for only when a table is not on
+    this machine; ``map_`` (e.g. a thread pool's ``map``) may read tables at once."""
+    def read(table: tuple[str, str]) -> set[str]:
+        folder = delta.local_folder(cfg, *table)
+        return (local_table_identifiers(folder, *table) if folder is not None
+                else table_identifiers(spark(), cfg, *table))
+    return set().union(*map_(read, IDENTIFIER_COLUMNS))
+
+
+def _has(schema: StructType, column: str) -> bool:
     head, *rest = column.split(".")
-    if head not in df.columns:
+    if head not in schema.fieldNames():
         return False
-    return not rest or rest[0] in df.schema[head].dataType.fieldNames()
+    parent = schema[head].dataType
+    return not rest or (isinstance(parent, StructType) and rest[0] in parent.fieldNames())
+
+
+def _has_delta(schema, column: str) -> bool:
+    head, *rest = column.split(".")
+    fields = {f.name: f.type for f in schema.fields}
+    if head not in fields:
+        return False
+    return not rest or (getattr(fields[head], "type", None) == "struct"
+                        and rest[0] in [f.name for f in fields[head].fields])
+
+
+def _sql(column: str) -> str:
+    """``struct.field`` -> ``"struct"['field']`` (DataFusion SQL)."""
+    head, *rest = column.split(".")
+    return f'"{head}"' + "".join(f"['{r}']" for r in rest)

@@ -104,10 +104,11 @@ def _cell(column: str, value) -> str:
     if value is None or (not isinstance(value, str) and pd.isna(value)):
         return MISSING
     if isinstance(value, (float, np.floating)):
+        number = float(value)
         is_rate = any(word in column for word in ("rate", "share", "ci_", "difference", "probability", "incidence"))
-        if is_rate and "ratio" not in column and abs(value) <= 1:
-            return f"{100 * value:.1f}%"
-        return f"{value:,.0f}" if float(value).is_integer() and abs(value) >= 1 else f"{value:,.2f}"
+        if is_rate and "ratio" not in column and abs(number) <= 1:
+            return f"{100 * number:.1f}%"
+        return f"{number:,.0f}" if number.is_integer() and abs(number) >= 1 else f"{number:,.2f}"
     return html.escape(str(value))
 
 

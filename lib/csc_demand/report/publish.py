@@ -31,6 +31,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from python_calamine import CalamineWorkbook
 
 from csc_demand.config import DisclosureConf
 
@@ -96,8 +97,8 @@ def publish(frame: pd.DataFrame, name: str, rule: TableRule, conf: DisclosureCon
     primary_rule = (f"count {'0' if conf.zeros_are_disclosive else '1'} to {conf.min_count - 1} "
                     f"(under disclosure.min_count {conf.min_count})")
     for c in rule.counts:
-        for i in np.flatnonzero(_small(values[c], conf)):
-            reasons[(int(i), c)] = (PRIMARY.format(min_count=conf.min_count), primary_rule)
+        for i in map(int, np.flatnonzero(_small(values[c], conf))):
+            reasons[(i, c)] = (PRIMARY.format(min_count=conf.min_count), primary_rule)
 
     for whole, part in rule.complements:
         rest = values[whole] - values[part]
@@ -119,7 +120,7 @@ def publish(frame: pd.DataFrame, name: str, rule: TableRule, conf: DisclosureCon
     for c in rule.derived:
         blank = np.zeros(len(frame), dtype=bool)
         blank[sorted({i for i, k in reasons if k in bases.get(c, rule.counts)})] = True
-        for i in np.flatnonzero(blank & frame[c].notna().to_numpy()):
+        for i in map(int, np.flatnonzero(blank & frame[c].notna().to_numpy())):
             checks.append(_check(rows[i], c, DERIVED, "derived from a suppressed count of the same row"))
         out[c] = out[c].astype("object").where(~blank, None) if out[c].dtype == object else out[c].mask(blank)
     return Published(frame=out, checks=checks)
@@ -270,7 +271,10 @@ def write_csv(frame: pd.DataFrame, path: str) -> None:
 def write_workbook(frames: dict[str, pd.DataFrame], path: str) -> None:
     """One sheet per table (names cut to Excel's 31 characters), formula-like text neutralised."""
     Path(path).parent.mkdir(parents=True, exist_ok=True)
-    with pd.ExcelWriter(path, engine="openpyxl") as writer:
+    # XlsxWriter writes a report's workbook in a fraction of openpyxl's time; text is stored as text, never turned
+    # into a formula, link or number
+    options = {"strings_to_formulas": False, "strings_to_urls": False, "strings_to_numbers": False}
+    with pd.ExcelWriter(path, engine="xlsxwriter", engine_kwargs={"options": options}) as writer:
         used: set[str] = set()
         for name, frame in frames.items():
             sheet = _sheet_name(name, used)
@@ -336,7 +340,7 @@ def _logged_counts(root: Path) -> set[str] | None:
     logs = list(root.rglob(CHECK_LOG_JSON))
     if not logs:
         return None
-    names = set()
+    names: set[str] = set()
     for log in logs:
         for entry in json.loads(log.read_text()).get("outputs", []):
             names.update(_header_key(c) for c in entry["rule"]["counts"])
@@ -394,12 +398,10 @@ def _csv_tables(path: Path) -> list[tuple[str, list[list]]]:
 
 
 def _xlsx_tables(path: Path) -> list[tuple[str, list[list]]]:
-    import openpyxl
-
-    book = openpyxl.load_workbook(path, read_only=True, data_only=True)
+    """Every sheet's cell values (calamine: a reader independent of the writer, and fast)."""
+    book = CalamineWorkbook.from_path(str(path))
     try:
-        return [(sheet.title, [["" if v is None else v for v in row] for row in sheet.iter_rows(values_only=True)])
-                for sheet in book.worksheets]
+        return [(name, book.get_sheet_by_name(name).to_python(skip_empty_area=False)) for name in book.sheet_names]
     finally:
         book.close()
 
@@ -407,7 +409,7 @@ def _xlsx_tables(path: Path) -> list[tuple[str, list[list]]]:
 class _TableParser(html.parser.HTMLParser):
     """Every <table> of an HTML page as rows of cell texts (header cells included)."""
 
-    def __init__(self):
+    def __init__(self) -> None:
         super().__init__()
         self.tables: list[tuple[str, list[list]]] = []
         self._row: list | None = None

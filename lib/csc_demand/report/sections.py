@@ -40,7 +40,7 @@ SHARE = ("share", "ci_lower", "ci_upper")
 PATHWAY_OUTCOMES = (("CP plan", "cp_plans", "assessments"), ("period of care", "care_entries", "assessments"))
 KM_HORIZONS = ((365, "12 months"), (2190, "six years"))
 ABUSE_NAMES = dict(zip(ABUSE_CATEGORIES, ("Neglect", "Physical abuse", "Sexual abuse", "Emotional abuse",
-                                         "Multiple categories")))
+                                         "Multiple categories"), strict=True))
 AGE_BANDS = ("unborn", "under 1", "1-4", "5-9", "10-15", "16+", "unknown")  # followup.age_band, youngest first
 SURVIVAL_MEASURES = {"rereferral_after_closure": ("Re-referral after closure", "referrals closed"),
                      "repeat_cp_plan": ("Repeat child protection plan after a plan ended", "CP plans ended"),
@@ -109,7 +109,7 @@ def _profiles(page: Page) -> str:
     matrix = matrix.reindex(index=rows["category_id"], columns=indicators).to_numpy()
     labels = profiles.drop_duplicates("indicator").set_index("indicator")
     columns = [f"{labels.loc[i, 'factor_codes']} {labels.loc[i, 'indicator_label']}" for i in indicators]
-    names = [f"{n} ({percent(s)})" for n, s in zip(rows["category_name"], rows["class_size"])]
+    names = [f"{n} ({percent(s)})" for n, s in zip(rows["category_name"], rows["class_size"], strict=True)]
     svg = charts.heatmap(matrix, names, columns,
                          f"What each category means: probability of each CIN assessment factor within the category "
                          f"(model parameters; category size = the model's class share of {len(rows)} categories)",
@@ -404,7 +404,7 @@ def _pathways(page: Page) -> str:
         group = group[group["odds_ratio"].notna()]
         if group.empty:
             continue
-        labels = [f"{c.replace('_', ' ')}: {level}" for c, level in zip(group["covariate"], group["level"])]
+        labels = [f"{c.replace('_', ' ')}: {level}" for c, level in zip(group["covariate"], group["level"], strict=True)]
         references = "; ".join(f"{c.replace('_', ' ')}: {ref}" for c, ref in
                                group[["covariate", "reference"]].drop_duplicates().itertuples(index=False))
         svg = charts.dot_intervals(labels, [("adjusted odds ratio", group["odds_ratio"], group["ci_lower"],
@@ -450,8 +450,6 @@ def _measures(page: Page) -> dict[str, pd.DataFrame]:
     """Events and totals by LA and category for every measure key problem areas compare."""
     needed = [t for t in PROBLEM_INPUTS if t not in page.absent]
     measures = {}
-    if all(t in page.absent for t in PROBLEM_INPUTS):
-        return page.unavailable(*PROBLEM_INPUTS)
 
     if "category_trends" in needed:
         shares = category_shares(page.gold["category_trends"])
@@ -482,6 +480,8 @@ def look_back(education: pd.DataFrame) -> str:
 
 
 def key_problems(page: Page) -> str:
+    if all(t in page.absent for t in PROBLEM_INPUTS):
+        return page.unavailable(*PROBLEM_INPUTS) or ""
     problems = page.publish("key_problem_areas", lambda: pd.concat(
         [key_problem_areas(_measures(page), la) for la in page.las], ignore_index=True), TableRule(
         counts=("total", "events"),
@@ -498,7 +498,7 @@ def key_problems(page: Page) -> str:
         top = problems.head(5)
     else:
         lead = "<p>Categories where this LA differs from the rest of England (95% interval excludes zero):</p>"
-    labels = [f"{m}: {c}" for m, c in zip(top["measure"], top["category_name"])]
+    labels = [f"{m}: {c}" for m, c in zip(top["measure"], top["category_name"], strict=True)]
     rate_svg = charts.dot_intervals(labels, [("LA minus rest of England", top["difference"],
                                               top["difference_ci_lower"], top["difference_ci_upper"])],
                                     f"Key problem areas, {page.name}: difference from the rest of England in rate "
@@ -615,7 +615,7 @@ def headlines(page: Page, published: dict[str, pd.DataFrame]) -> str:
         ours["child_mh"] = _first_to_last(mix[mix["category_id"] == CHILD_MH_ID], "share")
     parts = []
     if "education_gaps" in page.absent:
-        parts.append(page.unavailable("education_gaps"))
+        parts.append(page.unavailable("education_gaps") or "")
     else:
         gaps = page.publish("education_gaps", lambda: page.gold["education_gaps"], areas=[ENGLAND], rule=TableRule(
             counts=("pupils", "att8_pupils", "suspended", "permanently_excluded"),
@@ -633,7 +633,7 @@ def headlines(page: Page, published: dict[str, pd.DataFrame]) -> str:
             gaps, ["breakdown", "involvement", "sen_status", "episodes_group", "pupils", "mean_att8",
                    "att8_ratio_to_never_referred", "exclusion_rate_ratio"]))
     if "education_sen_gaps" in page.absent:
-        parts.append(page.unavailable("education_sen_gaps"))
+        parts.append(page.unavailable("education_sen_gaps") or "")
     else:
         sen = page.publish("education_sen_gaps", lambda: page.gold["education_sen_gaps"], areas=[ENGLAND],
                            rule=TableRule(

@@ -30,7 +30,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="registered model to use (default models:/<mlflow.model_name>@champion)")
 
 
-def _parameters(args, cfg: Config, log: RunLog) -> tuple[dict, str, str]:
+def _parameters(args: argparse.Namespace, cfg: Config, log: RunLog) -> tuple[dict, str, str | None]:
     if args.params:
         path = Path(args.params)
         parameters = load_parameter_file(path)
@@ -51,7 +51,7 @@ def run(args: argparse.Namespace, cfg: Config, log: RunLog) -> int:
     parameters, model_name, model_version = _parameters(args, cfg, log)
     assessments = read_table(spark, cfg, "silver", "assessments")
     log.read("silver.assessments", table_version(spark, cfg, "silver", "assessments"))
-    model = LatentClassModel.from_parameters(parameters)
+    model = LatentClassModel.fromParameters(parameters)
     categories = assign_categories(assessments, model, model_name, model_version)
     version = write_table(categories, cfg, "gold", "assessment_category")
     log.wrote("gold.assessment_category", version)

@@ -82,7 +82,7 @@ def run(args: argparse.Namespace, cfg: Config, log: RunLog) -> int:
     estimator = LatentClassAnalysis(featuresCol="indicators", nStarts=n_starts, seed=seed,
                                     maxIter=cfg.model.max_iter, tol=cfg.model.tol)
     log.step(f"compressing silver.assessments v{version} to distinct factor patterns")
-    patterns = estimator.prepare_patterns(with_factors)
+    patterns = estimator.preparePatterns(with_factors)
     n_obs = int(patterns.data.n_obs)
     log.table("silver.assessments", received=assessments.count(), accepted=n_obs)
     log.metric("n_patterns", patterns.n_patterns)
@@ -103,18 +103,18 @@ def run(args: argparse.Namespace, cfg: Config, log: RunLog) -> int:
             fit = next(f for f in fits if f.k == chosen)
             labels = label_classes(fit.model.conditionalProbabilities, fit.model.classSizes, categories)
             model = fit.model.relabelled(labels.order, labels.ids, labels.names)
-            parameters = {**model.to_parameters(INDICATOR_NAMES), "class_keys": labels.keys}
+            parameters = {**model.toParameters(INDICATOR_NAMES), "class_keys": labels.keys}
             mlflow.log_params({"chosen_k": chosen})
             mlflow.log_metrics({key: float(v) for key, v in fit.metrics.items()})
             table = metrics_table(fits, chosen)
-            mlflow.log_dict(table, "selection/criteria.json")
+            mlflow.log_dict(table, "selection/criteria.json")  # type: ignore[arg-type]  # any JSON value; typed dict
             mlflow.log_artifact(str(plot_criteria(table, Path(tmp) / "criteria_by_k.png", chosen)), "selection")
             mlflow.log_artifact(str(plot_profiles(model.conditionalProbabilities, labels.names, model.classSizes,
                                                   Path(tmp) / "class_profiles.png")), "model")
             model.write().overwrite().save(str(Path(tmp) / "spark_model"))
             mlflow.log_artifacts(str(Path(tmp) / "spark_model"), "spark_model")
             log.step(f"chose k={chosen}; classes: " + "; ".join(
-                f"{i} {n} {s:.1%}" for i, n, s in zip(labels.ids, labels.names, model.classSizes)))
+                f"{i} {n} {s:.1%}" for i, n, s in zip(labels.ids, labels.names, model.classSizes, strict=True)))
             if args.baselines:
                 log.step(f"fitting MLlib baselines at k={chosen}")
                 scores = fit_baselines(patterns.table, patterns.data.n_indicators, chosen, seed)

@@ -15,6 +15,7 @@ from functools import partial
 from typing import TypeVar
 
 from pyspark import StorageLevel
+from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
 from csc_demand.config import SYNTHETIC_ONLY_KEY, Config
@@ -66,7 +67,7 @@ def _sql_list(values: list[str]) -> str:
     return ", ".join("'" + v.replace("\\", "\\\\").replace("'", "\\'") + "'" for v in values)
 
 
-def _previous_manifest(spark, cfg: Config) -> dict[str, dict]:
+def _previous_manifest(spark: SparkSession, cfg: Config) -> dict[str, dict]:
     if not delta.table_exists(spark, cfg, "bronze", MANIFEST):
         return {}
     rows = delta.read_table(spark, cfg, "bronze", MANIFEST).collect()  # one row per file: small
@@ -80,7 +81,7 @@ def concurrently(tasks: list[Callable[[], R]]) -> list[R]:
         return list(pool.map(lambda task: task(), tasks))
 
 
-def _load_kind(spark, cfg: Config, log: RunLog, kind: str, todo: list[FileCheck],
+def _load_kind(spark: SparkSession, cfg: Config, log: RunLog, kind: str, todo: list[FileCheck],
                loaded_at: datetime) -> list[tuple[FileCheck, int]]:
     """Load the new and changed files of one kind into its bronze table in one commit; returns the files whose
     record count Spark read differently, with the count read."""
@@ -100,7 +101,7 @@ def _load_kind(spark, cfg: Config, log: RunLog, kind: str, todo: list[FileCheck]
     return [(c, got.get(c.file.source_file, 0)) for c in todo if got.get(c.file.source_file, 0) != c.records]
 
 
-def _remove_superseded(spark, cfg: Config, log: RunLog, superseded: list[FileCheck]) -> None:
+def _remove_superseded(spark: SparkSession, cfg: Config, log: RunLog, superseded: list[FileCheck]) -> None:
     """Rows an earlier run loaded from files now superseded by a later copy of their return."""
     for kind in KINDS:
         names = [c.file.source_file for c in superseded if c.file.kind == kind]
@@ -110,7 +111,7 @@ def _remove_superseded(spark, cfg: Config, log: RunLog, superseded: list[FileChe
             log.step(f"bronze.{BRONZE_TABLE[kind]}: removed the rows of superseded {', '.join(names)}")
 
 
-def load_bronze(spark, cfg: Config, log: RunLog, checks: list[FileCheck], loaded_at: datetime) -> list[str]:
+def load_bronze(spark: SparkSession, cfg: Config, log: RunLog, checks: list[FileCheck], loaded_at: datetime) -> list[str]:
     """Load new and changed files into bronze; returns the failures (file: reason), including files whose rows
     Spark did not read back in full."""
     previous = _previous_manifest(spark, cfg)
@@ -141,7 +142,7 @@ def load_bronze(spark, cfg: Config, log: RunLog, checks: list[FileCheck], loaded
     return failures
 
 
-def _sync_silver(spark, cfg: Config, log: RunLog, table: str, df) -> None:
+def _sync_silver(spark: SparkSession, cfg: Config, log: RunLog, table: str, df: DataFrame) -> None:
     fresh = delta.ensure_table(spark, cfg, "silver", table, df.schema, **SILVER_CONSTRAINTS[table])
     version, rows = delta.sync_table(df, cfg, "silver", table, SILVER_KEYS[table], fresh=fresh)
     log.wrote(f"silver.{table}", version)
@@ -152,7 +153,7 @@ def _sync_silver(spark, cfg: Config, log: RunLog, table: str, df) -> None:
     log.step(f"silver.{table}: {rows} rows (version {version})")
 
 
-def _sync_quarantine(spark, cfg: Config, log: RunLog, quarantine) -> None:
+def _sync_quarantine(spark: SparkSession, cfg: Config, log: RunLog, quarantine: DataFrame) -> None:
     fresh = delta.ensure_table(spark, cfg, "silver", "quarantine", quarantine.schema,
                                not_null=["quarantine_key", "rule_id", "table_name"])
     version, _ = delta.sync_table(quarantine, cfg, "silver", "quarantine", ["quarantine_key"], fresh=fresh,
@@ -175,13 +176,13 @@ def shuffle_partitions_for(bronze_rows: int, configured: int) -> int:
     return max(configured, -(-bronze_rows // BRONZE_ROWS_PER_SHUFFLE_PARTITION))
 
 
-def bronze_versions(spark, cfg: Config) -> dict[str, int | None]:
+def bronze_versions(spark: SparkSession, cfg: Config) -> dict[str, int | None]:
     """The latest version of every bronze table silver is built from (None: not created yet)."""
     return {kind: (delta.table_version(spark, cfg, "bronze", BRONZE_TABLE[kind])
                    if delta.table_exists(spark, cfg, "bronze", BRONZE_TABLE[kind]) else None) for kind in KINDS}
 
 
-def build_silver(spark, cfg: Config, log: RunLog, loaded_at: datetime) -> None:
+def build_silver(spark: SparkSession, cfg: Config, log: RunLog, loaded_at: datetime) -> None:
     """Silver from bronze as of one set of versions, again until bronze did not change meanwhile. Another ingest
     may commit bronze while this one builds; a silver MERGE made from the older bronze would then delete that
     run's new rows (rows not in the source are deleted). Whichever run finishes last sees the change and builds
@@ -198,11 +199,12 @@ def build_silver(spark, cfg: Config, log: RunLog, loaded_at: datetime) -> None:
                                      "running): run ingest again when they have finished")
 
 
-def _build_silver_from(spark, cfg: Config, log: RunLog, loaded_at: datetime, versions: dict) -> None:
+def _build_silver_from(spark: SparkSession, cfg: Config, log: RunLog, loaded_at: datetime, versions: dict) -> None:
     bronze = {kind: (delta.read_table(spark, cfg, "bronze", BRONZE_TABLE[kind], version=versions[kind])
                      if versions[kind] is not None else empty_bronze(spark, kind))
               for kind in KINDS}
     configured = spark.conf.get("spark.sql.shuffle.partitions")
+    assert configured is not None, "a SQL setting with a default"
     partitions = shuffle_partitions_for(sum(df.count() for df in bronze.values()), int(configured))
     spark.conf.set("spark.sql.shuffle.partitions", str(partitions))
     log.metric("silver_shuffle_partitions", partitions)
@@ -212,7 +214,7 @@ def _build_silver_from(spark, cfg: Config, log: RunLog, loaded_at: datetime, ver
         spark.conf.set("spark.sql.shuffle.partitions", configured)
 
 
-def _build_silver(spark, cfg: Config, log: RunLog, loaded_at: datetime, bronze: dict) -> None:
+def _build_silver(spark: SparkSession, cfg: Config, log: RunLog, loaded_at: datetime, bronze: dict) -> None:
     key = cfg.resolve_pseudonym_key()
     validated, xml_referrals = validated_records(bronze, key)
     xml_referrals.persist(StorageLevel.MEMORY_AND_DISK)
@@ -234,7 +236,7 @@ def _build_silver(spark, cfg: Config, log: RunLog, loaded_at: datetime, bronze: 
         df.unpersist()
 
 
-def _refuse_demo_key_for_real_files(spark, cfg: Config, source: str, checks: list[FileCheck]) -> None:
+def _refuse_demo_key_for_real_files(spark: SparkSession, cfg: Config, source: str, checks: list[FileCheck]) -> None:
     """The demo key is public: pseudonyms made with it can be undone. Refuse it unless every file this run reads
     and every file bronze already holds is one synth wrote (listed in the source's _truth/written.sha256)."""
     written = written_by_synth(source)

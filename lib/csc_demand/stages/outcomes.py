@@ -10,7 +10,7 @@ import argparse
 from datetime import date
 
 from pyspark.errors import PySparkException
-from pyspark.sql import DataFrame
+from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
 from csc_demand.config import Config
@@ -69,22 +69,24 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                              "collection year in silver.referrals)")
 
 
-def _read_inputs(spark, cfg: Config, log: RunLog) -> tuple[dict[str, DataFrame], DataFrame | None]:
+def _read_inputs(spark: SparkSession, cfg: Config, log: RunLog
+                 ) -> tuple[dict[str, DataFrame], DataFrame | None, DataFrame | None]:
+    """The silver inputs by name, silver.cin_plans and gold.assessment_category (None when absent)."""
     frames = {}
     for table in SILVER_INPUTS:
         frames[table] = check_columns(delta.read_table(spark, cfg, "silver", table), table)
         log.read(f"silver.{table}", delta.table_version(spark, cfg, "silver", table))
     # CIN plans are collected from 2021-22 only: without the table, gold.category_thresholds has no cin_plan rows.
-    frames["cin_plans"] = None
+    cin_plans = None
     if delta.table_exists(spark, cfg, "silver", "cin_plans"):
-        frames["cin_plans"] = check_columns(delta.read_table(spark, cfg, "silver", "cin_plans"), "cin_plans")
+        cin_plans = check_columns(delta.read_table(spark, cfg, "silver", "cin_plans"), "cin_plans")
         log.read("silver.cin_plans", delta.table_version(spark, cfg, "silver", "cin_plans"))
     categories = None
     if delta.table_exists(spark, cfg, "gold", "assessment_category"):
         categories = check_columns(delta.read_table(spark, cfg, "gold", "assessment_category"),
                                    "assessment_category", "gold")
         log.read("gold.assessment_category", delta.table_version(spark, cfg, "gold", "assessment_category"))
-    return frames, categories
+    return frames, cin_plans, categories
 
 
 def _write(df: DataFrame, cfg: Config, log: RunLog, table: str) -> DataFrame:
@@ -116,7 +118,7 @@ def headline_figures(survival: DataFrame, rereferrals: DataFrame, plans: DataFra
 
     Re-referral and repeat-plan rates count years from ``from_year`` (``headline_from_year``).
     """
-    figures: dict[str, float] = {}
+    figures: dict[str, float | None] = {}  # None: undefined, left out
     england = F.col("la_code") == ENGLAND
     headline_horizon = F.col("horizon_days").isin(*HORIZONS_DAYS)
     for row in survival.where(england & (F.col("group_by") == "all") & headline_horizon).collect():  # a few rows
@@ -161,7 +163,7 @@ def log_to_mlflow(cfg: Config, log: RunLog, end_date: date, figures: dict[str, f
 def run(args: argparse.Namespace, cfg: Config, log: RunLog) -> int:
     spark = get_spark(cfg)
     log.step("reading silver tables")
-    inputs, categories = _read_inputs(spark, cfg, log)
+    inputs, cin_plans, categories = _read_inputs(spark, cfg, log)
     if categories is None:
         log.step("gold.assessment_category not found: measures are computed without demand categories")
     end_date = args.end_date or cfg.outcomes.end_date or default_end_date(inputs["referrals"])
@@ -219,7 +221,7 @@ def run(args: argparse.Namespace, cfg: Config, log: RunLog) -> int:
     complex_ids = [c.id for c in load_categories() if c.complex]
     _write(complexity_trends(inputs["assessments"], categories, complex_ids, authorised_from), cfg, log,
            "complexity_trends")
-    _write(category_thresholds(inputs["assessments"], categories, inputs["cin_plans"], inputs["cp_plans"],
+    _write(category_thresholds(inputs["assessments"], categories, cin_plans, inputs["cp_plans"],
                                inputs["care_periods"], authorised_from), cfg, log, "category_thresholds")
 
     figures = headline_figures(survival, rereferrals, plan_rates, rates,

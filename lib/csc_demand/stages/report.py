@@ -1,6 +1,7 @@
 """``csc-demand report``: gold aggregate tables -> a disclosure-controlled report (HTML per LA and for England,
-CSV, XLSX, output-check log). Spark only reads the small gold aggregates into pandas; the rest is pandas and
-matplotlib, and the output opens on any laptop."""
+CSV, XLSX, output-check log). The small gold aggregates are read into pandas (with delta-rs on this machine, with
+Spark on object storage or Databricks); the rest is pandas and matplotlib, and the output opens on any laptop. Beside it, for the data owner, the restricted data-quality workbook
+(quarantined records with the LA's own ids) under ``<lakehouse>/restricted``, never in the report."""
 from __future__ import annotations
 
 import argparse
@@ -8,8 +9,12 @@ import os
 import tempfile
 from collections.abc import Callable, Iterable
 from concurrent.futures import Future, ThreadPoolExecutor
+from pathlib import Path
 from typing import TypeVar
 
+import pandas as pd
+from deltalake import DeltaTable
+from pyspark.sql import SparkSession
 from pyspark.sql import functions as F
 
 from csc_demand import locations
@@ -24,16 +29,19 @@ from csc_demand.report.build import (
     las_in,
     select_report_columns,
 )
+from csc_demand.report.data_quality import restricted_folder, write_restricted_workbook
 from csc_demand.report.identifiers import lakehouse_identifiers
 from csc_demand.report.tables import ENGLAND
 from csc_demand.runlog import RunLog
 from csc_demand.spark import get_spark
 
-HELP = "write the disclosure-controlled report (an HTML page per LA and for England, CSV, XLSX, output-check log)"
+HELP = ("write the disclosure-controlled report (an HTML page per LA and for England, CSV, XLSX, output-check log), "
+        "and the data owner's restricted data-quality workbook under <lakehouse>/restricted")
 # Each table read is a few small Spark jobs (Delta log replay, the scan) whose time is mostly driver-side waiting,
 # so reading several at once overlaps them (profile in benchmarks/bench_report.py).
 READERS = 4
-T, R = TypeVar("T"), TypeVar("R")
+T = TypeVar("T")
+R = TypeVar("R")
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -51,21 +59,44 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def in_parallel(pool: ThreadPoolExecutor, fn: Callable[[T], R], items: Iterable[T]) -> dict[T, R]:
     items = list(items)
-    return dict(zip(items, pool.map(fn, items)))
+    return dict(zip(items, pool.map(fn, items), strict=True))
 
 
-def read_gold(spark, cfg: Config, las: list[str] | None, log: RunLog, pool: ThreadPoolExecutor):
-    """Every report table present, as pandas (rows of the chosen LAs and England), and why the others are not."""
-    def read(name: str):
+def read_gold(spark: Callable[[], SparkSession], cfg: Config, las: list[str] | None, log: RunLog,
+              pool: ThreadPoolExecutor) -> tuple[dict[str, pd.DataFrame], dict[str, str]]:
+    """Every report table present, as pandas (rows of the chosen LAs and England), and why the others are not.
+
+    Tables on this machine are read with delta-rs: Spark spent most of a report's time on the first read of
+    each small table (benchmark); those on object storage or in a catalog go through Spark (``spark`` gives the
+    session, asked for only then)."""
+    keep = None if las is None else [*las, ENGLAND]
+
+    def read_local(name: str, folder: str) -> tuple[pd.DataFrame | None, int | None, str | None]:
+        if not DeltaTable.is_deltatable(folder):
+            return None, None, absent_reason(name)
+        table = DeltaTable(folder)
+        selected, reason = select_report_columns(name, [f.name for f in table.schema().fields])
+        if selected is None:
+            return None, table.version(), reason
+        rows = [("la_code", "in", keep)] if keep and "la_code" in selected else None
+        return table.to_pandas(columns=selected, filters=rows), table.version(), None
+
+    def read(name: str) -> tuple[pd.DataFrame | None, int | None, str | None]:
+        folder = delta.local_folder(cfg, "gold", name)
+        if folder is not None:
+            return read_local(name, folder)
+        return read_spark(name, spark())
+
+    def read_spark(name: str, spark: SparkSession) -> tuple[pd.DataFrame | None, int | None, str | None]:
         if not delta.table_exists(spark, cfg, "gold", name):
             return None, None, absent_reason(name)
         frame = delta.read_table(spark, cfg, "gold", name)
         version = delta.table_version(spark, cfg, "gold", name)
         selected, reason = select_report_columns(name, frame.columns)
-        if reason:
+        if selected is None:
             return None, version, reason
-        if las is not None and "la_code" in frame.columns:
-            frame = frame.where(F.col("la_code").isin([*las, ENGLAND]))
+        if keep and "la_code" in frame.columns:
+            frame = frame.where(F.col("la_code").isin(keep))
         return frame.select(*selected).toPandas(), version, None
 
     gold, absent = {}, {}
@@ -79,11 +110,23 @@ def read_gold(spark, cfg: Config, las: list[str] | None, log: RunLog, pool: Thre
     return gold, absent
 
 
-def forbidden_strings(spark, cfg: Config, pool: ThreadPoolExecutor) -> set[str]:
+def forbidden_strings(spark: Callable[[], SparkSession], cfg: Config, pool: ThreadPoolExecutor) -> set[str]:
     """What must never appear in the report: every child and pupil identifier in the lakehouse (raw and
     pseudonymous) and the pseudonym key itself."""
     secrets = {s for s in (os.environ.get(cfg.pseudonym_key_env), cfg.pseudonym_key) if s}
-    return lakehouse_identifiers(spark, cfg, pool.map) | secrets
+    return lakehouse_identifiers(cfg, spark, pool.map) | secrets
+
+
+def restricted_workbook(spark: SparkSession, cfg: Config, out: str, log: RunLog) -> str | None:
+    """The data owner's workbook of quarantined records with the LA's own ids, under ``<lakehouse>/restricted``
+    (never under ``out``); None, said in a progress line, when there is no ``silver.quarantine`` to list."""
+    if not delta.table_exists(spark, cfg, "silver", "quarantine"):
+        log.step("no silver.quarantine in the lakehouse (run `csc-demand ingest`): no restricted data-quality workbook")
+        return None
+    path = write_restricted_workbook(spark, cfg, report_out=out)
+    log.step(f"restricted data-quality workbook written: {path}. It holds the LA's own child and pupil ids (to "
+             f"correct its returns at source): it stays inside the secure environment and is never part of the report")
+    return path
 
 
 def report_folder(args: argparse.Namespace, cfg: Config) -> str:
@@ -95,11 +138,14 @@ def report_folder(args: argparse.Namespace, cfg: Config) -> str:
 
 def run(args: argparse.Namespace, cfg: Config, log: RunLog) -> int:
     out = report_folder(args, cfg)
-    spark = get_spark(cfg)
-    with ThreadPoolExecutor(READERS) as pool, ThreadPoolExecutor(1) as background:
+    restricted_folder(cfg, report_out=out)  # refuses an --out overlapping it before any work
+    # Three background tasks: Spark's start-up (needed only for the restricted workbook and for tables not on this
+    # machine), then the identifiers for the final scan and that workbook, all while the pages are drawn.
+    with ThreadPoolExecutor(READERS) as pool, ThreadPoolExecutor(3) as background:
+        session: Future[SparkSession] = background.submit(get_spark, cfg)
         log.step("reading gold aggregate tables")
         # against the distribution across LAs every LA's rows are needed, whatever --la asks to report
-        gold, absent = read_gold(spark, cfg, None if args.compare == "all-las" else args.la, log, pool)
+        gold, absent = read_gold(session.result, cfg, None if args.compare == "all-las" else args.la, log, pool)
         if not gold and all(reason == absent_reason(name) for name, reason in absent.items()):
             raise MissingTableError(f"no gold tables to report on in {cfg.lakehouse}: run `csc-demand classify` "
                                     f"and `csc-demand outcomes` first")
@@ -113,22 +159,27 @@ def run(args: argparse.Namespace, cfg: Config, log: RunLog) -> int:
             raise ConfigurationError(f"--la {' '.join(unknown)}: no such LA in the gold tables of {cfg.lakehouse} "
                                      f"(LAs there: {' '.join(found) or 'none'})")
         # The identifier list is needed only by the final scan: it is read while the pages are built.
-        forbidden: Future[set[str]] = background.submit(forbidden_strings, spark, cfg, pool)
-        log.step(f"building the report for England and {len(las)} LA(s) into {out} (the identifiers of the "
-                 f"lakehouse, for the output scan, are read meanwhile)")
+        forbidden: Future[set[str]] = background.submit(forbidden_strings, session.result, cfg, pool)
+        restricted: Future[str | None] = background.submit(
+            lambda: restricted_workbook(session.result(), cfg, out, log))
+        log.step(f"building the report for England and {len(las)} LA(s) into {out} (meanwhile the identifiers of "
+                 f"the lakehouse are read for the output scan, and the restricted data-quality workbook written)")
         try:
             if locations.is_local(out):
-                index = build_report(gold, absent, las, out, cfg.disclosure, args.compare, forbidden.result,
+                index: Path | str = build_report(gold, absent, las, out, cfg.disclosure, args.compare, forbidden.result,
                                      log.step)
             else:  # object storage: built and scanned in a local folder, then copied through Hadoop's FileSystem
                 with tempfile.TemporaryDirectory(prefix="csc-report-") as folder:
                     built = build_report(gold, absent, las, folder, cfg.disclosure, args.compare, forbidden.result,
                                          log.step)
-                    hadoop_fs.copy_folder_from_local(spark, folder, out)
+                    hadoop_fs.copy_folder_from_local(session.result(), folder, out)
                 index = locations.join(out, str(built.relative_to(folder)))
+            workbook = restricted.result()
         finally:
             pool.shutdown(cancel_futures=True)  # on a failure, do not wait for table reads nobody needs
     log.metric("report", str(index))
+    if workbook:
+        log.metric("restricted_workbook", workbook)
     log.metric("report_las", len(las))
     log.step(f"report written: {index}")
     return 0

@@ -11,7 +11,7 @@ import argparse
 import os
 
 from csc_demand import cli, locations
-from csc_demand.config import SYNTHETIC_ONLY_KEY
+from csc_demand.config import SYNTHETIC_ONLY_KEY, Config
 from csc_demand.runlog import RunLog
 
 HELP = ("run every stage in order (ingest, fit, classify, outcomes, report) on synthetic or given input; prints the "
@@ -42,7 +42,7 @@ def stage_args(verb: str, argv: list[str], common: argparse.Namespace) -> argpar
     return args
 
 
-def run_stage(verb: str, argv: list[str], common: argparse.Namespace, cfg, log: RunLog) -> int:
+def run_stage(verb: str, argv: list[str], common: argparse.Namespace, cfg: Config, log: RunLog) -> int:
     """One stage with its own run log (saved as that verb's summary); returns its exit code."""
     stage_log = RunLog(verb, cfg.runs_dir)
     log.step(f"{verb}: started")
@@ -61,7 +61,7 @@ def run_stage(verb: str, argv: list[str], common: argparse.Namespace, cfg, log: 
     return code
 
 
-def run(args: argparse.Namespace, cfg, log: RunLog) -> int:
+def run(args: argparse.Namespace, cfg: Config, log: RunLog) -> int:
     available = set(cli.available_verbs())
     source = args.source
     if source is None:

@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import argparse
 
+from csc_demand.config import Config
+from csc_demand.runlog import RunLog
 from csc_demand.spark import get_spark
 
 HELP = "write synthetic CIN census XML, SSDA903 CSV and NPD extracts (with ground truth under _truth/)"
@@ -18,7 +20,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--last-year", type=int, help="last collection year, default 2021")
 
 
-def run(args: argparse.Namespace, cfg, log) -> int:
+def run(args: argparse.Namespace, cfg: Config, log: RunLog) -> int:
     from csc_demand.synth import generate
 
     conf = cfg.synth

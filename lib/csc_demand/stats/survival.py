@@ -45,7 +45,7 @@ def _per_day(subjects: DataFrame, time_col: str, event_col: str, group_cols: Seq
             .agg(F.sum(F.col(event_col).cast("long")).alias("events"), F.count(F.lit(1)).alias("leaving")))
 
 
-def _partition(group_cols: Sequence[str]) -> list[Column]:
+def _partition(group_cols: Sequence[str]) -> list[Column | str]:
     """Window partition columns for per-group windows. Spark drops constant partition columns (the "all" group) and
     then warns "No Partition Defined for Window operation" on every call: an always-0 term that the optimizer
     cannot fold keeps the partition spec non-empty."""
@@ -96,17 +96,17 @@ def at_horizons(subjects: DataFrame, time_col: str = "time", event_col: str = "e
     if not group_cols:  # one group: a constant column keeps the grouping code the same (no rows in, no rows out)
         subjects = subjects.withColumn("_all", F.lit(0))
     time, event, no_count = F.col(time_col).cast("long"), F.col(event_col), F.lit(None).cast("long")
-    complete_event, ended = no_count, []
+    complete_event, ending = no_count, []
     if potential_followup_col is not None:
         followup = F.col(potential_followup_col).cast("long")
         # A subject is complete at h when followup >= h, and a complete event when also time <= h: from the horizon
         # at its time up to the last horizon <= followup. So it is counted at its time and counted off on the day
         # after its follow-up ends (an "ended" row, whose "events" are such complete events).
         complete_event = F.when(event & (followup >= time), 1).otherwise(0).cast("long")
-        ended = [F.struct((followup + 1).alias("time"), F.lit(False).alias("observed"),
+        ending = [F.struct((followup + 1).alias("time"), F.lit(False).alias("observed"),
                           complete_event.alias("events"), no_count.alias("complete_events"))]
     counted = [F.struct(time.alias("time"), F.lit(True).alias("observed"), event.cast("long").alias("events"),
-                        complete_event.alias("complete_events")), *ended]
+                        complete_event.alias("complete_events")), *ending]
     per_day = (subjects.select(*groups, F.explode(F.array(*counted)).alias("c")).select(*groups, "c.*")
                .where(F.col("time").isNotNull())
                .groupBy(*groups, "observed", "time")

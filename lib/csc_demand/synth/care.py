@@ -2,6 +2,7 @@
 per LA-year (dates dd/mm/YYYY; every episode open at any time in the year, as known at 31 March)."""
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 from pyspark.sql import Column, DataFrame, SparkSession
@@ -9,6 +10,7 @@ from pyspark.sql import functions as F
 
 from csc_demand.synth import defects as D
 from csc_demand.synth.cin_xml import SEX_FROM_YEAR
+from csc_demand.synth.episodes import MAX_EXTRA_EPISODES
 from csc_demand.synth.population import collection_year
 from csc_demand.synth.rand import pick, uniform
 from csc_demand.synth.snapshot import iso
@@ -18,6 +20,8 @@ HEADER_COLUMNS = ("CHILD", "SEX", "DOB", "ETHNIC", "UPN", "MOTHER", "MC_DOB")
 EPISODE_COLUMNS = ("CHILD", "DECOM", "RNE", "LS", "CIN", "PLACE", "PLACE_PROVIDER", "DEC", "REC",
                    "REASON_PLACE_CHANGE", "HOME_POST", "PL_POST", "URN")
 CHANGE_RNE = (("P", "L", "T", "U"), (0.70, 0.15, 0.10, 0.05))
+LEGAL_STATUS_CHANGES, PLACEMENT_CHANGES = ("L", "U"), ("P", "T", "U")  # the RNEs that change each
+MAX_EPISODES = 1 + MAX_EXTRA_EPISODES
 LEGAL_STATUS = (("C2", "V2", "C1", "E1", "J2", "L1"), (0.45, 0.35, 0.12, 0.04, 0.02, 0.02))
 PLACEMENTS = (("U1", "U3", "U4", "U5", "U6", "K2", "P1", "H5", "R1", "T0"),
               (0.10, 0.15, 0.28, 0.06, 0.06, 0.12, 0.06, 0.06, 0.06, 0.05))
@@ -30,39 +34,71 @@ def dmy(d: Column) -> Column:
     return F.date_format(d, "dd/MM/yyyy")
 
 
-def care_episodes(referrals: DataFrame, children: DataFrame, seed: int) -> DataFrame:
-    """One row per 903 episode (child, round, period, episode number) with true dates."""
-    df = (referrals.where(F.col("care"))
-          .select("child_id", "round", "primary_need", F.explode("care_periods").alias("p"))
-          .withColumn("ep_no", F.explode(F.sequence(F.lit(0), F.col("p.n_episodes") - 1))))
+def _spells(rnes: list[Column], changes: tuple[str, ...]) -> list[Column]:
+    """For each episode of a period (its RNEs in order): how many changes of one kind came by its start."""
+    counts, n = [], F.lit(0)
+    for rne in rnes:
+        n = n + rne.isin(*changes).cast("int")
+        counts.append(n)
+    return counts
 
-    def u(purpose: str, ep: Column) -> Column:
-        return uniform(seed, F.col("child_id"), F.col("round"), F.col("p.period_no"), ep, F.lit(purpose))
+
+def _changing(draw: Callable[[int], Column], values: tuple[str, ...]) -> list[Column]:
+    """A value for each spell s (``draw(s)``), every one unlike the one before: a draw equal to it takes the next
+    of ``values``, so a change the RNE records is a change in the data (DfE 434, 435, 436)."""
+    following = F.create_map(*[F.lit(v) for pair in zip(values, values[1:] + values[:1], strict=True)
+                               for v in pair])
+    chain = [draw(0)]
+    for spell in range(1, MAX_EPISODES):
+        drawn = draw(spell)
+        chain.append(F.when(drawn == chain[-1], following[drawn]).otherwise(drawn))
+    return chain
+
+
+def care_episodes(referrals: DataFrame, children: DataFrame, seed: int) -> DataFrame:
+    """One row per 903 episode (child, round, period, episode number) with true dates. An episode after the first
+    of its period starts with the change its RNE names (legal status L, placement P or T, both U); legal status
+    and placement (type, provider, URN) hold until a change of their kind."""
+    df = referrals.where(F.col("care")).select("child_id", "round", "primary_need",
+                                                F.explode("care_periods").alias("p"))
+
+    def u(purpose: str, i: Column | int) -> Column:
+        return uniform(seed, F.col("child_id"), F.col("round"), F.col("p.period_no"), i, F.lit(purpose))
+
+    rnes = [F.lit("S")] + [pick(u("rne", F.lit(ep)), *CHANGE_RNE) for ep in range(1, MAX_EPISODES)]
+    statuses = _changing(lambda spell: pick(u("ls", F.lit(spell)), *LEGAL_STATUS), LEGAL_STATUS[0])
+    places = _changing(lambda spell: pick(u("place", F.lit(spell)), *PLACEMENTS), PLACEMENTS[0])
+    placements = [F.struct(place.alias("place"), pick(u("prov", F.lit(spell)), *PROVIDERS).alias("provider"),
+                           F.when(place.isin("K2", "R1"), F.concat(F.lit("SC"), F.lpad(
+                               F.floor(u("urn", F.lit(spell)) * 1e6).cast("int").cast("string"), 6, "0")))
+                            .otherwise(F.lit("XXXXXXX")).alias("urn"))
+                  for spell, place in enumerate(places)]
+    df = (df.withColumns({"rnes": F.array(*rnes), "statuses": F.array(*statuses),
+                          "placements": F.array(*placements),
+                          "status_spells": F.array(*_spells(rnes, LEGAL_STATUS_CHANGES)),
+                          "placement_spells": F.array(*_spells(rnes, PLACEMENT_CHANGES))})
+            .withColumn("ep_no", F.explode(F.sequence(F.lit(0), F.col("p.n_episodes") - 1))))
+
+    def at(array: str, i: Column) -> Column:  # the arrays hold an entry for every episode a period can have
+        return F.try_element_at(F.col(array), i + 1)
 
     ep = F.col("ep_no")
-    df = df.withColumns({"u_rne": u("rne", ep), "u_rne_next": u("rne", ep + 1), "u_place": u("place", ep),
-                         "u_ls": u("ls", ep), "u_prov": u("prov", ep), "u_rpc": u("rpc", ep)})
-
-    def rne(ep: Column, u_rne: str) -> Column:
-        return F.when(ep == 0, F.lit("S")).otherwise(pick(F.col(u_rne), *CHANGE_RNE))
-
     duration = F.datediff(F.col("p.end"), F.col("p.start"))
     n = F.col("p.n_episodes")
     last = ep == n - 1
     decom = F.date_add(F.col("p.start"), F.floor(duration * ep / n).cast("int"))
     dec = F.when(last, F.col("p.end")).otherwise(
         F.date_add(F.col("p.start"), F.floor(duration * (ep + 1) / n).cast("int")))
-    place = pick(F.col("u_place"), *PLACEMENTS)
-    urn = F.when(place.isin("K2", "R1"), F.concat(F.lit("SC"), F.lpad(
-        F.floor(u("urn", ep) * 1e6).cast("int").cast("string"), 6, "0"))).otherwise(F.lit("XXXXXXX"))
+    placement = at("placements", at("placement_spells", ep))
     df = df.select(
         "child_id", "round", F.col("p.period_no").alias("period_no"), "ep_no", decom.alias("decom"),
-        dec.alias("dec"), rne(ep, "u_rne").alias("rne"), pick(F.col("u_ls"), *LEGAL_STATUS).alias("ls"),
+        dec.alias("dec"), at("rnes", ep).alias("rne"), at("statuses", at("status_spells", ep)).alias("ls"),
         F.when(F.col("primary_need") == "N9", F.lit("N8")).otherwise(F.col("primary_need")).alias("cin"),
-        place.alias("place"), pick(F.col("u_prov"), *PROVIDERS).alias("provider"),
+        placement["place"].alias("place"), placement["provider"].alias("provider"),
         F.when(last, F.col("p.rec")).otherwise(F.lit("X1")).alias("rec"),
-        F.when(~last & rne(ep + 1, "u_rne_next").isin("P", "T", "U"), pick(F.col("u_rpc"), *PLACE_CHANGE_REASONS))
-        .alias("reason_place_change"), urn.alias("urn"))
+        F.when(~last & at("rnes", ep + 1).isin(*PLACEMENT_CHANGES), pick(u("rpc", ep), *PLACE_CHANGE_REASONS))
+        .alias("reason_place_change"), placement["urn"].alias("urn"),
+        F.col("p.n_episodes").alias("episodes_in_period"))
     return df.join(children.select("child_id", "la_code", "la_child_id", "sex", "birth_date", "ethnicity", "upn"),
                    on="child_id", how="inner")
 
@@ -76,7 +112,10 @@ def episode_snapshots(episodes: DataFrame, first_year: int, last_year: int, seed
     if rate > 0:
         u = uniform(seed, F.col("child_id"), F.col("round"), F.col("period_no"), F.col("ep_no"), F.lit("defect-903"))
         in_first = F.col("file_year") == F.greatest(collection_year(F.col("decom")), F.lit(first_year))
-        df = df.withColumn("e_defect", F.when((u < rate) & in_first, F.lit("malformed_date")))
+        # only on a period's one episode: the rules comparing a child's episodes (388, 433, 357, ...) then find no
+        # gap where the quarantined one was
+        alone = F.col("episodes_in_period") == 1
+        df = df.withColumn("e_defect", F.when((u < rate) & in_first & alone, F.lit("malformed_date")))
     else:
         df = df.withColumn("e_defect", F.lit(None).cast("string"))
     known = F.col("dec") <= F.col("ref_date")

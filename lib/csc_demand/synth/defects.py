@@ -41,6 +41,7 @@ def _kind(u: Column, rate: float, kinds: tuple, allowed: dict) -> Column:
     for i, kind in enumerate(kinds):
         hit = (u >= rate * i / len(kinds)) & (u < rate * (i + 1) / len(kinds)) & allowed[kind]
         expr = F.when(hit, F.lit(kind)) if expr is None else expr.when(hit, F.lit(kind))
+    assert expr is not None, "kinds is never empty"
     return expr
 
 

@@ -8,6 +8,7 @@ Rounds are materialised one at a time (parquet under the work folder) so lineage
 from __future__ import annotations
 
 from datetime import date
+from functools import reduce
 from pathlib import Path
 
 from pyspark.sql import Column, DataFrame, SparkSession
@@ -41,9 +42,15 @@ assert tuple(REFERRAL_SOURCE_WEIGHTS) == REFERRAL_SOURCES
 # Reason a period of care ends, by age at exit: (codes, weights).
 EXIT_UNDER_5 = (("E4A", "E11", "E12", "E43", "E41", "E44", "E13", "E15"),
                 (0.40, 0.18, 0.04, 0.10, 0.08, 0.06, 0.08, 0.06))
-EXIT_5_PLUS = (("E4A", "E4B", "E41", "E43", "E45", "E13", "E5", "E7", "E3", "E15", "E17", "E9"),
-               (0.50, 0.06, 0.06, 0.06, 0.02, 0.08, 0.04, 0.06, 0.03, 0.04, 0.03, 0.02))
-EXIT_AT_18 = "E8"
+EXIT_5_PLUS = (("E4A", "E4B", "E41", "E43", "E45", "E13", "E5", "E7", "E3", "E15", "E9"),
+               (0.50, 0.06, 0.06, 0.06, 0.02, 0.11, 0.04, 0.06, 0.03, 0.04, 0.02))
+# Reasons only an older child leaves care for (DfE 387: independent living from 14; 389: adult social care from
+# 16); a younger child drawn one leaves to live with parents, relatives or others (E13) instead.
+MIN_AGE_AT_EXIT = {"E5": 14, "E7": 16}
+YOUNGER_EXIT = "E13"
+# At 18: remained with their carers (E17, staying put: 18 or over only, DfE 460) or ceased for another reason (E8).
+EXIT_AT_18 = (("E8", "E17"), (0.80, 0.20))
+MAX_EXTRA_EPISODES = 3  # 903 episodes of a period after its first (changes of placement or legal status)
 
 
 def _days(start: Column, n: Column) -> Column:
@@ -71,8 +78,13 @@ def class_table(spark: SparkSession) -> DataFrame:
     return spark.createDataFrame(rows, schema)
 
 
-def _exit_code(u: Column, age_at_exit: Column) -> Column:
-    return F.when(age_at_exit < 5, pick(u, *EXIT_UNDER_5)).otherwise(pick(u, *EXIT_5_PLUS))
+def _exit_code(u: Column, birth: Column, end: Column) -> Column:
+    """Reason care ended on ``end`` before the 18th birthday (minimum ages as the DfE's rules count them)."""
+    age = F.datediff(end, birth) / F.lit(365.25)
+    drawn = F.when(age < 5, pick(u, *EXIT_UNDER_5)).otherwise(pick(u, *EXIT_5_PLUS))
+    too_young = reduce(Column.__or__, [(drawn == code) & (F.add_months(birth, 12 * age) > end)
+                                       for code, age in MIN_AGE_AT_EXIT.items()])
+    return F.when(too_young, F.lit(YOUNGER_EXIT)).otherwise(drawn)
 
 
 def _care_period(u, start: Column, birth: Column, b18: Column, n: int) -> dict[str, Column]:
@@ -80,8 +92,8 @@ def _care_period(u, start: Column, birth: Column, b18: Column, n: int) -> dict[s
     duration = lognormal_days(u(f"p{n}d1"), u(f"p{n}d2"), P.CARE_PERIOD_MEDIAN_DAYS, 1.0)
     end_raw = _days(start, duration)
     end = F.least(end_raw, b18)
-    age_exit = F.datediff(end, birth) / F.lit(365.25)
-    rec = F.when(end_raw >= b18, F.lit(EXIT_AT_18)).otherwise(_exit_code(F.col(f"u_p{n}rec"), age_exit))
+    rec = F.when(end_raw >= b18, pick(F.col(f"u_p{n}rec"), *EXIT_AT_18)).otherwise(
+        _exit_code(F.col(f"u_p{n}rec"), birth, end))
     return {"start": start, "end": end, "rec": rec}
 
 
@@ -190,7 +202,7 @@ def pathway_step(df: DataFrame, seed: int, k: int, data_end: date) -> DataFrame:
     p2 = _care_period(u, reentry_start, birth, b18, 2)
 
     def period(n: int, p: dict) -> Column:
-        extra = F.least(F.lit(3), F.floor(exponential(u(f"p{n}ne"), _effect(cls, "extra_episodes_mean"))))
+        extra = F.least(F.lit(MAX_EXTRA_EPISODES), F.floor(exponential(u(f"p{n}ne"), _effect(cls, "extra_episodes_mean"))))
         n_eps = F.when(F.datediff(p["end"], p["start"]) < 8, 1).otherwise(F.lit(1) + extra).cast("int")
         return F.struct(F.lit(n).alias("period_no"), p["start"].alias("start"), p["end"].alias("end"),
                         p["rec"].alias("rec"), n_eps.alias("n_episodes"))

@@ -7,6 +7,7 @@ import time
 from collections.abc import Callable
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
@@ -150,7 +151,7 @@ def generate(spark: SparkSession, out_dir, scale: float, seed: int, defects: flo
                    "excluded", "permanent").write.mode("overwrite").parquet(str(truth_dir / "pupils.parquet")))
 
     step("summary")
-    result = {
+    result: dict[str, Any] = {
         "seed": seed, "scale": scale, "defect_rate": defects, "first_year": first_year, "last_year": last_year,
         "la_codes": la_codes, "children": kids.count(), "referrals_all_years": referrals.count(),
         "files": len(files),

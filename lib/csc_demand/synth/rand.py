@@ -8,6 +8,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 
+import numpy as np
 from pyspark.sql import Column
 from pyspark.sql import functions as F
 
@@ -45,7 +46,7 @@ def lognormal_days(u1: Column, u2: Column, median_days, sigma: float) -> Column:
     return F.greatest(F.lit(1), F.floor(value).cast("int"))
 
 
-def cumulative(weights: Sequence[float]) -> list[float]:
+def cumulative(weights: Sequence[float] | np.ndarray) -> list[float]:
     total = float(sum(weights))
     out, acc = [], 0.0
     for w in weights:
@@ -69,6 +70,7 @@ def pick_index(u: Column, cum, n: int | None = None) -> Column:
     A CASE chain rather than a higher-order function, so it compiles with whole-stage codegen.
     """
     if isinstance(cum, Column):
+        assert n is not None, "an array column needs its length n"
         bounds = [F.element_at(cum, i + 1) for i in range(n)]
     else:
         bounds = [F.lit(c) for c in cum]
@@ -82,7 +84,7 @@ def pick(u: Column, values: Sequence, weights: Sequence[float]) -> Column:
     """A value drawn from a fixed categorical distribution."""
     cum = cumulative(weights)
     expr = F.when(u < F.lit(cum[0]), F.lit(values[0]))
-    for value, bound in zip(values[1:-1], cum[1:-1]):
+    for value, bound in zip(values[1:-1], cum[1:-1], strict=True):
         expr = expr.when(u < F.lit(bound), F.lit(value))
     return expr.otherwise(F.lit(values[-1]))
 

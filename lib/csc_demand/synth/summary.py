@@ -34,7 +34,7 @@ def factor_marginals(referrals: DataFrame, first_year: int, last_year: int) -> d
             row["dfe"] = round(float(dfe.loc[year, name]), 4)
             row["diff_pp"] = round(100 * (synth - row["dfe"]), 2)
         entry["indicators"][name] = row
-    for year, entry in out.items():
+    for entry in out.values():
         entry["factors_per_assessment"] = round(sum(v["synth"] for v in entry["indicators"].values()), 3)
         diffs = [abs(v["diff_pp"]) for v in entry["indicators"].values() if "dfe" in v and v["dfe"] > 0.05]
         if diffs:
@@ -58,10 +58,10 @@ def headline_rates(referrals: DataFrame, first_year: int, last_year: int) -> dic
         .alias("assessments_with_factors"),
         F.avg(F.when(F.col("class_id").isNotNull(), F.col("cp").cast("int"))).alias("cp_rate_classed"),
         F.avg(F.when(F.col("class_id").isNotNull(), F.col("care").cast("int"))).alias("care_rate_classed"),
-    ).first().asDict()
+    ).collect()[0].asDict()
     cp = referrals.where(F.col("cp") & collection_year(F.col("cp_start")).between(first_year, last_year)).agg(
         F.count("*").alias("cp_plans"), F.avg((F.col("cp_previous") > 0).cast("int")).alias("repeat_cpp_share"),
-    ).first().asDict()
+    ).collect()[0].asDict()
     sizes = {row["class_id"]: row["n"] for row in referrals.where(in_window & F.col("class_id").isNotNull())
              .groupBy("class_id").agg(F.count("*").alias("n")).collect()}
     total = sum(sizes.values()) or 1

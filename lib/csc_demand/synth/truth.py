@@ -6,6 +6,7 @@ import dataclasses
 import json
 from pathlib import Path
 
+import numpy as np
 from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
@@ -26,7 +27,7 @@ def params_json(first_year: int, last_year: int) -> dict:
     return {
         "indicator_names": list(INDICATOR_NAMES),
         "class_names": list(P.CLASS_NAMES),
-        "class_sizes": [float(x) for x in sum(P.class_sizes(y) for y in years) / len(years)],
+        "class_sizes": [float(x) for x in np.sum([P.class_sizes(y) for y in years], axis=0) / len(years)],
         "class_sizes_by_year": {str(y): [float(x) for x in P.class_sizes(y)] for y in years},
         "conditional_probabilities": [[float(p) for p in row] for row in P.conditional_probabilities()],
         "notes": "class_sizes: mean over the collection years of the sampling class sizes (assessments with "

@@ -13,9 +13,9 @@ from csc_demand.quality.checks import UK_DATE, bad_date, to_date, value
 from csc_demand.quality.quarantine import line_locator, unparsed_record
 from csc_demand.quality.record_sets import (
     apply_rules,
+    apply_set_rules,
+    care_episode_set_checks,
     flag_duplicates,
-    flag_open_before_a_later_record,
-    flag_starts_before_previous_end,
     latest_copy,
 )
 from csc_demand.quality.rules import care_episode_checks
@@ -24,6 +24,7 @@ from csc_demand.transform.pseudonymise import pseudonymise, pupil_pseudonym
 SOURCE_RANK = 2
 FILE_COLUMNS = ["source_file", "la_code", "collection_year"]
 POSTCODES = ("HOME_POST", "PL_POST")
+EPISODE_ORDER = ["raw_record"]  # a child's episodes starting the same day (CSC-DUP): the first by text
 
 
 def _keyed(bronze: DataFrame, kind: str, key: str) -> DataFrame:
@@ -55,18 +56,28 @@ def staged_header_children(bronze: DataFrame, key: str) -> DataFrame:
         F.lit(None).cast("array<string>").alias("disabilities"))
 
 
-def validated_episodes(bronze: DataFrame, key: str) -> DataFrame:
-    keyed = _keyed(bronze, "ssda903_episodes", key).withColumn("locator", line_locator(F.col("line_number")))
+def header_births(header_children: DataFrame) -> DataFrame:
+    """A return's header -> (child_key, la_code, collection_year, birth_date), for the episode rules that read the
+    child's age (a child listed twice: the later date)."""
+    return (header_children.filter(F.col("child_key").isNotNull())
+                           .groupBy("child_key", "la_code", "collection_year")
+                           .agg(F.max("birth_date").alias("birth_date")))
+
+
+def checked_episodes(bronze: DataFrame, key: str, births: DataFrame) -> DataFrame:
+    """Rules over each episode (with ``birth_date`` from its return's header), then CSC-DUP: ready for the rules
+    that compare a child's episodes."""
+    keyed = (_keyed(bronze, "ssda903_episodes", key).withColumn("locator", line_locator(F.col("line_number")))
+             .join(births, ["child_key", "la_code", "collection_year"], "left"))
     checked = apply_rules(keyed, care_episode_checks())
     typed = (checked.withColumn("start_date", to_date("DECOM", UK_DATE))
                     .withColumn("ordinal", F.lit(1))
                     .withColumn("source_rank", F.lit(SOURCE_RANK)))
-    no_duplicates = flag_duplicates(typed, ["child_key", "start_date"], [F.col("raw_record")])
-    order = [F.col("raw_record")]
-    overlapping = flag_starts_before_previous_end(no_duplicates.withColumn("_end_date", to_date("DEC", UK_DATE)),
-                                                  "start_date", "_end_date", "501", order).drop("_end_date")
-    return flag_open_before_a_later_record(overlapping, "start_date", value("DEC").isNull() | value("REC").isNull(),
-                                           "142", order)
+    return flag_duplicates(typed, ["child_key", "start_date"], EPISODE_ORDER)
+
+
+def validated_episodes(bronze: DataFrame, key: str, births: DataFrame) -> DataFrame:
+    return apply_set_rules(checked_episodes(bronze, key, births), care_episode_set_checks(EPISODE_ORDER))
 
 
 def silver_care_episodes(validated: DataFrame) -> DataFrame:

@@ -22,8 +22,8 @@ def _lookup(mapping: dict[str, str]):
     return F.create_map(*[F.lit(x) for x in chain.from_iterable(mapping.items())])
 
 
-def validated_children(staged: DataFrame, missing_id_rule: str) -> DataFrame:
-    return apply_rules(staged.select(*STAGED_CHILD), child_checks(missing_id_rule))
+def validated_children(staged: DataFrame, source: str) -> DataFrame:
+    return apply_rules(staged.select(*STAGED_CHILD), child_checks(source))
 
 
 def silver_children(validated: DataFrame) -> DataFrame:

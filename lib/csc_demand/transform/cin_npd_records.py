@@ -15,6 +15,7 @@ from pyspark.sql import functions as F
 from csc_demand.io.csv_source import CSV_COLUMNS
 from csc_demand.quality.checks import ISO_DATE, first_failing_rule, parse_date, value
 from csc_demand.quality.quarantine import first_line, line_locator, unparsed_record
+from csc_demand.quality.record_sets import referral_set_checks
 from csc_demand.quality.rules import referral_checks
 from csc_demand.transform.pseudonymise import pseudonymise, pupil_pseudonym
 
@@ -79,9 +80,12 @@ def _with_referral_fields(rows: DataFrame) -> DataFrame:
         value("ReferralSource").alias("referral_source"), value("PrimaryNeedCode").alias("primary_need"),
         F.lit(None).cast("string").alias("initial_cpc_raw"),
         _birth_month_text().alias("birth_date_raw"),
+        *[F.lit(0).alias(name) for name in ("n_cp_plans", "n_cin_plans", "n_section47")],  # not in npd_cin
     )
     checks = [("CSC-RECORD", F.col("corrupt"))] + referral_checks()
-    return staged.withColumn("referral_rule", first_failing_rule(checks))
+    checked = staged.withColumn("referral_rule", first_failing_rule(checks))
+    return checked.withColumn("referral_rule", first_failing_rule(referral_set_checks("referral_rule"),
+                                                                  already=F.col("referral_rule")))
 
 
 def _birth_month_text() -> Column:
@@ -112,7 +116,7 @@ def staged_referrals(rows: DataFrame) -> DataFrame:
     referral_fields = ["LA", "ACADYR", "CINreferralDate", "ReferralSource", "PrimaryNeedCode", "CINclosureDate",
                        "ReasonForClosure", "ReferralNFA", "YearOfBirth", "MonthOfBirth"]  # birth: for rule 8606
     own_line = F.when(F.col("corrupt"), F.col("line_number")).alias("_own_line")  # unsplit lines stay apart
-    group = ["child_key", *FILE_COLUMNS, "corrupt", *referral_fields, own_line]  # person first: by_person
+    group: list[str | Column] = ["child_key", *FILE_COLUMNS, "corrupt", *referral_fields, own_line]  # person first: by_person
     grouped = rows.groupBy(*group).agg(F.sum(_has_assessment().cast("int")).cast("int").alias("n_assessments"),
                                        line_locator(first_line()).alias("locator"))
     return _with_referral_fields(grouped).select(
@@ -120,17 +124,17 @@ def staged_referrals(rows: DataFrame) -> DataFrame:
         F.lit(None).cast("string").alias("raw_record"), "corrupt", F.lit(SOURCE_RANK).alias("source_rank"),
         F.lit(1).alias("ordinal"), "referral_date_raw", "closure_date_raw", "closure_reason", "referral_nfa_raw",
         "referral_source", "primary_need", "initial_cpc_raw", "birth_date_raw", "n_assessments",
-        F.lit(0).alias("n_cp_plans"), F.lit(0).alias("n_cin_plans"), F.lit(0).alias("n_section47"),
+        "n_cp_plans", "n_cin_plans", "n_section47",
         F.lit(False).alias("with_parent"), F.col("referral_rule").alias("rule_id"))
 
 
 def staged_assessments(rows: DataFrame) -> DataFrame:
-    referral_rows = _with_referral_fields(rows.filter(_has_assessment()))
+    referral_rows = _with_referral_fields(rows).filter(_has_assessment())  # every referral: for 8815-8820
     return referral_rows.select(
         *FILE_COLUMNS, "child_key",
         line_locator(F.col("line_number")).alias("locator"),
         "raw_record", "corrupt", F.lit(SOURCE_RANK).alias("source_rank"), F.lit(1).alias("ordinal"),
-        "referral_date_raw", "referral_nfa_raw", F.col("referral_rule").alias("parent_rule"),
+        "referral_date_raw", "referral_nfa_raw", "closure_date_raw", F.col("referral_rule").alias("parent_rule"),
         F.col("AssessmentActualStartDate").alias("start_raw"), F.lit(None).cast("string").alias("review_raw"),
         F.col("AssessmentAuthorisationDate").alias("authorised_raw"),
         F.split(value("AssessmentFactors"), ";").alias("factors"))
@@ -143,7 +147,7 @@ def staged_cp_plans(rows: DataFrame) -> DataFrame:
         line_locator(F.col("line_number")).alias("locator"),
         "raw_record", "corrupt", F.lit(SOURCE_RANK).alias("source_rank"), F.lit(1).alias("ordinal"),
         F.col("CINreferralDate").alias("referral_date_raw"), F.lit(None).cast("string").alias("referral_nfa_raw"),
-        F.lit(None).cast("string").alias("parent_rule"),
+        F.lit(None).cast("string").alias("closure_date_raw"), F.lit(None).cast("string").alias("parent_rule"),
         F.col("CPPstartDate").alias("start_raw"), F.col("CPPendDate").alias("end_raw"),
         value("InitialCategoryOfAbuse").alias("initial_category"),
         value("LatestCategoryOfAbuse").alias("latest_category"),

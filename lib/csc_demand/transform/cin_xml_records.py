@@ -83,14 +83,14 @@ def staged_referrals(bronze: DataFrame, key: str) -> DataFrame:
 def _nested(referrals: DataFrame, field: str, element: str, columns: dict[str, Column]) -> DataFrame:
     """Explode one nested block of validated referrals; ``columns`` map staged names to fields of ``_item``."""
     exploded = referrals.select(*FILE_COLUMNS, "child_key", "locator", "referral_date_raw", "referral_nfa_raw",
-                                F.col("rule_id").alias("parent_rule"),
+                                "closure_date_raw", F.col("rule_id").alias("parent_rule"),
                                 F.posexplode(F.col("_detail")[field]).alias("_pos", "_item"))
     return exploded.select(
         *FILE_COLUMNS, "child_key",
         F.concat("locator", F.lit(f"/{element}["), (F.col("_pos") + 1).cast("string"), F.lit("]")).alias("locator"),
         F.to_json("_item").alias("raw_record"), F.lit(False).alias("corrupt"),
         F.lit(SOURCE_RANK).alias("source_rank"), (F.col("_pos") + 1).alias("ordinal"),
-        "referral_date_raw", "referral_nfa_raw", "parent_rule",
+        "referral_date_raw", "referral_nfa_raw", "closure_date_raw", "parent_rule",
         *[col.alias(name) for name, col in columns.items()],
     )
 

@@ -13,10 +13,17 @@ from csc_demand import codes
 from csc_demand.quality.checks import ISO_DATE, to_bool, to_date, value
 from csc_demand.quality.quarantine import line_order
 from csc_demand.quality.record_sets import (
+    CP_PLAN_FLAGS,
     apply_rules,
+    apply_set_rules,
+    assessment_set_checks,
+    cin_plan_cp_checks,
+    cin_plan_set_checks,
+    cp_plan_set_checks,
     flag_duplicates,
-    flag_overlapping_plans,
     latest_copy,
+    section47_set_checks,
+    with_cp_plans_beside,
 )
 from csc_demand.quality.rules import (
     assessment_checks,
@@ -32,7 +39,7 @@ STAGED_REFERRAL = STAGED_COMMON + [
     "referral_date_raw", "closure_date_raw", "closure_reason", "referral_nfa_raw", "referral_source",
     "primary_need", "initial_cpc_raw", "birth_date_raw", "n_assessments", "n_cp_plans", "n_cin_plans", "n_section47",
     "with_parent", "rule_id"]
-STAGED_NESTED = STAGED_COMMON + ["referral_date_raw", "referral_nfa_raw", "parent_rule"]
+STAGED_NESTED = STAGED_COMMON + ["referral_date_raw", "referral_nfa_raw", "closure_date_raw", "parent_rule"]
 STAGED_ASSESSMENT = STAGED_NESTED + ["start_raw", "review_raw", "authorised_raw", "factors"]
 STAGED_CP_PLAN = STAGED_NESTED + ["start_raw", "end_raw", "initial_category", "latest_category",
                                   "previous_cpp_raw", "review_dates_raw"]
@@ -70,14 +77,20 @@ def stack(frames: list[DataFrame], columns: list[str]) -> DataFrame:
 
 
 # ---- records of a referral's activity: assessments, CIN plans, section 47 enquiries ---------------------
-def _validated_referral_activity(staged: DataFrame, checks, consumed: tuple[str, ...] = ()) -> DataFrame:
-    """Rules, typed dates, CSC-DUP; then without the staged columns only the rules read (``consumed`` names more),
-    so the window sorts and the cache holds narrower rows."""
+def checked_referral_activity(staged: DataFrame, checks) -> DataFrame:
+    """Rules, typed dates, CSC-DUP: ready for the rules that compare a child's records."""
     checked = apply_rules(staged, checks)
     typed = (checked.withColumn("referral_date", to_date("referral_date_raw", ISO_DATE))
                     .withColumn("start_date", to_date("start_raw", ISO_DATE)))
-    return flag_duplicates(typed, REFERRAL_ACTIVITY, tie_break()).drop(
-        "referral_date_raw", "referral_nfa_raw", "start_raw", "parent_rule", "corrupt", "ordinal", *consumed)
+    return flag_duplicates(typed, REFERRAL_ACTIVITY, tie_break())
+
+
+def _validated_referral_activity(checked: DataFrame, set_checks, consumed: tuple[str, ...] = ()) -> DataFrame:
+    """Checked records -> the rules comparing a child's records; then without the staged columns only the rules
+    read (``consumed`` names more), so the window sorts and the cache holds narrower rows."""
+    return apply_set_rules(checked, set_checks).drop(
+        "referral_date_raw", "referral_nfa_raw", "closure_date_raw", "start_raw", "parent_rule", "corrupt", "ordinal",
+        *consumed)
 
 
 def _latest_activity(validated: DataFrame, key_name: str) -> DataFrame:
@@ -111,8 +124,8 @@ def silver_referrals(validated: DataFrame) -> DataFrame:
 
 # ---- assessments -------------------------------------------------------------------------------------------
 def validated_assessments(staged: DataFrame) -> DataFrame:
-    return _validated_referral_activity(staged.withColumn("factor_codes", normalised_factors()), assessment_checks(),
-                                        consumed=("factors",))
+    checked = checked_referral_activity(staged.withColumn("factor_codes", normalised_factors()), assessment_checks())
+    return _validated_referral_activity(checked, assessment_set_checks(tie_break()), consumed=("factors",))
 
 
 def factor_indicators(factor_codes: Column) -> Column:
@@ -151,13 +164,16 @@ def silver_assessment_factors(assessments: DataFrame) -> DataFrame:
 
 
 # ---- child protection plans, CIN plans, section 47 enquiries ---------------------------------------------------
-def validated_cp_plans(staged: DataFrame) -> DataFrame:
+def checked_cp_plans(staged: DataFrame) -> DataFrame:
     checked = apply_rules(staged, cp_plan_checks())
     typed = (checked.withColumn("referral_date", to_date("referral_date_raw", ISO_DATE))
                     .withColumn("start_date", to_date("start_raw", ISO_DATE))
                     .withColumn("end_date", to_date("end_raw", ISO_DATE)))
-    no_duplicates = flag_duplicates(typed, CP_PLAN, tie_break())
-    return flag_overlapping_plans(no_duplicates, "start_date", "end_date", tie_break())
+    return flag_duplicates(typed, CP_PLAN, tie_break())
+
+
+def validated_cp_plans(staged: DataFrame) -> DataFrame:
+    return apply_set_rules(checked_cp_plans(staged), cp_plan_set_checks(tie_break()))
 
 
 def silver_cp_plans(validated: DataFrame) -> DataFrame:
@@ -175,12 +191,16 @@ def silver_cp_plans(validated: DataFrame) -> DataFrame:
         F.col("first_collection_year").cast("int").alias("first_collection_year"), "source_file")
 
 
-def validated_cin_plans(staged: DataFrame) -> DataFrame:
-    return _validated_referral_activity(staged, cin_plan_checks())
+def validated_cin_plans(staged: DataFrame, cp_plans: DataFrame) -> DataFrame:
+    """``cp_plans``: checked_cp_plans of the same files, for the rules on a CIN plan and a CP plan at once."""
+    beside = with_cp_plans_beside(checked_referral_activity(staged, cin_plan_checks()), cp_plans)
+    return _validated_referral_activity(beside, cin_plan_set_checks(tie_break()) + cin_plan_cp_checks(),
+                                        consumed=CP_PLAN_FLAGS)
 
 
 def validated_section47(staged: DataFrame) -> DataFrame:
-    return _validated_referral_activity(staged, section47_checks())
+    return _validated_referral_activity(checked_referral_activity(staged, section47_checks()),
+                                        section47_set_checks(tie_break()))
 
 
 def silver_cin_plans(validated: DataFrame) -> DataFrame:

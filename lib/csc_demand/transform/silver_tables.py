@@ -14,7 +14,7 @@ from pyspark.sql import functions as F
 
 from csc_demand import codes
 from csc_demand.quality.quarantine import quarantine_rows
-from csc_demand.quality.record_sets import apply_rules, by_person
+from csc_demand.quality.record_sets import apply_rules, apply_set_rules, by_person, referral_set_checks
 from csc_demand.quality.rules import (
     exclusion_checks,
     ks4_checks,
@@ -25,6 +25,7 @@ from csc_demand.transform import cin_npd_records as npd
 from csc_demand.transform import cin_xml_records as xml
 from csc_demand.transform import silver_cin as cin
 from csc_demand.transform.care_episodes import (
+    header_births,
     silver_care_episodes,
     staged_header_children,
     validated_episodes,
@@ -101,14 +102,15 @@ def validated_records(bronze: dict[str, DataFrame], key: str) -> tuple[dict[str,
 
     Records are partitioned by child (CIN, 903) or pupil (school) as they are keyed (record_sets.by_person)."""
     xml_children = by_person(xml.staged_children(bronze["cin_xml"], key), "child_key")
-    xml_referrals = apply_rules(by_person(xml.staged_referrals(bronze["cin_xml"], key), "child_key"),
-                                referral_checks())
+    xml_referrals = apply_set_rules(apply_rules(by_person(xml.staged_referrals(bronze["cin_xml"], key), "child_key"),
+                                                referral_checks()), referral_set_checks())
     npd_rows = by_person(npd.keyed_rows(bronze["npd_cin"], "npd_cin", key), "child_key")
     npd_cpp = by_person(npd.keyed_rows(bronze["npd_cpp"], "npd_cpp", key), "child_key")
     children = validated_children(cin.stack([xml_children, npd.staged_children(npd_rows)], STAGED_CHILD),
-                                  "8500")
-    care_children = validated_children(
-        by_person(staged_header_children(bronze["ssda903_header"], key), "child_key"), "CSC-KEY")
+                                  "cin")
+    header_children = by_person(staged_header_children(bronze["ssda903_header"], key), "child_key")
+    care_children = validated_children(header_children, "ssda903")
+    xml_cp_plans = xml.staged_cp_plans(xml_referrals).select(*cin.STAGED_CP_PLAN)
     validated = {
         "children": children.unionByName(care_children),
         "referrals": cin.validated_referrals(
@@ -116,11 +118,11 @@ def validated_records(bronze: dict[str, DataFrame], key: str) -> tuple[dict[str,
         "assessments": cin.validated_assessments(
             cin.stack([xml.staged_assessments(xml_referrals), npd.staged_assessments(npd_rows)],
                       cin.STAGED_ASSESSMENT)),
-        "cp_plans": cin.validated_cp_plans(
-            cin.stack([xml.staged_cp_plans(xml_referrals), npd.staged_cp_plans(npd_cpp)], cin.STAGED_CP_PLAN)),
-        "cin_plans": cin.validated_cin_plans(xml.staged_cin_plans(xml_referrals).select(*cin.STAGED_CIN_PLAN)),
+        "cp_plans": cin.validated_cp_plans(cin.stack([xml_cp_plans, npd.staged_cp_plans(npd_cpp)], cin.STAGED_CP_PLAN)),
+        "cin_plans": cin.validated_cin_plans(xml.staged_cin_plans(xml_referrals).select(*cin.STAGED_CIN_PLAN),
+                                             cin.checked_cp_plans(xml_cp_plans)),
         "section47": cin.validated_section47(xml.staged_section47(xml_referrals).select(*cin.STAGED_SECTION47)),
-        "care_episodes": validated_episodes(bronze["ssda903_episodes"], key),
+        "care_episodes": validated_episodes(bronze["ssda903_episodes"], key, header_births(header_children)),
         "school_ks4": validated_school(_pupil_rows(bronze, "npd_ks4", key), ks4_checks()),
         "school_exclusions": validated_school(_pupil_rows(bronze, "npd_exclusions", key), exclusion_checks()),
         "school_sen": validated_school(_pupil_rows(bronze, "npd_sen", key), sen_checks()),
