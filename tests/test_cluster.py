@@ -133,6 +133,7 @@ def test_daemons_listen_on_loopback_only_on_the_reported_ports(standalone):
     assert {port for _, port in sockets} == reported
 
 
+@pytest.mark.timeout(3600)  # a loaded 2-core machine: the whole pipeline on two 1-core workers
 def test_pipeline_on_the_cluster_with_s3a_writes_the_same_tables_as_local_mode(standalone, object_store,
                                                                               local_pipeline, spark, tmp_path):
     run_dir, env = standalone
@@ -147,7 +148,7 @@ def test_pipeline_on_the_cluster_with_s3a_writes_the_same_tables_as_local_mode(s
          *set_options([*PIPELINE_SETTINGS, "spark.shuffle_partitions=3", "spark.ui=false",
                        "spark.extra={spark.databricks.delta.snapshotPartitions: 2}",
                        f"mlflow.tracking_uri=sqlite:///{tmp_path / 'mlflow.db'}"])],
-        cwd=tmp_path, capture_output=True, text=True, timeout=1500,
+        cwd=tmp_path, capture_output=True, text=True, timeout=3000,
         env={**os.environ, **S3_CREDENTIALS, "MASTER": env["SPARK_MASTER_URL"], "CSC_PSEUDONYM_KEY": TEST_PSEUDONYM_KEY,
              "WHEEL_DIR": str(tmp_path / "dist"), "MLFLOW_S3_ENDPOINT_URL": endpoint})
     # the whole driver output stays in the test's folder (kept by pytest for the last runs) for a failure's cause
