@@ -1,20 +1,26 @@
-"""The whole pipeline under spark-submit on a standalone cluster (a master and two 1-core workers on loopback)
-writes the same Delta tables as the same pipeline in local mode.
+"""The whole pipeline under spark-submit on a standalone cluster (a master and two 1-core workers on loopback), with
+the source and the lakehouse in an S3-compatible object store (moto's server on loopback), writes the same Delta
+tables as the same pipeline in local mode.
 
 Started and stopped with deploy/standalone/{start,stop}.sh; submitted with deploy/spark-submit.sh, exactly as
-docs/running.md tells users to.
+docs/running.md tells users to: hadoop-aws through --packages, the executors' Python shipped with --archives.
 """
 from __future__ import annotations
 
 import json
+import logging
 import os
+import re
 import socket
 import subprocess
 import urllib.request
 from pathlib import Path
 
+import boto3
 import pytest
 from chispa import assert_approx_df_equality
+from moto.server import ThreadedMotoServer
+
 from helpers.lakehouse import TEST_PSEUDONYM_KEY
 from pipeline_run import PIPELINE_SETTINGS, delta_tables, set_options
 
@@ -25,6 +31,50 @@ LOOPBACK = {"127.0.0.1", "::ffff:127.0.0.1", "::1"}
 # Columns that record when or by which run a row was written (ingest's load id and load time), so they
 # differ between any two runs.
 VOLATILE_COLUMNS = {"load_id", "loaded_at"}
+BUCKET = "csc-demand"
+S3_CREDENTIALS = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "AWS_DEFAULT_REGION": "us-east-1"}
+
+
+@pytest.fixture(scope="module")
+def object_store():
+    """moto's S3 server on a free loopback port, with one bucket; yields (endpoint URL, boto3 client)."""
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)  # not a line per request
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    try:
+        host, port = server.get_host_and_port()
+        endpoint = f"http://{host}:{port}"
+        client = boto3.client("s3", endpoint_url=endpoint, aws_access_key_id="testing",
+                              aws_secret_access_key="testing", region_name="us-east-1")
+        client.create_bucket(Bucket=BUCKET)
+        yield endpoint, client
+    finally:
+        server.stop()
+
+
+def s3a_settings(endpoint: str) -> list[str]:
+    """spark-submit --conf options: S3A against the loopback endpoint, path-style, plain HTTP."""
+    settings = {"endpoint": endpoint, "endpoint.region": "us-east-1", "path.style.access": "true",
+                "connection.ssl.enabled": "false", "access.key": "testing", "secret.key": "testing"}
+    return [arg for key, value in settings.items() for arg in ("--conf", f"spark.hadoop.fs.s3a.{key}={value}")]
+
+
+def upload(client, folder: Path, prefix: str) -> int:
+    files = [p for p in folder.rglob("*") if p.is_file()]
+    for path in files:
+        client.upload_file(str(path), BUCKET, f"{prefix}/{path.relative_to(folder).as_posix()}")
+    return len(files)
+
+
+def download(client, prefix: str, folder: Path) -> list[str]:
+    """Every object under prefix/ into folder; their paths relative to prefix/."""
+    keys = [obj["Key"] for page in client.get_paginator("list_objects_v2").paginate(Bucket=BUCKET, Prefix=prefix + "/")
+            for obj in page.get("Contents", [])]
+    for key in keys:
+        target = folder / key[len(prefix) + 1:]
+        target.parent.mkdir(parents=True, exist_ok=True)
+        client.download_file(BUCKET, key, str(target))
+    return [key[len(prefix) + 1:] for key in keys]
 
 
 def read_cluster_env(run_dir: Path) -> dict[str, str]:
@@ -83,24 +133,48 @@ def test_daemons_listen_on_loopback_only_on_the_reported_ports(standalone):
     assert {port for _, port in sockets} == reported
 
 
-def test_pipeline_on_the_cluster_writes_the_same_tables_as_local_mode(standalone, local_pipeline, spark, tmp_path):
+@pytest.mark.timeout(3600)  # a loaded 2-core machine: the whole pipeline on two 1-core workers
+def test_pipeline_on_the_cluster_with_s3a_writes_the_same_tables_as_local_mode(standalone, object_store,
+                                                                              local_pipeline, spark, tmp_path):
     run_dir, env = standalone
+    endpoint, client = object_store
     assert local_pipeline.exit_code == 0
-    lakehouse = tmp_path / "lakehouse"
+    # the local run's own synthetic set, so both runs read the same files
+    assert upload(client, local_pipeline.lakehouse / "_source", "source") > 0
     submitted = subprocess.run(
-        [str(ROOT / "deploy/spark-submit.sh"), "jobs/pipeline.py", "--lakehouse", str(lakehouse),
+        [str(ROOT / "deploy/spark-submit.sh"), *s3a_settings(endpoint), str(ROOT / "jobs/pipeline.py"),
+         "--source", f"s3a://{BUCKET}/source", "--lakehouse", f"s3a://{BUCKET}/lakehouse",
          # 3 shuffle partitions against the local run's 2: equal tables must not depend on partitioning.
          *set_options([*PIPELINE_SETTINGS, "spark.shuffle_partitions=3", "spark.ui=false",
-                       "spark.extra={spark.databricks.delta.snapshotPartitions: 2}"])],
-        cwd=ROOT, capture_output=True, text=True, timeout=900,
-        env={**os.environ, "MASTER": env["SPARK_MASTER_URL"], "CSC_PSEUDONYM_KEY": TEST_PSEUDONYM_KEY,
-             "WHEEL_DIR": str(tmp_path / "dist")})
-    assert submitted.returncode == 0, submitted.stderr[-5000:]
+                       "spark.extra={spark.databricks.delta.snapshotPartitions: 2}",
+                       f"mlflow.tracking_uri=sqlite:///{tmp_path / 'mlflow.db'}"])],
+        cwd=tmp_path, capture_output=True, text=True, timeout=3000,
+        env={**os.environ, **S3_CREDENTIALS, "MASTER": env["SPARK_MASTER_URL"], "CSC_PSEUDONYM_KEY": TEST_PSEUDONYM_KEY,
+             "WHEEL_DIR": str(tmp_path / "dist"), "MLFLOW_S3_ENDPOINT_URL": endpoint})
+    # the whole driver output stays in the test's folder (kept by pytest for the last runs) for a failure's cause
+    (tmp_path / "spark-submit.log").write_text(submitted.stdout + "\n--- stderr ---\n" + submitted.stderr)
+    assert submitted.returncode == 0, submitted.stdout[-3000:] + submitted.stderr[-3000:]
 
     # It really ran on the cluster: the master lists one finished application that had both 1-core workers
-    # (named by the first stage that built the session, e.g. csc-demand-synth).
+    # (named by the first stage that built the session, e.g. csc-demand-ingest).
     status = json.load(urllib.request.urlopen(env["SPARK_MASTER_WEBUI"] + "/json/", timeout=10))
     assert [(app["name"].startswith("csc-demand"), app["cores"]) for app in status["completedapps"]] == [(True, 2)]
+    # Executors ran the shipped environment, unpacked by Spark in an executor's folder (the workers were given no
+    # Python): the interpreter of the session's first Python task.
+    # (spark-submit's PythonRunner copies the driver's stderr to its own stdout)
+    executors_python = Path(re.search(r"executors' Python: (\S+)", submitted.stdout).group(1))
+    assert executors_python.parts[-3:] == ("environment", "bin", "python")
+    assert executors_python.is_relative_to(run_dir)
+
+    # run summaries, MLflow artifacts and the report went to the object store too, nothing to the working folder
+    assert not any(tmp_path.glob("s3a*")) and not (tmp_path / "mlruns").exists()
+    lakehouse = tmp_path / "lakehouse"
+    stored = download(client, "lakehouse", lakehouse)
+    assert {p.split("/")[0] for p in stored} >= {"bronze", "silver", "gold", "_runs", "mlflow-artifacts", "report"}
+    assert "report/index.html" in stored
+    assert sorted(p.split("/")[1].split("-")[0] for p in stored if p.startswith("_runs/")) == [
+        "classify", "fit", "ingest", "outcomes", "report", "run"]
+    assert any(p.endswith("/MLmodel") for p in stored if p.startswith("mlflow-artifacts/"))
 
     local_tables, cluster_tables = delta_tables(local_pipeline.lakehouse), delta_tables(lakehouse)
     assert sorted(cluster_tables) == sorted(local_tables)

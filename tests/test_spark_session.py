@@ -39,4 +39,4 @@ def test_executors_that_cannot_start_python_stop_the_job_with_what_to_do(spark, 
     assert str(error.value).startswith(
         "the executors cannot run Python (spark.pyspark.python=/nonexistent/environment/bin/python): "
         'Cannot run program "/nonexistent/environment/bin/python"')
-    assert "Submit with deploy/spark-submit.sh, which sets spark.pyspark.python to its PYTHON" in str(error.value)
+    assert "Submit with deploy/spark-submit.sh, which ships the executors' Python environment" in str(error.value)

@@ -4,7 +4,8 @@
 #   deploy/standalone/start.sh [RUN_DIR]      (default RUN_DIR: $CSC_CLUSTER_DIR or /tmp/csc-demand-standalone)
 #
 # Writes RUN_DIR/cluster.env (SPARK_MASTER_URL, ports, pids, log paths) for deploy/spark-submit.sh and stop.sh.
-# Environment: PYTHON (default .venv/bin/python), WORKER_CORES (1), WORKER_MEMORY (2g), START_TIMEOUT (90 s).
+# Environment: PYTHON (default .venv/bin/python; finds pyspark and free ports), WORKER_CORES (1), WORKER_MEMORY (2g),
+# START_TIMEOUT (90 s). Workers get no Python: executors run the environment each job ships (deploy/spark-submit.sh).
 set -euo pipefail
 ROOT="$(cd "$(dirname "$0")/../.." && pwd)"
 RUN_DIR="$(mkdir -p "${1:-${CSC_CLUSTER_DIR:-/tmp/csc-demand-standalone}}" && cd "${1:-${CSC_CLUSTER_DIR:-/tmp/csc-demand-standalone}}" && pwd)"
@@ -23,7 +24,6 @@ SPARK_HOME="$("$PYTHON" -c 'import os, pyspark; print(os.path.dirname(pyspark.__
 export SPARK_HOME
 # Every listener (RPC, web UIs, block managers) binds to this address, so nothing is reachable off the machine.
 export SPARK_LOCAL_IP=127.0.0.1 SPARK_LOCAL_HOSTNAME=localhost
-export PYSPARK_PYTHON="$PYTHON"
 # The master's REST submission server would take the fixed port 6066; jobs go through spark-submit's RPC instead.
 export SPARK_MASTER_OPTS="${SPARK_MASTER_OPTS:-} -Dspark.master.rest.enabled=false"
 

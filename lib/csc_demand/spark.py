@@ -88,8 +88,8 @@ def executors_python(spark: SparkSession) -> str:
         reason = cannot_run.group(0) if cannot_run else str(err)[:300]
         raise ConfigurationError(
             f"the executors cannot run Python (spark.pyspark.python={spark.sparkContext.pythonExec}): {reason}. "
-            "Submit with deploy/spark-submit.sh, which sets spark.pyspark.python to its PYTHON (that path must exist "
-            "with the dependencies on every worker), or see docs/running.md, section 2"
+            "Submit with deploy/spark-submit.sh, which ships the executors' Python environment with --archives "
+            "(workers need the base Python it was made from at the same path), or see docs/running.md, section 2"
         ) from err
 
 
