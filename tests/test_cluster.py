@@ -19,9 +19,8 @@ from pathlib import Path
 import boto3
 import pytest
 from chispa import assert_approx_df_equality
-from moto.server import ThreadedMotoServer
-
 from helpers.lakehouse import TEST_PSEUDONYM_KEY
+from moto.server import ThreadedMotoServer
 from pipeline_run import PIPELINE_SETTINGS, delta_tables, set_options
 
 pytestmark = pytest.mark.cluster
