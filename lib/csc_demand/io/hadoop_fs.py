@@ -55,7 +55,11 @@ def copy_folder_from_local(spark: SparkSession, folder: str, location: str) -> N
     """Copy a local folder's contents to ``location`` (overwriting files of the same name) through Hadoop's
     FileSystem: for outputs that libraries write only to local files (the report's HTML, PNG and XLSX)."""
     path, fs = _jvm_path(spark, location)
-    java = jvm(spark)
+    hadoop = jvm(spark).org.apache.hadoop
+    conf = spark.sparkContext._jsc.hadoopConfiguration()
+    local = hadoop.fs.FileSystem.getLocal(conf)
     fs.mkdirs(path)
-    for entry in java.java.io.File(str(folder)).listFiles():
-        fs.copyFromLocalFile(False, True, java.org.apache.hadoop.fs.Path(entry.toURI()), path)
+    # FileUtil.copy writes through fs.create, as Spark and Delta do; S3A's own copyFromLocalFile uploads with the
+    # AWS SDK's asynchronous client, which some S3-compatible servers answer with a bare "100 Continue" (an error).
+    for entry in local.listStatus(hadoop.fs.Path(str(folder))):
+        hadoop.fs.FileUtil.copy(local, entry.getPath(), fs, path, False, True, conf)

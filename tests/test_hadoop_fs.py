@@ -1,0 +1,24 @@
+"""Small file operations through Hadoop's FileSystem (io/hadoop_fs), on the local file system."""
+from __future__ import annotations
+
+from csc_demand.io import hadoop_fs
+
+
+def _tree(folder) -> dict[str, str]:
+    """Files and their text, without the checksum files Hadoop's local file system writes beside each."""
+    return {p.relative_to(folder).as_posix(): p.read_text() for p in sorted(folder.rglob("*"))
+            if p.is_file() and not p.name.endswith(".crc")}
+
+
+def test_copy_folder_from_local_copies_nested_files_and_overwrites_on_a_second_copy(spark, tmp_path):
+    source, target = tmp_path / "report", tmp_path / "lakehouse" / "report"
+    (source / "csv").mkdir(parents=True)
+    (source / "index.html").write_text("first")
+    (source / "csv" / "rates.csv").write_text("a,b\n")
+    hadoop_fs.copy_folder_from_local(spark, str(source), f"file:{target}")
+    assert _tree(target) == {"index.html": "first", "csv/rates.csv": "a,b\n"}
+
+    (source / "index.html").write_text("second")
+    hadoop_fs.copy_folder_from_local(spark, str(source), str(target))
+    # the same two files, the new text; the folder copied into its namesake, not nested inside it
+    assert _tree(target) == {"index.html": "second", "csv/rates.csv": "a,b\n"}
