@@ -48,12 +48,12 @@ def test_outcomes_stage_writes_every_gold_table_and_logs_headlines(spark, cfg):
     (summary_file,) = Path(cfg.runs_dir).glob("outcomes-*.json")
     summary = json.loads(summary_file.read_text())
     assert summary["status"] == "ok"
-    assert summary["versions_read"]["silver.referrals"] == 1  # the write, then its table comment
+    assert summary["versions_read"]["silver.referrals"] == 1  # created empty with its comments (0), then written
     assert summary["tables"]["gold.referral_windows"]["accepted"] == len(REFERRALS)
     mlflow.set_tracking_uri(cfg.tracking_uri)
     runs = mlflow.search_runs(experiment_names=[cfg.mlflow.experiment], output_format="list")
     assert [r.info.run_name for r in runs] == ["outcomes"]
-    assert runs[0].data.params["version.silver.referrals"] == "0"
+    assert runs[0].data.params["version.silver.referrals"] == "1"  # the version the summary records
     assert runs[0].data.params["end_date"] == "2021-03-31"
     assert runs[0].data.metrics["rereferral_after_closure_365d"] == pytest.approx(0.475, abs=1e-12)
     # Referral years after the first collection year (2019): all but r1 (2019); r2, r5 and r13 are re-referrals.

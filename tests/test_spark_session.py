@@ -6,12 +6,14 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pyspark
 import pytest
 from csc_demand.errors import ConfigurationError
-from csc_demand.spark import executors_python
+from csc_demand.config import load_config
+from csc_demand.spark import executors_python, get_spark
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -40,3 +42,14 @@ def test_executors_that_cannot_start_python_stop_the_job_with_what_to_do(spark, 
         "the executors cannot run Python (spark.pyspark.python=/nonexistent/environment/bin/python): "
         'Cannot run program "/nonexistent/environment/bin/python"')
     assert "Submit with deploy/spark-submit.sh, which ships the executors' Python environment" in str(error.value)
+
+
+def test_a_session_started_on_another_thread_is_used_as_it_is(spark, tmp_path):
+    """The report stage asks for Spark on a background thread, where no session is active: it gets the running one
+    with its settings untouched (a new builder with the local profile's 8 shuffle partitions once overwrote them)."""
+    cfg = load_config(profile="local", overrides={"lakehouse": str(tmp_path), "spark.shuffle_partitions": 7})
+    before = spark.conf.get("spark.sql.shuffle.partitions")
+    with ThreadPoolExecutor(1) as thread:
+        got = thread.submit(get_spark, cfg).result()
+    assert got._jsparkSession.equals(spark._jsparkSession)
+    assert spark.conf.get("spark.sql.shuffle.partitions") == before == "2"

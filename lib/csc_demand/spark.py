@@ -11,6 +11,7 @@ import re
 import sys
 
 from py4j.java_gateway import JVMView
+from pyspark import SparkContext
 from pyspark.sql import SparkSession
 
 from csc_demand.config import Config
@@ -53,6 +54,10 @@ def _base_builder(cfg: Config, app_name: str) -> SparkSession.Builder:
 
 def get_spark(cfg: Config, app_name: str = "csc-demand") -> SparkSession:
     active = SparkSession.getActiveSession()
+    if active is None and SparkContext._active_spark_context is not None:
+        # A session started on another thread (the active session is per thread): take it as it is. A builder
+        # with this config's options would set them on it, changing the SQL settings its owner chose.
+        active = SparkSession.builder.getOrCreate()
     if active is not None:
         return active
     if cfg.profile == "databricks" or "DATABRICKS_RUNTIME_VERSION" in os.environ:
