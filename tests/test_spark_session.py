@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pyspark
 import pytest
-from csc_demand.errors import ConfigurationError
 from csc_demand.config import load_config
+from csc_demand.errors import ConfigurationError
 from csc_demand.spark import executors_python, get_spark
 
 ROOT = Path(__file__).resolve().parents[1]
