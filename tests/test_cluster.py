@@ -66,9 +66,10 @@ def upload(client, folder: Path, prefix: str) -> int:
 
 
 def download(client, prefix: str, folder: Path) -> list[str]:
-    """Every object under prefix/ into folder; their paths relative to prefix/."""
+    """Every object under prefix/ into folder; their paths relative to prefix/. (An empty object named like
+    ``report/``, S3A's marker of a folder it made, would otherwise become a file in the folder's place.)"""
     keys = [obj["Key"] for page in client.get_paginator("list_objects_v2").paginate(Bucket=BUCKET, Prefix=prefix + "/")
-            for obj in page.get("Contents", [])]
+            for obj in page.get("Contents", []) if not obj["Key"].endswith("/")]  # not S3A's directory markers
     for key in keys:
         target = folder / key[len(prefix) + 1:]
         target.parent.mkdir(parents=True, exist_ok=True)
