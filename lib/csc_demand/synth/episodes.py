@@ -34,9 +34,6 @@ MAX_ROUNDS = 25
 # Referrals stop two months before the 18th birthday, so every episode's assessment falls before it.
 LAST_REFERRAL_BEFORE_18_DAYS = 60
 CHILD_COLUMNS = ("child_id", "birth_date", "birthday_18", "black", "child_type")
-# The round number is data (column `round`, read from the previous round's files), not a literal: Spark compiles
-# the code it generates once per distinct code text, so every round after the first reuses the first's.
-NEXT_ROUND = "next_round"
 
 REFERRAL_SOURCE_WEIGHTS = {"1A": 0.02, "1B": 0.03, "1C": 0.02, "1D": 0.01, "2A": 0.17, "2B": 0.01, "3A": 0.05,
                            "3B": 0.02, "3C": 0.02, "3D": 0.03, "3E": 0.02, "3F": 0.01, "4": 0.02, "5A": 0.06,
@@ -101,14 +98,14 @@ def _care_period(u, start: Column, birth: Column, b18: Column, n: int) -> dict[s
 
 
 def assessment_step(state: DataFrame, seed: int, k: int) -> DataFrame:
-    """Round k (the state's ``round`` column), first half: class, NFA / no-factor flags, assessments and factors."""
+    """Round k, first half: class, NFA / no-factor flags, assessments and their factors."""
     def u(purpose: str) -> Column:
-        return uniform(seed, F.col("child_id"), F.col("round"), F.lit(purpose))
+        return uniform(seed, F.col("child_id"), F.lit(k), F.lit(purpose))
 
     r, birth, b18 = F.col("referral_date"), F.col("birth_date"), F.col("birthday_18")
     df = state.withColumn("cy", collection_year(r)).withColumn(
         "age_at_referral", F.datediff(r, birth) / F.lit(365.25))
-    df = add_uniforms(df, seed, [F.col("child_id"), F.col("round")], ["class"])
+    df = add_uniforms(df, seed, [F.col("child_id"), F.lit(k)], ["class"])
     latent = (F.col("child_type") if k == 0 else
               F.when(u("persist") < P.CLASS_PERSISTENCE, F.col("prev_class"))
               .otherwise(draw_class(F.col("u_class"), F.col("cy"))))
@@ -133,26 +130,26 @@ def assessment_step(state: DataFrame, seed: int, k: int) -> DataFrame:
     df = (df.withColumn("a2_start", F.when(has_a2, a2_start))
           .withColumn("a2_auth", F.when(has_a2, a2_auth)))
     # A second assessment of the same episode finds the same factors (codes follow its own year).
-    df = with_indicators(df, "a1_ind", seed, [F.col("child_id"), F.col("round")], F.col("k_probs"),
+    df = with_indicators(df, "a1_ind", seed, [F.col("child_id"), F.lit(k)], F.col("k_probs"),
                          F.col("k_signature"), classed)
     df = df.withColumn("a2_ind", F.when(F.col("a2_start").isNotNull(), F.col("a1_ind")))
     for n in (1, 2):
         df = df.withColumn(f"a{n}_codes", F.when(F.col(f"a{n}_start").isNull(), F.lit(None))
                            .when(F.col("no_factor"), F.array(F.lit("21")))
-                           .otherwise(raw_codes(seed, [F.col("child_id"), F.col("round"), F.lit(n)], F.col("a1_ind"),
+                           .otherwise(raw_codes(seed, [F.col("child_id"), F.lit(k), F.lit(n)], F.col("a1_ind"),
                                                 collection_year(F.col(f"a{n}_auth")))))
     return df
 
 
-def pathway_step(df: DataFrame, seed: int, data_end: date) -> DataFrame:
-    """Second half of a round: S47, CP plan, CIN plan, care, closure and the next referral."""
+def pathway_step(df: DataFrame, seed: int, k: int, data_end: date) -> DataFrame:
+    """Round k, second half: S47, CP plan, CIN plan, care, closure and the next referral."""
     def u(purpose: str) -> Column:
-        return uniform(seed, F.col("child_id"), F.col("round"), F.lit(purpose))
+        return uniform(seed, F.col("child_id"), F.lit(k), F.lit(purpose))
 
     r, birth, b18 = F.col("referral_date"), F.col("birth_date"), F.col("birthday_18")
     cls = F.col("latent_class")
     classed = F.col("class_id").isNotNull()
-    df = add_uniforms(df, seed, [F.col("child_id"), F.col("round")], ["cat", "src", "p1rec", "p2rec"])
+    df = add_uniforms(df, seed, [F.col("child_id"), F.lit(k)], ["cat", "src", "p1rec", "p2rec"])
     n_factors = F.size(F.array_remove(F.col("a1_ind"), 0))
     neglect = F.element_at(F.col("a1_ind"), P.IDX["neglect"] + 1)
 
@@ -248,7 +245,7 @@ def pathway_step(df: DataFrame, seed: int, data_end: date) -> DataFrame:
                 & (next_referral <= F.date_sub(b18, LAST_REFERRAL_BEFORE_18_DAYS)))
     df = df.withColumn("next_referral_date", F.when(has_next, next_referral))
     return df.select(
-        *CHILD_COLUMNS, "round", "referral_date", "cy", "age_at_referral", "latent_class",
+        *CHILD_COLUMNS, F.lit(k).alias("round"), "referral_date", "cy", "age_at_referral", "latent_class",
         "class_id", "referral_nfa", "no_factor", "referral_source", "primary_need", "closure_date",
         "closure_reason", "a1_start", "a1_auth", "a1_ind", "a1_codes", "a2_start", "a2_auth", "a2_ind", "a2_codes",
         "s47", "s47_start", "icpc_date", "cp", "cp_start", "cp_end", "cp_initial_category", "cp_latest_category",
@@ -259,19 +256,18 @@ def pathway_step(df: DataFrame, seed: int, data_end: date) -> DataFrame:
 def simulate_referrals(spark: SparkSession, children: DataFrame, seed: int, data_end: date, work_dir: Path,
                        log_step=None) -> DataFrame:
     """All referrals of all children (one row per episode), materialised round by round under work_dir."""
-    state = children.select(*CHILD_COLUMNS, F.lit(0).alias("round"), F.col("first_referral").alias("referral_date"),
+    state = children.select(*CHILD_COLUMNS, F.col("first_referral").alias("referral_date"),
                             F.lit(-1).alias("prev_class"), F.lit(0).alias("cpp_count"))
     for k in range(MAX_ROUNDS):
         # Two materialised halves: one query per round would generate code too large to compile.
         half = str(work_dir / "assessed" / f"round={k}")
         assessment_step(state, seed, k).write.mode("overwrite").parquet(half)
         path = str(work_dir / "referrals" / f"round={k}")
-        (pathway_step(spark.read.parquet(half), seed, data_end)
-         .withColumn(NEXT_ROUND, F.col("round") + 1).drop("round")  # the folder name gives `round` when all are read
+        (pathway_step(spark.read.parquet(half), seed, k, data_end).drop("round")
          .write.mode("overwrite").parquet(path))
         done = spark.read.parquet(path)
         state = done.where(F.col("next_referral_date").isNotNull()).select(
-            *CHILD_COLUMNS, F.col(NEXT_ROUND).alias("round"), F.col("next_referral_date").alias("referral_date"),
+            *CHILD_COLUMNS, F.col("next_referral_date").alias("referral_date"),
             F.col("latent_class").alias("prev_class"),
             (F.col("cpp_count") + F.col("cp").cast("int")).alias("cpp_count"))
         remaining = state.count()
@@ -281,4 +277,4 @@ def simulate_referrals(spark: SparkSession, children: DataFrame, seed: int, data
             break
     else:
         raise RuntimeError(f"children still being re-referred after {MAX_ROUNDS} rounds: raise MAX_ROUNDS")
-    return spark.read.parquet(str(work_dir / "referrals")).drop(NEXT_ROUND)
+    return spark.read.parquet(str(work_dir / "referrals"))
