@@ -10,8 +10,15 @@
    All stop at the same tolerance: ours at a relative log-likelihood change of 1e-8, StepMix at an absolute change
    of the mean log-likelihood of 1e-8 x |mean log-likelihood| (the same criterion).
 2. Full selection k = 2..15, 10 starts each, on 3.6 million simulated assessments (the study's count with factors).
+3. Patterns that do not compress (issue 15): the same 3.6 million simulated rows with every indicator flipped
+   independently with probability ``--noise`` (default 0.08: about 1.15 million distinct patterns, above
+   maxDriverPatterns, so the E-step runs distributed on Spark), selection k = 2..15, 10 starts each, by the code path
+   ``csc-demand fit`` takes (preparePatterns, then fit_range), each k timed along with its distributed E-steps; then
+   StepMix on the same raw rows, one start at k = 12, its 14 k x 10 starts projected from that start. A reduced run
+   (``--noise-k 12 12``) projects the 14 k as time proportional to k; every projected figure is named so.
 
 Usage: python benchmarks/bench_lca.py [--rows 1000000] [--selection-rows 3600000] [--skip-stepmix-raw] [--update]
+       python benchmarks/bench_lca.py --skip-comparison --skip-selection [--noise 0.08] [--noise-k 2 15] --update
 Writes benchmarks/results/lca.json: the previous file's figures move to its "previous" field, unless --update, which
 only replaces the sections run now (to split the benchmark over several runs).
 """
@@ -21,6 +28,7 @@ import argparse
 import json
 import os
 import platform
+import subprocess
 import sys
 import tempfile
 import time
@@ -54,11 +62,11 @@ def truth_parameters():
             p["conditional_probabilities"])
 
 
-def stepmix_fit(X, weights, n_init: int, seed: int, max_iter: int, mean_ll: float):
+def stepmix_fit(X, weights, n_init: int, seed: int, max_iter: int, mean_ll: float, k: int = 12):
     """StepMix from its own random starts; returns (seconds, log-likelihood of the data, iterations of the best)."""
     from stepmix.stepmix import StepMix
 
-    model = StepMix(n_components=12, measurement="binary", n_init=n_init, random_state=seed, max_iter=max_iter,
+    model = StepMix(n_components=k, measurement="binary", n_init=n_init, random_state=seed, max_iter=max_iter,
                     abs_tol=1e-8 * abs(mean_ll), progress_bar=0, verbose=0)
     started = time.time()
     model.fit(X, sample_weight=weights)
@@ -69,6 +77,131 @@ def stepmix_fit(X, weights, n_init: int, seed: int, max_iter: int, mean_ll: floa
 
 def load_average() -> list[float]:
     return [round(v, 2) for v in os.getloadavg()]
+
+
+def add_noise(X: np.ndarray, p: float, seed: int, chunk: int = 500_000) -> np.ndarray:
+    """X with every indicator flipped independently with probability p, in place (deterministic for a seed). The
+    result is again a latent class model: the same class sizes, conditional probabilities theta (1 - p) + (1 - theta) p.
+    """
+    rng = np.random.default_rng(seed)
+    for lo in range(0, len(X), chunk):
+        X[lo:lo + chunk] ^= (rng.random(X[lo:lo + chunk].shape, dtype=np.float32) < p).astype(X.dtype)
+    return X
+
+
+def git_commit() -> str:
+    try:
+        return subprocess.run(["git", "rev-parse", "HEAD"], cwd=Path(__file__).parent, capture_output=True,
+                              text=True, check=True).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown"
+
+
+def noncompressing(args, spark, sizes, theta, result: dict, save) -> None:
+    """Section 3: selection on rows that do not compress, timed with its distributed E-steps, then StepMix."""
+    ks = range(args.noise_k[0], args.noise_k[1] + 1)
+    full_ks = range(2, 16)
+    X, _ = simulate(sizes, theta, args.noise_rows, seed=args.seed + 2)
+    add_noise(X, args.noise, args.seed + 3)
+    masks = np.zeros(len(X), dtype=np.int64)
+    for j in range(X.shape[1]):  # column by column: no (rows x J) int64 temporary
+        masks |= X[:, j].astype(np.int64) << j
+    distinct = len(np.unique(masks))
+    del masks
+    print(f"non-compressing: {args.noise_rows} rows, each indicator flipped with probability {args.noise}: "
+          f"{distinct} distinct patterns", flush=True)
+    section = result["noncompressing"] = {
+        "date": time.strftime("%Y-%m-%d %H:%M:%S %z"), "commit": git_commit(), "rows": args.noise_rows,
+        "noise": args.noise, "data_seed": args.seed + 2, "noise_seed": args.seed + 3, "distinct_patterns": distinct,
+        "starts": args.starts, "k_range": [ks[0], ks[-1]]}
+    frame = assessments_frame(spark, X).select("indicators").cache()
+    frame.count()
+    load = load_average()
+    started = time.time()
+    estimator = LatentClassAnalysis(nStarts=args.starts, seed=args.seed)  # as csc-demand fit builds it
+    if args.max_driver_patterns is not None:
+        estimator.setParams(maxDriverPatterns=args.max_driver_patterns)
+    patterns = estimator.preparePatterns(frame)
+    compress_seconds = time.time() - started
+    data = patterns.data
+    partitions = data.df.rdd.getNumPartitions() if patterns.distributed else None
+    print(f"compressed to {patterns.n_patterns} patterns in {compress_seconds:.1f} s; E-step "
+          f"{'distributed over ' + str(partitions) + ' partition(s)' if patterns.distributed else 'on the driver'}",
+          flush=True)
+    passes: list[tuple[str, int, float]] = []  # (kernel, parameter sets, seconds) of every pass over all patterns
+    reduce = data.reduce
+
+    def timed_reduce(fn, *params):
+        t0 = time.time()
+        out = reduce(fn, *params)
+        passes.append((fn.__name__, len(params[0]) if fn.__name__ == "sufficient_stats" else 1, time.time() - t0))
+        return out
+
+    data.reduce = timed_reduce  # type: ignore[method-assign]
+    per_k: list[dict] = []
+
+    def on_fit(f):
+        e_steps = [p for p in passes if p[0] == "sufficient_stats"]
+        e_seconds = sum(p[2] for p in e_steps)
+        other = sum(p[2] for p in passes if p[0] != "sufficient_stats")
+        per_k.append({"k": f.k, "seconds": round(f.metrics["seconds"], 2), "loglik": f.metrics["loglik"],
+                      "bic": f.metrics["bic"], "entropy_r2": f.metrics["entropy_r2"], "n_iter": f.metrics["n_iter"],
+                      "converged": bool(f.metrics["converged"]), "full_data_e_steps": len(e_steps),
+                      "full_data_e_step_seconds": round(e_seconds, 2), "scoring_pass_seconds": round(other, 2),
+                      "seconds_per_e_step": round(e_seconds / len(e_steps), 3) if e_steps else None})
+        print(f"k={f.k:2d}  {f.metrics['seconds']:7.1f} s  loglik {f.metrics['loglik']:.1f}  {len(e_steps)} full-data "
+              f"E-steps {e_seconds:.1f} s ({per_k[-1]['seconds_per_e_step']} s each), scoring pass {other:.1f} s, "
+              f"rest (burn-in on the driver) {f.metrics['seconds'] - e_seconds - other:.1f} s", flush=True)
+        passes.clear()
+
+    try:
+        fits = fit_range(estimator, patterns, ks, on_fit=on_fit)
+    finally:
+        patterns.release()
+        frame.unpersist()
+    total = time.time() - started
+    fit_seconds = total - compress_seconds
+    section.update(
+        patterns=patterns.n_patterns, distributed_e_step=patterns.distributed, pattern_partitions=partitions,
+        compress_seconds=round(compress_seconds, 2), measured_seconds=round(total, 2),
+        load_average_before=load, load_average_after=load_average(), per_k=per_k)
+    if list(ks) == list(full_ks):
+        section.update(chosen_k=choose_k(fits), total_seconds=round(total, 2), total_seconds_projected=False)
+        figure = f"measured {total:.1f} s"
+    else:  # time per k taken as proportional to k, at the measured seconds per class
+        per_class = fit_seconds / sum(ks)
+        projected = compress_seconds + per_class * sum(full_ks)
+        section.update(total_seconds=round(projected, 2), total_seconds_projected=True,
+                       projection="compression measured; k 2..15 projected as (fit seconds / sum of k measured) x "
+                                  f"sum of k 2..15, from k {ks[0]}..{ks[-1]} measured (from k 12 likely an "
+                                  "overestimate: small k converge in far fewer E-steps)")
+        figure = f"measured {total:.1f} s for k {ks[0]}..{ks[-1]}, PROJECTED {projected:.0f} s for k 2..15"
+    section["under_10_minutes"] = section["total_seconds"] < 600
+    print(f"non-compressing selection, {args.starts} starts, {patterns.n_patterns} patterns: {figure} "
+          f"(compression {compress_seconds:.1f} s, load {load} -> {section['load_average_after']})", flush=True)
+    save()
+
+    if args.skip_noise_stepmix:
+        return
+    at_k = [f for f in fits if f.k == args.noise_stepmix_k] or [fits[-1]]
+    mean_ll = at_k[0].metrics["loglik"] / args.noise_rows  # the tolerance criterion of section 1
+    load = load_average()
+    seconds, ll, n_iter = stepmix_fit(X.astype(float), None, 1, args.seed, args.stepmix_max_iter, mean_ll,
+                                      k=args.noise_stepmix_k)
+    flat = seconds * 10 * len(full_ks)
+    k_scaled = seconds * 10 * sum(full_ks) / args.noise_stepmix_k
+    section["stepmix"] = {
+        "k": args.noise_stepmix_k, "starts_run": 1, "seconds_measured": round(seconds, 2), "loglik": ll,
+        "iterations": n_iter, "max_iter": args.stepmix_max_iter, "tolerance_from_our_fit_at_k": at_k[0].k,
+        "load_average_before": load, "load_average_after": load_average(),
+        "seconds_projected_14k_x_10_starts": round(flat, 2),
+        "seconds_projected_14k_x_10_starts_proportional_to_k": round(k_scaled, 2),
+        "projection": "measured seconds of one start x 10 starts x 14 k (each k at this k's cost); the second figure "
+                      "scales each k by k / this k (E-step cost is linear in k)"}
+    print(f"StepMix on the raw {args.noise_rows} rows, 1 start at k={args.noise_stepmix_k}: measured {seconds:.1f} s, "
+          f"{n_iter} iterations, loglik {ll:.1f}; PROJECTED 14 k x 10 starts: {flat:.0f} s "
+          f"({k_scaled:.0f} s with time proportional to k) (load {load} -> {load_average()})", flush=True)
+    save()
 
 
 def main() -> int:
@@ -85,6 +218,17 @@ def main() -> int:
     parser.add_argument("--stepmix-raw-starts", type=int, default=1)
     parser.add_argument("--stepmix-max-iter", type=int, default=500)
     parser.add_argument("--skip-selection", action="store_true")
+    parser.add_argument("--skip-noncompressing", action="store_true")
+    parser.add_argument("--noise", type=float, default=0.08,
+                        help="probability each indicator is flipped in the non-compressing section")
+    parser.add_argument("--noise-rows", type=int, default=3_600_000)
+    parser.add_argument("--noise-k", type=int, nargs=2, default=[2, 15], metavar=("K_MIN", "K_MAX"),
+                        help="k range of the non-compressing selection (less than 2..15: total projected)")
+    parser.add_argument("--noise-stepmix-k", type=int, default=12)
+    parser.add_argument("--skip-noise-stepmix", action="store_true")
+    parser.add_argument("--max-driver-patterns", type=int,
+                        help="the estimator's maxDriverPatterns (default: its own, as csc-demand fit uses; 0 forces "
+                             "the distributed E-step on a small test run)")
     parser.add_argument("--update", action="store_true")
     parser.add_argument("--out", type=Path, default=RESULTS)
     args = parser.parse_args()
@@ -99,8 +243,9 @@ def main() -> int:
     cfg = load_config(profile="local", overrides={"lakehouse": tmp, "spark.driver_memory": args.driver_memory})
     spark = get_spark(cfg, "bench-lca")
     result.update({"machine": {"cpus": os.cpu_count(), "python": sys.version.split()[0],
-                               "platform": platform.platform()},
-                   "truth": source, "k": 12, "starts": args.starts, "seed": args.seed})
+                               "platform": platform.platform()}, "truth": source})
+    if not (args.skip_comparison and args.skip_selection):  # what sections 1 and 2 ran with
+        result.update({"k": 12, "starts": args.starts, "seed": args.seed})
 
     def save():
         args.out.parent.mkdir(parents=True, exist_ok=True)
@@ -176,6 +321,9 @@ def main() -> int:
         print(f"StepMix on the raw rows, {args.stepmix_raw_starts} start(s): {seconds:8.1f} s  loglik {ll:.2f}; "
               f"{args.starts} starts projected at {per_start * args.starts:.0f} s (load {load})", flush=True)
         save()
+
+    if not args.skip_noncompressing:  # after the others: its StepMix start on 3.6M raw rows is longer still
+        noncompressing(args, spark, sizes, theta, result, save)
 
     save()
     print(f"wrote {args.out}")
