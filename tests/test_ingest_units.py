@@ -73,6 +73,14 @@ def test_xml_check_counts_children_reads_the_header_and_names_what_is_wrong(tmp_
     no_lea = tmp_path / "no_lea.xml"
     no_lea.write_text(HEADER.replace("<LEA>201</LEA>", "") + "</Children></Message>")
     assert check_cin_xml(blocks_of(no_lea.read_bytes()))["reason"] == "Header/Source/LEA is '', expected a 3-digit LA code"
+    wrong_root = b"<Report><Message/></Report>"
+    assert check_cin_xml(blocks_of(wrong_root))["reason"] == "root element is <Report>, expected <Message>"
+    unknown_encoding = b'<?xml version="1.0" encoding="x-unknown"?><Message></Message>'
+    assert check_cin_xml(blocks_of(unknown_encoding))["reason"] == (
+        "the XML declaration names an encoding that cannot be read (unknown encoding: x-unknown): save the file as UTF-8")
+    invalid_utf8 = (HEADER + "<Child>\xff</Child></Children></Message>").encode("latin-1")
+    assert check_cin_xml(blocks_of(invalid_utf8))["reason"].startswith(
+        "not well-formed XML (truncated?): not well-formed (invalid token)")
 
 
 def test_csv_check_wants_the_contract_header_and_a_complete_last_line(tmp_path):
