@@ -41,7 +41,7 @@ def table_identifiers(spark: SparkSession, cfg: Config, layer: str, table: str) 
         return set()
     df = delta.read_table(spark, cfg, layer, table)
     frames = [df.select(F.trim(F.col(c).cast("string")).alias("identifier"))
-              for c in IDENTIFIER_COLUMNS[(layer, table)] if _has(df.schema, c)]
+              for c in IDENTIFIER_COLUMNS[(layer, table)] if _present(_spark_columns(df.schema), c)]
     if not frames:
         return set()
     union: DataFrame = reduce(DataFrame.unionByName, frames)
@@ -54,7 +54,8 @@ def local_table_identifiers(folder: str, layer: str, table: str) -> set[str]:
     if not LocalDeltaTable.is_deltatable(folder):
         return set()
     source = LocalDeltaTable(folder)
-    columns = [c for c in IDENTIFIER_COLUMNS[(layer, table)] if _has_delta(source.schema(), c)]
+    present = _delta_columns(source.schema())
+    columns = [c for c in IDENTIFIER_COLUMNS[(layer, table)] if _present(present, c)]
     if not columns:
         return set()
     # as Spark's trim: spaces only
@@ -73,21 +74,23 @@ def lakehouse_identifiers(cfg: Config, spark: Callable[[], SparkSession], map_=m
     return set().union(*map_(read, IDENTIFIER_COLUMNS))
 
 
-def _has(schema: StructType, column: str) -> bool:
+def _present(columns: dict[str, set[str] | None], column: str) -> bool:
+    """Whether ``column`` (or ``struct.field``) is in a schema given as {column: its struct's fields, or None}."""
     head, *rest = column.split(".")
-    if head not in schema.fieldNames():
+    if head not in columns:
         return False
-    parent = schema[head].dataType
-    return not rest or (isinstance(parent, StructType) and rest[0] in parent.fieldNames())
+    fields = columns[head]
+    return not rest or (fields is not None and rest[0] in fields)
 
 
-def _has_delta(schema, column: str) -> bool:
-    head, *rest = column.split(".")
-    fields = {f.name: f.type for f in schema.fields}
-    if head not in fields:
-        return False
-    return not rest or (getattr(fields[head], "type", None) == "struct"
-                        and rest[0] in [f.name for f in fields[head].fields])
+def _spark_columns(schema: StructType) -> dict[str, set[str] | None]:
+    return {f.name: set(f.dataType.fieldNames()) if isinstance(f.dataType, StructType) else None for f in schema}
+
+
+def _delta_columns(schema) -> dict[str, set[str] | None]:
+    """The same for delta-rs's schema, whose struct types say type == "struct"."""
+    return {f.name: {g.name for g in f.type.fields} if getattr(f.type, "type", None) == "struct" else None
+            for f in schema.fields}
 
 
 def _sql(column: str) -> str:
