@@ -1,6 +1,6 @@
 """Where `synth` spends its time: step times, the Python profile (cProfile) and Spark's time per query.
 
-    flock /tmp/csc-heavy.lock .venv/bin/python benchmarks/profile_synth.py [--scale 0.01] [--note TEXT]
+    flock /tmp/csc-heavy.lock .venv/bin/python benchmarks/profile_synth.py [--scale 0.01] [--note TEXT] [--keep DIR]
 
 Spark's event log gives each query's wall time and the time its jobs ran; the rest of a query's time, and the time
 between queries, is driver work: building and planning expressions, compiling generated code, committing files.
@@ -68,6 +68,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--scale", type=float, default=0.01)
     parser.add_argument("--seed", type=int, default=20240601)
     parser.add_argument("--note", default="", help="what this run measures (e.g. the change being tried)")
+    parser.add_argument("--keep", metavar="DIR", type=Path,
+                        help="write the synthetic set to DIR and keep it (e.g. as bench_national.py's cached input)")
     args = parser.parse_args(argv)
     work = Path(tempfile.mkdtemp(prefix="csc-synth-profile-"))
     events = work / "events"
@@ -81,7 +83,7 @@ def main(argv: list[str] | None = None) -> int:
     started = time.time()
     profile = cProfile.Profile()
     profile.enable()
-    generate(spark, work / "out", args.scale, args.seed,
+    generate(spark, args.keep or work / "out", args.scale, args.seed,
              log_step=lambda m: steps.append({"t": round(time.time() - started, 1), "step": m}) or print(
                  f"{time.time() - started:7.1f}s {m}", flush=True))
     profile.disable()
