@@ -41,9 +41,11 @@ def category_shares(trends: pd.DataFrame, group: tuple[str, ...] = (), count: st
     # dropna=False keeps "unknown" (null category_id): it counts in the total
     per_category = trends.groupby([*keys, "category_id", "category_name"], as_index=False, dropna=False)[count].sum()
     totals = per_category.groupby(keys, as_index=False)[count].sum().rename(columns={count: "_total"})
-    everything = totals.assign(category_id=pd.NA, category_name=ALL, **{count: totals["_total"]})
+    per_category["category_id"] = per_category["category_id"].astype("Int64")
+    # typed missing ids: pandas stops ignoring an all-missing column's dtype in a concat
+    everything = totals.assign(category_id=pd.Series(pd.NA, index=totals.index, dtype="Int64"), category_name=ALL,
+                               **{count: totals["_total"]})
     rows = pd.concat([per_category.merge(totals, on=keys, how="left"), everything], ignore_index=True)
-    rows["category_id"] = rows["category_id"].astype("Int64")
     rows = with_rate(rows, count, "_total", "share").drop(columns="_total")
     return rows.sort_values([*keys, "category_id"], na_position="last", ignore_index=True)
 
