@@ -304,6 +304,9 @@ def scan_outputs(out_dir: str, conf: DisclosureConf, forbidden: Iterable[str] = 
     """
     root = Path(out_dir)
     forbidden = {str(f) for f in forbidden if str(f)}
+    # sorted once, not per file: a national list is millions long (a regex test of each per file took minutes)
+    words = {f for f in forbidden if _TOKEN.fullmatch(f)}
+    others = forbidden - words
     logged = _logged_counts(root)
     problems = []
     for path in sorted(p for p in root.rglob("*") if p.is_file()):
@@ -320,7 +323,7 @@ def scan_outputs(out_dir: str, conf: DisclosureConf, forbidden: Iterable[str] = 
             texts = [(where, text)]
             tables = _csv_tables(path) if suffix == ".csv" else _html_tables(text)
         for label, text in texts:
-            problems += [f"{label}: contains the forbidden identifier {f!r}" for f in _found(forbidden, text)]
+            problems += [f"{label}: contains the forbidden identifier {f!r}" for f in _found(words, others, text)]
         for n, (sheet, rows) in enumerate(tables):
             label = where if suffix == ".csv" else f"{where} [{sheet or f'table {n + 1}'}]"
             problems += _scan_table(label, rows, logged, conf)
@@ -330,11 +333,10 @@ def scan_outputs(out_dir: str, conf: DisclosureConf, forbidden: Iterable[str] = 
 _TOKEN = re.compile(r"[A-Za-z0-9_]+")
 
 
-def _found(forbidden: set[str], text: str) -> list[str]:
-    """The forbidden strings in ``text``: identifiers made of letters and digits as whole words, by set lookup
-    (a national list of keys is millions long), any other string as a substring."""
-    words = forbidden & set(_TOKEN.findall(text))
-    return sorted(words | {f for f in forbidden if not _TOKEN.fullmatch(f) and f in text})
+def _found(words: set[str], others: set[str], text: str) -> list[str]:
+    """The forbidden strings in ``text``: ``words`` (letters, digits, underscores) as whole words, by set lookup,
+    ``others`` anywhere as a substring."""
+    return sorted((words & set(_TOKEN.findall(text))) | {f for f in others if f in text})
 
 
 def _logged_counts(root: Path) -> set[str] | None:
