@@ -193,10 +193,6 @@ def print_run(label: str, run: dict) -> None:
     print(f"  {'start-up and between stages':30s} {run['start_up_and_between_stages_seconds']:.1f} s")
 
 
-def stage_seconds(run: dict) -> float:
-    return sum(stage["seconds"] for stage in run["stages"].values())
-
-
 def scaling(result: dict) -> dict | None:
     """How time grows with the data, between the smallest and largest scale run so far (this run's scales, else the
     newest earlier run of each scale with the same driver memory, all LAs)."""
@@ -213,11 +209,15 @@ def scaling(result: dict) -> dict | None:
     if len(runs) < 2:
         return None
     small, large = (runs[s] for s in (min(runs, key=float), max(runs, key=float)))
+    both = [verb for verb in PIPELINE if all(r["stages"].get(verb, {}).get("seconds") for r in (small, large))]
     return {"scales": [min(runs, key=float), max(runs, key=float)], "runs": [
                 {"date": r["date"], "commit": r["commit"], "seconds": r["seconds"]} for r in (small, large)],
             "data_ratio": round(large["stages"]["classify"]["rows"] / small["stages"]["classify"]["rows"], 2),
-            "time_ratio": round(large["seconds"] / small["seconds"], 2),
-            "time_ratio_without_start_up": round(stage_seconds(large) / stage_seconds(small), 2)}
+            "time_ratio": round(large["seconds"] / small["seconds"], 2) if large["seconds"] and small["seconds"]
+            else None,
+            "stages_compared": both,  # a stopped run has no end-to-end time: compare the stages both finished
+            "time_ratio_of_those_stages": round(sum(large["stages"][v]["seconds"] for v in both)
+                                                / sum(small["stages"][v]["seconds"] for v in both), 2)}
 
 
 def main(argv: list[str] | None = None) -> int:
