@@ -40,8 +40,9 @@ def table_identifiers(spark: SparkSession, cfg: Config, layer: str, table: str) 
     if not delta.table_exists(spark, cfg, layer, table):
         return set()
     df = delta.read_table(spark, cfg, layer, table)
+    present = _spark_columns(df.schema)
     frames = [df.select(F.trim(F.col(c).cast("string")).alias("identifier"))
-              for c in IDENTIFIER_COLUMNS[(layer, table)] if _present(_spark_columns(df.schema), c)]
+              for c in IDENTIFIER_COLUMNS[(layer, table)] if _present(present, c)]
     if not frames:
         return set()
     union: DataFrame = reduce(DataFrame.unionByName, frames)

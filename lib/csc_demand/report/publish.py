@@ -304,7 +304,7 @@ def scan_outputs(out_dir: str, conf: DisclosureConf, forbidden: Iterable[str] = 
     """
     root = Path(out_dir)
     forbidden = {str(f) for f in forbidden if str(f)}
-    # sorted once, not per file: a national list is millions long (a regex test of each per file took minutes)
+    # split once per scan, not per file: a national list is millions long (a regex test of each per file took minutes)
     words = {f for f in forbidden if _TOKEN.fullmatch(f)}
     others = forbidden - words
     logged = _logged_counts(root)
