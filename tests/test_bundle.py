@@ -26,6 +26,9 @@ from databricks.bundles.volumes import Volume
 ROOT = Path(__file__).resolve().parents[1]
 BUNDLE = ROOT / "deploy" / "databricks"
 JOB_FILE = BUNDLE / "resources" / "csc_demand_job.yml"
+SERVERLESS_JOB_FILE = BUNDLE / "resources" / "csc_demand_serverless_job.yml"
+# The job on a job cluster and the same job on serverless compute (Spark Connect).
+JOBS = {"csc_demand": JOB_FILE, "csc_demand_serverless": SERVERLESS_JOB_FILE}
 FAKE_USER = "analyst@example.org"
 FAKE_COMMIT = "0123456789abcdef0123456789abcdef01234567"
 # The databricks-bundles package's typed model of each resource kind the bundle declares.
@@ -46,8 +49,8 @@ def bundle_config() -> dict:
     return yaml.safe_load((BUNDLE / "databricks.yml").read_text())
 
 
-def job() -> dict:
-    return yaml.safe_load(JOB_FILE.read_text())["resources"]["jobs"]["csc_demand"]
+def job(name: str = "csc_demand") -> dict:
+    return yaml.safe_load(JOBS[name].read_text())["resources"]["jobs"][name]
 
 
 def target_variables(target: str) -> dict[str, str]:
@@ -65,16 +68,16 @@ def resolve_variables(text: str, target: str) -> str:
     return text.replace("${workspace.current_user.userName}", FAKE_USER)  # also inside a variable's value
 
 
-def resolve(text: str, target: str) -> str:
+def resolve(text: str, target: str, name: str = "csc_demand") -> str:
     """Bundle variables, then what the Jobs service substitutes at run time: job parameter defaults."""
-    defaults = {p["name"]: resolve_variables(str(p["default"]), target) for p in job()["parameters"]}
+    defaults = {p["name"]: resolve_variables(str(p["default"]), target) for p in job(name)["parameters"]}
     return re.sub(r"\{\{job\.parameters\.(\w+)\}\}", lambda m: defaults[m.group(1)],
                   resolve_variables(text, target))
 
 
-def tasks_in_dependency_order() -> list[dict]:
+def tasks_in_dependency_order(name: str = "csc_demand") -> list[dict]:
     """Follow depends_on from the task with no dependency; fails unless the tasks form one chain."""
-    tasks = {t["task_key"]: t for t in job()["tasks"]}
+    tasks = {t["task_key"]: t for t in job(name)["tasks"]}
     next_of = {}
     for key, task in tasks.items():
         deps = [d["task_key"] for d in task.get("depends_on", [])]
@@ -90,19 +93,21 @@ def tasks_in_dependency_order() -> list[dict]:
     return [tasks[key] for key in order]
 
 
-def test_job_runs_every_pipeline_stage_in_order():
-    assert [t["task_key"] for t in tasks_in_dependency_order()] == pipeline_verbs()
-    assert [t["python_wheel_task"]["parameters"][0] for t in tasks_in_dependency_order()] == pipeline_verbs()
+@pytest.mark.parametrize("name", JOBS)
+def test_job_runs_every_pipeline_stage_in_order(name):
+    assert [t["task_key"] for t in tasks_in_dependency_order(name)] == pipeline_verbs()
+    assert [t["python_wheel_task"]["parameters"][0] for t in tasks_in_dependency_order(name)] == pipeline_verbs()
 
 
-def test_every_entry_point_the_bundle_names_is_in_the_wheel(wheel):
+@pytest.mark.parametrize("name", JOBS)
+def test_every_entry_point_the_bundle_names_is_in_the_wheel(wheel, name):
     names = wheel.namelist()
     (dist_info,) = {n.split("/")[0] for n in names if n.split("/")[0].endswith(".dist-info")}
     distribution = dist_info.split("-")[0]
     entry_points = configparser.ConfigParser()
     entry_points.read_string(wheel.read(f"{dist_info}/entry_points.txt").decode())
     declared = {name: target for section in entry_points.sections() for name, target in entry_points[section].items()}
-    for task in job()["tasks"]:
+    for task in job(name)["tasks"]:
         wheel_task = task["python_wheel_task"]
         assert wheel_task["package_name"].replace("-", "_") == distribution
         target = declared[wheel_task["entry_point"]]
@@ -112,11 +117,12 @@ def test_every_entry_point_the_bundle_names_is_in_the_wheel(wheel):
         assert function in functions, f"{target} is not defined in the wheel"
 
 
+@pytest.mark.parametrize("name", JOBS)
 @pytest.mark.parametrize("target, catalog", [("dev", "dev_csc"), ("prod", "csc")])
-def test_cli_accepts_the_exact_parameters_each_task_passes(target, catalog):
+def test_cli_accepts_the_exact_parameters_each_task_passes(target, catalog, name):
     parser = cli.build_parser()
-    for task in job()["tasks"]:
-        argv = [resolve(str(p), target) for p in task["python_wheel_task"]["parameters"]]
+    for task in job(name)["tasks"]:
+        argv = [resolve(str(p), target, name) for p in task["python_wheel_task"]["parameters"]]
         assert not [a for a in argv if "${" in a or "{{" in a], f"unresolved reference in {argv}"
         args = parser.parse_args(argv)
         assert args.verb == task["task_key"]
@@ -129,6 +135,10 @@ def test_cli_accepts_the_exact_parameters_each_task_passes(target, catalog):
         assert cfg.git_commit == FAKE_COMMIT  # tagged on every MLflow run (tracking.run_tags)
         if args.verb == "ingest":
             assert args.source == f"/Volumes/{catalog}/csc_bronze/returns"
+            # serverless has no spark_env_vars: ingest reads the key from the secret the job cluster's tasks get
+            if name == "csc_demand_serverless":
+                secret = job()["job_clusters"][0]["new_cluster"]["spark_env_vars"]["CSC_PSEUDONYM_KEY"]
+                assert resolve(secret, target) == "{{secrets/" + cfg.pseudonym_secret + "}}"
     assert resolve("${var.experiment}", "dev") == f"/Users/{FAKE_USER}/csc-demand-dev"
 
 
@@ -148,7 +158,8 @@ def test_every_resource_fits_the_databricks_bundles_typed_model():
             for key, spec in resources.items():
                 RESOURCE_MODELS[kind].from_dict(spec)  # raises on an unknown key, a wrong type or enum value
                 declared.append(f"{kind}.{key}")
-    assert sorted(declared) == ["experiments.csc_demand", "jobs.csc_demand", "registered_models.csc_demand_categories",
+    assert sorted(declared) == ["experiments.csc_demand", "jobs.csc_demand", "jobs.csc_demand_serverless",
+                                "registered_models.csc_demand_categories",
                                 "schemas.bronze", "schemas.gold", "schemas.silver", "volumes.reports", "volumes.returns"]
     # the check can fail: a misspelt key is refused
     with pytest.raises(ValueError, match="Unexpected field 'package_nam'"):
@@ -175,6 +186,30 @@ def test_prod_runs_as_a_service_principal_under_a_shared_root_with_permissions()
     for permission in prod["permissions"]:
         assert permission["level"] in {"CAN_VIEW", "CAN_RUN", "CAN_MANAGE"}
         assert len(set(permission) & {"user_name", "group_name", "service_principal_name"}) == 1
+
+
+def test_serverless_job_runs_its_tasks_in_a_serverless_environment_with_the_wheel():
+    serverless = job("csc_demand_serverless")
+    assert "job_clusters" not in serverless
+    (environment,) = serverless["environments"]
+    assert environment["spec"]["environment_version"] == "${var.serverless_environment_version}"
+    assert resolve_variables(environment["spec"]["environment_version"], "dev").isdigit()
+    artifact = bundle_config()["artifacts"]["csc_demand_wheel"]
+    (dependency,) = environment["spec"]["dependencies"]
+    assert (SERVERLESS_JOB_FILE.parent / dependency).resolve() == (BUNDLE / artifact["path"]).resolve() / "dist/*.whl"
+    for task in serverless["tasks"]:
+        assert task["environment_key"] == environment["environment_key"]
+        assert not set(task) & {"job_cluster_key", "new_cluster", "existing_cluster_id", "libraries"}
+    # the same stages with the same parameters as the job on a cluster, but for the key's secret
+    classic = {t["task_key"]: t["python_wheel_task"] for t in job()["tasks"]}
+    for task in serverless["tasks"]:
+        parameters = task["python_wheel_task"]["parameters"]
+        secret = {i for i, p in enumerate(parameters) if str(p).startswith("pseudonym_secret=")}  # and its --set
+        kept = [p for i, p in enumerate(parameters) if not {i, i + 1} & secret]
+        assert {**task["python_wheel_task"], "parameters": kept} == classic[task["task_key"]]
+    # the typed model refuses a task key the Jobs API does not have
+    with pytest.raises(ValueError, match="Unexpected field 'environment'"):
+        Job.from_dict({**serverless, "tasks": [{"task_key": "ingest", "environment": "csc_demand_env"}]})
 
 
 def test_tasks_install_the_wheel_the_artifact_builds():

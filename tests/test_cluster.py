@@ -18,18 +18,14 @@ from pathlib import Path
 
 import boto3
 import pytest
-from chispa import assert_approx_df_equality
 from helpers.lakehouse import TEST_PSEUDONYM_KEY
 from moto.server import ThreadedMotoServer
-from pipeline_run import PIPELINE_SETTINGS, delta_tables, set_options
+from pipeline_run import PIPELINE_SETTINGS, assert_same_tables, set_options
 
 pytestmark = pytest.mark.cluster
 
 ROOT = Path(__file__).resolve().parents[1]
 LOOPBACK = {"127.0.0.1", "::ffff:127.0.0.1", "::1"}
-# Columns that record when or by which run a row was written (ingest's load id and load time), so they
-# differ between any two runs.
-VOLATILE_COLUMNS = {"load_id", "loaded_at"}
 BUCKET = "csc-demand"
 S3_CREDENTIALS = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "AWS_DEFAULT_REGION": "us-east-1"}
 
@@ -176,15 +172,7 @@ def test_pipeline_on_the_cluster_with_s3a_writes_the_same_tables_as_local_mode(s
         "classify", "fit", "ingest", "outcomes", "report", "run"]
     assert any(p.endswith("/MLmodel") for p in stored if p.startswith("mlflow-artifacts/"))
 
-    local_tables, cluster_tables = delta_tables(local_pipeline.lakehouse), delta_tables(lakehouse)
-    assert sorted(cluster_tables) == sorted(local_tables)
-    for name in sorted(local_tables):
-        expected = spark.read.format("delta").load(str(local_tables[name]))
-        actual = spark.read.format("delta").load(str(cluster_tables[name]))
-        keep = [c for c in expected.columns if c not in VOLATILE_COLUMNS]
-        # Doubles are compared to 1e-9: a sum over other partitions adds in another order (last bits differ).
-        assert_approx_df_equality(actual.select(keep), expected.select(keep), precision=1e-9,
-                                  ignore_row_order=True, ignore_nullable=False, allow_nan_equality=True)
+    assert_same_tables(spark, local_pipeline.lakehouse, lakehouse)
 
 
 def test_stop_ends_exactly_the_processes_start_began(standalone):

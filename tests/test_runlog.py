@@ -109,3 +109,18 @@ def test_a_spark_context_without_a_tracker_yet_gives_no_progress(monkeypatch):
     starting = SparkContext.__new__(SparkContext)
     monkeypatch.setattr(SparkContext, "_active_spark_context", starting)
     assert spark_progress() == ""
+
+
+def test_under_spark_connect_progress_comes_from_the_servers_reports(monkeypatch):
+    # no SparkContext in a Connect client: the heartbeat shows what the progress handler last heard per operation
+    from csc_demand.runlog import record_connect_progress, spark_progress
+    from pyspark import SparkContext
+    from pyspark.sql.connect.shell.progress import StageInfo
+
+    monkeypatch.setattr(SparkContext, "_active_spark_context", None)
+    record_connect_progress([StageInfo(7, 8, 5, 0, False), StageInfo(6, 2, 2, 0, True)], 3, "op-1", False)
+    record_connect_progress([StageInfo(9, 4, 1, 0, False)], 1, "op-2", False)
+    assert spark_progress() == "stage 7: 5/8 tasks; stage 9: 1/4 tasks"
+    record_connect_progress(None, 0, "op-1", True)  # op-1 finished
+    record_connect_progress(None, 0, "op-2", True)
+    assert spark_progress() == ""

@@ -29,6 +29,8 @@ SYNTHETIC_ONLY_KEY = "synthetic-data-only-not-for-real-records"
 @dataclass
 class SparkConf:
     master: str | None = "local[2]"
+    # A Spark Connect server (sc://host:port); None: the SPARK_REMOTE environment variable, else master above.
+    remote: str | None = None
     driver_memory: str | None = "12g"
     shuffle_partitions: int = 8
     ui: bool = False
@@ -89,6 +91,9 @@ class Config:
     schemas: dict = field(default_factory=lambda: {layer: layer for layer in LAYERS})
     pseudonym_key_env: str = "CSC_PSEUDONYM_KEY"
     pseudonym_key: str | None = None  # prefer the environment variable; never commit a real key
+    # "scope/key" of a Databricks secret holding the key, read with dbutils when the environment variable is unset:
+    # serverless jobs have no spark_env_vars to pass it in (deploy/databricks/resources/csc_demand_serverless_job.yml)
+    pseudonym_secret: str | None = None
     git_commit: str | None = None  # the code's commit when it runs from a wheel (the Databricks job passes it)
     spark: SparkConf = field(default_factory=SparkConf)
     mlflow: MlflowConf = field(default_factory=MlflowConf)
@@ -140,6 +145,8 @@ class Config:
 
     def resolve_pseudonym_key(self) -> str:
         key = os.environ.get(self.pseudonym_key_env) or self.pseudonym_key
+        if not key and self.pseudonym_secret:
+            key = databricks_secret(self.pseudonym_secret)
         if not key:
             raise ConfigurationError(
                 f"no pseudonymisation key: set the environment variable {self.pseudonym_key_env} "
@@ -152,6 +159,19 @@ class Config:
                 "'import secrets; print(secrets.token_urlsafe(32))' and keep it out of version control"
             )
         return key
+
+
+def databricks_secret(name: str) -> str:
+    """The value of the Databricks secret ``scope/key`` (through dbutils, on Databricks only)."""
+    scope, _, key = name.partition("/")
+    if not (scope and key):
+        raise ConfigurationError(f"pseudonym_secret={name!r}: expected SCOPE/KEY of a Databricks secret")
+    if "DATABRICKS_RUNTIME_VERSION" not in os.environ:
+        raise ConfigurationError(f"pseudonym_secret={name} names a Databricks secret, which only a Databricks job or "
+                                 "notebook can read: set the environment variable CSC_PSEUDONYM_KEY instead")
+    from databricks.sdk.runtime import dbutils  # the runtime's own, authenticated as the job's identity
+
+    return str(dbutils.secrets.get(scope=scope, key=key))
 
 
 def conf_dir() -> Path | Traversable:

@@ -12,7 +12,7 @@ import sys
 import threading
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -60,16 +60,37 @@ def _write_line(verb: str, elapsed: float, message: str) -> None:
     logger.info(f"[csc-demand {verb}] {elapsed:7.1f}s  {message}")
 
 
+# Spark Connect: the latest progress of each running operation, as the server reports it (spark.get_spark registers
+# record_connect_progress with the session); a finished operation's entry is removed.
+_connect_progress: dict[str, str] = {}
+_CONNECT_LOCK = threading.Lock()
+
+
+def record_connect_progress(stages: Iterable[Any] | None, inflight_tasks: int, operation_id: str | None,
+                            done: bool) -> None:
+    """A Connect ``ProgressHandler``: pyspark calls it on the thread running the operation."""
+    key = operation_id or ""
+    with _CONNECT_LOCK:
+        if done:
+            _connect_progress.pop(key, None)
+            return
+        _connect_progress[key] = "; ".join(
+            f"stage {s.stage_id}: {s.num_completed_tasks}/{s.num_tasks} tasks"
+            for s in sorted(stages or (), key=lambda s: s.stage_id) if not s.done)
+
+
 def spark_progress() -> str:
     """Active Spark stages with tasks done out of total, e.g. "stage 12 (save at ...): 5/8 tasks"; "" if none.
 
-    Reads the process's SparkContext from any thread (the active SparkSession is per thread).
+    Reads the process's SparkContext from any thread (the active SparkSession is per thread); under Spark Connect,
+    the progress the server last reported for each running operation (stage numbers and tasks, no names).
     """
     from pyspark import SparkContext
 
     context = SparkContext._active_spark_context
     if context is None:
-        return ""
+        with _CONNECT_LOCK:
+            return "; ".join(p for p in _connect_progress.values() if p)
     try:
         tracker = context.statusTracker()
         stages = [tracker.getStageInfo(stage_id) for stage_id in sorted(tracker.getActiveStageIds())]

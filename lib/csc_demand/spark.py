@@ -3,6 +3,9 @@
 - local: ``local[2]`` in this process, Delta extensions and catalog, Delta jars fetched through Ivy on first use.
 - cluster: ``spark-submit`` has set master, resources and ``--packages``; we only add the Delta settings.
 - databricks: reuse the active session; Delta is built in.
+- Spark Connect (``spark.remote`` in the config or the ``SPARK_REMOTE`` environment variable; Databricks serverless,
+  whose active session is a Connect one): a client session. It has no SparkContext, RDDs or JVM, so everything
+  else here and in ``io.hadoop_fs``, ``io.file_check``, ``io.delta`` and ``runlog`` asks ``is_connect`` first.
 """
 from __future__ import annotations
 
@@ -52,6 +55,40 @@ def _base_builder(cfg: Config, app_name: str) -> SparkSession.Builder:
     return builder
 
 
+def is_connect(spark: SparkSession) -> bool:
+    """A Spark Connect session (pyspark's own class for it), not a classic one with a SparkContext."""
+    try:
+        from pyspark.sql.connect.session import SparkSession as ConnectSession
+    except ImportError:  # the Connect client's packages (grpcio...) are not installed: no Connect session either
+        return False
+    return isinstance(spark, ConnectSession)
+
+
+def _remote(cfg: Config) -> str | None:
+    return cfg.spark.remote or os.environ.get("SPARK_REMOTE") or None
+
+
+def _connect(cfg: Config, url: str, app_name: str) -> SparkSession:
+    """A Connect session to ``url`` with the runtime SQL settings this project uses. The server's own settings
+    (Delta's extension and catalog, memory, packages) are the server's: its operator sets them at start
+    (docs/running.md, "Spark Connect")."""
+    spark = SparkSession.builder.remote(url).appName(app_name).getOrCreate()
+    settings = {**COMMON_CONF, "spark.sql.shuffle.partitions": str(cfg.spark.shuffle_partitions),
+                **{k: str(v) for k, v in cfg.spark.extra.items()}}
+    for key, value in settings.items():
+        if spark.conf.isModifiable(key):
+            spark.conf.set(key, value)
+    return spark
+
+
+def connect_progress_handler(spark: SparkSession) -> None:
+    """Keep the latest progress of each running Connect operation for the heartbeat (runlog.spark_progress), as
+    statusTracker does for a classic session; the server sends it while an operation runs."""
+    from csc_demand import runlog
+
+    spark.registerProgressHandler(runlog.record_connect_progress)
+
+
 def get_spark(cfg: Config, app_name: str = "csc-demand") -> SparkSession:
     active = SparkSession.getActiveSession()
     if active is None and SparkContext._active_spark_context is not None:
@@ -59,7 +96,16 @@ def get_spark(cfg: Config, app_name: str = "csc-demand") -> SparkSession:
         # with this config's options would set them on it, changing the SQL settings its owner chose.
         active = SparkSession.builder.getOrCreate()
     if active is not None:
+        if is_connect(active):
+            connect_progress_handler(active)
         return active
+    url = _remote(cfg)
+    if url:
+        spark = _connect(cfg, url, app_name)
+        connect_progress_handler(spark)
+        # The server's Python workers run this project's functions (mapInArrow, UDFs): fail now if they cannot.
+        sys.stderr.write(f"[csc-demand] Spark Connect server {url}; its Python workers: {executors_python(spark)}\n")
+        return spark
     if cfg.profile == "databricks" or "DATABRICKS_RUNTIME_VERSION" in os.environ:
         return SparkSession.builder.getOrCreate()
     builder = _base_builder(cfg, app_name)
@@ -86,13 +132,18 @@ def get_spark(cfg: Config, app_name: str = "csc-demand") -> SparkSession:
 
 def executors_python(spark: SparkSession) -> str:
     """The interpreter a Python task runs on an executor (``spark.pyspark.python`` there)."""
+    from pyspark.sql import functions as F
+
+    # A one-row DataFrame and a Python UDF, not an RDD, so that a Spark Connect session (no RDDs) is checked too.
+    where = F.udf(lambda _: sys.executable, "string")
     try:
-        return spark.sparkContext.parallelize([0], 1).map(lambda _: sys.executable).first()
-    except Exception as err:  # py4j's error holds the executor's stack trace; its "Cannot run program" part is enough
+        return str(spark.range(1).select(where("id")).first()[0])  # type: ignore[index]
+    except Exception as err:  # the error holds the executor's stack trace; its "Cannot run program" part is enough
         cannot_run = re.search(r'Cannot run program "[^"]*"[^\n]*', str(err))
         reason = cannot_run.group(0) if cannot_run else str(err)[:300]
+        configured = "the server's" if is_connect(spark) else spark.sparkContext.pythonExec
         raise ConfigurationError(
-            f"the executors cannot run Python (spark.pyspark.python={spark.sparkContext.pythonExec}): {reason}. "
+            f"the executors cannot run Python (spark.pyspark.python={configured}): {reason}. "
             "Submit with deploy/spark-submit.sh, which ships the executors' Python environment with --archives "
             "(workers need the base Python it was made from at the same path), or see docs/running.md, section 2"
         ) from err
@@ -111,6 +162,10 @@ def require_delta(spark: SparkSession) -> None:
     "'JavaPackage' object is not callable")."""
     from py4j.java_gateway import JavaClass
 
+    if is_connect(spark):
+        # No JVM to look in. Databricks has Delta built in; a Connect server started without it fails the first
+        # Delta read or write with the server's own "Failed to find data source: delta".
+        return
     if not isinstance(jvm(spark).io.delta.tables.DeltaTable, JavaClass):
         raise ConfigurationError(
             "Delta Lake is not on the Spark classpath. Submit jobs with deploy/spark-submit.sh, which adds it, or give "

@@ -2,12 +2,19 @@
 
 Locally a table is a folder ``<lakehouse>/<layer>/<table>``; on Databricks a catalog table. Callers never
 build paths themselves, so the same code runs in both places.
+
+History and deletes go through Delta's SQL, which a classic and a Spark Connect session run alike. Creating and
+merging use the ``DeltaTable`` API on a classic session and the same operations in SQL under Spark Connect: the
+Connect form of the API needs Delta's Connect plugins on the server (Databricks has them; a plain Connect server
+started with delta-spark has only the SQL).
 """
 from __future__ import annotations
 
+import os
 import random
 import re
 import time
+import uuid
 from collections.abc import Callable, Iterable
 from typing import TypeVar
 
@@ -29,7 +36,7 @@ from pyspark.sql.types import StructType
 from csc_demand import locations
 from csc_demand.config import Config
 from csc_demand.errors import ConcurrentWriteError, MissingTableError
-from csc_demand.spark import jvm
+from csc_demand.spark import is_connect, jvm
 from csc_demand.table_schemas import TABLES, with_comments
 
 R = TypeVar("R")
@@ -50,15 +57,21 @@ ATTEMPTS = 8
 STALE_CREATION_SECONDS = 30
 
 
-# The same conflicts as the JVM names them: a DataFrameWriter.save reaches Python as a plain Py4JJavaError.
+# The same conflicts as the JVM names them: a DataFrameWriter.save reaches Python as a plain Py4JJavaError, and
+# every error under Spark Connect as the server's error class and message.
 CONFLICT_CLASSES = ("io.delta.exceptions.Concurrent", "io.delta.exceptions.DeltaConcurrentModificationException",
-                    "io.delta.exceptions.MetadataChangedException", "io.delta.exceptions.ProtocolChangedException")
+                    "io.delta.exceptions.MetadataChangedException", "io.delta.exceptions.ProtocolChangedException",
+                    "DELTA_CONCURRENT_", "DELTA_METADATA_CHANGED", "DELTA_PROTOCOL_CHANGED")
 
 
 def is_conflict(err: Exception) -> bool:
     """A Delta commit conflict, however it reached Python."""
-    return isinstance(err, CONFLICTS) or (isinstance(err, Py4JJavaError)
-                                          and any(name in str(err) for name in CONFLICT_CLASSES))
+    if isinstance(err, CONFLICTS):
+        return True
+    from pyspark.errors import PySparkException
+
+    return (isinstance(err, Py4JJavaError | PySparkException)
+            and any(name in str(err) for name in CONFLICT_CLASSES))
 
 
 def retried(action: Callable[[], R], what: str) -> R:
@@ -90,11 +103,25 @@ def _save(writer, name: str) -> None:
         writer.saveAsTable(name)
 
 
+def _ref(name: str) -> str:
+    """A table in Delta's SQL: ``delta.`path``` or the catalog name."""
+    return f"delta.`{name}`" if _is_path(name) else name
+
+
 def table_exists(spark: SparkSession, cfg: Config, layer: str, table: str) -> bool:
     name = cfg.table_name(layer, table)
-    if _is_path(name):
+    if not _is_path(name):
+        return spark.catalog.tableExists(name)
+    if not is_connect(spark):
         return DeltaTable.isDeltaTable(spark, name)
-    return spark.catalog.tableExists(name)
+    try:  # what isDeltaTable asks: is there a committed table at the path
+        spark.sql(f"DESCRIBE HISTORY {_ref(name)} LIMIT 1").collect()
+        return True
+    except Exception as err:
+        if any(word in str(err) for word in ("DELTA_MISSING_DELTA_TABLE", "DELTA_TABLE_NOT_FOUND", "PATH_NOT_FOUND",
+                                              "is not a Delta table", "doesn't exist")):
+            return False
+        raise
 
 
 def local_folder(cfg: Config, layer: str, table: str) -> str | None:
@@ -105,8 +132,14 @@ def local_folder(cfg: Config, layer: str, table: str) -> str | None:
 
 
 def delta_table(spark: SparkSession, cfg: Config, layer: str, table: str) -> DeltaTable:
+    """The ``DeltaTable`` API (a classic session; see the module's note for Spark Connect)."""
     name = cfg.table_name(layer, table)
     return DeltaTable.forPath(spark, name) if _is_path(name) else DeltaTable.forName(spark, name)
+
+
+def last_commit(spark: SparkSession, cfg: Config, layer: str, table: str):
+    """The table's latest commit: a Row of DESCRIBE HISTORY (version, operation, operationMetrics...)."""
+    return spark.sql(f"DESCRIBE HISTORY {_ref(cfg.table_name(layer, table))} LIMIT 1").collect()[0]
 
 
 def read_table(spark: SparkSession, cfg: Config, layer: str, table: str,
@@ -124,7 +157,7 @@ def read_table(spark: SparkSession, cfg: Config, layer: str, table: str,
 
 def table_version(spark: SparkSession, cfg: Config, layer: str, table: str) -> int:
     """The latest committed version of a table (recorded in run summaries and MLflow runs)."""
-    return delta_table(spark, cfg, layer, table).history(1).collect()[0]["version"]
+    return last_commit(spark, cfg, layer, table)["version"]
 
 
 def write_table(df: DataFrame, cfg: Config, layer: str, table: str, mode: str = "overwrite",
@@ -156,11 +189,29 @@ def merge_table(df: DataFrame, cfg: Config, layer: str, table: str, keys: list[s
     spark = df.sparkSession
     ensure_table(spark, cfg, layer, table, df.schema)  # never a create-by-overwrite, which could drop a rival's rows
     on = " AND ".join(f"t.`{k}` <=> s.`{k}`" for k in keys)
-    retried(lambda: (delta_table(spark, cfg, layer, table).alias("t").merge(df.alias("s"), on)
-                     .whenMatchedUpdateAll(condition=update_condition)
-                     .whenNotMatchedInsertAll()
-                     .execute()), f"{layer}.{table}")
+    retried(lambda: _merge(df, cfg, layer, table, on, update_condition, delete_unmatched=False), f"{layer}.{table}")
     return table_version(spark, cfg, layer, table)
+
+
+def _merge(df: DataFrame, cfg: Config, layer: str, table: str, on: str, update_condition: str | None,
+           delete_unmatched: bool) -> None:
+    """MERGE ``df`` (alias s) into the table (alias t) on ``on``: update matched rows (where ``update_condition``),
+    insert new ones, and with ``delete_unmatched`` delete the table's rows ``df`` does not have."""
+    spark = df.sparkSession
+    if not is_connect(spark):
+        merge = delta_table(spark, cfg, layer, table).alias("t").merge(df.alias("s"), on)
+        merge = merge.whenMatchedUpdateAll(condition=update_condition).whenNotMatchedInsertAll()
+        (merge.whenNotMatchedBySourceDelete() if delete_unmatched else merge).execute()
+        return
+    view = f"csc_merge_source_{uuid.uuid4().hex}"  # one per call: stages merge from several threads
+    df.createOrReplaceTempView(view)
+    try:
+        matched = f"WHEN MATCHED AND ({update_condition}) THEN" if update_condition else "WHEN MATCHED THEN"
+        spark.sql(f"MERGE INTO {_ref(cfg.table_name(layer, table))} AS t USING {view} AS s ON {on} "
+                  f"{matched} UPDATE SET * WHEN NOT MATCHED THEN INSERT *"
+                  + (" WHEN NOT MATCHED BY SOURCE THEN DELETE" if delete_unmatched else ""))
+    finally:
+        spark.catalog.dropTempView(view)
 
 
 def replace_rows(df: DataFrame, cfg: Config, layer: str, table: str, condition: str) -> tuple[int, dict]:
@@ -177,13 +228,14 @@ def replace_rows(df: DataFrame, cfg: Config, layer: str, table: str, condition: 
 
 def delete_rows(spark: SparkSession, cfg: Config, layer: str, table: str, condition: str) -> int:
     """Delete the rows matching ``condition`` in one commit; returns the table's version."""
-    retried(lambda: delta_table(spark, cfg, layer, table).delete(condition), f"{layer}.{table}")
+    retried(lambda: spark.sql(f"DELETE FROM {_ref(cfg.table_name(layer, table))} WHERE {condition}"),
+            f"{layer}.{table}")
     return table_version(spark, cfg, layer, table)
 
 
 def last_commit_metrics(spark: SparkSession, cfg: Config, layer: str, table: str) -> tuple[int, dict]:
     """Version and operation metrics (e.g. numOutputRows) of the table's latest commit."""
-    row = delta_table(spark, cfg, layer, table).history(1).select("version", "operationMetrics").collect()[0]
+    row = last_commit(spark, cfg, layer, table)
     return row["version"], dict(row["operationMetrics"] or {})
 
 
@@ -209,9 +261,7 @@ def sync_table(df: DataFrame, cfg: Config, layer: str, table: str, keys: list[st
             overwrite = False  # a conflict means the table is no longer as created: try again as a MERGE
             _save(df.write.format("delta").mode("overwrite"), cfg.table_name(layer, table))
             return
-        merge = delta_table(spark, cfg, layer, table).alias("t").merge(df.alias("s"), on)
-        merge = merge.whenMatchedUpdateAll(condition=changed) if changed else merge
-        merge.whenNotMatchedInsertAll().whenNotMatchedBySourceDelete().execute()
+        _merge(df, cfg, layer, table, on, changed, delete_unmatched=True)
 
     ensure_table(spark, cfg, layer, table, df.schema)
     retried(sync, f"{layer}.{table}")
@@ -221,7 +271,10 @@ def sync_table(df: DataFrame, cfg: Config, layer: str, table: str, keys: list[st
 
 def _uncommitted_log_age(spark: SparkSession, path: str) -> float | None:
     """Seconds since a ``_delta_log`` holding no commit last changed; None when there is no such folder (no log,
-    or a committed table). Through Hadoop's FileSystem, so local folders and cluster storage are treated alike."""
+    or a committed table). Through Hadoop's FileSystem, so local folders and cluster storage are treated alike; under
+    Spark Connect, Python's file functions for a folder on this machine or in a volume (io.hadoop_fs)."""
+    if is_connect(spark):
+        return _uncommitted_local_log_age(path)
     log = jvm(spark).org.apache.hadoop.fs.Path(path.rstrip("/") + "/_delta_log")
     fs = log.getFileSystem(spark.sparkContext._jsc.hadoopConfiguration())
     if not fs.exists(log):
@@ -269,7 +322,25 @@ def ensure_table(spark: SparkSession, cfg: Config, layer: str, table: str, schem
     return retried(create, f"creating {layer}.{table}")
 
 
+def _uncommitted_local_log_age(path: str) -> float | None:
+    if not locations.is_local(path):  # an object store under Spark Connect: no listing with times; see hadoop_fs
+        return None
+    log = os.path.join(locations.local_path(path), "_delta_log")
+    if not os.path.isdir(log):
+        return None
+    names = os.listdir(log)
+    if any(re.match(r"^\d+\.(json|checkpoint.*\.parquet)$", name) for name in names):
+        return None
+    changed = max([os.path.getmtime(log)] + [os.path.getmtime(os.path.join(log, name)) for name in names])
+    return time.time() - changed
+
+
 def _delete_folder(spark: SparkSession, path: str) -> None:
+    if is_connect(spark):
+        import shutil
+
+        shutil.rmtree(locations.local_path(path))  # only reached for a local log (_uncommitted_local_log_age)
+        return
     folder = jvm(spark).org.apache.hadoop.fs.Path(path)
     folder.getFileSystem(spark.sparkContext._jsc.hadoopConfiguration()).delete(folder, True)
 
@@ -278,17 +349,40 @@ def _create(spark: SparkSession, name: str, schema: StructType, not_null: Iterab
             checks: dict[str, str] | None, comment: str | None, features: bool = True) -> None:
     """Create the table empty; ``features``: with deletion vectors and the statistics columns (see ensure_table)."""
     required = set(not_null)
+    properties = {}
+    if features:
+        properties["delta.enableDeletionVectors"] = "true"
+    stats = [c for c in STATS_COLUMNS if c in schema.fieldNames()]
+    if stats and features:
+        properties["delta.dataSkippingStatsColumns"] = ",".join(stats)
+    for constraint, expression in (checks or {}).items():
+        properties[f"delta.constraints.{constraint.lower()}"] = expression
+    if is_connect(spark):
+        spark.sql(_create_sql(name, schema, required, comment, properties))
+        return
     builder = DeltaTable.createIfNotExists(spark)
     builder = builder.location(name) if _is_path(name) else builder.tableName(name)
     for f in schema.fields:
         builder = builder.addColumn(f.name, f.dataType, nullable=f.name not in required, comment=f.metadata.get("comment"))
     if comment:
         builder = builder.comment(comment)
-    if features:
-        builder = builder.property("delta.enableDeletionVectors", "true")
-    stats = [c for c in STATS_COLUMNS if c in schema.fieldNames()]
-    if stats and features:
-        builder = builder.property("delta.dataSkippingStatsColumns", ",".join(stats))
-    for constraint, expression in (checks or {}).items():
-        builder = builder.property(f"delta.constraints.{constraint.lower()}", expression)
+    for key, value in properties.items():
+        builder = builder.property(key, value)
     builder.execute()
+
+
+def _sql_string(text: str) -> str:
+    return "'" + text.replace("\\", "\\\\").replace("'", "\\'") + "'"
+
+
+def _create_sql(name: str, schema: StructType, required: set[str], comment: str | None,
+                properties: dict[str, str]) -> str:
+    """The CREATE TABLE IF NOT EXISTS statement doing what _create's DeltaTableBuilder does."""
+    columns = ", ".join(
+        f"`{f.name}` {f.dataType.simpleString()}" + (" NOT NULL" if f.name in required else "")
+        + (f" COMMENT {_sql_string(f.metadata['comment'])}" if f.metadata.get("comment") else "")
+        for f in schema.fields)
+    return (f"CREATE TABLE IF NOT EXISTS {_ref(name)} ({columns}) USING delta"
+            + (f" COMMENT {_sql_string(comment)}" if comment else "")
+            + (" TBLPROPERTIES (" + ", ".join(f"{_sql_string(k)} = {_sql_string(v)}" for k, v in properties.items())
+               + ")" if properties else ""))

@@ -8,6 +8,11 @@ count (what Spark must return for it) and, for CIN XML, the LA code and year fro
 Files are read through Hadoop's FileSystem (``SparkContext.binaryFiles``) on the executors, so they may be on an
 object store; each check streams its file's bytes in 1 MiB blocks. binaryFiles holds one whole file in an
 executor's memory at a time, and Hadoop caps a file at 2 GiB: a national NPD extract is about 1 GiB.
+
+Under Spark Connect (no RDDs) the same checks run in ``mapInArrow`` over Spark's ``binaryFile`` source, whose rows
+hold a whole file each: a task holds one Arrow batch of a partition's files, so at most Spark's
+``spark.sql.files.maxPartitionBytes`` (128 MiB) of small files, or one larger file, in its Python worker, and
+``binaryFile`` refuses a file over 2 GiB as binaryFiles does.
 """
 from __future__ import annotations
 
@@ -166,8 +171,35 @@ def _glob_escaped(path: str) -> str:
 
 
 def _unqualified(path: str) -> str:
-    """binaryFiles names local files ``file:/a/b``; SourceFile keeps ``/a/b`` (io.discover)."""
-    return re.sub(r"^file:(//)?", "", path)
+    """binaryFiles names local files ``file:/a/b`` (Databricks a volume's ``dbfs:/Volumes/...``); SourceFile keeps
+    ``/a/b`` (io.discover)."""
+    return re.sub(r"^(file:(//)?|dbfs:(?=/Volumes/))", "", path)
+
+
+_RESULT_SCHEMA = ("path string, reason string, size long, sha256 string, records long, la_code string, "
+                  "collection_year int")
+
+
+def _checked_through_dataframe(spark: SparkSession, files: list[SourceFile],
+                               kinds: dict[str, tuple[str, tuple[str, ...]]]) -> dict[str, dict]:
+    """check_files' per-file results from ``binaryFile`` and ``mapInArrow`` (a Spark Connect session)."""
+    import pyarrow as pa
+
+    fields = [f.split()[0] for f in _RESULT_SCHEMA.split(", ")]
+
+    def check_batches(batches):
+        for batch in batches:
+            results = []
+            for path, content in zip(batch.column("path").to_pylist(), batch.column("content"), strict=True):
+                result = _check_one(content.as_buffer(), *kinds[_unqualified(path)])  # no copy of the file's bytes
+                results.append({"path": _unqualified(path), **result})
+            yield pa.RecordBatch.from_pylist(results, schema=pa.schema(
+                [(f, pa.string() if f in ("path", "reason", "sha256", "la_code") else
+                  pa.int32() if f == "collection_year" else pa.int64()) for f in fields]))
+
+    read = spark.read.format("binaryFile").load([_glob_escaped(f.path) for f in files])
+    rows = read.select("path", "content").mapInArrow(check_batches, _RESULT_SCHEMA).collect()
+    return {row["path"]: {k: v for k, v in row.asDict().items() if k != "path" and v is not None} for row in rows}
 
 
 def check_files(spark: SparkSession, files: list[SourceFile]) -> list[FileCheck]:
@@ -177,10 +209,15 @@ def check_files(spark: SparkSession, files: list[SourceFile]) -> list[FileCheck]
     # Ship this module's functions by value: executors need only the standard library, not csc_demand.
     cloudpickle.register_pickle_by_value(sys.modules[__name__])
     kinds = {f.path: (f.kind, CSV_COLUMNS.get(f.kind, ())) for f in files}
-    slices = max(1, min(len(files), spark.sparkContext.defaultParallelism * 4))
-    read = spark.sparkContext.binaryFiles(",".join(_glob_escaped(f.path) for f in files), slices)
-    by_path = dict(read.map(lambda item: (_unqualified(item[0]), _check_one(item[1], *kinds[_unqualified(item[0])])))
-                   .collect())
+    from csc_demand.spark import is_connect
+
+    if is_connect(spark):
+        by_path = _checked_through_dataframe(spark, files, kinds)
+    else:
+        slices = max(1, min(len(files), spark.sparkContext.defaultParallelism * 4))
+        read = spark.sparkContext.binaryFiles(",".join(_glob_escaped(f.path) for f in files), slices)
+        by_path = dict(read.map(lambda item: (_unqualified(item[0]), _check_one(item[1], *kinds[_unqualified(item[0])])))
+                       .collect())
     checks = []
     for file in files:
         res = by_path.get(file.path, {"reason": "the file disappeared between listing and reading", "size": 0})

@@ -1,10 +1,22 @@
 """Listing and small file operations through Hadoop's FileSystem API, the layer Spark itself reads and writes
-through, so a source folder or lakehouse can be anywhere Spark can read (``csc_demand.locations``)."""
+through, so a source folder or lakehouse can be anywhere Spark can read (``csc_demand.locations``).
+
+Under Spark Connect (Databricks serverless, a Connect server) there is no JVM to call: a location on this machine's
+file system (a plain path, ``file:``, or a Unity Catalog volume ``/Volumes/...``, which serverless mounts as files)
+is handled with Python's own file functions, which assumes the client and the server see the same files (one
+machine, or a volume); an object-store URI is listed with Spark's ``binaryFile`` source (paths, sizes and times
+only, no content read), and writing to one has no route (``ConnectUnsupportedError``).
+"""
 from __future__ import annotations
+
+import os
+import shutil
 
 from pyspark.sql import SparkSession
 
-from csc_demand.spark import jvm
+from csc_demand import locations
+from csc_demand.errors import ConfigurationError
+from csc_demand.spark import is_connect, jvm
 
 
 def _jvm_path(spark: SparkSession, location: str):
@@ -12,13 +24,41 @@ def _jvm_path(spark: SparkSession, location: str):
     return path, path.getFileSystem(spark.sparkContext._jsc.hadoopConfiguration())
 
 
+def _local(spark: SparkSession, location: str) -> str | None:
+    """The local path to use with Python's file functions: under Spark Connect for a location on this machine."""
+    return locations.local_path(location) if is_connect(spark) and locations.is_local(location) else None
+
+
+def no_connect_route(what: str, location: str) -> ConfigurationError:
+    return ConfigurationError(
+        f"{what} {location}: under Spark Connect (Databricks serverless, a Connect server) csc-demand reaches only "
+        "files on this machine or in a Unity Catalog volume (/Volumes/...) with Python's own file functions, and an "
+        "object store has no other route without Spark's JVM: put the lakehouse in a volume or on this machine, or "
+        "run on a classic cluster (docs/running.md, \"Spark Connect and serverless\")")
+
+
 def qualified(spark: SparkSession, location: str) -> str:
     """The location as Hadoop names it (``file:/abs/path``, ``s3a://bucket/key``)."""
+    local = _local(spark, location)
+    if local is not None:
+        return "file:" + local
+    if is_connect(spark):
+        return str(location)
     path, fs = _jvm_path(spark, location)
     return fs.makeQualified(path).toString()
 
 
 def is_dir(spark: SparkSession, location: str) -> bool:
+    local = _local(spark, location)
+    if local is not None:
+        return os.path.isdir(local)
+    if is_connect(spark):
+        try:
+            return any(f != str(location).rstrip("/") for f in _listed(spark, location))
+        except Exception as err:  # Spark's PATH_NOT_FOUND
+            if "PATH_NOT_FOUND" in str(err) or "does not exist" in str(err):
+                return False
+            raise
     path, fs = _jvm_path(spark, location)
     try:
         return bool(fs.getFileStatus(path).isDirectory())
@@ -28,8 +68,21 @@ def is_dir(spark: SparkSession, location: str) -> bool:
         raise
 
 
+def _listed(spark: SparkSession, location: str) -> list[str]:
+    """Files under ``location`` from Spark's binaryFile source: only path is selected, so no content is read.
+    Like every Spark file source it passes over names starting with ``_`` or ``.`` below the location."""
+    rows = (spark.read.format("binaryFile").option("recursiveFileLookup", "true").load(str(location))
+            .select("path").collect())
+    return sorted(row["path"] for row in rows)
+
+
 def list_files(spark: SparkSession, location: str) -> list[str]:
     """Every file under ``location`` (recursively), as qualified Hadoop paths. One listing call on object stores."""
+    local = _local(spark, location)
+    if local is not None:
+        return sorted("file:" + os.path.join(folder, name) for folder, _, names in os.walk(local) for name in names)
+    if is_connect(spark):
+        return _listed(spark, location)
     path, fs = _jvm_path(spark, location)
     found = fs.listFiles(path, True)
     files = []
@@ -43,6 +96,8 @@ def write_text(location: str, text: str) -> None:
     spark = SparkSession.getActiveSession()
     if spark is None:
         raise RuntimeError(f"writing {location} needs a Spark session (its file system is reached through Hadoop)")
+    if is_connect(spark):
+        raise no_connect_route("writing", location)
     path, fs = _jvm_path(spark, location)
     out = fs.create(path, True)
     try:
@@ -54,12 +109,18 @@ def write_text(location: str, text: str) -> None:
 def copy_folder_from_local(spark: SparkSession, folder: str, location: str) -> None:
     """Copy a local folder's contents to ``location`` (overwriting files of the same name) through Hadoop's
     FileSystem: for outputs that libraries write only to local files (the report's HTML, PNG and XLSX)."""
+    local = _local(spark, location)
+    if local is not None:
+        shutil.copytree(folder, local, dirs_exist_ok=True)
+        return
+    if is_connect(spark):
+        raise no_connect_route("copying the report to", location)
     path, fs = _jvm_path(spark, location)
     hadoop = jvm(spark).org.apache.hadoop
     conf = spark.sparkContext._jsc.hadoopConfiguration()
-    local = hadoop.fs.FileSystem.getLocal(conf)
+    local_fs = hadoop.fs.FileSystem.getLocal(conf)
     fs.mkdirs(path)
     # FileUtil.copy writes through fs.create, as Spark and Delta do; S3A's own copyFromLocalFile uploads with the
     # AWS SDK's asynchronous client, which some S3-compatible servers answer with a bare "100 Continue" (an error).
-    for entry in local.listStatus(hadoop.fs.Path(str(folder))):
-        hadoop.fs.FileUtil.copy(local, entry.getPath(), fs, path, False, True, conf)
+    for entry in local_fs.listStatus(hadoop.fs.Path(str(folder))):
+        hadoop.fs.FileUtil.copy(local_fs, entry.getPath(), fs, path, False, True, conf)

@@ -38,6 +38,7 @@ from pyspark.ml.util import (
 from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
 
+from csc_demand import locations
 from csc_demand.errors import ModelError
 from csc_demand.model import em
 from csc_demand.model.distributed import SparkPatterns
@@ -328,12 +329,29 @@ class _LatentClassModelWriter(MLWriter):
 
     def saveImpl(self, path: str) -> None:
         m = self.instance
-        DefaultParamsWriter.saveMetadata(m, path, self.sparkSession)
         row = {
             "weights": m._weights.tolist(), "theta": m._theta.tolist(),
             "loglik": m._loglik, "n_obs": m._n_obs, "n_patterns": m._n_patterns,
             "class_names": m._class_names, "class_ids": m._class_ids,
         }
+        if locations.is_local(path):
+            # Written here, in the layout Spark's writers give (one text and one Parquet part file), so a Spark
+            # Connect server that cannot see this machine's folders (Databricks serverless) is not asked to.
+            import pyarrow as pa
+            import pyarrow.parquet as pq
+
+            folder = locations.local_path(path)
+            os.makedirs(os.path.join(folder, "metadata"))
+            os.makedirs(os.path.join(folder, "data"))
+            metadata = DefaultParamsWriter._get_metadata_to_save(m, self.sparkSession)
+            with open(os.path.join(folder, "metadata", "part-00000"), "w", encoding="utf-8") as out:
+                out.write(metadata + "\n")
+            arrow = pa.schema([("weights", pa.list_(pa.float64())), ("theta", pa.list_(pa.list_(pa.float64()))),
+                               ("loglik", pa.float64()), ("n_obs", pa.float64()), ("n_patterns", pa.int64()),
+                               ("class_names", pa.list_(pa.string())), ("class_ids", pa.list_(pa.int32()))])
+            pq.write_table(pa.Table.from_pylist([row], schema=arrow), os.path.join(folder, "data", "part-00000.parquet"))
+            return
+        DefaultParamsWriter.saveMetadata(m, path, self.sparkSession)
         schema = ("weights array<double>, theta array<array<double>>, loglik double, n_obs double, n_patterns long, "
                   "class_names array<string>, class_ids array<int>")
         self.sparkSession.createDataFrame([row], schema).coalesce(1).write.parquet(os.path.join(path, "data"))

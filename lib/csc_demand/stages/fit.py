@@ -111,7 +111,7 @@ def run(args: argparse.Namespace, cfg: Config, log: RunLog) -> int:
             mlflow.log_artifact(str(plot_criteria(table, Path(tmp) / "criteria_by_k.png", chosen)), "selection")
             mlflow.log_artifact(str(plot_profiles(model.conditionalProbabilities, labels.names, model.classSizes,
                                                   Path(tmp) / "class_profiles.png")), "model")
-            model.write().overwrite().save(str(Path(tmp) / "spark_model"))
+            model.write().save(str(Path(tmp) / "spark_model"))  # a new folder: no overwrite (which needs the JVM)
             mlflow.log_artifacts(str(Path(tmp) / "spark_model"), "spark_model")
             log.step(f"chose k={chosen}; classes: " + "; ".join(
                 f"{i} {n} {s:.1%}" for i, n, s in zip(labels.ids, labels.names, model.classSizes, strict=True)))
