@@ -17,8 +17,9 @@ import sys
 from pathlib import Path
 
 import pytest
+from deltalake import DeltaTable
 from helpers.lakehouse import TEST_PSEUDONYM_KEY
-from pipeline_run import PIPELINE_SETTINGS, assert_same_tables, set_options
+from pipeline_run import PIPELINE_SETTINGS, assert_same_tables, delta_tables, set_options
 from test_cluster import LOOPBACK, alive, listening_sockets
 
 pytestmark = pytest.mark.connect
@@ -79,6 +80,13 @@ def test_pipeline_as_a_connect_client_writes_the_same_tables_as_local_mode(conne
     # Under Connect a table is created in Delta's SQL, whose types cannot say that an array's elements are never
     # null (silver.assessments' factor_codes and indicators): that alone may differ (docs/running.md)
     assert_same_tables(spark, local_pipeline.lakehouse, lakehouse, nested_nullability=False)
+    # created in Delta's SQL under Connect, by the DeltaTable builder locally: the same constraints, table
+    # properties (deletion vectors, statistics columns), descriptions and protocol features
+    for name, folder in delta_tables(local_pipeline.lakehouse).items():
+        expected, actual = DeltaTable(str(folder)), DeltaTable(str(lakehouse / name.replace(".", "/")))
+        assert (actual.metadata().configuration, actual.metadata().description) == (
+            expected.metadata().configuration, expected.metadata().description), name
+        assert actual.protocol() == expected.protocol(), name
 
 
 CHECK_FILES = """

@@ -71,7 +71,7 @@ def _remote(cfg: Config) -> str | None:
 def _connect(cfg: Config, url: str, app_name: str) -> SparkSession:
     """A Connect session to ``url`` with the runtime SQL settings this project uses. The server's own settings
     (Delta's extension and catalog, memory, packages) are the server's: its operator sets them at start
-    (docs/running.md, "Spark Connect")."""
+    (docs/running.md, "Spark Connect and serverless")."""
     spark = SparkSession.builder.remote(url).appName(app_name).getOrCreate()
     settings = {**COMMON_CONF, "spark.sql.shuffle.partitions": str(cfg.spark.shuffle_partitions),
                 **{k: str(v) for k, v in cfg.spark.extra.items()}}
@@ -107,7 +107,10 @@ def get_spark(cfg: Config, app_name: str = "csc-demand") -> SparkSession:
         sys.stderr.write(f"[csc-demand] Spark Connect server {url}; its Python workers: {executors_python(spark)}\n")
         return spark
     if cfg.profile == "databricks" or "DATABRICKS_RUNTIME_VERSION" in os.environ:
-        return SparkSession.builder.getOrCreate()
+        spark = SparkSession.builder.getOrCreate()  # on serverless a Connect session
+        if is_connect(spark):
+            connect_progress_handler(spark)
+        return spark
     builder = _base_builder(cfg, app_name)
     if cfg.profile == "local" or cfg.spark.master:
         from delta import (

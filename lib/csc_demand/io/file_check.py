@@ -19,6 +19,7 @@ from __future__ import annotations
 import codecs
 import csv
 import hashlib
+import os
 import re
 import sys
 from collections.abc import Iterable, Iterator
@@ -28,6 +29,7 @@ from xml.parsers import expat
 from pyspark import cloudpickle
 from pyspark.sql import SparkSession
 
+from csc_demand import locations
 from csc_demand.errors import InputFileError
 from csc_demand.io.csv_source import CSV_COLUMNS
 from csc_demand.io.discover import SourceFile
@@ -199,7 +201,12 @@ def _checked_through_dataframe(spark: SparkSession, files: list[SourceFile],
 
     read = spark.read.format("binaryFile").load([_glob_escaped(f.path) for f in files])
     rows = read.select("path", "content").mapInArrow(check_batches, _RESULT_SCHEMA).collect()
-    return {row["path"]: {k: v for k, v in row.asDict().items() if k != "path" and v is not None} for row in rows}
+    checked = {row["path"]: {k: v for k, v in row.asDict().items() if k != "path" and v is not None} for row in rows}
+    # Spark's file sources pass over empty files: one that is still there is checked here as the empty file it is
+    for f in files:
+        if f.path not in checked and not (locations.is_local(f.path) and not os.path.exists(f.path)):
+            checked[f.path] = _check_one(b"", *kinds[f.path])
+    return checked
 
 
 def check_files(spark: SparkSession, files: list[SourceFile]) -> list[FileCheck]:
