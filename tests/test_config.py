@@ -107,3 +107,16 @@ def test_config_file_option_and_its_deprecated_spelling(tmp_path, capsys):
         cfg = cli.config_from_args(cli.build_parser().parse_args(["fit", option, str(conf)]))
         assert cfg.model.k == 4
     assert capsys.readouterr().err.count("--conf FILE is deprecated") == 1
+
+
+def test_a_pseudonym_secret_is_read_only_on_databricks_and_the_variable_wins(monkeypatch):
+    # serverless tasks have no spark_env_vars: they name the secret (SCOPE/KEY) and read it through dbutils
+    monkeypatch.delenv("CSC_PSEUDONYM_KEY", raising=False)
+    monkeypatch.delenv("DATABRICKS_RUNTIME_VERSION", raising=False)
+    cfg = load_config(profile="databricks", overrides={"pseudonym_secret": "csc-demand/pseudonym-key"})
+    with pytest.raises(ConfigurationError, match="only a Databricks job or notebook can read: set the environment"):
+        cfg.resolve_pseudonym_key()
+    with pytest.raises(ConfigurationError, match="expected SCOPE/KEY"):
+        load_config(profile="databricks", overrides={"pseudonym_secret": "no-key"}).resolve_pseudonym_key()
+    monkeypatch.setenv("CSC_PSEUDONYM_KEY", "k" * 32)
+    assert cfg.resolve_pseudonym_key() == "k" * 32
