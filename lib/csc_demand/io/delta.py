@@ -105,7 +105,7 @@ def _save(writer, name: str) -> None:
 
 def _ref(name: str) -> str:
     """A table in Delta's SQL: ``delta.`path``` or the catalog name."""
-    return f"delta.`{name}`" if _is_path(name) else name
+    return "delta.`" + name.replace("`", "``") + "`" if _is_path(name) else name
 
 
 def table_exists(spark: SparkSession, cfg: Config, layer: str, table: str) -> bool:
