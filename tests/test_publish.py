@@ -174,15 +174,27 @@ def test_output_check_log_lists_every_suppressed_cell(tmp_path):
     log.add("category_trends", publish(frame, "category_trends", rule, CONF), rule, CONF, note="LA 201")
     log.add("empty_ok", publish(pd.DataFrame({"n": [20]}), "empty_ok", TableRule(counts=("n",)), CONF),
             TableRule(counts=("n",)), CONF)
-    log.write(str(tmp_path))
+    log.write(str(tmp_path), shown_per_output=3)
     saved = json.loads((tmp_path / "output_check.json").read_text())["outputs"]
-    assert [(e["output"], e["status"], e["suppressed_by_class"]) for e in saved] == [
-        ("category_trends", "pass with suppression", {"<10": 1, "secondary": 1, "derived": 2}),
-        ("empty_ok", "pass", {})]
+    assert [(e["output"], e["status"], e["suppressed_by_class"], e["cells"]) for e in saved] == [
+        ("category_trends", "pass with suppression", {"<10": 1, "secondary": 1, "derived": 2}, 4),
+        ("empty_ok", "pass", {}, 0)]
+    assert saved[0]["suppressed_by_reason"] == {
+        "<10: count 1 to 9 (under disclosure.min_count 10)": 1,
+        "secondary: protects a suppressed n from subtraction from its published total": 1,
+        "derived: derived from a suppressed count of the same row": 2}
     assert saved[0]["rule"]["totals"] == [["category_name", "all"]] and saved[0]["note"] == "LA 201"
+    with open(tmp_path / "output_check_cells.csv", newline="") as handle:
+        cells = list(csv.reader(handle))
+    assert [row[:4] for row in cells] == [["output", "row", "column", "value_class"],
+                                          ["category_trends", "category_name=A", "n", "<10"],
+                                          ["category_trends", "category_name=B", "n", "secondary"],
+                                          ["category_trends", "category_name=A", "share", "derived"],
+                                          ["category_trends", "category_name=B", "share", "derived"]]
     readable = (tmp_path / "output_check.md").read_text()
     assert "## category_trends" in readable and "| category_name=A | n | <10 |" in readable
-    assert "| category_name=B | share | derived |" in readable and "Checked by:" in readable
+    assert "The first 3 of 4 cells (1 more in `output_check_cells.csv`):" in readable
+    assert "| category_name=B | share | derived |" not in readable and "Checked by:" in readable
 
 
 HOSTILE = ["=cmd|' /C calc'!A0", "+1+1", "-2+3", "@SUM(A1)", "\tx", "\rx", "plain", "a=b"]

@@ -38,7 +38,7 @@ from csc_demand.config import DisclosureConf
 PRIMARY, COMPLEMENT, SECONDARY, DERIVED = "<{min_count}", "complement", "secondary", "derived"
 # Text that a spreadsheet would run as a formula (OWASP "CSV injection"): prefixed with a quote when written.
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
-CHECK_LOG_JSON, CHECK_LOG_MD = "output_check.json", "output_check.md"
+CHECK_LOG_JSON, CHECK_LOG_MD, CHECK_LOG_CELLS = "output_check.json", "output_check.md", "output_check_cells.csv"
 
 
 @dataclass(frozen=True)
@@ -192,13 +192,18 @@ def _plain(value):
 
 @dataclass
 class OutputCheckLog:
-    """The output-check log written beside the outputs: per output, the rule applied and every cell suppressed."""
+    """The output-check log written beside the outputs: per output, the rule applied and a count of the cells
+    suppressed by class and reason; every suppressed or blanked cell in one CSV beside it."""
     entries: list[dict] = field(default_factory=list)
+    cells: list[tuple[str, dict]] = field(default_factory=list)  # (output, check) in the order logged
 
     def add(self, output: str, published: Published, rule: TableRule, conf: DisclosureConf, note: str = "") -> None:
         by_class: dict[str, int] = {}
+        by_reason: dict[str, int] = {}
         for check in published.checks:
             by_class[check["value_class"]] = by_class.get(check["value_class"], 0) + 1
+            reason = _reason_kind(check)
+            by_reason[reason] = by_reason.get(reason, 0) + 1
         self.entries.append({
             "output": output,
             "rows": len(published.frame),
@@ -210,21 +215,37 @@ class OutputCheckLog:
                      "zeros_are_disclosive": conf.zeros_are_disclosive},
             "status": "pass" if not published.checks else "pass with suppression",
             "suppressed_by_class": by_class,
-            "cells": published.checks,
+            "suppressed_by_reason": by_reason,
+            "cells": len(published.checks),
             "note": note,
         })
+        self.cells += [(output, check) for check in published.checks]
 
-    def write(self, out_dir: str) -> None:
-        """``output_check.json`` (machine-readable) and ``output_check.md`` (for the output checker to sign)."""
+    def write(self, out_dir: str, shown_per_output: int = 20) -> None:
+        """``output_check.json`` (machine-readable summary), ``output_check_cells.csv`` (every suppressed or
+        blanked cell: output, row, column, class, reason) and ``output_check.md`` (for the output checker to sign:
+        the summary and each output's first ``shown_per_output`` cells; a national report has millions)."""
         folder = Path(out_dir)
         folder.mkdir(parents=True, exist_ok=True)
         created = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
-        (folder / CHECK_LOG_JSON).write_text(json.dumps({"created": created, "outputs": self.entries}, indent=1,
-                                                        default=str))
+        (folder / CHECK_LOG_JSON).write_text(json.dumps(
+            {"created": created, "cells_file": CHECK_LOG_CELLS, "outputs": self.entries}, indent=1, default=str))
+        with open(folder / CHECK_LOG_CELLS, "w", newline="") as handle:
+            writer = csv.writer(handle, lineterminator="\r\n")
+            writer.writerow(["output", "row", "column", "value_class", "reason"])
+            writer.writerows([neutralise(v) for v in (output, _row_label(check["row"]), check["column"],
+                                                      check["value_class"], check["rule"])]
+                             for output, check in self.cells)
+        cells: dict[str, list[dict]] = {}
+        for output, check in self.cells:
+            listed = cells.setdefault(output, [])
+            if len(listed) < shown_per_output:
+                listed.append(check)
         lines = [f"# Output check log ({created})", "",
                  "Every table below was passed through `csc_demand.report.publish`: counts under `min_count` "
                  "suppressed, secondary suppression over the listed totals, derived values blanked with their "
-                 "counts, other counts rounded (halves up).", ""]
+                 f"counts, other counts rounded (halves up). Every suppressed or blanked cell is listed in "
+                 f"`{CHECK_LOG_CELLS}` with its reason.", ""]
         for entry in self.entries:
             r = entry["rule"]
             lines += [f"## {entry['output']}", "",
@@ -235,15 +256,33 @@ class OutputCheckLog:
                       f"- min_count {r['min_count']}, round_to {r['round_to']}, zeros disclosive: "
                       f"{r['zeros_are_disclosive']}",
                       f"- suppressed: {', '.join(f'{k} {v}' for k, v in entry['suppressed_by_class'].items()) or 'none'}"]
+            lines += [f"- {n} cells: {reason}" for reason, n in entry["suppressed_by_reason"].items()]
             if entry["note"]:
                 lines.append(f"- note: {entry['note']}")
-            if entry["cells"]:
-                lines += ["", "| row | column | class | reason |", "|---|---|---|---|"]
-                lines += [f"| {', '.join(f'{k}={v}' for k, v in cell['row'].items())} | {cell['column']} | "
-                          f"{cell['value_class']} | {cell['rule']} |" for cell in entry["cells"]]
+            listed = cells.get(entry["output"], [])
+            if listed:
+                more = entry["cells"] - len(listed)
+                lines += ["", f"The first {len(listed)} of {entry['cells']} cells" + (
+                    f" ({more} more in `{CHECK_LOG_CELLS}`):" if more else ":"),
+                          "", "| row | column | class | reason |", "|---|---|---|---|"]
+                lines += [f"| {_row_label(cell['row'])} | {cell['column']} | {cell['value_class']} | "
+                          f"{cell['rule']} |" for cell in listed]
             lines.append("")
         lines += ["Checked by: ______________________  Date: ____________  Decision: release / do not release", ""]
         (folder / CHECK_LOG_MD).write_text("\n".join(lines))
+
+
+def _row_label(row: dict) -> str:
+    return ", ".join(f"{k}={v}" for k, v in row.items())
+
+
+def _reason_kind(check: dict) -> str:
+    """A check's reason without the cell it names (a secondary suppression names the cell it protects)."""
+    if check["value_class"] == SECONDARY:
+        return f"secondary: protects a suppressed {check['column']} from subtraction from its published total"
+    if check["value_class"] == COMPLEMENT:
+        return f"complement: {check['rule'].split(' = ')[0]} is under the minimum count"
+    return f"{check['value_class']}: {check['rule']}"
 
 
 def neutralise(value):
