@@ -151,8 +151,8 @@ def _children(national: Path, la: str) -> tuple[set[str], set[str]]:
     return {p for c, p in zip(codes, pmrs, strict=True) if c == la and p}, {p for p in pmrs if p}
 
 
-def run_once(source: Path, driver_memory: str | None, env: dict) -> dict:
-    lakehouse = Path(tempfile.mkdtemp(prefix="csc-national-")) / "lakehouse"
+def run_once(source: Path, driver_memory: str | None, env: dict, keep: Path | None = None) -> dict:
+    lakehouse = (keep or Path(tempfile.mkdtemp(prefix="csc-national-"))) / "lakehouse"
     command = [*CLI, "run", "--source", str(source), "--lakehouse", str(lakehouse)]
     if driver_memory:
         command += ["--set", f"spark.driver_memory={driver_memory}"]
@@ -176,7 +176,8 @@ def run_once(source: Path, driver_memory: str | None, env: dict) -> dict:
         stages[verb] = {"seconds": stage_seconds, "rows": n, "rows_are": what,
                         "rows_per_second": round(n / stage_seconds, 1), "peak_rss_gb": round(peak / 2**30, 2)}
     fit = summaries["fit"]["metrics"]
-    shutil.rmtree(lakehouse.parent, ignore_errors=True)
+    if keep is None:
+        shutil.rmtree(lakehouse.parent, ignore_errors=True)
     return {"seconds": round(seconds, 1), "stages": stages,
             "start_up_and_between_stages_seconds": round(seconds - sum(s["seconds"] for s in stages.values()), 1),
             "peak_rss_gb": round(max((b for _, b in samples), default=0) / 2**30, 2),
@@ -229,6 +230,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--driver-memory", help="spark.driver_memory for the run (default: the local profile's)")
     parser.add_argument("--largest-la", action="store_true",
                         help="run the largest LA's own returns alone instead of every LA's")
+    parser.add_argument("--keep", type=Path, metavar="DIR",
+                        help="keep the run's lakehouse in DIR/lakehouse (to profile a stage on it; one scale only)")
     args = parser.parse_args(argv)
     env = {**os.environ, "CSC_PSEUDONYM_KEY": KEY}
     result: dict = {"benchmark": "national pipeline", "date": datetime.now(UTC).isoformat(timespec="seconds"),
@@ -243,7 +246,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.largest_la:
             source = args.cache / f"scale_{scale}_largest_la"
             result["la_code"] = largest_la_source(national, source)
-        run = run_once(source, args.driver_memory, env)
+        run = run_once(source, args.driver_memory, env, args.keep)
         result["runs"][str(scale)] = run
         print_run(f"scale {scale}" + (f", LA {result['la_code']}" if args.largest_la else ""), run)
     result["scaling"] = scaling(result)
