@@ -26,21 +26,11 @@ class Publisher:
     def __init__(self, conf: DisclosureConf):
         self.conf = conf
         self.tables: dict[str, tuple[Published, TableRule]] = {}
-        self._rows_by_la: dict[str, dict] = {}
 
     def publish(self, name: str, build: Callable[[], pd.DataFrame], rule: TableRule) -> pd.DataFrame:
         if name not in self.tables:
             self.tables[name] = (publish(build().reset_index(drop=True), name, rule, self.conf), rule)
         return self.tables[name][0].frame
-
-    def rows_of(self, name: str, areas: list[str]) -> pd.DataFrame:
-        """The published table's rows of ``areas``, in the table's order. Each table's row positions per LA are
-        found once: filtering a national table afresh for each of 150 pages went over all its rows every time."""
-        frame = self.tables[name][0].frame
-        if name not in self._rows_by_la:
-            self._rows_by_la[name] = frame.groupby("la_code", sort=False).indices
-        positions = [self._rows_by_la[name][a] for a in areas if a in self._rows_by_la[name]]
-        return frame.iloc[np.sort(np.concatenate(positions))] if positions else frame.iloc[:0]
 
 
 @dataclass
@@ -91,7 +81,7 @@ class Page:
         whole)."""
         frame = self.publisher.publish(name, build, rule)
         if "la_code" in frame.columns and (areas or not (self.distribution and not self.national)):
-            frame = self.publisher.rows_of(name, areas or self.areas)
+            frame = frame[frame["la_code"].isin(areas or self.areas)]
         self.shown[name] = frame
         return frame
 
