@@ -137,7 +137,7 @@ def delta_table(spark: SparkSession, cfg: Config, layer: str, table: str) -> Del
     return DeltaTable.forPath(spark, name) if _is_path(name) else DeltaTable.forName(spark, name)
 
 
-def last_commit(spark: SparkSession, cfg: Config, layer: str, table: str):
+def _last_commit(spark: SparkSession, cfg: Config, layer: str, table: str):
     """The table's latest commit: a Row of DESCRIBE HISTORY (version, operation, operationMetrics...)."""
     return spark.sql(f"DESCRIBE HISTORY {_ref(cfg.table_name(layer, table))} LIMIT 1").collect()[0]
 
@@ -157,7 +157,7 @@ def read_table(spark: SparkSession, cfg: Config, layer: str, table: str,
 
 def table_version(spark: SparkSession, cfg: Config, layer: str, table: str) -> int:
     """The latest committed version of a table (recorded in run summaries and MLflow runs)."""
-    return last_commit(spark, cfg, layer, table)["version"]
+    return _last_commit(spark, cfg, layer, table)["version"]
 
 
 def write_table(df: DataFrame, cfg: Config, layer: str, table: str, mode: str = "overwrite",
@@ -235,7 +235,7 @@ def delete_rows(spark: SparkSession, cfg: Config, layer: str, table: str, condit
 
 def last_commit_metrics(spark: SparkSession, cfg: Config, layer: str, table: str) -> tuple[int, dict]:
     """Version and operation metrics (e.g. numOutputRows) of the table's latest commit."""
-    row = last_commit(spark, cfg, layer, table)
+    row = _last_commit(spark, cfg, layer, table)
     return row["version"], dict(row["operationMetrics"] or {})
 
 

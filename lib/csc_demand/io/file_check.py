@@ -178,8 +178,9 @@ def _unqualified(path: str) -> str:
     return re.sub(r"^(file:(//)?|dbfs:(?=/Volumes/))", "", path)
 
 
-_RESULT_SCHEMA = ("path string, reason string, size long, sha256 string, records long, la_code string, "
-                  "collection_year int")
+# (column, Spark SQL type) of the per-file results mapInArrow returns under Spark Connect
+_RESULT_COLUMNS = (("path", "string"), ("reason", "string"), ("size", "long"), ("sha256", "string"),
+                   ("records", "long"), ("la_code", "string"), ("collection_year", "int"))
 
 
 def _checked_through_dataframe(spark: SparkSession, files: list[SourceFile],
@@ -187,7 +188,8 @@ def _checked_through_dataframe(spark: SparkSession, files: list[SourceFile],
     """check_files' per-file results from ``binaryFile`` and ``mapInArrow`` (a Spark Connect session)."""
     import pyarrow as pa
 
-    fields = [f.split()[0] for f in _RESULT_SCHEMA.split(", ")]
+    arrow_types = {"string": pa.string(), "long": pa.int64(), "int": pa.int32()}
+    schema = pa.schema([(name, arrow_types[kind]) for name, kind in _RESULT_COLUMNS])
 
     def check_batches(batches):
         for batch in batches:
@@ -195,12 +197,11 @@ def _checked_through_dataframe(spark: SparkSession, files: list[SourceFile],
             for path, content in zip(batch.column("path").to_pylist(), batch.column("content"), strict=True):
                 result = _check_one(content.as_buffer(), *kinds[_unqualified(path)])  # no copy of the file's bytes
                 results.append({"path": _unqualified(path), **result})
-            yield pa.RecordBatch.from_pylist(results, schema=pa.schema(
-                [(f, pa.string() if f in ("path", "reason", "sha256", "la_code") else
-                  pa.int32() if f == "collection_year" else pa.int64()) for f in fields]))
+            yield pa.RecordBatch.from_pylist(results, schema=schema)
 
     read = spark.read.format("binaryFile").load([_glob_escaped(f.path) for f in files])
-    rows = read.select("path", "content").mapInArrow(check_batches, _RESULT_SCHEMA).collect()
+    rows = (read.select("path", "content")
+            .mapInArrow(check_batches, ", ".join(f"{name} {kind}" for name, kind in _RESULT_COLUMNS)).collect())
     checked = {row["path"]: {k: v for k, v in row.asDict().items() if k != "path" and v is not None} for row in rows}
     # Spark's file sources pass over empty files: one that is still there is checked here as the empty file it is
     for f in files:

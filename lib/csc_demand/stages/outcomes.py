@@ -93,7 +93,7 @@ def _write(df: DataFrame, cfg: Config, log: RunLog, table: str) -> DataFrame:
     """Write a gold table, log its version and row count, and return it read back from Delta."""
     spark = df.sparkSession
     version = delta.write_table(df, cfg, "gold", table)
-    metrics = delta.last_commit(spark, cfg, "gold", table)["operationMetrics"] or {}
+    _, metrics = delta.last_commit_metrics(spark, cfg, "gold", table)
     rows = int(metrics.get("numOutputRows", -1))
     log.wrote(f"gold.{table}", version)
     log.table(f"gold.{table}", accepted=rows)
