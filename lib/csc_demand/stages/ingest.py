@@ -218,9 +218,8 @@ def _build_silver_from(spark: SparkSession, cfg: Config, log: RunLog, loaded_at:
 
 def _build_silver(spark: SparkSession, cfg: Config, log: RunLog, loaded_at: datetime, bronze: dict) -> None:
     key = cfg.resolve_pseudonym_key()
-    validated, xml_referrals = validated_records(bronze, key)
-    xml_referrals.persist(StorageLevel.MEMORY_AND_DISK)
-    for df in validated.values():
+    validated, shared = validated_records(bronze, key)
+    for df in [*shared, *validated.values()]:
         df.persist(StorageLevel.MEMORY_AND_DISK)
     counts = reconciliation_counts(validated)
     for table, table_counts in counts.items():
@@ -234,7 +233,7 @@ def _build_silver(spark: SparkSession, cfg: Config, log: RunLog, loaded_at: date
     concurrently([*(partial(_sync_silver, spark, cfg, log, table, df) for table, df in derived.items()),
                   partial(_sync_quarantine, spark, cfg, log, quarantine),
                   partial(_write_data_quality, cfg, log, validated)])
-    for df in [*validated.values(), xml_referrals]:
+    for df in [*validated.values(), *shared]:
         df.unpersist()
 
 
