@@ -432,17 +432,15 @@ def _scan_table(label: str, rows: list[list], logged: set[str] | None, conf: Dis
     if not rows:
         return []
     header, body = [str(h) for h in rows[0]], rows[1:]
-    numbers = [[_number(cell) for cell in row] for row in body]
     problems = []
     for j, name in enumerate(header):
-        column = [row[j] if j < len(row) else None for row in numbers]
-        present = [v for v in column if v is not None]
-        if logged is not None:
-            is_count = _header_key(name) in logged
-        else:
-            is_count = bool(present) and all(float(v).is_integer() for v in present) and not _NOT_COUNT.search(name)
-        if not is_count:
-            continue
+        if logged is not None and _header_key(name) not in logged:
+            continue  # the cells of columns the log does not name as counts are not read
+        column = [_number(row[j]) if j < len(row) else None for row in body]
+        if logged is None:
+            present = [v for v in column if v is not None]
+            if not (present and all(float(v).is_integer() for v in present) and not _NOT_COUNT.search(name)):
+                continue
         for r, v in enumerate(column, start=2):
             if v is None:
                 continue
