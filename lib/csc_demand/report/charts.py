@@ -4,6 +4,7 @@ Every chart takes already-published numbers: a suppressed value is NaN and is si
 """
 from __future__ import annotations
 
+import functools
 import io
 import re
 import textwrap
@@ -30,6 +31,7 @@ def shared_text_metrics(measure: Callable, cache: dict[tuple, tuple], limit: int
     """``measure`` (matplotlib's text-metrics function) with one cache for every figure: matplotlib's own lives and
     dies with each renderer, so every chart measured the same labels again, once for its layout and once for its
     SVG. The key holds all a measurement depends on: the renderer's kind and resolution, text, font, math mode."""
+    @functools.wraps(measure)
     def cached(renderer, text, fontprop, ismath, dpi):
         key = (type(renderer), getattr(renderer, "dpi", None), text, fontprop.copy(), ismath, dpi)
         if key not in cache:
