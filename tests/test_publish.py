@@ -253,6 +253,16 @@ def test_scan_outputs_finds_small_counts_unrounded_counts_and_identifiers(tmp_pa
     assert sorted(scan_outputs(str(tmp_path), CONF)) == sorted(expected_counts)
 
 
+def test_scan_outputs_finds_identifiers_however_given(tmp_path):
+    (tmp_path / "page.html").write_text("<p>child 12345 of LA-7\nX, key k_1</p>")
+    # a set (used as it is) with a word and non-words, one of them holding a line break
+    assert scan_outputs(str(tmp_path), CONF, forbidden={"k_1", "LA-7\nX", "LA-8", "k_2"}) == [
+        f"page.html: contains the forbidden identifier {f!r}" for f in ("LA-7\nX", "k_1")]
+    # not strings: looked for as their text
+    assert scan_outputs(str(tmp_path), CONF, forbidden=[12345, 1234]) == [
+        "page.html: contains the forbidden identifier '12345'"]
+
+
 def test_published_tables_scan_clean(tmp_path):
     frame = pd.DataFrame({"category_name": ["all", "A", "B", "C"], "n": [63, 7, 23, 33]})
     rule = TableRule(counts=("n",), totals=(("category_name", "all"),))

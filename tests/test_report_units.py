@@ -5,10 +5,12 @@ from __future__ import annotations
 import math
 import re
 
+import matplotlib.text
 import numpy as np
 import pandas as pd
 import pytest
 from csc_demand.config import DisclosureConf
+from csc_demand.report import charts
 from csc_demand.report.build import (
     REPORT_TABLES,
     build_report,
@@ -120,6 +122,18 @@ def test_key_problem_areas_compare_with_the_rest_of_england_and_rank_by_children
     # mental health: 6/30 = 20% vs 24/120 = 20%: no difference, ranked after the one that holds
     assert not bool(by_name.loc[CATS[2], "differs"]) and set(problems["category_name"]) == set(CATS.values())
     assert list(problems["differs"]) == sorted(problems["differs"], reverse=True)
+
+
+def test_a_chart_is_the_same_svg_with_text_measured_by_matplotlib_or_read_from_the_shared_cache(monkeypatch):
+    labels = ["Complexities around parental mental health (with alcohol or drug misuse)", "Neglect"]
+    def draw():
+        return charts.dot_intervals(labels, [("LA 201", [0.2, 0.1], [0.15, 0.05], [0.25, 0.15]),
+                                             ("England", [0.3, np.nan], [0.2, np.nan], [0.4, np.nan])],
+                                    "Re-referral within 12 months", "share of referrals")
+    shared = draw(), draw()  # the second from the cache only
+    monkeypatch.setattr(matplotlib.text, "_get_text_metrics_with_cache",
+                        matplotlib.text._get_text_metrics_with_cache.__wrapped__)
+    assert shared[0] == shared[1] == draw()
 
 
 def test_select_report_columns_names_the_missing_columns_and_the_verb_to_run():

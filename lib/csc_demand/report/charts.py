@@ -4,16 +4,18 @@ Every chart takes already-published numbers: a suppressed value is NaN and is si
 """
 from __future__ import annotations
 
+import functools
 import io
 import re
 import textwrap
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
 import matplotlib
 
 matplotlib.use("Agg")  # files only, never a display
 import matplotlib.pyplot as plt  # noqa: E402
+import matplotlib.text  # noqa: E402
 import numpy as np  # noqa: E402
 from matplotlib.ticker import FuncFormatter, PercentFormatter  # noqa: E402
 
@@ -24,12 +26,33 @@ if TYPE_CHECKING:
 
     Values = Sequence | pd.Series | np.ndarray  # a chart's numbers: a published column as it is, or a list
 
+
+def shared_text_metrics(measure: Callable, cache: dict[tuple, tuple], limit: int = 100_000) -> Callable:
+    """``measure`` (matplotlib's text-metrics function) with one cache for every figure: matplotlib's own lives and
+    dies with each renderer, so every chart measured the same labels again, once for its layout and once for its
+    SVG. The key holds all a measurement depends on: the renderer's kind and resolution, text, font, math mode."""
+    @functools.wraps(measure)
+    def cached(renderer, text, fontprop, ismath, dpi):
+        key = (type(renderer), getattr(renderer, "dpi", None), text, fontprop.copy(), ismath, dpi)
+        if key not in cache:
+            if len(cache) >= limit:
+                cache.clear()
+            cache[key] = measure(renderer, text, fontprop, ismath, dpi)
+        return cache[key]
+    return cached
+
+
+if hasattr(matplotlib.text, "_get_text_metrics_with_cache"):  # private: without it, matplotlib's own cache
+    matplotlib.text._get_text_metrics_with_cache = shared_text_metrics(matplotlib.text._get_text_metrics_with_cache, {})
+
 COLOURS = ("#1f5f8b", "#d95f02", "#7570b3", "#1b9e77")
 
 
 def _svg(fig, title: str) -> str:
     fig.suptitle("\n".join(textwrap.wrap(title, 110)), fontsize=10, x=0.01, ha="left")
     fig.tight_layout()
+    # tight_layout leaves a placeholder layout engine, and with any engine savefig draws the figure twice
+    fig.set_layout_engine(None)
     buffer = io.StringIO()
     fig.savefig(buffer, format="svg", metadata={"Date": None})
     plt.close(fig)

@@ -21,10 +21,12 @@ from __future__ import annotations
 
 import csv
 import html.parser
+import itertools
 import json
 import math
 import re
 from collections.abc import Iterable
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -342,10 +344,7 @@ def scan_outputs(out_dir: str, conf: DisclosureConf, forbidden: Iterable[str] = 
     digits and underscores (keys, LAchildIDs, UPNs) are found as whole words, others anywhere.
     """
     root = Path(out_dir)
-    forbidden = {str(f) for f in forbidden if str(f)}
-    # split once per scan, not per file: a national list is millions long (a regex test of each per file took minutes)
-    words = {f for f in forbidden if _TOKEN.fullmatch(f)}
-    others = forbidden - words
+    lookup, others = _forbidden(forbidden)
     logged = _logged_counts(root)
     problems = []
     for path in sorted(p for p in root.rglob("*") if p.is_file()):
@@ -362,7 +361,7 @@ def scan_outputs(out_dir: str, conf: DisclosureConf, forbidden: Iterable[str] = 
             texts = [(where, text)]
             tables = _csv_tables(path) if suffix == ".csv" else _html_tables(text)
         for label, text in texts:
-            problems += [f"{label}: contains the forbidden identifier {f!r}" for f in _found(words, others, text)]
+            problems += [f"{label}: contains the forbidden identifier {f!r}" for f in _found(lookup, others, text)]
         for n, (sheet, rows) in enumerate(tables):
             label = where if suffix == ".csv" else f"{where} [{sheet or f'table {n + 1}'}]"
             problems += _scan_table(label, rows, logged, conf)
@@ -370,12 +369,45 @@ def scan_outputs(out_dir: str, conf: DisclosureConf, forbidden: Iterable[str] = 
 
 
 _TOKEN = re.compile(r"[A-Za-z0-9_]+")
+_NOT_WORD = re.compile(r"[^A-Za-z0-9_\n]")
 
 
-def _found(words: set[str], others: set[str], text: str) -> list[str]:
-    """The forbidden strings in ``text``: ``words`` (letters, digits, underscores) as whole words, by set lookup,
-    ``others`` anywhere as a substring."""
-    return sorted((words & set(_TOKEN.findall(text))) | {f for f in others if f in text})
+def _forbidden(forbidden: Iterable) -> tuple[AbstractSet[str], set[str]]:
+    """The forbidden strings as a set to look whole words up in, and those that are not words (found as
+    substrings). The set may also hold non-words and the empty string: a token of a text is never one of them.
+
+    Split once per scan, not per file; a national list is millions long, so a set of strings is used as it is."""
+    items = forbidden if isinstance(forbidden, (set, frozenset)) else list(forbidden)
+    try:
+        others = _non_words(items)
+    except TypeError:  # not all strings
+        items = [str(f) for f in items]
+        others = _non_words(items)
+    return (items if isinstance(items, (set, frozenset)) else set(items)), others
+
+
+def _non_words(strings: Iterable[str]) -> set[str]:
+    """The non-empty strings that are not words: read off the strings joined a million at a time (TypeError if one
+    is not a string), where a regex finds each non-word character (Python loops over millions of strings took
+    tens of seconds)."""
+    found: set[str] = set()
+    each = iter(strings)
+    while chunk := list(itertools.islice(each, 1 << 20)):
+        joined = "\n".join(chunk) + "\n"
+        if joined.count("\n") != len(chunk):  # a string holds the separator: one at a time
+            found.update(f for f in chunk if f and not _TOKEN.fullmatch(f))
+            continue
+        at = 0
+        while match := _NOT_WORD.search(joined, at):
+            at = joined.index("\n", match.start())
+            found.add(joined[joined.rfind("\n", 0, match.start()) + 1:at])
+    return found
+
+
+def _found(lookup: AbstractSet[str], others: set[str], text: str) -> list[str]:
+    """The forbidden strings in ``text``: words (letters, digits, underscores) as whole words, by set lookup in
+    ``lookup``, ``others`` anywhere as a substring."""
+    return sorted((lookup & set(_TOKEN.findall(text))) | {f for f in others if f in text})
 
 
 def _logged_counts(root: Path) -> set[str] | None:
@@ -400,17 +432,15 @@ def _scan_table(label: str, rows: list[list], logged: set[str] | None, conf: Dis
     if not rows:
         return []
     header, body = [str(h) for h in rows[0]], rows[1:]
-    numbers = [[_number(cell) for cell in row] for row in body]
     problems = []
     for j, name in enumerate(header):
-        column = [row[j] if j < len(row) else None for row in numbers]
-        present = [v for v in column if v is not None]
-        if logged is not None:
-            is_count = _header_key(name) in logged
-        else:
-            is_count = bool(present) and all(float(v).is_integer() for v in present) and not _NOT_COUNT.search(name)
-        if not is_count:
-            continue
+        if logged is not None and _header_key(name) not in logged:
+            continue  # the cells of columns the log does not name as counts are not read
+        column = [_number(row[j]) if j < len(row) else None for row in body]
+        if logged is None:
+            present = [v for v in column if v is not None]
+            if not (present and all(float(v).is_integer() for v in present) and not _NOT_COUNT.search(name)):
+                continue
         for r, v in enumerate(column, start=2):
             if v is None:
                 continue
