@@ -14,29 +14,22 @@ import argparse
 import json
 import os
 import shutil
-import subprocess
 import tempfile
 import time
 from collections import defaultdict
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 
 import csc_demand
-from bench_quickstart import KEY
-from csc_demand.config import load_config
+from bench_quickstart import KEY, commit, load
 from csc_demand.runlog import RunLog
 from csc_demand.spark import get_spark
 from csc_demand.stages.ingest import build_silver
+from profile_synth import event_log_config, events
 from results_file import save_keeping_previous
 
 RESULTS = Path(__file__).parent / "results" / "silver_profile.json"
-
-
-def _events(event_dir: Path):
-    for path in event_dir.rglob("events_*"):
-        text = subprocess.run(["zstd", "-dc", str(path)], capture_output=True, text=True, check=True).stdout
-        for line in text.splitlines():
-            yield json.loads(line)
 
 
 def spark_stages(event_dir: Path, top: int) -> dict:
@@ -44,7 +37,7 @@ def spark_stages(event_dir: Path, top: int) -> dict:
     tasks: dict = defaultdict(lambda: defaultdict(float))
     stages, query_of_job, job_of_stage, queries, job_started = {}, {}, {}, {}, {}
     first = None
-    for event in _events(event_dir):
+    for event in events(event_dir):
         kind = event["Event"]
         first = first or event.get("time") or event.get("Timestamp")
         if kind.endswith("SQLExecutionStart"):
@@ -62,7 +55,8 @@ def spark_stages(event_dir: Path, top: int) -> dict:
         elif kind == "SparkListenerJobEnd" and query_of_job.get(event["Job ID"]) is not None:
             query = queries.get(int(query_of_job[event["Job ID"]]))
             if query is not None:
-                queries.get(query["root"], query)["job_seconds"] += (event["Completion Time"] - job_started[event["Job ID"]]) / 1000
+                seconds = (event["Completion Time"] - job_started[event["Job ID"]]) / 1000
+                queries.get(query["root"], query)["job_seconds"] += seconds
         elif kind == "SparkListenerTaskEnd" and event.get("Task Metrics"):
             m, s = event["Task Metrics"], tasks[event["Stage ID"]]
             s["task_seconds"] += m["Executor Run Time"] / 1000
@@ -87,10 +81,12 @@ def spark_stages(event_dir: Path, top: int) -> dict:
     by_query = sorted(({"query": q["query"], "at": round((q["started"] - first) / 1000, 1),
                         "seconds": round(q.get("seconds", 0), 1),
                         "outside_jobs_seconds": round(q.get("seconds", 0) - q["job_seconds"], 1)}
-                       for i, q in queries.items() if q["root"] == i or q["root"] not in queries), key=lambda q: -q["seconds"])
+                       for i, q in queries.items() if q["root"] == i or q["root"] not in queries),
+                      key=lambda q: -q["seconds"])
     return {"queries": len(by_query), "query_seconds": round(sum(q["seconds"] for q in by_query), 1),
             "outside_jobs_seconds": round(sum(q["outside_jobs_seconds"] for q in by_query), 1),
-            "slowest_queries": by_query[:top], "stages": len(rows), "task_seconds": round(sum(r.get("task_seconds", 0) for r in rows), 1),
+            "slowest_queries": by_query[:top], "stages": len(rows),
+            "task_seconds": round(sum(r.get("task_seconds", 0) for r in rows), 1),
             "shuffle_write_mb": round(sum(r.get("shuffle_write_mb", 0) for r in rows), 1),
             "spilled_mb": round(sum(r.get("spilled_mb", 0) for r in rows), 1), "slowest": rows[:top],
             # the same records shuffled again by another query shows as the same size written twice
@@ -101,33 +97,30 @@ def spark_stages(event_dir: Path, top: int) -> dict:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--from", dest="source", type=Path, required=True, metavar="LAKEHOUSE",
-                        help="a lakehouse whose bronze tables to build silver from (only read)")
+                        help="a lakehouse on this machine whose bronze tables to build silver from (only read)")
     parser.add_argument("--note", default="", help="what this run measures (e.g. the change being tried)")
     parser.add_argument("--top", type=int, default=25, help="how many of the slowest stages to keep")
     args = parser.parse_args(argv)
     work = Path(tempfile.mkdtemp(prefix="csc-silver-profile-"))
     shutil.copytree(args.source / "bronze", work / "lakehouse" / "bronze")
-    events = work / "events"
-    events.mkdir()
-    local = load_config(profile="local")
-    cfg = load_config(profile="local", overrides={"lakehouse": str(work / "lakehouse"), "spark.extra": {
-        **local.spark.extra, "spark.eventLog.enabled": "true", "spark.eventLog.dir": str(events)}})
+    event_dir = work / "events"
+    event_dir.mkdir()
+    cfg = replace(event_log_config(event_dir), lakehouse=str(work / "lakehouse"))
     os.environ.setdefault(cfg.pseudonym_key_env, KEY)
     spark = get_spark(cfg, "csc-demand-profile-silver")
     log = RunLog("ingest", None)
-    load_before = os.getloadavg()
+    load_before = load()
     started = time.time()
     with log.heartbeat():
         build_silver(spark, cfg, log, datetime.now(UTC).replace(microsecond=0))
     seconds = time.time() - started
-    load_after = os.getloadavg()
+    load_after = load()
     spark.stop()
-    commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True).stdout.strip()
     result = {"benchmark": "silver profile", "date": datetime.now(UTC).isoformat(timespec="seconds"),
-              "commit": commit, "lib": str(Path(csc_demand.__file__).parent.parent), "note": args.note, "bronze_from": str(args.source), "seconds": round(seconds, 1),
-              "load_average_before": [round(x, 2) for x in load_before],
-              "load_average_after": [round(x, 2) for x in load_after],
-              "steps": log.summary["steps"], "spark": spark_stages(events, args.top)}
+              "commit": commit(), "lib": str(Path(csc_demand.__file__).parent.parent), "note": args.note,
+              "bronze_from": str(args.source), "seconds": round(seconds, 1), "load_average_before": load_before,
+              "load_average_after": load_after, "steps": log.summary["steps"],
+              "spark": spark_stages(event_dir, args.top)}
     print(json.dumps(result, indent=1))
     save_keeping_previous(RESULTS, result)
     shutil.rmtree(work, ignore_errors=True)

@@ -19,10 +19,11 @@ import shutil
 import subprocess
 import tempfile
 import time
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
-from csc_demand.config import load_config
+from csc_demand.config import Config, load_config
 from csc_demand.spark import get_spark
 from csc_demand.synth import generate
 from results_file import save_keeping_previous
@@ -33,23 +34,35 @@ WATCHED = ["simulate_referrals", "assessment_step", "pathway_step", "children", 
            "getActiveSession"]
 
 
-def spark_queries(event_dir: Path) -> dict:
-    """Seconds in SQL queries and in their jobs, from the (zstd-compressed) event log."""
-    query_seconds = job_seconds = 0.0
-    starts: dict = {}
+def event_log_config(event_dir: Path) -> Config:
+    """The local profile with Spark's event log written to event_dir."""
+    local = load_config(profile="local")
+    return load_config(profile="local", overrides={"spark.extra": {
+        **local.spark.extra, "spark.eventLog.enabled": "true", "spark.eventLog.dir": str(event_dir)}})
+
+
+def events(event_dir: Path) -> Iterator[dict]:
+    """The events of the (zstd-compressed) event logs in event_dir."""
     for path in event_dir.rglob("events_*"):
         text = subprocess.run(["zstd", "-dc", str(path)], capture_output=True, text=True, check=True).stdout
         for line in text.splitlines():
-            event = json.loads(line)
-            kind = event["Event"]
-            if kind.endswith("SQLExecutionStart"):
-                starts[("q", event["executionId"])] = event["time"]
-            elif kind.endswith("SQLExecutionEnd"):
-                query_seconds += (event["time"] - starts.pop(("q", event["executionId"]))) / 1000
-            elif kind == "SparkListenerJobStart":
-                starts[("j", event["Job ID"])] = event["Submission Time"]
-            elif kind == "SparkListenerJobEnd":
-                job_seconds += (event["Completion Time"] - starts.pop(("j", event["Job ID"]))) / 1000
+            yield json.loads(line)
+
+
+def spark_queries(event_dir: Path) -> dict:
+    """Seconds in SQL queries and in their jobs, from the event log."""
+    query_seconds = job_seconds = 0.0
+    starts: dict = {}
+    for event in events(event_dir):
+        kind = event["Event"]
+        if kind.endswith("SQLExecutionStart"):
+            starts[("q", event["executionId"])] = event["time"]
+        elif kind.endswith("SQLExecutionEnd"):
+            query_seconds += (event["time"] - starts.pop(("q", event["executionId"]))) / 1000
+        elif kind == "SparkListenerJobStart":
+            starts[("j", event["Job ID"])] = event["Submission Time"]
+        elif kind == "SparkListenerJobEnd":
+            job_seconds += (event["Completion Time"] - starts.pop(("j", event["Job ID"]))) / 1000
     return {"query_seconds": round(query_seconds, 1), "job_seconds": round(job_seconds, 1)}
 
 
@@ -72,11 +85,9 @@ def main(argv: list[str] | None = None) -> int:
                         help="write the synthetic set to DIR and keep it (e.g. as bench_national.py's cached input)")
     args = parser.parse_args(argv)
     work = Path(tempfile.mkdtemp(prefix="csc-synth-profile-"))
-    events = work / "events"
-    events.mkdir()
-    cfg = load_config(profile="local", overrides={"spark.extra": {
-        **load_config(profile="local").spark.extra, "spark.eventLog.enabled": "true",
-        "spark.eventLog.dir": str(events)}})
+    event_dir = work / "events"
+    event_dir.mkdir()
+    cfg = event_log_config(event_dir)
     spark = get_spark(cfg, "csc-demand-profile-synth")
     load_before = os.getloadavg()
     steps: list[dict] = []
@@ -94,7 +105,7 @@ def main(argv: list[str] | None = None) -> int:
               "commit": commit, "note": args.note, "scale": args.scale, "seconds": round(seconds, 1),
               "load_average_before": [round(x, 2) for x in load_before],
               "load_average_after": [round(x, 2) for x in os.getloadavg()],
-              "spark": spark_queries(events), "python": python_profile(profile), "steps": steps}
+              "spark": spark_queries(event_dir), "python": python_profile(profile), "steps": steps}
     print(json.dumps({k: v for k, v in result.items() if k != "steps"}, indent=1))
     save_keeping_previous(RESULTS, result)
     shutil.rmtree(work, ignore_errors=True)
