@@ -33,16 +33,22 @@ CSV_ID_COLUMNS = {"ssda903_header": "CHILD", "ssda903_episodes": "CHILD", "npd_c
                   "npd_exclusions": "PupilMatchingRefAnonymous", "npd_sen": "PupilMatchingRefAnonymous"}
 
 
-def data_quality(validated: dict[str, DataFrame]) -> DataFrame:
-    """Validated record copies per silver table (``rule_id`` null = accepted, ``with_parent``) -> per return and
-    table: ``rule_id`` "all" with received, accepted, quarantined and quarantined_with_parent; and per rule that
-    rejected records: quarantined and quarantined_with_parent (received and accepted null, so sums stay true)."""
+def record_counts(validated: dict[str, DataFrame]) -> DataFrame:
+    """Validated record copies per silver table (``rule_id`` null = accepted, ``with_parent``) -> ``records`` and
+    ``with_parent`` per return, table and rule: the one pass over the records that ingest's reconciliation and
+    gold.data_quality share."""
     records = reduce(DataFrame.unionByName, [
         df.select(F.lit(table).alias("table_name"), "source_file", "la_code",
                   F.col("collection_year").cast("int").alias("collection_year"), "rule_id", "with_parent")
         for table, df in validated.items()])
-    per_rule = records.groupBy(*RETURN, "rule_id").agg(
+    return records.groupBy(*RETURN, "rule_id").agg(
         F.count(F.lit(1)).alias("records"), F.count(F.when(F.col("with_parent"), 1)).alias("with_parent"))
+
+
+def data_quality(per_rule: DataFrame) -> DataFrame:
+    """``record_counts`` -> per return and table: ``rule_id`` "all" with received, accepted, quarantined and
+    quarantined_with_parent; and per rule that rejected records: quarantined and quarantined_with_parent (received
+    and accepted null, so sums stay true)."""
     rejected = F.col("rule_id").isNotNull()
     totals = per_rule.groupBy(*RETURN).agg(
         F.sum("records").alias("received"),

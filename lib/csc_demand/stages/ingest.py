@@ -32,7 +32,7 @@ from csc_demand.io.file_check import FileCheck, check_files
 from csc_demand.io.synthetic_files import written_by_synth
 from csc_demand.quality.quarantine import finalise_quarantine
 from csc_demand.report.data_quality import TABLE as DATA_QUALITY
-from csc_demand.report.data_quality import data_quality
+from csc_demand.report.data_quality import data_quality, record_counts
 from csc_demand.runlog import RunLog
 from csc_demand.spark import get_spark
 from csc_demand.table_schemas import table_schema
@@ -167,9 +167,9 @@ def _sync_quarantine(spark: SparkSession, cfg: Config, log: RunLog, quarantine: 
     log.step(f"silver.quarantine: {sum(by_rule.values())} rejected records (version {version})")
 
 
-def _write_data_quality(cfg: Config, log: RunLog, validated: dict) -> None:
+def _write_data_quality(cfg: Config, log: RunLog, per_rule: DataFrame) -> None:
     """gold.data_quality: received / accepted / quarantined per return, table and rule, rebuilt on every run."""
-    version = delta.write_table(data_quality(validated), cfg, "gold", DATA_QUALITY)
+    version = delta.write_table(data_quality(per_rule), cfg, "gold", DATA_QUALITY)
     log.wrote(f"gold.{DATA_QUALITY}", version)
     log.step(f"gold.{DATA_QUALITY}: records per return, table and rule (version {version})")
 
@@ -221,7 +221,8 @@ def _build_silver(spark: SparkSession, cfg: Config, log: RunLog, loaded_at: date
     validated, shared = validated_records(bronze, key)
     for df in [*shared, *validated.values()]:
         df.persist(StorageLevel.MEMORY_AND_DISK)
-    counts = reconciliation_counts(validated)
+    per_rule = record_counts(validated).persist()  # for gold.data_quality too: one pass over the records
+    counts = reconciliation_counts(per_rule, validated)
     for table, table_counts in counts.items():
         log.table(f"silver.{table}", **table_counts)
     concurrently([partial(_sync_silver, spark, cfg, log, table, df) for table, df in silver_frames(validated).items()])
@@ -232,8 +233,8 @@ def _build_silver(spark: SparkSession, cfg: Config, log: RunLog, loaded_at: date
                                      F.lit(loaded_at).cast("timestamp"))
     concurrently([*(partial(_sync_silver, spark, cfg, log, table, df) for table, df in derived.items()),
                   partial(_sync_quarantine, spark, cfg, log, quarantine),
-                  partial(_write_data_quality, cfg, log, validated)])
-    for df in [*validated.values(), *shared]:
+                  partial(_write_data_quality, cfg, log, per_rule)])
+    for df in [per_rule, *validated.values(), *shared]:
         df.unpersist()
 
 

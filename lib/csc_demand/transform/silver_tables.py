@@ -7,7 +7,7 @@ reads bronze and writes silver.
 """
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 
 from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
@@ -139,21 +139,20 @@ def all_quarantine_rows(validated: dict[str, DataFrame], bronze: dict[str, DataF
     return result
 
 
-def reconciliation_counts(validated: dict[str, DataFrame]) -> dict[str, dict[str, int]]:
-    """Per table: received / accepted / quarantined (including quarantined_with_parent), in one Spark job."""
-    parts = [df.groupBy(F.lit(table).alias("table"), F.col("rule_id").isNull().alias("ok"),
-                        F.col("with_parent").alias("wp")).count() for table, df in validated.items()]
-    rows = parts[0]
-    for part in parts[1:]:
-        rows = rows.unionByName(part)
+def reconciliation_counts(per_rule: DataFrame, tables: Iterable[str]) -> dict[str, dict[str, int]]:
+    """Per table (zeros for one without records): received / accepted / quarantined (including
+    quarantined_with_parent), from the record counts per return, table and rule (``data_quality.record_counts``),
+    in one Spark job."""
+    rows = per_rule.groupBy("table_name", F.col("rule_id").isNull().alias("ok")).agg(
+        F.sum("records").alias("records"), F.sum("with_parent").alias("with_parent")).collect()
     result = {table: {"received": 0, "accepted": 0, "quarantined": 0, "quarantined_with_parent": 0}
-              for table in validated}
-    for row in rows.collect():
-        counts = result[row["table"]]
-        counts["received"] += row["count"]
+              for table in tables}
+    for row in rows:
+        counts = result[row["table_name"]]
+        counts["received"] += row["records"]
         if row["ok"]:
-            counts["accepted"] += row["count"]
+            counts["accepted"] += row["records"]
         else:
-            counts["quarantined"] += row["count"]
-            counts["quarantined_with_parent"] += row["count"] if row["wp"] else 0
+            counts["quarantined"] += row["records"]
+            counts["quarantined_with_parent"] += row["with_parent"]
     return result
