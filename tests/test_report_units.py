@@ -317,6 +317,30 @@ def test_every_section_renders_from_hand_made_tables_and_the_briefing_figures_co
     published_abuse_tables_keep_shares_whose_plans_are_published(tmp_path)
 
 
+def without_time_written(path) -> str:
+    """A file's text without the output-check log's time of writing."""
+    return re.sub(r"\d{4}-\d\d-\d\d \d\d:\d\d UTC", "<created>", path.read_text(encoding="utf-8"))
+
+
+def test_la_pages_drawn_in_two_processes_give_the_same_files_tables_and_progress_as_one(tmp_path):
+    # LA 202 has rows in two tables only: pages of different shapes; the key-problem table is first published by
+    # an LA page, in whichever worker draws it
+    gold, las = full_gold(), ["201", "202"]
+    lines: dict[int, list[str]] = {1: [], 2: []}
+    for processes in (1, 2):
+        build_report(gold, {}, las, tmp_path / str(processes), DisclosureConf(), step=lines[processes].append,
+                     processes=processes)
+    one, two = (sorted(p.relative_to(tmp_path / n) for p in (tmp_path / n).rglob("*") if p.is_file())
+                for n in ("1", "2"))
+    assert one == two and {"index.html", "la_201.html", "la_202.html", "data/key_problem_areas.csv"} <= set(map(str, one))
+    for name in one:
+        if name.suffix != ".xlsx":  # the workbook stamps its creation time, the check log its minute
+            assert without_time_written(tmp_path / "1" / name) == without_time_written(tmp_path / "2" / name), name
+    assert lines[1][:-1] == lines[2][:-1]  # the last names the folder
+    assert [line.split(" (")[0] for line in lines[1][:3]] == ["wrote the England page", "wrote the LA 201 page",
+                                                              "wrote the LA 202 page"]
+
+
 def test_cp_plans_by_abuse_give_shares_of_the_age_band_and_repeat_rates():
     table = abuse_category_shares(abuse_plans()).set_index(["la_code", "initial_category", "age_band"])
     neg = table.loc[("201", "NEG", "all")]  # 80 of 130 plans are neglect; 14 of the 80 repeat plans

@@ -4,7 +4,10 @@ whole folder that fails the run if anything disclosive got through."""
 from __future__ import annotations
 
 import html
+import multiprocessing
+import os
 from collections.abc import Callable, Iterable
+from concurrent.futures import ProcessPoolExecutor
 from datetime import date
 from pathlib import Path
 
@@ -15,6 +18,8 @@ from csc_demand.report import sections
 from csc_demand.report.page import Page, Publisher
 from csc_demand.report.publish import (
     OutputCheckLog,
+    Published,
+    TableRule,
     scan_outputs,
     write_csv,
     write_workbook,
@@ -126,25 +131,88 @@ def render_page(page: Page, links: list[str], generated: str) -> str:
             f'{body}</main></body></html>')
 
 
+# An LA page takes seconds of matplotlib and pandas under the GIL; from this many pages on they are drawn in
+# processes (each started afresh: the report's own threads are reading the lakehouse at the time, so no fork).
+POOL_FROM_PAGES = 8
+
+
+def page_processes(las: int) -> int:
+    """Processes for ``las`` LA pages: one per core this process may use, but one for a few pages (starting a
+    process and handing it the gold tables costs more than it saves)."""
+    return max(1, min(len(os.sched_getaffinity(0)), las)) if las >= POOL_FROM_PAGES else 1
+
+
+class PageWriter:
+    """Renders one page at a time into ``out``, publishing through one Publisher (tables over every LA)."""
+
+    def __init__(self, out: Path, gold: dict[str, pd.DataFrame], absent: dict[str, str], publisher: Publisher,
+                 las: list[str], comparison: str, generated: str):
+        self.out, self.gold, self.absent, self.publisher = out, gold, absent, publisher
+        self.las, self.comparison, self.generated = las, comparison, generated
+
+    def write(self, la: str) -> str:
+        """Write ``la``'s page (ENGLAND: the national one) and return its progress line."""
+        page = Page(la, self.gold, self.absent, self.publisher, self.las, COMPARISONS[self.comparison],
+                    distribution=self.comparison == "all-las")
+        (self.out / f"{page.slug}.html").write_text(
+            render_page(page, [f"la_{code}" for code in self.las], self.generated), encoding="utf-8")
+        return f"wrote the {page.name} page ({len(page.shown)} published tables)"
+
+    def write_collecting(self, la: str) -> tuple[str, dict[str, tuple[Published, TableRule]]]:
+        """``write``, with the tables this page published first (in a worker process: for the parent's merge)."""
+        before = set(self.publisher.tables)
+        line = self.write(la)
+        return line, {name: entry for name, entry in self.publisher.tables.items() if name not in before}
+
+
+_worker: PageWriter | None = None
+
+
+def _start_worker(pages: PageWriter) -> None:
+    global _worker
+    _worker = pages
+
+
+def _worker_page(la: str) -> tuple[str, dict[str, tuple[Published, TableRule]]]:
+    assert _worker is not None, "worker not started"
+    return _worker.write_collecting(la)
+
+
+def write_la_pages(pages: PageWriter, step: Callable[[str], None], processes: int) -> None:
+    """Every LA page, in ``processes`` processes when more than one. Each worker starts with the tables published
+    so far (England's page publishes most); a table first published by an LA page is built from the same gold
+    tables whichever process builds it, and is kept in page order, so the tables, their order and every file are
+    what one process writes."""
+    if processes <= 1:
+        for la in pages.las:
+            step(pages.write(la))
+        return
+    with ProcessPoolExecutor(processes, mp_context=multiprocessing.get_context("spawn"), initializer=_start_worker,
+                             initargs=(pages,)) as pool:
+        for line, published in pool.map(_worker_page, pages.las):
+            for name, entry in published.items():
+                pages.publisher.tables.setdefault(name, entry)
+            step(line)
+
+
+
 def build_report(gold: dict[str, pd.DataFrame], absent: dict[str, str], las: Iterable[str], out_dir: str | Path,
                  conf: DisclosureConf, comparison: str = "england",
                  forbidden: Iterable[str] | Callable[[], Iterable[str]] = (),
-                 step: Callable[[str], None] = lambda message: None) -> Path:
+                 step: Callable[[str], None] = lambda message: None, processes: int = 1) -> Path:
     """Write the report under ``out_dir`` and return the national page's path. ``forbidden``: the identifiers the
     output scan looks for, or a function giving them (called only when the scan starts, so they can be read
-    while the pages are built).
+    while the pages are built). ``processes``: how many processes draw the LA pages (``page_processes``).
 
     Raises DisclosureError naming every problem ``scan_outputs`` finds in the written folder."""
     absent = {**{name: absent_reason(name) for name in REPORT_TABLES if name not in gold}, **absent}
     out = Path(out_dir)
     (out / "data").mkdir(parents=True, exist_ok=True)
     las = list(las)
-    publisher, generated = Publisher(conf), date.today().isoformat()
-    for la in [ENGLAND, *las]:
-        page = Page(la, gold, absent, publisher, las, COMPARISONS[comparison], distribution=comparison == "all-las")
-        (out / f"{page.slug}.html").write_text(render_page(page, [f"la_{code}" for code in las], generated),
-                                               encoding="utf-8")
-        step(f"wrote the {page.name} page ({len(page.shown)} published tables)")
+    pages = PageWriter(out, gold, absent, Publisher(conf), las, comparison, date.today().isoformat())
+    step(pages.write(ENGLAND))
+    write_la_pages(pages, step, processes)
+    publisher = pages.publisher
     log = OutputCheckLog()
     for name, (result, rule) in publisher.tables.items():
         write_csv(result.frame, str(out / "data" / f"{name}.csv"))

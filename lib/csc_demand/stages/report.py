@@ -27,6 +27,7 @@ from csc_demand.report.build import (
     absent_reason,
     build_report,
     las_in,
+    page_processes,
     select_report_columns,
 )
 from csc_demand.report.data_quality import restricted_folder, write_restricted_workbook
@@ -163,16 +164,18 @@ def run(args: argparse.Namespace, cfg: Config, log: RunLog) -> int:
         forbidden: Future[set[str]] = background.submit(forbidden_strings, session.result, cfg, pool)
         restricted: Future[str | None] = background.submit(
             lambda: restricted_workbook(session.result(), cfg, out, log))
-        log.step(f"building the report for England and {len(las)} LA(s) into {out} (meanwhile the identifiers of "
-                 f"the lakehouse are read for the output scan, and the restricted data-quality workbook written)")
+        processes = page_processes(len(las))
+        log.step(f"building the report for England and {len(las)} LA(s) into {out}"
+                 f"{f' (LA pages in {processes} processes)' if processes > 1 else ''}; meanwhile the identifiers of "
+                 f"the lakehouse are read for the output scan, and the restricted data-quality workbook written")
         try:
             if locations.is_local(out):
                 index: Path | str = build_report(gold, absent, las, out, cfg.disclosure, args.compare, forbidden.result,
-                                     log.step)
+                                                 log.step, processes)
             else:  # object storage: built and scanned in a local folder, then copied through Hadoop's FileSystem
                 with tempfile.TemporaryDirectory(prefix="csc-report-") as folder:
                     built = build_report(gold, absent, las, folder, cfg.disclosure, args.compare, forbidden.result,
-                                         log.step)
+                                         log.step, processes)
                     hadoop_fs.copy_folder_from_local(session.result(), folder, out)
                 index = locations.join(out, str(built.relative_to(folder)))
             workbook = restricted.result()
