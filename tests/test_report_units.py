@@ -341,6 +341,22 @@ def test_la_pages_drawn_in_two_processes_give_the_same_files_tables_and_progress
                                                               "wrote the LA 202 page"]
 
 
+def test_la_pages_get_a_process_per_core_from_eight_pages_within_half_the_available_memory(monkeypatch):
+    from csc_demand.report import build
+
+    gold = {"t": pd.DataFrame({"x": np.zeros(1_000_000)})}  # 8 MB: a worker is estimated at 512 MiB + 40 MB
+    worker = build.WORKER_BASE_BYTES + build.WORKER_GOLD_FACTOR * int(gold["t"].memory_usage(deep=True).sum())
+    monkeypatch.setattr(build.os, "sched_getaffinity", lambda pid: {0, 1, 2, 3})
+    monkeypatch.setattr(build, "available_memory", lambda: 100 * worker)
+    assert [build.page_processes(n, gold) for n in (1, 7, 8, 152)] == [1, 1, 4, 4]
+    monkeypatch.setattr(build, "available_memory", lambda: 6 * worker - 1)  # half holds 2 workers, not 3
+    assert build.page_processes(152, gold) == 2
+    monkeypatch.setattr(build, "available_memory", lambda: worker)
+    assert build.page_processes(152, gold) == 1
+    monkeypatch.setattr(build, "available_memory", lambda: None)  # unknown: not limited
+    assert build.page_processes(152, gold) == 4
+
+
 def test_cp_plans_by_abuse_give_shares_of_the_age_band_and_repeat_rates():
     table = abuse_category_shares(abuse_plans()).set_index(["la_code", "initial_category", "age_band"])
     neg = table.loc[("201", "NEG", "all")]  # 80 of 130 plans are neglect; 14 of the 80 repeat plans

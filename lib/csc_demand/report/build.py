@@ -134,12 +134,34 @@ def render_page(page: Page, links: list[str], generated: str) -> str:
 # An LA page takes seconds of matplotlib and pandas under the GIL; from this many pages on they are drawn in
 # processes (each started afresh: the report's own threads are reading the lakehouse at the time, so no fork).
 POOL_FROM_PAGES = 8
+# A page process holds the interpreter, the gold tables, the tables published from them and its charts: estimated
+# as a base plus a multiple of the gold tables' size (measured at national scale: benchmarks/results/national.json).
+WORKER_BASE_BYTES, WORKER_GOLD_FACTOR = 512 * 2**20, 5
 
 
-def page_processes(las: int) -> int:
+def available_memory() -> int | None:
+    """Bytes of memory available to new processes now (Linux's MemAvailable), None where unknown."""
+    try:
+        with open("/proc/meminfo") as meminfo:
+            kib = next(int(line.split()[1]) for line in meminfo if line.startswith("MemAvailable:"))
+    except (OSError, StopIteration, ValueError):
+        return None
+    return kib * 1024
+
+
+def page_processes(las: int, gold: dict[str, pd.DataFrame]) -> int:
     """Processes for ``las`` LA pages: one per core this process may use, but one for a few pages (starting a
-    process and handing it the gold tables costs more than it saves)."""
-    return max(1, min(len(os.sched_getaffinity(0)), las)) if las >= POOL_FROM_PAGES else 1
+    process and handing it the gold tables costs more than it saves), and no more than half the memory available
+    now holds (the report's own read of the lakehouse's identifiers grows meanwhile, and in `run` Spark's driver
+    keeps what earlier stages took)."""
+    if las < POOL_FROM_PAGES:
+        return 1
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+    processes, available = min(cores, las), available_memory()
+    if available is not None:
+        gold_bytes = sum(int(frame.memory_usage(deep=True).sum()) for frame in gold.values())
+        processes = min(processes, available // 2 // (WORKER_BASE_BYTES + WORKER_GOLD_FACTOR * gold_bytes))
+    return max(1, processes)
 
 
 class PageWriter:

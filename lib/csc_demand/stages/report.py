@@ -164,7 +164,7 @@ def run(args: argparse.Namespace, cfg: Config, log: RunLog) -> int:
         forbidden: Future[set[str]] = background.submit(forbidden_strings, session.result, cfg, pool)
         restricted: Future[str | None] = background.submit(
             lambda: restricted_workbook(session.result(), cfg, out, log))
-        processes = page_processes(len(las))
+        processes = page_processes(len(las), gold)
         log.step(f"building the report for England and {len(las)} LA(s) into {out}"
                  f"{f' (LA pages in {processes} processes)' if processes > 1 else ''}; meanwhile the identifiers of "
                  f"the lakehouse are read for the output scan, and the restricted data-quality workbook written")
