@@ -3,6 +3,7 @@ shares, key-problem ranking, and whole pages rendered to a folder (no Spark)."""
 from __future__ import annotations
 
 import math
+import os
 import re
 
 import matplotlib.text
@@ -339,6 +340,28 @@ def test_la_pages_drawn_in_two_processes_give_the_same_files_tables_and_progress
     assert lines[1][:-1] == lines[2][:-1]  # the last names the folder
     assert [line.split(" (")[0] for line in lines[1][:3]] == ["wrote the England page", "wrote the LA 201 page",
                                                               "wrote the LA 202 page"]
+
+
+class StopsTheProcessThatUnpicklesIt:
+    def __reduce__(self):
+        return os._exit, (1,)
+
+
+def test_la_pages_are_drawn_in_this_process_when_a_page_process_stops(tmp_path):
+    from csc_demand.report.build import PageWriter, write_la_pages
+    from csc_demand.report.page import Publisher
+
+    def pages(out, absent):
+        return PageWriter(out, full_gold(), absent, Publisher(DisclosureConf()), ["201"], "england", "2026-12-02")
+
+    lines: list[str] = []
+    # every worker stops as it unpickles its start-up arguments (the key names no report table: never shown)
+    write_la_pages(pages(tmp_path, {"not_a_table": StopsTheProcessThatUnpicklesIt()}), lines.append, processes=2)
+    assert lines[0].startswith("a process drawing LA pages stopped") and lines[0].endswith("the other 1 in this one")
+    assert [line.split(" (")[0] for line in lines[1:]] == ["wrote the LA 201 page"]
+    (tmp_path / "one").mkdir()
+    write_la_pages(pages(tmp_path / "one", {}), [].append, processes=1)
+    assert (tmp_path / "la_201.html").read_bytes() == (tmp_path / "one" / "la_201.html").read_bytes()
 
 
 def test_la_pages_get_a_process_per_core_from_eight_pages_within_half_the_available_memory(monkeypatch):

@@ -8,6 +8,7 @@ import multiprocessing
 import os
 from collections.abc import Callable, Iterable
 from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from datetime import date
 from pathlib import Path
 
@@ -205,17 +206,20 @@ def write_la_pages(pages: PageWriter, step: Callable[[str], None], processes: in
     so far (England's page publishes most); a table first published by an LA page is built from the same gold
     tables whichever process builds it, and is kept in page order, so the tables, their order and every file are
     what one process writes."""
-    if processes <= 1:
-        for la in pages.las:
-            step(pages.write(la))
-        return
-    with ProcessPoolExecutor(processes, mp_context=multiprocessing.get_context("spawn"), initializer=_start_worker,
-                             initargs=(pages,)) as pool:
-        for line, published in pool.map(_worker_page, pages.las):
-            for name, entry in published.items():
-                pages.publisher.tables.setdefault(name, entry)
-            step(line)
-
+    done = 0
+    if processes > 1:
+        try:
+            with ProcessPoolExecutor(processes, mp_context=multiprocessing.get_context("spawn"),
+                                     initializer=_start_worker, initargs=(pages,)) as pool:
+                for line, published in pool.map(_worker_page, pages.las):
+                    for name, entry in published.items():
+                        pages.publisher.tables.setdefault(name, entry)
+                    step(line)
+                    done += 1
+        except BrokenProcessPool as error:  # e.g. the kernel stopped one for memory: the pages can still be drawn
+            step(f"a process drawing LA pages stopped ({error}); drawing the other {len(pages.las) - done} in this one")
+    for la in pages.las[done:]:
+        step(pages.write(la))
 
 
 def build_report(gold: dict[str, pd.DataFrame], absent: dict[str, str], las: Iterable[str], out_dir: str | Path,
