@@ -11,8 +11,8 @@ from collections.abc import Callable
 
 import numpy as np
 import pyarrow as pa
-from pyspark.sql import DataFrame
-from scipy import sparse
+from pyspark import StorageLevel
+from pyspark.sql import DataFrame, SparkSession
 
 from csc_demand.errors import ModelError
 from csc_demand.model.patterns import unpack
@@ -27,6 +27,11 @@ class SparkPatterns:
     def __init__(self, patterns: DataFrame, n_indicators: int):
         self.table = patterns
         self.df = patterns.select("mask", "count")
+        slots = task_slots(patterns.sparkSession)
+        if slots and self.df.rdd.getNumPartitions() != slots:
+            # A pass costs about a tenth of a second per Python task whatever its size, and every pass is a
+            # barrier: one partition per task slot (bench_lca, non-compressing section).
+            self.df = self.df.repartition(slots).persist(StorageLevel.MEMORY_AND_DISK)
         self.n_indicators = n_indicators
         self.n_obs = float(self.df.groupBy().sum("count").collect()[0][0] or 0)
 
@@ -38,7 +43,7 @@ class SparkPatterns:
             for batch in batches:
                 if batch.num_rows == 0:
                     continue
-                X = sparse.csr_matrix(unpack(batch.column("mask").to_numpy(zero_copy_only=False), n_ind))
+                X = unpack(batch.column("mask").to_numpy(zero_copy_only=False), n_ind)  # dense: no CSR conversion
                 w = batch.column("count").to_numpy(zero_copy_only=False).astype(np.float64)
                 out = fn(X, w, *params)
                 total = out if total is None else tuple(a + b for a, b in zip(total, out, strict=True))
@@ -58,4 +63,12 @@ class SparkPatterns:
                 np.array([r["count"] for r in rows], dtype=np.float64))
 
     def release(self) -> None:
+        self.df.unpersist()
         self.table.unpersist()
+
+
+def task_slots(spark: SparkSession) -> int | None:
+    """How many tasks the cluster runs at once (classic sessions; None under Spark Connect, which does not say)."""
+    from csc_demand.spark import is_connect
+
+    return None if is_connect(spark) else spark.sparkContext.defaultParallelism

@@ -99,8 +99,10 @@ def unpack_column(mask_col: str, n_indicators: int, dtype: str = "int") -> F.Col
 
 def unpack(masks: np.ndarray, n_indicators: int) -> np.ndarray:
     """Bit masks -> 0/1 matrix (n, J), the inverse of ``bitmask``."""
-    masks = np.asarray(masks, dtype=np.int64)
-    return ((masks[:, None] >> np.arange(n_indicators, dtype=np.int64)) & 1).astype(np.float64)
+    # The bytes of each little-endian long, unpacked least significant bit first: column j is bit j. A byte-wise
+    # unpack, where shifting a (n, J) int64 array would make three temporaries of 8 bytes per cell.
+    as_bytes = np.ascontiguousarray(masks, dtype="<i8").view(np.uint8).reshape(-1, 8)
+    return np.unpackbits(as_bytes, axis=1, bitorder="little")[:, :n_indicators].astype(np.float64)
 
 
 def pack(X: np.ndarray) -> np.ndarray:
