@@ -125,12 +125,21 @@ def get_spark(cfg: Config, app_name: str = "csc-demand") -> SparkSession:
         builder = configure_spark_with_delta_pip(builder, extra_packages=cfg.spark.packages)
     spark = builder.getOrCreate()
     spark.sparkContext.setLogLevel("WARN")
+    _drop_jars_from_python_path(spark.sparkContext)
     require_delta(spark)
     if not (cfg.profile == "local" or cfg.spark.master):
         # Under spark-submit: one task now, so an executor Python that cannot start, or differs from the driver's
         # version, fails here and not at the first Python task (the E-step) after hours of ingest.
         sys.stderr.write(f"[csc-demand] executors' Python: {executors_python(spark)}\n")
     return spark
+
+
+def _drop_jars_from_python_path(sc: SparkContext) -> None:
+    """spark-submit puts every ``--packages`` jar on the Python workers' path (a jar may hold Python code), and a
+    Python task re-reads the directory of every archive on that path when it starts (``importlib.invalidate_caches``):
+    Delta's and Hadoop's jars, tens of thousands of entries, about a tenth of a second per task. Those jars hold no
+    Python; archives of Python code (``--py-files``) stay."""
+    sc._python_includes = [name for name in sc._python_includes or [] if not name.lower().endswith(".jar")]
 
 
 def executors_python(spark: SparkSession) -> str:
