@@ -114,12 +114,21 @@ def test_recovers_the_synthetic_generator_truth():
     assert adjusted_rand_score(truth[sample], fitted_class) >= 0.9
 
 
-@pytest.mark.parametrize("bits", [1, 5, 34])
+@pytest.mark.parametrize("bits", [1, 5, 34, 62])
 def test_pack_and_unpack_are_inverse(bits):
     from csc_demand.model.patterns import pack, unpack
 
     X = np.array(list(itertools.islice(itertools.product([0, 1], repeat=bits), 40)), dtype=float)
     np.testing.assert_array_equal(unpack(pack(X), bits), X)
+
+
+def test_unpack_reads_bit_j_into_column_j():
+    from csc_demand.model.patterns import unpack
+
+    masks = np.array([0, 1, 2 ** 61 + 2 ** 8 + 5, 2 ** 62 - 1])
+    expected = [[int(bit) for bit in reversed(np.binary_repr(int(m), width=62))] for m in masks]  # bit 0 last
+    np.testing.assert_array_equal(unpack(masks, 62), expected)
+    assert unpack(masks, 62).dtype == np.float64
 
 
 def test_refinement_takes_the_best_distinct_burn_in_optima():

@@ -50,6 +50,19 @@ def test_driver_and_distributed_e_steps_give_the_same_log_likelihood(spark):
     np.testing.assert_allclose(distributed.conditionalProbabilities, local.conditionalProbabilities, rtol=1e-9)
 
 
+def test_the_distributed_e_step_keeps_one_pattern_partition_per_task_slot(spark):
+    # Every pass is a job of Python tasks with a fixed cost each: as many partitions as the session runs at once.
+    frame = spark.createDataFrame([([i % 2, i // 2 % 2, i // 4 % 2],) for i in range(8)] * 3,
+                                  "indicators array<int>").repartition(5)
+    prepared = LatentClassAnalysis(maxDriverPatterns=0).preparePatterns(frame)
+    try:
+        assert prepared.data.df.rdd.getNumPartitions() == spark.sparkContext.defaultParallelism == 2
+        assert prepared.data.n_obs == 24
+    finally:
+        prepared.release()
+    assert not prepared.data.df.is_cached and not prepared.table.is_cached
+
+
 def hand_posterior(x, sizes, theta):
     joint = [s * math.prod(t[j] if x[j] else 1 - t[j] for j in range(len(x))) for s, t in zip(sizes, theta, strict=True)]
     return [v / sum(joint) for v in joint]

@@ -53,3 +53,18 @@ def test_a_session_started_on_another_thread_is_used_as_it_is(spark, tmp_path):
         got = thread.submit(get_spark, cfg).result()
     assert got._jsparkSession.equals(spark._jsparkSession)
     assert spark.conf.get("spark.sql.shuffle.partitions") == before == "2"
+
+
+def test_python_tasks_do_not_carry_the_packages_jars_on_their_path(spark):
+    # A Python task re-reads every archive on its path when it starts; spark-submit put Delta's 33 jars there.
+    import pyarrow as pa
+
+    def python_path(batches):
+        for _ in batches:
+            pass
+        yield pa.RecordBatch.from_pydict({"entry": sys.path})
+
+    entries = [row["entry"] for row in spark.range(1).mapInArrow(python_path, "entry string").collect()]
+    assert any(entry.endswith("pyspark.zip") for entry in entries)  # the path was read
+    assert [entry for entry in entries if "userFiles" in entry and entry.endswith(".jar")] == []
+    assert spark.sparkContext._python_includes == []
