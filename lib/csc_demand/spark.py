@@ -137,7 +137,7 @@ def get_spark(cfg: Config, app_name: str = "csc-demand") -> SparkSession:
 def _drop_jars_from_python_path(sc: SparkContext) -> None:
     """spark-submit puts every ``--packages`` jar on the Python workers' path (a jar may hold Python code), and a
     Python task re-reads the directory of every archive on that path when it starts (``importlib.invalidate_caches``):
-    Delta's and Hadoop's jars, tens of thousands of entries, about a tenth of a second per task. Those jars hold no
+    Delta's and Hadoop's jars, tens of thousands of entries (README, latent class benchmark). Those jars hold no
     Python; archives of Python code (``--py-files``) stay."""
     sc._python_includes = [name for name in sc._python_includes or [] if not name.lower().endswith(".jar")]
 

@@ -29,8 +29,8 @@ class SparkPatterns:
         self.df = patterns.select("mask", "count")
         slots = task_slots(patterns.sparkSession)
         if slots and self.df.rdd.getNumPartitions() != slots:
-            # A pass costs about a tenth of a second per Python task whatever its size, and every pass is a
-            # barrier: one partition per task slot (bench_lca, non-compressing section).
+            # Every Python task has a fixed start-up cost whatever its size, and every pass is a barrier: one
+            # partition per task slot (bench_lca, non-compressing section).
             self.df = self.df.repartition(slots).persist(StorageLevel.MEMORY_AND_DISK)
         self.n_indicators = n_indicators
         self.n_obs = float(self.df.groupBy().sum("count").collect()[0][0] or 0)
