@@ -13,7 +13,8 @@
 3. Patterns that do not compress (issue 15): the same 3.6 million simulated rows with every indicator flipped
    independently with probability ``--noise`` (default 0.08: about 1.15 million distinct patterns, above
    maxDriverPatterns, so the E-step runs distributed on Spark), selection k = 2..15, 10 starts each, by the code path
-   ``csc-demand fit`` takes (preparePatterns, then fit_range), each k timed along with its distributed E-steps; then
+   ``csc-demand fit`` takes (preparePatterns, then fit_range: all k at once, sharing passes), with the passes over
+   the patterns counted and timed; then
    StepMix on the same raw rows, one start at k = 12, its 14 k x 10 starts projected from that start. A reduced run
    (``--noise-k 12 12``) projects the 14 k as time proportional to k; every projected figure is named so.
 
@@ -128,31 +129,25 @@ def noncompressing(args, spark, sizes, theta, result: dict, save) -> None:
     print(f"compressed to {patterns.n_patterns} patterns in {compress_seconds:.1f} s; E-step "
           f"{'distributed over ' + str(partitions) + ' partition(s)' if patterns.distributed else 'on the driver'}",
           flush=True)
-    passes: list[tuple[str, int, float]] = []  # (kernel, parameter sets, seconds) of every pass over all patterns
-    reduce = data.reduce
+    passes: list[tuple[int, int, float]] = []  # (E-step requests, scoring requests, seconds) of every pass
+    reduce_many = data.reduce_many
 
-    def timed_reduce(fn, *params):
+    def timed_reduce_many(requests):
         t0 = time.time()
-        out = reduce(fn, *params)
-        passes.append((fn.__name__, len(params[0]) if fn.__name__ == "sufficient_stats" else 1, time.time() - t0))
+        out = reduce_many(requests)
+        e_steps = sum(fn.__name__ == "sufficient_stats" for fn, _ in requests)
+        passes.append((e_steps, len(requests) - e_steps, time.time() - t0))
         return out
 
-    data.reduce = timed_reduce  # type: ignore[method-assign]
+    data.reduce_many = timed_reduce_many  # type: ignore[method-assign]
     per_k: list[dict] = []
 
-    def on_fit(f):
-        e_steps = [p for p in passes if p[0] == "sufficient_stats"]
-        e_seconds = sum(p[2] for p in e_steps)
-        other = sum(p[2] for p in passes if p[0] != "sufficient_stats")
+    def on_fit(f):  # the k run at once, sharing passes: seconds are each k's wall time among the others
         per_k.append({"k": f.k, "seconds": round(f.metrics["seconds"], 2), "loglik": f.metrics["loglik"],
                       "bic": f.metrics["bic"], "entropy_r2": f.metrics["entropy_r2"], "n_iter": f.metrics["n_iter"],
-                      "converged": bool(f.metrics["converged"]), "full_data_e_steps": len(e_steps),
-                      "full_data_e_step_seconds": round(e_seconds, 2), "scoring_pass_seconds": round(other, 2),
-                      "seconds_per_e_step": round(e_seconds / len(e_steps), 3) if e_steps else None})
-        print(f"k={f.k:2d}  {f.metrics['seconds']:7.1f} s  loglik {f.metrics['loglik']:.1f}  {len(e_steps)} full-data "
-              f"E-steps {e_seconds:.1f} s ({per_k[-1]['seconds_per_e_step']} s each), scoring pass {other:.1f} s, "
-              f"rest (burn-in on the driver) {f.metrics['seconds'] - e_seconds - other:.1f} s", flush=True)
-        passes.clear()
+                      "converged": bool(f.metrics["converged"])})
+        print(f"k={f.k:2d}  done after {f.metrics['seconds']:7.1f} s  loglik {f.metrics['loglik']:.1f}  "
+              f"{f.metrics['n_iter']} E-steps for its best start", flush=True)
 
     try:
         fits = fit_range(estimator, patterns, ks, on_fit=on_fit)
@@ -164,7 +159,12 @@ def noncompressing(args, spark, sizes, theta, result: dict, save) -> None:
     section.update(
         patterns=patterns.n_patterns, distributed_e_step=patterns.distributed, pattern_partitions=partitions,
         compress_seconds=round(compress_seconds, 2), measured_seconds=round(total, 2),
-        load_average_before=load, load_average_after=load_average(), per_k=per_k)
+        load_average_before=load, load_average_after=load_average(), per_k=per_k,
+        passes=len(passes), pass_seconds=round(sum(p[2] for p in passes), 2),
+        e_step_requests=sum(p[0] for p in passes), scoring_requests=sum(p[1] for p in passes),
+        most_requests_in_a_pass=max((p[0] + p[1] for p in passes), default=0))
+    print(f"{len(passes)} passes over the patterns, {section['pass_seconds']} s, carrying {section['e_step_requests']} "
+          f"E-steps and {section['scoring_requests']} scoring passes of single k", flush=True)
     if list(ks) == list(full_ks):
         section.update(chosen_k=choose_k(fits), total_seconds=round(total, 2), total_seconds_projected=False)
         figure = f"measured {total:.1f} s"

@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 from chispa import assert_df_equality
 from csc_demand.model import LatentClassAnalysis, LatentClassModel
+from csc_demand.model.selection import fit_k, fit_range
 from helpers.classes import matched
 from helpers.simulate import assessments_frame, simulate, study_like_parameters
 from pyspark.ml.linalg import Vectors
@@ -61,6 +62,32 @@ def test_the_distributed_e_step_keeps_one_pattern_partition_per_task_slot(spark)
     finally:
         prepared.release()
     assert not prepared.data.df.is_cached and not prepared.table.is_cached
+
+
+def test_selection_on_distributed_patterns_shares_passes_and_keeps_each_k_result(spark):
+    # Fitted at once, the k share passes: as many as the k with the most, each k's result as when fitted alone.
+    X, _ = simulate([0.5, 0.3, 0.2], [[0.8, 0.7, 0.1, 0.2, 0.1, 0.5], [0.1, 0.2, 0.9, 0.7, 0.6, 0.5],
+                                      [0.5, 0.9, 0.9, 0.1, 0.1, 0.9]], 800, seed=9)
+    frame = spark.createDataFrame([([int(v) for v in row],) for row in X], "indicators array<int>")
+    estimator = LatentClassAnalysis(nStarts=3, nRefine=2, maxIter=12, seed=4, maxDriverPatterns=0)
+    prepared = estimator.preparePatterns(frame)
+    try:
+        alone, passes_alone = [], []
+        for k in (1, 2, 3):
+            before = prepared.data.passes
+            alone.append(fit_k(estimator, prepared, k))
+            passes_alone.append(prepared.data.passes - before)
+        before = prepared.data.passes
+        seen = []
+        together = fit_range(estimator, prepared, (1, 2, 3), on_fit=lambda f: seen.append(f.k))
+        passes_together = prepared.data.passes - before
+    finally:
+        prepared.release()
+    assert seen == [1, 2, 3] and [f.k for f in together] == [1, 2, 3]
+    assert passes_together == max(passes_alone) < sum(passes_alone)
+    for a, t in zip(alone, together, strict=True):
+        assert t.metrics["loglik"] == a.metrics["loglik"] and t.metrics["bic"] == a.metrics["bic"]
+        np.testing.assert_array_equal(t.model.conditionalProbabilities, a.model.conditionalProbabilities)
 
 
 def hand_posterior(x, sizes, theta):

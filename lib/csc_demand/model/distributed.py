@@ -7,7 +7,8 @@ sums; the driver adds the per-partition rows. Nothing row-level is collected.
 from __future__ import annotations
 
 import pickle
-from collections.abc import Callable
+import threading
+from collections.abc import Callable, Sequence
 
 import numpy as np
 import pyarrow as pa
@@ -34,27 +35,36 @@ class SparkPatterns:
             self.df = self.df.repartition(slots).persist(StorageLevel.MEMORY_AND_DISK)
         self.n_indicators = n_indicators
         self.n_obs = float(self.df.groupBy().sum("count").collect()[0][0] or 0)
+        self.passes = 0  # Spark jobs over the patterns so far (benchmarks report it)
 
     def reduce(self, fn: Callable, *params: np.ndarray) -> tuple:
+        return self.reduce_many([(fn, params)])[0]
+
+    def reduce_many(self, requests: Sequence[tuple[Callable, tuple]]) -> list[tuple]:
+        """Every (kernel, parameters) request summed over all partitions, in one pass over the table."""
         n_ind = self.n_indicators
+        requests = list(requests)
 
         def per_partition(batches):
-            total = None
+            totals: list = [None] * len(requests)
             for batch in batches:
                 if batch.num_rows == 0:
                     continue
                 X = unpack(batch.column("mask").to_numpy(zero_copy_only=False), n_ind)  # dense: no CSR conversion
                 w = batch.column("count").to_numpy(zero_copy_only=False).astype(np.float64)
-                out = fn(X, w, *params)
-                total = out if total is None else tuple(a + b for a, b in zip(total, out, strict=True))
-            if total is not None:
-                yield pa.RecordBatch.from_pydict({"stats": [pickle.dumps(total)]})
+                for i, (fn, params) in enumerate(requests):
+                    out = fn(X, w, *params)
+                    totals[i] = out if totals[i] is None else tuple(a + b for a, b in zip(totals[i], out, strict=True))
+            if totals[0] is not None:
+                yield pa.RecordBatch.from_pydict({"stats": [pickle.dumps(totals)]})
 
         rows = self.df.mapInArrow(per_partition, "stats binary").collect()
+        self.passes += 1
         if not rows:
             raise ModelError("the pattern table is empty: nothing to fit")
         parts = [pickle.loads(row["stats"]) for row in rows]
-        return tuple(sum(values[1:], values[0].copy()) for values in zip(*parts, strict=True))
+        return [tuple(sum(values[1:], values[0].copy()) for values in zip(*(part[i] for part in parts), strict=True))
+                for i in range(len(requests))]
 
     def top_patterns(self, n: int):
         """The n most frequent patterns (ties by mask) as (masks, counts): the pool starting values are drawn from."""
@@ -72,3 +82,59 @@ def task_slots(spark: SparkSession) -> int | None:
     from csc_demand.spark import is_connect
 
     return None if is_connect(spark) else spark.sparkContext.defaultParallelism
+
+
+class SharedPasses:
+    """Fits running in separate threads (one per k in model selection) share passes over one ``SparkPatterns``.
+
+    A pass starts once every fit still running has asked for one, and evaluates all their requests in one Spark
+    job: a pass has a fixed cost (a job, a Python task per partition, the patterns unpacked) whatever it computes,
+    so k 2..15 cost about as many passes as the slowest k instead of their sum. Each request's arithmetic is what
+    it would be alone, so every fit's result is unchanged. Every fit must call ``leave`` when it ends (also on
+    error), or the others wait for it forever.
+    """
+
+    def __init__(self, data: SparkPatterns, n_fits: int):
+        self.data = data
+        self.n_indicators, self.n_obs = data.n_indicators, data.n_obs
+        self._running = n_fits
+        self._pending: list[_Request] = []
+        self._lock = threading.Condition()
+
+    def reduce(self, fn: Callable, *params: np.ndarray) -> tuple:
+        request = _Request(fn, params)
+        with self._lock:
+            self._pending.append(request)
+            self._run_if_all_asked()
+            while not request.done:
+                self._lock.wait()
+        if request.error is not None:
+            raise request.error
+        return request.result
+
+    def leave(self) -> None:
+        with self._lock:
+            self._running -= 1
+            self._run_if_all_asked()
+
+    def _run_if_all_asked(self) -> None:
+        if not self._pending or len(self._pending) < self._running:
+            return
+        batch, self._pending = self._pending, []
+        try:
+            for request, result in zip(batch, self.data.reduce_many([(r.fn, r.params) for r in batch]), strict=True):
+                request.result = result
+        except Exception as error:  # every fit in the pass sees the failure
+            for request in batch:
+                request.error = error
+        for request in batch:
+            request.done = True
+        self._lock.notify_all()
+
+
+class _Request:
+    def __init__(self, fn: Callable, params: tuple):
+        self.fn, self.params = fn, params
+        self.result: tuple = ()
+        self.error: Exception | None = None
+        self.done = False

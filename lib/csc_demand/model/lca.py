@@ -180,7 +180,7 @@ class PreparedPatterns:
 
     @property
     def distributed(self) -> bool:
-        return isinstance(self.data, SparkPatterns)
+        return not isinstance(self.data, em.LocalPatterns)
 
     def release(self) -> None:
         if isinstance(self.data, SparkPatterns):

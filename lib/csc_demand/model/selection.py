@@ -15,12 +15,14 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
 from csc_demand.errors import ModelError
 from csc_demand.model import em
+from csc_demand.model.distributed import SharedPasses, SparkPatterns
 from csc_demand.model.lca import (
     LatentClassAnalysis,
     LatentClassModel,
@@ -65,13 +67,32 @@ def fit_k(estimator: LatentClassAnalysis, patterns: PreparedPatterns, k: int) ->
 
 def fit_range(estimator: LatentClassAnalysis, patterns: PreparedPatterns, ks: Iterable[int],
               on_fit=None) -> list[KFit]:
-    """Fit every k (same starts, seed and patterns); ``on_fit(KFit)`` is called after each (progress, MLflow)."""
+    """Fit every k (same starts, seed and patterns); ``on_fit(KFit)`` is called after each, in k order (progress,
+    MLflow). On distributed patterns the k are fitted at once, one thread each, sharing every pass over the data
+    (``SharedPasses``); each k's result is the one it has when fitted alone."""
+    ks = list(ks)
+    if not isinstance(patterns.data, SparkPatterns) or len(ks) < 2:
+        fits = []
+        for k in ks:
+            fits.append(fit_k(estimator, patterns, k))
+            if on_fit is not None:
+                on_fit(fits[-1])
+        return fits
+    shared = SharedPasses(patterns.data, len(ks))
+    together = replace(patterns, data=shared)
+
+    def fit_and_leave(k: int) -> KFit:
+        try:
+            return fit_k(estimator, together, k)
+        finally:
+            shared.leave()
+
     fits = []
-    for k in ks:
-        fit = fit_k(estimator, patterns, k)
-        if on_fit is not None:
-            on_fit(fit)
-        fits.append(fit)
+    with ThreadPoolExecutor(max_workers=len(ks), thread_name_prefix="fit-k") as pool:  # one thread per k, or waits
+        for future in [pool.submit(fit_and_leave, k) for k in ks]:
+            fits.append(future.result())
+            if on_fit is not None:
+                on_fit(fits[-1])
     return fits
 
 
