@@ -1,4 +1,5 @@
 """The session module and the CLI shell: Delta on, UTC, help on every verb."""
+import shutil
 from pathlib import Path
 
 import pytest
@@ -7,6 +8,7 @@ from csc_demand.io.delta import (
     ensure_table,
     merge_table,
     read_table,
+    table_exists,
     table_version,
     write_table,
 )
@@ -47,6 +49,23 @@ def test_a_table_whose_creation_was_killed_before_its_first_commit_is_created_ag
     assert read_table(spark, cfg, "silver", "half_made").count() == 0
     assert ensure_table(spark, cfg, "silver", "committed", kept.schema) is False
     assert [tuple(r) for r in read_table(spark, cfg, "silver", "committed").collect()] == [(1, "a")]
+
+
+def test_a_table_another_process_committed_after_this_one_looked_counts_as_existing(spark, cfg):
+    # Two ingests creating one table: this JVM saw the other's log folder without a commit (Delta caches that),
+    # then the other committed (here: its commit file copied in). The table exists and is not created again.
+    from delta.tables import DeltaTable
+
+    other = spark.createDataFrame([(1, "a")], "id int, v string")
+    write_table(other, cfg, "silver", "made_elsewhere_source")
+    target = Path(cfg.table_name("silver", "made_elsewhere"))
+    (target / "_delta_log").mkdir(parents=True)
+    assert DeltaTable.isDeltaTable(spark, str(target)) is False
+    shutil.copytree(Path(cfg.table_name("silver", "made_elsewhere_source")) / "_delta_log", target / "_delta_log",
+                    dirs_exist_ok=True)
+    assert DeltaTable.isDeltaTable(spark, str(target)) is False  # Delta's cached answer: why we look at the files
+    assert table_exists(spark, cfg, "silver", "made_elsewhere") is True
+    assert ensure_table(spark, cfg, "silver", "made_elsewhere", other.schema) is False
 
 
 def test_missing_table_error_says_what_to_run(spark, cfg):

@@ -113,7 +113,9 @@ def table_exists(spark: SparkSession, cfg: Config, layer: str, table: str) -> bo
     if not _is_path(name):
         return spark.catalog.tableExists(name)
     if not is_connect(spark):
-        return DeltaTable.isDeltaTable(spark, name)
+        # isDeltaTable answers from this JVM's cached log: a table another process committed since it was last
+        # looked at here still reads as missing, so a "no" is checked against the log's files.
+        return DeltaTable.isDeltaTable(spark, name) or _log_has_commit(spark, name)
     try:  # what isDeltaTable asks: is there a committed table at the path
         spark.sql(f"DESCRIBE HISTORY {_ref(name)} LIMIT 1").collect()
         return True
@@ -269,22 +271,36 @@ def sync_table(df: DataFrame, cfg: Config, layer: str, table: str, keys: list[st
     return version, int(metrics.get("numSourceRows", metrics.get("numOutputRows", 0)))  # MERGE: its source is df
 
 
-def _uncommitted_log_age(spark: SparkSession, path: str) -> float | None:
-    """Seconds since a ``_delta_log`` holding no commit last changed; None when there is no such folder (no log,
-    or a committed table). Through Hadoop's FileSystem, so local folders and cluster storage are treated alike; under
-    Spark Connect, Python's file functions for a folder on this machine or in a volume (io.hadoop_fs)."""
+COMMIT_FILE = re.compile(r"^\d+\.(json|checkpoint\..*)$")
+
+
+def _log_files(spark: SparkSession, path: str) -> tuple[list[str], float] | None:
+    """The names in a path table's ``_delta_log`` and the seconds since it last changed; None without one. Through
+    Hadoop's FileSystem, so local folders and cluster storage are treated alike; under Spark Connect, Python's file
+    functions for a folder on this machine or in a volume (io.hadoop_fs)."""
     if is_connect(spark):
-        return _uncommitted_local_log_age(path)
+        return _local_log_files(path)
     log = jvm(spark).org.apache.hadoop.fs.Path(path.rstrip("/") + "/_delta_log")
     fs = log.getFileSystem(spark.sparkContext._jsc.hadoopConfiguration())
     if not fs.exists(log):
         return None
     entries = list(fs.listStatus(log))
-    committed = re.compile(r"^\d+\.(json|checkpoint.*\.parquet)$")
-    if any(committed.match(status.getPath().getName()) for status in entries):
-        return None
     changed = max([fs.getFileStatus(log).getModificationTime()] + [e.getModificationTime() for e in entries])
-    return time.time() - changed / 1000
+    return [e.getPath().getName() for e in entries], time.time() - changed / 1000
+
+
+def _log_has_commit(spark: SparkSession, path: str) -> bool:
+    files = _log_files(spark, path)
+    return files is not None and any(COMMIT_FILE.match(name) for name in files[0])
+
+
+def _uncommitted_log_age(spark: SparkSession, path: str) -> float | None:
+    """Seconds since a ``_delta_log`` holding no commit last changed; None when there is no such folder (no log,
+    or a committed table)."""
+    files = _log_files(spark, path)
+    if files is None or any(COMMIT_FILE.match(name) for name in files[0]):
+        return None
+    return files[1]
 
 
 def ensure_table(spark: SparkSession, cfg: Config, layer: str, table: str, schema: StructType,
@@ -322,24 +338,21 @@ def ensure_table(spark: SparkSession, cfg: Config, layer: str, table: str, schem
     return retried(create, f"creating {layer}.{table}")
 
 
-def _uncommitted_local_log_age(path: str) -> float | None:
+def _local_log_files(path: str) -> tuple[list[str], float] | None:
     if not locations.is_local(path):  # an object store under Spark Connect: no listing with times; see hadoop_fs
         return None
     log = os.path.join(locations.local_path(path), "_delta_log")
     if not os.path.isdir(log):
         return None
     names = os.listdir(log)
-    if any(re.match(r"^\d+\.(json|checkpoint.*\.parquet)$", name) for name in names):
-        return None
-    changed = max([os.path.getmtime(log)] + [os.path.getmtime(os.path.join(log, name)) for name in names])
-    return time.time() - changed
+    return names, time.time() - max([os.path.getmtime(log)] + [os.path.getmtime(os.path.join(log, n)) for n in names])
 
 
 def _delete_folder(spark: SparkSession, path: str) -> None:
     if is_connect(spark):
         import shutil
 
-        shutil.rmtree(locations.local_path(path))  # only reached for a local log (_uncommitted_local_log_age)
+        shutil.rmtree(locations.local_path(path))  # only reached for a local log (_local_log_files)
         return
     folder = jvm(spark).org.apache.hadoop.fs.Path(path)
     folder.getFileSystem(spark.sparkContext._jsc.hadoopConfiguration()).delete(folder, True)
