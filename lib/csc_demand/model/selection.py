@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 
@@ -70,14 +70,19 @@ def fit_range(estimator: LatentClassAnalysis, patterns: PreparedPatterns, ks: It
     """Fit every k (same starts, seed and patterns); ``on_fit(KFit)`` is called after each, in k order (progress,
     MLflow). On distributed patterns the k are fitted at once, one thread each, sharing every pass over the data
     (``SharedPasses``); each k's result is the one it has when fitted alone."""
-    ks = list(ks)
+    fits = []
+    for fit in _fits_in_k_order(estimator, patterns, list(ks)):
+        if on_fit is not None:
+            on_fit(fit)
+        fits.append(fit)
+    return fits
+
+
+def _fits_in_k_order(estimator: LatentClassAnalysis, patterns: PreparedPatterns, ks: list[int]) -> Iterator[KFit]:
     if not isinstance(patterns.data, SparkPatterns) or len(ks) < 2:
-        fits = []
         for k in ks:
-            fits.append(fit_k(estimator, patterns, k))
-            if on_fit is not None:
-                on_fit(fits[-1])
-        return fits
+            yield fit_k(estimator, patterns, k)
+        return
     shared = SharedPasses(patterns.data, len(ks))
     together = replace(patterns, data=shared)
 
@@ -87,13 +92,9 @@ def fit_range(estimator: LatentClassAnalysis, patterns: PreparedPatterns, ks: It
         finally:
             shared.leave()
 
-    fits = []
     with ThreadPoolExecutor(max_workers=len(ks), thread_name_prefix="fit-k") as pool:  # one thread per k, or waits
         for future in [pool.submit(fit_and_leave, k) for k in ks]:
-            fits.append(future.result())
-            if on_fit is not None:
-                on_fit(fits[-1])
-    return fits
+            yield future.result()
 
 
 def choose_k(fits: list[KFit], min_class_share: float = 0.01, bic_gain_share: float = 0.99) -> int:
