@@ -29,7 +29,7 @@ from csc_demand.synth import generate
 from results_file import save_keeping_previous
 
 RESULTS = Path(__file__).parent / "results" / "synth_profile.json"
-WATCHED = ["simulate_referrals", "assessment_step", "pathway_step", "children", "with_indicators", "raw_codes",
+WATCHED = ["simulate_referrals", "histories", "episode_round", "children", "indicators", "raw_codes",
            "draw_class", "uniform", "literal_table", "withColumn", "write_files", "_materialise", "send_command",
            "getActiveSession"]
 

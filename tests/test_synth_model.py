@@ -1,12 +1,15 @@
-"""The true factor model: calibration to DfE c3, class sizes and trends, the Spark sampler, raw codes per year."""
+"""The true factor model: calibration to DfE c3, class sizes and trends, the sampler, raw codes per year, and the
+numpy draws of the referral rounds against the Spark expressions they replaced."""
 from __future__ import annotations
 
 import numpy as np
 from csc_demand.codes import ALL_FACTOR_CODES, INDICATOR_NAMES
+from csc_demand.synth import episodes
 from csc_demand.synth import params as P
-from csc_demand.synth.episodes import class_table
-from csc_demand.synth.factors import raw_codes, with_indicators
-from csc_demand.synth.rand import pick_index, uniform
+from csc_demand.synth.factors import indicators, raw_codes
+from csc_demand.synth.hashing import SPARK_SEED, hash_keys, to_uniform
+from csc_demand.synth.population import draw_class
+from csc_demand.synth.rand import uniform
 from pyspark.sql import functions as F
 from sklearn.metrics import adjusted_rand_score
 
@@ -49,45 +52,60 @@ def test_true_classes_are_recoverable_with_ari_above_0_9():
     assert adjusted_rand_score(z, log_post.argmax(axis=1)) >= 0.92
 
 
-def test_spark_sampler_matches_the_model(spark):
-    """Marginals of 30k Spark draws agree with the analytic truncated-model marginals (an independent method)."""
+def test_sampler_matches_the_model():
+    """Marginals of 30k draws agree with the analytic truncated-model marginals (an independent method)."""
     year = 2019
     sizes = P.class_sizes(year)
-    cum = list(np.cumsum(sizes))
     n = 30_000
-    draws = (spark.range(n)
-             .withColumn("u", uniform(3, F.col("id")))
-             .withColumn("latent_class", pick_index(F.col("u"), cum).cast("int"))
-             .join(F.broadcast(class_table(spark)), "latent_class"))
-    draws = with_indicators(draws, "ind", 11, [F.col("id")], F.col("k_probs"), F.col("k_signature"), F.lit(True))
-    sums = draws.select(F.posexplode("ind").alias("pos", "x")).groupBy("pos").agg(F.sum("x").alias("s")).collect()
-    observed = np.zeros(len(INDICATOR_NAMES))
-    for row in sums:
-        observed[row["pos"]] = row["s"] / n
+    ids = np.arange(n)
+    latent = episodes.pick_index(to_uniform(hash_keys(SPARK_SEED, 3, ids)), np.cumsum(sizes))
+    draws = indicators(hash_keys(SPARK_SEED, 11, ids), latent)
     expected = P.truncated_marginals(P.conditional_probabilities(), sizes)
     # binomial sd at p=0.35, n=30k is 0.0028; 0.015 allows for the small two-try truncation approximation
-    assert np.max(np.abs(observed - expected)) < 0.015
-    assert draws.where(F.array_contains("ind", 1) == False).count() == 0  # noqa: E712
+    assert np.max(np.abs(draws.mean(axis=0) - expected)) < 0.015
+    assert draws.sum(axis=1).min() >= 1
 
 
-def test_raw_codes_follow_the_collection_year(spark):
+def test_raw_codes_follow_the_collection_year():
     idx = {name: i for i, name in enumerate(INDICATOR_NAMES)}
-    on = {idx[n] for n in ("physical_abuse", "sexual_abuse", "gangs_criminal_exploitation", "privately_fostered")}
-    ind = [1 if i in on else 0 for i in range(len(INDICATOR_NAMES))]
-    rows = spark.range(600).withColumn("year", F.element_at(F.array(F.lit(2019), F.lit(2021), F.lit(2023)),
-                                                              (F.col("id") % 3 + 1).cast("int")))
-    codes = rows.withColumn("codes", raw_codes(5, [F.col("id")], F.array(*[F.lit(x) for x in ind]), F.col("year")))
-    seen = {(r["year"], c) for r in codes.select("year", F.explode("codes").alias("c")).distinct().collect()
-            for c in [r["c"]]}
-    by_year = {y: {c for yy, c in seen if yy == y} for y in (2019, 2021, 2023)}
+    on = [idx[n] for n in ("physical_abuse", "sexual_abuse", "gangs_criminal_exploitation", "privately_fostered")]
+    ids = np.arange(600)
+    year = np.array([2019, 2021, 2023])[ids % 3]
+    codes = raw_codes(hash_keys(SPARK_SEED, 5, ids), year)[:, on]
+    by_year = {y: set(codes[year == y].ravel()) for y in (2019, 2021, 2023)}
     assert {"18B", "18C", "19B", "19C", "24A"}.isdisjoint(by_year[2019])
     assert {"18A", "19A", "13A"} <= by_year[2019]
     assert {"18B", "18C", "19B", "19C"} <= by_year[2021] and "24A" not in by_year[2021]
     assert "24A" in by_year[2023] and "13A" in by_year[2023]
     assert by_year[2019] & {"8B", "8C", "8D", "8E", "8F"}
     assert set().union(*by_year.values()) <= set(ALL_FACTOR_CODES)
-    assert codes.where(F.size("codes") != 4).count() == 0
 
+
+def test_numpy_draws_equal_the_spark_expressions(spark):
+    """The rounds' draws (numpy) equal Spark's xxhash64 uniforms for the same keys (long ids, int and string
+    literals, strings past one 8-byte word), and the class drawn from them equals population.draw_class."""
+    ids = np.array([0, 1, 7, 12_345, 4_299_999, 2**40 + 3, -5])
+    keys = [(20240601, 3, "class"), (11, 0, "factor", 1, 33), (7, "a1d"), (9, "purpose_longer_than_8")]
+    df = spark.createDataFrame([(int(i), int(y)) for i, y in zip(ids, [2007, 2008, 2015, 2019, 2021, 2026, 2030],
+                                                                  strict=True)], "id long, year int")
+    df = df.select("id", "year", *[uniform(k[0], F.col("id"), *[F.lit(x) for x in k[1:]]).alias(f"u{n}")
+                                   for n, k in enumerate(keys)])
+    df = df.withColumn("class", draw_class(F.col("u0"), F.col("year"))).orderBy("id").toPandas()
+    order = np.argsort(ids)
+    for n, (seed, *rest) in enumerate(keys):
+        assert np.array_equal(to_uniform(hash_keys(SPARK_SEED, seed, ids, *rest))[order], df[f"u{n}"].to_numpy()), keys[n]
+    assert np.array_equal(episodes.draw_class(df["u0"].to_numpy(), df["year"].to_numpy()), df["class"].to_numpy())
+
+
+def test_date_helpers_follow_spark(spark):
+    days = np.array([(np.datetime64(d) - np.datetime64("1970-01-01")).astype(int)
+                     for d in ("2004-02-29", "2015-03-31", "2015-04-01", "2020-01-31", "1999-12-31")])
+    row = spark.createDataFrame([(int(d),) for d in days], "d int").select(
+        F.date_add(F.lit("1970-01-01").cast("date"), F.col("d")).alias("date")).select(
+        F.collect_list(F.datediff(F.add_months("date", 168), F.lit("1970-01-01").cast("date"))).alias("plus"),
+        F.collect_list(F.year("date") + F.when(F.month("date") >= 4, 1).otherwise(0)).alias("cy")).first()
+    assert episodes.add_months(days, 168).tolist() == row["plus"]
+    assert episodes.collection_year(days).tolist() == row["cy"] == [2004, 2015, 2016, 2020, 2000]
 
 
 def test_literal_arrays_from_sql_text_equal_element_by_element_literals(spark):

@@ -3,32 +3,28 @@
 Round k turns a child's k-th referral into a whole episode (assessments and factors, Section 47, CP plan, CIN plan,
 periods of care, closure) and decides whether and when the next referral comes. The hazard of coming back, the
 pathway after assessment and the care history depend on the demand class and on age and ethnicity (params.py).
-Rounds are materialised one at a time (parquet under the work folder) so lineage stays short.
+
+The rounds run in numpy inside Spark tasks (``mapInArrow``), every round of a batch of children in one task: a
+child's episodes depend on nobody else's. Each draw is Spark's xxhash64 of (seed, child, round, purpose) computed
+in numpy (``hashing``), so the rows do not depend on batches or partitions; dates are days since 1970-01-01.
 """
 from __future__ import annotations
 
+from collections.abc import Iterator
 from datetime import date
-from functools import reduce
 from pathlib import Path
 
-from pyspark.sql import Column, DataFrame, SparkSession
-from pyspark.sql import functions as F
+import numpy as np
+import pyarrow as pa
+from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql.pandas.types import from_arrow_schema
 
 from csc_demand.codes import ABUSE_CATEGORIES, REFERRAL_SOURCES
 from csc_demand.synth import params as P
-from csc_demand.synth.factors import class_table_rows, raw_codes, with_indicators
-from csc_demand.synth.population import collection_year, draw_class
-from csc_demand.synth.rand import (
-    add_uniforms,
-    bernoulli_logit,
-    cumulative,
-    exponential,
-    literal_array,
-    lognormal_days,
-    pick,
-    pick_index,
-    uniform,
-)
+from csc_demand.synth.factors import class_table_rows, indicators, raw_codes
+from csc_demand.synth.hashing import SPARK_SEED, hash_keys, to_uniform
+from csc_demand.synth.population import class_cum_by_year
+from csc_demand.synth.rand import cumulative
 
 MAX_ROUNDS = 25
 # Referrals stop two months before the 18th birthday, so every episode's assessment falls before it.
@@ -52,229 +48,349 @@ YOUNGER_EXIT = "E13"
 EXIT_AT_18 = (("E8", "E17"), (0.80, 0.20))
 MAX_EXTRA_EPISODES = 3  # 903 episodes of a period after its first (changes of placement or legal status)
 
-
-def _days(start: Column, n: Column) -> Column:
-    return F.date_add(start, n.cast("int"))
-
-
-EFFECT_COLUMNS = ("cp_logit", "care_logit", "return_prob", "return_mean_days", "cin_plan_prob", "reentry_prob",
-                  "extra_episodes_mean", "primary_need")
-
-
-def _effect(cls: Column, name: str) -> Column:
-    """A per-class parameter, from the class table joined onto each referral."""
-    return F.col(f"k_{name}")
-
-
-def class_table(spark: SparkSession) -> DataFrame:
-    """Small (12-row) table of per-class parameters, broadcast-joined on latent_class."""
-    rows = []
-    for k, probs, signature in class_table_rows():
-        eff = P.EFFECTS[P.CLASS_NAMES[k]]
-        rows.append((k, probs, signature, cumulative(eff.cp_category),
-                     *[float(getattr(eff, n)) if n != "primary_need" else eff.primary_need for n in EFFECT_COLUMNS]))
-    schema = ("latent_class int, k_probs array<double>, k_signature int, k_cat_cum array<double>, "
-              + ", ".join(f"k_{n} {'string' if n == 'primary_need' else 'double'}" for n in EFFECT_COLUMNS))
-    return spark.createDataFrame(rows, schema)
+PERIOD = pa.struct([("period_no", pa.int32()), ("start", pa.date32()), ("end", pa.date32()), ("rec", pa.string()),
+                    ("n_episodes", pa.int32())])
+# The referrals table's columns (the round last, as the partition column it becomes).
+REFERRAL_FIELDS = (
+    ("child_id", pa.int64()), ("birth_date", pa.date32()), ("birthday_18", pa.date32()),
+    ("black", pa.bool_()), ("child_type", pa.int32()), ("referral_date", pa.date32()),
+    ("cy", pa.int32()), ("age_at_referral", pa.float64()), ("latent_class", pa.int32()),
+    ("class_id", pa.int32()), ("referral_nfa", pa.bool_()), ("no_factor", pa.bool_()),
+    ("referral_source", pa.string()), ("primary_need", pa.string()), ("closure_date", pa.date32()),
+    ("closure_reason", pa.string()), ("a1_start", pa.date32()), ("a1_auth", pa.date32()),
+    ("a1_ind", pa.list_(pa.int32())), ("a1_codes", pa.list_(pa.string())),
+    ("a2_start", pa.date32()), ("a2_auth", pa.date32()), ("a2_ind", pa.list_(pa.int32())),
+    ("a2_codes", pa.list_(pa.string())), ("s47", pa.bool_()), ("s47_start", pa.date32()),
+    ("icpc_date", pa.date32()), ("cp", pa.bool_()), ("cp_start", pa.date32()),
+    ("cp_end", pa.date32()), ("cp_initial_category", pa.string()),
+    ("cp_latest_category", pa.string()), ("cp_previous", pa.int32()),
+    ("cp_reviews", pa.list_(pa.date32())), ("cin_plan_start", pa.date32()),
+    ("cin_plan_end", pa.date32()), ("care", pa.bool_()), ("care_start", pa.date32()),
+    ("care_periods", pa.list_(PERIOD)), ("next_referral_date", pa.date32()),
+    ("cpp_count", pa.int32()), ("round", pa.int32()))
+SCHEMA = pa.schema(REFERRAL_FIELDS)
 
 
-def _exit_code(u: Column, birth: Column, end: Column) -> Column:
+# ---- helpers: draws, categorical picks and dates (as Spark evaluates them) ------------------------------------
+
+class Draws:
+    """U(0,1) per row for a purpose: Spark's ``uniform(seed, child_id, k, purpose)``, the key hashed once."""
+
+    def __init__(self, seed: int, child_id: np.ndarray, k: int):
+        self.state = hash_keys(SPARK_SEED, seed, child_id, k)
+
+    def __call__(self, purpose: str) -> np.ndarray:
+        return to_uniform(hash_keys(self.state, purpose))
+
+
+def pick_index(u: np.ndarray, cum) -> np.ndarray:
+    """0-based bucket of u: the first i with u < cum[i], else the last (a list, or one row of bounds per u)."""
+    cum = np.asarray(cum)
+    if cum.ndim == 1:
+        return np.minimum(np.searchsorted(cum, u, side="right"), len(cum) - 1)
+    return np.minimum((cum[:, :-1] <= u[:, None]).sum(axis=1), cum.shape[1] - 1)
+
+
+def pick(u: np.ndarray, values, weights) -> np.ndarray:
+    return np.array(values, dtype=object)[pick_index(u, cumulative(weights))]
+
+
+def floor_int(x: np.ndarray) -> np.ndarray:
+    return np.floor(x).astype(np.int64)
+
+
+def exponential(u: np.ndarray, mean) -> np.ndarray:
+    return -np.log(u) * mean
+
+
+def lognormal_days(u1: np.ndarray, u2: np.ndarray, median_days: float, sigma: float) -> np.ndarray:
+    normal = np.sqrt(-2.0 * np.log(u1)) * np.cos(2.0 * np.pi * u2)
+    return np.maximum(1, floor_int(np.exp(np.log(median_days) + sigma * normal)))
+
+
+def bernoulli_logit(u: np.ndarray, logit: np.ndarray) -> np.ndarray:
+    return u < 1.0 / (1.0 + np.exp(-logit))
+
+
+def year_month(days: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    months = days.astype("datetime64[D]").astype("datetime64[M]").astype(np.int64)
+    return months // 12 + 1970, months % 12 + 1
+
+
+def collection_year(days: np.ndarray) -> np.ndarray:
+    year, month = year_month(days)
+    return year + (month >= 4)
+
+
+def add_months(days: np.ndarray, months: int) -> np.ndarray:
+    """Spark's add_months: the same day of the month, or the month's last day when it has fewer."""
+    d = days.astype("datetime64[D]")
+    month_start = d.astype("datetime64[M]")
+    target = month_start + months
+    length = ((target + 1).astype("datetime64[D]") - target.astype("datetime64[D]")).astype(np.int64)
+    day = (d - month_start.astype("datetime64[D]")).astype(np.int64)
+    return target.astype("datetime64[D]").astype(np.int64) + np.minimum(day, length - 1)
+
+
+def draw_class(u: np.ndarray, year: np.ndarray) -> np.ndarray:
+    """A class drawn from the year's class sizes (years clamped to 2008..2026), as population.draw_class."""
+    table = np.array(class_cum_by_year())
+    return pick_index(u, table[np.clip(year, 2008, 2026) - 2008])
+
+
+def greatest(*pairs: tuple[np.ndarray, np.ndarray]) -> np.ndarray:
+    """Spark's greatest over nullable dates (value, present): nulls skipped."""
+    low = np.iinfo(np.int64).min
+    return np.max(np.stack([np.where(present, value, low) for value, present in pairs]), axis=0)
+
+
+class ClassTable:
+    """Per-class parameters, indexed by each row's latent class."""
+
+    def __init__(self):
+        effects = [P.EFFECTS[P.CLASS_NAMES[k]] for k, _, _ in class_table_rows()]
+
+        def per_class(name: str) -> np.ndarray:
+            return np.array([float(getattr(e, name)) for e in effects])
+        self.cp_logit, self.care_logit = per_class("cp_logit"), per_class("care_logit")
+        self.return_prob, self.return_mean_days = per_class("return_prob"), per_class("return_mean_days")
+        self.cin_plan_prob, self.reentry_prob = per_class("cin_plan_prob"), per_class("reentry_prob")
+        self.extra_episodes_mean = per_class("extra_episodes_mean")
+        self.cat_cum = np.array([cumulative(e.cp_category) for e in effects])
+        self.primary_need = np.array([e.primary_need for e in effects], dtype=object)
+
+
+# ---- one round: the k-th referral of each child in ``c`` ------------------------------------------------------
+
+def _exit_code(u: np.ndarray, birth: np.ndarray, end: np.ndarray) -> np.ndarray:
     """Reason care ended on ``end`` before the 18th birthday (minimum ages as the DfE's rules count them)."""
-    age = F.datediff(end, birth) / F.lit(365.25)
-    drawn = F.when(age < 5, pick(u, *EXIT_UNDER_5)).otherwise(pick(u, *EXIT_5_PLUS))
-    too_young = reduce(Column.__or__, [(drawn == code) & (F.add_months(birth, 12 * age) > end)
-                                       for code, age in MIN_AGE_AT_EXIT.items()])
-    return F.when(too_young, F.lit(YOUNGER_EXIT)).otherwise(drawn)
+    age = (end - birth) / 365.25
+    drawn = np.where(age < 5, pick(u, *EXIT_UNDER_5), pick(u, *EXIT_5_PLUS))
+    too_young = np.zeros(len(u), dtype=bool)
+    for code, min_age in MIN_AGE_AT_EXIT.items():
+        too_young |= (drawn == code) & (add_months(birth, 12 * min_age) > end)
+    return np.where(too_young, YOUNGER_EXIT, drawn)
 
 
-def _care_period(u, start: Column, birth: Column, b18: Column, n: int) -> dict[str, Column]:
-    """One period of care from its start: end (capped at 18), reason it ended, number of 903 episodes."""
-    duration = lognormal_days(u(f"p{n}d1"), u(f"p{n}d2"), P.CARE_PERIOD_MEDIAN_DAYS, 1.0)
-    end_raw = _days(start, duration)
-    end = F.least(end_raw, b18)
-    rec = F.when(end_raw >= b18, pick(F.col(f"u_p{n}rec"), *EXIT_AT_18)).otherwise(
-        _exit_code(F.col(f"u_p{n}rec"), birth, end))
+def _care_period(u: Draws, n: int, start: np.ndarray, birth: np.ndarray, b18: np.ndarray) -> dict:
+    """One period of care from its start: end (capped at 18), reason it ended."""
+    end_raw = start + lognormal_days(u(f"p{n}d1"), u(f"p{n}d2"), P.CARE_PERIOD_MEDIAN_DAYS, 1.0)
+    end = np.minimum(end_raw, b18)
+    rec_u = u(f"p{n}rec")
+    rec = np.where(end_raw >= b18, pick(rec_u, *EXIT_AT_18), _exit_code(rec_u, birth, end))
     return {"start": start, "end": end, "rec": rec}
 
 
-def assessment_step(state: DataFrame, seed: int, k: int) -> DataFrame:
-    """Round k, first half: class, NFA / no-factor flags, assessments and their factors."""
-    def u(purpose: str) -> Column:
-        return uniform(seed, F.col("child_id"), F.lit(k), F.lit(purpose))
+def episode_round(c: dict[str, np.ndarray], seed: int, k: int, data_end: int) -> dict[str, tuple]:
+    """Round k for the children in ``c`` (arrays: CHILD_COLUMNS, referral_date, prev_class, cpp_count).
 
-    r, birth, b18 = F.col("referral_date"), F.col("birth_date"), F.col("birthday_18")
-    df = state.withColumn("cy", collection_year(r)).withColumn(
-        "age_at_referral", F.datediff(r, birth) / F.lit(365.25))
-    df = add_uniforms(df, seed, [F.col("child_id"), F.lit(k)], ["class"])
-    latent = (F.col("child_type") if k == 0 else
-              F.when(u("persist") < P.CLASS_PERSISTENCE, F.col("prev_class"))
-              .otherwise(draw_class(F.col("u_class"), F.col("cy"))))
-    df = df.withColumn("latent_class", latent.cast("int")).join(
-        F.broadcast(class_table(state.sparkSession)), on="latent_class", how="inner")
-    df = (df
-          .withColumn("referral_nfa", u("nfa") < P.NFA_PROB)
-          .withColumn("no_factor", ~F.col("referral_nfa") & (u("nofac") < P.NO_FACTOR_PROB)))
-    cls = F.col("latent_class")
-    assessed = ~F.col("referral_nfa")
-    classed = assessed & ~F.col("no_factor")
-    df = df.withColumn("class_id", F.when(classed, cls))
+    Returns column -> (values, present) (present None: never null), in REFERRAL_FIELDS' terms."""
+    u = Draws(seed, c["child_id"], k)
+    table = ClassTable()
+    r, birth, b18 = c["referral_date"], c["birth_date"], c["birthday_18"]
+    n = len(r)
+    cy = collection_year(r)
+    age = (r - birth) / 365.25
+    drawn_class = draw_class(u("class"), cy)
+    latent = c["child_type"] if k == 0 else np.where(u("persist") < P.CLASS_PERSISTENCE, c["prev_class"], drawn_class)
+    nfa = u("nfa") < P.NFA_PROB
+    no_factor = ~nfa & (u("nofac") < P.NO_FACTOR_PROB)
+    assessed, classed = ~nfa, ~nfa & ~no_factor
 
     # ---- assessments --------------------------------------------------------------------------------------
-    a1_start = _days(r, F.floor(u("a1s") * 8))
-    a1_auth = F.least(_days(a1_start, F.lit(7) + F.least(F.floor(exponential(u("a1d"), 22.0)), F.lit(110))), b18)
-    df = (df.withColumn("a1_start", F.when(assessed, a1_start))
-          .withColumn("a1_auth", F.when(assessed, a1_auth)))
-    a2_start = _days(F.col("a1_auth"), F.lit(5) + F.floor(u("a2s") * 60))
-    a2_auth = _days(a2_start, F.lit(7) + F.least(F.floor(exponential(u("a2d"), 22.0)), F.lit(110)))
+    a1_start = r + floor_int(u("a1s") * 8)
+    a1_auth = np.minimum(a1_start + 7 + np.minimum(floor_int(exponential(u("a1d"), 22.0)), 110), b18)
+    a2_start = a1_auth + 5 + floor_int(u("a2s") * 60)
+    a2_auth = a2_start + 7 + np.minimum(floor_int(exponential(u("a2d"), 22.0)), 110)
     has_a2 = assessed & (u("a2") < P.SECOND_ASSESSMENT_PROB) & (a2_auth < b18)
-    df = (df.withColumn("a2_start", F.when(has_a2, a2_start))
-          .withColumn("a2_auth", F.when(has_a2, a2_auth)))
-    # A second assessment of the same episode finds the same factors (codes follow its own year).
-    df = with_indicators(df, "a1_ind", seed, [F.col("child_id"), F.lit(k)], F.col("k_probs"),
-                         F.col("k_signature"), classed)
-    df = df.withColumn("a2_ind", F.when(F.col("a2_start").isNotNull(), F.col("a1_ind")))
-    for n in (1, 2):
-        df = df.withColumn(f"a{n}_codes", F.when(F.col(f"a{n}_start").isNull(), F.lit(None))
-                           .when(F.col("no_factor"), F.array(F.lit("21")))
-                           .otherwise(raw_codes(seed, [F.col("child_id"), F.lit(k), F.lit(n)], F.col("a1_ind"),
-                                                collection_year(F.col(f"a{n}_auth")))))
-    return df
-
-
-def pathway_step(df: DataFrame, seed: int, k: int, data_end: date) -> DataFrame:
-    """Round k, second half: S47, CP plan, CIN plan, care, closure and the next referral."""
-    def u(purpose: str) -> Column:
-        return uniform(seed, F.col("child_id"), F.lit(k), F.lit(purpose))
-
-    r, birth, b18 = F.col("referral_date"), F.col("birth_date"), F.col("birthday_18")
-    cls = F.col("latent_class")
-    classed = F.col("class_id").isNotNull()
-    df = add_uniforms(df, seed, [F.col("child_id"), F.lit(k)], ["cat", "src", "p1rec", "p2rec"])
-    n_factors = F.size(F.array_remove(F.col("a1_ind"), 0))
-    neglect = F.element_at(F.col("a1_ind"), P.IDX["neglect"] + 1)
+    ind = indicators(u.state, latent)  # a second assessment of the same episode finds the same factors
+    codes = {number: _codes(raw_codes(hash_keys(u.state, number), collection_year(auth)), ind, no_factor, present)
+             for number, auth, present in ((1, a1_auth, assessed), (2, a2_auth, has_a2))}
 
     # ---- pathway: CP plan, care, S47, CIN plan ---------------------------------------------------------------
-    older = (F.col("age_at_referral") >= 13).cast("double")
-    black = F.col("black").cast("double")
-    cp_logit = (_effect(cls, "cp_logit") + F.lit(P.CP_NEGLECT) * neglect
-                + F.lit(P.CP_PER_EXTRA_FACTOR) * (n_factors - 1) + F.lit(P.CP_AGE_13_PLUS) * older
-                + F.lit(P.CP_BLACK) * black + F.lit(P.CP_AFTER_PREVIOUS_PLAN) * (F.col("cpp_count") > 0).cast("double"))
-    care_logit = _effect(cls, "care_logit") + F.lit(P.CARE_AGE_13_PLUS) * older + F.lit(P.CARE_BLACK) * black
-    df = (df.withColumn("cp", classed & bernoulli_logit(u("cp"), cp_logit))
-          .withColumn("care_drawn", classed & bernoulli_logit(u("care"), care_logit)))
-    df = df.withColumn("s47", F.col("cp") | (classed & (u("s47") < P.S47_WITHOUT_PLAN)))
-    s47_start = _days(F.col("a1_start"), F.floor(u("s47s") * 10))
-    df = (df.withColumn("s47_start", F.when(F.col("s47"), s47_start))
-          .withColumn("icpc_date", F.when(F.col("cp"), _days(s47_start, F.lit(10) + F.floor(u("icpc") * 6)))))
+    n_factors = ind.sum(axis=1)
+    neglect = ind[:, P.IDX["neglect"]]
+    older = (age >= 13).astype(np.float64)
+    black = c["black"].astype(np.float64)
+    cp_logit = (table.cp_logit[latent] + P.CP_NEGLECT * neglect + P.CP_PER_EXTRA_FACTOR * (n_factors - 1)
+                + P.CP_AGE_13_PLUS * older + P.CP_BLACK * black
+                + P.CP_AFTER_PREVIOUS_PLAN * (c["cpp_count"] > 0).astype(np.float64))
+    care_logit = table.care_logit[latent] + P.CARE_AGE_13_PLUS * older + P.CARE_BLACK * black
+    cp = classed & bernoulli_logit(u("cp"), cp_logit)
+    care_drawn = classed & bernoulli_logit(u("care"), care_logit)
+    s47 = cp | (classed & (u("s47") < P.S47_WITHOUT_PLAN))
+    s47_start = a1_start + floor_int(u("s47s") * 10)
+    icpc = s47_start + 10 + floor_int(u("icpc") * 6)
     cp_duration = lognormal_days(u("cpd1"), u("cpd2"), P.CP_PLAN_MEDIAN_DAYS, 0.6)
-    care_start = F.when(F.col("cp"), _days(F.col("icpc_date"), F.lit(1) + F.floor(u("cs") * (cp_duration - 1))))\
-        .otherwise(_days(F.col("a1_start"), F.floor(u("cs") * 60)))
-    df = df.withColumn("care", F.col("care_drawn") & (care_start < F.date_sub(b18, 7)))
-    df = df.withColumn("care_start", F.when(F.col("care"), care_start))
-    cp_end = F.when(F.col("care"), F.col("care_start")).otherwise(_days(F.col("icpc_date"), cp_duration))
-    initial = F.element_at(literal_array(ABUSE_CATEGORIES), pick_index(F.col("u_cat"), F.col("k_cat_cum"), len(ABUSE_CATEGORIES)) + F.lit(1))
-    df = (df.withColumn("cp_start", F.col("icpc_date"))
-          .withColumn("cp_end", F.when(F.col("cp"), F.least(cp_end, b18)))
-          .withColumn("cp_initial_category", F.when(F.col("cp"), initial))
-          .withColumn("cp_latest_category", F.when(F.col("cp"), F.when(u("latest") < 0.85, initial)
-                                                   .otherwise(F.lit("MUL"))))
-          .withColumn("cp_previous", F.when(F.col("cp"), F.col("cpp_count"))))
-    plan_days = F.datediff(F.col("cp_end"), F.col("cp_start"))
-    n_reviews = F.when(plan_days > 90, F.floor((plan_days - 91) / 180).cast("int") + 1).otherwise(0)
-    df = df.withColumn("cp_reviews", F.when(
-        F.col("cp") & (n_reviews > 0),
-        F.transform(F.sequence(F.lit(0), n_reviews - 1), lambda i: F.date_add(F.col("cp_start"), i * 180 + 90))))
-    step_down = F.col("cp") & ~F.col("care") & (u("sd") < P.STEP_DOWN_CIN_PROB)
-    cin_only = classed & ~F.col("cp") & ~F.col("care") & (u("cin") < _effect(cls, "cin_plan_prob"))
-    cin_start = (F.when(cin_only, _days(F.col("a1_auth"), F.floor(u("cins") * 14)))
-                 .when(step_down, F.date_add(F.col("cp_end"), 1)))
+    u_cs = u("cs")
+    care_start = np.where(cp, icpc + 1 + floor_int(u_cs * (cp_duration - 1)), a1_start + floor_int(u_cs * 60))
+    care = care_drawn & (care_start < b18 - 7)
+    cp_end = np.minimum(np.where(care, care_start, icpc + cp_duration), b18)
+    initial = np.array(ABUSE_CATEGORIES, dtype=object)[pick_index(u("cat"), table.cat_cum[latent])]
+    latest = np.where(u("latest") < 0.85, initial, "MUL")
+    plan_days = cp_end - icpc
+    n_reviews = np.where(plan_days > 90, floor_int((plan_days - 91) / 180) + 1, 0)
+    has_reviews = cp & (n_reviews > 0)
+    counts = np.where(has_reviews, n_reviews, 0)
+    row, nth = _repeat(counts)
+    reviews = _lists(counts, _dates(icpc[row] + 90 + 180 * nth), has_reviews)
+    step_down = cp & ~care & (u("sd") < P.STEP_DOWN_CIN_PROB)
+    cin_only = classed & ~cp & ~care & (u("cin") < table.cin_plan_prob[latent])
+    cin_start = np.where(cin_only, a1_auth + floor_int(u("cins") * 14), cp_end + 1)
     cin_duration = lognormal_days(u("cind1"), u("cind2"), P.CIN_PLAN_MEDIAN_DAYS, 0.7)
-    df = df.withColumn("cin_plan_start", F.when(cin_start < b18, cin_start))
-    df = df.withColumn("cin_plan_end", F.when(F.col("cin_plan_start").isNotNull(),
-                                              F.least(_days(F.col("cin_plan_start"), cin_duration), b18)))
+    has_cin = (cin_only | step_down) & (cin_start < b18)
+    cin_end = np.minimum(cin_start + cin_duration, b18)
 
     # ---- periods of care (at most two per episode: a first period and a re-entry after returning home) ---------
-    p1 = _care_period(u, F.col("care_start"), birth, b18, 1)
-    returned_home = p1["rec"].isin("E4A", "E4B")
-    reentry_start = _days(p1["end"], F.lit(1) + F.floor(exponential(u("regap"), P.REENTRY_MEAN_DAYS)))
-    reentry = (F.col("care") & returned_home & (u("re") < _effect(cls, "reentry_prob"))
-               & (reentry_start < F.date_sub(b18, 7)))
-    p2 = _care_period(u, reentry_start, birth, b18, 2)
-
-    def period(n: int, p: dict) -> Column:
-        extra = F.least(F.lit(MAX_EXTRA_EPISODES), F.floor(exponential(u(f"p{n}ne"), _effect(cls, "extra_episodes_mean"))))
-        n_eps = F.when(F.datediff(p["end"], p["start"]) < 8, 1).otherwise(F.lit(1) + extra).cast("int")
-        return F.struct(F.lit(n).alias("period_no"), p["start"].alias("start"), p["end"].alias("end"),
-                        p["rec"].alias("rec"), n_eps.alias("n_episodes"))
-
-    df = df.withColumn("care_periods", F.when(F.col("care"), F.when(reentry, F.array(period(1, p1), period(2, p2)))
-                                              .otherwise(F.array(period(1, p1)))))
-    last_care = F.element_at(F.col("care_periods"), -1)
+    p1 = _care_period(u, 1, care_start, birth, b18)
+    reentry_start = p1["end"] + 1 + floor_int(exponential(u("regap"), P.REENTRY_MEAN_DAYS))
+    reentry = (care & np.isin(p1["rec"], ("E4A", "E4B")) & (u("re") < table.reentry_prob[latent])
+               & (reentry_start < b18 - 7))
+    p2 = _care_period(u, 2, reentry_start, birth, b18)
+    for number, p in ((1, p1), (2, p2)):
+        extra = np.minimum(MAX_EXTRA_EPISODES, floor_int(exponential(u(f"p{number}ne"),
+                                                                     table.extra_episodes_mean[latent])))
+        p["n_episodes"] = np.where(p["end"] - p["start"] < 8, 1, 1 + extra)
+    last_end = np.where(reentry, p2["end"], p1["end"])
+    last_rec = np.where(reentry, p2["rec"], p1["rec"])
 
     # ---- closure ----------------------------------------------------------------------------------------------
-    last_activity = F.greatest(F.col("a1_auth"), F.col("a2_auth"), F.col("cp_end"), F.col("cin_plan_end"),
-                               last_care["end"])
-    closure_raw = F.when(F.col("referral_nfa"), _days(r, F.floor(u("nfac") * 3)))\
-        .otherwise(_days(last_activity, F.floor(u("cl") * 21)))
-    df = df.withColumn("closure_raw", closure_raw).withColumn("closure_date", F.least(closure_raw, b18))
-    after_assessment = F.when(u("rc") < 0.55, F.lit("RC8")).otherwise(F.lit("RC9"))
-    reason = (F.when(F.col("referral_nfa"), F.lit("RC8"))
-              .when(F.col("closure_raw") >= b18, F.lit("RC7"))
-              .when(F.col("care") & last_care["rec"].isin("E11", "E12"), F.lit("RC1"))
-              .when(F.col("care") & last_care["rec"].isin("E43", "E44", "E45"), F.lit("RC4"))
-              .when(F.col("care") & (last_care["rec"] == "E41"), F.lit("RC3"))
-              .when(F.col("care") | F.col("cp") | F.col("s47") | F.col("cin_plan_start").isNotNull(),
-                    F.when(u("rc") < 0.05, F.lit("RC5")).otherwise(F.lit("RC7")))
-              .otherwise(after_assessment))
-    df = (df.withColumn("closure_reason", reason)
-          .withColumn("referral_source", pick(F.col("u_src"), REFERRAL_SOURCES, list(REFERRAL_SOURCE_WEIGHTS.values())))
-          .withColumn("primary_need", F.when(classed, _effect(cls, "primary_need")).otherwise(F.lit("N9"))))
+    last_activity = greatest((a1_auth, assessed), (a2_auth, has_a2), (cp_end, cp), (cin_end, has_cin),
+                             (last_end, care))
+    closure_raw = np.where(nfa, r + floor_int(u("nfac") * 3), last_activity + floor_int(u("cl") * 21))
+    closure = np.minimum(closure_raw, b18)
+    u_rc = u("rc")
+    reason = np.select(
+        [nfa, closure_raw >= b18, care & np.isin(last_rec, ("E11", "E12")),
+         care & np.isin(last_rec, ("E43", "E44", "E45")), care & (last_rec == "E41"), care | cp | s47 | has_cin],
+        ["RC8", "RC7", "RC1", "RC4", "RC3", np.where(u_rc < 0.05, "RC5", "RC7")],
+        np.where(u_rc < 0.55, "RC8", "RC9")).astype(object)
+    source = pick(u("src"), REFERRAL_SOURCES, list(REFERRAL_SOURCE_WEIGHTS.values()))
 
     # ---- the next referral --------------------------------------------------------------------------------------
-    return_prob = F.when(classed, _effect(cls, "return_prob")).otherwise(F.lit(P.UNCLASSED_RETURN[0]))
-    return_prob = return_prob * F.when(F.col("cp"), F.lit(P.RETURN_AFTER_CP)).otherwise(F.lit(1.0))
+    return_prob = np.where(classed, table.return_prob[latent], P.UNCLASSED_RETURN[0])
+    return_prob = return_prob * np.where(cp, P.RETURN_AFTER_CP, 1.0)
     # Gaps are a mixture: a quick return (likelier after a short episode: NFA or assessment only) or the class's
     # slower return; this is what puts about 22% of referrals within 12 months of the previous one.
-    short_episode = ~F.col("cp") & ~F.col("care") & F.col("cin_plan_start").isNull()
-    quick = u("quick") < F.when(short_episode, F.lit(P.QUICK_RETURN_SHARE[0])).otherwise(F.lit(P.QUICK_RETURN_SHARE[1]))
-    gap_mean = F.when(quick, F.lit(P.QUICK_RETURN_MEAN_DAYS)).when(
-        classed, _effect(cls, "return_mean_days")).otherwise(F.lit(P.UNCLASSED_RETURN[1]))
-    next_referral = _days(F.col("closure_date"), F.lit(1) + F.floor(exponential(u("gap"), gap_mean)))
-    has_next = ((u("ret") < return_prob) & (F.col("closure_reason") != "RC1") & (F.col("closure_raw") < b18)
-                & (next_referral <= F.lit(data_end))
-                & (next_referral <= F.date_sub(b18, LAST_REFERRAL_BEFORE_18_DAYS)))
-    df = df.withColumn("next_referral_date", F.when(has_next, next_referral))
-    return df.select(
-        *CHILD_COLUMNS, F.lit(k).alias("round"), "referral_date", "cy", "age_at_referral", "latent_class",
-        "class_id", "referral_nfa", "no_factor", "referral_source", "primary_need", "closure_date",
-        "closure_reason", "a1_start", "a1_auth", "a1_ind", "a1_codes", "a2_start", "a2_auth", "a2_ind", "a2_codes",
-        "s47", "s47_start", "icpc_date", "cp", "cp_start", "cp_end", "cp_initial_category", "cp_latest_category",
-        "cp_previous", "cp_reviews", "cin_plan_start", "cin_plan_end", "care", "care_start", "care_periods",
-        "next_referral_date", "cpp_count")
+    short_episode = ~cp & ~care & ~has_cin
+    quick = u("quick") < np.where(short_episode, P.QUICK_RETURN_SHARE[0], P.QUICK_RETURN_SHARE[1])
+    gap_mean = np.where(quick, P.QUICK_RETURN_MEAN_DAYS,
+                        np.where(classed, table.return_mean_days[latent], P.UNCLASSED_RETURN[1]))
+    next_referral = closure + 1 + floor_int(exponential(u("gap"), gap_mean))
+    has_next = ((u("ret") < return_prob) & (reason != "RC1") & (closure_raw < b18) & (next_referral <= data_end)
+                & (next_referral <= b18 - LAST_REFERRAL_BEFORE_18_DAYS))
+
+    counts = np.where(care, 1 + reentry, 0)
+    row, nth = _repeat(counts)
+    second = nth == 1
+
+    def field(name: str) -> np.ndarray:
+        return np.where(second, p2[name][row], p1[name][row])
+    periods = _lists(counts, pa.StructArray.from_arrays(
+        [pa.array(nth + 1, pa.int32()), _dates(field("start")), _dates(field("end")),
+         pa.array(field("rec"), pa.string()), pa.array(field("n_episodes"), pa.int32())], fields=list(PERIOD)), care)
+    indicator_lists = _lists(np.where(classed, P.N_IND, 0), pa.array(ind[classed].ravel(), pa.int32()), classed)
+    a2_ind = has_a2 & classed
+    a2_indicator_lists = _lists(np.where(a2_ind, P.N_IND, 0), pa.array(ind[a2_ind].ravel(), pa.int32()), a2_ind)
+    return {
+        "child_id": (c["child_id"], None), "birth_date": (birth, None), "birthday_18": (b18, None),
+        "black": (c["black"], None), "child_type": (c["child_type"], None), "referral_date": (r, None),
+        "cy": (cy, None), "age_at_referral": (age, None), "latent_class": (latent, None),
+        "class_id": (latent, classed), "referral_nfa": (nfa, None), "no_factor": (no_factor, None),
+        "referral_source": (source, None),
+        "primary_need": (np.where(classed, table.primary_need[latent], "N9"), None),
+        "closure_date": (closure, None), "closure_reason": (reason, None),
+        "a1_start": (a1_start, assessed), "a1_auth": (a1_auth, assessed), "a1_ind": (indicator_lists, None),
+        "a1_codes": (codes[1], None), "a2_start": (a2_start, has_a2), "a2_auth": (a2_auth, has_a2),
+        "a2_ind": (a2_indicator_lists, None), "a2_codes": (codes[2], None), "s47": (s47, None),
+        "s47_start": (s47_start, s47), "icpc_date": (icpc, cp), "cp": (cp, None), "cp_start": (icpc, cp),
+        "cp_end": (cp_end, cp), "cp_initial_category": (initial, cp), "cp_latest_category": (latest, cp),
+        "cp_previous": (c["cpp_count"], cp), "cp_reviews": (reviews, None),
+        "cin_plan_start": (cin_start, has_cin), "cin_plan_end": (cin_end, has_cin), "care": (care, None),
+        "care_start": (care_start, care), "care_periods": (periods, None),
+        "next_referral_date": (next_referral, has_next), "cpp_count": (c["cpp_count"], None),
+        "round": (np.full(n, k), None),
+    }
+
+
+def _repeat(counts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """For list columns with ``counts`` items per row: each item's row and its position in the row's list."""
+    row = np.repeat(np.arange(len(counts)), counts)
+    starts = np.concatenate([[0], np.cumsum(counts)[:-1]])
+    return row, np.arange(len(row)) - starts[row]
+
+
+def _lists(counts: np.ndarray, items: pa.Array, present: np.ndarray) -> pa.Array:
+    offsets = np.concatenate([[0], np.cumsum(counts)]).astype(np.int32)
+    return pa.ListArray.from_arrays(pa.array(offsets), items, mask=pa.array(~present))
+
+
+def _dates(days: np.ndarray, present: np.ndarray | None = None) -> pa.Array:
+    mask = None if present is None else ~present
+    return pa.array(np.asarray(days, dtype=np.int32), pa.int32(), mask=mask).cast(pa.date32())
+
+
+def _codes(raw: np.ndarray, ind: np.ndarray, no_factor: np.ndarray, present: np.ndarray) -> pa.Array:
+    """The codes of the indicators set, in indicator order; code 21 alone for an assessment without factors."""
+    chosen = (ind == 1) & ~no_factor[:, None]
+    raw = raw.copy()
+    raw[no_factor, 0] = "21"
+    chosen[no_factor, 0] = True
+    chosen[~present] = False
+    return _lists(chosen.sum(axis=1), pa.array(raw[chosen], pa.string()), present)
+
+
+def _arrow(columns: dict[str, tuple]) -> pa.RecordBatch:
+    arrays = []
+    for field in SCHEMA:
+        values, present = columns[field.name]
+        if isinstance(values, pa.Array):
+            arrays.append(values)
+        elif pa.types.is_date32(field.type):
+            arrays.append(_dates(values, present))
+        else:
+            arrays.append(pa.array(values, field.type, mask=None if present is None else ~present))
+    return pa.RecordBatch.from_arrays(arrays, schema=SCHEMA)
+
+
+def _days(column: pa.Array) -> np.ndarray:
+    return column.cast(pa.int32()).to_numpy(zero_copy_only=False).astype(np.int64)
+
+
+def histories(batch: pa.RecordBatch, seed: int, data_end: int) -> Iterator[pa.RecordBatch]:
+    """Every referral of the children in ``batch`` (CHILD_COLUMNS and first_referral), round by round."""
+    c = {"child_id": batch.column("child_id").to_numpy().astype(np.int64),
+         "birth_date": _days(batch.column("birth_date")), "birthday_18": _days(batch.column("birthday_18")),
+         "black": batch.column("black").to_numpy(zero_copy_only=False).astype(bool),
+         "child_type": batch.column("child_type").to_numpy().astype(np.int64),
+         "referral_date": _days(batch.column("first_referral"))}
+    c["prev_class"] = np.full(len(c["child_id"]), -1)
+    c["cpp_count"] = np.zeros(len(c["child_id"]), dtype=np.int64)
+    for k in range(MAX_ROUNDS):
+        if len(c["child_id"]) == 0:
+            return
+        columns = episode_round(c, seed, k, data_end)
+        yield _arrow(columns)
+        next_date, back = columns["next_referral_date"]
+        c = {name: c[name][back] for name in CHILD_COLUMNS} | {
+            "referral_date": next_date[back], "prev_class": columns["latent_class"][0][back],
+            "cpp_count": c["cpp_count"][back] + columns["cp"][0][back]}
+    if len(c["child_id"]):
+        raise RuntimeError(f"children still being re-referred after {MAX_ROUNDS} rounds: raise MAX_ROUNDS")
 
 
 def simulate_referrals(spark: SparkSession, children: DataFrame, seed: int, data_end: date, work_dir: Path,
                        log_step=None) -> DataFrame:
-    """All referrals of all children (one row per episode), materialised round by round under work_dir."""
-    state = children.select(*CHILD_COLUMNS, F.col("first_referral").alias("referral_date"),
-                            F.lit(-1).alias("prev_class"), F.lit(0).alias("cpp_count"))
-    for k in range(MAX_ROUNDS):
-        # Two materialised halves: one query per round would generate code too large to compile.
-        half = str(work_dir / "assessed" / f"round={k}")
-        assessment_step(state, seed, k).write.mode("overwrite").parquet(half)
-        path = str(work_dir / "referrals" / f"round={k}")
-        (pathway_step(spark.read.parquet(half), seed, k, data_end).drop("round")
-         .write.mode("overwrite").parquet(path))
-        done = spark.read.parquet(path)
-        state = done.where(F.col("next_referral_date").isNotNull()).select(
-            *CHILD_COLUMNS, F.col("next_referral_date").alias("referral_date"),
-            F.col("latent_class").alias("prev_class"),
-            (F.col("cpp_count") + F.col("cp").cast("int")).alias("cpp_count"))
-        remaining = state.count()
-        if log_step:
-            log_step(f"referral round {k} done: {remaining} children come back")
-        if remaining == 0:
-            break
-    else:
-        raise RuntimeError(f"children still being re-referred after {MAX_ROUNDS} rounds: raise MAX_ROUNDS")
-    return spark.read.parquet(str(work_dir / "referrals"))
+    """All referrals of all children (one row per episode), materialised under work_dir (partitioned by round)."""
+    end_day = (data_end - date(1970, 1, 1)).days
+    path = str(work_dir / "referrals")
+    (children.select(*CHILD_COLUMNS, "first_referral")
+     .mapInArrow(lambda batches: (out for b in batches for out in histories(b, seed, end_day)),
+                 from_arrow_schema(SCHEMA))
+     .write.mode("overwrite").partitionBy("round").parquet(path))
+    referrals = spark.read.parquet(path)
+    if log_step:
+        counts: dict[int, int] = dict(referrals.groupBy("round").count().collect())
+        log_step(f"referral histories: {sum(counts.values())} referrals in {len(counts)} rounds "
+                 f"(children per round: {', '.join(str(counts[k]) for k in sorted(counts))})")
+    return referrals

@@ -1,16 +1,16 @@
 """Assessment factors from the latent class model, and the raw codes each year's return would use.
 
 Indicators are independent Bernoulli draws given the class, conditioned on at least one factor (up to two
-tries, then the class's signature factor): the model an LCA on assessments with factors estimates.
+tries, then the class's signature factor): the model an LCA on assessments with factors estimates. numpy, for the
+referral rounds (episodes.py); draws are ``hashing`` uniforms keyed on what they describe.
 """
 from __future__ import annotations
 
-from pyspark.sql import Column, DataFrame
-from pyspark.sql import functions as F
+import numpy as np
 
 from csc_demand.codes import INDICATOR_NAMES, INDICATORS
 from csc_demand.synth import params as P
-from csc_demand.synth.rand import literal_array, uniform
+from csc_demand.synth.hashing import hash_keys, to_uniform
 
 TRIES = 2
 N = len(INDICATOR_NAMES)
@@ -23,55 +23,50 @@ CRIMINAL_EXPLOITATION_SHARE = 0.47  # 24A among gangs/criminal exploitation from
 
 
 def class_table_rows() -> list[tuple[int, list[float], int]]:
-    """(class, P(indicator | class) row, signature indicator) for a small broadcast table."""
+    """(class, P(indicator | class) row, signature indicator) per class."""
     probs = P.conditional_probabilities()
     return [(k, [float(p) for p in probs[k]], int(probs[k].argmax())) for k in range(P.K)]
 
 
-def with_indicators(df: DataFrame, name: str, seed: int, keys: list, probs: Column, signature: Column,
-                    when: Column) -> DataFrame:
-    """Adds ``name``: array<int> of 34 indicators drawn with the class's probabilities, at least one set.
-
-    Unrolled over the indicators (no lambdas) so the draws compile with codegen; each try is its own column so the
-    choice between tries does not repeat the hashing.
-    """
-    tries = {f"_{name}_t{t}": F.array(*[F.when(uniform(seed, *keys, F.lit("factor"), F.lit(t), F.lit(j))
-                                               < F.element_at(probs, j + 1), 1).otherwise(0) for j in range(N)])
-             for t in range(TRIES)}
-    df = df.withColumns({c: F.when(when, expr) for c, expr in tries.items()})
-    result = F.array(*[F.when(signature == j, 1).otherwise(0) for j in range(N)])
-    for column in reversed(list(tries)):
-        result = F.when(F.array_contains(F.col(column), 1), F.col(column)).otherwise(result)
-    return df.withColumn(name, F.when(when, result)).drop(*tries)
-
-
-def _unsplit_share(year: Column) -> Column:
-    expr = F.when(year < 2021, F.lit(1.0))
-    for y, share in UNSPLIT_SHARE.items():
-        expr = expr.when(year == y, F.lit(share))
-    return expr.otherwise(F.lit(UNSPLIT_SHARE_LATER))
+def indicators(state: np.ndarray, latent_class: np.ndarray) -> np.ndarray:
+    """(rows x 34) 0/1 indicators drawn with each row's class probabilities, at least one set: the first of two
+    tries with any factor, else the class's signature factor. ``state``: the rows' hash of their keys."""
+    rows = class_table_rows()
+    probs = np.array([r[1] for r in rows])[latent_class]
+    signature = np.array([r[2] for r in rows])[latent_class]
+    result = np.zeros((len(latent_class), N), dtype=np.int32)
+    result[np.arange(len(latent_class)), signature] = 1
+    factor = hash_keys(state, "factor")
+    for t in reversed(range(TRIES)):
+        at_t = hash_keys(factor, t)
+        drawn = np.stack([to_uniform(hash_keys(at_t, j)) for j in range(N)], axis=1) < probs
+        result = np.where(drawn.any(axis=1, keepdims=True), drawn.astype(np.int32), result)
+    return result
 
 
-def _split_abuse_code(u: Column, u2: Column, year: Column, stem: str, indicator: str) -> Column:
-    return (F.when(u < _unsplit_share(year), F.lit(f"{stem}A"))
-            .when(u2 < CHILD_ON_CHILD_SHARE[indicator], F.lit(f"{stem}B"))
-            .otherwise(F.lit(f"{stem}C")))
+def _unsplit_share(year: np.ndarray) -> np.ndarray:
+    share = np.where(year < 2021, 1.0, UNSPLIT_SHARE_LATER)
+    for y, s in UNSPLIT_SHARE.items():
+        share = np.where(year == y, s, share)
+    return share
 
 
-def raw_codes(seed: int, keys: list, indicators: Column, year: Column) -> Column:
-    """array<string> of raw factor codes (in indicator order) for the collection year of the assessment."""
-    fostered = INDICATORS["privately_fostered"]
-
-    def code(j: int) -> Column:
-        name = INDICATOR_NAMES[j]
-        u = uniform(seed, *keys, F.lit("code"), F.lit(j))
+def raw_codes(state: np.ndarray, year: np.ndarray) -> np.ndarray:
+    """(rows x 34) the raw factor code each indicator would be returned as in the collection ``year``."""
+    codes = np.empty((len(year), N), dtype=object)
+    for j, name in enumerate(INDICATOR_NAMES):
         if name == "privately_fostered":
-            return F.element_at(literal_array(fostered), F.floor(u * len(fostered)).cast("int") + 1)
-        if name in ("physical_abuse", "sexual_abuse"):
-            u2 = uniform(seed, *keys, F.lit("code2"), F.lit(j))
-            return _split_abuse_code(u, u2, year, INDICATORS[name][0][:2], name)
-        if name == "gangs_criminal_exploitation":
-            return F.when((year >= 2022) & (u < CRIMINAL_EXPLOITATION_SHARE), F.lit("24A")).otherwise(F.lit("13A"))
-        return F.lit(INDICATORS[name][0])
-
-    return F.array_compact(F.array(*[F.when(F.element_at(indicators, j + 1) == 1, code(j)) for j in range(N)]))
+            u = to_uniform(hash_keys(state, "code", j))
+            fostered = np.array(INDICATORS[name], dtype=object)
+            codes[:, j] = fostered[np.floor(u * len(fostered)).astype(np.int64)]
+        elif name in ("physical_abuse", "sexual_abuse"):
+            u, u2 = to_uniform(hash_keys(state, "code", j)), to_uniform(hash_keys(state, "code2", j))
+            stem = INDICATORS[name][0][:2]
+            codes[:, j] = np.where(u < _unsplit_share(year), f"{stem}A",
+                                   np.where(u2 < CHILD_ON_CHILD_SHARE[name], f"{stem}B", f"{stem}C"))
+        elif name == "gangs_criminal_exploitation":
+            u = to_uniform(hash_keys(state, "code", j))
+            codes[:, j] = np.where((year >= 2022) & (u < CRIMINAL_EXPLOITATION_SHARE), "24A", "13A")
+        else:
+            codes[:, j] = INDICATORS[name][0]
+    return codes

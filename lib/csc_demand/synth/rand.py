@@ -40,12 +40,6 @@ def normal(u1: Column, u2: Column) -> Column:
     return F.sqrt(F.lit(-2.0) * F.log(u1)) * F.cos(F.lit(2.0 * math.pi) * u2)
 
 
-def lognormal_days(u1: Column, u2: Column, median_days, sigma: float) -> Column:
-    """Whole days >= 1 from a log-normal with the given median."""
-    value = F.exp(F.log(_col(median_days)) + F.lit(sigma) * normal(u1, u2))
-    return F.greatest(F.lit(1), F.floor(value).cast("int"))
-
-
 def cumulative(weights: Sequence[float] | np.ndarray) -> list[float]:
     total = float(sum(weights))
     out, acc = [], 0.0
@@ -107,7 +101,3 @@ def pick(u: Column, values: Sequence, weights: Sequence[float]) -> Column:
     for value, bound in zip(values[1:-1], cum[1:-1], strict=True):
         expr = expr.when(u < F.lit(bound), F.lit(value))
     return expr.otherwise(F.lit(values[-1]))
-
-
-def bernoulli_logit(u: Column, logit: Column) -> Column:
-    return u < F.lit(1.0) / (F.lit(1.0) + F.exp(-logit))
