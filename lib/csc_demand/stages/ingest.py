@@ -8,16 +8,14 @@ received / accepted / quarantined and the Delta versions written. Exit code 1 wh
 from __future__ import annotations
 
 import argparse
-from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from functools import partial
-from typing import TypeVar
 
 from pyspark import StorageLevel
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
+from csc_demand.concurrency import concurrently
 from csc_demand.config import SYNTHETIC_ONLY_KEY, Config
 from csc_demand.errors import ConcurrentWriteError, ConfigurationError, InputFileError
 from csc_demand.io import delta
@@ -47,11 +45,9 @@ from csc_demand.transform.silver_tables import (
 
 HELP = "Load CIN census XML, SSDA903 and NPD files into bronze and silver Delta tables, with quality rules"
 MANIFEST = "files"
-PARALLEL_TABLES = 4  # Delta tables written at the same time
 # Silver validation caches every record set; with the configured few shuffle partitions a national load makes
 # cached blocks of hundreds of MB that overflow the heap, so big loads get one partition per this many bronze rows.
 BRONZE_ROWS_PER_SHUFFLE_PARTITION = 250_000
-R = TypeVar("R")
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -71,13 +67,6 @@ def _previous_manifest(spark: SparkSession, cfg: Config) -> dict[str, dict]:
         return {}
     rows = delta.read_table(spark, cfg, "bronze", MANIFEST).collect()  # one row per file: small
     return {row["source_file"]: row.asDict() for row in rows}
-
-
-def concurrently(tasks: list[Callable[[], R]]) -> list[R]:
-    """Run the tasks a few at a time (one Delta table each): commits and query planning run on the driver, so
-    jobs for several tables overlap instead of leaving the executors idle in between. Results in task order."""
-    with ThreadPoolExecutor(max_workers=PARALLEL_TABLES) as pool:
-        return list(pool.map(lambda task: task(), tasks))
 
 
 def _load_kind(spark: SparkSession, cfg: Config, log: RunLog, kind: str, todo: list[FileCheck],

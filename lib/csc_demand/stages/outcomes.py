@@ -1,18 +1,20 @@
 """``csc-demand outcomes``: silver (+ gold.assessment_category when present) -> outcome gold tables + MLflow run.
 
 Steps: read inputs and record their Delta versions; fix the end of follow-up; build and write each measure's
-row-level table, then the aggregates from the written table (so each heavy computation runs once); log headline
-figures to an MLflow run named "outcomes" whose params are the input versions.
+row-level table, then the aggregates from the written table (so each heavy computation runs once), a few tables
+at a time; log headline figures to an MLflow run named "outcomes" whose params are the input versions.
 """
 from __future__ import annotations
 
 import argparse
+from collections.abc import Callable
 from datetime import date
 
 from pyspark.errors import PySparkException
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
+from csc_demand.concurrency import concurrently
 from csc_demand.config import Config
 from csc_demand.io import delta
 from csc_demand.model.labelling import load_categories
@@ -102,6 +104,7 @@ def _write(df: DataFrame, cfg: Config, log: RunLog, table: str) -> DataFrame:
 
 
 def _odds_ratios_or_empty(pathways: DataFrame, with_categories: bool, log: RunLog) -> DataFrame:
+    log.step("fitting pathway logistic regressions (MLlib GLR, binomial)")
     try:
         return pathway_odds_ratios(pathways, with_categories)
     except PySparkException as err:  # e.g. a singular design on a tiny extract: report it, keep the rest
@@ -172,37 +175,10 @@ def run(args: argparse.Namespace, cfg: Config, log: RunLog) -> int:
     log.step(f"follow-up ends {end_date}; pathway window {window} months; cross-LA linking {cross_la}")
     children, groupings = inputs["children"], (["category_name"] if categories is not None else [])
 
-    windows = _write(referral_windows(inputs["referrals"], children, end_date,
-                                      referral_categories(inputs["assessments"], categories), cross_la),
-                     cfg, log, "referral_windows")
-    rereferrals = _write(rereferral_rates(windows), cfg, log, "rereferral_rates")
-    plans = _write(plan_sequence(inputs["cp_plans"], children, end_date,
-                                 referral_categories(inputs["assessments"], categories), cross_la),
-                   cfg, log, "cp_plan_sequence")
-    plan_rates = _write(repeat_plan_rates(plans), cfg, log, "repeat_plan_rates")
-    _write(cp_plans_by_abuse(plans, inputs["cp_plans"], children), cfg, log, "cp_plans_by_abuse")
-    reentry = _write(care_reentry(inputs["care_periods"], children, end_date,
-                                  dated_categories(inputs["assessments"], categories), cross_la),
-                     cfg, log, "care_reentry")
-    _write(care_periods_by_category(reentry), cfg, log, "care_periods_by_category")
-    survival = (survival_estimates(windows, SURVIVAL_MEASURES[0], groupings)
-                .unionByName(survival_estimates(plans, SURVIVAL_MEASURES[1], groupings))
-                .unionByName(survival_estimates(reentry, SURVIVAL_MEASURES[2], groupings)))
-    survival = _write(survival, cfg, log, "survival_estimates")
-
     authorised_from = first_collection_day(inputs["assessments"], "silver.assessments")
     log.step(f"pathways and trends: assessments authorised from {authorised_from} (the first collection year with "
              "assessments; earlier ones are in the returns only because their referral was still open)")
     log.metric("pathway_authorised_from", authorised_from.isoformat())
-    pathways = _write(assessment_pathways(inputs["assessments"], inputs["cp_plans"], inputs["care_periods"], children,
-                                          end_date, authorised_from, window, categories, cross_la),
-                      cfg, log, "assessment_pathways")
-    rates = _write(pathway_rates(pathways), cfg, log, "pathway_rates")
-    _write(pathway_factor_combinations(pathways, inputs["assessments"]), cfg, log, "pathway_factor_combinations")
-    _write(category_demographics(pathways), cfg, log, "category_demographics")
-    log.step("fitting pathway logistic regressions (MLlib GLR, binomial)")
-    _write(_odds_ratios_or_empty(pathways, categories is not None, log), cfg, log, "pathway_odds_ratios")
-
     look = lookback(inputs["school_outcomes"], first_collection_day(inputs["referrals"], "silver.referrals"),
                     cfg.outcomes.education_lookback_years)
     log.step(f"education: CIN history from {look.history_from}; KS4 cohorts with "
@@ -210,19 +186,46 @@ def run(args: argparse.Namespace, cfg: Config, log: RunLog) -> int:
              f"{look.label or 'none (education tables are empty)'}")
     log.metric("education_history_from", look.history_from.isoformat())
     log.metric("education_ks4_years", look.label)
-    involvement = _write(pupil_involvement(inputs["school_outcomes"], children, inputs["referrals"],
-                                           inputs["cp_plans"], inputs["care_periods"], inputs["assessments"],
-                                           categories, look),
-                         cfg, log, "education_involvement")
-    _write(education_gaps(involvement), cfg, log, "education_gaps")
-    _write(sen_gaps(involvement), cfg, log, "education_sen_gaps")
-    _write(education_by_category(involvement), cfg, log, "education_by_category")
-    _write(category_trends(categories, inputs["assessments"], authorised_from), cfg, log, "category_trends")
+
+    # Two waves of tables written a few at a time: the row-level tables, then what is aggregated from them (read
+    # back from Delta, so each heavy computation runs once).
+    def write(table: str, build: Callable[[], DataFrame]) -> Callable[[], DataFrame]:
+        return lambda: _write(build(), cfg, log, table)
     complex_ids = [c.id for c in load_categories() if c.complex]
-    _write(complexity_trends(inputs["assessments"], categories, complex_ids, authorised_from), cfg, log,
-           "complexity_trends")
-    _write(category_thresholds(inputs["assessments"], categories, cin_plans, inputs["cp_plans"],
-                               inputs["care_periods"], authorised_from), cfg, log, "category_thresholds")
+    windows, plans, reentry, pathways, involvement, *_ = concurrently([
+        write("referral_windows", lambda: referral_windows(
+            inputs["referrals"], children, end_date, referral_categories(inputs["assessments"], categories), cross_la)),
+        write("cp_plan_sequence", lambda: plan_sequence(
+            inputs["cp_plans"], children, end_date, referral_categories(inputs["assessments"], categories), cross_la)),
+        write("care_reentry", lambda: care_reentry(
+            inputs["care_periods"], children, end_date, dated_categories(inputs["assessments"], categories), cross_la)),
+        write("assessment_pathways", lambda: assessment_pathways(
+            inputs["assessments"], inputs["cp_plans"], inputs["care_periods"], children, end_date, authorised_from,
+            window, categories, cross_la)),
+        write("education_involvement", lambda: pupil_involvement(
+            inputs["school_outcomes"], children, inputs["referrals"], inputs["cp_plans"], inputs["care_periods"],
+            inputs["assessments"], categories, look)),
+        write("category_trends", lambda: category_trends(categories, inputs["assessments"], authorised_from)),
+        write("complexity_trends", lambda: complexity_trends(
+            inputs["assessments"], categories, complex_ids, authorised_from)),
+        write("category_thresholds", lambda: category_thresholds(
+            inputs["assessments"], categories, cin_plans, inputs["cp_plans"], inputs["care_periods"],
+            authorised_from))])
+    rereferrals, plan_rates, survival, rates, *_ = concurrently([
+        write("rereferral_rates", lambda: rereferral_rates(windows)),
+        write("repeat_plan_rates", lambda: repeat_plan_rates(plans)),
+        write("survival_estimates", lambda: survival_estimates(windows, SURVIVAL_MEASURES[0], groupings)
+              .unionByName(survival_estimates(plans, SURVIVAL_MEASURES[1], groupings))
+              .unionByName(survival_estimates(reentry, SURVIVAL_MEASURES[2], groupings))),
+        write("pathway_rates", lambda: pathway_rates(pathways)),
+        write("pathway_odds_ratios", lambda: _odds_ratios_or_empty(pathways, categories is not None, log)),
+        write("cp_plans_by_abuse", lambda: cp_plans_by_abuse(plans, inputs["cp_plans"], children)),
+        write("care_periods_by_category", lambda: care_periods_by_category(reentry)),
+        write("pathway_factor_combinations", lambda: pathway_factor_combinations(pathways, inputs["assessments"])),
+        write("category_demographics", lambda: category_demographics(pathways)),
+        write("education_gaps", lambda: education_gaps(involvement)),
+        write("education_sen_gaps", lambda: sen_gaps(involvement)),
+        write("education_by_category", lambda: education_by_category(involvement))])
 
     figures = headline_figures(survival, rereferrals, plan_rates, rates,
                                headline_from_year(inputs["referrals"], inputs["assessments"]))
