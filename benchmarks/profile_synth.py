@@ -32,7 +32,7 @@ from results_file import save_keeping_previous
 
 RESULTS = Path(__file__).parent / "results" / "synth_profile.json"
 WATCHED = ["simulate_referrals", "histories", "episode_round", "children", "indicators", "raw_codes",
-           "draw_class", "uniform", "literal_table", "withColumn", "write_files", "_materialise", "send_command",
+           "draw_class", "uniform", "withColumn", "write_files", "_materialise", "send_command",
            "getActiveSession"]
 
 

@@ -2,14 +2,16 @@
 numpy draws of the referral rounds against the Spark expressions they replaced."""
 from __future__ import annotations
 
+import bisect
+
 import numpy as np
 from csc_demand.codes import ALL_FACTOR_CODES, INDICATOR_NAMES
 from csc_demand.synth import episodes
 from csc_demand.synth import params as P
 from csc_demand.synth.factors import indicators, raw_codes
 from csc_demand.synth.hashing import SPARK_SEED, hash_keys, to_uniform
-from csc_demand.synth.population import draw_class
-from csc_demand.synth.rand import uniform
+from csc_demand.synth.population import children, pmr_for
+from csc_demand.synth.rand import cumulative, uniform
 from pyspark.sql import functions as F
 from sklearn.metrics import adjusted_rand_score
 
@@ -83,18 +85,30 @@ def test_raw_codes_follow_the_collection_year():
 
 def test_numpy_draws_equal_the_spark_expressions(spark):
     """The rounds' draws (numpy) equal Spark's xxhash64 uniforms for the same keys (long ids, int and string
-    literals, strings past one 8-byte word), and the class drawn from them equals population.draw_class."""
+    literals, strings past one 8-byte word), and the children's pupil references equal ``pmr_for`` (which the
+    never-referred pupils get)."""
     ids = np.array([0, 1, 7, 12_345, 4_299_999, 2**40 + 3, -5])
     keys = [(20240601, 3, "class"), (11, 0, "factor", 1, 33), (7, "a1d"), (9, "purpose_longer_than_8")]
     df = spark.createDataFrame([(int(i), int(y)) for i, y in zip(ids, [2007, 2008, 2015, 2019, 2021, 2026, 2030],
                                                                   strict=True)], "id long, year int")
     df = df.select("id", "year", *[uniform(k[0], F.col("id"), *[F.lit(x) for x in k[1:]]).alias(f"u{n}")
                                    for n, k in enumerate(keys)])
-    df = df.withColumn("class", draw_class(F.col("u0"), F.col("year"))).orderBy("id").toPandas()
+    df = df.orderBy("id").toPandas()
     order = np.argsort(ids)
     for n, (seed, *rest) in enumerate(keys):
         assert np.array_equal(to_uniform(hash_keys(SPARK_SEED, seed, ids, *rest))[order], df[f"u{n}"].to_numpy()), keys[n]
-    assert np.array_equal(episodes.draw_class(df["u0"].to_numpy(), df["year"].to_numpy()), df["class"].to_numpy())
+    kids = children(0.0001, 20240601, 2015, 2021).to_pandas()
+    spark_pmr = spark.createDataFrame(kids[["child_id"]]).select(pmr_for(F.col("child_id"), 20240601).alias("pmr"))
+    assert [r.pmr for r in spark_pmr.collect()] == kids["pmr"].tolist()
+
+
+def test_class_draws_follow_each_years_cumulative_sizes():
+    """draw_class against bisect on each year's cumulative draw weights (years clamped to 2008..2026)."""
+    u = np.linspace(0.0005, 0.9995, 1000)
+    for year in (2005, 2008, 2015, 2021, 2026, 2030):
+        cum = cumulative(P.draw_weights(min(max(year, 2008), 2026)))
+        expected = [min(bisect.bisect_right(cum, x), P.K - 1) for x in u]
+        assert episodes.draw_class(u, np.full(u.size, year)).tolist() == expected, year
 
 
 def test_date_helpers_follow_spark(spark):
@@ -110,13 +124,10 @@ def test_date_helpers_follow_spark(spark):
 
 def test_literal_arrays_from_sql_text_equal_element_by_element_literals(spark):
     # Written as one SQL expression for speed; F.lit per element is the reference (values and types).
-    from csc_demand.synth.population import class_cum_by_year
-    from csc_demand.synth.rand import literal_array, literal_table
+    from csc_demand.synth.rand import literal_array
 
-    table = class_cum_by_year()
     values = [0.1, 1e-9, 1.0 + 1e-9, 1 / 3, 2.5e7]
-    pairs = [(literal_table(table), F.array(*[F.array(*[F.lit(v) for v in row]) for row in table])),
-             (literal_array(values), F.array(*[F.lit(v) for v in values])),
+    pairs = [(literal_array(values), F.array(*[F.lit(v) for v in values])),
              *[(literal_array([v]), F.array(F.lit(v))) for v in (7, 2**40, "18A", True)]]
     df = spark.range(1).select(*[c.alias(f"{side}{i}") for i, pair in enumerate(pairs) for side, c in zip("or", pair, strict=True)])
     row = df.collect()[0]

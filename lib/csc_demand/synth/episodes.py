@@ -21,9 +21,21 @@ from pyspark.sql.pandas.types import from_arrow_schema
 
 from csc_demand.codes import ABUSE_CATEGORIES, REFERRAL_SOURCES
 from csc_demand.synth import params as P
+from csc_demand.synth.draws import (
+    Draws,
+    add_months,
+    bernoulli_logit,
+    collection_year,
+    draw_class,
+    exponential,
+    floor_int,
+    greatest,
+    lognormal_days,
+    pick,
+    pick_index,
+)
 from csc_demand.synth.factors import class_table_rows, indicators, raw_codes
-from csc_demand.synth.hashing import SPARK_SEED, hash_keys, to_uniform
-from csc_demand.synth.population import class_cum_by_year
+from csc_demand.synth.hashing import hash_keys
 from csc_demand.synth.rand import cumulative
 
 MAX_ROUNDS = 25
@@ -69,79 +81,6 @@ REFERRAL_FIELDS = (
     ("care_periods", pa.list_(PERIOD)), ("next_referral_date", pa.date32()),
     ("cpp_count", pa.int32()), ("round", pa.int32()))
 SCHEMA = pa.schema(REFERRAL_FIELDS)
-
-
-# ---- helpers: draws, categorical picks and dates (as Spark evaluates them) ------------------------------------
-
-class Draws:
-    """U(0,1) per row for a purpose: Spark's ``uniform(seed, child_id, k, purpose)``, the key hashed once."""
-
-    def __init__(self, seed: int, child_id: np.ndarray, k: int):
-        self.state = hash_keys(SPARK_SEED, seed, child_id, k)
-
-    def __call__(self, purpose: str) -> np.ndarray:
-        return to_uniform(hash_keys(self.state, purpose))
-
-
-def pick_index(u: np.ndarray, cum) -> np.ndarray:
-    """0-based bucket of u: the first i with u < cum[i], else the last (a list, or one row of bounds per u)."""
-    cum = np.asarray(cum)
-    if cum.ndim == 1:
-        return np.minimum(np.searchsorted(cum, u, side="right"), len(cum) - 1)
-    return np.minimum((cum[:, :-1] <= u[:, None]).sum(axis=1), cum.shape[1] - 1)
-
-
-def pick(u: np.ndarray, values, weights) -> np.ndarray:
-    return np.array(values, dtype=object)[pick_index(u, cumulative(weights))]
-
-
-def floor_int(x: np.ndarray) -> np.ndarray:
-    return np.floor(x).astype(np.int64)
-
-
-def exponential(u: np.ndarray, mean) -> np.ndarray:
-    return -np.log(u) * mean
-
-
-def lognormal_days(u1: np.ndarray, u2: np.ndarray, median_days: float, sigma: float) -> np.ndarray:
-    normal = np.sqrt(-2.0 * np.log(u1)) * np.cos(2.0 * np.pi * u2)
-    return np.maximum(1, floor_int(np.exp(np.log(median_days) + sigma * normal)))
-
-
-def bernoulli_logit(u: np.ndarray, logit: np.ndarray) -> np.ndarray:
-    return u < 1.0 / (1.0 + np.exp(-logit))
-
-
-def year_month(days: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    months = days.astype("datetime64[D]").astype("datetime64[M]").astype(np.int64)
-    return months // 12 + 1970, months % 12 + 1
-
-
-def collection_year(days: np.ndarray) -> np.ndarray:
-    year, month = year_month(days)
-    return year + (month >= 4)
-
-
-def add_months(days: np.ndarray, months: int) -> np.ndarray:
-    """Spark's add_months: the same day of the month, or the month's last day when it has fewer."""
-    d = days.astype("datetime64[D]")
-    month_start = d.astype("datetime64[M]")
-    target = month_start + months
-    length = ((target + 1).astype("datetime64[D]") - target.astype("datetime64[D]")).astype(np.int64)
-    day = (d - month_start.astype("datetime64[D]")).astype(np.int64)
-    return target.astype("datetime64[D]").astype(np.int64) + np.minimum(day, length - 1)
-
-
-def draw_class(u: np.ndarray, year: np.ndarray) -> np.ndarray:
-    """A class drawn from the year's class sizes (years clamped to 2008..2026), as population.draw_class."""
-    table = np.array(class_cum_by_year())
-    return pick_index(u, table[np.clip(year, 2008, 2026) - 2008])
-
-
-def greatest(*pairs: tuple[np.ndarray, np.ndarray]) -> np.ndarray:
-    """Spark's greatest over nullable dates (value, present): nulls skipped."""
-    low = np.iinfo(np.int64).min
-    return np.max(np.stack([np.where(present, value, low) for value, present in pairs]), axis=0)
 
 
 class ClassTable:

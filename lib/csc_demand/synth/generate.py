@@ -9,6 +9,7 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
+import pyarrow.parquet as pq
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
@@ -72,7 +73,9 @@ def generate(spark: SparkSession, out_dir, scale: float, seed: int, defects: flo
     data_end = date(last_year, 3, 31)
 
     step(f"children: scale {scale}, {len(la_codes)} LAs, seed {seed}")
-    kids = _materialise(spark, children(spark, scale, seed, first_year, last_year), work / "children")
+    (work / "children").mkdir(parents=True)
+    pq.write_table(children(scale, seed, first_year, last_year), work / "children" / "part-0.parquet")
+    kids = spark.read.parquet(str(work / "children"))
     step("referral histories")
     referrals = simulate_referrals(spark, kids, seed, data_end, work, step)
 
@@ -146,9 +149,10 @@ def generate(spark: SparkSession, out_dir, scale: float, seed: int, defects: flo
     (kids.select("la_code", F.col("la_child_id").alias("child_id"), "pmr", "upn", "birth_date", "sex", "ethnicity",
                  "disabled", F.element_at(F.array(*[F.lit(c) for c in P.CLASS_NAMES]),
                                           F.col("child_type") + 1).alias("child_type"))
-     .write.mode("overwrite").parquet(str(truth_dir / "children.parquet")))
+     .orderBy("la_code", "child_id").write.mode("overwrite").parquet(str(truth_dir / "children.parquet")))
     (pupils.select("pmr", "ks4_year", "level", "n_episodes", "open_31_march", "disabled", "sen", "att8",
-                   "excluded", "permanent").write.mode("overwrite").parquet(str(truth_dir / "pupils.parquet")))
+                   "excluded", "permanent")
+     .orderBy("pmr", "ks4_year").write.mode("overwrite").parquet(str(truth_dir / "pupils.parquet")))
 
     step("summary")
     result: dict[str, Any] = {

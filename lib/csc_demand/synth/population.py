@@ -8,19 +8,16 @@ from __future__ import annotations
 import math
 from datetime import date
 
-from pyspark.sql import DataFrame, SparkSession, Window
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
 from pyspark.sql import functions as F
 
 from csc_demand.codes import DISABILITY_CODES, ETHNICITY_GROUP
+from csc_demand.synth import draws
 from csc_demand.synth import params as P
-from csc_demand.synth.rand import (
-    add_uniforms,
-    cumulative,
-    literal_array,
-    literal_table,
-    pick_index,
-    uniform,
-)
+from csc_demand.synth.draws import Draws, add_months, draw_class, floor_int, pick_index
+from csc_demand.synth.rand import cumulative
 
 N_LA_NATIONAL = 152
 # Children ever referred 2007-2021 at scale 1.0: 3.9M gave 3.82M assessments in 2014-15..2020-21 (seed 7,
@@ -72,17 +69,6 @@ def collection_year(d) -> F.Column:
     return F.year(d) + F.when(F.month(d) >= 4, 1).otherwise(0)
 
 
-def class_cum_by_year() -> list[list[float]]:
-    """Row i: cumulative class sizes for collection year 2008 + i (2008..2026)."""
-    return [cumulative(P.draw_weights(y)) for y in range(2008, 2027)]
-
-
-def draw_class(u, year) -> F.Column:
-    """A class drawn from the year's class sizes (years clamped to 2008..2026)."""
-    row = F.least(F.greatest(year, F.lit(2008)), F.lit(2026)) - F.lit(2007)
-    return pick_index(u, F.element_at(literal_table(class_cum_by_year()), row), P.K)
-
-
 def permuted_digits(x, multiplier: int, offset: int, modulus: int, width: int) -> F.Column:
     """A bijection of 0..modulus-1 written as zero-padded digits: collision-free pseudonymous numbers."""
     value = F.pmod(x * F.lit(multiplier) + F.lit(offset % modulus), F.lit(modulus))
@@ -94,57 +80,57 @@ def pmr_for(child_id, seed: int) -> F.Column:
     return F.concat(F.lit("P"), permuted_digits(child_id, 69621, seed * 7919, 10**11, 11))
 
 
-def children(spark: SparkSession, scale: float, seed: int, first_year: int, last_year: int) -> DataFrame:
-    """One row per child ever referred in the simulated window, with everything fixed for life."""
+def _prefixed(prefix: str | pa.Array, values: np.ndarray, width: int) -> pa.Array:
+    """prefix + values as zero-padded digits (pyarrow's string kernels: Python strings are slow at 4.3M rows)."""
+    digits = pc.utf8_lpad(pc.cast(pa.array(values), pa.string()), width=width, padding="0")
+    return pc.binary_join_element_wise(prefix, digits, "")
+
+
+def children(scale: float, seed: int, first_year: int, last_year: int) -> pa.Table:
+    """One row per child ever referred in the simulated window, with everything fixed for life (numpy: the draws
+    and values the Spark expressions of ``pmr_for`` and ``collection_year`` give)."""
     n_children = max(50, round(CHILDREN_NATIONAL * scale))
     n_la = n_las(scale)
-    la_cum = cumulative(la_weights(n_la, seed))
     start, end = referral_window(first_year, last_year)
-    n_days = (end - start).days
     eff = [P.EFFECTS[c] for c in P.CLASS_NAMES]
+    child_id = np.arange(n_children, dtype=np.int64)
+    u = Draws(seed, child_id)
+    la_index = pick_index(u("la"), cumulative(la_weights(n_la, seed)))
+    first_referral = (start - date(1970, 1, 1)).days + floor_int(u("first") * (end - start).days)
+    child_type = draw_class(u("type"), draws.collection_year(first_referral))
 
-    def u(purpose: str):
-        return uniform(seed, F.col("child_id"), F.lit(purpose))
-
-    df = spark.range(n_children).withColumnRenamed("id", "child_id")
-    df = add_uniforms(df, seed, [F.col("child_id")], ["la", "type", "eth"])
-    df = (df
-          .withColumn("la_index", pick_index(F.col("u_la"), la_cum))
-          .withColumn("first_referral", F.date_add(F.lit(start), F.floor(u("first") * n_days).cast("int")))
-          .withColumn("child_type", draw_class(F.col("u_type"), collection_year(F.col("first_referral")))))
-    type_pos = F.col("child_type") + F.lit(1)
-
-    def by_type(values):
-        return F.element_at(literal_array(values), type_pos)
-
+    def by_type(values) -> np.ndarray:
+        return np.array(values)[child_type]
     age_lo, age_hi = by_type([e.age_lo for e in eff]), by_type([e.age_hi for e in eff])
-    age_days = F.floor((age_lo + (age_hi - age_lo) * u("age")) * F.lit(365.25)).cast("int")
+    birth = first_referral - floor_int((age_lo + (age_hi - age_lo) * u("age")) * 365.25)
     disabled = u("disabled") < by_type([e.disabled_share for e in eff])
-    dis1 = F.floor(u("dis1") * len(DISABILITY_LIST)).cast("int")
-    dis2 = F.pmod(dis1 + F.lit(1) + F.floor(u("dis2") * (len(DISABILITY_LIST) - 1)).cast("int"),
-                  F.lit(len(DISABILITY_LIST)))
-    dis_list = literal_array(DISABILITY_LIST)
-    disability_codes = F.when(~disabled, F.array(F.lit("NONE"))).when(
-        u("dis_n") < 0.3, F.array_sort(F.array(F.element_at(dis_list, dis1 + 1), F.element_at(dis_list, dis2 + 1)))
-    ).otherwise(F.array(F.element_at(dis_list, dis1 + 1)))
-    ethnicity = F.element_at(
-        literal_array(ETHNICITY_CODES),
-        pick_index(F.col("u_eth"), F.element_at(literal_table(_ethnicity_cum_by_type()), type_pos), len(ETHNICITY_CODES)) + 1)
-    df = (df
-          .withColumn("la_code", F.element_at(literal_array(LA_CODES[:n_la]), F.col("la_index") + 1))
-          .withColumn("birth_date", F.date_sub(F.col("first_referral"), age_days))
-          .withColumn("sex", F.when(u("sex") < by_type([e.male_share for e in eff]), "M").otherwise("F"))
-          .withColumn("ethnicity", ethnicity)
-          .withColumn("disabled", disabled)
-          .withColumn("disabilities", disability_codes))
-    df = (df
-          .withColumn("birthday_18", F.add_months(F.col("birth_date"), 18 * 12))
-          .withColumn("black", F.col("ethnicity").isin(*BLACK_CODES))
-          .withColumn("upn", F.concat(F.lit("A"), F.col("la_code"),
-                                      permuted_digits(F.col("child_id"), 48271, seed, 10**9, 9)))
-          .withColumn("pmr", pmr_for(F.col("child_id"), seed)))
-    # LAchildID: a sequence within the LA (so the same id occurs in different LAs, as in real returns).
-    within_la = Window.partitionBy("la_code").orderBy("child_id")
-    df = df.withColumn("la_child_id", F.concat(F.lit("C"), F.lpad(F.row_number().over(within_la).cast("string"), 7, "0")))
-    return df.select("child_id", "la_code", "la_child_id", "upn", "pmr", "birth_date", "birthday_18", "sex",
-                     "ethnicity", "black", "disabled", "disabilities", "child_type", "first_referral")
+    n_dis = len(DISABILITY_LIST)
+    dis1 = floor_int(u("dis1") * n_dis)
+    dis2 = (dis1 + 1 + floor_int(u("dis2") * (n_dis - 1))) % n_dis
+    two = disabled & (u("dis_n") < 0.3)
+    alphabetical = np.argsort(np.argsort(DISABILITY_LIST))  # two codes are listed in alphabetical order
+    first = np.where(two & (alphabetical[dis2] < alphabetical[dis1]), dis2, dis1)
+    second = np.where(first == dis1, dis2, dis1)
+    codes = np.stack([np.where(disabled, first, n_dis), second], axis=1)[np.stack([np.ones_like(two), two], axis=1)]
+    disabilities = pa.ListArray.from_arrays(pa.array(np.concatenate([[0], np.cumsum(1 + two)]).astype(np.int32)),
+                                            pa.array([*DISABILITY_LIST, "NONE"]).take(codes))
+    eth_index = pick_index(u("eth"), np.array(_ethnicity_cum_by_type())[child_type])
+    la_code = pa.array(LA_CODES[:n_la]).take(la_index)
+    within_la = np.empty(n_children, dtype=np.int64)  # LAchildID: a sequence within the LA (the same id occurs
+    order = np.argsort(la_index, kind="stable")       # in different LAs, as in real returns)
+    sizes = np.bincount(la_index, minlength=n_la)
+    within_la[order] = np.arange(n_children) - np.repeat(np.cumsum(sizes) - sizes, sizes) + 1
+    return pa.table({
+        "child_id": child_id, "la_code": la_code, "la_child_id": _prefixed("C", within_la, 7),
+        "upn": _prefixed(pc.binary_join_element_wise("A", la_code, ""), (child_id * 48271 + seed % 10**9) % 10**9, 9),
+        "pmr": _prefixed("P", (child_id * 69621 + (seed * 7919) % 10**11) % 10**11, 11),
+        "birth_date": _date32(birth), "birthday_18": _date32(add_months(birth, 18 * 12)),
+        "sex": pa.array(["F", "M"]).take((u("sex") < by_type([e.male_share for e in eff])).astype(np.int64)),
+        "ethnicity": pa.array(ETHNICITY_CODES).take(eth_index),
+        "black": np.isin(eth_index, [ETHNICITY_CODES.index(c) for c in BLACK_CODES]),
+        "disabled": disabled, "disabilities": disabilities, "child_type": pa.array(child_type, pa.int32()),
+        "first_referral": _date32(first_referral)})
+
+
+def _date32(days: np.ndarray) -> pa.Array:
+    return pa.array(days.astype(np.int32)).cast(pa.date32())

@@ -74,10 +74,6 @@ def literal_array(values: Sequence) -> Column:
     return F.expr(_sql_array(values))
 
 
-def literal_table(rows: Sequence[Sequence]) -> Column:
-    return F.expr("array(" + ", ".join(_sql_array(r) for r in rows) + ")")
-
-
 def pick_index(u: Column, cum, n: int | None = None) -> Column:
     """0-based bucket of u in cumulative probabilities: a Python list, or an array column of length n.
 
