@@ -218,7 +218,6 @@ def run(args: argparse.Namespace, cfg: Config, log: RunLog) -> int:
               .unionByName(survival_estimates(plans, SURVIVAL_MEASURES[1], groupings))
               .unionByName(survival_estimates(reentry, SURVIVAL_MEASURES[2], groupings))),
         write("pathway_rates", lambda: pathway_rates(pathways)),
-        write("pathway_odds_ratios", lambda: _odds_ratios_or_empty(pathways, categories is not None, log)),
         write("cp_plans_by_abuse", lambda: cp_plans_by_abuse(plans, inputs["cp_plans"], children)),
         write("care_periods_by_category", lambda: care_periods_by_category(reentry)),
         write("pathway_factor_combinations", lambda: pathway_factor_combinations(pathways, inputs["assessments"])),
@@ -226,6 +225,8 @@ def run(args: argparse.Namespace, cfg: Config, log: RunLog) -> int:
         write("education_gaps", lambda: education_gaps(involvement)),
         write("education_sen_gaps", lambda: sen_gaps(involvement)),
         write("education_by_category", lambda: education_by_category(involvement))])
+    # In this thread: a Spark Connect client's MLlib calls need the session active in the calling thread.
+    _write(_odds_ratios_or_empty(pathways, categories is not None, log), cfg, log, "pathway_odds_ratios")
 
     figures = headline_figures(survival, rereferrals, plan_rates, rates,
                                headline_from_year(inputs["referrals"], inputs["assessments"]))
