@@ -8,6 +8,7 @@ from __future__ import annotations
 from functools import lru_cache
 
 import numpy as np
+import pyarrow as pa
 
 from csc_demand.synth import params as P
 from csc_demand.synth.hashing import SPARK_SEED, hash_keys, to_uniform
@@ -88,3 +89,9 @@ def greatest(*pairs: tuple[np.ndarray, np.ndarray]) -> np.ndarray:
     """Spark's greatest over nullable dates (value, present): nulls skipped."""
     low = np.iinfo(np.int64).min
     return np.max(np.stack([np.where(present, value, low) for value, present in pairs]), axis=0)
+
+
+def date_array(days: np.ndarray, present: np.ndarray | None = None) -> pa.Array:
+    """Days since 1970-01-01 as an Arrow date column (null where not ``present``)."""
+    mask = None if present is None else ~present
+    return pa.array(np.asarray(days, dtype=np.int32), pa.int32(), mask=mask).cast(pa.date32())

@@ -26,6 +26,7 @@ from csc_demand.synth.draws import (
     add_months,
     bernoulli_logit,
     collection_year,
+    date_array,
     draw_class,
     exponential,
     floor_int,
@@ -130,8 +131,8 @@ def episode_round(c: dict[str, np.ndarray], seed: int, k: int, data_end: int) ->
     n = len(r)
     cy = collection_year(r)
     age = (r - birth) / 365.25
-    drawn_class = draw_class(u("class"), cy)
-    latent = c["child_type"] if k == 0 else np.where(u("persist") < P.CLASS_PERSISTENCE, c["prev_class"], drawn_class)
+    latent = c["child_type"] if k == 0 else np.where(u("persist") < P.CLASS_PERSISTENCE, c["prev_class"],
+                                                     draw_class(u("class"), cy))
     nfa = u("nfa") < P.NFA_PROB
     no_factor = ~nfa & (u("nofac") < P.NO_FACTOR_PROB)
     assessed, classed = ~nfa, ~nfa & ~no_factor
@@ -172,7 +173,7 @@ def episode_round(c: dict[str, np.ndarray], seed: int, k: int, data_end: int) ->
     has_reviews = cp & (n_reviews > 0)
     counts = np.where(has_reviews, n_reviews, 0)
     row, nth = _repeat(counts)
-    reviews = _lists(counts, _dates(icpc[row] + 90 + 180 * nth), has_reviews)
+    reviews = _lists(counts, date_array(icpc[row] + 90 + 180 * nth), has_reviews)
     step_down = cp & ~care & (u("sd") < P.STEP_DOWN_CIN_PROB)
     cin_only = classed & ~cp & ~care & (u("cin") < table.cin_plan_prob[latent])
     cin_start = np.where(cin_only, a1_auth + floor_int(u("cins") * 14), cp_end + 1)
@@ -226,7 +227,7 @@ def episode_round(c: dict[str, np.ndarray], seed: int, k: int, data_end: int) ->
     def field(name: str) -> np.ndarray:
         return np.where(second, p2[name][row], p1[name][row])
     periods = _lists(counts, pa.StructArray.from_arrays(
-        [pa.array(nth + 1, pa.int32()), _dates(field("start")), _dates(field("end")),
+        [pa.array(nth + 1, pa.int32()), date_array(field("start")), date_array(field("end")),
          pa.array(field("rec"), pa.string()), pa.array(field("n_episodes"), pa.int32())], fields=list(PERIOD)), care)
     indicator_lists = _lists(np.where(classed, P.N_IND, 0), pa.array(ind[classed].ravel(), pa.int32()), classed)
     a2_ind = has_a2 & classed
@@ -264,11 +265,6 @@ def _lists(counts: np.ndarray, items: pa.Array, present: np.ndarray) -> pa.Array
     return pa.ListArray.from_arrays(pa.array(offsets), items, mask=pa.array(~present))
 
 
-def _dates(days: np.ndarray, present: np.ndarray | None = None) -> pa.Array:
-    mask = None if present is None else ~present
-    return pa.array(np.asarray(days, dtype=np.int32), pa.int32(), mask=mask).cast(pa.date32())
-
-
 def _codes(raw: np.ndarray, ind: np.ndarray, no_factor: np.ndarray, present: np.ndarray) -> pa.Array:
     """The codes of the indicators set, in indicator order; code 21 alone for an assessment without factors."""
     chosen = (ind == 1) & ~no_factor[:, None]
@@ -286,7 +282,7 @@ def _arrow(columns: dict[str, tuple]) -> pa.RecordBatch:
         if isinstance(values, pa.Array):
             arrays.append(values)
         elif pa.types.is_date32(field.type):
-            arrays.append(_dates(values, present))
+            arrays.append(date_array(values, present))
         else:
             arrays.append(pa.array(values, field.type, mask=None if present is None else ~present))
     return pa.RecordBatch.from_arrays(arrays, schema=SCHEMA)

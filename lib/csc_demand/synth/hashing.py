@@ -19,7 +19,9 @@ _TWO53 = float(1 << 53)
 
 
 def _u64(x) -> np.ndarray:
-    return np.asarray(x).astype(np.int64).view(np.uint64) if np.asarray(x).dtype != np.uint64 else np.asarray(x)
+    """Java's long as numpy's uint64, the same 64 bits (numpy's unsigned arithmetic wraps as Java's does)."""
+    a = np.asarray(x)
+    return a if a.dtype == np.uint64 else a.astype(np.int64).view(np.uint64)
 
 
 def _rotl(x: np.ndarray, r: int) -> np.ndarray:

@@ -16,7 +16,7 @@ from pyspark.sql import functions as F
 from csc_demand.codes import DISABILITY_CODES, ETHNICITY_GROUP
 from csc_demand.synth import draws
 from csc_demand.synth import params as P
-from csc_demand.synth.draws import Draws, add_months, draw_class, floor_int, pick_index
+from csc_demand.synth.draws import Draws, add_months, date_array, draw_class, floor_int, pick_index
 from csc_demand.synth.rand import cumulative
 
 N_LA_NATIONAL = 152
@@ -124,13 +124,9 @@ def children(scale: float, seed: int, first_year: int, last_year: int) -> pa.Tab
         "child_id": child_id, "la_code": la_code, "la_child_id": _prefixed("C", within_la, 7),
         "upn": _prefixed(pc.binary_join_element_wise("A", la_code, ""), (child_id * 48271 + seed % 10**9) % 10**9, 9),
         "pmr": _prefixed("P", (child_id * 69621 + (seed * 7919) % 10**11) % 10**11, 11),
-        "birth_date": _date32(birth), "birthday_18": _date32(add_months(birth, 18 * 12)),
+        "birth_date": date_array(birth), "birthday_18": date_array(add_months(birth, 18 * 12)),
         "sex": pa.array(["F", "M"]).take((u("sex") < by_type([e.male_share for e in eff])).astype(np.int64)),
         "ethnicity": pa.array(ETHNICITY_CODES).take(eth_index),
         "black": np.isin(eth_index, [ETHNICITY_CODES.index(c) for c in BLACK_CODES]),
         "disabled": disabled, "disabilities": disabilities, "child_type": pa.array(child_type, pa.int32()),
-        "first_referral": _date32(first_referral)})
-
-
-def _date32(days: np.ndarray) -> pa.Array:
-    return pa.array(days.astype(np.int32)).cast(pa.date32())
+        "first_referral": date_array(first_referral)})
