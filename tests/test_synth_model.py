@@ -8,6 +8,7 @@ import numpy as np
 from csc_demand.codes import ALL_FACTOR_CODES, INDICATOR_NAMES
 from csc_demand.synth import episodes
 from csc_demand.synth import params as P
+from csc_demand.synth.draws import Draws
 from csc_demand.synth.factors import indicators, raw_codes
 from csc_demand.synth.hashing import SPARK_SEED, hash_keys, to_uniform
 from csc_demand.synth.population import children, pmr_for
@@ -84,19 +85,23 @@ def test_raw_codes_follow_the_collection_year():
 
 
 def test_numpy_draws_equal_the_spark_expressions(spark):
-    """The rounds' draws (numpy) equal Spark's xxhash64 uniforms for the same keys (long ids, int and string
-    literals, strings past one 8-byte word), and the children's pupil references equal ``pmr_for`` (which the
+    """The numpy draws equal Spark's xxhash64 uniforms for the same keys (long ids, int and string literals,
+    strings past one 8-byte word, int columns), and the children's pupil references equal ``pmr_for`` (which the
     never-referred pupils get)."""
     ids = np.array([0, 1, 7, 12_345, 4_299_999, 2**40 + 3, -5])
     keys = [(20240601, 3, "class"), (11, 0, "factor", 1, 33), (7, "a1d"), (9, "purpose_longer_than_8")]
-    df = spark.createDataFrame([(int(i), int(y)) for i, y in zip(ids, [2007, 2008, 2015, 2019, 2021, 2026, 2030],
-                                                                  strict=True)], "id long, year int")
+    years = np.array([2007, 2008, 2015, 2019, 2021, 2026, 2030])
+    df = spark.createDataFrame([(int(i), int(y)) for i, y in zip(ids, years, strict=True)], "id long, year int")
     df = df.select("id", "year", *[uniform(k[0], F.col("id"), *[F.lit(x) for x in k[1:]]).alias(f"u{n}")
-                                   for n, k in enumerate(keys)])
+                                   for n, k in enumerate(keys)],
+                   uniform(11, F.col("id"), F.col("year"), "defect-assessment", "cin_xml").alias("u_int"))
     df = df.orderBy("id").toPandas()
     order = np.argsort(ids)
     for n, (seed, *rest) in enumerate(keys):
         assert np.array_equal(to_uniform(hash_keys(SPARK_SEED, seed, ids, *rest))[order], df[f"u{n}"].to_numpy()), keys[n]
+    # an int column among the keys (the round, in the XML step's defect draws) and two purposes
+    assert np.array_equal(Draws(11, ids, years.astype(np.int32))("defect-assessment", "cin_xml")[order],
+                          df["u_int"].to_numpy())
     kids = children(0.0001, 20240601, 2015, 2021).to_pandas()
     spark_pmr = spark.createDataFrame(kids[["child_id"]]).select(pmr_for(F.col("child_id"), 20240601).alias("pmr"))
     assert [r.pmr for r in spark_pmr.collect()] == kids["pmr"].tolist()

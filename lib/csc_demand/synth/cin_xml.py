@@ -1,159 +1,283 @@
 """CIN census XML: one file per LA per collection year (DOMAIN.md section 4, docs/formats.md).
 
-Each Child element is built as one line of text with SQL string functions (values are codes and dates only, so
-nothing needs escaping), children sorted by LAchildID, episodes by referral date.
+One Spark task per LA (``applyInArrow`` on the annual snapshots grouped by LA) injects the XML defects, builds
+each Child element as one line of text with pyarrow's string kernels (values are codes and dates only, so nothing
+needs escaping), children sorted by LAchildID, episodes by referral date, and writes the LA's files straight to
+their final paths (the output folder is shared by driver and executors): no XML text goes through a shuffle.
+The task returns the truth rows of the defects it injected. Draws are ``hashing`` uniforms, as ``rand.uniform``
+of (seed, child, round, purpose) gives them in the Spark steps.
 """
 from __future__ import annotations
 
 from pathlib import Path
 
-from pyspark.sql import Column, DataFrame, SparkSession
-from pyspark.sql import functions as F
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql.pandas.types import from_arrow_schema
 
 from csc_demand.synth import defects as D
-from csc_demand.synth.snapshot import iso
-from csc_demand.synth.textfiles import BODY, FOOTER, HEADER, lines, write_files
+from csc_demand.synth.draws import Draws, collection_year, date_array
 
 SEX_FROM_YEAR = 2025  # GenderCurrent 1/2 up to 2023-24 returns, Sex M/F/U from 2024-25
 UPN_FROM_AGE = 4
+# The snapshot columns the returns show.
+COLUMNS = ("file_year", "ref_date", "la_code", "la_child_id", "upn", "birth_date", "sex", "ethnicity",
+           "disabilities", "child_id", "round", "class_id", "referral_date", "referral_source", "primary_need",
+           "closure_shown", "closure_reason_shown", "referral_nfa", "a1_in", "a1_start", "a1_auth", "a1_auth_shown",
+           "a1_codes_shown", "a2_in", "a2_start", "a2_auth_shown", "a2_codes_shown", "cin_plan_in",
+           "cin_plan_start", "cin_plan_end_shown", "s47_in", "s47_start", "icpc_shown", "cp", "cp_in", "cp_start",
+           "cp_end", "cp_end_shown", "cp_initial_category", "cp_latest_category", "cp_previous", "cp_reviews_shown")
+DEFECT_SCHEMA = pa.schema([(c, pa.int32() if c == "collection_year" else pa.string()) for c in D.DEFECT_COLUMNS])
+FACTOR_KINDS = tuple(k for k in D.XML_ASSESSMENT_KINDS if k not in D.START_KINDS)
 
 
 def cin_path(la_code, year) -> str:
     return f"cin_census/{year}/cin_{la_code}_{year}.xml"
 
 
-def _file_key() -> Column:
-    return F.concat_ws("_", F.col("file_year").cast("string"), F.col("la_code"))
+# ---- XML text, column by column: a null value drops its element, a null part is left out of a group -----------
+
+def el(tag: str, value: pa.Array) -> pa.Array:
+    """<tag>value</tag>, or null when value is null."""
+    return pc.binary_join_element_wise(f"<{tag}>", value, f"</{tag}>", "")
 
 
-def source_file() -> Column:
-    return F.concat(F.lit("cin_census/"), F.col("file_year").cast("string"), F.lit("/cin_"), F.col("la_code"),
-                    F.lit("_"), F.col("file_year").cast("string"), F.lit(".xml"))
+def concat(*parts) -> pa.Array:
+    """The parts joined, null ones left out (SQL's concat_ws)."""
+    return pc.binary_join_element_wise(*parts, "", null_handling="skip")
 
 
-def el(tag: str, value: Column) -> Column:
-    """<tag>value</tag>, or null (dropped by concat_ws) when value is null."""
-    return F.concat(F.lit(f"<{tag}>"), value, F.lit(f"</{tag}>"))
+def group(tag: str, *parts) -> pa.Array:
+    return concat(f"<{tag}>", *parts, f"</{tag}>")
 
 
-def group(tag: str, *parts: Column) -> Column:
-    return F.concat(F.lit(f"<{tag}>"), F.concat_ws("", *parts), F.lit(f"</{tag}>"))
+def when(condition: np.ndarray, value: pa.Array) -> pa.Array:
+    """value where condition holds, else null."""
+    return pc.if_else(pa.array(condition), value, pa.scalar(None, pa.string()))
 
 
-def repeated(tag: str, values: Column) -> Column:
-    return F.array_join(F.transform(values, lambda v: F.concat(F.lit(f"<{tag}>"), v, F.lit(f"</{tag}>"))), "")
+def repeated(tag: str, lists: pa.Array) -> pa.Array:
+    """<tag>item</tag> for each item of each list, joined; null for a null list."""
+    lengths = pc.fill_null(pc.list_value_length(lists), 0).to_numpy()
+    return pc.binary_join(_lists(lengths, el(tag, pc.list_flatten(lists)), pc.is_null(lists)), "")
 
 
-def _bool(c: Column) -> Column:
-    return F.when(c, F.lit("true")).otherwise(F.lit("false"))
+def _lists(counts: np.ndarray, items: pa.Array, null: pa.Array | None = None) -> pa.ListArray:
+    """Lists of ``counts`` consecutive items each (null where ``null``)."""
+    offsets = pa.array(np.concatenate([[0], np.cumsum(counts)]).astype(np.int32))
+    return pa.ListArray.from_arrays(offsets, items, mask=null)
 
 
-def _assessment(n: int, start_written: Column, codes: Column) -> Column:
-    factors = F.when(codes.isNotNull(), group("FactorsIdentifiedAtAssessment", repeated("AssessmentFactors", codes)))
-    return F.when(F.col(f"a{n}_in"), group(
+def iso(days: np.ndarray | pa.Array, present: np.ndarray | None = None) -> pa.Array:
+    dates = days if isinstance(days, pa.Array) else date_array(days, present)
+    return pc.cast(dates, pa.string())
+
+
+def malformed_iso(days: np.ndarray) -> pa.Array:
+    """A date with month 13 in YYYY-MM-DD form: not a calendar date (``defects.malformed_iso``)."""
+    d = date_array(days)
+    return pc.binary_join_element_wise(pc.cast(pc.year(d), pa.string()), "-13-",
+                                       pc.utf8_lpad(pc.cast(pc.day(d), pa.string()), 2, "0"), "")
+
+
+def _bool(values: pa.Array) -> pa.Array:
+    return pc.if_else(pc.fill_null(values, False), "true", "false")
+
+
+# ---- the defects of one LA's snapshot rows (defects.py has them as Spark expressions for the NPD and 903) --------
+
+def _kind(u: np.ndarray, rate: float, kinds: tuple, allowed: dict) -> np.ndarray:
+    """kinds[i] for u in the i-th slice of [0, rate), when that kind is allowed on this row; else None."""
+    hits = [(u >= rate * i / len(kinds)) & (u < rate * (i + 1) / len(kinds)) & allowed[kind]
+            for i, kind in enumerate(kinds)]
+    return np.array([*kinds, None], dtype=object)[np.select(hits, range(len(kinds)), -1)]
+
+
+def _written_codes(kind: str, codes: list[str]) -> list[str]:
+    """One record's factor codes as written (``defects.factor_codes_written``)."""
+    if kind == "unknown_factor_code":
+        return [*codes[:-1], D.UNKNOWN_FACTOR_CODE]
+    return [*codes, "21" if kind == "code_21_with_others" else codes[0]]
+
+
+def _flag(column: pa.Array) -> np.ndarray:
+    """A boolean column as numpy (null = false)."""
+    return pc.fill_null(column, False).to_numpy(zero_copy_only=False)
+
+
+def _days(column: pa.Array) -> np.ndarray:
+    """Days since 1970-01-01 (0 where null: read only where present)."""
+    return pc.fill_null(column.cast(pa.int32()), 0).to_numpy().astype(np.int64)
+
+
+def _first_file(year: np.ndarray, days: np.ndarray, first_year: int) -> np.ndarray:
+    """The record's first return: the file year that first shows an event dated ``days``."""
+    return year == np.maximum(collection_year(days), first_year)
+
+
+def _cp_plan(c: dict, start_written: pa.Array, start: np.ndarray, previous: pa.Array) -> pa.Array:
+    """A ChildProtectionPlans element; its reviews are the shown ones on or after ``start``."""
+    reviews = pc.list_flatten(c["cp_reviews_shown"])
+    row = pc.list_parent_indices(c["cp_reviews_shown"]).to_numpy()
+    keep = _days(reviews) >= start[row]
+    counts = np.bincount(row[keep], minlength=len(start))
+    shown = _lists(counts, iso(reviews.filter(pa.array(keep))))
+    return group("ChildProtectionPlans", el("CPPstartDate", start_written), el("CPPendDate", iso(c["cp_end_shown"])),
+                 el("InitialCategoryOfAbuse", c["cp_initial_category"]),
+                 el("LatestCategoryOfAbuse", c["cp_latest_category"]),
+                 el("NumberOfPreviousCPP", pc.cast(previous, pa.string())),
+                 when(counts > 0, group("Reviews", repeated("CPPreviewDate", shown))))
+
+
+def _assessment(c: dict, n: int, start_written: pa.Array, codes: pa.Array) -> pa.Array:
+    factors = when(_flag(pc.is_valid(codes)),
+                   group("FactorsIdentifiedAtAssessment", repeated("AssessmentFactors", codes)))
+    return when(_flag(c[f"a{n}_in"]), group(
         "Assessments", el("AssessmentActualStartDate", start_written),
-        el("AssessmentAuthorisationDate", iso(F.col(f"a{n}_auth_shown"))), factors))
+        el("AssessmentAuthorisationDate", iso(c[f"a{n}_auth_shown"])), factors))
 
 
-def _cp_plan(start_written: Column, start: Column, previous: Column) -> Column:
-    return group(
-        "ChildProtectionPlans", el("CPPstartDate", start_written), el("CPPendDate", iso(F.col("cp_end_shown"))),
-        el("InitialCategoryOfAbuse", F.col("cp_initial_category")),
-        el("LatestCategoryOfAbuse", F.col("cp_latest_category")),
-        el("NumberOfPreviousCPP", previous.cast("string")),
-        F.when(F.size(F.filter(F.col("cp_reviews_shown"), lambda d: d >= start)) > 0,
-               group("Reviews", repeated("CPPreviewDate", F.transform(
-                   F.filter(F.col("cp_reviews_shown"), lambda d: d >= start), iso)))))
+def episode_fragments(c: dict, seed: int, rate: float, first_year: int) -> tuple[pa.Array, pa.Table]:
+    """The CINdetails fragment of each snapshot row in ``c`` (column -> array), with defects injected, and the
+    truth rows of those defects."""
+    year = c["file_year"].to_numpy()
+    ref, referral = _days(c["ref_date"]), _days(c["referral_date"])
+    a1_start, a1_auth = _days(c["a1_start"]), _days(c["a1_auth"])
+    cp_start, cp_end = _days(c["cp_start"]), _days(c["cp_end"])
+    a1_in, cp_in = _flag(c["a1_in"]), _flag(c["cp_in"])
+    u = Draws(seed, c["child_id"].to_numpy(), c["round"].to_numpy().astype(np.int32))
 
+    # ---- the first assessment's defect, and its start date and factor codes as written ----------------------------
+    start_file = a1_in & _first_file(year, a1_start, first_year)
+    factor_file = (_flag(pc.is_valid(c["a1_codes_shown"])) & _flag(pc.is_valid(c["class_id"]))
+                   & _first_file(year, a1_auth, first_year))
+    a_kind = _kind(u("defect-assessment", "cin_xml"), rate, D.XML_ASSESSMENT_KINDS,
+                   {k: start_file if k in D.START_KINDS else factor_file for k in D.XML_ASSESSMENT_KINDS})
+    before = referral - 1 - np.floor(u("defect-before") * 20).astype(np.int64)
+    a1_start_written = pc.if_else(pa.array(a_kind == "malformed_date"), malformed_iso(a1_start),
+                                  pc.if_else(pa.array(a_kind == "assessment_before_referral"), iso(before),
+                                             iso(c["a1_start"])))
+    edit = np.flatnonzero(np.isin(a_kind, FACTOR_KINDS))
+    written = [_written_codes(a_kind[i], c["a1_codes_shown"][i].as_py()) for i in edit]
+    pointer = np.arange(len(year))
+    pointer[edit] = len(year) + np.arange(len(edit))
+    a1_codes = pa.concat_arrays([c["a1_codes_shown"], pa.array(written, c["a1_codes_shown"].type)]).take(pointer)
 
-def episode_fragments(snap: DataFrame, seed: int, rate: float, first_year: int) -> DataFrame:
-    """Snapshot rows with the CINdetails XML fragment and the defects injected into it."""
-    df = snap.withColumn("overlap_start", D.overlap_start(seed))
-    df = (df.withColumn("a_defect", D.assessment_defect(seed, rate, "cin_xml", first_year))
-          .withColumn("cp_defect", D.cp_defect(seed, rate, first_year)))
-    a1_start = D.assessment_start_written(seed, F.col("a_defect"))
-    a1_codes = D.factor_codes_written(F.col("a_defect"), F.col("a1_codes_shown"))
-    cp_start = F.when(F.col("cp_defect") == "malformed_date", D.malformed_iso(F.col("cp_start")))\
-        .otherwise(iso(F.col("cp_start")))
-    cp_plans = F.when(F.col("cp_in"), F.concat_ws(
-        "", _cp_plan(cp_start, F.col("cp_start"), F.col("cp_previous")),
-        F.when(F.col("cp_defect") == "overlapping_cp_plan",
-               _cp_plan(iso(F.col("overlap_start")), F.col("overlap_start"), F.col("cp_previous") + 1))))
-    s47 = F.when(F.col("s47_in"), group(
-        "Section47", el("S47ActualStartDate", iso(F.col("s47_start"))),
-        el("InitialCPCtarget", iso(F.date_add(F.col("s47_start"), 21))),
-        el("DateOfInitialCPC", iso(F.col("icpc_shown"))),
-        el("ICPCnotRequired", _bool(~F.col("cp")))))
-    cin_plan = F.when(F.col("cin_plan_in"), group(
-        "CINPlanDates", el("CINPlanStartDate", iso(F.col("cin_plan_start"))),
-        el("CINPlanEndDate", iso(F.col("cin_plan_end_shown")))))
+    # ---- the CP plan's defect: a malformed start date, or an injected plan overlapping it ------------------------
+    overlap = cp_start + 1 + np.floor(u("defect-cp-start") * 20).astype(np.int64)
+    in_first = cp_in & _first_file(year, cp_start, first_year)
+    cp_kind = _kind(u("defect-cp"), rate, D.CP_KINDS, {
+        "malformed_date": in_first, "overlapping_cp_plan": in_first & (cp_end - cp_start > 25) & (overlap <= ref)})
+    overlapping = cp_kind == "overlapping_cp_plan"
+    cp_start_written = pc.if_else(pa.array(cp_kind == "malformed_date"), malformed_iso(cp_start), iso(c["cp_start"]))
+    cp_plans = when(cp_in, concat(
+        _cp_plan(c, cp_start_written, cp_start, c["cp_previous"]),
+        when(overlapping, _cp_plan(c, iso(overlap), overlap, pc.add(c["cp_previous"], 1)))))
+
+    s47_start = _days(c["s47_start"])
+    s47 = when(_flag(c["s47_in"]), group(
+        "Section47", el("S47ActualStartDate", iso(c["s47_start"])), el("InitialCPCtarget", iso(s47_start + 21)),
+        el("DateOfInitialCPC", iso(c["icpc_shown"])), el("ICPCnotRequired", _bool(pc.invert(c["cp"])))))
+    cin_plan = when(_flag(c["cin_plan_in"]), group(
+        "CINPlanDates", el("CINPlanStartDate", iso(c["cin_plan_start"])),
+        el("CINPlanEndDate", iso(c["cin_plan_end_shown"]))))
     fragment = group(
-        "CINdetails", el("CINreferralDate", iso(F.col("referral_date"))),
-        el("ReferralSource", F.col("referral_source")), el("PrimaryNeedCode", F.col("primary_need")),
-        el("CINclosureDate", iso(F.col("closure_shown"))), el("ReasonForClosure", F.col("closure_reason_shown")),
-        el("ReferralNFA", _bool(F.col("referral_nfa"))),
-        _assessment(1, a1_start, a1_codes), _assessment(2, iso(F.col("a2_start")), F.col("a2_codes_shown")),
+        "CINdetails", el("CINreferralDate", iso(c["referral_date"])), el("ReferralSource", c["referral_source"]),
+        el("PrimaryNeedCode", c["primary_need"]), el("CINclosureDate", iso(c["closure_shown"])),
+        el("ReasonForClosure", c["closure_reason_shown"]), el("ReferralNFA", _bool(c["referral_nfa"])),
+        _assessment(c, 1, a1_start_written, a1_codes), _assessment(c, 2, iso(c["a2_start"]), c["a2_codes_shown"]),
         cin_plan, s47, cp_plans)
-    return df.withColumn("fragment", fragment)
+
+    truth = pa.concat_tables([
+        _defect_rows(c, a_kind, "assessments", a1_start_written, pc.binary_join_element_wise(
+            "first assessment; factor codes as written: ", pc.binary_join(a1_codes, ";"), "")),
+        _defect_rows(c, cp_kind, "cp_plans", pc.if_else(pa.array(overlapping), iso(overlap), cp_start_written),
+                     pc.if_else(pa.array(overlapping), pc.binary_join_element_wise(
+                         "injected plan overlaps the plan starting ", iso(c["cp_start"]), ""),
+                         "CPPstartDate malformed"))])
+    return fragment, truth
 
 
-def xml_defects(frags: DataFrame, seed: int) -> DataFrame:
-    a = D.defect_rows(frags, F.col("a_defect"), "cin_xml", source_file(), "assessments",
-                      D.assessment_start_written(seed, F.col("a_defect")),
-                      F.concat(F.lit("first assessment; factor codes as written: "),
-                               F.array_join(D.factor_codes_written(F.col("a_defect"), F.col("a1_codes_shown")),
-                                            ";")))
-    cp_written = F.when(F.col("cp_defect") == "malformed_date", D.malformed_iso(F.col("cp_start")))\
-        .otherwise(iso(F.col("overlap_start")))
-    c = D.defect_rows(frags, F.col("cp_defect"), "cin_xml", source_file(), "cp_plans", cp_written,
-                      F.when(F.col("cp_defect") == "overlapping_cp_plan",
-                             F.concat(F.lit("injected plan overlaps the plan starting "), iso(F.col("cp_start"))))
-                      .otherwise(F.lit("CPPstartDate malformed")))
-    return a.unionByName(c)
+def _defect_rows(c: dict, kind: np.ndarray, table: str, record_date: pa.Array, detail: pa.Array) -> pa.Table:
+    """Truth rows (DEFECT_COLUMNS) of the rows where kind is set."""
+    rows = pa.array(np.flatnonzero(kind.astype(bool)))  # None: clean
+    year = c["file_year"].take(rows)
+    defect = kind[rows.to_numpy()]
+    return pa.table({
+        "defect": pa.array(defect, pa.string()), "rule_id": pa.array([D.DEFECT_RULES[k] for k in defect], pa.string()),
+        "format": pa.array(["cin_xml"] * len(rows), pa.string()),
+        "source_file": pa.array([cin_path(la, y) for la, y in zip(c["la_code"].take(rows).to_pylist(),
+                                                                   year.to_pylist(), strict=True)], pa.string()),
+        "la_code": c["la_code"].take(rows), "collection_year": year.cast(pa.int32()),
+        "child_id": c["la_child_id"].take(rows), "referral_date": iso(c["referral_date"].take(rows)),
+        "table": pa.array([table] * len(rows), pa.string()), "record_date": record_date.take(rows),
+        "detail": detail.take(rows)}, schema=DEFECT_SCHEMA)
 
 
-def child_lines(frags: DataFrame) -> DataFrame:
-    """One Child element per (LA, year, child), as a line in the text-file schema."""
-    per_child = frags.groupBy("file_year", "la_code", "la_child_id").agg(
-        F.first("upn").alias("upn"), F.first("birth_date").alias("birth_date"), F.first("sex").alias("sex"),
-        F.first("ethnicity").alias("ethnicity"), F.first("disabilities").alias("disabilities"),
-        F.first("ref_date").alias("ref_date"),
-        F.array_join(F.transform(F.array_sort(F.collect_list(F.struct("referral_date", "fragment"))),
-                                 lambda x: x["fragment"]), "").alias("episodes"))
-    age = F.datediff(F.col("ref_date"), F.col("birth_date")) / 365.25
-    gender = F.when(F.col("file_year") >= SEX_FROM_YEAR, el("Sex", F.col("sex")))\
-        .otherwise(el("GenderCurrent", F.when(F.col("sex") == "M", "1").otherwise("2")))
-    child = F.concat(
-        F.lit("<Child>"),
-        group("ChildIdentifiers", el("LAchildID", F.col("la_child_id")),
-              F.when(age >= UPN_FROM_AGE, el("UPN", F.col("upn"))),
-              el("PersonBirthDate", iso(F.col("birth_date"))), gender),
-        group("ChildCharacteristics", el("Ethnicity", F.col("ethnicity")),
-              group("Disabilities", repeated("Disability", F.col("disabilities")))),
-        F.col("episodes"), F.lit("</Child>"))
-    return lines(per_child, _file_key(), BODY, F.col("la_child_id"), child)
+def child_lines(c: dict, fragments: pa.Array) -> tuple[np.ndarray, pa.Array]:
+    """One Child element per (year, child) of rows sorted by year, LAchildID and referral date: the years and lines.
+    (A child's referral dates differ, so this is the order of Spark's sort by (referral date, fragment).)"""
+    year = c["file_year"].to_numpy()
+    child = c["la_child_id"]
+    new = np.ones(len(year), dtype=bool)
+    new[1:] = (year[1:] != year[:-1]) | _flag(pc.not_equal(child[1:], child[:-1]))
+    starts = np.flatnonzero(new)
+    first = pa.array(starts)
+    episodes_xml = pc.binary_join(_lists(np.diff(np.append(starts, len(year))), fragments), "")
+    k = {name: c[name].take(first) for name in ("la_child_id", "upn", "birth_date", "sex", "ethnicity",
+                                                  "disabilities")}
+    age = (_days(c["ref_date"].take(first)) - _days(k["birth_date"])) / 365.25
+    sex_tag = year[starts] >= SEX_FROM_YEAR
+    gender = pc.if_else(pa.array(sex_tag), el("Sex", k["sex"]), el("GenderCurrent", pc.if_else(
+        pc.equal(k["sex"], "M"), "1", "2")))
+    line = concat(
+        "<Child>",
+        group("ChildIdentifiers", el("LAchildID", k["la_child_id"]), when(age >= UPN_FROM_AGE, el("UPN", k["upn"])),
+              el("PersonBirthDate", iso(k["birth_date"])), gender),
+        group("ChildCharacteristics", el("Ethnicity", k["ethnicity"]),
+              group("Disabilities", repeated("Disability", k["disabilities"]))),
+        episodes_xml, "</Child>")
+    return year[starts], line
 
 
-def header_lines(spark: SparkSession, la_codes: list[str], first_year: int, last_year: int) -> DataFrame:
-    keys = spark.createDataFrame([(y, la) for y in range(first_year, last_year + 1) for la in la_codes],
-                                 "file_year int, la_code string")
-    header = F.concat(
-        F.lit('<?xml version="1.0" encoding="UTF-8"?>\n<Message><Header><CollectionDetails><Collection>CIN'
-              '</Collection><Year>'), F.col("file_year").cast("string"),
-        F.lit("</Year><ReferenceDate>"), F.col("file_year").cast("string"), F.lit("-03-31</ReferenceDate>"),
-        F.lit("</CollectionDetails><Source><SourceLevel>L</SourceLevel><LEA>"), F.col("la_code"),
-        F.lit("</LEA><SoftwareCode>csc-demand-synth</SoftwareCode><Release>1</Release><SerialNo>1</SerialNo>"
-              "<DateTime>"), F.col("file_year").cast("string"),
-        F.lit("-05-01T00:00:00</DateTime></Source></Header>\n<Children>"))
-    return lines(keys, _file_key(), HEADER, F.lit(""), header).unionByName(
-        lines(keys, _file_key(), FOOTER, F.lit(""), F.lit("</Children>\n</Message>")))
+def _header(la_code: str, year: int) -> str:
+    return ('<?xml version="1.0" encoding="UTF-8"?>\n<Message><Header><CollectionDetails><Collection>CIN</Collection>'
+            f"<Year>{year}</Year><ReferenceDate>{year}-03-31</ReferenceDate></CollectionDetails><Source>"
+            f"<SourceLevel>L</SourceLevel><LEA>{la_code}</LEA><SoftwareCode>csc-demand-synth</SoftwareCode>"
+            f"<Release>1</Release><SerialNo>1</SerialNo><DateTime>{year}-05-01T00:00:00</DateTime></Source>"
+            "</Header>\n<Children>")
 
 
-def write_cin_xml(spark: SparkSession, frags: DataFrame, la_codes: list[str], first_year: int, last_year: int,
-                  out_dir: Path, work_dir: Path) -> list[str]:
-    rows = child_lines(frags).unionByName(header_lines(spark, la_codes, first_year, last_year))
+def write_la(out_dir: Path, la_code: str, years: list[int], years_of_lines: np.ndarray, lines: pa.Array) -> None:
+    """The LA's file of each year: header, its Child lines in order, footer (a line each)."""
+    for year in years:
+        body = lines.filter(pa.array(years_of_lines == year)).to_pylist()
+        path = out_dir / cin_path(la_code, year)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes("\n".join([_header(la_code, year), *body, "</Children>\n</Message>", ""]).encode())
 
-    def path(key: str) -> str:
-        year, la = key.split("_")
-        return cin_path(la, year)
-    return write_files(rows, out_dir, work_dir, "cin_xml", path)
+
+def la_returns(snap: pa.Table, seed: int, rate: float, years: list[int], out_dir: Path) -> pa.Table:
+    """Write one LA's returns from its snapshot rows (COLUMNS); return the truth rows of the defects injected."""
+    snap = snap.sort_by([("file_year", "ascending"), ("la_child_id", "ascending"), ("referral_date", "ascending")])
+    c = {name: snap.column(name).combine_chunks() for name in COLUMNS}
+    fragments, truth = episode_fragments(c, seed, rate, years[0])
+    years_of_lines, lines = child_lines(c, fragments)
+    write_la(out_dir, c["la_code"][0].as_py(), years, years_of_lines, lines)
+    return truth
+
+
+def write_cin_xml(spark: SparkSession, snap: DataFrame, seed: int, rate: float, la_codes: list[str],
+                  first_year: int, last_year: int, out_dir: Path, work_dir: Path) -> tuple[list[str], DataFrame]:
+    """Every LA's returns, one task per LA; returns the paths written and the defects' truth rows."""
+    years = list(range(first_year, last_year + 1))
+    path = str(work_dir / "xml_defects")
+    (snap.select(*COLUMNS).groupBy("la_code")
+     .applyInArrow(lambda table: la_returns(table, seed, rate, years, out_dir), from_arrow_schema(DEFECT_SCHEMA))
+     .write.mode("overwrite").parquet(path))
+    for la_code in la_codes:  # an LA without any episode in the years (tiny scales) had no task: empty returns
+        if not (out_dir / cin_path(la_code, first_year)).exists():
+            write_la(out_dir, la_code, years, np.array([], dtype=np.int32), pa.array([], pa.string()))
+    return [cin_path(la, y) for y in years for la in la_codes], spark.read.parquet(path)

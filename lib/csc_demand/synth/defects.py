@@ -58,22 +58,6 @@ def assessment_defect(seed: int, rate: float, fmt: str, first_year: int) -> Colu
     return _kind(u, rate, kinds, allowed)
 
 
-def cp_defect(seed: int, rate: float, first_year: int) -> Column:
-    if rate <= 0:
-        return F.lit(None).cast("string")
-    in_first = F.col("cp_in") & _first_file(F.col("cp_start"), first_year)
-    overlap_fits = (F.datediff(F.col("cp_end"), F.col("cp_start")) > 25) & (F.col("overlap_start") <= F.col("ref_date"))
-    allowed = {"malformed_date": in_first, "overlapping_cp_plan": in_first & overlap_fits}
-    u = uniform(seed, F.col("child_id"), F.col("round"), F.lit("defect-cp"))
-    return _kind(u, rate, CP_KINDS, allowed)
-
-
-def overlap_start(seed: int) -> Column:
-    """Start of the injected overlapping plan: 1-20 days into the real one."""
-    u = uniform(seed, F.col("child_id"), F.col("round"), F.lit("defect-cp-start"))
-    return F.date_add(F.col("cp_start"), (F.lit(1) + F.floor(u * 20)).cast("int"))
-
-
 def malformed_iso(d: Column) -> Column:
     """A date with month 13 in YYYY-MM-DD form: not a calendar date."""
     return F.concat(F.year(d).cast("string"), F.lit("-13-"), F.lpad(F.dayofmonth(d).cast("string"), 2, "0"))

@@ -16,13 +16,14 @@ from csc_demand.synth.rand import cumulative
 
 
 class Draws:
-    """U(0,1) per row for a purpose: Spark's ``uniform(seed, child_id, *keys, purpose)``, the keys hashed once."""
+    """U(0,1) per row for a purpose: Spark's ``uniform(seed, child_id, *keys, *purpose)``, the keys hashed once
+    (``hash_keys``' types: an int an int literal, an int32 array an int column)."""
 
-    def __init__(self, seed: int, child_id: np.ndarray, *keys: int):
+    def __init__(self, seed: int, child_id: np.ndarray, *keys: int | np.ndarray):
         self.state = hash_keys(SPARK_SEED, seed, child_id, *keys)
 
-    def __call__(self, purpose: str) -> np.ndarray:
-        return to_uniform(hash_keys(self.state, purpose))
+    def __call__(self, *purpose: str) -> np.ndarray:
+        return to_uniform(hash_keys(self.state, *purpose))
 
 
 def pick_index(u: np.ndarray, cum) -> np.ndarray:

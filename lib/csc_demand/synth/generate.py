@@ -81,9 +81,8 @@ def generate(spark: SparkSession, out_dir, scale: float, seed: int, defects: flo
 
     step("annual CIN census returns (XML)")
     snap = _materialise(spark, annual_snapshots(referrals, kids, first_year, last_year), work / "snapshot")
-    frags = _materialise(spark, cin_xml.episode_fragments(snap, seed, defects, first_year), work / "fragments")
-    files = cin_xml.write_cin_xml(spark, frags, la_codes, first_year, last_year, out, work)
-    found = [cin_xml.xml_defects(frags, seed)]
+    files, xml_defects = cin_xml.write_cin_xml(spark, snap, seed, defects, la_codes, first_year, last_year, out, work)
+    found = [xml_defects]
 
     step(f"NPD extracts: CIN and CP plans from {npd.HISTORY_FROM_YEAR - 1}-{npd.HISTORY_FROM_YEAR % 100:02d}")
     history_years = list(range(npd.HISTORY_FROM_YEAR, first_year))

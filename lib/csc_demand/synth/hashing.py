@@ -76,14 +76,17 @@ def hash_string(text: str, seed) -> np.ndarray:
 
 
 def hash_keys(seed, *keys) -> np.ndarray:
-    """xxhash64(key1, key2, ...) continued from ``seed`` (SPARK_SEED, or a hash of earlier keys): an int array
-    is a long column (ids), a Python int an int literal, a str a string literal."""
+    """xxhash64(key1, key2, ...) continued from ``seed`` (SPARK_SEED, or a hash of earlier keys): an int32 array
+    is an int column (the round), another int array a long column (ids), a Python int an int literal, a str a
+    string literal."""
     h = seed
     for key in keys:
         if isinstance(key, str):
             h = hash_string(key, h)
         elif isinstance(key, int | np.integer):
             h = hash_int(int(key), h)
+        elif key.dtype == np.int32:
+            h = hash_int(key, h)
         else:
             h = hash_long(key, h)
     return _u64(h)

@@ -1,8 +1,8 @@
 """Writing one text file per key (LA-year, year) from Spark, in parallel, with deterministic content.
 
 Rows carry the file key, a sort key and the line. Spark writes each key's rows, sorted, as one part file in a
-partition folder; the part file is then moved to its final name. Header and footer lines are rows like any other
-(sort group 0 and 2), so a file is complete as written and no driver-side copying is needed.
+partition folder; the part file is then moved to its final name. Header lines are rows like any other (sort group
+0), so a file is complete as written and no driver-side copying is needed.
 """
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from pathlib import Path
 from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
-HEADER, BODY, FOOTER = 0, 1, 2
+HEADER, BODY = 0, 1
 
 
 def lines(df: DataFrame, file_key, sort_group: int, sort_key, line) -> DataFrame:
