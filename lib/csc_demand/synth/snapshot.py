@@ -8,6 +8,12 @@ from pyspark.sql import functions as F
 from csc_demand.synth.population import collection_year
 
 CHILD_ATTRS = ("la_code", "la_child_id", "upn", "pmr", "sex", "ethnicity", "disabilities")
+# The referral columns the returns (XML, NPD) read: only these are exploded, joined and materialised.
+EPISODE_COLUMNS = ("child_id", "round", "birth_date", "cy", "referral_date", "referral_source", "primary_need",
+                   "referral_nfa", "class_id", "closure_date", "closure_reason", "a1_start", "a1_auth", "a1_codes",
+                   "a2_start", "a2_auth", "a2_codes", "s47_start", "icpc_date", "cp", "cp_start", "cp_end",
+                   "cp_initial_category", "cp_latest_category", "cp_previous", "cp_reviews", "cin_plan_start",
+                   "cin_plan_end")
 
 
 def iso(d: Column) -> Column:
@@ -23,7 +29,7 @@ def annual_snapshots(referrals: DataFrame, children: DataFrame, first_year: int,
     """One row per (episode, collection year of a return that holds it)."""
     first = F.greatest(F.col("cy"), F.lit(first_year))
     last = F.least(collection_year(F.col("closure_date")), F.lit(last_year))
-    df = (referrals.where(last >= first)
+    df = (referrals.select(*EPISODE_COLUMNS).where(last >= first)
           .withColumn("file_year", F.explode(F.sequence(first, last)))
           .join(children.select("child_id", *CHILD_ATTRS), on="child_id", how="inner")
           .withColumn("ref_date", F.make_date(F.col("file_year"), F.lit(3), F.lit(31))))
