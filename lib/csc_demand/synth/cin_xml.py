@@ -70,9 +70,9 @@ def _lists(counts: np.ndarray, items: pa.Array, null: pa.Array | None = None) ->
     return pa.ListArray.from_arrays(offsets, items, mask=null)
 
 
-def iso(days: np.ndarray | pa.Array, present: np.ndarray | None = None) -> pa.Array:
-    dates = days if isinstance(days, pa.Array) else date_array(days, present)
-    return pc.cast(dates, pa.string())
+def iso(days: np.ndarray | pa.Array) -> pa.Array:
+    """YYYY-MM-DD of a date column or of days since 1970-01-01."""
+    return pc.cast(days if isinstance(days, pa.Array) else date_array(days), pa.string())
 
 
 def malformed_iso(days: np.ndarray) -> pa.Array:
