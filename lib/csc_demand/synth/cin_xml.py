@@ -18,7 +18,7 @@ from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql.pandas.types import from_arrow_schema
 
 from csc_demand.synth import defects as D
-from csc_demand.synth.draws import Draws, collection_year, date_array
+from csc_demand.synth.draws import Draws, collection_year, date_array, list_array
 
 SEX_FROM_YEAR = 2025  # GenderCurrent 1/2 up to 2023-24 returns, Sex M/F/U from 2024-25
 UPN_FROM_AGE = 4
@@ -61,13 +61,7 @@ def when(condition: np.ndarray, value: pa.Array) -> pa.Array:
 def repeated(tag: str, lists: pa.Array) -> pa.Array:
     """<tag>item</tag> for each item of each list, joined; null for a null list."""
     lengths = pc.fill_null(pc.list_value_length(lists), 0).to_numpy()
-    return pc.binary_join(_lists(lengths, el(tag, pc.list_flatten(lists)), pc.is_null(lists)), "")
-
-
-def _lists(counts: np.ndarray, items: pa.Array, null: pa.Array | None = None) -> pa.ListArray:
-    """Lists of ``counts`` consecutive items each (null where ``null``)."""
-    offsets = pa.array(np.concatenate([[0], np.cumsum(counts)]).astype(np.int32))
-    return pa.ListArray.from_arrays(offsets, items, mask=null)
+    return pc.binary_join(list_array(lengths, el(tag, pc.list_flatten(lists)), _flag(pc.is_valid(lists))), "")
 
 
 def iso(days: np.ndarray | pa.Array) -> pa.Array:
@@ -123,7 +117,7 @@ def _cp_plan(c: dict, start_written: pa.Array, start: np.ndarray, previous: pa.A
     row = pc.list_parent_indices(c["cp_reviews_shown"]).to_numpy()
     keep = _days(reviews) >= start[row]
     counts = np.bincount(row[keep], minlength=len(start))
-    shown = _lists(counts, iso(reviews.filter(pa.array(keep))))
+    shown = list_array(counts, iso(reviews.filter(pa.array(keep))))
     return group("ChildProtectionPlans", el("CPPstartDate", start_written), el("CPPendDate", iso(c["cp_end_shown"])),
                  el("InitialCategoryOfAbuse", c["cp_initial_category"]),
                  el("LatestCategoryOfAbuse", c["cp_latest_category"]),
@@ -225,7 +219,7 @@ def child_lines(c: dict, fragments: pa.Array) -> tuple[np.ndarray, pa.Array]:
     new[1:] = (year[1:] != year[:-1]) | _flag(pc.not_equal(child[1:], child[:-1]))
     starts = np.flatnonzero(new)
     first = pa.array(starts)
-    episodes_xml = pc.binary_join(_lists(np.diff(np.append(starts, len(year))), fragments), "")
+    episodes_xml = pc.binary_join(list_array(np.diff(np.append(starts, len(year))), fragments), "")
     k = {name: c[name].take(first) for name in ("la_child_id", "upn", "birth_date", "sex", "ethnicity",
                                                   "disabilities")}
     age = (_days(c["ref_date"].take(first)) - _days(k["birth_date"])) / 365.25

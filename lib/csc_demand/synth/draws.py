@@ -96,3 +96,9 @@ def date_array(days: np.ndarray, present: np.ndarray | None = None) -> pa.Array:
     """Days since 1970-01-01 as an Arrow date column (null where not ``present``)."""
     mask = None if present is None else ~present
     return pa.array(np.asarray(days, dtype=np.int32), pa.int32(), mask=mask).cast(pa.date32())
+
+
+def list_array(counts: np.ndarray, items: pa.Array, present: np.ndarray | None = None) -> pa.ListArray:
+    """Lists of ``counts`` consecutive items each (null where not ``present``)."""
+    offsets = pa.array(np.concatenate([[0], np.cumsum(counts)]).astype(np.int32))
+    return pa.ListArray.from_arrays(offsets, items, mask=None if present is None else pa.array(~present))

@@ -31,6 +31,7 @@ from csc_demand.synth.draws import (
     exponential,
     floor_int,
     greatest,
+    list_array,
     lognormal_days,
     pick,
     pick_index,
@@ -173,7 +174,7 @@ def episode_round(c: dict[str, np.ndarray], seed: int, k: int, data_end: int) ->
     has_reviews = cp & (n_reviews > 0)
     counts = np.where(has_reviews, n_reviews, 0)
     row, nth = _repeat(counts)
-    reviews = _lists(counts, date_array(icpc[row] + 90 + 180 * nth), has_reviews)
+    reviews = list_array(counts, date_array(icpc[row] + 90 + 180 * nth), has_reviews)
     step_down = cp & ~care & (u("sd") < P.STEP_DOWN_CIN_PROB)
     cin_only = classed & ~cp & ~care & (u("cin") < table.cin_plan_prob[latent])
     cin_start = np.where(cin_only, a1_auth + floor_int(u("cins") * 14), cp_end + 1)
@@ -226,12 +227,12 @@ def episode_round(c: dict[str, np.ndarray], seed: int, k: int, data_end: int) ->
 
     def field(name: str) -> np.ndarray:
         return np.where(second, p2[name][row], p1[name][row])
-    periods = _lists(counts, pa.StructArray.from_arrays(
+    periods = list_array(counts, pa.StructArray.from_arrays(
         [pa.array(nth + 1, pa.int32()), date_array(field("start")), date_array(field("end")),
          pa.array(field("rec"), pa.string()), pa.array(field("n_episodes"), pa.int32())], fields=list(PERIOD)), care)
-    indicator_lists = _lists(np.where(classed, P.N_IND, 0), pa.array(ind[classed].ravel(), pa.int32()), classed)
+    indicator_lists = list_array(np.where(classed, P.N_IND, 0), pa.array(ind[classed].ravel(), pa.int32()), classed)
     a2_ind = has_a2 & classed
-    a2_indicator_lists = _lists(np.where(a2_ind, P.N_IND, 0), pa.array(ind[a2_ind].ravel(), pa.int32()), a2_ind)
+    a2_indicator_lists = list_array(np.where(a2_ind, P.N_IND, 0), pa.array(ind[a2_ind].ravel(), pa.int32()), a2_ind)
     return {
         "child_id": (c["child_id"], None), "birth_date": (birth, None), "birthday_18": (b18, None),
         "black": (c["black"], None), "child_type": (c["child_type"], None), "referral_date": (r, None),
@@ -260,11 +261,6 @@ def _repeat(counts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return row, np.arange(len(row)) - starts[row]
 
 
-def _lists(counts: np.ndarray, items: pa.Array, present: np.ndarray) -> pa.Array:
-    offsets = np.concatenate([[0], np.cumsum(counts)]).astype(np.int32)
-    return pa.ListArray.from_arrays(pa.array(offsets), items, mask=pa.array(~present))
-
-
 def _codes(raw: np.ndarray, ind: np.ndarray, no_factor: np.ndarray, present: np.ndarray) -> pa.Array:
     """The codes of the indicators set, in indicator order; code 21 alone for an assessment without factors."""
     chosen = (ind == 1) & ~no_factor[:, None]
@@ -272,7 +268,7 @@ def _codes(raw: np.ndarray, ind: np.ndarray, no_factor: np.ndarray, present: np.
     raw[no_factor, 0] = "21"
     chosen[no_factor, 0] = True
     chosen[~present] = False
-    return _lists(chosen.sum(axis=1), pa.array(raw[chosen], pa.string()), present)
+    return list_array(chosen.sum(axis=1), pa.array(raw[chosen], pa.string()), present)
 
 
 def _arrow(columns: dict[str, tuple]) -> pa.RecordBatch:
