@@ -5,9 +5,13 @@ from pathlib import Path
 import pytest
 from csc_demand import cli
 from csc_demand.io.delta import (
+    delete_rows,
     ensure_table,
+    last_commit_metrics,
     merge_table,
     read_table,
+    replace_rows,
+    sync_table,
     table_exists,
     table_version,
     write_table,
@@ -33,6 +37,23 @@ def test_write_merge_and_version_a_delta_table(spark, cfg):
     assert table_version(spark, cfg, "silver", "demo") == 1
     assert [tuple(r) for r in read_table(spark, cfg, "silver", "demo", version=0).orderBy("id").collect()] == \
         [(1, "a"), (2, "b")]
+
+
+def test_the_last_commit_read_from_the_log_is_what_describe_history_says(spark, cfg):
+    # stages read a write's version and row counts from the newest commit file instead of a DESCRIBE HISTORY query
+    def history() -> tuple[int, dict]:
+        row = spark.sql(f"DESCRIBE HISTORY delta.`{cfg.table_name('silver', 'commits')}` LIMIT 1").collect()[0]
+        return row["version"], dict(row["operationMetrics"])
+
+    rows = spark.createDataFrame([(1, "a"), (2, "b"), (3, "c")], "id int, v string")
+    write_table(rows, cfg, "silver", "commits")
+    assert last_commit_metrics(spark, cfg, "silver", "commits") == history()
+    assert history()[0] == 0 and history()[1]["numOutputRows"] == "3"
+    assert sync_table(rows.filter("id < 3"), cfg, "silver", "commits", ["id"]) == (1, 2)  # a MERGE's source rows
+    assert last_commit_metrics(spark, cfg, "silver", "commits") == history()
+    assert replace_rows(rows.filter("id = 1"), cfg, "silver", "commits", "id = 1") == history()
+    assert delete_rows(spark, cfg, "silver", "commits", "id = 2") == history()[0] == 3
+    assert history()[1]["numDeletedRows"] == "1"
 
 
 @pytest.mark.parametrize("left_behind", [[], [".00000000000000000000.json.5f1c.tmp"]])

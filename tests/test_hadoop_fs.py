@@ -22,3 +22,10 @@ def test_copy_folder_from_local_copies_nested_files_and_overwrites_on_a_second_c
     hadoop_fs.copy_folder_from_local(spark, str(source), str(target))
     # the same two files, the new text; the folder copied into its namesake, not nested inside it
     assert _tree(target) == {"index.html": "second", "csv/rates.csv": "a,b\n"}
+
+
+def test_read_text_reads_a_file_uri_through_hadoop_and_a_plain_path(spark, tmp_path):
+    (tmp_path / "00000000000000000000.json").write_text('{"commitInfo":{}}\nsecond line é\n', encoding="utf-8")
+    expected = '{"commitInfo":{}}\nsecond line é\n'
+    assert hadoop_fs.read_text(spark, f"file:{tmp_path}/00000000000000000000.json") == expected
+    assert hadoop_fs.read_text(spark, str(tmp_path / "00000000000000000000.json")) == expected

@@ -10,6 +10,7 @@ started with delta-spark has only the SQL).
 """
 from __future__ import annotations
 
+import json
 import os
 import random
 import re
@@ -36,6 +37,7 @@ from pyspark.sql.types import StructType
 from csc_demand import locations
 from csc_demand.config import Config
 from csc_demand.errors import ConcurrentWriteError, MissingTableError
+from csc_demand.io import hadoop_fs
 from csc_demand.spark import is_connect, jvm
 from csc_demand.table_schemas import TABLES, with_comments
 
@@ -139,9 +141,35 @@ def delta_table(spark: SparkSession, cfg: Config, layer: str, table: str) -> Del
     return DeltaTable.forPath(spark, name) if _is_path(name) else DeltaTable.forName(spark, name)
 
 
-def _last_commit(spark: SparkSession, cfg: Config, layer: str, table: str):
-    """The table's latest commit: a Row of DESCRIBE HISTORY (version, operation, operationMetrics...)."""
-    return spark.sql(f"DESCRIBE HISTORY {_ref(cfg.table_name(layer, table))} LIMIT 1").collect()[0]
+def _last_commit(spark: SparkSession, cfg: Config, layer: str, table: str) -> tuple[int, dict]:
+    """The version and operation metrics of the table's latest commit. A path table's are read from its newest
+    commit file (``_delta_log/<version>.json``, whose commitInfo action DESCRIBE HISTORY reads too): DESCRIBE
+    HISTORY is a Spark query, and stages ask this after every write."""
+    name = cfg.table_name(layer, table)
+    latest = _latest_commit_file(spark, name) if _is_path(name) else None
+    if latest is not None:
+        return latest
+    row = spark.sql(f"DESCRIBE HISTORY {_ref(name)} LIMIT 1").collect()[0]
+    return row["version"], dict(row["operationMetrics"] or {})
+
+
+COMMIT_JSON = re.compile(r"^(\d+)\.json$")
+
+
+def _latest_commit_file(spark: SparkSession, path: str) -> tuple[int, dict] | None:
+    """(version, operationMetrics) from the newest ``<version>.json`` in a path table's ``_delta_log``; None when
+    there is no commit or the log cannot be listed here (an object store under Spark Connect)."""
+    listed = _log_files(spark, path)
+    versions = [int(m.group(1)) for m in map(COMMIT_JSON.match, listed[0] if listed else []) if m]
+    if not versions:
+        return None
+    commit = hadoop_fs.read_text(spark, f"{path.rstrip('/')}/_delta_log/{max(versions):020d}.json")
+    for line in commit.splitlines():
+        action = json.loads(line)
+        if "commitInfo" in action:
+            metrics = action["commitInfo"].get("operationMetrics") or {}
+            return max(versions), {k: str(v) for k, v in metrics.items()}
+    return max(versions), {}
 
 
 def read_table(spark: SparkSession, cfg: Config, layer: str, table: str,
@@ -159,7 +187,7 @@ def read_table(spark: SparkSession, cfg: Config, layer: str, table: str,
 
 def table_version(spark: SparkSession, cfg: Config, layer: str, table: str) -> int:
     """The latest committed version of a table (recorded in run summaries and MLflow runs)."""
-    return _last_commit(spark, cfg, layer, table)["version"]
+    return _last_commit(spark, cfg, layer, table)[0]
 
 
 def write_table(df: DataFrame, cfg: Config, layer: str, table: str, mode: str = "overwrite",
@@ -237,8 +265,7 @@ def delete_rows(spark: SparkSession, cfg: Config, layer: str, table: str, condit
 
 def last_commit_metrics(spark: SparkSession, cfg: Config, layer: str, table: str) -> tuple[int, dict]:
     """Version and operation metrics (e.g. numOutputRows) of the table's latest commit."""
-    row = _last_commit(spark, cfg, layer, table)
-    return row["version"], dict(row["operationMetrics"] or {})
+    return _last_commit(spark, cfg, layer, table)
 
 
 def sync_table(df: DataFrame, cfg: Config, layer: str, table: str, keys: list[str], fresh: bool = False,

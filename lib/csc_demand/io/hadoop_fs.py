@@ -91,6 +91,22 @@ def list_files(spark: SparkSession, location: str) -> list[str]:
     return files
 
 
+def read_text(spark: SparkSession, location: str) -> str:
+    """A small text file's content (a Delta commit file)."""
+    local = _local(spark, location)
+    if local is not None:
+        with open(local, encoding="utf-8") as file:
+            return file.read()
+    if is_connect(spark):
+        raise no_connect_route("reading", location)
+    path, fs = _jvm_path(spark, location)
+    stream = fs.open(path)
+    try:
+        return jvm(spark).org.apache.commons.io.IOUtils.toString(stream, "UTF-8")
+    finally:
+        stream.close()
+
+
 def write_text(location: str, text: str) -> None:
     """Write a small text file (a run summary) through the active Spark session's FileSystem."""
     spark = SparkSession.getActiveSession()
