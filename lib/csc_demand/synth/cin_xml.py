@@ -18,7 +18,8 @@ from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql.pandas.types import from_arrow_schema
 
 from csc_demand.synth import defects as D
-from csc_demand.synth.draws import Draws, collection_year, date_array, list_array
+from csc_demand.synth.columns import concat, days, flag, iso, malformed_iso, when
+from csc_demand.synth.draws import Draws, list_array
 
 SEX_FROM_YEAR = 2025  # GenderCurrent 1/2 up to 2023-24 returns, Sex M/F/U from 2024-25
 UPN_FROM_AGE = 4
@@ -29,8 +30,6 @@ COLUMNS = ("file_year", "ref_date", "la_code", "la_child_id", "upn", "birth_date
            "a1_codes_shown", "a2_in", "a2_start", "a2_auth_shown", "a2_codes_shown", "cin_plan_in",
            "cin_plan_start", "cin_plan_end_shown", "s47_in", "s47_start", "icpc_shown", "cp", "cp_in", "cp_start",
            "cp_end", "cp_end_shown", "cp_initial_category", "cp_latest_category", "cp_previous", "cp_reviews_shown")
-DEFECT_SCHEMA = pa.schema([(c, pa.int32() if c == "collection_year" else pa.string()) for c in D.DEFECT_COLUMNS])
-FACTOR_KINDS = tuple(k for k in D.XML_ASSESSMENT_KINDS if k not in D.START_KINDS)
 
 
 def cin_path(la_code, year) -> str:
@@ -44,78 +43,30 @@ def el(tag: str, value: pa.Array) -> pa.Array:
     return pc.binary_join_element_wise(f"<{tag}>", value, f"</{tag}>", "")
 
 
-def concat(*parts) -> pa.Array:
-    """The parts joined, null ones left out (SQL's concat_ws)."""
-    return pc.binary_join_element_wise(*parts, "", null_handling="skip")
-
-
 def group(tag: str, *parts) -> pa.Array:
     return concat(f"<{tag}>", *parts, f"</{tag}>")
-
-
-def when(condition: np.ndarray, value: pa.Array) -> pa.Array:
-    """value where condition holds, else null."""
-    return pc.if_else(pa.array(condition), value, pa.scalar(None, pa.string()))
 
 
 def repeated(tag: str, lists: pa.Array) -> pa.Array:
     """<tag>item</tag> for each item of each list, joined; null for a null list."""
     lengths = pc.fill_null(pc.list_value_length(lists), 0).to_numpy()
-    return pc.binary_join(list_array(lengths, el(tag, pc.list_flatten(lists)), _flag(pc.is_valid(lists))), "")
+    return pc.binary_join(list_array(lengths, el(tag, pc.list_flatten(lists)), flag(pc.is_valid(lists))), "")
 
 
-def iso(days: np.ndarray | pa.Array) -> pa.Array:
-    """YYYY-MM-DD of a date column or of days since 1970-01-01."""
-    return pc.cast(days if isinstance(days, pa.Array) else date_array(days), pa.string())
-
-
-def malformed_iso(days: np.ndarray) -> pa.Array:
-    """A date with month 13 in YYYY-MM-DD form: not a calendar date (``defects.malformed_iso``)."""
-    d = date_array(days)
-    return pc.binary_join_element_wise(pc.cast(pc.year(d), pa.string()), "-13-",
-                                       pc.utf8_lpad(pc.cast(pc.day(d), pa.string()), 2, "0"), "")
+def gender_current(sex: pa.Array) -> pa.Array:
+    """The GenderCurrent code of returns before SEX_FROM_YEAR: 1 male, 2 female."""
+    return pc.if_else(pc.equal(sex, "M"), "1", "2")
 
 
 def _bool(values: pa.Array) -> pa.Array:
     return pc.if_else(pc.fill_null(values, False), "true", "false")
 
 
-# ---- the defects of one LA's snapshot rows (defects.py has them as Spark expressions for the NPD and 903) --------
-
-def _kind(u: np.ndarray, rate: float, kinds: tuple, allowed: dict) -> np.ndarray:
-    """kinds[i] for u in the i-th slice of [0, rate), when that kind is allowed on this row; else None."""
-    hits = [(u >= rate * i / len(kinds)) & (u < rate * (i + 1) / len(kinds)) & allowed[kind]
-            for i, kind in enumerate(kinds)]
-    return np.array([*kinds, None], dtype=object)[np.select(hits, range(len(kinds)), -1)]
-
-
-def _written_codes(kind: str, codes: list[str]) -> list[str]:
-    """One record's factor codes as written (``defects.factor_codes_written``)."""
-    if kind == "unknown_factor_code":
-        return [*codes[:-1], D.UNKNOWN_FACTOR_CODE]
-    return [*codes, "21" if kind == "code_21_with_others" else codes[0]]
-
-
-def _flag(column: pa.Array) -> np.ndarray:
-    """A boolean column as numpy (null = false)."""
-    return pc.fill_null(column, False).to_numpy(zero_copy_only=False)
-
-
-def _days(column: pa.Array) -> np.ndarray:
-    """Days since 1970-01-01 (0 where null: read only where present)."""
-    return pc.fill_null(column.cast(pa.int32()), 0).to_numpy().astype(np.int64)
-
-
-def _first_file(year: np.ndarray, days: np.ndarray, first_year: int) -> np.ndarray:
-    """The record's first return: the file year that first shows an event dated ``days``."""
-    return year == np.maximum(collection_year(days), first_year)
-
-
 def _cp_plan(c: dict, start_written: pa.Array, start: np.ndarray, previous: pa.Array) -> pa.Array:
     """A ChildProtectionPlans element; its reviews are the shown ones on or after ``start``."""
     reviews = pc.list_flatten(c["cp_reviews_shown"])
     row = pc.list_parent_indices(c["cp_reviews_shown"]).to_numpy()
-    keep = _days(reviews) >= start[row]
+    keep = days(reviews) >= start[row]
     counts = np.bincount(row[keep], minlength=len(start))
     shown = list_array(counts, iso(reviews.filter(pa.array(keep))))
     return group("ChildProtectionPlans", el("CPPstartDate", start_written), el("CPPendDate", iso(c["cp_end_shown"])),
@@ -126,9 +77,9 @@ def _cp_plan(c: dict, start_written: pa.Array, start: np.ndarray, previous: pa.A
 
 
 def _assessment(c: dict, n: int, start_written: pa.Array, codes: pa.Array) -> pa.Array:
-    factors = when(_flag(pc.is_valid(codes)),
+    factors = when(flag(pc.is_valid(codes)),
                    group("FactorsIdentifiedAtAssessment", repeated("AssessmentFactors", codes)))
-    return when(_flag(c[f"a{n}_in"]), group(
+    return when(flag(c[f"a{n}_in"]), group(
         "Assessments", el("AssessmentActualStartDate", start_written),
         el("AssessmentAuthorisationDate", iso(c[f"a{n}_auth_shown"])), factors))
 
@@ -137,32 +88,15 @@ def episode_fragments(c: dict, seed: int, rate: float, first_year: int) -> tuple
     """The CINdetails fragment of each snapshot row in ``c`` (column -> array), with defects injected, and the
     truth rows of those defects."""
     year = c["file_year"].to_numpy()
-    ref, referral = _days(c["ref_date"]), _days(c["referral_date"])
-    a1_start, a1_auth = _days(c["a1_start"]), _days(c["a1_auth"])
-    cp_start, cp_end = _days(c["cp_start"]), _days(c["cp_end"])
-    a1_in, cp_in = _flag(c["a1_in"]), _flag(c["cp_in"])
+    ref, cp_start, cp_end = days(c["ref_date"]), days(c["cp_start"]), days(c["cp_end"])
+    cp_in = flag(c["cp_in"])
     u = Draws(seed, c["child_id"].to_numpy(), c["round"].to_numpy().astype(np.int32))
-
-    # ---- the first assessment's defect, and its start date and factor codes as written ----------------------------
-    start_file = a1_in & _first_file(year, a1_start, first_year)
-    factor_file = (_flag(pc.is_valid(c["a1_codes_shown"])) & _flag(pc.is_valid(c["class_id"]))
-                   & _first_file(year, a1_auth, first_year))
-    a_kind = _kind(u("defect-assessment", "cin_xml"), rate, D.XML_ASSESSMENT_KINDS,
-                   {k: start_file if k in D.START_KINDS else factor_file for k in D.XML_ASSESSMENT_KINDS})
-    before = referral - 1 - np.floor(u("defect-before") * 20).astype(np.int64)
-    a1_start_written = pc.if_else(pa.array(a_kind == "malformed_date"), malformed_iso(a1_start),
-                                  pc.if_else(pa.array(a_kind == "assessment_before_referral"), iso(before),
-                                             iso(c["a1_start"])))
-    edit = np.flatnonzero(np.isin(a_kind, FACTOR_KINDS))
-    written = [_written_codes(a_kind[i], c["a1_codes_shown"][i].as_py()) for i in edit]
-    pointer = np.arange(len(year))
-    pointer[edit] = len(year) + np.arange(len(edit))
-    a1_codes = pa.concat_arrays([c["a1_codes_shown"], pa.array(written, c["a1_codes_shown"].type)]).take(pointer)
+    a_kind, a1_start_written, a1_codes = D.first_assessment(c, u, rate, "cin_xml", D.XML_ASSESSMENT_KINDS, first_year)
 
     # ---- the CP plan's defect: a malformed start date, or an injected plan overlapping it ------------------------
     overlap = cp_start + 1 + np.floor(u("defect-cp-start") * 20).astype(np.int64)
-    in_first = cp_in & _first_file(year, cp_start, first_year)
-    cp_kind = _kind(u("defect-cp"), rate, D.CP_KINDS, {
+    in_first = cp_in & D.first_file(year, cp_start, first_year)
+    cp_kind = D.pick_kind(u("defect-cp"), rate, D.CP_KINDS, {
         "malformed_date": in_first, "overlapping_cp_plan": in_first & (cp_end - cp_start > 25) & (overlap <= ref)})
     overlapping = cp_kind == "overlapping_cp_plan"
     cp_start_written = pc.if_else(pa.array(cp_kind == "malformed_date"), malformed_iso(cp_start), iso(c["cp_start"]))
@@ -170,11 +104,11 @@ def episode_fragments(c: dict, seed: int, rate: float, first_year: int) -> tuple
         _cp_plan(c, cp_start_written, cp_start, c["cp_previous"]),
         when(overlapping, _cp_plan(c, iso(overlap), overlap, pc.add(c["cp_previous"], 1)))))
 
-    s47_start = _days(c["s47_start"])
-    s47 = when(_flag(c["s47_in"]), group(
+    s47_start = days(c["s47_start"])
+    s47 = when(flag(c["s47_in"]), group(
         "Section47", el("S47ActualStartDate", iso(c["s47_start"])), el("InitialCPCtarget", iso(s47_start + 21)),
         el("DateOfInitialCPC", iso(c["icpc_shown"])), el("ICPCnotRequired", _bool(pc.invert(c["cp"])))))
-    cin_plan = when(_flag(c["cin_plan_in"]), group(
+    cin_plan = when(flag(c["cin_plan_in"]), group(
         "CINPlanDates", el("CINPlanStartDate", iso(c["cin_plan_start"])),
         el("CINPlanEndDate", iso(c["cin_plan_end_shown"]))))
     fragment = group(
@@ -185,29 +119,13 @@ def episode_fragments(c: dict, seed: int, rate: float, first_year: int) -> tuple
         cin_plan, s47, cp_plans)
 
     truth = pa.concat_tables([
-        _defect_rows(c, a_kind, "assessments", a1_start_written, pc.binary_join_element_wise(
-            "first assessment; factor codes as written: ", pc.binary_join(a1_codes, ";"), "")),
-        _defect_rows(c, cp_kind, "cp_plans", pc.if_else(pa.array(overlapping), iso(overlap), cp_start_written),
+        D.first_assessment_truth(c, a_kind, "cin_xml", cin_path, a1_start_written, a1_codes),
+        D.truth_rows(c, cp_kind, "cin_xml", cin_path, "cp_plans",
+                     pc.if_else(pa.array(overlapping), iso(overlap), cp_start_written),
                      pc.if_else(pa.array(overlapping), pc.binary_join_element_wise(
                          "injected plan overlaps the plan starting ", iso(c["cp_start"]), ""),
                          "CPPstartDate malformed"))])
     return fragment, truth
-
-
-def _defect_rows(c: dict, kind: np.ndarray, table: str, record_date: pa.Array, detail: pa.Array) -> pa.Table:
-    """Truth rows (DEFECT_COLUMNS) of the rows where kind is set."""
-    rows = pa.array(np.flatnonzero(kind.astype(bool)))  # None: clean
-    year = c["file_year"].take(rows)
-    defect = kind[rows.to_numpy()]
-    return pa.table({
-        "defect": pa.array(defect, pa.string()), "rule_id": pa.array([D.DEFECT_RULES[k] for k in defect], pa.string()),
-        "format": pa.array(["cin_xml"] * len(rows), pa.string()),
-        "source_file": pa.array([cin_path(la, y) for la, y in zip(c["la_code"].take(rows).to_pylist(),
-                                                                   year.to_pylist(), strict=True)], pa.string()),
-        "la_code": c["la_code"].take(rows), "collection_year": year.cast(pa.int32()),
-        "child_id": c["la_child_id"].take(rows), "referral_date": iso(c["referral_date"].take(rows)),
-        "table": pa.array([table] * len(rows), pa.string()), "record_date": record_date.take(rows),
-        "detail": detail.take(rows)}, schema=DEFECT_SCHEMA)
 
 
 def child_lines(c: dict, fragments: pa.Array) -> tuple[np.ndarray, pa.Array]:
@@ -216,16 +134,15 @@ def child_lines(c: dict, fragments: pa.Array) -> tuple[np.ndarray, pa.Array]:
     year = c["file_year"].to_numpy()
     child = c["la_child_id"]
     new = np.ones(len(year), dtype=bool)
-    new[1:] = (year[1:] != year[:-1]) | _flag(pc.not_equal(child[1:], child[:-1]))
+    new[1:] = (year[1:] != year[:-1]) | flag(pc.not_equal(child[1:], child[:-1]))
     starts = np.flatnonzero(new)
     first = pa.array(starts)
     episodes_xml = pc.binary_join(list_array(np.diff(np.append(starts, len(year))), fragments), "")
     k = {name: c[name].take(first) for name in ("la_child_id", "upn", "birth_date", "sex", "ethnicity",
                                                   "disabilities")}
-    age = (_days(c["ref_date"].take(first)) - _days(k["birth_date"])) / 365.25
+    age = (days(c["ref_date"].take(first)) - days(k["birth_date"])) / 365.25
     sex_tag = year[starts] >= SEX_FROM_YEAR
-    gender = pc.if_else(pa.array(sex_tag), el("Sex", k["sex"]), el("GenderCurrent", pc.if_else(
-        pc.equal(k["sex"], "M"), "1", "2")))
+    gender = pc.if_else(pa.array(sex_tag), el("Sex", k["sex"]), el("GenderCurrent", gender_current(k["sex"])))
     line = concat(
         "<Child>",
         group("ChildIdentifiers", el("LAchildID", k["la_child_id"]), when(age >= UPN_FROM_AGE, el("UPN", k["upn"])),
@@ -269,7 +186,7 @@ def write_cin_xml(spark: SparkSession, snap: DataFrame, seed: int, rate: float, 
     years = list(range(first_year, last_year + 1))
     path = str(work_dir / "xml_defects")
     (snap.select(*COLUMNS).groupBy("la_code")
-     .applyInArrow(lambda table: la_returns(table, seed, rate, years, out_dir), from_arrow_schema(DEFECT_SCHEMA))
+     .applyInArrow(lambda table: la_returns(table, seed, rate, years, out_dir), from_arrow_schema(D.DEFECT_SCHEMA))
      .write.mode("overwrite").parquet(path))
     for la_code in la_codes:  # an LA without any episode in the years (tiny scales) had no task: empty returns
         if not (out_dir / cin_path(la_code, first_year)).exists():

@@ -6,13 +6,18 @@ CP plan, 903 episode) is defective; the kinds share it equally.
 """
 from __future__ import annotations
 
+from collections.abc import Callable
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
 from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
 
 from csc_demand.quality.catalog import RULES
-from csc_demand.synth.population import collection_year
-from csc_demand.synth.rand import uniform
-from csc_demand.synth.snapshot import iso
+from csc_demand.synth.columns import days, flag, iso, malformed_iso
+from csc_demand.synth.draws import Draws, collection_year
+from csc_demand.synth.snapshot import iso as iso_expr
 
 DEFECT_RULES = {
     "malformed_date": "CSC-DATE", "unknown_factor_code": "CSC-FACTOR", "code_21_with_others": "8869",
@@ -28,59 +33,82 @@ CP_KINDS = ("malformed_date", "overlapping_cp_plan")
 DEFECT_COLUMNS = ("defect", "rule_id", "format", "source_file", "la_code", "collection_year", "child_id",
                   "referral_date", "table", "record_date", "detail")
 START_KINDS = ("malformed_date", "assessment_before_referral")
+DEFECT_SCHEMA = pa.schema([(c, pa.int32() if c == "collection_year" else pa.string()) for c in DEFECT_COLUMNS])
 
 
-def _first_file(d: Column, first_year: int) -> Column:
-    """The record's first return: the file year that first shows an event dated d."""
-    return F.col("file_year") == F.greatest(collection_year(d), F.lit(first_year))
+# ---- numpy: the defects of one LA's snapshot rows (column -> array), for the writers that run a task per LA -------
+
+def first_file(year: np.ndarray, event: np.ndarray, first_year: int) -> np.ndarray:
+    """The record's first return: the file year that first shows an event dated ``event`` (days)."""
+    return year == np.maximum(collection_year(event), first_year)
 
 
-def _kind(u: Column, rate: float, kinds: tuple, allowed: dict) -> Column:
-    """kinds[i] for u in the i-th slice of [0, rate), when that kind is allowed on this row; else null."""
-    expr = None
-    for i, kind in enumerate(kinds):
-        hit = (u >= rate * i / len(kinds)) & (u < rate * (i + 1) / len(kinds)) & allowed[kind]
-        expr = F.when(hit, F.lit(kind)) if expr is None else expr.when(hit, F.lit(kind))
-    assert expr is not None, "kinds is never empty"
-    return expr
+def pick_kind(u: np.ndarray, rate: float, kinds: tuple, allowed: dict) -> np.ndarray:
+    """kinds[i] for u in the i-th slice of [0, rate), when that kind is allowed on this row; else None."""
+    hits = [(u >= rate * i / len(kinds)) & (u < rate * (i + 1) / len(kinds)) & allowed[kind]
+            for i, kind in enumerate(kinds)]
+    return np.array([*kinds, None], dtype=object)[np.select(hits, range(len(kinds)), -1)]
 
 
-def assessment_defect(seed: int, rate: float, fmt: str, first_year: int) -> Column:
-    """Defect kind of the episode's first assessment in this snapshot row (null = clean)."""
-    if rate <= 0:
-        return F.lit(None).cast("string")
-    kinds = XML_ASSESSMENT_KINDS if fmt == "cin_xml" else NPD_ASSESSMENT_KINDS
-    start_file = F.col("a1_in") & _first_file(F.col("a1_start"), first_year)
-    factor_file = (F.col("a1_codes_shown").isNotNull() & F.col("class_id").isNotNull()
-                   & _first_file(F.col("a1_auth"), first_year))
-    allowed = {k: (start_file if k in START_KINDS else factor_file) for k in kinds}
-    u = uniform(seed, F.col("child_id"), F.col("round"), F.lit("defect-assessment"), F.lit(fmt))
-    return _kind(u, rate, kinds, allowed)
+def written_codes(kind: str, codes: list[str]) -> list[str]:
+    """One record's factor codes as written with a factor-code defect of this kind."""
+    if kind == "unknown_factor_code":
+        return [*codes[:-1], UNKNOWN_FACTOR_CODE]
+    return [*codes, "21" if kind == "code_21_with_others" else codes[0]]
 
 
-def malformed_iso(d: Column) -> Column:
-    """A date with month 13 in YYYY-MM-DD form: not a calendar date."""
-    return F.concat(F.year(d).cast("string"), F.lit("-13-"), F.lpad(F.dayofmonth(d).cast("string"), 2, "0"))
+def first_assessment(c: dict, u: Draws, rate: float, fmt: str, kinds: tuple,
+                     first_year: int) -> tuple[np.ndarray, pa.Array, pa.Array]:
+    """Each row's first-assessment defect (one of ``kinds``, None = clean), its start date and its factor codes
+    as written. Start-date defects go in the return that first shows the start, factor defects in the one that
+    first shows the authorisation (and so the codes); ``fmt`` keeps each format's draws apart."""
+    year = c["file_year"].to_numpy()
+    a1_start = days(c["a1_start"])
+    start_file = flag(c["a1_in"]) & first_file(year, a1_start, first_year)
+    factor_file = (flag(pc.is_valid(c["a1_codes_shown"])) & flag(pc.is_valid(c["class_id"]))
+                   & first_file(year, days(c["a1_auth"]), first_year))
+    kind = pick_kind(u("defect-assessment", fmt), rate, kinds,
+                     {k: start_file if k in START_KINDS else factor_file for k in kinds})
+    before = days(c["referral_date"]) - 1 - np.floor(u("defect-before") * 20).astype(np.int64)
+    start = pc.if_else(pa.array(kind == "malformed_date"), malformed_iso(a1_start),
+                       pc.if_else(pa.array(kind == "assessment_before_referral"), iso(before), iso(c["a1_start"])))
+    codes = c["a1_codes_shown"]
+    edit = np.flatnonzero(np.isin(kind, [k for k in kinds if k not in START_KINDS]))
+    written = [written_codes(kind[i], codes[i].as_py()) for i in edit]
+    pointer = np.arange(len(year))
+    pointer[edit] = len(year) + np.arange(len(edit))
+    return kind, start, pa.concat_arrays([codes, pa.array(written, codes.type)]).take(pointer)
+
+
+def truth_rows(c: dict, kind: np.ndarray, fmt: str, source_file: Callable[[str, int], str], table: str,
+               record_date: pa.Array, detail: pa.Array) -> pa.Table:
+    """Truth rows (DEFECT_SCHEMA) of the rows where kind is set; ``source_file`` of (LA code, year)."""
+    rows = pa.array(np.flatnonzero(kind.astype(bool)))  # None: clean
+    year = c["file_year"].take(rows)
+    defect = kind[rows.to_numpy()]
+    return pa.table({
+        "defect": pa.array(defect, pa.string()), "rule_id": pa.array([DEFECT_RULES[k] for k in defect], pa.string()),
+        "format": pa.array([fmt] * len(rows), pa.string()),
+        "source_file": pa.array([source_file(la, y) for la, y in zip(c["la_code"].take(rows).to_pylist(),
+                                                                      year.to_pylist(), strict=True)], pa.string()),
+        "la_code": c["la_code"].take(rows), "collection_year": year.cast(pa.int32()),
+        "child_id": c["la_child_id"].take(rows), "referral_date": iso(c["referral_date"].take(rows)),
+        "table": pa.array([table] * len(rows), pa.string()), "record_date": record_date.take(rows),
+        "detail": detail.take(rows)}, schema=DEFECT_SCHEMA)
+
+
+def first_assessment_truth(c: dict, kind: np.ndarray, fmt: str, source_file: Callable[[str, int], str],
+                           start: pa.Array, codes: pa.Array) -> pa.Table:
+    """Truth rows of the first-assessment defects: the start date and the factor codes as written."""
+    return truth_rows(c, kind, fmt, source_file, "assessments", start, pc.binary_join_element_wise(
+        "first assessment; factor codes as written: ", pc.binary_join(codes, ";"), ""))
+
+
+# ---- Spark (SSDA903) -----------------------------------------------------------------------------------------------
 
 
 def malformed_dmy(d: Column) -> Column:
     return F.concat(F.lpad(F.dayofmonth(d).cast("string"), 2, "0"), F.lit("/13/"), F.year(d).cast("string"))
-
-
-def assessment_start_written(seed: int, kind: Column) -> Column:
-    u = uniform(seed, F.col("child_id"), F.col("round"), F.lit("defect-before"))
-    before = F.date_sub(F.col("referral_date"), (F.lit(1) + F.floor(u * 20)).cast("int"))
-    return (F.when(kind == "malformed_date", malformed_iso(F.col("a1_start")))
-            .when(kind == "assessment_before_referral", iso(before))
-            .otherwise(iso(F.col("a1_start"))))
-
-
-def factor_codes_written(kind: Column, codes: Column) -> Column:
-    return (F.when(kind == "unknown_factor_code",
-                   F.concat(F.slice(codes, 1, F.size(codes) - 1), F.array(F.lit(UNKNOWN_FACTOR_CODE))))
-            .when(kind == "code_21_with_others", F.concat(codes, F.array(F.lit("21"))))
-            .when(kind == "duplicate_factor_code", F.concat(codes, F.slice(codes, 1, 1)))
-            .otherwise(codes))
 
 
 def defect_rows(df: DataFrame, kind: Column, fmt: str, source_file: Column, table: str, record_date: Column,
@@ -90,5 +118,5 @@ def defect_rows(df: DataFrame, kind: Column, fmt: str, source_file: Column, tabl
     return df.where(kind.isNotNull()).select(
         kind.alias("defect"), rule.alias("rule_id"), F.lit(fmt).alias("format"), source_file.alias("source_file"),
         F.col("la_code"), F.col("file_year").alias("collection_year"), F.col("la_child_id").alias("child_id"),
-        iso(F.col("referral_date")).alias("referral_date"), F.lit(table).alias("table"),
+        iso_expr(F.col("referral_date")).alias("referral_date"), F.lit(table).alias("table"),
         record_date.alias("record_date"), detail.alias("detail"))

@@ -90,11 +90,10 @@ def generate(spark: SparkSession, out_dir, scale: float, seed: int, defects: flo
     if history_years:
         history = annual_snapshots(referrals, kids, history_years[0], history_years[-1])
         npd_snap = snap.unionByName(npd.without_assessments(history))
-    cin_rows = _materialise(spark, npd.cin_rows(npd_snap, seed, defects, first_year), work / "npd_cin")
-    files += npd.write_table(spark, cin_rows, history_years + years, npd.CIN_COLUMNS, "cin", out, work)
-    found.append(npd.npd_defects(cin_rows, seed))
-    files += npd.write_table(spark, npd.cpp_rows(npd_snap), history_years + years, npd.CPP_COLUMNS, "cpp", out,
-                             work)
+    npd_files, npd_defects = npd.write_cin_cpp(spark, npd_snap, seed, defects, history_years + years, first_year,
+                                               out, work)
+    files += npd_files
+    found.append(npd_defects)
 
     step("SSDA903 returns")
     episodes = care.care_episodes(referrals, kids, seed)
