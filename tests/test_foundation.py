@@ -1,9 +1,12 @@
 """The session module and the CLI shell: Delta on, UTC, help on every verb."""
+import os
 import shutil
+import time
 from pathlib import Path
 
 import pytest
 from csc_demand import cli
+from csc_demand.io import delta
 from csc_demand.io.delta import (
     delete_rows,
     ensure_table,
@@ -64,12 +67,27 @@ def test_a_table_whose_creation_was_killed_before_its_first_commit_is_created_ag
     log.mkdir(parents=True)
     for name in left_behind:
         (log / name).write_text("{}")
+    an_hour_ago = time.time() - 3600  # killed earlier: a young log is another run's creation, waited for
+    for path in [log, *log.iterdir()]:
+        os.utime(path, (an_hour_ago, an_hour_ago))
     kept = spark.createDataFrame([(1, "a")], "id int, v string")
     write_table(kept, cfg, "silver", "committed")
     assert ensure_table(spark, cfg, "silver", "half_made", kept.schema) is True
     assert read_table(spark, cfg, "silver", "half_made").count() == 0
     assert ensure_table(spark, cfg, "silver", "committed", kept.schema) is False
     assert [tuple(r) for r in read_table(spark, cfg, "silver", "committed").collect()] == [(1, "a")]
+
+
+def test_a_young_log_without_a_commit_is_waited_for_until_it_is_stale(spark, cfg, monkeypatch):
+    # a log folder that changed recently may be another run's creation under way: left alone until it is stale
+    monkeypatch.setattr(delta, "STALE_CREATION_SECONDS", 3)
+    log = Path(cfg.table_name("silver", "being_made")) / "_delta_log"
+    log.mkdir(parents=True)
+    started = time.time()
+    schema = spark.createDataFrame([(1, "a")], "id int, v string").schema
+    assert ensure_table(spark, cfg, "silver", "being_made", schema) is True
+    assert time.time() - started >= 3
+    assert read_table(spark, cfg, "silver", "being_made").count() == 0
 
 
 def test_a_table_another_process_committed_after_this_one_looked_counts_as_existing(spark, cfg):
