@@ -7,7 +7,7 @@ import numpy as np
 import pyarrow as pa
 from csc_demand.synth import defects as D
 from csc_demand.synth.draws import Draws
-from csc_demand.synth.npd import CIN_COLUMNS, cin_lines, cpp_lines, join_parts, write_parts
+from csc_demand.synth.npd import CIN_COLUMNS, cin_lines, cpp_lines, join_parts, without_assessments, write_parts
 
 FIRST = 2015
 
@@ -63,6 +63,15 @@ def test_cin_lines_inject_one_npd_defect_in_the_first_return_and_record_it():
         "la_code": "201", "collection_year": 2016, "child_id": "C0000002", "referral_date": "2015-06-01",
         "table": "assessments", "record_date": written[0],
         "detail": f"first assessment; factor codes as written: {written[1]}"}]
+
+
+def test_history_years_lose_their_assessments_and_collection_years_keep_them():
+    snap = _snapshot()
+    snap["a1_in"] = pa.array([True, False, True])  # the 2010 episode's assessment, as the snapshots show it
+    kept = without_assessments(pa.table(snap), FIRST)
+    assert kept.column("a1_in").to_pylist() == [True, False, False]
+    assert kept.column("a2_in").to_pylist() == [True, False, False]
+    assert kept.drop_columns(["a1_in", "a2_in"]).equals(pa.table(snap).drop_columns(["a1_in", "a2_in"]))
 
 
 def test_cpp_lines_show_the_plans_in_each_return():

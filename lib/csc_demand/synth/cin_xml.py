@@ -1,11 +1,11 @@
 """CIN census XML: one file per LA per collection year (DOMAIN.md section 4, docs/formats.md).
 
-One Spark task per LA (``applyInArrow`` on the annual snapshots grouped by LA) injects the XML defects, builds
+One Spark task per LA (``cin_returns``: the annual snapshots grouped by LA) injects the XML defects, builds
 each Child element as one line of text with pyarrow's string kernels (values are codes and dates only, so nothing
 needs escaping), children sorted by LAchildID, episodes by referral date, and writes the LA's files straight to
 their final paths (the output folder is shared by driver and executors): no XML text goes through a shuffle.
-The task returns the truth rows of the defects it injected. Draws are ``hashing`` uniforms, as ``rand.uniform``
-of (seed, child, round, purpose) gives them in the Spark steps.
+``la_returns`` returns the truth rows of the defects it injected. Draws are ``hashing`` uniforms, as
+``rand.uniform`` of (seed, child, round, purpose) gives them in the Spark steps.
 """
 from __future__ import annotations
 
@@ -14,8 +14,6 @@ from pathlib import Path
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
-from pyspark.sql import DataFrame, SparkSession
-from pyspark.sql.pandas.types import from_arrow_schema
 
 from csc_demand.synth import defects as D
 from csc_demand.synth.columns import concat, days, flag, iso, malformed_iso, when
@@ -180,15 +178,10 @@ def la_returns(snap: pa.Table, seed: int, rate: float, years: list[int], out_dir
     return truth
 
 
-def write_cin_xml(spark: SparkSession, snap: DataFrame, seed: int, rate: float, la_codes: list[str],
-                  first_year: int, last_year: int, out_dir: Path, work_dir: Path) -> tuple[list[str], DataFrame]:
-    """Every LA's returns, one task per LA; returns the paths written and the defects' truth rows."""
-    years = list(range(first_year, last_year + 1))
-    path = str(work_dir / "xml_defects")
-    (snap.select(*COLUMNS).groupBy("la_code")
-     .applyInArrow(lambda table: la_returns(table, seed, rate, years, out_dir), from_arrow_schema(D.DEFECT_SCHEMA))
-     .write.mode("overwrite").parquet(path))
-    for la_code in la_codes:  # an LA without any episode in the years (tiny scales) had no task: empty returns
-        if not (out_dir / cin_path(la_code, first_year)).exists():
+def empty_returns(out_dir: Path, la_codes: list[str], years: list[int]) -> list[str]:
+    """Every LA's file paths, after writing empty returns for an LA whose task wrote none (no episode in the
+    collection years: tiny scales)."""
+    for la_code in la_codes:
+        if not (out_dir / cin_path(la_code, years[0])).exists():
             write_la(out_dir, la_code, years, np.array([], dtype=np.int32), pa.array([], pa.string()))
-    return [cin_path(la, y) for y in years for la in la_codes], spark.read.parquet(path)
+    return [cin_path(la, y) for y in years for la in la_codes]

@@ -15,12 +15,11 @@ from pyspark.sql import functions as F
 
 from csc_demand.errors import ConfigurationError
 from csc_demand.io.synthetic_files import write_listing
-from csc_demand.synth import care, cin_xml, npd, school, summary, truth
+from csc_demand.synth import care, cin_returns, cin_xml, npd, school, summary, truth
 from csc_demand.synth import params as P
 from csc_demand.synth.defects import DEFECT_COLUMNS
 from csc_demand.synth.episodes import simulate_referrals
 from csc_demand.synth.population import LA_CODES, children, la_weights, n_las
-from csc_demand.synth.snapshot import annual_snapshots
 from csc_demand.synth.textfiles import BODY, HEADER, csv_line, lines, write_files
 
 MIN_YEAR, MAX_YEAR = 2009, 2026
@@ -79,28 +78,16 @@ def generate(spark: SparkSession, out_dir, scale: float, seed: int, defects: flo
     step("referral histories")
     referrals = simulate_referrals(spark, kids, seed, data_end, work, step)
 
-    step("annual CIN census returns (XML)")
-    snap = _materialise(spark, annual_snapshots(referrals, kids, first_year, last_year), work / "snapshot")
-    files, xml_defects = cin_xml.write_cin_xml(spark, snap, seed, defects, la_codes, first_year, last_year, out, work)
-    found = [xml_defects]
-
-    step(f"NPD extracts: CIN and CP plans from {npd.HISTORY_FROM_YEAR - 1}-{npd.HISTORY_FROM_YEAR % 100:02d}")
-    history_years = list(range(npd.HISTORY_FROM_YEAR, first_year))
-    npd_snap = snap
-    if history_years:
-        history = annual_snapshots(referrals, kids, history_years[0], history_years[-1])
-        npd_snap = snap.unionByName(npd.without_assessments(history))
-    npd_files, npd_defects = npd.write_cin_cpp(spark, npd_snap, seed, defects, history_years + years, first_year,
-                                               out, work)
-    files += npd_files
-    found.append(npd_defects)
+    step(f"annual returns: CIN census XML and NPD CIN/CP extracts (NPD from {npd.HISTORY_FROM_YEAR - 1}-"
+         f"{npd.HISTORY_FROM_YEAR % 100:02d})")
+    files, cin_defects = cin_returns.write_cin_returns(spark, referrals, kids, seed, defects, la_codes, first_year,
+                                                       last_year, out, work)
 
     step("SSDA903 returns")
     episodes = care.care_episodes(referrals, kids, seed)
     care_snap = _materialise(spark, care.episode_snapshots(episodes, first_year, last_year, seed, defects),
                              work / "care_snapshot")
     files += care.write_ssda903(spark, care_snap, la_codes, first_year, last_year, out, work)
-    found.append(care.ssda903_defects(care_snap))
 
     step("school outcomes (KS4, exclusions, SEN)")
     referred = _materialise(spark, school.involvement(referrals, kids, first_year, last_year), work / "involved")
@@ -124,7 +111,7 @@ def generate(spark: SparkSession, out_dir, scale: float, seed: int, defects: flo
         years, npd.SEN_COLUMNS, "sen", out, work)
 
     step("ground truth")
-    record_defects = found[0].unionByName(found[1]).unionByName(found[2])
+    record_defects = cin_defects.unionByName(care.ssda903_defects(care_snap))
     file_defects = []
     if defects > 0:
         smallest = la_codes[min(range(len(la_codes)), key=lambda i: la_weights(len(la_codes), seed)[i])]

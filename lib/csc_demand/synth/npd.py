@@ -5,10 +5,11 @@ The CIN and CP extracts start in 2008-09 (``HISTORY_FROM_YEAR``), as the real NP
 first collection year of the LA returns: the years before it are history (episodes and plans, no assessments),
 so education involvement and look-backs see a child's earlier involvement.
 
-The CIN and CP lines are built as the CIN XML is (``cin_xml``): one Spark task per LA over the annual snapshots
-injects the NPD defects, builds the LA's lines with pyarrow's string kernels and writes them, sorted, as one part
-file per extract and year; the driver then joins each year's header and parts into the national file. No text goes
-through a shuffle. The school files are small and still go through ``textfiles``.
+The CIN and CP lines are built as the CIN XML is (``cin_xml``), in the same Spark task per LA over the annual
+snapshots (``cin_returns``): the task injects the NPD defects, builds the LA's lines with pyarrow's string kernels
+and writes them, sorted, as one part file per extract and year; the driver then joins each year's header and parts
+into the national file. No text goes through a shuffle. The school files are small and still go through
+``textfiles``.
 """
 from __future__ import annotations
 
@@ -20,7 +21,6 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from pyspark.sql import Column, DataFrame, SparkSession
 from pyspark.sql import functions as F
-from pyspark.sql.pandas.types import from_arrow_schema
 
 from csc_demand.synth import defects as D
 from csc_demand.synth.cin_xml import SEX_FROM_YEAR, gender_current
@@ -68,10 +68,14 @@ def write_table(spark: SparkSession, body: DataFrame, years: list[int], columns:
     return write_files(rows, out_dir, work_dir, f"npd_{kind}", lambda y: npd_path(kind, y))
 
 
-def without_assessments(snap: DataFrame) -> DataFrame:
-    """History years' snapshot rows: episodes and CP plans only. Assessments (and their factors) stay in the
-    collection years, so the model and the trends see the same assessments whatever the history."""
-    return snap.withColumn("a1_in", F.lit(False)).withColumn("a2_in", F.lit(False))
+def without_assessments(snap: pa.Table, first_year: int) -> pa.Table:
+    """The snapshot rows with the history years' (before ``first_year``) assessments removed: those years show
+    episodes and CP plans only, and assessments (and their factors) stay in the collection years, so the model and
+    the trends see the same assessments whatever the history."""
+    collection = pc.greater_equal(snap.column("file_year"), first_year)
+    for name in ("a1_in", "a2_in"):
+        snap = snap.set_column(snap.schema.get_field_index(name), name, pc.and_(snap.column(name), collection))
+    return snap
 
 
 def academic_year(year: pa.Array) -> pa.Array:
@@ -152,8 +156,9 @@ def join_parts(out_dir: Path, path: str, columns: tuple, folder: Path) -> str:
 
 
 def la_extracts(snap: pa.Table, seed: int, rate: float, first_year: int, parts: Path) -> pa.Table:
-    """Write one LA's CIN and CP lines from its snapshot rows (SNAPSHOT_COLUMNS) as part files under ``parts``;
-    return the truth rows of the defects injected."""
+    """Write one LA's CIN and CP lines from its snapshot rows (SNAPSHOT_COLUMNS) of every NPD year as part files
+    under ``parts``; return the truth rows of the defects injected."""
+    snap = without_assessments(snap, first_year)
     c = {name: snap.column(name).combine_chunks() for name in SNAPSHOT_COLUMNS}
     la_code = c["la_code"][0].as_py()
     years, sort_keys, cin, truth = cin_lines(c, seed, rate, first_year)
@@ -162,15 +167,10 @@ def la_extracts(snap: pa.Table, seed: int, rate: float, first_year: int, parts: 
     return truth
 
 
-def write_cin_cpp(spark: SparkSession, snap: DataFrame, seed: int, rate: float, years: list[int], first_year: int,
-                  out_dir: Path, work_dir: Path) -> tuple[list[str], DataFrame]:
-    """The CIN and CP extracts of every year in ``years`` from the snapshots (assessments from ``first_year``), one
-    task per LA; returns the paths written and the defects' truth rows."""
-    parts, path = work_dir / "npd_parts", str(work_dir / "npd_defects")
-    (snap.select(*SNAPSHOT_COLUMNS).groupBy("la_code")
-     .applyInArrow(lambda table: la_extracts(table, seed, rate, first_year, parts), from_arrow_schema(D.DEFECT_SCHEMA))
-     .write.mode("overwrite").parquet(path))
+def join_extracts(out_dir: Path, years: list[int], parts: Path) -> list[str]:
+    """The national CIN and CP file of every year in ``years`` from the LAs' part files under ``parts`` (then
+    removed); returns the paths written."""
     files = [join_parts(out_dir, npd_path(kind, year), columns, parts / kind / str(year))
              for kind, columns in (("cin", CIN_COLUMNS), ("cpp", CPP_COLUMNS)) for year in years]
     shutil.rmtree(parts, ignore_errors=True)
-    return files, spark.read.parquet(path)
+    return files
