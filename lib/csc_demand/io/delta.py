@@ -163,13 +163,14 @@ def _latest_commit_file(spark: SparkSession, path: str) -> tuple[int, dict] | No
     versions = [int(m.group(1)) for m in map(COMMIT_JSON.match, listed[0] if listed else []) if m]
     if not versions:
         return None
-    commit = hadoop_fs.read_text(spark, f"{path.rstrip('/')}/_delta_log/{max(versions):020d}.json")
+    version = max(versions)
+    commit = hadoop_fs.read_text(spark, f"{path.rstrip('/')}/_delta_log/{version:020d}.json")
     for line in commit.splitlines():
         action = json.loads(line)
         if "commitInfo" in action:
             metrics = action["commitInfo"].get("operationMetrics") or {}
-            return max(versions), {k: str(v) for k, v in metrics.items()}
-    return max(versions), {}
+            return version, {k: str(v) for k, v in metrics.items()}
+    return version, {}
 
 
 def read_table(spark: SparkSession, cfg: Config, layer: str, table: str,

@@ -16,7 +16,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from csc_demand.synth import defects as D
-from csc_demand.synth.columns import concat, days, flag, iso, malformed_iso, when
+from csc_demand.synth.columns import concat, days, flag, iso, malformed_iso, text_bytes, when
 from csc_demand.synth.draws import Draws, list_array
 
 SEX_FROM_YEAR = 2025  # GenderCurrent 1/2 up to 2023-24 returns, Sex M/F/U from 2024-25
@@ -162,10 +162,12 @@ def _header(la_code: str, year: int) -> str:
 def write_la(out_dir: Path, la_code: str, years: list[int], years_of_lines: np.ndarray, lines: pa.Array) -> None:
     """The LA's file of each year: header, its Child lines in order, footer (a line each)."""
     for year in years:
-        body = lines.filter(pa.array(years_of_lines == year)).to_pylist()
         path = out_dir / cin_path(la_code, year)
         path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_bytes("\n".join([_header(la_code, year), *body, "</Children>\n</Message>", ""]).encode())
+        with open(path, "wb") as file:
+            file.write((_header(la_code, year) + "\n").encode())
+            file.write(text_bytes(lines.filter(pa.array(years_of_lines == year))))
+            file.write(b"</Children>\n</Message>\n")
 
 
 def la_returns(snap: pa.Table, seed: int, rate: float, years: list[int], out_dir: Path) -> pa.Table:
