@@ -1,55 +1,105 @@
 """Annual returns as at 31 March: each episode once per collection year it was open in, showing only what had
-happened by the census reference date (later closures, authorisations, plan ends are not yet known)."""
+happened by the census reference date (later closures, authorisations, plan ends are not yet known).
+
+The snapshots are built inside each LA's task (``cin_returns``) from its episodes, so only one row per episode
+goes through the shuffle, not one per (episode, year).
+"""
 from __future__ import annotations
 
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
 from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
 
-from csc_demand.synth.population import collection_year
+from csc_demand.synth.columns import days
+from csc_demand.synth.draws import collection_year, date_array, list_array
+from csc_demand.synth.population import collection_year as collection_year_expr
 
 CHILD_ATTRS = ("la_code", "la_child_id", "upn", "pmr", "sex", "ethnicity", "disabilities")
-# The referral columns the returns (XML, NPD) read: only these are exploded, joined and materialised.
+# The referral columns the returns (XML, NPD) read: only these are joined and shuffled.
 EPISODE_COLUMNS = ("child_id", "round", "birth_date", "cy", "referral_date", "referral_source", "primary_need",
                    "referral_nfa", "class_id", "closure_date", "closure_reason", "a1_start", "a1_auth", "a1_codes",
                    "a2_start", "a2_auth", "a2_codes", "s47_start", "icpc_date", "cp", "cp_start", "cp_end",
                    "cp_initial_category", "cp_latest_category", "cp_previous", "cp_reviews", "cin_plan_start",
                    "cin_plan_end")
+CIN_PLAN_FROM_YEAR = 2022  # CIN plan dates are in the returns from 2021-22
 
 
 def iso(d: Column) -> Column:
     return F.date_format(d, "yyyy-MM-dd")
 
 
-def shown(d: Column, value: Column | None = None) -> Column:
-    """A field known at the reference date: the value when its date is on or before it, else null."""
-    return F.when(d <= F.col("ref_date"), d if value is None else value)
-
-
-def annual_snapshots(referrals: DataFrame, children: DataFrame, first_year: int, last_year: int) -> DataFrame:
-    """One row per (episode, collection year of a return that holds it)."""
+def episodes_in_returns(referrals: DataFrame, children: DataFrame, first_year: int, last_year: int) -> DataFrame:
+    """The episodes open in some collection year first_year..last_year, with their child's attributes: the input
+    of ``annual_snapshots``."""
     first = F.greatest(F.col("cy"), F.lit(first_year))
-    last = F.least(collection_year(F.col("closure_date")), F.lit(last_year))
-    df = (referrals.select(*EPISODE_COLUMNS).where(last >= first)
-          .withColumn("file_year", F.explode(F.sequence(first, last)))
-          .join(children.select("child_id", *CHILD_ATTRS), on="child_id", how="inner")
-          .withColumn("ref_date", F.make_date(F.col("file_year"), F.lit(3), F.lit(31))))
-    return df.select(
-        "*",
-        shown(F.col("closure_date")).alias("closure_shown"),
-        shown(F.col("closure_date"), F.col("closure_reason")).alias("closure_reason_shown"),
-        F.coalesce(F.col("a1_start") <= F.col("ref_date"), F.lit(False)).alias("a1_in"),
-        shown(F.col("a1_auth")).alias("a1_auth_shown"),
-        shown(F.col("a1_auth"), F.col("a1_codes")).alias("a1_codes_shown"),
-        F.coalesce(F.col("a2_start") <= F.col("ref_date"), F.lit(False)).alias("a2_in"),
-        shown(F.col("a2_auth")).alias("a2_auth_shown"),
-        shown(F.col("a2_auth"), F.col("a2_codes")).alias("a2_codes_shown"),
-        F.coalesce(F.col("s47_start") <= F.col("ref_date"), F.lit(False)).alias("s47_in"),
-        shown(F.col("icpc_date")).alias("icpc_shown"),
-        F.coalesce(F.col("cp_start") <= F.col("ref_date"), F.lit(False)).alias("cp_in"),
-        shown(F.col("cp_end")).alias("cp_end_shown"),
-        F.filter(F.coalesce(F.col("cp_reviews"), F.array().cast("array<date>")),
-                 lambda d: d <= F.col("ref_date")).alias("cp_reviews_shown"),
-        F.coalesce((F.col("file_year") >= 2022) & (F.col("cin_plan_start") <= F.col("ref_date")),
-                   F.lit(False)).alias("cin_plan_in"),
-        shown(F.col("cin_plan_end")).alias("cin_plan_end_shown"),
-    )
+    last = F.least(collection_year_expr(F.col("closure_date")), F.lit(last_year))
+    return (referrals.select(*EPISODE_COLUMNS).where(last >= first)
+            .join(children.select("child_id", *CHILD_ATTRS), on="child_id", how="inner"))
+
+
+def open_years(cy: np.ndarray, closure: pa.Array, first_year: int, last_year: int) -> tuple[np.ndarray, np.ndarray]:
+    """For episodes referred in collection year ``cy`` and closed on ``closure`` (null: still open), the index of
+    the episode and the collection year of each (episode, year open in first_year..last_year), episode by episode,
+    years ascending."""
+    closed = pc.is_valid(closure).to_numpy(zero_copy_only=False)
+    first = np.maximum(cy.astype(np.int64), first_year)
+    last = np.where(closed, np.minimum(collection_year(days(closure)), last_year), last_year)
+    counts = np.maximum(last - first + 1, 0)
+    episode = np.repeat(np.arange(len(cy)), counts)
+    starts = np.cumsum(counts) - counts
+    return episode, first[episode] + np.arange(len(episode)) - starts[episode]
+
+
+def march_31(years: np.ndarray) -> np.ndarray:
+    """31 March of each year, in days since 1970-01-01."""
+    march = (years - 1970).astype("datetime64[Y]").astype("datetime64[M]") + 2
+    return march.astype("datetime64[D]").astype(np.int64) + 30
+
+
+def reviews_by(reviews: pa.Array, ref: np.ndarray) -> pa.ListArray:
+    """Each list's dates on or before its row's ``ref`` (a null list: an empty one)."""
+    row = pc.list_parent_indices(reviews).to_numpy()
+    dates = pc.list_flatten(reviews)
+    keep = pc.fill_null(pc.less_equal(dates.cast(pa.int32()), pa.array(ref[row], pa.int32())), False).to_numpy(
+        zero_copy_only=False)
+    return list_array(np.bincount(row[keep], minlength=len(ref)), dates.filter(pa.array(keep)))
+
+
+def annual_snapshots(episodes: pa.Table, first_year: int, last_year: int) -> pa.Table:
+    """One row per (episode, collection year first_year..last_year it was open in) of ``episodes``
+    (``episodes_in_returns`` rows), with ``file_year``, ``ref_date`` and the fields as shown at ``ref_date``."""
+    episodes = episodes.combine_chunks()
+    index, year = open_years(episodes.column("cy").to_numpy(), episodes.column("closure_date"), first_year,
+                             last_year)
+    snap = episodes.take(pa.array(index))
+    c = {name: snap.column(name).combine_chunks() for name in snap.column_names}
+    ref = march_31(year)
+    ref_date = date_array(ref)
+
+    def by_ref(d: str) -> pa.Array:
+        return pc.less_equal(c[d], ref_date)
+
+    def shown(d: str, value: str | None = None) -> pa.Array:
+        """A field known at the reference date: the value when its date is on or before it, else null."""
+        column = c[d if value is None else value]
+        return pc.if_else(by_ref(d), column, pa.scalar(None, column.type))
+
+    def started(d: str) -> pa.Array:
+        return pc.fill_null(by_ref(d), False)
+
+    shown_columns = {
+        "file_year": pa.array(year, pa.int32()), "ref_date": ref_date,
+        "closure_shown": shown("closure_date"), "closure_reason_shown": shown("closure_date", "closure_reason"),
+        "a1_in": started("a1_start"), "a1_auth_shown": shown("a1_auth"), "a1_codes_shown": shown("a1_auth", "a1_codes"),
+        "a2_in": started("a2_start"), "a2_auth_shown": shown("a2_auth"), "a2_codes_shown": shown("a2_auth", "a2_codes"),
+        "s47_in": started("s47_start"), "icpc_shown": shown("icpc_date"),
+        "cp_in": started("cp_start"), "cp_end_shown": shown("cp_end"),
+        "cp_reviews_shown": reviews_by(c["cp_reviews"], ref),
+        "cin_plan_in": pc.and_(pa.array(year >= CIN_PLAN_FROM_YEAR), started("cin_plan_start")),
+        "cin_plan_end_shown": shown("cin_plan_end"),
+    }
+    for name, column in shown_columns.items():
+        snap = snap.append_column(name, column)
+    return snap
