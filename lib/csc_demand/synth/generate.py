@@ -127,14 +127,15 @@ def generate(spark: SparkSession, out_dir, scale: float, seed: int, defects: flo
     truth.write_json(truth_dir / "params.json", truth.params_json(first_year, last_year))
     truth.write_json(truth_dir / "effects.json", truth.effects_json())
     truth.write_json(truth_dir / "targets.json", truth.targets_json())
-    (truth.assessment_truth(referrals, kids).orderBy("la_code", "child_id", "referral_date", "assessment_number")
-     .write.mode("overwrite").parquet(str(truth_dir / "assessments.parquet")))
-    (truth.event_truth(referrals, kids).orderBy("la_code", "child_id", "start_date", "event")
-     .write.mode("overwrite").parquet(str(truth_dir / "events.parquet")))
-    (kids.select("la_code", F.col("la_child_id").alias("child_id"), "pmr", "upn", "birth_date", "sex", "ethnicity",
-                 "disabled", F.element_at(F.array(*[F.lit(c) for c in P.CLASS_NAMES]),
-                                          F.col("child_type") + 1).alias("child_type"))
-     .orderBy("la_code", "child_id").write.mode("overwrite").parquet(str(truth_dir / "children.parquet")))
+    truth.write_by_la(truth.assessment_truth(referrals, kids), ("child_id", "referral_date", "assessment_number"),
+                      truth_dir / "assessments.parquet")
+    truth.write_by_la(truth.event_truth(referrals, kids), ("child_id", "start_date", "event"),
+                      truth_dir / "events.parquet")
+    truth.write_by_la(kids.select("la_code", F.col("la_child_id").alias("child_id"), "pmr", "upn", "birth_date", "sex",
+                                  "ethnicity", "disabled",
+                                  F.element_at(F.array(*[F.lit(c) for c in P.CLASS_NAMES]),
+                                               F.col("child_type") + 1).alias("child_type")),
+                      ("child_id",), truth_dir / "children.parquet")
     (pupils.select("pmr", "ks4_year", "level", "n_episodes", "open_31_march", "disabled", "sen", "att8",
                    "excluded", "permanent")
      .orderBy("pmr", "ks4_year").write.mode("overwrite").parquet(str(truth_dir / "pupils.parquet")))

@@ -4,11 +4,15 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import shutil
 from pathlib import Path
 
 import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
 from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
+from pyspark.sql.pandas.types import to_arrow_schema
 
 from csc_demand.codes import INDICATOR_NAMES
 from csc_demand.synth import params as P
@@ -20,6 +24,25 @@ from csc_demand.synth.snapshot import iso
 def write_json(path: Path, data) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(data, indent=2, default=str) + "\n")
+
+
+def write_by_la(df: DataFrame, order: tuple[str, ...], path: Path) -> None:
+    """Write ``df`` as parquet sorted by la_code then ``order`` (as ``orderBy`` sorts: strings by UTF-8 bytes,
+    nulls first), one file per LA that the LA's task sorts and writes, named by its code: read back in name order
+    (the codes all have three digits), the rows come as one global sort gives them, without its sampling pass and
+    range shuffle. The fields keep ``df``'s nullability, as Spark's writer records it."""
+    shutil.rmtree(path, ignore_errors=True)
+    path.mkdir(parents=True)
+    schema = to_arrow_schema(df.schema)
+
+    def task(table: pa.Table) -> pa.Table:
+        table = pa.Table.from_arrays(table.select(schema.names).columns, schema=schema)
+        table = table.sort_by([(name, "ascending") for name in ("la_code", *order)], null_placement="at_start")
+        pq.write_table(table, path / f"part-{table.column('la_code')[0].as_py()}.parquet")
+        return pa.table({"la_code": pa.array([], pa.string())})
+    df.groupBy("la_code").applyInArrow(task, "la_code string").collect()
+    if not any(path.iterdir()):
+        pq.write_table(schema.empty_table(), path / "part-none.parquet")
 
 
 def params_json(first_year: int, last_year: int) -> dict:
