@@ -55,11 +55,12 @@ def _changing(draw: Callable[[int], Column], values: tuple[str, ...]) -> list[Co
     return chain
 
 
-def care_episodes(referrals: DataFrame, children: DataFrame, seed: int) -> DataFrame:
+def care_episodes(referrals: DataFrame, seed: int) -> DataFrame:
     """One row per 903 episode (child, round, period, episode number) with true dates. An episode after the first
     of its period starts with the change its RNE names (legal status L, placement P or T, both U); legal status
     and placement (type, provider, URN) hold until a change of their kind."""
-    df = referrals.where(F.col("care")).select("child_id", "round", "primary_need",
+    child = ("la_code", "la_child_id", "sex", "birth_date", "ethnicity", "upn")
+    df = referrals.where(F.col("care")).select("child_id", "round", "primary_need", *child,
                                                 F.explode("care_periods").alias("p"))
 
     def u(purpose: str, i: Column | int) -> Column:
@@ -90,7 +91,7 @@ def care_episodes(referrals: DataFrame, children: DataFrame, seed: int) -> DataF
     dec = F.when(last, F.col("p.end")).otherwise(
         F.date_add(F.col("p.start"), F.floor(duration * (ep + 1) / n).cast("int")))
     placement = at("placements", at("placement_spells", ep))
-    df = df.select(
+    return df.select(
         "child_id", "round", F.col("p.period_no").alias("period_no"), "ep_no", decom.alias("decom"),
         dec.alias("dec"), at("rnes", ep).alias("rne"), at("statuses", at("status_spells", ep)).alias("ls"),
         F.when(F.col("primary_need") == "N9", F.lit("N8")).otherwise(F.col("primary_need")).alias("cin"),
@@ -98,9 +99,7 @@ def care_episodes(referrals: DataFrame, children: DataFrame, seed: int) -> DataF
         F.when(last, F.col("p.rec")).otherwise(F.lit("X1")).alias("rec"),
         F.when(~last & at("rnes", ep + 1).isin(*PLACEMENT_CHANGES), pick(u("rpc", ep), *PLACE_CHANGE_REASONS))
         .alias("reason_place_change"), placement["urn"].alias("urn"),
-        F.col("p.n_episodes").alias("episodes_in_period"))
-    return df.join(children.select("child_id", "la_code", "la_child_id", "sex", "birth_date", "ethnicity", "upn"),
-                   on="child_id", how="inner")
+        F.col("p.n_episodes").alias("episodes_in_period"), *child)
 
 
 def episode_snapshots(episodes: DataFrame, first_year: int, last_year: int, seed: int, rate: float) -> DataFrame:

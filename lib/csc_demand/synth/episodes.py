@@ -44,6 +44,9 @@ MAX_ROUNDS = 25
 # Referrals stop two months before the 18th birthday, so every episode's assessment falls before it.
 LAST_REFERRAL_BEFORE_18_DAYS = 60
 CHILD_COLUMNS = ("child_id", "birth_date", "birthday_18", "black", "child_type")
+# The child's identifiers and attributes every referral carries, so the returns and the truth need no join.
+CHILD_ATTRS = (("la_code", pa.string()), ("la_child_id", pa.string()), ("upn", pa.string()), ("pmr", pa.string()),
+               ("sex", pa.string()), ("ethnicity", pa.string()), ("disabilities", pa.list_(pa.string())))
 
 REFERRAL_SOURCE_WEIGHTS = {"1A": 0.02, "1B": 0.03, "1C": 0.02, "1D": 0.01, "2A": 0.17, "2B": 0.01, "3A": 0.05,
                            "3B": 0.02, "3C": 0.02, "3D": 0.03, "3E": 0.02, "3F": 0.01, "4": 0.02, "5A": 0.06,
@@ -83,6 +86,8 @@ REFERRAL_FIELDS = (
     ("care_periods", pa.list_(PERIOD)), ("next_referral_date", pa.date32()),
     ("cpp_count", pa.int32()), ("round", pa.int32()))
 SCHEMA = pa.schema(REFERRAL_FIELDS)
+ATTR_NAMES = tuple(name for name, _ in CHILD_ATTRS)
+OUTPUT_SCHEMA = pa.schema(REFERRAL_FIELDS + CHILD_ATTRS)
 
 
 class ClassTable:
@@ -289,7 +294,9 @@ def _days(column: pa.Array) -> np.ndarray:
 
 
 def histories(batch: pa.RecordBatch, seed: int, data_end: int) -> Iterator[pa.RecordBatch]:
-    """Every referral of the children in ``batch`` (CHILD_COLUMNS and first_referral), round by round."""
+    """Every referral of the children in ``batch`` (CHILD_COLUMNS, first_referral and CHILD_ATTRS), round by round,
+    with its child's CHILD_ATTRS."""
+    attrs = pa.Table.from_batches([batch]).select(list(ATTR_NAMES))
     c = {"child_id": batch.column("child_id").to_numpy().astype(np.int64),
          "birth_date": _days(batch.column("birth_date")), "birthday_18": _days(batch.column("birthday_18")),
          "black": batch.column("black").to_numpy(zero_copy_only=False).astype(bool),
@@ -297,12 +304,17 @@ def histories(batch: pa.RecordBatch, seed: int, data_end: int) -> Iterator[pa.Re
          "referral_date": _days(batch.column("first_referral"))}
     c["prev_class"] = np.full(len(c["child_id"]), -1)
     c["cpp_count"] = np.zeros(len(c["child_id"]), dtype=np.int64)
+    row = np.arange(len(c["child_id"]))  # each child's row in batch
     for k in range(MAX_ROUNDS):
         if len(c["child_id"]) == 0:
             return
         columns = episode_round(c, seed, k, data_end)
-        yield _arrow(columns)
+        simulated = _arrow(columns)
+        yield pa.RecordBatch.from_arrays(
+            simulated.columns + [column.combine_chunks() for column in attrs.take(pa.array(row)).columns],
+            schema=OUTPUT_SCHEMA)
         next_date, back = columns["next_referral_date"]
+        row = row[back]
         c = {name: c[name][back] for name in CHILD_COLUMNS} | {
             "referral_date": next_date[back], "prev_class": columns["latent_class"][0][back],
             "cpp_count": c["cpp_count"][back] + columns["cp"][0][back]}
@@ -312,12 +324,13 @@ def histories(batch: pa.RecordBatch, seed: int, data_end: int) -> Iterator[pa.Re
 
 def simulate_referrals(spark: SparkSession, children: DataFrame, seed: int, data_end: date, work_dir: Path,
                        log_step=None) -> DataFrame:
-    """All referrals of all children (one row per episode), materialised under work_dir (partitioned by round)."""
+    """All referrals of all children (one row per episode, with the child's CHILD_ATTRS), materialised under
+    work_dir (partitioned by round)."""
     end_day = (data_end - date(1970, 1, 1)).days
     path = str(work_dir / "referrals")
-    (children.select(*CHILD_COLUMNS, "first_referral")
+    (children.select(*CHILD_COLUMNS, "first_referral", *ATTR_NAMES)
      .mapInArrow(lambda batches: (out for b in batches for out in histories(b, seed, end_day)),
-                 from_arrow_schema(SCHEMA))
+                 from_arrow_schema(OUTPUT_SCHEMA))
      .write.mode("overwrite").partitionBy("round").parquet(path))
     referrals = spark.read.parquet(path)
     if log_step:

@@ -80,11 +80,11 @@ def generate(spark: SparkSession, out_dir, scale: float, seed: int, defects: flo
 
     step(f"annual returns: CIN census XML and NPD CIN/CP extracts (NPD from {npd.HISTORY_FROM_YEAR - 1}-"
          f"{npd.HISTORY_FROM_YEAR % 100:02d})")
-    files, cin_defects = cin_returns.write_cin_returns(spark, referrals, kids, seed, defects, la_codes, first_year,
+    files, cin_defects = cin_returns.write_cin_returns(spark, referrals, seed, defects, la_codes, first_year,
                                                        last_year, out, work)
 
     step("SSDA903 returns")
-    episodes = care.care_episodes(referrals, kids, seed)
+    episodes = care.care_episodes(referrals, seed)
     care_snap = _materialise(spark, care.episode_snapshots(episodes, first_year, last_year, seed, defects),
                              work / "care_snapshot")
     files += care.write_ssda903(spark, care_snap, la_codes, first_year, last_year, out, work)
@@ -127,9 +127,9 @@ def generate(spark: SparkSession, out_dir, scale: float, seed: int, defects: flo
     truth.write_json(truth_dir / "params.json", truth.params_json(first_year, last_year))
     truth.write_json(truth_dir / "effects.json", truth.effects_json())
     truth.write_json(truth_dir / "targets.json", truth.targets_json())
-    truth.write_by_la(truth.assessment_truth(referrals, kids), ("child_id", "referral_date", "assessment_number"),
+    truth.write_by_la(truth.assessment_truth(referrals), ("child_id", "referral_date", "assessment_number"),
                       truth_dir / "assessments.parquet")
-    truth.write_by_la(truth.event_truth(referrals, kids), ("child_id", "start_date", "event"),
+    truth.write_by_la(truth.event_truth(referrals), ("child_id", "start_date", "event"),
                       truth_dir / "events.parquet")
     truth.write_by_la(kids.select("la_code", F.col("la_child_id").alias("child_id"), "pmr", "upn", "birth_date", "sex",
                                   "ethnicity", "disabled",

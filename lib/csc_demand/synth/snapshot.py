@@ -14,10 +14,10 @@ from pyspark.sql import functions as F
 
 from csc_demand.synth.columns import days
 from csc_demand.synth.draws import collection_year, date_array, list_array
+from csc_demand.synth.episodes import ATTR_NAMES
 from csc_demand.synth.population import collection_year as collection_year_expr
 
-CHILD_ATTRS = ("la_code", "la_child_id", "upn", "pmr", "sex", "ethnicity", "disabilities")
-# The referral columns the returns (XML, NPD) read: only these are joined and shuffled.
+# The referral columns the returns (XML, NPD) read: only these are shuffled.
 EPISODE_COLUMNS = ("child_id", "round", "birth_date", "cy", "referral_date", "referral_source", "primary_need",
                    "referral_nfa", "class_id", "closure_date", "closure_reason", "a1_start", "a1_auth", "a1_codes",
                    "a2_start", "a2_auth", "a2_codes", "s47_start", "icpc_date", "cp", "cp_start", "cp_end",
@@ -30,13 +30,12 @@ def iso(d: Column) -> Column:
     return F.date_format(d, "yyyy-MM-dd")
 
 
-def episodes_in_returns(referrals: DataFrame, children: DataFrame, first_year: int, last_year: int) -> DataFrame:
+def episodes_in_returns(referrals: DataFrame, first_year: int, last_year: int) -> DataFrame:
     """The episodes open in some collection year first_year..last_year, with their child's attributes: the input
     of ``annual_snapshots``."""
     first = F.greatest(F.col("cy"), F.lit(first_year))
     last = F.least(collection_year_expr(F.col("closure_date")), F.lit(last_year))
-    return (referrals.select(*EPISODE_COLUMNS).where(last >= first)
-            .join(children.select("child_id", *CHILD_ATTRS), on="child_id", how="inner"))
+    return referrals.select(*EPISODE_COLUMNS, *ATTR_NAMES).where(last >= first)
 
 
 def open_years(cy: np.ndarray, closure: pa.Array, first_year: int, last_year: int) -> tuple[np.ndarray, np.ndarray]:

@@ -96,16 +96,15 @@ def targets_json() -> dict:
     return {**P.TARGETS, "category_orderings": P.category_orderings()}
 
 
-def assessment_truth(referrals: DataFrame, children: DataFrame) -> DataFrame:
+def assessment_truth(referrals: DataFrame) -> DataFrame:
     """One row per assessment: the key ingest produces and the true class (null for code 21 alone)."""
     parts = []
     for n in (1, 2):
         parts.append(referrals.where(F.col(f"a{n}_start").isNotNull()).select(
-            "child_id", "referral_date", F.lit(n).alias("assessment_number"),
+            "la_code", "la_child_id", "referral_date", F.lit(n).alias("assessment_number"),
             F.col(f"a{n}_start").alias("assessment_start_date"), F.col(f"a{n}_auth").alias("authorised_date"),
             "class_id", F.col(f"a{n}_ind").alias("indicators"), F.col(f"a{n}_codes").alias("factor_codes")))
-    df = parts[0].unionByName(parts[1]).join(children.select("child_id", "la_code", "la_child_id"), "child_id")
-    return df.select(
+    return parts[0].unionByName(parts[1]).select(
         "la_code", F.col("la_child_id").alias("child_id"), iso(F.col("referral_date")).alias("referral_date"),
         iso(F.col("assessment_start_date")).alias("assessment_start_date"),
         iso(F.col("authorised_date")).alias("authorised_date"),
@@ -115,12 +114,11 @@ def assessment_truth(referrals: DataFrame, children: DataFrame) -> DataFrame:
         F.array_join(F.col("indicators").cast("array<string>"), "").alias("indicators"))
 
 
-def event_truth(referrals: DataFrame, children: DataFrame) -> DataFrame:
+def event_truth(referrals: DataFrame) -> DataFrame:
     """One row per CP plan and per period of care (start dates): what a pathway window looks for."""
-    plans = referrals.where(F.col("cp")).select("child_id", F.lit("cp_plan").alias("event"),
+    plans = referrals.where(F.col("cp")).select("la_code", "la_child_id", F.lit("cp_plan").alias("event"),
                                                 F.col("cp_start").alias("start_date"))
-    care = referrals.where(F.col("care")).select("child_id", F.lit("care").alias("event"),
+    care = referrals.where(F.col("care")).select("la_code", "la_child_id", F.lit("care").alias("event"),
                                                  F.explode("care_periods.start").alias("start_date"))
-    return (plans.unionByName(care).join(children.select("child_id", "la_code", "la_child_id"), "child_id")
-            .select("la_code", F.col("la_child_id").alias("child_id"), "event",
-                    iso(F.col("start_date")).alias("start_date")))
+    return plans.unionByName(care).select("la_code", F.col("la_child_id").alias("child_id"), "event",
+                                          iso(F.col("start_date")).alias("start_date"))
