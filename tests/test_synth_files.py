@@ -254,3 +254,17 @@ def test_summary_headline_is_near_the_national_shape(synth_out):
     # built-in orderings: complex classes escalate to CP plans more than single-factor DA or disability
     assert rates["complex_domestic_abuse"]["cp_plan"] > rates["domestic_abuse_single"]["cp_plan"]
     assert rates["risks_outside_home"]["care"] > rates["disability"]["care"]
+
+
+def test_truth_names_a_class_exactly_for_assessments_with_one(synth_out):
+    """Code 21 alone has no class: class_id and class_name are both null; every other assessment names its class
+    (the name at its id in params.json)."""
+    import pyarrow.parquet as pq
+
+    out, _ = synth_out
+    names = json.loads((out / "_truth" / "params.json").read_text())["class_names"]
+    rows = pq.read_table(out / "_truth" / "assessments.parquet", columns=["class_id", "class_name",
+                                                                          "factor_codes"]).to_pylist()
+    unclassed = [r for r in rows if r["class_id"] is None]
+    assert unclassed and all(r["class_name"] is None and r["factor_codes"] == "21" for r in unclassed)
+    assert all(r["class_name"] == names[r["class_id"]] for r in rows if r["class_id"] is not None)

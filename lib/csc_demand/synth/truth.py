@@ -109,7 +109,9 @@ def assessment_truth(referrals: DataFrame) -> DataFrame:
         iso(F.col("assessment_start_date")).alias("assessment_start_date"),
         iso(F.col("authorised_date")).alias("authorised_date"),
         collection_year(F.col("authorised_date")).alias("collection_year"), "assessment_number",
-        "class_id", F.element_at(literal_array(P.CLASS_NAMES), F.col("class_id") + 1).alias("class_name"),
+        "class_id",  # element_at gives the array's last name for a null index: code 21 alone has no class
+        F.when(F.col("class_id").isNotNull(), F.element_at(literal_array(P.CLASS_NAMES), F.col("class_id") + 1))
+        .alias("class_name"),
         F.array_join(F.col("factor_codes"), ";").alias("factor_codes"),
         F.array_join(F.col("indicators").cast("array<string>"), "").alias("indicators"))
 
