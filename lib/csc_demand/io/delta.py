@@ -159,8 +159,7 @@ COMMIT_JSON = re.compile(r"^(\d+)\.json$")
 def _latest_commit_file(spark: SparkSession, path: str) -> tuple[int, dict] | None:
     """(version, operationMetrics) from the newest ``<version>.json`` in a path table's ``_delta_log``; None when
     there is no commit or the log cannot be listed here (an object store under Spark Connect)."""
-    listed = _log_files(spark, path)
-    versions = [int(m.group(1)) for m in map(COMMIT_JSON.match, listed[0] if listed else []) if m]
+    versions = [int(m.group(1)) for m in map(COMMIT_JSON.match, _log_names(spark, path) or []) if m]
     if not versions:
         return None
     version = max(versions)
@@ -302,33 +301,48 @@ def sync_table(df: DataFrame, cfg: Config, layer: str, table: str, keys: list[st
 COMMIT_FILE = re.compile(r"^\d+\.(json|checkpoint\..*)$")
 
 
-def _log_files(spark: SparkSession, path: str) -> tuple[list[str], float] | None:
-    """The names in a path table's ``_delta_log`` and the seconds since it last changed; None without one. Through
-    Hadoop's FileSystem, so local folders and cluster storage are treated alike; under Spark Connect, Python's file
-    functions for a folder on this machine or in a volume (io.hadoop_fs)."""
+def _log_names(spark: SparkSession, path: str) -> list[str] | None:
+    """The names in a path table's ``_delta_log``; None without one."""
     if is_connect(spark):
-        return _local_log_files(path)
+        listed = _local_log_listing(path)
+        return None if listed is None else [name for name, _ in listed[1:]]
+    log = _jvm_log(spark, path)
+    return None if log is None else [e.getPath().getName() for e in log[0].listStatus(log[1])]
+
+
+def _log_listing(spark: SparkSession, path: str) -> list[tuple[str, float]] | None:
+    """(name, modification time in seconds) of the ``_delta_log`` folder itself (first, named ".") and of each file
+    in it; None without one. Through Hadoop's FileSystem, so local folders and cluster storage are treated alike;
+    under Spark Connect, Python's file functions for a folder on this machine or in a volume (io.hadoop_fs)."""
+    if is_connect(spark):
+        return _local_log_listing(path)
+    log = _jvm_log(spark, path)
+    if log is None:
+        return None
+    fs, folder = log
+    return [(".", fs.getFileStatus(folder).getModificationTime() / 1000)] + [
+        (e.getPath().getName(), e.getModificationTime() / 1000) for e in fs.listStatus(folder)]
+
+
+def _jvm_log(spark: SparkSession, path: str):
+    """(Hadoop FileSystem, Path) of a path table's ``_delta_log``; None when it does not exist."""
     log = jvm(spark).org.apache.hadoop.fs.Path(path.rstrip("/") + "/_delta_log")
     fs = log.getFileSystem(spark.sparkContext._jsc.hadoopConfiguration())
-    if not fs.exists(log):
-        return None
-    entries = list(fs.listStatus(log))
-    changed = max([fs.getFileStatus(log).getModificationTime()] + [e.getModificationTime() for e in entries])
-    return [e.getPath().getName() for e in entries], time.time() - changed / 1000
+    return (fs, log) if fs.exists(log) else None
 
 
 def _log_has_commit(spark: SparkSession, path: str) -> bool:
-    files = _log_files(spark, path)
-    return files is not None and any(COMMIT_FILE.match(name) for name in files[0])
+    names = _log_names(spark, path)
+    return names is not None and any(COMMIT_FILE.match(name) for name in names)
 
 
 def _uncommitted_log_age(spark: SparkSession, path: str) -> float | None:
     """Seconds since a ``_delta_log`` holding no commit last changed; None when there is no such folder (no log,
     or a committed table)."""
-    files = _log_files(spark, path)
-    if files is None or any(COMMIT_FILE.match(name) for name in files[0]):
+    listed = _log_listing(spark, path)
+    if listed is None or any(COMMIT_FILE.match(name) for name, _ in listed):
         return None
-    return files[1]
+    return time.time() - max(changed for _, changed in listed)
 
 
 def ensure_table(spark: SparkSession, cfg: Config, layer: str, table: str, schema: StructType,
@@ -366,21 +380,20 @@ def ensure_table(spark: SparkSession, cfg: Config, layer: str, table: str, schem
     return retried(create, f"creating {layer}.{table}")
 
 
-def _local_log_files(path: str) -> tuple[list[str], float] | None:
+def _local_log_listing(path: str) -> list[tuple[str, float]] | None:
     if not locations.is_local(path):  # an object store under Spark Connect: no listing with times; see hadoop_fs
         return None
     log = os.path.join(locations.local_path(path), "_delta_log")
     if not os.path.isdir(log):
         return None
-    names = os.listdir(log)
-    return names, time.time() - max([os.path.getmtime(log)] + [os.path.getmtime(os.path.join(log, n)) for n in names])
+    return [(".", os.path.getmtime(log))] + [(n, os.path.getmtime(os.path.join(log, n))) for n in os.listdir(log)]
 
 
 def _delete_folder(spark: SparkSession, path: str) -> None:
     if is_connect(spark):
         import shutil
 
-        shutil.rmtree(locations.local_path(path))  # only reached for a local log (_local_log_files)
+        shutil.rmtree(locations.local_path(path))  # only reached for a local log (_local_log_listing)
         return
     folder = jvm(spark).org.apache.hadoop.fs.Path(path)
     folder.getFileSystem(spark.sparkContext._jsc.hadoopConfiguration()).delete(folder, True)
