@@ -19,24 +19,23 @@ DFE_REREFERRAL_DAYS = 365
 def factor_marginals(referrals: DataFrame, first_year: int, last_year: int) -> dict:
     """Per collection year (of authorisation): share of first assessments with factors recording each indicator,
     beside DfE's c3 share where DfE has the year."""
-    rows = (referrals.where(F.col("a1_ind").isNotNull())
-            .withColumn("year", collection_year(F.col("a1_auth")))
-            .where(F.col("year").between(first_year, last_year))
-            .groupBy("year").agg(F.count("*").alias("n"),
-                                 *[F.sum(F.col("a1_ind")[i]).alias(f"s{i}") for i in range(len(INDICATOR_NAMES))])
-            .collect())
+    a = (referrals.where(F.col("a1_ind").isNotNull())
+         .withColumn("year", collection_year(F.col("a1_auth")))
+         .where(F.col("year").between(first_year, last_year)))
+    n = {r["year"]: r["n"] for r in a.groupBy("year").agg(F.count("*").alias("n")).collect()}
+    sums = (a.select("year", F.posexplode("a1_ind").alias("pos", "x"))
+            .groupBy("year", "pos").agg(F.sum("x").alias("s")).collect())
     dfe = P.dfe_indicator_rates()
     out: dict = {}
-    for r in rows:
-        year, n = r["year"], r["n"]
-        entry = out.setdefault(str(year), {"assessments_with_factors": n, "indicators": {}})
-        for i, name in enumerate(INDICATOR_NAMES):
-            synth = r[f"s{i}"] / n
-            row = {"synth": round(synth, 4)}
-            if year in dfe.index:
-                row["dfe"] = round(float(dfe.loc[year, name]), 4)
-                row["diff_pp"] = round(100 * (synth - row["dfe"]), 2)
-            entry["indicators"][name] = row
+    for r in sums:
+        year, name = r["year"], INDICATOR_NAMES[r["pos"]]
+        entry = out.setdefault(str(year), {"assessments_with_factors": n[year], "indicators": {}})
+        synth = r["s"] / n[year]
+        row = {"synth": round(synth, 4)}
+        if year in dfe.index:
+            row["dfe"] = round(float(dfe.loc[year, name]), 4)
+            row["diff_pp"] = round(100 * (synth - row["dfe"]), 2)
+        entry["indicators"][name] = row
     for entry in out.values():
         entry["factors_per_assessment"] = round(sum(v["synth"] for v in entry["indicators"].values()), 3)
         diffs = [abs(v["diff_pp"]) for v in entry["indicators"].values() if "dfe" in v and v["dfe"] > 0.05]
