@@ -9,7 +9,7 @@ from csc_demand.codes import ALL_FACTOR_CODES, INDICATOR_NAMES
 from csc_demand.synth import episodes
 from csc_demand.synth import params as P
 from csc_demand.synth.draws import Draws
-from csc_demand.synth.factors import indicators, raw_codes
+from csc_demand.synth.factors import CODES, indicators, raw_code_index
 from csc_demand.synth.hashing import SPARK_SEED, hash_keys, to_uniform
 from csc_demand.synth.population import children, pmr_for
 from csc_demand.synth.rand import cumulative, uniform
@@ -74,7 +74,7 @@ def test_raw_codes_follow_the_collection_year():
     on = [idx[n] for n in ("physical_abuse", "sexual_abuse", "gangs_criminal_exploitation", "privately_fostered")]
     ids = np.arange(600)
     year = np.array([2019, 2021, 2023])[ids % 3]
-    codes = raw_codes(hash_keys(SPARK_SEED, 5, ids), year)[:, on]
+    codes = CODES[raw_code_index(hash_keys(SPARK_SEED, 5, ids), year)][:, on]
     by_year = {y: set(codes[year == y].ravel()) for y in (2019, 2021, 2023)}
     assert {"18B", "18C", "19B", "19C", "24A"}.isdisjoint(by_year[2019])
     assert {"18A", "19A", "13A"} <= by_year[2019]

@@ -4,22 +4,26 @@ Round k turns a child's k-th referral into a whole episode (assessments and fact
 periods of care, closure) and decides whether and when the next referral comes. The hazard of coming back, the
 pathway after assessment and the care history depend on the demand class and on age and ethnicity (params.py).
 
-The rounds run in numpy inside Spark tasks (``mapInArrow``), every round of a batch of children in one task: a
-child's episodes depend on nobody else's. Each draw is Spark's xxhash64 of (seed, child, round, purpose) computed
+The rounds run in numpy inside Spark tasks (``mapInArrow``), every round of a block of children in one task: a
+child's episodes depend on nobody else's. Each task writes its referrals as parquet itself (pyarrow), one file per
+round. Each draw is Spark's xxhash64 of (seed, child, round, purpose) computed
 in numpy (``hashing``), so the rows do not depend on batches or partitions; dates are days since 1970-01-01.
 """
 from __future__ import annotations
 
-from collections.abc import Iterator
+import shutil
+from collections.abc import Iterable, Iterator
 from datetime import date
 from pathlib import Path
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.parquet as pq
+from pyspark import TaskContext
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql.pandas.types import from_arrow_schema
 
-from csc_demand.codes import ABUSE_CATEGORIES, REFERRAL_SOURCES
+from csc_demand.codes import ABUSE_CATEGORIES, NO_FACTOR_CODE, REFERRAL_SOURCES
 from csc_demand.synth import params as P
 from csc_demand.synth.draws import (
     Draws,
@@ -36,11 +40,14 @@ from csc_demand.synth.draws import (
     pick,
     pick_index,
 )
-from csc_demand.synth.factors import class_table_rows, indicators, raw_codes
+from csc_demand.synth.factors import CODES, class_table_rows, indicators, raw_code_index
 from csc_demand.synth.hashing import hash_keys
 from csc_demand.synth.rand import cumulative
 
 MAX_ROUNDS = 25
+# Children simulated together: Spark hands Arrow batches of 10,000 rows, and a round's numpy calls cost the same
+# Python overhead for a few rows as for many.
+CHILDREN_PER_BLOCK = 50_000
 # Referrals stop two months before the 18th birthday, so every episode's assessment falls before it.
 LAST_REFERRAL_BEFORE_18_DAYS = 60
 CHILD_COLUMNS = ("child_id", "birth_date", "birthday_18", "black", "child_type")
@@ -88,6 +95,8 @@ REFERRAL_FIELDS = (
 SCHEMA = pa.schema(REFERRAL_FIELDS)
 ATTR_NAMES = tuple(name for name, _ in CHILD_ATTRS)
 OUTPUT_SCHEMA = pa.schema(REFERRAL_FIELDS + CHILD_ATTRS)
+FILE_SCHEMA = OUTPUT_SCHEMA.remove(OUTPUT_SCHEMA.get_field_index("round"))  # the round is the file's folder
+ROUND_COUNTS = pa.schema([("round", pa.int32()), ("referrals", pa.int64())])
 
 
 class ClassTable:
@@ -150,7 +159,8 @@ def episode_round(c: dict[str, np.ndarray], seed: int, k: int, data_end: int) ->
     a2_auth = a2_start + 7 + np.minimum(floor_int(exponential(u("a2d"), 22.0)), 110)
     has_a2 = assessed & (u("a2") < P.SECOND_ASSESSMENT_PROB) & (a2_auth < b18)
     ind = indicators(u.state, latent)  # a second assessment of the same episode finds the same factors
-    codes = {number: _codes(raw_codes(hash_keys(u.state, number), collection_year(auth)), ind, no_factor, present)
+    codes = {number: _codes(raw_code_index(hash_keys(u.state, number), collection_year(auth)), ind, no_factor,
+                             present)
              for number, auth, present in ((1, a1_auth, assessed), (2, a2_auth, has_a2))}
 
     # ---- pathway: CP plan, care, S47, CIN plan ---------------------------------------------------------------
@@ -266,14 +276,19 @@ def _repeat(counts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return row, np.arange(len(row)) - starts[row]
 
 
+_CODE_STRINGS = pa.array(CODES, pa.string())
+_NO_FACTOR = list(CODES).index(NO_FACTOR_CODE)
+
+
 def _codes(raw: np.ndarray, ind: np.ndarray, no_factor: np.ndarray, present: np.ndarray) -> pa.Array:
-    """The codes of the indicators set, in indicator order; code 21 alone for an assessment without factors."""
+    """The codes (``raw``: indices into CODES) of the indicators set, in indicator order; code 21 alone for an
+    assessment without factors."""
     chosen = (ind == 1) & ~no_factor[:, None]
     raw = raw.copy()
-    raw[no_factor, 0] = "21"
+    raw[no_factor, 0] = _NO_FACTOR
     chosen[no_factor, 0] = True
     chosen[~present] = False
-    return list_array(chosen.sum(axis=1), pa.array(raw[chosen], pa.string()), present)
+    return list_array(chosen.sum(axis=1), _CODE_STRINGS.take(pa.array(raw[chosen])), present)
 
 
 def _arrow(columns: dict[str, tuple]) -> pa.RecordBatch:
@@ -322,19 +337,52 @@ def histories(batch: pa.RecordBatch, seed: int, data_end: int) -> Iterator[pa.Re
         raise RuntimeError(f"children still being re-referred after {MAX_ROUNDS} rounds: raise MAX_ROUNDS")
 
 
+def _blocks(batches: Iterable[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
+    """The batches joined into blocks of about CHILDREN_PER_BLOCK rows (a child's rows never depend on the others)."""
+    pending: list[pa.RecordBatch] = []
+    for batch in batches:
+        pending.append(batch)
+        if sum(b.num_rows for b in pending) >= CHILDREN_PER_BLOCK:
+            yield pa.concat_batches(pending)
+            pending = []
+    if pending:
+        yield pa.concat_batches(pending)
+
+
+def _write_rounds(batches: Iterable[pa.RecordBatch], seed: int, data_end: int, path: Path) -> Iterator[pa.RecordBatch]:
+    """The referrals of a task's children written by pyarrow under ``path``/round=k/, one file per round and task
+    (Spark's writer spent most of the step turning the nested columns into rows); yields (round, referrals)."""
+    context = TaskContext.get()
+    assert context is not None, "runs inside a Spark task"
+    task = context.partitionId()
+    writers: dict[int, pq.ParquetWriter] = {}
+    try:
+        for block in _blocks(batches):
+            for batch in histories(block, seed, data_end):
+                k = batch.column("round")[0].as_py()
+                if k not in writers:
+                    (path / f"round={k}").mkdir(parents=True, exist_ok=True)
+                    writers[k] = pq.ParquetWriter(path / f"round={k}" / f"part-{task:05d}.parquet", FILE_SCHEMA)
+                writers[k].write_batch(batch.drop_columns(["round"]))
+                yield pa.RecordBatch.from_pydict({"round": [k], "referrals": [batch.num_rows]}, ROUND_COUNTS)
+    finally:
+        for writer in writers.values():
+            writer.close()
+
+
 def simulate_referrals(spark: SparkSession, children: DataFrame, seed: int, data_end: date, work_dir: Path,
                        log_step=None) -> DataFrame:
     """All referrals of all children (one row per episode, with the child's CHILD_ATTRS), materialised under
     work_dir (partitioned by round)."""
     end_day = (data_end - date(1970, 1, 1)).days
-    path = str(work_dir / "referrals")
-    (children.select(*CHILD_COLUMNS, "first_referral", *ATTR_NAMES)
-     .mapInArrow(lambda batches: (out for b in batches for out in histories(b, seed, end_day)),
-                 from_arrow_schema(OUTPUT_SCHEMA))
-     .write.mode("overwrite").partitionBy("round").parquet(path))
-    referrals = spark.read.parquet(path)
+    path = work_dir / "referrals"
+    shutil.rmtree(path, ignore_errors=True)
+    counts: dict[int, int] = {}
+    for k, n in (children.select(*CHILD_COLUMNS, "first_referral", *ATTR_NAMES)
+                 .mapInArrow(lambda batches: _write_rounds(batches, seed, end_day, path),
+                             from_arrow_schema(ROUND_COUNTS)).collect()):
+        counts[k] = counts.get(k, 0) + n
     if log_step:
-        counts: dict[int, int] = dict(referrals.groupBy("round").count().collect())
         log_step(f"referral histories: {sum(counts.values())} referrals in {len(counts)} rounds "
                  f"(children per round: {', '.join(str(counts[k]) for k in sorted(counts))})")
-    return referrals
+    return spark.read.parquet(str(path))

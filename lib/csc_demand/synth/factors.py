@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from csc_demand.codes import INDICATOR_NAMES, INDICATORS
+from csc_demand.codes import ALL_FACTOR_CODES, INDICATOR_NAMES, INDICATORS
 from csc_demand.synth import params as P
 from csc_demand.synth.hashing import hash_keys, to_uniform
 
@@ -28,19 +28,25 @@ def class_table_rows() -> list[tuple[int, list[float], int]]:
     return [(k, [float(p) for p in probs[k]], int(probs[k].argmax())) for k in range(P.K)]
 
 
+ROWS_PER_BLOCK = 4096  # the hash arithmetic of a block of rows (x 34 indicators) stays in the CPU's cache
+_COLUMNS = np.arange(N, dtype=np.int32)
+
+
 def indicators(state: np.ndarray, latent_class: np.ndarray) -> np.ndarray:
     """(rows x 34) 0/1 indicators drawn with each row's class probabilities, at least one set: the first of two
-    tries with any factor, else the class's signature factor. ``state``: the rows' hash of their keys."""
+    tries with any factor, else the class's signature factor. ``state``: the rows' hash of their keys; indicator
+    j of try t is drawn from hash(state, "factor", t, j)."""
     rows = class_table_rows()
-    probs = np.array([r[1] for r in rows])[latent_class]
+    class_probs = np.array([r[1] for r in rows])
     signature = np.array([r[2] for r in rows])[latent_class]
     result = np.zeros((len(latent_class), N), dtype=np.int32)
     result[np.arange(len(latent_class)), signature] = 1
-    factor = hash_keys(state, "factor")
-    for t in reversed(range(TRIES)):
-        at_t = hash_keys(factor, t)
-        drawn = np.stack([to_uniform(hash_keys(at_t, j)) for j in range(N)], axis=1) < probs
-        result = np.where(drawn.any(axis=1, keepdims=True), drawn.astype(np.int32), result)
+    for start in range(0, len(latent_class), ROWS_PER_BLOCK):
+        block = slice(start, start + ROWS_PER_BLOCK)
+        factor, probs, chosen = hash_keys(state[block], "factor"), class_probs[latent_class[block]], result[block]
+        for t in reversed(range(TRIES)):
+            drawn = to_uniform(hash_keys(hash_keys(factor, t)[:, None], _COLUMNS)) < probs
+            chosen[...] = np.where(drawn.any(axis=1, keepdims=True), drawn, chosen)
     return result
 
 
@@ -51,22 +57,26 @@ def _unsplit_share(year: np.ndarray) -> np.ndarray:
     return share
 
 
-def raw_codes(state: np.ndarray, year: np.ndarray) -> np.ndarray:
-    """(rows x 34) the raw factor code each indicator would be returned as in the collection ``year``."""
-    codes = np.empty((len(year), N), dtype=object)
+CODES = np.array(ALL_FACTOR_CODES, dtype=object)  # raw codes as indices into this: no object arrays per row
+_CODE = {code: i for i, code in enumerate(ALL_FACTOR_CODES)}
+_FIRST_CODES = np.array([_CODE[INDICATORS[name][0]] for name in INDICATOR_NAMES], dtype=np.int16)
+
+
+def raw_code_index(state: np.ndarray, year: np.ndarray) -> np.ndarray:
+    """(rows x 34) the raw factor code (index into CODES) each indicator would be returned as in the collection
+    ``year``."""
+    codes = np.repeat(_FIRST_CODES[None, :], len(year), axis=0)
     for j, name in enumerate(INDICATOR_NAMES):
         if name == "privately_fostered":
             u = to_uniform(hash_keys(state, "code", j))
-            fostered = np.array(INDICATORS[name], dtype=object)
+            fostered = np.array([_CODE[code] for code in INDICATORS[name]], dtype=np.int16)
             codes[:, j] = fostered[np.floor(u * len(fostered)).astype(np.int64)]
         elif name in ("physical_abuse", "sexual_abuse"):
             u, u2 = to_uniform(hash_keys(state, "code", j)), to_uniform(hash_keys(state, "code2", j))
             stem = INDICATORS[name][0][:2]
-            codes[:, j] = np.where(u < _unsplit_share(year), f"{stem}A",
-                                   np.where(u2 < CHILD_ON_CHILD_SHARE[name], f"{stem}B", f"{stem}C"))
+            codes[:, j] = np.where(u < _unsplit_share(year), _CODE[f"{stem}A"],
+                                   np.where(u2 < CHILD_ON_CHILD_SHARE[name], _CODE[f"{stem}B"], _CODE[f"{stem}C"]))
         elif name == "gangs_criminal_exploitation":
             u = to_uniform(hash_keys(state, "code", j))
-            codes[:, j] = np.where((year >= 2022) & (u < CRIMINAL_EXPLOITATION_SHARE), "24A", "13A")
-        else:
-            codes[:, j] = INDICATORS[name][0]
+            codes[:, j] = np.where((year >= 2022) & (u < CRIMINAL_EXPLOITATION_SHARE), _CODE["24A"], _CODE["13A"])
     return codes

@@ -37,7 +37,7 @@ def write_by_la(df: DataFrame, order: tuple[str, ...], path: Path) -> None:
 
     def task(table: pa.Table) -> pa.Table:
         table = pa.Table.from_arrays(table.select(schema.names).columns, schema=schema)
-        table = table.sort_by([(name, "ascending") for name in ("la_code", *order)], null_placement="at_start")
+        table = table.sort_by([(name, "ascending", "at_start") for name in ("la_code", *order)])
         pq.write_table(table, path / f"part-{table.column('la_code')[0].as_py()}.parquet")
         return pa.table({"la_code": pa.array([], pa.string())})
     df.groupBy("la_code").applyInArrow(task, "la_code string").collect()
