@@ -3,8 +3,10 @@ numpy draws of the referral rounds against the Spark expressions they replaced."
 from __future__ import annotations
 
 import bisect
+from datetime import date
 
 import numpy as np
+import pyarrow.parquet as pq
 from csc_demand.codes import ALL_FACTOR_CODES, INDICATOR_NAMES
 from csc_demand.synth import episodes
 from csc_demand.synth import params as P
@@ -139,3 +141,21 @@ def test_literal_arrays_from_sql_text_equal_element_by_element_literals(spark):
     for i in range(len(pairs)):
         assert row[f"o{i}"] == row[f"r{i}"], i
         assert df.schema[f"o{i}"].dataType == df.schema[f"r{i}"].dataType, i
+
+
+def test_referral_files_hold_what_the_tasks_counted_whatever_the_partitioning(spark, tmp_path):
+    """Each task writes its referrals itself (one file per round): the rows read back are the same with one
+    partition or four (other blocks of children), round 0 holds every child once, and the per-round counts the
+    tasks report (the progress line) equal a count of the files."""
+    pq.write_table(children(0.0005, SPARK_SEED, 2015, 2021), tmp_path / "children.parquet")
+    kids = spark.read.parquet(str(tmp_path / "children.parquet"))
+    lines: list[str] = []
+    runs = {n: episodes.simulate_referrals(spark, kids.repartition(n), 11, date(2021, 3, 31), tmp_path / f"p{n}",
+                                           lines.append) for n in (1, 4)}
+    rows = {n: sorted(tuple(r) for r in df.orderBy("child_id", "round").collect()) for n, df in runs.items()}
+    assert rows[1] == rows[4]
+    by_round = dict(runs[4].groupBy("round").count().collect())
+    assert by_round[0] == kids.count() == runs[4].where(F.col("round") == 0).select("child_id").distinct().count()
+    expected = (f"referral histories: {sum(by_round.values())} referrals in {len(by_round)} rounds (children per "
+                f"round: {', '.join(str(by_round[k]) for k in sorted(by_round))})")
+    assert lines == [expected, expected]

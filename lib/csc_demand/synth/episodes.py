@@ -6,8 +6,9 @@ pathway after assessment and the care history depend on the demand class and on 
 
 The rounds run in numpy inside Spark tasks (``mapInArrow``), every round of a block of children in one task: a
 child's episodes depend on nobody else's. Each task writes its referrals as parquet itself (pyarrow), one file per
-round. Each draw is Spark's xxhash64 of (seed, child, round, purpose) computed
-in numpy (``hashing``), so the rows do not depend on batches or partitions; dates are days since 1970-01-01.
+round, into ``work_dir``, which driver and executors share. Each draw is Spark's xxhash64 of (seed, child, round,
+purpose) computed in numpy (``hashing``), so the rows do not depend on blocks or partitions; dates are days since
+1970-01-01.
 """
 from __future__ import annotations
 
@@ -40,7 +41,7 @@ from csc_demand.synth.draws import (
     pick,
     pick_index,
 )
-from csc_demand.synth.factors import CODES, class_table_rows, indicators, raw_code_index
+from csc_demand.synth.factors import CODE_INDEX, CODES, class_table_rows, indicators, raw_code_index
 from csc_demand.synth.hashing import hash_keys
 from csc_demand.synth.rand import cumulative
 
@@ -277,7 +278,6 @@ def _repeat(counts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 
 _CODE_STRINGS = pa.array(CODES, pa.string())
-_NO_FACTOR = list(CODES).index(NO_FACTOR_CODE)
 
 
 def _codes(raw: np.ndarray, ind: np.ndarray, no_factor: np.ndarray, present: np.ndarray) -> pa.Array:
@@ -285,7 +285,7 @@ def _codes(raw: np.ndarray, ind: np.ndarray, no_factor: np.ndarray, present: np.
     assessment without factors."""
     chosen = (ind == 1) & ~no_factor[:, None]
     raw = raw.copy()
-    raw[no_factor, 0] = _NO_FACTOR
+    raw[no_factor, 0] = CODE_INDEX[NO_FACTOR_CODE]
     chosen[no_factor, 0] = True
     chosen[~present] = False
     return list_array(chosen.sum(axis=1), _CODE_STRINGS.take(pa.array(raw[chosen])), present)
@@ -340,11 +340,13 @@ def histories(batch: pa.RecordBatch, seed: int, data_end: int) -> Iterator[pa.Re
 def _blocks(batches: Iterable[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
     """The batches joined into blocks of about CHILDREN_PER_BLOCK rows (a child's rows never depend on the others)."""
     pending: list[pa.RecordBatch] = []
+    rows = 0
     for batch in batches:
         pending.append(batch)
-        if sum(b.num_rows for b in pending) >= CHILDREN_PER_BLOCK:
+        rows += batch.num_rows
+        if rows >= CHILDREN_PER_BLOCK:
             yield pa.concat_batches(pending)
-            pending = []
+            pending, rows = [], 0
     if pending:
         yield pa.concat_batches(pending)
 

@@ -58,8 +58,8 @@ def _unsplit_share(year: np.ndarray) -> np.ndarray:
 
 
 CODES = np.array(ALL_FACTOR_CODES, dtype=object)  # raw codes as indices into this: no object arrays per row
-_CODE = {code: i for i, code in enumerate(ALL_FACTOR_CODES)}
-_FIRST_CODES = np.array([_CODE[INDICATORS[name][0]] for name in INDICATOR_NAMES], dtype=np.int16)
+CODE_INDEX = {code: i for i, code in enumerate(ALL_FACTOR_CODES)}
+_FIRST_CODES = np.array([CODE_INDEX[INDICATORS[name][0]] for name in INDICATOR_NAMES], dtype=np.int16)
 
 
 def raw_code_index(state: np.ndarray, year: np.ndarray) -> np.ndarray:
@@ -69,14 +69,14 @@ def raw_code_index(state: np.ndarray, year: np.ndarray) -> np.ndarray:
     for j, name in enumerate(INDICATOR_NAMES):
         if name == "privately_fostered":
             u = to_uniform(hash_keys(state, "code", j))
-            fostered = np.array([_CODE[code] for code in INDICATORS[name]], dtype=np.int16)
+            fostered = np.array([CODE_INDEX[code] for code in INDICATORS[name]], dtype=np.int16)
             codes[:, j] = fostered[np.floor(u * len(fostered)).astype(np.int64)]
         elif name in ("physical_abuse", "sexual_abuse"):
             u, u2 = to_uniform(hash_keys(state, "code", j)), to_uniform(hash_keys(state, "code2", j))
             stem = INDICATORS[name][0][:2]
-            codes[:, j] = np.where(u < _unsplit_share(year), _CODE[f"{stem}A"],
-                                   np.where(u2 < CHILD_ON_CHILD_SHARE[name], _CODE[f"{stem}B"], _CODE[f"{stem}C"]))
+            adult_or_child = np.where(u2 < CHILD_ON_CHILD_SHARE[name], CODE_INDEX[f"{stem}B"], CODE_INDEX[f"{stem}C"])
+            codes[:, j] = np.where(u < _unsplit_share(year), CODE_INDEX[f"{stem}A"], adult_or_child)
         elif name == "gangs_criminal_exploitation":
             u = to_uniform(hash_keys(state, "code", j))
-            codes[:, j] = np.where((year >= 2022) & (u < CRIMINAL_EXPLOITATION_SHARE), _CODE["24A"], _CODE["13A"])
+            codes[:, j] = np.where((year >= 2022) & (u < CRIMINAL_EXPLOITATION_SHARE), CODE_INDEX["24A"], CODE_INDEX["13A"])
     return codes
