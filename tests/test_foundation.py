@@ -19,6 +19,8 @@ from csc_demand.io.delta import (
     table_version,
     write_table,
 )
+from csc_demand.table_schemas import TABLES
+from delta.tables import DeltaTable
 
 
 def test_session_is_local_with_delta_and_utc(spark):
@@ -57,6 +59,32 @@ def test_the_last_commit_read_from_the_log_is_what_describe_history_says(spark, 
     assert replace_rows(rows.filter("id = 1"), cfg, "silver", "commits", "id = 1") == history()
     assert delete_rows(spark, cfg, "silver", "commits", "id = 2") == history()[0] == 3
     assert history()[1]["numDeletedRows"] == "1"
+
+
+def test_a_new_registry_table_is_created_with_its_rows_in_one_commit_and_then_overwritten(spark, cfg):
+    # a gold table of the registry: description and column comments come with its first commit (CREATE TABLE AS
+    # SELECT); a later write overwrites the same table (its id kept: not a replace); stray files in a folder with
+    # no Delta log (a write killed before its commit) are overwritten too
+    registered = TABLES[("gold", "category_profiles")]
+    comments = {c.name: c.comment for c in registered.columns}
+    rows = spark.createDataFrame([(1, "Neglect")], "category_id int, category_name string")
+    path = Path(cfg.table_name("gold", "category_profiles"))
+    assert write_table(rows, cfg, "gold", "category_profiles") == 0
+    first = DeltaTable.forPath(spark, str(path)).detail().collect()[0]
+    assert first["description"] == registered.description
+    assert {f.name: f.metadata["comment"] for f in read_table(spark, cfg, "gold", "category_profiles").schema} == {
+        "category_id": comments["category_id"], "category_name": comments["category_name"]}
+    assert sorted(p.name for p in (path / "_delta_log").glob("*.json")) == ["00000000000000000000.json"]
+    assert write_table(rows.selectExpr("2 AS category_id", "'Disability' AS category_name"), cfg, "gold",
+                       "category_profiles") == 1
+    second = DeltaTable.forPath(spark, str(path)).detail().collect()[0]
+    assert (second["id"], second["description"]) == (first["id"], registered.description)
+    assert [tuple(r) for r in read_table(spark, cfg, "gold", "category_profiles").collect()] == [(2, "Disability")]
+    stray = Path(cfg.table_name("gold", "category_trends"))
+    stray.mkdir(parents=True)
+    (stray / "part-00000-killed.snappy.parquet").write_bytes(b"not parquet")
+    assert write_table(rows, cfg, "gold", "category_trends") == 0
+    assert [tuple(r) for r in read_table(spark, cfg, "gold", "category_trends").collect()] == [(1, "Neglect")]
 
 
 @pytest.mark.parametrize("left_behind", [[], [".00000000000000000000.json.5f1c.tmp"]])

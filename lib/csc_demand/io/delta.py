@@ -190,24 +190,39 @@ def table_version(spark: SparkSession, cfg: Config, layer: str, table: str) -> i
     return _last_commit(spark, cfg, layer, table)[0]
 
 
-def write_table(df: DataFrame, cfg: Config, layer: str, table: str, mode: str = "overwrite",
-                partition_by: Iterable[str] = ()) -> int:
-    """Write a DataFrame as a Delta table and return the version written. A table in the schema registry gets its
-    column comments (in the schema the overwrite stores) and its description: a DataFrame write cannot set that,
-    so a new one is first created empty with it (plain, unlike ensure_table's: delta-rs reads gold tables)."""
+def write_table(df: DataFrame, cfg: Config, layer: str, table: str) -> int:
+    """Overwrite a Delta table with a DataFrame and return the version written. A table in the schema registry gets
+    its column comments (in the schema the write stores) and its description; a new one is created with its rows
+    and description in one commit (plain, unlike ensure_table's: delta-rs reads gold tables)."""
     name = cfg.table_name(layer, table)
     spark = df.sparkSession
     registered = TABLES.get((layer, table))
     if registered is not None:
         df = with_comments(df, registered)
-        if not table_exists(spark, cfg, layer, table):
-            retried(lambda: _create(spark, name, df.schema, (), None, registered.description, features=False),
-                    f"creating {layer}.{table}")
-    writer = df.write.format("delta").mode(mode).option("overwriteSchema", "true")
-    if partition_by:
-        writer = writer.partitionBy(*partition_by)
+        if not table_exists(spark, cfg, layer, table) and retried(
+                lambda: _created_with_rows(df, name, registered.description), f"creating {layer}.{table}"):
+            return table_version(spark, cfg, layer, table)
+    writer = df.write.format("delta").mode("overwrite").option("overwriteSchema", "true")
     retried(lambda: _save(writer, name), f"{layer}.{table}")  # an overwrite: safe to repeat
     return table_version(spark, cfg, layer, table)
+
+
+def _created_with_rows(df: DataFrame, name: str, description: str) -> bool:
+    """CREATE TABLE AS SELECT with the description: one commit, where creating the table empty and then writing it
+    took two. False when the table is there after all (another process created it first, or files without a Delta
+    log are in its folder): the caller overwrites it then."""
+    from pyspark.errors import AnalysisException
+
+    writer = df.writeTo(_ref(name)).using("delta")
+    if description:
+        writer = writer.tableProperty("comment", description)
+    try:
+        writer.create()
+    except AnalysisException as err:
+        if err.getCondition() != "TABLE_OR_VIEW_ALREADY_EXISTS":
+            raise
+        return False
+    return True
 
 
 def merge_table(df: DataFrame, cfg: Config, layer: str, table: str, keys: list[str],
@@ -400,14 +415,12 @@ def _delete_folder(spark: SparkSession, path: str) -> None:
 
 
 def _create(spark: SparkSession, name: str, schema: StructType, not_null: Iterable[str],
-            checks: dict[str, str] | None, comment: str | None, features: bool = True) -> None:
-    """Create the table empty; ``features``: with deletion vectors and the statistics columns (see ensure_table)."""
+            checks: dict[str, str] | None, comment: str | None) -> None:
+    """Create the table empty, with deletion vectors and the statistics columns (see ensure_table)."""
     required = set(not_null)
-    properties = {}
-    if features:
-        properties["delta.enableDeletionVectors"] = "true"
+    properties = {"delta.enableDeletionVectors": "true"}
     stats = [c for c in STATS_COLUMNS if c in schema.fieldNames()]
-    if stats and features:
+    if stats:
         properties["delta.dataSkippingStatsColumns"] = ",".join(stats)
     for constraint, expression in (checks or {}).items():
         properties[f"delta.constraints.{constraint.lower()}"] = expression
