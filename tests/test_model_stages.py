@@ -145,14 +145,14 @@ def test_fit_selects_k_logs_to_mlflow_registers_and_classify_matches_the_pyfunc(
     champion = client.get_model_version_by_alias("csc_demand_categories", "champion")
     parent = client.get_run(champion.run_id)
     assert parent.data.params["chosen_k"] == "3"
-    assert parent.data.params["input.silver.assessments.version"] == "1"
+    assert parent.data.params["input.silver.assessments.version"] == "0"
     assert len(parent.data.tags["config_hash"]) == 16
     assert [d.dataset.name for d in parent.inputs.dataset_inputs] == ["silver.assessments"]
-    assert json.loads(parent.inputs.dataset_inputs[0].dataset.source)["delta_table_version"] == "1"
+    assert json.loads(parent.inputs.dataset_inputs[0].dataset.source)["delta_table_version"] == "0"
     children = client.search_runs([parent.info.experiment_id],
                                   f"tags.mlflow.parentRunId = '{parent.info.run_id}'")
     assert sorted(r.data.params["k"] for r in children) == ["2", "3", "4"]
-    assert {r.data.params["input.silver.assessments.version"] for r in children} == {"1"}
+    assert {r.data.params["input.silver.assessments.version"] for r in children} == {"0"}
     assert {"baseline.kmeans.bic", "baseline.bisecting_kmeans.bic"} <= set(parent.data.metrics)
     artifacts = {a.path for a in client.list_artifacts(parent.info.run_id, "selection")}
     assert artifacts == {"selection/criteria.json", "selection/criteria_by_k.png"}

@@ -53,7 +53,7 @@ def test_outcomes_stage_writes_every_gold_table_and_logs_headlines(spark, cfg):
     mlflow.set_tracking_uri(cfg.tracking_uri)
     runs = mlflow.search_runs(experiment_names=[cfg.mlflow.experiment], output_format="list")
     assert [r.info.run_name for r in runs] == ["outcomes"]
-    assert runs[0].data.params["version.silver.referrals"] == "1"  # the version the summary records
+    assert runs[0].data.params["version.silver.referrals"] == "0"  # the version the summary records
     assert runs[0].data.params["end_date"] == "2021-03-31"
     assert runs[0].data.metrics["rereferral_after_closure_365d"] == pytest.approx(0.475, abs=1e-12)
     # Referral years after the first collection year (2019): all but r1 (2019); r2, r5 and r13 are re-referrals.
