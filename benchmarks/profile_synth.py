@@ -31,7 +31,7 @@ from csc_demand.synth import generate
 from results_file import save_keeping_previous
 
 RESULTS = Path(__file__).parent / "results" / "synth_profile.json"
-WATCHED = ["simulate_referrals", "histories", "episode_round", "children", "indicators", "raw_code_index",
+WATCHED = ["histories_and_returns", "histories", "episode_round", "children", "indicators", "raw_code_index",
            "draw_class", "uniform", "withColumn", "write_files", "_materialise", "send_command",
            "getActiveSession"]
 

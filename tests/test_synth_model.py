@@ -6,14 +6,16 @@ import bisect
 from datetime import date
 
 import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 from csc_demand.codes import ALL_FACTOR_CODES, INDICATOR_NAMES
-from csc_demand.synth import episodes
+from csc_demand.synth import by_la, episodes
 from csc_demand.synth import params as P
 from csc_demand.synth.draws import Draws
 from csc_demand.synth.factors import CODES, indicators, raw_code_index
 from csc_demand.synth.hashing import SPARK_SEED, hash_keys, to_uniform
-from csc_demand.synth.population import children, pmr_for
+from csc_demand.synth.population import LA_CODES, children, pmr_for
 from csc_demand.synth.rand import cumulative, uniform
 from pyspark.sql import functions as F
 from sklearn.metrics import adjusted_rand_score
@@ -143,19 +145,21 @@ def test_literal_arrays_from_sql_text_equal_element_by_element_literals(spark):
         assert df.schema[f"o{i}"].dataType == df.schema[f"r{i}"].dataType, i
 
 
-def test_referral_files_hold_what_the_tasks_counted_whatever_the_partitioning(spark, tmp_path):
-    """Each task writes its referrals itself (one file per round): the rows read back are the same with one
-    partition or four (other blocks of children), round 0 holds every child once, and the per-round counts the
-    tasks report (the progress line) equal a count of the files."""
-    pq.write_table(children(0.0005, SPARK_SEED, 2015, 2021), tmp_path / "children.parquet")
-    kids = spark.read.parquet(str(tmp_path / "children.parquet"))
+def test_each_las_task_writes_the_referrals_it_counted_as_one_block_of_every_child_gives_them(tmp_path, spark):
+    """Each LA's task writes its referrals itself (one file per round): read back, every round holds the rows
+    ``histories`` gives for all the children in one block (so nothing depends on LAs, tasks or blocks), round 0
+    every child once, and the per-round counts the tasks report (the progress line) are those rows' counts."""
+    kids = children(0.0005, SPARK_SEED, 2015, 2021)
     lines: list[str] = []
-    runs = {n: episodes.simulate_referrals(spark, kids.repartition(n), 11, date(2021, 3, 31), tmp_path / f"p{n}",
-                                           lines.append) for n in (1, 4)}
-    rows = {n: sorted(tuple(r) for r in df.orderBy("child_id", "round").collect()) for n, df in runs.items()}
-    assert rows[1] == rows[4]
-    by_round = dict(runs[4].groupBy("round").count().collect())
-    assert by_round[0] == kids.count() == runs[4].where(F.col("round") == 0).select("child_id").distinct().count()
-    expected = (f"referral histories: {sum(by_round.values())} referrals in {len(by_round)} rounds (children per "
-                f"round: {', '.join(str(by_round[k]) for k in sorted(by_round))})")
-    assert lines == [expected, expected]
+    by_la.histories_and_returns(spark, kids, list(LA_CODES[:3]), 11, 0.0, list(range(2015, 2022)),
+                                date(2021, 3, 31), tmp_path / "out", tmp_path / "work", lines.append)
+    end_day = (date(2021, 3, 31) - date(1970, 1, 1)).days
+    expected = pa.Table.from_batches(list(episodes.histories(kids.combine_chunks().to_batches()[0], 11, end_day)))
+    counts = dict(zip(*np.unique(expected.column("round").to_numpy(), return_counts=True), strict=True))
+    assert counts[0] == kids.num_rows
+    for k in counts:
+        written = pq.read_table(tmp_path / "work" / "referrals" / f"round={k}").sort_by("child_id")
+        assert written.equals(expected.filter(pc.equal(expected.column("round"), k)).drop_columns(["round"])
+                              .sort_by("child_id")), k
+    assert lines == [f"referral histories: {expected.num_rows} referrals in {len(counts)} rounds (children per "
+                     f"round: {', '.join(str(counts[k]) for k in sorted(counts))})"]

@@ -4,25 +4,20 @@ Round k turns a child's k-th referral into a whole episode (assessments and fact
 periods of care, closure) and decides whether and when the next referral comes. The hazard of coming back, the
 pathway after assessment and the care history depend on the demand class and on age and ethnicity (params.py).
 
-The rounds run in numpy inside Spark tasks (``mapInArrow``), every round of a block of children in one task: a
-child's episodes depend on nobody else's. Each task writes its referrals as parquet itself (pyarrow), one file per
-round, into ``work_dir``, which driver and executors share. Each draw is Spark's xxhash64 of (seed, child, round,
+The rounds run in numpy inside each LA's Spark task (``by_la``), every round of a block of children at once: a
+child's episodes depend on nobody else's. The task writes its referrals as parquet itself (pyarrow), one file per
+round. Each draw is Spark's xxhash64 of (seed, child, round,
 purpose) computed in numpy (``hashing``), so the rows do not depend on blocks or partitions; dates are days since
 1970-01-01.
 """
 from __future__ import annotations
 
-import shutil
 from collections.abc import Iterable, Iterator
-from datetime import date
 from pathlib import Path
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
-from pyspark import TaskContext
-from pyspark.sql import DataFrame, SparkSession
-from pyspark.sql.pandas.types import from_arrow_schema
 
 from csc_demand.codes import ABUSE_CATEGORIES, NO_FACTOR_CODE, REFERRAL_SOURCES
 from csc_demand.synth import params as P
@@ -97,7 +92,6 @@ SCHEMA = pa.schema(REFERRAL_FIELDS)
 ATTR_NAMES = tuple(name for name, _ in CHILD_ATTRS)
 OUTPUT_SCHEMA = pa.schema(REFERRAL_FIELDS + CHILD_ATTRS)
 FILE_SCHEMA = OUTPUT_SCHEMA.remove(OUTPUT_SCHEMA.get_field_index("round"))  # the round is the file's folder
-ROUND_COUNTS = pa.schema([("round", pa.int32()), ("referrals", pa.int64())])
 
 
 class ClassTable:
@@ -351,40 +345,21 @@ def _blocks(batches: Iterable[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
         yield pa.concat_batches(pending)
 
 
-def _write_rounds(batches: Iterable[pa.RecordBatch], seed: int, data_end: int, path: Path) -> Iterator[pa.RecordBatch]:
-    """The referrals of a task's children written by pyarrow under ``path``/round=k/, one file per round and task
-    (Spark's writer spent most of the step turning the nested columns into rows); yields (round, referrals)."""
-    context = TaskContext.get()
-    assert context is not None, "runs inside a Spark task"
-    task = context.partitionId()
+def write_histories(children: pa.Table, seed: int, data_end: int, path: Path, name: str) -> pa.Table:
+    """Every referral of ``children``, written by pyarrow as ``path``/round=k/part-``name``.parquet, one file per
+    round (Spark's writer spent most of the step turning the nested columns into rows), and returned."""
     writers: dict[int, pq.ParquetWriter] = {}
+    referrals = []
     try:
-        for block in _blocks(batches):
+        for block in _blocks(children.to_batches()):
             for batch in histories(block, seed, data_end):
                 k = batch.column("round")[0].as_py()
                 if k not in writers:
                     (path / f"round={k}").mkdir(parents=True, exist_ok=True)
-                    writers[k] = pq.ParquetWriter(path / f"round={k}" / f"part-{task:05d}.parquet", FILE_SCHEMA)
+                    writers[k] = pq.ParquetWriter(path / f"round={k}" / f"part-{name}.parquet", FILE_SCHEMA)
                 writers[k].write_batch(batch.drop_columns(["round"]))
-                yield pa.RecordBatch.from_pydict({"round": [k], "referrals": [batch.num_rows]}, ROUND_COUNTS)
+                referrals.append(batch)
     finally:
         for writer in writers.values():
             writer.close()
-
-
-def simulate_referrals(spark: SparkSession, children: DataFrame, seed: int, data_end: date, work_dir: Path,
-                       log_step=None) -> DataFrame:
-    """All referrals of all children (one row per episode, with the child's CHILD_ATTRS), materialised under
-    work_dir (partitioned by round)."""
-    end_day = (data_end - date(1970, 1, 1)).days
-    path = work_dir / "referrals"
-    shutil.rmtree(path, ignore_errors=True)
-    counts: dict[int, int] = {}
-    for k, n in (children.select(*CHILD_COLUMNS, "first_referral", *ATTR_NAMES)
-                 .mapInArrow(lambda batches: _write_rounds(batches, seed, end_day, path),
-                             from_arrow_schema(ROUND_COUNTS)).collect()):
-        counts[k] = counts.get(k, 0) + n
-    if log_step:
-        log_step(f"referral histories: {sum(counts.values())} referrals in {len(counts)} rounds "
-                 f"(children per round: {', '.join(str(counts[k]) for k in sorted(counts))})")
-    return spark.read.parquet(str(path))
+    return pa.Table.from_batches(referrals, OUTPUT_SCHEMA)

@@ -9,16 +9,14 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-import pyarrow.parquet as pq
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
 from csc_demand.errors import ConfigurationError
 from csc_demand.io.synthetic_files import write_listing
-from csc_demand.synth import care, cin_returns, cin_xml, npd, school, summary, truth
+from csc_demand.synth import by_la, care, cin_xml, npd, school, summary, truth
 from csc_demand.synth import params as P
 from csc_demand.synth.defects import DEFECT_COLUMNS
-from csc_demand.synth.episodes import simulate_referrals
 from csc_demand.synth.population import LA_CODES, children, la_weights, n_las
 from csc_demand.synth.textfiles import BODY, HEADER, csv_line, lines, write_files
 
@@ -72,16 +70,12 @@ def generate(spark: SparkSession, out_dir, scale: float, seed: int, defects: flo
     data_end = date(last_year, 3, 31)
 
     step(f"children: scale {scale}, {len(la_codes)} LAs, seed {seed}")
-    (work / "children").mkdir(parents=True)
-    pq.write_table(children(scale, seed, first_year, last_year), work / "children" / "part-0.parquet")
+    all_children = children(scale, seed, first_year, last_year)
+    step(f"referral histories and annual returns, one task per LA: CIN census XML and NPD CIN/CP extracts (NPD from "
+         f"{npd.HISTORY_FROM_YEAR - 1}-{npd.HISTORY_FROM_YEAR % 100:02d})")
+    referrals, files, cin_defects = by_la.histories_and_returns(spark, all_children, la_codes, seed, defects, years,
+                                                                data_end, out, work, step)
     kids = spark.read.parquet(str(work / "children"))
-    step("referral histories")
-    referrals = simulate_referrals(spark, kids, seed, data_end, work, step)
-
-    step(f"annual returns: CIN census XML and NPD CIN/CP extracts (NPD from {npd.HISTORY_FROM_YEAR - 1}-"
-         f"{npd.HISTORY_FROM_YEAR % 100:02d})")
-    files, cin_defects = cin_returns.write_cin_returns(spark, referrals, seed, defects, la_codes, first_year,
-                                                       last_year, out, work)
 
     step("SSDA903 returns")
     episodes = care.care_episodes(referrals, seed)
@@ -127,10 +121,6 @@ def generate(spark: SparkSession, out_dir, scale: float, seed: int, defects: flo
     truth.write_json(truth_dir / "params.json", truth.params_json(first_year, last_year))
     truth.write_json(truth_dir / "effects.json", truth.effects_json())
     truth.write_json(truth_dir / "targets.json", truth.targets_json())
-    truth.write_by_la(truth.assessment_truth(referrals), ("child_id", "referral_date", "assessment_number"),
-                      truth_dir / "assessments.parquet")
-    truth.write_by_la(truth.event_truth(referrals), ("child_id", "start_date", "event"),
-                      truth_dir / "events.parquet")
     truth.write_by_la(kids.select("la_code", F.col("la_child_id").alias("child_id"), "pmr", "upn", "birth_date", "sex",
                                   "ethnicity", "disabled",
                                   F.element_at(F.array(*[F.lit(c) for c in P.CLASS_NAMES]),

@@ -1,21 +1,19 @@
 """Annual returns as at 31 March: each episode once per collection year it was open in, showing only what had
 happened by the census reference date (later closures, authorisations, plan ends are not yet known).
 
-The snapshots are built inside each LA's task (``cin_returns``) from its episodes, so only one row per episode
-goes through the shuffle, not one per (episode, year).
+The snapshots are built inside each LA's task (``by_la``, ``cin_returns``) from its episodes in memory.
 """
 from __future__ import annotations
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
-from pyspark.sql import Column, DataFrame
+from pyspark.sql import Column
 from pyspark.sql import functions as F
 
 from csc_demand.synth.columns import days
 from csc_demand.synth.draws import collection_year, date_array, list_array
 from csc_demand.synth.episodes import ATTR_NAMES
-from csc_demand.synth.population import collection_year as collection_year_expr
 
 # The referral columns the returns (XML, NPD) read: only these are shuffled.
 EPISODE_COLUMNS = ("child_id", "round", "birth_date", "cy", "referral_date", "referral_source", "primary_need",
@@ -30,22 +28,29 @@ def iso(d: Column) -> Column:
     return F.date_format(d, "yyyy-MM-dd")
 
 
-def episodes_in_returns(referrals: DataFrame, first_year: int, last_year: int) -> DataFrame:
-    """The episodes open in some collection year first_year..last_year, with their child's attributes: the input
-    of ``annual_snapshots``."""
-    first = F.greatest(F.col("cy"), F.lit(first_year))
-    last = F.least(collection_year_expr(F.col("closure_date")), F.lit(last_year))
-    return referrals.select(*EPISODE_COLUMNS, *ATTR_NAMES).where(last >= first)
+def open_counts(cy: np.ndarray, closure: pa.Array, first_year: int, last_year: int) -> tuple[np.ndarray, np.ndarray]:
+    """For episodes referred in collection year ``cy`` and closed on ``closure`` (null: still open), the first
+    collection year in first_year..last_year each is open in and the number of such years."""
+    closed = pc.is_valid(closure).to_numpy(zero_copy_only=False)
+    first = np.maximum(cy.astype(np.int64), first_year)
+    last = np.where(closed, np.minimum(collection_year(days(closure)), last_year), last_year)
+    return first, np.maximum(last - first + 1, 0)
+
+
+def episodes_in_returns(referrals: pa.Table, first_year: int, last_year: int) -> pa.Table:
+    """The episodes of ``referrals`` open in some collection year first_year..last_year, with their child's
+    attributes: the input of ``annual_snapshots``."""
+    referrals = referrals.select([*EPISODE_COLUMNS, *ATTR_NAMES]).combine_chunks()
+    _, counts = open_counts(referrals.column("cy").to_numpy(), referrals.column("closure_date").combine_chunks(),
+                            first_year, last_year)
+    return referrals.filter(pa.array(counts > 0))
 
 
 def open_years(cy: np.ndarray, closure: pa.Array, first_year: int, last_year: int) -> tuple[np.ndarray, np.ndarray]:
     """For episodes referred in collection year ``cy`` and closed on ``closure`` (null: still open), the index of
     the episode and the collection year of each (episode, year open in first_year..last_year), episode by episode,
     years ascending."""
-    closed = pc.is_valid(closure).to_numpy(zero_copy_only=False)
-    first = np.maximum(cy.astype(np.int64), first_year)
-    last = np.where(closed, np.minimum(collection_year(days(closure)), last_year), last_year)
-    counts = np.maximum(last - first + 1, 0)
+    first, counts = open_counts(cy, closure, first_year, last_year)
     episode = np.repeat(np.arange(len(cy)), counts)
     starts = np.cumsum(counts) - counts
     return episode, first[episode] + np.arange(len(episode)) - starts[episode]

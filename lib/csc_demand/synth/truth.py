@@ -9,16 +9,15 @@ from pathlib import Path
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 from pyspark.sql import DataFrame
-from pyspark.sql import functions as F
 from pyspark.sql.pandas.types import to_arrow_schema
 
 from csc_demand.codes import INDICATOR_NAMES
 from csc_demand.synth import params as P
-from csc_demand.synth.population import collection_year
-from csc_demand.synth.rand import literal_array
-from csc_demand.synth.snapshot import iso
+from csc_demand.synth.columns import days, flag, iso
+from csc_demand.synth.draws import collection_year
 
 
 def write_json(path: Path, data) -> None:
@@ -96,31 +95,45 @@ def targets_json() -> dict:
     return {**P.TARGETS, "category_orderings": P.category_orderings()}
 
 
-def assessment_truth(referrals: DataFrame) -> DataFrame:
-    """One row per assessment: the key ingest produces and the true class (null for code 21 alone)."""
+ASSESSMENTS = pa.schema([
+    ("la_code", pa.string()), ("child_id", pa.string()), ("referral_date", pa.string()),
+    ("assessment_start_date", pa.string()), ("authorised_date", pa.string()), ("collection_year", pa.int32()),
+    pa.field("assessment_number", pa.int32(), nullable=False), ("class_id", pa.int32()), ("class_name", pa.string()),
+    ("factor_codes", pa.string()), ("indicators", pa.string())])
+EVENTS = pa.schema([("la_code", pa.string()), ("child_id", pa.string()), pa.field("event", pa.string(), nullable=False),
+                    ("start_date", pa.string())])
+
+
+def assessment_truth(referrals: pa.Table) -> pa.Table:
+    """One row per assessment of ``referrals`` (``episodes.OUTPUT_SCHEMA``): the key ingest produces and the true
+    class (null for code 21 alone), sorted by LA, child, referral date and assessment number."""
     parts = []
     for n in (1, 2):
-        parts.append(referrals.where(F.col(f"a{n}_start").isNotNull()).select(
-            "la_code", "la_child_id", "referral_date", F.lit(n).alias("assessment_number"),
-            F.col(f"a{n}_start").alias("assessment_start_date"), F.col(f"a{n}_auth").alias("authorised_date"),
-            "class_id", F.col(f"a{n}_ind").alias("indicators"), F.col(f"a{n}_codes").alias("factor_codes")))
-    return parts[0].unionByName(parts[1]).select(
-        "la_code", F.col("la_child_id").alias("child_id"), iso(F.col("referral_date")).alias("referral_date"),
-        iso(F.col("assessment_start_date")).alias("assessment_start_date"),
-        iso(F.col("authorised_date")).alias("authorised_date"),
-        collection_year(F.col("authorised_date")).alias("collection_year"), "assessment_number",
-        "class_id",  # element_at gives the array's last name for a null index: code 21 alone has no class
-        F.when(F.col("class_id").isNotNull(), F.element_at(literal_array(P.CLASS_NAMES), F.col("class_id") + 1))
-        .alias("class_name"),
-        F.array_join(F.col("factor_codes"), ";").alias("factor_codes"),
-        F.array_join(F.col("indicators").cast("array<string>"), "").alias("indicators"))
+        r = referrals.filter(pc.is_valid(referrals.column(f"a{n}_start"))).combine_chunks()
+        c = {name: r.column(name).combine_chunks() for name in r.column_names}
+        auth = c[f"a{n}_auth"]
+        parts.append(pa.table([
+            c["la_code"], c["la_child_id"], iso(c["referral_date"]), iso(c[f"a{n}_start"]), iso(auth),
+            pa.array(collection_year(days(auth)), pa.int32(), mask=~flag(pc.is_valid(auth))),
+            pa.array(np.full(r.num_rows, n, np.int32)), c["class_id"],
+            pa.array(P.CLASS_NAMES, pa.string()).take(c["class_id"]),
+            pc.binary_join(c[f"a{n}_codes"], ";"), pc.binary_join(c[f"a{n}_ind"].cast(pa.list_(pa.string())), ""),
+        ], schema=ASSESSMENTS))
+    return pa.concat_tables(parts).sort_by(
+        [(name, "ascending", "at_start") for name in ("la_code", "child_id", "referral_date", "assessment_number")])
 
 
-def event_truth(referrals: DataFrame) -> DataFrame:
-    """One row per CP plan and per period of care (start dates): what a pathway window looks for."""
-    plans = referrals.where(F.col("cp")).select("la_code", "la_child_id", F.lit("cp_plan").alias("event"),
-                                                F.col("cp_start").alias("start_date"))
-    care = referrals.where(F.col("care")).select("la_code", "la_child_id", F.lit("care").alias("event"),
-                                                 F.explode("care_periods.start").alias("start_date"))
-    return plans.unionByName(care).select("la_code", F.col("la_child_id").alias("child_id"), "event",
-                                          iso(F.col("start_date")).alias("start_date"))
+def event_truth(referrals: pa.Table) -> pa.Table:
+    """One row per CP plan and per period of care (start dates) of ``referrals``: what a pathway window looks for,
+    sorted by LA, child, start date and event."""
+    plans = referrals.filter(referrals.column("cp")).combine_chunks()
+    care = referrals.filter(referrals.column("care")).combine_chunks()
+    periods = care.column("care_periods").combine_chunks()
+    period_of = pc.list_parent_indices(periods)
+    events = pa.table([
+        pa.concat_arrays([plans.column(name).combine_chunks(), care.column(name).combine_chunks().take(period_of)])
+        for name in ("la_code", "la_child_id")] + [
+        pa.array(["cp_plan"] * plans.num_rows + ["care"] * len(period_of), pa.string()),
+        iso(pa.concat_arrays([plans.column("cp_start").combine_chunks(),
+                              pc.struct_field(pc.list_flatten(periods), "start")]))], schema=EVENTS)
+    return events.sort_by([(name, "ascending", "at_start") for name in ("la_code", "child_id", "start_date", "event")])
