@@ -1,9 +1,10 @@
-"""One Spark task per LA: its children's referral histories, then its CIN census XML and NPD CIN and CP extracts.
+"""One Spark task per LA: its children's referral histories, then its CIN census XML, SSDA903 files and NPD CIN and
+CP extracts.
 
 The children are written one parquet file per LA (``write_children``), and each LA's task reads its file, runs every
 referral round (``episodes.write_histories``, which writes the referrals as parquet, one file per round), then
-hands the same referrals, still in memory, to ``cin_returns.la_task`` for the returns (and the truth rows of the
-defects injected) and to ``truth`` for the LA's truth files of assessments and events, one parquet file per LA named
+hands the same referrals, still in memory, to ``cin_returns.la_task`` and ``care.la_files`` for the returns (and the
+truth rows of the defects injected) and to ``truth`` for the LA's truth files of assessments and events, one parquet file per LA named
 by its code. So the referrals are not read back and grouped by LA in a shuffle for the returns or the truth. Tasks
 run largest LA first, so the last to finish is a small one.
 """
@@ -19,7 +20,7 @@ import pyarrow.parquet as pq
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql.pandas.types import from_arrow_schema
 
-from csc_demand.synth import cin_returns, cin_xml, npd, truth
+from csc_demand.synth import care, cin_returns, cin_xml, npd, truth
 from csc_demand.synth.episodes import write_histories
 
 # The truth files written per LA, from its referrals.
@@ -44,7 +45,7 @@ def histories_and_returns(spark: SparkSession, all_children: pa.Table, la_codes:
                           years: list[int], data_end: date, out_dir: Path, work_dir: Path,
                           log_step: Callable[[str], None] | None = None) -> tuple[DataFrame, list[str], DataFrame]:
     """Every referral of ``all_children`` (written under work_dir/referrals, partitioned by round), the CIN census
-    XML of every LA in ``la_codes`` for the collection ``years``, the national NPD CIN and CP extracts of every NPD
+    XML and SSDA903 files of every LA in ``la_codes`` for the collection ``years``, the national NPD CIN and CP extracts of every NPD
     year and the truth files of assessments and events; the children are kept under work_dir/children. Returns the
     referrals, the paths of the returns and the defects' truth rows."""
     end_day = (data_end - date(1970, 1, 1)).days
@@ -61,8 +62,9 @@ def histories_and_returns(spark: SparkSession, all_children: pa.Table, la_codes:
                 la_code = tasks[index]
                 la_referrals = write_histories(pq.read_table(children / f"part-{la_code}.parquet"), seed, end_day,
                                                referrals, la_code)
-                pq.write_table(cin_returns.la_task(la_referrals, seed, rate, years, out_dir, parts),
-                               defects / f"part-{la_code}.parquet")
+                pq.write_table(pa.concat_tables([
+                    cin_returns.la_task(la_referrals, seed, rate, years, out_dir, parts),
+                    care.la_files(la_referrals, seed, rate, years, out_dir)]), defects / f"part-{la_code}.parquet")
                 for folder, rows in TRUTH.items():
                     pq.write_table(rows(la_referrals), truth_dir / folder / f"part-{la_code}.parquet")
                 by_round = pc.value_counts(la_referrals.column("round")).to_pylist()
@@ -75,6 +77,6 @@ def histories_and_returns(spark: SparkSession, all_children: pa.Table, la_codes:
     if log_step:
         log_step(f"referral histories: {sum(counts.values())} referrals in {len(counts)} rounds "
                  f"(children per round: {', '.join(str(counts[k]) for k in sorted(counts))})")
-    files = cin_xml.empty_returns(out_dir, la_codes, years)
+    files = cin_xml.empty_returns(out_dir, la_codes, years) + care.empty_files(out_dir, la_codes, years)
     files += npd.join_extracts(out_dir, list(range(npd.HISTORY_FROM_YEAR, years[-1] + 1)), parts)
     return spark.read.parquet(str(referrals)), files, spark.read.parquet(str(defects))

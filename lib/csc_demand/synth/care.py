@@ -1,20 +1,23 @@
 """SSDA903 (children looked after): episodes of each period of care, and the header and episodes CSV files
-per LA-year (dates dd/mm/YYYY; every episode open at any time in the year, as known at 31 March)."""
+per LA-year (dates dd/mm/YYYY; every episode open at any time in the year, as known at 31 March).
+
+Built in numpy and pyarrow inside the LA's task (``by_la``) from its referrals, with the draws and text the Spark
+expressions this replaced gave (``hashing``, ``columns``)."""
 from __future__ import annotations
 
-from collections.abc import Callable
 from pathlib import Path
 
-from pyspark.sql import Column, DataFrame, SparkSession
-from pyspark.sql import functions as F
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from csc_demand.synth import defects as D
 from csc_demand.synth.cin_xml import SEX_FROM_YEAR
+from csc_demand.synth.columns import csv_fields, days, flag, iso, text_bytes, when
+from csc_demand.synth.draws import Draws, collection_year, date_array, pick_index
 from csc_demand.synth.episodes import MAX_EXTRA_EPISODES
-from csc_demand.synth.population import collection_year
-from csc_demand.synth.rand import pick, uniform
-from csc_demand.synth.snapshot import iso
-from csc_demand.synth.textfiles import BODY, HEADER, csv_line, lines, write_files
+from csc_demand.synth.rand import cumulative
+from csc_demand.synth.snapshot import march_31, open_years
 
 HEADER_COLUMNS = ("CHILD", "SEX", "DOB", "ETHNIC", "UPN", "MOTHER", "MC_DOB")
 EPISODE_COLUMNS = ("CHILD", "DECOM", "RNE", "LS", "CIN", "PLACE", "PLACE_PROVIDER", "DEC", "REC",
@@ -28,134 +31,169 @@ PLACEMENTS = (("U1", "U3", "U4", "U5", "U6", "K2", "P1", "H5", "R1", "T0"),
 PROVIDERS = (("PR1", "PR2", "PR3", "PR4", "PR5"), (0.45, 0.05, 0.05, 0.40, 0.05))
 PLACE_CHANGE_REASONS = (("CARPL", "CLOSE", "ALLEG", "STAND", "APPRR", "CREQB", "CREQO", "CHILD", "LAIPS", "PLACE",
                          "OTHER"), (0.25, 0.05, 0.03, 0.12, 0.05, 0.1, 0.05, 0.1, 0.1, 0.1, 0.05))
+URN_PLACES = ("K2", "R1")  # the placements with an Ofsted URN
 
 
-def dmy(d: Column) -> Column:
-    return F.date_format(d, "dd/MM/yyyy")
+def episodes_path(la_code: str, year: int) -> str:
+    return f"ssda903/{year}/ssda903_{la_code}_{year}_episodes.csv"
 
 
-def _spells(rnes: list[Column], changes: tuple[str, ...]) -> list[Column]:
-    """For each episode of a period (its RNEs in order): how many changes of one kind came by its start."""
-    counts, n = [], F.lit(0)
-    for rne in rnes:
-        n = n + rne.isin(*changes).cast("int")
-        counts.append(n)
-    return counts
+def header_path(la_code: str, year: int) -> str:
+    return f"ssda903/{year}/ssda903_{la_code}_{year}_header.csv"
 
 
-def _changing(draw: Callable[[int], Column], values: tuple[str, ...]) -> list[Column]:
-    """A value for each spell s (``draw(s)``), every one unlike the one before: a draw equal to it takes the next
-    of ``values``, so a change the RNE records is a change in the data (DfE 434, 435, 436)."""
-    following = F.create_map(*[F.lit(v) for pair in zip(values, values[1:] + values[:1], strict=True)
-                               for v in pair])
-    chain = [draw(0)]
-    for spell in range(1, MAX_EPISODES):
-        drawn = draw(spell)
-        chain.append(F.when(drawn == chain[-1], following[drawn]).otherwise(drawn))
-    return chain
+def dmy(d: pa.Array) -> pa.Array:
+    """dd/mm/YYYY of a date column (null stays null)."""
+    text = iso(d)
+    return pc.binary_join_element_wise(pc.utf8_slice_codeunits(text, 8, 10), pc.utf8_slice_codeunits(text, 5, 7),
+                                       pc.utf8_slice_codeunits(text, 0, 4), "/")
 
 
-def care_episodes(referrals: DataFrame, seed: int) -> DataFrame:
-    """One row per 903 episode (child, round, period, episode number) with true dates. An episode after the first
-    of its period starts with the change its RNE names (legal status L, placement P or T, both U); legal status
-    and placement (type, provider, URN) hold until a change of their kind."""
-    child = ("la_code", "la_child_id", "sex", "birth_date", "ethnicity", "upn")
-    df = referrals.where(F.col("care")).select("child_id", "round", "primary_need", *child,
-                                                F.explode("care_periods").alias("p"))
-
-    def u(purpose: str, i: Column | int) -> Column:
-        return uniform(seed, F.col("child_id"), F.col("round"), F.col("p.period_no"), i, F.lit(purpose))
-
-    rnes = [F.lit("S")] + [pick(u("rne", F.lit(ep)), *CHANGE_RNE) for ep in range(1, MAX_EPISODES)]
-    statuses = _changing(lambda spell: pick(u("ls", F.lit(spell)), *LEGAL_STATUS), LEGAL_STATUS[0])
-    places = _changing(lambda spell: pick(u("place", F.lit(spell)), *PLACEMENTS), PLACEMENTS[0])
-    placements = [F.struct(place.alias("place"), pick(u("prov", F.lit(spell)), *PROVIDERS).alias("provider"),
-                           F.when(place.isin("K2", "R1"), F.concat(F.lit("SC"), F.lpad(
-                               F.floor(u("urn", F.lit(spell)) * 1e6).cast("int").cast("string"), 6, "0")))
-                            .otherwise(F.lit("XXXXXXX")).alias("urn"))
-                  for spell, place in enumerate(places)]
-    df = (df.withColumns({"rnes": F.array(*rnes), "statuses": F.array(*statuses),
-                          "placements": F.array(*placements),
-                          "status_spells": F.array(*_spells(rnes, LEGAL_STATUS_CHANGES)),
-                          "placement_spells": F.array(*_spells(rnes, PLACEMENT_CHANGES))})
-            .withColumn("ep_no", F.explode(F.sequence(F.lit(0), F.col("p.n_episodes") - 1))))
-
-    def at(array: str, i: Column) -> Column:  # the arrays hold an entry for every episode a period can have
-        return F.try_element_at(F.col(array), i + 1)
-
-    ep = F.col("ep_no")
-    duration = F.datediff(F.col("p.end"), F.col("p.start"))
-    n = F.col("p.n_episodes")
-    last = ep == n - 1
-    decom = F.date_add(F.col("p.start"), F.floor(duration * ep / n).cast("int"))
-    dec = F.when(last, F.col("p.end")).otherwise(
-        F.date_add(F.col("p.start"), F.floor(duration * (ep + 1) / n).cast("int")))
-    placement = at("placements", at("placement_spells", ep))
-    return df.select(
-        "child_id", "round", F.col("p.period_no").alias("period_no"), "ep_no", decom.alias("decom"),
-        dec.alias("dec"), at("rnes", ep).alias("rne"), at("statuses", at("status_spells", ep)).alias("ls"),
-        F.when(F.col("primary_need") == "N9", F.lit("N8")).otherwise(F.col("primary_need")).alias("cin"),
-        placement["place"].alias("place"), placement["provider"].alias("provider"),
-        F.when(last, F.col("p.rec")).otherwise(F.lit("X1")).alias("rec"),
-        F.when(~last & at("rnes", ep + 1).isin(*PLACEMENT_CHANGES), pick(u("rpc", ep), *PLACE_CHANGE_REASONS))
-        .alias("reason_place_change"), placement["urn"].alias("urn"),
-        F.col("p.n_episodes").alias("episodes_in_period"), *child)
+def malformed_dmy(d: pa.Array) -> pa.Array:
+    """A dd/mm/YYYY date with month 13: not a calendar date."""
+    text = iso(d)
+    return pc.binary_join_element_wise(pc.utf8_slice_codeunits(text, 8, 10), "13",
+                                       pc.utf8_slice_codeunits(text, 0, 4), "/")
 
 
-def episode_snapshots(episodes: DataFrame, first_year: int, last_year: int, seed: int, rate: float) -> DataFrame:
-    """Each episode in every year's return it was open in; DEC/REC blank until known; defects injected."""
-    first = F.greatest(collection_year(F.col("decom")), F.lit(first_year))
-    last = F.least(collection_year(F.col("dec")), F.lit(last_year))
-    df = (episodes.where(last >= first).withColumn("file_year", F.explode(F.sequence(first, last)))
-          .withColumn("ref_date", F.make_date(F.col("file_year"), F.lit(3), F.lit(31))))
+def _pick(u: np.ndarray, table: tuple) -> np.ndarray:
+    return pick_index(u, cumulative(table[1]))
+
+
+def care_episodes(referrals: pa.Table, seed: int) -> tuple[dict[str, np.ndarray | pa.Array], Draws]:
+    """One entry per 903 episode (child, round, period, episode number) of ``referrals`` with true dates. An episode
+    after the first of its period starts with the change its RNE names (legal status L, placement P or T, both U);
+    legal status and placement (type, provider, URN) hold until a change of their kind. Also the episodes' draws
+    (keyed by child, round and period; then the episode number)."""
+    care = referrals.filter(referrals.column("care")).combine_chunks()
+    periods = care.column("care_periods").combine_chunks()
+    of_period = pc.list_parent_indices(periods)
+    flat = pc.list_flatten(periods)
+    child_id = care.column("child_id").combine_chunks().take(of_period).to_numpy()
+    rounds = care.column("round").combine_chunks().take(of_period).to_numpy().astype(np.int32)
+    period_no = pc.struct_field(flat, "period_no").to_numpy().astype(np.int32)
+    u = Draws(seed, child_id, rounds, period_no)
+    n_periods = len(child_id)
+
+    def spells(purpose: str, table: tuple, changing: bool) -> np.ndarray:
+        """Each period's value (an index into table's values) of each spell; with ``changing``, each spell's
+        value unlike the one before: a draw equal to it takes the next value, so a change the RNE records is a
+        change in the data (DfE 434, 435, 436)."""
+        drawn = np.stack([_pick(u(spell, purpose), table) for spell in range(MAX_EPISODES)], axis=1)
+        for spell in range(1, MAX_EPISODES if changing else 0):
+            same = drawn[:, spell] == drawn[:, spell - 1]
+            drawn[same, spell] = (drawn[same, spell] + 1) % len(table[0])
+        return drawn
+
+    rne_index = np.stack([np.full(n_periods, -1)] + [_pick(u(ep, "rne"), CHANGE_RNE)
+                                                     for ep in range(1, MAX_EPISODES)], axis=1)
+    rnes = np.array(("S",) + CHANGE_RNE[0], dtype=object)[rne_index + 1]
+    status_spell = np.cumsum(np.isin(rnes, LEGAL_STATUS_CHANGES), axis=1)
+    placement_spell = np.cumsum(np.isin(rnes, PLACEMENT_CHANGES), axis=1)
+    statuses = spells("ls", LEGAL_STATUS, True)
+    places = spells("place", PLACEMENTS, True)
+    providers = spells("prov", PROVIDERS, False)
+    urn_numbers = np.stack([np.floor(u(spell, "urn") * 1e6).astype(np.int64) for spell in range(MAX_EPISODES)],
+                           axis=1)
+
+    n = pc.struct_field(flat, "n_episodes").to_numpy().astype(np.int64)
+    period = np.repeat(np.arange(n_periods), n)
+    ep = np.arange(len(period)) - np.repeat(np.cumsum(n) - n, n)
+    start, end = days(pc.struct_field(flat, "start"))[period], days(pc.struct_field(flat, "end"))[period]
+    last = ep == n[period] - 1
+    duration = end - start
+    decom = start + np.floor(duration * ep / n[period]).astype(np.int64)
+    dec = np.where(last, end, start + np.floor(duration * (ep + 1) / n[period]).astype(np.int64))
+    status = statuses[period, status_spell[period, ep]]
+    spell = placement_spell[period, ep]
+    place = places[period, spell]
+    urn = np.where(np.isin(np.array(PLACEMENTS[0])[place], URN_PLACES),
+                   np.char.add("SC", np.char.zfill(urn_numbers[period, spell].astype(str), 6)), "XXXXXXX")
+    next_rne = rnes[period, np.minimum(ep + 1, MAX_EPISODES - 1)]
+    episode_draws = Draws(seed, child_id[period], rounds[period], period_no[period])
+    rpc = np.where(~last & np.isin(next_rne, PLACEMENT_CHANGES),
+                   np.array(PLACE_CHANGE_REASONS[0], dtype=object)[_pick(episode_draws(ep.astype(np.int32), "rpc"),
+                                                                        PLACE_CHANGE_REASONS)], None)
+    referral = of_period.to_numpy()[period]
+    primary_need = care.column("primary_need").combine_chunks().take(pa.array(referral))
+    rec = pc.struct_field(flat, "rec").take(pa.array(period))
+    return {
+        "ep_no": ep, "decom": decom, "dec": dec, "episodes_in_period": n[period],
+        "rne": pa.array(rnes[period, ep], pa.string()),
+        "ls": pa.array(np.array(LEGAL_STATUS[0], dtype=object)[status], pa.string()),
+        "cin": pc.if_else(pc.equal(primary_need, "N9"), "N8", primary_need),
+        "place": pa.array(np.array(PLACEMENTS[0], dtype=object)[place], pa.string()),
+        "provider": pa.array(np.array(PROVIDERS[0], dtype=object)[providers[period, spell]], pa.string()),
+        "rec": pc.if_else(pa.array(last), rec, "X1"),
+        "reason_place_change": pa.array(rpc, pa.string()), "urn": pa.array(urn, pa.string()),
+        **{name: care.column(name).combine_chunks().take(pa.array(referral))
+           for name in ("la_code", "la_child_id", "sex", "birth_date", "ethnicity", "upn")},
+    }, episode_draws
+
+
+def la_files(referrals: pa.Table, seed: int, rate: float, years: list[int], out_dir: Path) -> pa.Table:
+    """Write one LA's header and episodes files of each collection year from its ``referrals``: each episode in
+    every year's return it was open in, DEC, REC and the reason for a change of placement blank until known, and
+    with chance ``rate`` a malformed DECOM (only on a period's one episode, in its first return: the rules comparing
+    a child's episodes then find no gap where the quarantined one was). Returns the defects' truth rows."""
+    e, draws = care_episodes(referrals, seed)
+    first_decom_year = np.maximum(collection_year(e["decom"]), years[0])
+    index, year = open_years(collection_year(e["decom"]), date_array(e["dec"]), years[0], years[-1])
+    rows = pa.array(index)
+    c = {name: value.take(rows) if isinstance(value, pa.Array) else value[index] for name, value in e.items()}
+    ref = march_31(year)
+    kind = np.full(len(index), None, dtype=object)
     if rate > 0:
-        u = uniform(seed, F.col("child_id"), F.col("round"), F.col("period_no"), F.col("ep_no"), F.lit("defect-903"))
-        in_first = F.col("file_year") == F.greatest(collection_year(F.col("decom")), F.lit(first_year))
-        # only on a period's one episode: the rules comparing a child's episodes (388, 433, 357, ...) then find no
-        # gap where the quarantined one was
-        alone = F.col("episodes_in_period") == 1
-        df = df.withColumn("e_defect", F.when((u < rate) & in_first & alone, F.lit("malformed_date")))
-    else:
-        df = df.withColumn("e_defect", F.lit(None).cast("string"))
-    known = F.col("dec") <= F.col("ref_date")
-    decom = F.when(F.col("e_defect").isNotNull(), D.malformed_dmy(F.col("decom"))).otherwise(dmy(F.col("decom")))
-    line = csv_line([F.col("la_child_id"), decom, F.col("rne"), F.col("ls"), F.col("cin"), F.col("place"),
-                     F.col("provider"), F.when(known, dmy(F.col("dec"))), F.when(known, F.col("rec")),
-                     F.when(known, F.col("reason_place_change")), F.lit(""), F.lit(""), F.col("urn")])
-    return df.select("*", decom.alias("decom_written"), line.alias("line"))
+        u = draws(e["ep_no"].astype(np.int32), "defect-903")[index]
+        kind[(u < rate) & (year == first_decom_year[index]) & (c["episodes_in_period"] == 1)] = "malformed_date"
+    decom = date_array(c["decom"])
+    decom_written = pc.if_else(pa.array(kind != None), malformed_dmy(decom), dmy(decom))  # noqa: E711
+    known = c["dec"] <= ref
+    blank = pa.scalar("", pa.string())
+    episode_lines = csv_fields(
+        c["la_child_id"], decom_written, c["rne"], c["ls"], c["cin"], c["place"], c["provider"],
+        when(known, dmy(date_array(c["dec"]))), when(known, c["rec"]), when(known, c["reason_place_change"]),
+        blank, blank, c["urn"])
+    episode_order = pa.table({"year": year, "key": pc.binary_join_element_wise(c["la_child_id"], iso(decom), "|"),
+                              "line": episode_lines}).sort_by([("year", "ascending"), ("key", "ascending"),
+                                                               ("line", "ascending")])
+    children = pa.table({"year": year, "child": c["la_child_id"], "row": np.arange(len(index))}).sort_by(
+        [("year", "ascending"), ("child", "ascending"), ("row", "ascending")])
+    child_year, child = children.column("year").to_numpy(), children.column("child").combine_chunks()
+    new = np.ones(len(child_year), dtype=bool)
+    new[1:] = (child_year[1:] != child_year[:-1]) | flag(pc.not_equal(child[1:], child[:-1]))
+    first_row = children.column("row").combine_chunks().filter(pa.array(new))
+    k = {name: c[name].take(first_row) for name in ("la_child_id", "sex", "birth_date", "ethnicity", "upn")}
+    k_year = child_year[new]
+    sex = pc.if_else(pa.array(k_year >= SEX_FROM_YEAR), k["sex"], pc.if_else(pc.equal(k["sex"], "M"), "1", "2"))
+    mother = when(flag(pc.equal(k["sex"], "F")) & (march_31(k_year) - days(k["birth_date"]) >= 12 * 365),
+                  pa.array(["0"] * len(k_year), pa.string()))
+    header_lines = csv_fields(k["la_child_id"], sex, dmy(k["birth_date"]), k["ethnicity"], k["upn"], mother, blank)
+    la_code = referrals.column("la_code")[0].as_py()
+    for y in years:
+        _write(out_dir / episodes_path(la_code, y), EPISODE_COLUMNS, episode_order.column("line").combine_chunks()
+               .filter(pc.equal(episode_order.column("year").combine_chunks(), y)))
+        _write(out_dir / header_path(la_code, y), HEADER_COLUMNS, header_lines.filter(pa.array(k_year == y)))
+    c["file_year"], c["referral_date"] = pa.array(year, pa.int32()), pa.nulls(len(index), pa.date32())
+    return D.truth_rows(c, kind, "ssda903", episodes_path, "care_episodes", decom_written,
+                        pa.array(["DECOM malformed"] * len(index), pa.string()))
 
 
-def source_file(part: str) -> Column:
-    return F.concat(F.lit("ssda903/"), F.col("file_year").cast("string"), F.lit("/ssda903_"), F.col("la_code"),
-                    F.lit("_"), F.col("file_year").cast("string"), F.lit(f"_{part}.csv"))
+def _write(path: Path, columns: tuple[str, ...], lines: pa.Array) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "wb") as file:
+        file.write((",".join(columns) + "\n").encode())
+        file.write(text_bytes(lines))
 
 
-def ssda903_defects(snap: DataFrame) -> DataFrame:
-    df = snap.withColumn("referral_date", F.lit(None).cast("date"))
-    return D.defect_rows(df, F.col("e_defect"), "ssda903", source_file("episodes"), "care_episodes",
-                         F.col("decom_written"), F.lit("DECOM malformed"))
-
-
-def write_ssda903(spark: SparkSession, snap: DataFrame, la_codes: list[str], first_year: int, last_year: int,
-                  out_dir: Path, work_dir: Path) -> list[str]:
-    key = F.concat_ws("_", F.col("file_year").cast("string"), F.col("la_code"))
-    keys = spark.createDataFrame([(y, la) for y in range(first_year, last_year + 1) for la in la_codes],
-                                 "file_year int, la_code string")
-    episodes = lines(snap, key, BODY, F.concat_ws("|", F.col("la_child_id"), iso(F.col("decom"))), F.col("line"))
-    children = snap.groupBy("file_year", "la_code", "la_child_id").agg(
-        F.first("sex").alias("sex"), F.first("birth_date").alias("birth_date"),
-        F.first("ethnicity").alias("ethnicity"), F.first("upn").alias("upn"), F.max("ref_date").alias("ref_date"))
-    sex = F.when(F.col("file_year") >= SEX_FROM_YEAR, F.col("sex"))\
-        .otherwise(F.when(F.col("sex") == "M", "1").otherwise("2"))
-    mother = F.when((F.col("sex") == "F") & (F.datediff(F.col("ref_date"), F.col("birth_date")) >= 12 * 365), "0")
-    header = lines(children, key, BODY, F.col("la_child_id"), csv_line(
-        [F.col("la_child_id"), sex, dmy(F.col("birth_date")), F.col("ethnicity"), F.col("upn"), mother, F.lit("")]))
-    written = []
-    for part, body, columns in (("header", header, HEADER_COLUMNS), ("episodes", episodes, EPISODE_COLUMNS)):
-        rows = body.unionByName(lines(keys, key, HEADER, F.lit(""), F.lit(",".join(columns))))
-
-        def path(k: str, part=part) -> str:
-            year, la = k.split("_")
-            return f"ssda903/{year}/ssda903_{la}_{year}_{part}.csv"
-        written += write_files(rows, out_dir, work_dir, f"ssda903_{part}", path)
-    return written
+def empty_files(out_dir: Path, la_codes: list[str], years: list[int]) -> list[str]:
+    """Every LA's file paths, after writing header-only files for an LA whose task wrote none (no children:
+    tiny scales)."""
+    files = []
+    for la_code in la_codes:
+        for y in years:
+            for path, columns in ((header_path(la_code, y), HEADER_COLUMNS), (episodes_path(la_code, y), EPISODE_COLUMNS)):
+                if not (out_dir / path).exists():
+                    _write(out_dir / path, columns, pa.array([], pa.string()))
+                files.append(path)
+    return files

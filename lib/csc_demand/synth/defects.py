@@ -11,13 +11,10 @@ from collections.abc import Callable
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
-from pyspark.sql import Column, DataFrame
-from pyspark.sql import functions as F
 
 from csc_demand.quality.catalog import RULES
 from csc_demand.synth.columns import days, flag, iso, malformed_iso
 from csc_demand.synth.draws import Draws, collection_year
-from csc_demand.synth.snapshot import iso as iso_expr
 
 DEFECT_RULES = {
     "malformed_date": "CSC-DATE", "unknown_factor_code": "CSC-FACTOR", "code_21_with_others": "8869",
@@ -103,20 +100,3 @@ def first_assessment_truth(c: dict, kind: np.ndarray, fmt: str, source_file: Cal
     return truth_rows(c, kind, fmt, source_file, "assessments", start, pc.binary_join_element_wise(
         "first assessment; factor codes as written: ", pc.binary_join(codes, ";"), ""))
 
-
-# ---- Spark (SSDA903) -----------------------------------------------------------------------------------------------
-
-
-def malformed_dmy(d: Column) -> Column:
-    return F.concat(F.lpad(F.dayofmonth(d).cast("string"), 2, "0"), F.lit("/13/"), F.year(d).cast("string"))
-
-
-def defect_rows(df: DataFrame, kind: Column, fmt: str, source_file: Column, table: str, record_date: Column,
-                detail: Column) -> DataFrame:
-    """Truth rows (DEFECT_COLUMNS) for the rows of df where kind is set."""
-    rule = F.element_at(F.create_map(*[x for k, r in DEFECT_RULES.items() for x in (F.lit(k), F.lit(r))]), kind)
-    return df.where(kind.isNotNull()).select(
-        kind.alias("defect"), rule.alias("rule_id"), F.lit(fmt).alias("format"), source_file.alias("source_file"),
-        F.col("la_code"), F.col("file_year").alias("collection_year"), F.col("la_child_id").alias("child_id"),
-        iso_expr(F.col("referral_date")).alias("referral_date"), F.lit(table).alias("table"),
-        record_date.alias("record_date"), detail.alias("detail"))

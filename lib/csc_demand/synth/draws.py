@@ -22,7 +22,8 @@ class Draws:
     def __init__(self, seed: int, child_id: np.ndarray, *keys: int | np.ndarray):
         self.state = hash_keys(SPARK_SEED, seed, child_id, *keys)
 
-    def __call__(self, *purpose: str) -> np.ndarray:
+    def __call__(self, *purpose: str | int | np.ndarray) -> np.ndarray:
+        """The draw for ``purpose`` (further keys, then the purpose's name)."""
         return to_uniform(hash_keys(self.state, *purpose))
 
 

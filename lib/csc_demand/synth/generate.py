@@ -14,7 +14,7 @@ from pyspark.sql import functions as F
 
 from csc_demand.errors import ConfigurationError
 from csc_demand.io.synthetic_files import write_listing
-from csc_demand.synth import by_la, care, cin_xml, npd, school, summary, truth
+from csc_demand.synth import by_la, cin_xml, npd, school, summary, truth
 from csc_demand.synth import params as P
 from csc_demand.synth.defects import DEFECT_COLUMNS
 from csc_demand.synth.population import LA_CODES, children, la_weights, n_las
@@ -71,17 +71,11 @@ def generate(spark: SparkSession, out_dir, scale: float, seed: int, defects: flo
 
     step(f"children: scale {scale}, {len(la_codes)} LAs, seed {seed}")
     all_children = children(scale, seed, first_year, last_year)
-    step(f"referral histories and annual returns, one task per LA: CIN census XML and NPD CIN/CP extracts (NPD from "
-         f"{npd.HISTORY_FROM_YEAR - 1}-{npd.HISTORY_FROM_YEAR % 100:02d})")
-    referrals, files, cin_defects = by_la.histories_and_returns(spark, all_children, la_codes, seed, defects, years,
-                                                                data_end, out, work, step)
+    step(f"referral histories and annual returns, one task per LA: CIN census XML, SSDA903 and NPD CIN/CP extracts "
+         f"(NPD from {npd.HISTORY_FROM_YEAR - 1}-{npd.HISTORY_FROM_YEAR % 100:02d})")
+    referrals, files, record_defects = by_la.histories_and_returns(spark, all_children, la_codes, seed, defects,
+                                                                   years, data_end, out, work, step)
     kids = spark.read.parquet(str(work / "children"))
-
-    step("SSDA903 returns")
-    episodes = care.care_episodes(referrals, seed)
-    care_snap = _materialise(spark, care.episode_snapshots(episodes, first_year, last_year, seed, defects),
-                             work / "care_snapshot")
-    files += care.write_ssda903(spark, care_snap, la_codes, first_year, last_year, out, work)
 
     step("school outcomes (KS4, exclusions, SEN)")
     referred = _materialise(spark, school.involvement(referrals, kids, first_year, last_year), work / "involved")
@@ -105,7 +99,6 @@ def generate(spark: SparkSession, out_dir, scale: float, seed: int, defects: flo
         years, npd.SEN_COLUMNS, "sen", out, work)
 
     step("ground truth")
-    record_defects = cin_defects.unionByName(care.ssda903_defects(care_snap))
     file_defects = []
     if defects > 0:
         smallest = la_codes[min(range(len(la_codes)), key=lambda i: la_weights(len(la_codes), seed)[i])]

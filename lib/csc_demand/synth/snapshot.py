@@ -8,8 +8,6 @@ from __future__ import annotations
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
-from pyspark.sql import Column
-from pyspark.sql import functions as F
 
 from csc_demand.synth.columns import days
 from csc_demand.synth.draws import collection_year, date_array, list_array
@@ -22,10 +20,6 @@ EPISODE_COLUMNS = ("child_id", "round", "birth_date", "cy", "referral_date", "re
                    "cp_initial_category", "cp_latest_category", "cp_previous", "cp_reviews", "cin_plan_start",
                    "cin_plan_end")
 CIN_PLAN_FROM_YEAR = 2022  # CIN plan dates are in the returns from 2021-22
-
-
-def iso(d: Column) -> Column:
-    return F.date_format(d, "yyyy-MM-dd")
 
 
 def open_counts(cy: np.ndarray, closure: pa.Array, first_year: int, last_year: int) -> tuple[np.ndarray, np.ndarray]:
