@@ -83,8 +83,10 @@ def test_a_new_registry_table_is_created_with_its_rows_in_one_commit_and_then_ov
     stray = Path(cfg.table_name("gold", "category_trends"))
     stray.mkdir(parents=True)
     (stray / "part-00000-killed.snappy.parquet").write_bytes(b"not parquet")
-    assert write_table(rows, cfg, "gold", "category_trends") == 0
+    assert write_table(rows, cfg, "gold", "category_trends") == 1  # the rows, then the description
     assert [tuple(r) for r in read_table(spark, cfg, "gold", "category_trends").collect()] == [(1, "Neglect")]
+    assert (DeltaTable.forPath(spark, str(stray)).detail().collect()[0]["description"]
+            == TABLES[("gold", "category_trends")].description)
 
 
 @pytest.mark.parametrize("left_behind", [[], [".00000000000000000000.json.5f1c.tmp"]])

@@ -193,17 +193,22 @@ def table_version(spark: SparkSession, cfg: Config, layer: str, table: str) -> i
 def write_table(df: DataFrame, cfg: Config, layer: str, table: str) -> int:
     """Overwrite a Delta table with a DataFrame and return the version written. A table in the schema registry gets
     its column comments (in the schema the write stores) and its description; a new one is created with its rows
-    and description in one commit (plain, unlike ensure_table's: delta-rs reads gold tables)."""
+    and description in one commit (plain, unlike ensure_table's: delta-rs reads gold tables), or, when files
+    without a Delta log are in its folder, by an overwrite and then its description in a second commit."""
     name = cfg.table_name(layer, table)
     spark = df.sparkSession
     registered = TABLES.get((layer, table))
+    description_to_add = ""
     if registered is not None:
         df = with_comments(df, registered)
-        if not table_exists(spark, cfg, layer, table) and retried(
-                lambda: _created_with_rows(df, name, registered.description), f"creating {layer}.{table}"):
-            return table_version(spark, cfg, layer, table)
+        if not table_exists(spark, cfg, layer, table):
+            if retried(lambda: _created_with_rows(df, name, registered.description), f"creating {layer}.{table}"):
+                return table_version(spark, cfg, layer, table)
+            description_to_add = registered.description
     writer = df.write.format("delta").mode("overwrite").option("overwriteSchema", "true")
     retried(lambda: _save(writer, name), f"{layer}.{table}")  # an overwrite: safe to repeat
+    if description_to_add:  # created by the overwrite (stray files were there), which stores no description
+        spark.sql(f"COMMENT ON TABLE {_ref(name)} IS {_sql_string(description_to_add)}")
     return table_version(spark, cfg, layer, table)
 
 
