@@ -13,7 +13,7 @@ import pyarrow.compute as pc
 
 from csc_demand.synth import defects as D
 from csc_demand.synth.cin_xml import SEX_FROM_YEAR
-from csc_demand.synth.columns import csv_fields, days, flag, iso, text_bytes, when
+from csc_demand.synth.columns import csv_fields, days, first_of_each, flag, iso, text_bytes, when
 from csc_demand.synth.draws import Draws, collection_year, date_array, pick_index
 from csc_demand.synth.episodes import MAX_EXTRA_EPISODES
 from csc_demand.synth.rand import cumulative
@@ -137,8 +137,9 @@ def la_files(referrals: pa.Table, seed: int, rate: float, years: list[int], out_
     with chance ``rate`` a malformed DECOM (only on a period's one episode, in its first return: the rules comparing
     a child's episodes then find no gap where the quarantined one was). Returns the defects' truth rows."""
     e, draws = care_episodes(referrals, seed)
-    first_decom_year = np.maximum(collection_year(e["decom"]), years[0])
-    index, year = open_years(collection_year(e["decom"]), date_array(e["dec"]), years[0], years[-1])
+    decom_year = collection_year(e["decom"])
+    first_decom_year = np.maximum(decom_year, years[0])
+    index, year = open_years(decom_year, date_array(e["dec"]), years[0], years[-1])
     rows = pa.array(index)
     c = {name: value.take(rows) if isinstance(value, pa.Array) else value[index] for name, value in e.items()}
     ref = march_31(year)
@@ -160,8 +161,7 @@ def la_files(referrals: pa.Table, seed: int, rate: float, years: list[int], out_
     children = pa.table({"year": year, "child": c["la_child_id"], "row": np.arange(len(index))}).sort_by(
         [("year", "ascending"), ("child", "ascending"), ("row", "ascending")])
     child_year, child = children.column("year").to_numpy(), children.column("child").combine_chunks()
-    new = np.ones(len(child_year), dtype=bool)
-    new[1:] = (child_year[1:] != child_year[:-1]) | flag(pc.not_equal(child[1:], child[:-1]))
+    new = first_of_each(child_year, child)
     first_row = children.column("row").combine_chunks().filter(pa.array(new))
     k = {name: c[name].take(first_row) for name in ("la_child_id", "sex", "birth_date", "ethnicity", "upn")}
     k_year = child_year[new]

@@ -16,7 +16,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from csc_demand.synth import defects as D
-from csc_demand.synth.columns import concat, days, flag, iso, malformed_iso, text_bytes, when
+from csc_demand.synth.columns import concat, days, first_of_each, flag, iso, malformed_iso, text_bytes, when
 from csc_demand.synth.draws import Draws, list_array
 
 SEX_FROM_YEAR = 2025  # GenderCurrent 1/2 up to 2023-24 returns, Sex M/F/U from 2024-25
@@ -131,9 +131,7 @@ def child_lines(c: dict, fragments: pa.Array) -> tuple[np.ndarray, pa.Array]:
     (A child's referral dates differ, so this is the order of Spark's sort by (referral date, fragment).)"""
     year = c["file_year"].to_numpy()
     child = c["la_child_id"]
-    new = np.ones(len(year), dtype=bool)
-    new[1:] = (year[1:] != year[:-1]) | flag(pc.not_equal(child[1:], child[:-1]))
-    starts = np.flatnonzero(new)
+    starts = np.flatnonzero(first_of_each(year, child))
     first = pa.array(starts)
     episodes_xml = pc.binary_join(list_array(np.diff(np.append(starts, len(year))), fragments), "")
     k = {name: c[name].take(first) for name in ("la_child_id", "upn", "birth_date", "sex", "ethnicity",

@@ -37,6 +37,13 @@ def flag(column: pa.Array) -> np.ndarray:
     return pc.fill_null(column, False).to_numpy(zero_copy_only=False)
 
 
+def first_of_each(year: np.ndarray, child: pa.Array) -> np.ndarray:
+    """For rows sorted by year then child: True on each (year, child)'s first row."""
+    new = np.ones(len(year), dtype=bool)
+    new[1:] = (year[1:] != year[:-1]) | flag(pc.not_equal(child[1:], child[:-1]))
+    return new
+
+
 def days(column: pa.Array) -> np.ndarray:
     """Days since 1970-01-01 (0 where null: read only where present)."""
     return pc.fill_null(column.cast(pa.int32()), 0).to_numpy().astype(np.int64)
