@@ -192,7 +192,7 @@ def test_big_loads_get_more_shuffle_partitions_small_ones_keep_the_configured_nu
 def test_iso_dates_are_parsed_strictly_without_the_datetime_formatter(spark):
     texts = ["2015-01-05", " 2016-02-29 ", "2015-02-29", "2015-13-01", "2015-1-05", "2015-01-5", "2015", "2015-01",
              "2015-01-05T10:00", "2015-01-1T", "2015-01-1\t", "+015-01-05", "20a5-01-05", "05/01/2015", "2015/01/05",
-             "20150105", "", None]
+             "20150105", "2é15-01-5", "２０１５-01-05", "2015-01-05x", "", None]
     df = spark.createDataFrame([(t,) for t in texts], "t string")
     got = [r[0] for r in df.select(to_date("t", ISO_DATE)).collect()]
     assert got == [dt.date(2015, 1, 5), dt.date(2016, 2, 29)] + [None] * (len(texts) - 2)
