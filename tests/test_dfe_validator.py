@@ -25,6 +25,7 @@ from csc_demand.io.csv_source import read_csv_files
 from csc_demand.io.discover import SourceFile
 from csc_demand.quality import record_sets, rules
 from csc_demand.quality.catalog import APPLIED_IN_PART, LEFT_OUT, NOT_YET
+from csc_demand.quality.checks import with_parsed_dates
 from csc_demand.quality.record_sets import apply_rules
 from csc_demand.quality.rules import normalised_factors
 from csc_demand.transform import cin_xml_records as xml
@@ -244,7 +245,7 @@ def _flags(frame: DataFrame, checks) -> DataFrame:
     """(rule, child_key) for every DfE-numbered rule of ``checks`` whose condition holds, each rule on its own
     (the rules comparing a child's records: on the records accepted by the others, as ingest applies them)."""
     numbered = [(rule, condition) for rule, condition in checks if not rule.startswith("CSC-")]
-    fired = frame.withColumn("_fired", F.array(*[F.when(c, F.lit(r)) for r, c in numbered]))
+    fired = with_parsed_dates(frame).withColumn("_fired", F.array(*[F.when(c, F.lit(r)) for r, c in numbered]))
     return fired.select(F.explode(F.filter("_fired", lambda r: r.isNotNull())).alias("rule"), "child_key")
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from pyspark.sql import Column
+from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
 
 from csc_demand.quality.catalog import RULES
@@ -40,6 +40,38 @@ def to_date(col: Column | str, fmt: str) -> Column:
 def bad_date(col: Column | str, fmt: str) -> Column:
     """A value is present but is not a valid calendar date in ``fmt``."""
     return value(col).isNotNull() & to_date(col, fmt).isNull()
+
+
+# the staged raw date columns (of every silver table) and how each is written
+DATE_FORMATS = {name: ISO_DATE for name in (
+    "referral_date_raw", "closure_date_raw", "initial_cpc_raw", "birth_date_raw", "start_raw", "end_raw",
+    "review_raw", "authorised_raw", "icpc_target_raw", "icpc_raw")} | {"DECOM": UK_DATE, "DEC": UK_DATE}
+
+
+def with_parsed_dates(df: DataFrame) -> DataFrame:
+    """Plus each staged raw date column (DATE_FORMATS) parsed once, as ``parsed(name)``. The rules read these:
+    written as ``to_date`` in each rule, every rule parsed its dates again (Spark shares no work between the
+    conditions of one ``coalesce``), and the repeated parses made silver's plans large."""
+    return df.withColumns({_parsed_name(name): to_date(name, fmt) for name, fmt in DATE_FORMATS.items()
+                           if name in df.columns})
+
+
+def parsed(name: str) -> Column:
+    """The date in raw column ``name``, as ``with_parsed_dates`` parsed it (null: missing or not a valid date)."""
+    return F.col(_parsed_name(name))
+
+
+def is_bad_date(name: str) -> Column:
+    """bad_date of a column ``with_parsed_dates`` parsed."""
+    return value(name).isNotNull() & parsed(name).isNull()
+
+
+def without_parsed_dates(df: DataFrame) -> DataFrame:
+    return df.drop(*[_parsed_name(name) for name in DATE_FORMATS])
+
+
+def _parsed_name(name: str) -> str:
+    return f"_date_{name}"
 
 
 def to_bool(col: Column | str) -> Column:

@@ -14,7 +14,15 @@ from pyspark.sql import functions as F
 from pyspark.sql.window import WindowSpec
 
 from csc_demand import codes
-from csc_demand.quality.checks import ISO_DATE, UK_DATE, first_failing_rule, to_bool, to_date, value
+from csc_demand.quality.checks import (
+    ISO_DATE,
+    first_failing_rule,
+    parsed,
+    to_bool,
+    to_date,
+    value,
+    with_parsed_dates,
+)
 from csc_demand.quality.rules import Checks, census_end, census_start
 
 FAR_FUTURE = "9999-12-31"
@@ -22,10 +30,11 @@ PLACEMENT_FIELDS = ("PLACE", "PLACE_PROVIDER", "URN", "PL_POST")  # a change of 
 
 
 def apply_rules(df: DataFrame, checks: Checks) -> DataFrame:
-    """Add rule_id (parent's rule first, then CSC-RECORD for unparseable records, then the table's rules)."""
+    """Add rule_id (parent's rule first, then CSC-RECORD for unparseable records, then the table's rules), and the
+    parsed dates the rules read (checks.with_parsed_dates), for the typed columns and the set rules too."""
     parent = F.col("parent_rule") if "parent_rule" in df.columns else F.lit(None).cast("string")
     record_checks = [("CSC-RECORD", F.col("corrupt"))] if "corrupt" in df.columns else []
-    return (df.withColumn("with_parent", parent.isNotNull())
+    return (with_parsed_dates(df).withColumn("with_parent", parent.isNotNull())
               .withColumn("rule_id", first_failing_rule(record_checks + checks, already=parent)))
 
 
@@ -71,7 +80,7 @@ def referral_set_checks(rule: str = "rule_id") -> Checks:
     date on one that led to further action (ReferralNFA false or 0). 8815: an open referral while a later one is
     open too (the earlier is rejected); 8816: an open referral that is not the child's latest; 8820: a referral
     starting before an earlier one ended (an open one never ends)."""
-    referral, closure = to_date("referral_date_raw", ISO_DATE), to_date("closure_date_raw", ISO_DATE)
+    referral, closure = parsed("referral_date_raw"), parsed("closure_date_raw")
     day = F.datediff(referral, F.lit("2000-01-01").cast("date"))  # range frames need a number
     is_open = closure.isNull() & (to_bool("referral_nfa_raw") == F.lit(False))
     child = Window.partitionBy("child_key", "source_file", F.col(rule).isNull())
@@ -90,7 +99,7 @@ def cp_plan_set_checks(order: Sequence[Column | str]) -> Checks:
 def cin_plan_set_checks(order: Sequence[Column | str]) -> Checks:
     """Over validated CIN plans: 4014 the later of two plans that overlap or touch; 4004 an open plan followed by
     another open plan of the same referral."""
-    end = to_date("end_raw", ISO_DATE)
+    end = parsed("end_raw")
     return [("4014", F.col("start_date") <= latest_end_before(far_end(end), by_start(order))),
             ("4004", end.isNull() & open_later(end.isNull(), by_start(order, "referral_date")))]
 
@@ -105,8 +114,8 @@ def with_cp_plans_beside(cin_plans: DataFrame, cp_plans: DataFrame) -> DataFrame
         "child_key", "source_file", F.col("referral_date").alias("cp_referral"), F.col("start_date").alias("cp_start"),
         F.col("end_date").alias("cp_end"), F.coalesce("review_dates_raw", F.array().cast("array<string>"))
                                             .alias("cp_reviews"))
-    start, end, year_end = F.col("start_date"), to_date("end_raw", ISO_DATE), census_end()
-    pairs = cin_plans.select("child_key", "source_file", "locator", "referral_date", "start_date", "end_raw",
+    start, end, year_end = F.col("start_date"), parsed("end_raw"), census_end()
+    pairs = cin_plans.select("child_key", "source_file", "locator", "referral_date", "start_date", parsed("end_raw"),
                              "collection_year").join(cp, ["child_key", "source_file"])
 
     def during(day: Column, since: Column, until: Column) -> Column:  # an open plan runs to the census year's end
@@ -142,7 +151,7 @@ def section47_set_checks(order: Sequence[Column | str]) -> Checks:
     """An enquiry is open until its ICPC, or for good when it has none and one is not marked not required. 8890:
     an enquiry starting on or before the end of an earlier one of its referral; 8839: an open enquiry followed by
     another open one."""
-    icpc = to_date("icpc_raw", ISO_DATE)
+    icpc = parsed("icpc_raw")
     is_open = icpc.isNull() & ~F.coalesce(to_bool("icpc_not_required_raw"), F.lit(False))
     window, end = by_start(order, "referral_date"), F.when(is_open, far_end(icpc)).otherwise(icpc)
     return [("8890", F.col("start_date") <= latest_end_before(end, window)),
@@ -155,7 +164,7 @@ def care_episode_set_checks(order: Sequence[Column | str]) -> Checks:
     legal status and placement fields with the previous episode's as the DfE does: a blank equals nothing, except
     in 436 and among 434's placement fields, where two blanks are equal."""
     window = by_start(order)
-    end, rec, rne = to_date("DEC", UK_DATE), F.upper(value("REC")), F.upper(value("RNE"))
+    end, rec, rne = parsed("DEC"), F.upper(value("REC")), F.upper(value("RNE"))
     previous_end, previous_rec = F.lag(end).over(window), F.lag(rec).over(window)
     has_previous = F.row_number().over(window) > 1
     next_start = F.lead(F.col("start_date")).over(window)

@@ -2,7 +2,8 @@
 the record). Each entry is (rule id from quality.catalog.RULES, a boolean Column over the staged string columns).
 
 Staged columns are the formats' raw strings under common names (see transform/cin_xml_records.py,
-transform/cin_npd_records.py, transform/care_episodes.py); rules never see identifiers, only ``child_key``.
+transform/cin_npd_records.py, transform/care_episodes.py), their dates also parsed (checks.with_parsed_dates);
+rules never see identifiers, only ``child_key``.
 Rules that compare records with each other (CSC-DUP, 8940, episode sequences, ...) are in quality/record_sets.py.
 """
 from __future__ import annotations
@@ -15,12 +16,13 @@ from pyspark.sql import functions as F
 from csc_demand import codes
 from csc_demand.quality.checks import (
     ISO_DATE,
-    UK_DATE,
     bad_bool,
     bad_code,
     bad_date,
     bad_int,
     bad_number,
+    is_bad_date,
+    parsed,
     to_bool,
     to_date,
     value,
@@ -30,18 +32,15 @@ Checks = list[tuple[str, Column]]
 
 
 def _referral_date() -> Column:
-    return to_date("referral_date_raw", ISO_DATE)
+    return parsed("referral_date_raw")
 
 
 def _nfa() -> Column:
     return F.coalesce(to_bool("referral_nfa_raw"), F.lit(False))
 
 
-def _any_bad_date(*names: str, fmt: str = ISO_DATE) -> Column:
-    condition = F.lit(False)
-    for name in names:
-        condition = condition | bad_date(name, fmt)
-    return condition
+def _any_bad_date(*names: str) -> Column:
+    return reduce(Column.__or__, [is_bad_date(name) for name in names])
 
 
 _JOIN = "\u0001"  # joins codes for string functions; cannot occur inside a code
@@ -69,20 +68,16 @@ def outside_census_year(date: Column) -> Column:
     return (date < census_start()) | (date > census_end())
 
 
-def _date(name: str) -> Column:
-    return to_date(name, ISO_DATE)
-
-
 def _after_closure(*names: str) -> Column:
     """8565: a date of the record (a referral's activity) is after its referral's closure."""
-    closure = _date("closure_date_raw")
-    return reduce(Column.__or__, [closure < _date(name) for name in names])
+    closure = parsed("closure_date_raw")
+    return reduce(Column.__or__, [closure < parsed(name) for name in names])
 
 
 def referral_checks() -> Checks:
     """Over staged referrals; ``birth_date_raw`` is the child's (expected) birth date as YYYY-MM-DD (NPD: the
     first of the birth month, so 8606 only fires when the referral is surely too early)."""
-    closure = to_date("closure_date_raw", ISO_DATE)
+    closure = parsed("closure_date_raw")
     return [
         ("8500", F.col("child_key").isNull()),
         ("8600", value("referral_date_raw").isNull()),
@@ -90,7 +85,7 @@ def referral_checks() -> Checks:
         ("8600", _referral_date() > census_end()),
         ("8630", closure < _referral_date()),
         ("8620", (closure < census_start()) | (closure > census_end())),
-        ("8606", _referral_date() < F.date_sub(to_date("birth_date_raw", ISO_DATE), 280)),
+        ("8606", _referral_date() < F.date_sub(parsed("birth_date_raw"), 280)),
         ("CSC-CODE", bad_bool("referral_nfa_raw")
             | bad_code("closure_reason", codes.CLOSURE_REASONS)
             | bad_code("referral_source", codes.REFERRAL_SOURCES)
@@ -111,12 +106,12 @@ def assessment_checks() -> Checks:
     return [
         ("CSC-KEY", value("start_raw").isNull()),
         ("CSC-DATE", _any_bad_date("start_raw", "review_raw", "authorised_raw")),
-        ("1103", to_date("start_raw", ISO_DATE) < _referral_date()),
-        ("8608", to_date("authorised_raw", ISO_DATE) < to_date("start_raw", ISO_DATE)),
+        ("1103", parsed("start_raw") < _referral_date()),
+        ("8608", parsed("authorised_raw") < parsed("start_raw")),
         # 8696 upper bound only: annual returns repeat an open referral's earlier assessments (docs/tables.md); so
         # do 8930, 4013 and 8715 below for plans and enquiries
-        ("8696", to_date("authorised_raw", ISO_DATE) > census_end()),
-        ("8736", value("authorised_raw").isNull() & ~to_date("start_raw", ISO_DATE).between(census_start(),
+        ("8696", parsed("authorised_raw") > census_end()),
+        ("8736", value("authorised_raw").isNull() & ~parsed("start_raw").between(census_start(),
                                                                                            census_end())),
         # exists: array_except built a hash set of every known code for each row (15 times slower)
         ("CSC-FACTOR", F.exists(factors, lambda code: ~code.isin(list(codes.ALL_FACTOR_CODES)))),
@@ -136,17 +131,17 @@ def cp_plan_checks() -> Checks:
         ("CSC-KEY", value("start_raw").isNull() | value("referral_date_raw").isNull()),
         ("CSC-DATE", _any_bad_date("start_raw", "end_raw", "referral_date_raw")
             | F.exists(reviews, lambda r: bad_date(r, ISO_DATE))),
-        ("1105", to_date("start_raw", ISO_DATE) < _referral_date()),
-        ("8925", to_date("end_raw", ISO_DATE) < to_date("start_raw", ISO_DATE)),
+        ("1105", parsed("start_raw") < _referral_date()),
+        ("8925", parsed("end_raw") < parsed("start_raw")),
         ("CSC-CODE", bad_code("initial_category", codes.ABUSE_CATEGORIES)
             | bad_code("latest_category", codes.ABUSE_CATEGORIES)),
         ("CSC-NUMBER", bad_int("previous_cpp_raw")),
         ("8832", _nfa()),
-        ("8720", value("start_raw").isNull() | (_date("start_raw") > census_end())),
-        ("8840", _date("start_raw") == _date("end_raw")),
-        ("8930", _date("end_raw") > census_end()),  # upper bound only, as 8696
+        ("8720", value("start_raw").isNull() | (parsed("start_raw") > census_end())),
+        ("8840", parsed("start_raw") == parsed("end_raw")),
+        ("8930", parsed("end_raw") > census_end()),  # upper bound only, as 8696
         ("8730", value("previous_cpp_raw").isNull() | (value("previous_cpp_raw").try_cast("int") < 0)),
-        ("8841", F.exists(reviews, lambda r: to_date(r, ISO_DATE) <= _date("start_raw"))),
+        ("8841", F.exists(reviews, lambda r: to_date(r, ISO_DATE) <= parsed("start_raw"))),
         ("8565", _after_closure("end_raw")),
     ]
 
@@ -155,11 +150,11 @@ def cin_plan_checks() -> Checks:
     return [
         ("CSC-KEY", value("start_raw").isNull()),
         ("CSC-DATE", _any_bad_date("start_raw", "end_raw")),
-        ("4015", to_date("start_raw", ISO_DATE) < _referral_date()),
-        ("4011", to_date("end_raw", ISO_DATE) < to_date("start_raw", ISO_DATE)),
+        ("4015", parsed("start_raw") < _referral_date()),
+        ("4011", parsed("end_raw") < parsed("start_raw")),
         ("4000", _nfa()),
-        ("4010", value("start_raw").isNull() | (_date("start_raw") > census_end())),
-        ("4013", _date("end_raw") > census_end()),  # upper bound only, as 8696
+        ("4010", value("start_raw").isNull() | (parsed("start_raw") > census_end())),
+        ("4013", parsed("end_raw") > census_end()),  # upper bound only, as 8696
         ("8565", _after_closure("start_raw", "end_raw")),
     ]
 
@@ -169,14 +164,14 @@ def section47_checks() -> Checks:
         ("CSC-KEY", value("start_raw").isNull()),
         ("CSC-DATE", _any_bad_date("start_raw", "icpc_target_raw", "icpc_raw")),
         ("CSC-CODE", bad_bool("icpc_not_required_raw")),
-        ("2889", to_date("start_raw", ISO_DATE) < _referral_date()),
-        ("1104", to_date("icpc_raw", ISO_DATE) < _referral_date()),
+        ("2889", parsed("start_raw") < _referral_date()),
+        ("1104", parsed("icpc_raw") < _referral_date()),
         ("8831", _nfa()),
-        ("8615", (_date("start_raw") > _date("icpc_raw"))
+        ("8615", (parsed("start_raw") > parsed("icpc_raw"))
             | (value("icpc_raw").isNotNull() & value("start_raw").isNull())),
-        ("8715", _date("icpc_raw") > census_end()),  # upper bound only, as 8696
+        ("8715", parsed("icpc_raw") > census_end()),  # upper bound only, as 8696
         ("8740", value("icpc_raw").isNull() & (to_bool("icpc_not_required_raw") == F.lit(False))
-            & outside_census_year(_date("start_raw"))),
+            & outside_census_year(parsed("start_raw"))),
         ("8868", value("closure_date_raw").isNotNull()  # closed, yet the enquiry neither held nor waived its ICPC
             & (value("icpc_raw").isNull() != F.coalesce(to_bool("icpc_not_required_raw"), F.lit(False)))),
         ("8565", _after_closure("start_raw", "icpc_raw")),
@@ -216,13 +211,13 @@ def care_episode_checks() -> Checks:
     """SSDA903 episodes with ``birth_date`` from the return's header; rule ids are the DfE's SSDA903 validation
     rules (those comparing a child's episodes are in quality/record_sets.py). REC takes every year's codes: older
     returns use E43 and E44. An unknown age fires no age rule."""
-    start, end, rec = to_date("DECOM", UK_DATE), to_date("DEC", UK_DATE), F.upper(value("REC"))
+    start, end, rec = parsed("DECOM"), parsed("DEC"), F.upper(value("REC"))
     return [
         ("CSC-KEY", F.col("child_key").isNull() | value("DECOM").isNull()),
-        ("CSC-DATE", _any_bad_date("DECOM", "DEC", fmt=UK_DATE)),
+        ("CSC-DATE", _any_bad_date("DECOM", "DEC")),
         ("143", bad_code("RNE", codes.RNE_CODES)),
         ("149", bad_code("REC", codes.REC_CODES)),
-        ("356", to_date("DEC", UK_DATE) < to_date("DECOM", UK_DATE)),
+        ("356", parsed("DEC") < parsed("DECOM")),
         ("144", bad_code("LS", codes.LEGAL_STATUS_CODES)),
         ("145", bad_code("CIN", codes.CATEGORY_OF_NEED_CODES)),
         ("146", bad_code("PLACE", codes.PLACEMENT_CODES)),

@@ -9,7 +9,7 @@ from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
 
 from csc_demand.io.csv_source import CSV_COLUMNS
-from csc_demand.quality.checks import UK_DATE, bad_date, to_date, value
+from csc_demand.quality.checks import UK_DATE, bad_date, parsed, to_date, value, without_parsed_dates
 from csc_demand.quality.quarantine import line_locator, unparsed_record
 from csc_demand.quality.record_sets import (
     apply_rules,
@@ -70,14 +70,15 @@ def checked_episodes(bronze: DataFrame, key: str, births: DataFrame) -> DataFram
     keyed = (_keyed(bronze, "ssda903_episodes", key).withColumn("locator", line_locator(F.col("line_number")))
              .join(births, ["child_key", "la_code", "collection_year"], "left"))
     checked = apply_rules(keyed, care_episode_checks())
-    typed = (checked.withColumn("start_date", to_date("DECOM", UK_DATE))
+    typed = (checked.withColumn("start_date", parsed("DECOM"))
                     .withColumn("ordinal", F.lit(1))
                     .withColumn("source_rank", F.lit(SOURCE_RANK)))
     return flag_duplicates(typed, ["child_key", "start_date"], EPISODE_ORDER)
 
 
 def validated_episodes(bronze: DataFrame, key: str, births: DataFrame) -> DataFrame:
-    return apply_set_rules(checked_episodes(bronze, key, births), care_episode_set_checks(EPISODE_ORDER))
+    return without_parsed_dates(apply_set_rules(checked_episodes(bronze, key, births),
+                                                care_episode_set_checks(EPISODE_ORDER)))
 
 
 def silver_care_episodes(validated: DataFrame) -> DataFrame:

@@ -13,7 +13,7 @@ from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
 
 from csc_demand.io.csv_source import CSV_COLUMNS
-from csc_demand.quality.checks import ISO_DATE, first_failing_rule, parse_date, value
+from csc_demand.quality.checks import ISO_DATE, first_failing_rule, parse_date, value, with_parsed_dates
 from csc_demand.quality.quarantine import first_line, line_locator, unparsed_record
 from csc_demand.quality.record_sets import referral_set_checks
 from csc_demand.quality.rules import referral_checks
@@ -83,7 +83,7 @@ def _with_referral_fields(rows: DataFrame) -> DataFrame:
         *[F.lit(0).alias(name) for name in ("n_cp_plans", "n_cin_plans", "n_section47")],  # not in npd_cin
     )
     checks = [("CSC-RECORD", F.col("corrupt"))] + referral_checks()
-    checked = staged.withColumn("referral_rule", first_failing_rule(checks))
+    checked = with_parsed_dates(staged).withColumn("referral_rule", first_failing_rule(checks))
     return checked.withColumn("referral_rule", first_failing_rule(referral_set_checks("referral_rule"),
                                                                   already=F.col("referral_rule")))
 

@@ -10,7 +10,7 @@ from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
 
 from csc_demand import codes
-from csc_demand.quality.checks import ISO_DATE, to_bool, to_date, value
+from csc_demand.quality.checks import ISO_DATE, parsed, to_bool, to_date, value, without_parsed_dates
 from csc_demand.quality.quarantine import line_order
 from csc_demand.quality.record_sets import (
     CP_PLAN_FLAGS,
@@ -80,15 +80,15 @@ def stack(frames: list[DataFrame], columns: list[str]) -> DataFrame:
 def checked_referral_activity(staged: DataFrame, checks) -> DataFrame:
     """Rules, typed dates, CSC-DUP: ready for the rules that compare a child's records."""
     checked = apply_rules(staged, checks)
-    typed = (checked.withColumn("referral_date", to_date("referral_date_raw", ISO_DATE))
-                    .withColumn("start_date", to_date("start_raw", ISO_DATE)))
+    typed = (checked.withColumn("referral_date", parsed("referral_date_raw"))
+                    .withColumn("start_date", parsed("start_raw")))
     return flag_duplicates(typed, REFERRAL_ACTIVITY, tie_break())
 
 
 def _validated_referral_activity(checked: DataFrame, set_checks, consumed: tuple[str, ...] = ()) -> DataFrame:
     """Checked records -> the rules comparing a child's records; then without the staged columns only the rules
     read (``consumed`` names more), so the window sorts and the cache holds narrower rows."""
-    return apply_set_rules(checked, set_checks).drop(
+    return without_parsed_dates(apply_set_rules(checked, set_checks)).drop(
         "referral_date_raw", "referral_nfa_raw", "closure_date_raw", "start_raw", "parent_rule", "corrupt", "ordinal",
         *consumed)
 
@@ -166,14 +166,14 @@ def silver_assessment_factors(assessments: DataFrame) -> DataFrame:
 # ---- child protection plans, CIN plans, section 47 enquiries ---------------------------------------------------
 def checked_cp_plans(staged: DataFrame) -> DataFrame:
     checked = apply_rules(staged, cp_plan_checks())
-    typed = (checked.withColumn("referral_date", to_date("referral_date_raw", ISO_DATE))
-                    .withColumn("start_date", to_date("start_raw", ISO_DATE))
-                    .withColumn("end_date", to_date("end_raw", ISO_DATE)))
+    typed = (checked.withColumn("referral_date", parsed("referral_date_raw"))
+                    .withColumn("start_date", parsed("start_raw"))
+                    .withColumn("end_date", parsed("end_raw")))
     return flag_duplicates(typed, CP_PLAN, tie_break())
 
 
 def validated_cp_plans(staged: DataFrame) -> DataFrame:
-    return apply_set_rules(checked_cp_plans(staged), cp_plan_set_checks(tie_break()))
+    return without_parsed_dates(apply_set_rules(checked_cp_plans(staged), cp_plan_set_checks(tie_break())))
 
 
 def silver_cp_plans(validated: DataFrame) -> DataFrame:
