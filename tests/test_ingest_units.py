@@ -12,7 +12,7 @@ from csc_demand.errors import ConfigurationError
 from csc_demand.io.csv_source import CSV_COLUMNS, read_csv_files
 from csc_demand.io.discover import SourceFile, discover
 from csc_demand.io.file_check import blocks_of, check_cin_xml, check_csv, check_files
-from csc_demand.quality.checks import ISO_DATE, to_date
+from csc_demand.quality.checks import ISO_DATE, is_bad_date, parsed, to_date, with_parsed_dates, without_parsed_dates
 from csc_demand.quality.rules import ks4_checks
 from csc_demand.transform.care_periods import care_periods
 from csc_demand.transform.cin_npd_records import keyed_rows, staged_referrals
@@ -198,6 +198,18 @@ def test_iso_dates_are_parsed_strictly_without_the_datetime_formatter(spark):
     assert got == [dt.date(2015, 1, 5), dt.date(2016, 2, 29)] + [None] * (len(texts) - 2)
     # the same answers as Spark's pattern parser
     assert got == [r[0] for r in df.select(F.try_to_date(F.trim("t"), ISO_DATE)).collect()]
+
+
+def test_each_staged_date_column_is_parsed_once_in_its_own_format(spark):
+    df = spark.createDataFrame([("2015-01-05", "05/01/2015", "05/01/2015", "x"), ("05/01/2015", "2015-01-05", " ", "y")],
+                               "start_raw string, DECOM string, other string, referral_nfa_raw string")
+    parsed_df = with_parsed_dates(df)
+    got = [tuple(r) for r in parsed_df.select(parsed("start_raw"), parsed("DECOM"), is_bad_date("start_raw"),
+                                              is_bad_date("DECOM")).collect()]
+    # CIN dates are ISO, SSDA903's dd/MM/yyyy; a column that is not a staged date is left alone
+    assert got == [(dt.date(2015, 1, 5), dt.date(2015, 1, 5), False, False), (None, None, True, True)]
+    assert len(parsed_df.columns) == len(df.columns) + 2
+    assert without_parsed_dates(parsed_df).columns == df.columns
 
 
 def test_school_outcomes_count_exclusions_and_take_sen_up_to_the_ks4_year(spark):
