@@ -52,8 +52,8 @@ def with_parsed_dates(df: DataFrame) -> DataFrame:
     """Plus each staged raw date column (DATE_FORMATS) parsed once, as ``parsed(name)``. The rules read these:
     written as ``to_date`` in each rule, every rule parsed its dates again (Spark shares no work between the
     conditions of one ``coalesce``), and the repeated parses made silver's plans large."""
-    return df.withColumns({_parsed_name(name): to_date(name, fmt) for name, fmt in DATE_FORMATS.items()
-                           if name in df.columns})
+    dates = {_parsed_name(name): to_date(name, fmt) for name, fmt in DATE_FORMATS.items() if name in df.columns}
+    return df.withColumns(dates) if dates else df  # Spark Connect refuses an empty withColumns
 
 
 def parsed(name: str) -> Column:
