@@ -8,8 +8,10 @@ rows per second and peak memory, and how time grows with the data.
 Each scale's synthetic set is made once under --cache (not timed; reused while its scale and seed match), then
 `csc-demand run --source` ingests every LA's XML and 903 returns and the NPD extracts, fits with the default
 selection (k 2..15, 10 starts), classifies, computes the outcomes and publishes the report, in a fresh process on a
-fresh lakehouse. Peak memory is the largest resident set of the run's process tree (Python and the Spark JVM)
-sampled every second, attributed to the stage running at the time. --largest-la runs the largest local authority's
+fresh lakehouse. Peak memory is the largest proportional set size of the run's process tree (Python, the Spark
+JVM and their workers: a page shared by n processes counts 1/n in each) sampled every second, attributed to the
+stage running at the time; the largest sum of resident sets, which counts a shared page once per process, is kept
+beside it as earlier runs recorded it. --largest-la runs the largest local authority's
 own returns alone (its XML and 903 files, the NPD rows of its children and its share of never-referred pupils), as
 an LA analyst's laptop would.
 Appends the run to benchmarks/results/national.json (earlier runs kept under "previous") with date, commit, load.
@@ -37,8 +39,16 @@ RESULTS = Path(__file__).parent / "results" / "national.json"
 PIPELINE = STAGES[1:]  # synth is cached, not timed
 
 
-def tree_rss_bytes(pid: int) -> int:
-    """Resident memory of a process and all its descendants, from /proc."""
+def _pss_bytes(pid: int) -> int:
+    """A process's proportional set size: each page it shares with n processes counted as 1/n of a page."""
+    with open(f"/proc/{pid}/smaps_rollup") as rollup:
+        return next(int(line.split()[1]) for line in rollup if line.startswith("Pss:")) * 1024
+
+
+def tree_memory_bytes(pid: int) -> tuple[int, int]:
+    """Memory of a process and all its descendants, from /proc: (sum of resident sets, sum of proportional set
+    sizes). Forked Python workers share pages with their parent, which the first sum counts once per process and
+    the second once in all."""
     children: dict[int, list[int]] = {}
     rss: dict[int, int] = {}
     for entry in Path("/proc").iterdir():
@@ -50,28 +60,32 @@ def tree_rss_bytes(pid: int) -> int:
             rss[int(entry.name)] = int(fields[21]) * os.sysconf("SC_PAGE_SIZE")
         except (OSError, IndexError, ValueError):
             continue  # a process that ended while we looked
-    total, todo = 0, [pid]
+    total_rss, total_pss, todo = 0, 0, [pid]
     while todo:
         current = todo.pop()
-        total += rss.get(current, 0)
+        total_rss += rss.get(current, 0)
+        try:
+            total_pss += _pss_bytes(current)
+        except (OSError, StopIteration, ValueError):
+            pass  # ended while we looked
         todo.extend(children.get(current, []))
-    return total
+    return total_rss, total_pss
 
 
 class MemorySampler:
-    """Samples a process tree's resident memory every second: [(seconds since start, bytes)]."""
+    """Samples a process tree's memory every second: [(seconds since start, resident bytes, proportional bytes)]."""
 
     def __init__(self, pid: int, started: float):
-        self.samples: list[tuple[float, int]] = []
+        self.samples: list[tuple[float, int, int]] = []
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, args=(pid, started), daemon=True)
         self._thread.start()
 
     def _run(self, pid: int, started: float) -> None:
         while not self._stop.wait(1.0):
-            self.samples.append((time.perf_counter() - started, tree_rss_bytes(pid)))
+            self.samples.append((time.perf_counter() - started, *tree_memory_bytes(pid)))
 
-    def stop(self) -> list[tuple[float, int]]:
+    def stop(self) -> list[tuple[float, int, int]]:
         self._stop.set()
         self._thread.join()
         return self.samples
@@ -170,27 +184,33 @@ def run_once(source: Path, driver_memory: str | None, env: dict, keep: Path | No
     stages = {}
     for verb in PIPELINE:
         begin, end = windows[verb]
-        peak = max((b for t, b in samples if begin <= t <= end + 1), default=0)
+        during = [(rss, pss) for t, rss, pss in samples if begin <= t <= end + 1]
         what, n = rows[verb]
         stage_seconds = summaries["run"]["metrics"][f"{verb}_seconds"]
         stages[verb] = {"seconds": stage_seconds, "rows": n, "rows_are": what,
-                        "rows_per_second": round(n / stage_seconds, 1), "peak_rss_gb": round(peak / 2**30, 2)}
+                        "rows_per_second": round(n / stage_seconds, 1), **peaks(during)}
     fit = summaries["fit"]["metrics"]
     if keep is None:
         shutil.rmtree(lakehouse.parent, ignore_errors=True)
     return {"seconds": round(seconds, 1), "stages": stages,
             "start_up_and_between_stages_seconds": round(seconds - sum(s["seconds"] for s in stages.values()), 1),
-            "peak_rss_gb": round(max((b for _, b in samples), default=0) / 2**30, 2),
+            **peaks([(rss, pss) for _, rss, pss in samples]),
             "fit": {"chosen_k": fit.get("chosen_k"), "n_patterns": fit.get("n_patterns")},
             "load_average_before": load_before, "load_average_after": load()}
 
 
+def peaks(samples: list[tuple[int, int]]) -> dict:
+    """The largest sums sampled: of resident sets (as earlier runs recorded) and of proportional set sizes."""
+    return {"peak_rss_gb": round(max((rss for rss, _ in samples), default=0) / 2**30, 2),
+            "peak_pss_gb": round(max((pss for _, pss in samples), default=0) / 2**30, 2)}
+
+
 def print_run(label: str, run: dict) -> None:
-    print(f"{label}: {run['seconds']:.1f} s, peak {run['peak_rss_gb']} GB, load {run['load_average_before']} -> "
-          f"{run['load_average_after']}")
+    print(f"{label}: {run['seconds']:.1f} s, peak {run['peak_pss_gb']} GB proportional ({run['peak_rss_gb']} GB as the "
+          f"sum of resident sets), load {run['load_average_before']} -> {run['load_average_after']}")
     for verb, stage in run["stages"].items():
         print(f"  {verb:10s} {stage['seconds']:8.1f} s  {stage['rows_per_second']:10.1f} {stage['rows_are']}/s  "
-              f"peak {stage['peak_rss_gb']:5.2f} GB")
+              f"peak {stage['peak_pss_gb']:5.2f} GB ({stage['peak_rss_gb']:5.2f} GB resident sets)")
     print(f"  {'start-up and between stages':30s} {run['start_up_and_between_stages_seconds']:.1f} s")
 
 

@@ -17,10 +17,13 @@ import pytest
 from csc_demand import cli, codes
 from csc_demand.config import DisclosureConf
 from csc_demand.io import delta
+from csc_demand.io.bronze import BRONZE_TABLE
+from csc_demand.io.discover import KINDS
 from csc_demand.quality.catalog import RULES
 from csc_demand.report.data_quality import write_restricted_workbook
 from csc_demand.report.identifiers import IDENTIFIER_COLUMNS, lakehouse_identifiers, table_identifiers
 from csc_demand.report.publish import scan_outputs
+from csc_demand.transform.silver_tables import validated_records
 from delta.tables import DeltaTable
 from helpers.lakehouse import lakehouse_config
 from pyspark.sql import functions as F
@@ -275,6 +278,15 @@ def test_reingesting_the_same_files_changes_no_table(run):
     assert again["metrics"]["files_unchanged"] == 18 and not any(k.startswith("bronze.") for k in again["tables"])
     assert {t: again["tables"][f"silver.{t}"]["rows"] for t in ("referrals", "care_periods")} == {  # no commit made
         "referrals": 11, "care_periods": 2}
+
+
+def test_the_persisted_record_sets_hold_no_parsed_date_columns(run):
+    # the rules' parsed dates (checks.with_parsed_dates) are dropped before a record set is cached
+    bronze = {kind: run.table(BRONZE_TABLE[kind], "bronze") for kind in KINDS}
+    validated, shared = validated_records(bronze, run.key)
+    assert {i: [c for c in df.columns if c.startswith("_date_")] for i, df in enumerate(shared)} == {0: [], 1: [], 2: []}
+    assert {t: [c for c in df.columns if c.startswith("_date_")] for t, df in validated.items()} == {
+        t: [] for t in validated}
 
 
 def test_delta_constraints_reject_rows_that_break_the_rules(run):

@@ -12,6 +12,7 @@ from collections.abc import Callable, Iterable
 from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
+from csc_demand.quality.checks import without_parsed_dates
 from csc_demand.quality.quarantine import quarantine_rows
 from csc_demand.quality.record_sets import apply_rules, apply_set_rules, by_person, referral_set_checks
 from csc_demand.quality.rules import (
@@ -55,8 +56,9 @@ def validated_records(bronze: dict[str, DataFrame], key: str) -> tuple[dict[str,
 
     Records are partitioned by child (CIN, 903) or pupil (school) as they are keyed (record_sets.by_person)."""
     xml_children = by_person(xml.staged_children(bronze["cin_xml"], key), "child_key")
-    xml_referrals = apply_set_rules(apply_rules(by_person(xml.staged_referrals(bronze["cin_xml"], key), "child_key"),
-                                                referral_checks()), referral_set_checks())
+    xml_referrals = without_parsed_dates(apply_set_rules(  # persisted: without the dates only its rules read
+        apply_rules(by_person(xml.staged_referrals(bronze["cin_xml"], key), "child_key"), referral_checks()),
+        referral_set_checks()))
     npd_rows = by_person(npd.keyed_rows(bronze["npd_cin"], "npd_cin", key), "child_key")
     npd_cpp = by_person(npd.keyed_rows(bronze["npd_cpp"], "npd_cpp", key), "child_key")
     children = validated_children(cin.stack([xml_children, npd.staged_children(npd_rows)], STAGED_CHILD),
