@@ -22,6 +22,7 @@ from csc_demand.model.parameters import load_parameter_file
 from csc_demand.model.selection import KFit, choose_k, score_parameters
 from helpers.simulate import assessments_frame, simulate
 from mlflow import MlflowClient
+from pyspark.sql import functions as F
 
 IDX = {name: j for j, name in enumerate(INDICATOR_NAMES)}
 
@@ -82,10 +83,14 @@ def test_input_lineage_names_a_catalog_table_by_name_and_a_lakehouse_table_by_pa
     for config, experiment in ((catalog_cfg, "lineage-by-name"), (cfg, "lineage-by-path"), (s3a_cfg, "lineage-s3a")):
         config.mlflow.tracking_uri, config.mlflow.experiment = f"sqlite:///{tmp_path / 'lineage.db'}", experiment
         tracking.configure(config)
+        # rows that fail when read: the dataset is recorded without reading them (its profile is the count given)
+        unreadable = spark.read.format("delta").load(table).select(
+            F.raise_error(F.lit("rows read")).cast("int").alias("x"))
         with mlflow.start_run() as run:
-            tracking.log_input_table(spark.read.format("delta").load(table), config, "silver", "assessments", 0)
+            tracking.log_input_table(unreadable, config, "silver", "assessments", 0, rows=7)
         (dataset_input,) = mlflow.get_run(run.info.run_id).inputs.dataset_inputs
         sources.append(json.loads(dataset_input.dataset.source))
+        assert json.loads(dataset_input.dataset.profile) == {"approx_count": 7}
     spark.sql("DROP TABLE spark_catalog.h6_lineage_silver.assessments")
     assert sources == [{"delta_table_name": "spark_catalog.h6_lineage_silver.assessments", "delta_table_version": "0"},
                        {"path": table, "delta_table_version": "0"},

@@ -94,7 +94,7 @@ def run(args: argparse.Namespace, cfg: Config, log: RunLog) -> int:
         tags = tracking.run_tags(cfg)
         with mlflow.start_run(run_name=f"fit k={ks[0]}..{ks[-1]}", tags=tags) as parent, \
                 tempfile.TemporaryDirectory() as tmp:
-            tracking.log_input_table(with_factors, cfg, *INPUT, version)
+            tracking.log_input_table(with_factors, cfg, *INPUT, version, n_obs)
             mlflow.log_params({"k_range": f"{ks[0]}-{ks[-1]}", "n_starts": n_starts, "seed": seed,
                                "max_iter": cfg.model.max_iter, "tol": cfg.model.tol, "n_obs": n_obs,
                                "n_patterns": patterns.n_patterns, "distributed_e_step": patterns.distributed})
