@@ -19,6 +19,7 @@ from pathlib import Path
 import pytest
 from deltalake import DeltaTable
 from helpers.lakehouse import TEST_PSEUDONYM_KEY
+from mlflow import MlflowClient
 from pipeline_run import PIPELINE_SETTINGS, assert_same_tables, delta_tables, set_options
 from test_cluster import LOOPBACK, alive, listening_sockets
 
@@ -77,6 +78,12 @@ def test_pipeline_as_a_connect_client_writes_the_same_tables_as_local_mode(conne
     (local_ingest,) = local_pipeline.summaries("ingest")
     assert ingest["tables"] == local_ingest["tables"]
     assert (lakehouse / "report" / "index.html").is_file()
+    # fit logged its input table to MLflow with the rows it counted as the dataset's profile
+    (fit,) = [json.loads(p.read_text()) for p in (lakehouse / "_runs").glob("fit-*.json")]
+    client = MlflowClient(f"sqlite:///{tmp_path / 'mlflow.db'}")
+    runs = client.search_runs([e.experiment_id for e in client.search_experiments()])
+    (dataset,) = [i.dataset for r in runs for i in r.inputs.dataset_inputs]
+    assert json.loads(dataset.profile) == {"approx_count": fit["tables"]["silver.assessments"]["accepted"]}
     # Under Connect a table is created in Delta's SQL, whose types cannot say that an array's elements are never
     # null (silver.assessments' factor_codes and indicators): that alone may differ (docs/running.md)
     assert_same_tables(spark, local_pipeline.lakehouse, lakehouse, nested_nullability=False)

@@ -15,7 +15,7 @@ from csc_demand.outcomes.pathways import (
     pathway_counts,
     with_pathway_rates,
 )
-from csc_demand.outcomes.rates import group_memberships, with_england
+from csc_demand.outcomes.rates import group_memberships, with_england, with_every_category
 
 DEMOGRAPHIC_DIMENSIONS = ("age_band", "sex", "ethnic_group")
 CATEGORY_DEMOGRAPHIC_COLUMNS = ("la_code", "dimension", "value", *CATEGORY_COLUMNS, *PATHWAY_RATE_COLUMNS)
@@ -30,9 +30,7 @@ def category_demographics(pathways: DataFrame) -> DataFrame:
                 .withColumn("category_name", F.coalesce("category_name", F.lit("unknown"))))
     cells = pathway_counts(complete, ["la_code", *CATEGORY_COLUMNS, *DEMOGRAPHIC_DIMENSIONS]).select(
         "la_code", *CATEGORY_COLUMNS, *DEMOGRAPHIC_DIMENSIONS, *COUNTS)
-    every_category = (cells.withColumn("category_id", F.lit(None).cast("int"))
-                      .withColumn("category_name", F.lit("all")))
-    stacked = with_england(cells.unionByName(every_category))
+    stacked = with_england(with_every_category(cells))
     counts = (stacked.select("la_code", *CATEGORY_COLUMNS, group_memberships(DEMOGRAPHIC_DIMENSIONS), *COUNTS)
               .groupBy("la_code", F.col("g.group_by").alias("dimension"), F.col("g.group_value").alias("value"),
                        *CATEGORY_COLUMNS)

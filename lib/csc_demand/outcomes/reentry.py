@@ -21,7 +21,7 @@ from csc_demand.outcomes.followup import (
     with_followup,
     with_person_key,
 )
-from csc_demand.outcomes.rates import with_england
+from csc_demand.outcomes.rates import with_england, with_every_category
 from csc_demand.outcomes.timeline import with_nearest_events
 
 CARE_REENTRY_COLUMNS = (
@@ -92,10 +92,8 @@ def care_periods_by_category(reentry: DataFrame) -> DataFrame:
                  .select("child_key", "la_code", "_first.*", "periods", "returned_home",
                          "returned_home_followed_12m", "reentries_12m")
                  .withColumn("category_name", F.coalesce("category_name", F.lit("unknown"))))
-    every_category = (per_child.withColumn("category_id", F.lit(None).cast("int"))
-                      .withColumn("category_name", F.lit("all")))
     sums = [F.sum(c).alias(c) for c in ("periods", "returned_home", "returned_home_followed_12m", "reentries_12m")]
-    return (with_england(per_child.unionByName(every_category))
+    return (with_england(with_every_category(per_child))
             .groupBy("la_code", *CATEGORY_COLUMNS)
             .agg(F.count(F.lit(1)).alias("children"),
                  F.count_if(F.col("periods") >= 2).alias("children_multiple_periods"), *sums)

@@ -22,7 +22,7 @@ from csc_demand.outcomes.followup import (
     with_followup,
     with_person_key,
 )
-from csc_demand.outcomes.rates import rate_by_year_and_category, with_england
+from csc_demand.outcomes.rates import rate_by_year_and_category, with_england, with_rows_again
 
 PLAN_SEQUENCE_COLUMNS = (
     "cp_plan_key", "referral_key", "child_key", "la_code", "start_date", "end_date", "start_year", "plan_number",
@@ -69,8 +69,7 @@ def cp_plans_by_abuse(sequence: DataFrame, cp_plans: DataFrame, children: DataFr
             .join(children.select("child_key", "birth_date"), on="child_key", how="left")
             .select("la_code", F.coalesce("initial_category", F.lit("unknown")).alias("initial_category"),
                     age_band(F.col("start_date"), F.col("birth_date")).alias("age_band"), "repeat_plan"))
-    by_category = rows.unionByName(rows.withColumn("initial_category", F.lit("all")))
-    by_band = by_category.unionByName(by_category.withColumn("age_band", F.lit("all")))
+    by_band = with_rows_again(with_rows_again(rows, {"initial_category": F.lit("all")}), {"age_band": F.lit("all")})
     return (with_england(by_band)
             .groupBy("la_code", "initial_category", "age_band")
             .agg(F.count(F.lit(1)).alias("plans"), F.count_if("repeat_plan").alias("repeat_plans"))
