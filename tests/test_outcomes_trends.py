@@ -4,6 +4,7 @@ from datetime import date
 import pytest
 from csc_demand.model.labelling import load_categories
 from csc_demand.outcomes.contract import INPUT_SCHEMAS
+from csc_demand.outcomes.rates import with_england, with_every_category
 from csc_demand.outcomes.trends import category_trends, complexity_trends
 
 D = date.fromisoformat
@@ -82,3 +83,15 @@ def test_complexity_trends_factor_groups_and_complex_categories(spark):
 def test_complex_categories_are_the_multi_factor_ones():
     assert sorted(c.key for c in load_categories() if c.complex) == [
         "complex_domestic_abuse", "parental_mental_health_complex", "risks_in_and_outside_home"]
+
+
+def test_rows_under_england_and_all_are_made_in_one_pass_over_their_source(spark):
+    df = spark.createDataFrame([("201", 1, "Neglect"), ("202", None, None)],
+                               "la_code string, category_id int, category_name string")
+    stacked = with_england(with_every_category(df))
+    assert sorted(map(repr, map(tuple, stacked.collect()))) == sorted(map(repr, [
+        ("201", 1, "Neglect"), ("201", None, "all"), ("ALL", 1, "Neglect"), ("ALL", None, "all"),
+        ("202", None, None), ("202", None, "all"), ("ALL", None, None), ("ALL", None, "all")]))
+    assert stacked.columns == df.columns
+    # the source is read once (a union with a changed copy of itself read it once per copy: four times here)
+    assert stacked._jdf.queryExecution().optimizedPlan().collectLeaves().size() == 1
