@@ -14,7 +14,8 @@ from typing import cast
 
 import mlflow
 from mlflow import MlflowClient
-from mlflow.data.spark_dataset import SparkDataset, from_spark
+from mlflow.data.delta_dataset_source import DeltaDatasetSource
+from mlflow.data.spark_dataset import SparkDataset
 from mlflow.models import ModelSignature
 from mlflow.types.schema import ColSpec, Schema
 
@@ -68,14 +69,11 @@ def log_input_table(df, cfg: Config, layer: str, table: str, version: int, rows:
     """Record the input Delta table and the version read, as an MLflow dataset input and as params: by path, or
     by its Unity Catalog name on Databricks (which gives the workspace's lineage). ``rows``: the rows of ``df``,
     already counted, as the dataset's profile."""
+    # The source as MLflow's from_spark records a Delta table, built here: from_spark takes only local or DBFS folders
+    # for a path. The version as a string, as from_spark records it (the source leaves out 0 as an int).
     location = cfg.table_name(layer, table)
-    if cfg.on_databricks:
-        source = from_spark(df, table_name=location, version=str(version), name=f"{layer}.{table}").source
-    else:  # from_spark takes only local or DBFS folders for Delta tables, so an s3a:// table's source is built here
-        from mlflow.data.delta_dataset_source import DeltaDatasetSource
-
-        # The version as a string, as from_spark records it (the source leaves out a falsy version: 0 as an int).
-        source = DeltaDatasetSource(path=location, delta_table_version=str(version))  # type: ignore[arg-type]
+    where = {"delta_table_name": location} if cfg.on_databricks else {"path": location}
+    source = DeltaDatasetSource(**where, delta_table_version=str(version))  # type: ignore[arg-type]
     dataset = CountedSparkDataset(rows, df=df, source=source, name=f"{layer}.{table}")
     mlflow.log_input(dataset, context="training")
     mlflow.log_params({f"input.{layer}.{table}.version": version})
