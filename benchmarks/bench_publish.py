@@ -4,7 +4,10 @@
 cells, margins the sums of their parts; totals (category_name, all) and (la_code, ALL) so secondary suppression
 runs over both dimensions. Times ``publish`` alone (pandas; no Spark).
 
-Usage: python benchmarks/bench_publish.py [--las 150] [--repeats 3]
+With ``--workbook-from REPORT`` also times ``write_workbook`` on the published CSVs of a report folder (e.g. the
+national one ``bench_national.py --keep`` leaves) beside pandas' ``to_excel``, which it replaced, one after the other.
+
+Usage: python benchmarks/bench_publish.py [--las 150] [--repeats 3] [--workbook-from REPORT]
 Writes benchmarks/results/publish.json (earlier runs kept under "previous").
 """
 from __future__ import annotations
@@ -12,13 +15,15 @@ from __future__ import annotations
 import argparse
 import os
 import platform
+import subprocess
+import tempfile
 import time
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 from csc_demand.config import DisclosureConf
-from csc_demand.report.publish import TableRule, publish
+from csc_demand.report.publish import TableRule, _neutralised, publish, write_workbook
 from results_file import save_keeping_previous
 
 RESULTS = Path(__file__).parent / "results" / "publish.json"
@@ -42,10 +47,32 @@ def national_table(las: int, seed: int = 1) -> pd.DataFrame:
     return pd.concat(frames, ignore_index=True)
 
 
+def pandas_workbook(frames: dict[str, pd.DataFrame], path: str) -> None:
+    """The workbook as write_workbook wrote it with pandas (the same options and neutralising)."""
+    options = {"strings_to_formulas": False, "strings_to_urls": False, "strings_to_numbers": False}
+    with pd.ExcelWriter(path, engine="xlsxwriter", engine_kwargs={"options": options}) as writer:
+        for name, frame in frames.items():
+            _neutralised(frame).to_excel(writer, sheet_name=name[:31], index=False)
+
+
+def workbook_side_by_side(report: Path) -> dict:
+    frames = {p.stem: pd.read_csv(p, low_memory=False) for p in sorted((report / "data").glob("*.csv"))}
+    result: dict = {"report": str(report), "sheets": len(frames), "cells": int(sum(f.size for f in frames.values()))}
+    with tempfile.TemporaryDirectory() as folder:
+        for name, write in (("write_workbook", write_workbook), ("pandas_to_excel", pandas_workbook)):
+            start = time.perf_counter()
+            write(frames, f"{folder}/{name}.xlsx")
+            result[f"{name}_seconds"] = round(time.perf_counter() - start, 1)
+    result["ratio_pandas_to_ours"] = round(result["pandas_to_excel_seconds"] / result["write_workbook_seconds"], 2)
+    return result
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--las", type=int, default=150)
     parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--workbook-from", type=Path, metavar="REPORT",
+                        help="a report folder whose data/*.csv to write as a workbook, ours beside pandas'")
     args = parser.parse_args()
     frame = national_table(args.las)
     seconds, published = [], None
@@ -58,7 +85,12 @@ def main() -> None:
         classes[check["value_class"]] = classes.get(check["value_class"], 0) + 1
     result = {"rows": len(frame), "seconds": seconds, "cells_by_class": classes,
               "load_average": [round(x, 2) for x in os.getloadavg()], "machine": platform.platform(),
-              "measured_at": time.strftime("%Y-%m-%d %H:%M:%S")}
+              "measured_at": time.strftime("%Y-%m-%d %H:%M:%S"),
+              "commit": subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True,
+                                       text=True).stdout.strip()}
+    if args.workbook_from:
+        result["workbook"] = workbook_side_by_side(args.workbook_from)
+        result["load_average_after"] = [round(x, 2) for x in os.getloadavg()]
     print(result)
     save_keeping_previous(RESULTS, result)
 

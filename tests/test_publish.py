@@ -1,5 +1,6 @@
 """The publish step on hand-made tables: every expected cell worked out by hand in the comments."""
 import csv
+import datetime
 import json
 
 import numpy as np
@@ -222,6 +223,33 @@ def test_write_workbook_one_sheet_per_table_no_formulas(tmp_path):
     assert [c.value for c in labels][:4] == ["'=cmd|' /C calc'!A0", "'+1+1", "'-2+3", "'@SUM(A1)"]
     assert all(c.data_type == "s" for c in labels)
     assert sheet.cell(row=2, column=2).value == -5 and sheet.cell(row=2, column=2).data_type == "n"
+
+
+def _cell_facts(path) -> list[list[tuple]]:
+    """Every cell of the first sheet as openpyxl reads it: value, type, number format and the header's style."""
+    sheet = openpyxl.load_workbook(path).worksheets[0]
+    return [[(c.value, c.data_type, c.number_format, c.font.bold, c.border.left.style, c.alignment.horizontal,
+              c.alignment.vertical) for c in row] for row in sheet.iter_rows()]
+
+
+def test_write_workbook_writes_the_cells_pandas_to_excel_writes(tmp_path):
+    # pandas' own writer (the one write_workbook replaced) is the reference: same values, types, date format,
+    # empty cells for missing values and header style
+    frame = pd.DataFrame({
+        "la_code": ["201", "ALL", None], "children": pd.array([15, None, 0], dtype="Int64"),
+        "rate": [0.25, float("nan"), 1.0], "history_from": [datetime.date(2008, 4, 1), None, datetime.date(2014, 4, 1)],
+        "differs": [True, False, True], "n": np.array([3, 4, 5], dtype=np.int64), "note": ["=SUM(A1)", "", "ok"]})
+    write_workbook({"t": frame}, str(tmp_path / "ours.xlsx"))
+    options = {"strings_to_formulas": False, "strings_to_urls": False, "strings_to_numbers": False}
+    with pd.ExcelWriter(tmp_path / "pandas.xlsx", engine="xlsxwriter", engine_kwargs={"options": options}) as writer:
+        frame.assign(note=["'=SUM(A1)", "", "ok"]).to_excel(writer, sheet_name="t", index=False)
+
+    ours = _cell_facts(tmp_path / "ours.xlsx")
+    assert ours == _cell_facts(tmp_path / "pandas.xlsx")
+    assert ours[0][0] == ("la_code", "s", "General", True, "thin", "center", "top")
+    assert [row[3][:3] for row in ours[1:]] == [(datetime.datetime(2008, 4, 1), "d", "YYYY-MM-DD"),
+                                                 (None, "n", "General"),
+                                                 (datetime.datetime(2014, 4, 1), "d", "YYYY-MM-DD")]
 
 
 def test_scan_outputs_finds_small_counts_unrounded_counts_and_identifiers(tmp_path):

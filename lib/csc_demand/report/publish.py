@@ -33,6 +33,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import xlsxwriter
 from python_calamine import CalamineWorkbook
 
 from csc_demand.config import DisclosureConf
@@ -311,16 +312,30 @@ def write_csv(frame: pd.DataFrame, path: str) -> None:
 
 
 def write_workbook(frames: dict[str, pd.DataFrame], path: str) -> None:
-    """One sheet per table (names cut to Excel's 31 characters), formula-like text neutralised."""
+    """One sheet per table (names cut to Excel's 31 characters) under a header row in pandas' style, formula-like
+    text neutralised; missing values are empty cells.
+
+    Written row by row with XlsxWriter itself: pandas' ``to_excel`` makes and styles an object per cell, which was
+    most of a national report's table time (benchmarks/bench_publish.py). Text is stored as text, never turned
+    into a formula, link or number; ``constant_memory`` writes each row out as it goes (text inline in the
+    sheet, which every reader takes) instead of holding the whole workbook."""
     Path(path).parent.mkdir(parents=True, exist_ok=True)
-    # XlsxWriter writes a report's workbook in a fraction of openpyxl's time; text is stored as text, never turned
-    # into a formula, link or number
-    options = {"strings_to_formulas": False, "strings_to_urls": False, "strings_to_numbers": False}
-    with pd.ExcelWriter(path, engine="xlsxwriter", engine_kwargs={"options": options}) as writer:
+    options = {"strings_to_formulas": False, "strings_to_urls": False, "strings_to_numbers": False,
+               "constant_memory": True, "default_date_format": "YYYY-MM-DD"}  # pandas' date format
+    with xlsxwriter.Workbook(path, options) as workbook:
+        header = workbook.add_format({"bold": True, "border": 1, "align": "center", "valign": "top"})
         used: set[str] = set()
         for name, frame in frames.items():
-            sheet = _sheet_name(name, used)
-            _neutralised(frame).to_excel(writer, sheet_name=sheet, index=False)
+            sheet = workbook.add_worksheet(_sheet_name(name, used))
+            table = _neutralised(frame)
+            sheet.write_row(0, 0, list(table.columns), header)
+            for row, values in enumerate(zip(*(_cell_values(table[c]) for c in table.columns), strict=True), start=1):
+                sheet.write_row(row, 0, values)
+
+
+def _cell_values(column: pd.Series) -> list:
+    """A column's values as Python numbers, booleans and text; None for a missing value (NaN, NA, NaT)."""
+    return [None if missing else value for value, missing in zip(column.tolist(), column.isna().tolist(), strict=True)]
 
 
 def _sheet_name(name: str, used: set[str]) -> str:
