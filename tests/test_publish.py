@@ -8,6 +8,7 @@ import openpyxl
 import pandas as pd
 import pytest
 from csc_demand.config import DisclosureConf
+from csc_demand.report import publish as publish_module
 from csc_demand.report.publish import (
     OutputCheckLog,
     TableRule,
@@ -250,6 +251,15 @@ def test_write_workbook_writes_the_cells_pandas_to_excel_writes(tmp_path):
     assert [row[3][:3] for row in ours[1:]] == [(datetime.datetime(2008, 4, 1), "d", "YYYY-MM-DD"),
                                                  (None, "n", "General"),
                                                  (datetime.datetime(2014, 4, 1), "d", "YYYY-MM-DD")]
+
+
+def test_write_workbook_refuses_a_table_larger_than_a_sheet_rather_than_drop_rows(tmp_path, monkeypatch):
+    monkeypatch.setattr(publish_module, "EXCEL_ROWS", 3)  # a header and two rows
+    write_workbook({"fits": pd.DataFrame({"n": [1, 2]})}, str(tmp_path / "fits.xlsx"))
+    with pytest.raises(ValueError, match="table big has 3 rows and 1 columns: an Excel sheet holds at most 2 rows"):
+        write_workbook({"first": pd.DataFrame({"n": [1]}), "big": pd.DataFrame({"n": [1, 2, 3]})},
+                       str(tmp_path / "big.xlsx"))
+    assert not (tmp_path / "big.xlsx").exists()  # no workbook missing a table
 
 
 def test_scan_outputs_finds_small_counts_unrounded_counts_and_identifiers(tmp_path):

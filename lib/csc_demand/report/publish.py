@@ -311,6 +311,9 @@ def write_csv(frame: pd.DataFrame, path: str) -> None:
     _neutralised(frame).to_csv(path, index=False, quoting=csv.QUOTE_MINIMAL, lineterminator="\r\n")
 
 
+EXCEL_ROWS, EXCEL_COLUMNS = 1_048_576, 16_384  # a sheet's limits
+
+
 def write_workbook(frames: dict[str, pd.DataFrame], path: str) -> None:
     """One sheet per table (names cut to Excel's 31 characters) under a header row in pandas' style, formula-like
     text neutralised; missing values are empty cells.
@@ -319,6 +322,10 @@ def write_workbook(frames: dict[str, pd.DataFrame], path: str) -> None:
     most of a national report's table time (benchmarks/bench_publish.py). Text is stored as text, never turned
     into a formula, link or number; ``constant_memory`` writes each row out as it goes (text inline in the
     sheet, which every reader takes) instead of holding the whole workbook."""
+    for name, frame in frames.items():  # before any is written: XlsxWriter would drop what does not fit
+        if len(frame) + 1 > EXCEL_ROWS or len(frame.columns) > EXCEL_COLUMNS:
+            raise ValueError(f"table {name} has {len(frame)} rows and {len(frame.columns)} columns: an Excel sheet "
+                             f"holds at most {EXCEL_ROWS - 1} rows under its header and {EXCEL_COLUMNS} columns")
     Path(path).parent.mkdir(parents=True, exist_ok=True)
     options = {"strings_to_formulas": False, "strings_to_urls": False, "strings_to_numbers": False,
                "constant_memory": True, "default_date_format": "YYYY-MM-DD"}  # pandas' date format
