@@ -13,17 +13,16 @@ Writes benchmarks/results/publish.json (earlier runs kept under "previous").
 from __future__ import annotations
 
 import argparse
-import os
 import platform
-import subprocess
 import tempfile
 import time
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from bench_quickstart import commit, load
 from csc_demand.config import DisclosureConf
-from csc_demand.report.publish import TableRule, _neutralised, publish, write_workbook
+from csc_demand.report.publish import TEXT_AS_TEXT, TableRule, _neutralised, _sheet_name, publish, write_workbook
 from results_file import save_keeping_previous
 
 RESULTS = Path(__file__).parent / "results" / "publish.json"
@@ -48,22 +47,24 @@ def national_table(las: int, seed: int = 1) -> pd.DataFrame:
 
 
 def pandas_workbook(frames: dict[str, pd.DataFrame], path: str) -> None:
-    """The workbook as write_workbook wrote it with pandas (the same options and neutralising)."""
-    options = {"strings_to_formulas": False, "strings_to_urls": False, "strings_to_numbers": False}
-    with pd.ExcelWriter(path, engine="xlsxwriter", engine_kwargs={"options": options}) as writer:
+    """The workbook as write_workbook wrote it with pandas (the same options, sheet names and neutralising)."""
+    with pd.ExcelWriter(path, engine="xlsxwriter", engine_kwargs={"options": TEXT_AS_TEXT}) as writer:
+        used: set[str] = set()
         for name, frame in frames.items():
-            _neutralised(frame).to_excel(writer, sheet_name=name[:31], index=False)
+            _neutralised(frame).to_excel(writer, sheet_name=_sheet_name(name, used), index=False)
 
 
 def workbook_side_by_side(report: Path) -> dict:
     frames = {p.stem: pd.read_csv(p, low_memory=False) for p in sorted((report / "data").glob("*.csv"))}
     result: dict = {"report": str(report), "sheets": len(frames), "cells": int(sum(f.size for f in frames.values()))}
+    seconds = {}
     with tempfile.TemporaryDirectory() as folder:
         for name, write in (("write_workbook", write_workbook), ("pandas_to_excel", pandas_workbook)):
             start = time.perf_counter()
             write(frames, f"{folder}/{name}.xlsx")
-            result[f"{name}_seconds"] = round(time.perf_counter() - start, 1)
-    result["ratio_pandas_to_ours"] = round(result["pandas_to_excel_seconds"] / result["write_workbook_seconds"], 2)
+            seconds[name] = time.perf_counter() - start
+    result.update({f"{name}_seconds": round(s, 1) for name, s in seconds.items()})
+    result["ratio_pandas_to_ours"] = round(seconds["pandas_to_excel"] / seconds["write_workbook"], 2)
     return result
 
 
@@ -84,13 +85,11 @@ def main() -> None:
     for check in published.checks:
         classes[check["value_class"]] = classes.get(check["value_class"], 0) + 1
     result = {"rows": len(frame), "seconds": seconds, "cells_by_class": classes,
-              "load_average": [round(x, 2) for x in os.getloadavg()], "machine": platform.platform(),
-              "measured_at": time.strftime("%Y-%m-%d %H:%M:%S"),
-              "commit": subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True,
-                                       text=True).stdout.strip()}
+              "load_average": load(), "machine": platform.platform(),
+              "measured_at": time.strftime("%Y-%m-%d %H:%M:%S"), "commit": commit()}
     if args.workbook_from:
         result["workbook"] = workbook_side_by_side(args.workbook_from)
-        result["load_average_after"] = [round(x, 2) for x in os.getloadavg()]
+        result["load_average_after"] = load()
     print(result)
     save_keeping_previous(RESULTS, result)
 

@@ -241,8 +241,8 @@ def test_write_workbook_writes_the_cells_pandas_to_excel_writes(tmp_path):
         "rate": [0.25, float("nan"), 1.0], "history_from": [datetime.date(2008, 4, 1), None, datetime.date(2014, 4, 1)],
         "differs": [True, False, True], "n": np.array([3, 4, 5], dtype=np.int64), "note": ["=SUM(A1)", "", "ok"]})
     write_workbook({"t": frame}, str(tmp_path / "ours.xlsx"))
-    options = {"strings_to_formulas": False, "strings_to_urls": False, "strings_to_numbers": False}
-    with pd.ExcelWriter(tmp_path / "pandas.xlsx", engine="xlsxwriter", engine_kwargs={"options": options}) as writer:
+    with pd.ExcelWriter(tmp_path / "pandas.xlsx", engine="xlsxwriter",
+                        engine_kwargs={"options": publish_module.TEXT_AS_TEXT}) as writer:
         frame.assign(note=["'=SUM(A1)", "", "ok"]).to_excel(writer, sheet_name="t", index=False)
 
     ours = _cell_facts(tmp_path / "ours.xlsx")

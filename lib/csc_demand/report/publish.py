@@ -312,6 +312,8 @@ def write_csv(frame: pd.DataFrame, path: str) -> None:
 
 
 EXCEL_ROWS, EXCEL_COLUMNS = 1_048_576, 16_384  # a sheet's limits
+# XlsxWriter's options that store text as text, never as a formula, link or number
+TEXT_AS_TEXT = {"strings_to_formulas": False, "strings_to_urls": False, "strings_to_numbers": False}
 
 
 def write_workbook(frames: dict[str, pd.DataFrame], path: str) -> None:
@@ -319,16 +321,15 @@ def write_workbook(frames: dict[str, pd.DataFrame], path: str) -> None:
     text neutralised; missing values are empty cells.
 
     Written row by row with XlsxWriter itself: pandas' ``to_excel`` makes and styles an object per cell, which was
-    most of a national report's table time (benchmarks/bench_publish.py). Text is stored as text, never turned
-    into a formula, link or number; ``constant_memory`` writes each row out as it goes (text inline in the
+    most of a national report's table time (benchmarks/bench_publish.py). Text is stored as text
+    (``TEXT_AS_TEXT``); ``constant_memory`` writes each row out as it goes (text inline in the
     sheet, which every reader takes) instead of holding the whole workbook."""
     for name, frame in frames.items():  # before any is written: XlsxWriter would drop what does not fit
         if len(frame) + 1 > EXCEL_ROWS or len(frame.columns) > EXCEL_COLUMNS:
             raise ValueError(f"table {name} has {len(frame)} rows and {len(frame.columns)} columns: an Excel sheet "
                              f"holds at most {EXCEL_ROWS - 1} rows under its header and {EXCEL_COLUMNS} columns")
     Path(path).parent.mkdir(parents=True, exist_ok=True)
-    options = {"strings_to_formulas": False, "strings_to_urls": False, "strings_to_numbers": False,
-               "constant_memory": True, "default_date_format": "YYYY-MM-DD"}  # pandas' date format
+    options = {**TEXT_AS_TEXT, "constant_memory": True, "default_date_format": "YYYY-MM-DD"}  # pandas' date format
     with xlsxwriter.Workbook(path, options) as workbook:
         header = workbook.add_format({"bold": True, "border": 1, "align": "center", "valign": "top"})
         used: set[str] = set()
