@@ -32,6 +32,22 @@ def test_a_job_submitted_without_delta_stops_with_how_to_submit_it(tmp_path):
     assert "JavaPackage" not in submitted.stdout + submitted.stderr
 
 
+
+def test_a_jvm_that_cannot_fetch_its_jars_is_retried_once_then_stops_with_what_to_check(tmp_path):
+    # A package that is not a Maven coordinate: spark-submit refuses it and the JVM exits before it starts, as it
+    # does when a jar cannot be fetched (an unknown coordinate, Maven Central out of reach, another process half-way
+    # through writing the same jar into the Ivy cache), only sooner: Ivy's search for an unknown one takes 35 s.
+    missing = "not-a-maven-coordinate"
+    started = subprocess.run(
+        [sys.executable, "-m", "csc_demand", "outcomes", "--lakehouse", str(tmp_path), "--set", f"spark.packages=[{missing}]"],
+        capture_output=True, text=True, timeout=300, env={**os.environ, "SPARK_LOCAL_IP": "127.0.0.1"})
+    assert started.returncode == 3, started.stderr[-3000:]
+    assert started.stderr.count("[csc-demand] Spark's JVM exited before it started; retrying in 10 s") == 1
+    assert (f"csc-demand outcomes: stopped: Spark's JVM exited before it started, twice (its messages are above). "
+            f"In local mode it first fetches Delta's jars and {missing} from Maven Central") in started.stderr
+    assert "Traceback" not in started.stderr
+
+
 def test_executors_that_cannot_start_python_stop_the_job_with_what_to_do(spark, monkeypatch):
     # The interpreter each Python task asks its executor to run, as spark.pyspark.python sets it under spark-submit;
     # a path no worker has is the mistake of a worker without the environment.

@@ -12,7 +12,7 @@ import sys
 import traceback
 
 from csc_demand.config import load_config, parse_set_option
-from csc_demand.errors import ConcurrentWriteError, CscDemandError
+from csc_demand.errors import ConcurrentWriteError, CscDemandError, SparkStartError
 from csc_demand.runlog import RunLog
 
 OK, FILES_REFUSED, USAGE, UNEXPECTED = 0, 1, 2, 3
@@ -20,7 +20,8 @@ EXIT_CODES = {OK: "every step done", FILES_REFUSED: "some input files were refus
               "and the run summary); the others were loaded", USAGE: "usage or configuration error (bad option, "
               "missing or short pseudonymisation key, missing input)", UNEXPECTED: "unexpected error (a bug or "
               "an environment fault): traceback printed, run summary saved as failed; or other processes kept "
-              "writing the same Delta tables through every retry (one line says so)"}
+              "writing the same Delta tables through every retry, or Spark's JVM did not start on a second try (one line "
+              "says so)"}
 # Order is the pipeline's order; `run` chains them.
 VERBS = ["synth", "ingest", "fit", "classify", "outcomes", "report", "run"]
 # The one path for parameters: a verb's flag is a shorthand for its config key (a flag given wins over --set and
@@ -96,7 +97,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         with log.heartbeat():
             code = _stage(args.verb).run(args, cfg, log)
-    except ConcurrentWriteError as err:  # known and explained: one line is enough
+    except (ConcurrentWriteError, SparkStartError) as err:  # known and explained: one line is enough
         log.step(f"stopped: {err}")
         log.save("failed")
         print(f"csc-demand {args.verb}: stopped: {err}", file=sys.stderr)

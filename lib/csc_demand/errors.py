@@ -35,3 +35,8 @@ class ModelError(CscDemandError, ValueError):
 class ConcurrentWriteError(CscDemandError, RuntimeError):
     """Another process kept changing the tables a write needed, for every attempt; nothing of it was committed
     (exit code 3: nothing the user typed was wrong)."""
+
+
+class SparkStartError(CscDemandError, RuntimeError):
+    """Spark's JVM could not start, e.g. its jars could not be fetched (exit code 3: nothing the user typed was
+    wrong)."""

@@ -12,13 +12,15 @@ from __future__ import annotations
 import os
 import re
 import sys
+import time
 
 from py4j.java_gateway import JVMView
 from pyspark import SparkContext
+from pyspark.errors import PySparkRuntimeError
 from pyspark.sql import SparkSession
 
 from csc_demand.config import Config
-from csc_demand.errors import ConfigurationError
+from csc_demand.errors import ConfigurationError, SparkStartError
 
 DELTA_CONF = {
     "spark.sql.extensions": "io.delta.sql.DeltaSparkSessionExtension",
@@ -123,7 +125,9 @@ def get_spark(cfg: Config, app_name: str = "csc-demand") -> SparkSession:
         if cfg.spark.driver_memory:
             builder = builder.config("spark.driver.memory", cfg.spark.driver_memory)
         builder = configure_spark_with_delta_pip(builder, extra_packages=cfg.spark.packages)
-    spark = builder.getOrCreate()
+        spark = start_fetching_jars(builder, cfg.spark.packages)
+    else:
+        spark = builder.getOrCreate()
     spark.sparkContext.setLogLevel("WARN")
     _drop_jars_from_python_path(spark.sparkContext)
     require_delta(spark)
@@ -132,6 +136,33 @@ def get_spark(cfg: Config, app_name: str = "csc-demand") -> SparkSession:
         # version, fails here and not at the first Python task (the E-step) after hours of ingest.
         sys.stderr.write(f"[csc-demand] executors' Python: {executors_python(spark)}\n")
     return spark
+
+
+JAR_FETCH_RETRY_SECONDS = 10
+
+
+def start_fetching_jars(builder: SparkSession.Builder, packages: list[str]) -> SparkSession:
+    """Start a session whose JVM first fetches Delta's jars (and ``packages``) through Ivy. A JVM that exits before
+    starting is retried once: two processes starting at once on a new machine fetch into the same Ivy cache, and
+    one can read the other's half-written jar. A second failure stops with what to check."""
+    for attempt in (1, 2):
+        try:
+            return builder.getOrCreate()
+        except PySparkRuntimeError as err:
+            if err.getCondition() != "JAVA_GATEWAY_EXITED":
+                raise
+            if attempt == 2:
+                fetched = "Delta's jars" + (f" and {', '.join(packages)}" if packages else "")
+                raise SparkStartError(
+                    f"Spark's JVM exited before it started, twice (its messages are above). In local mode it first "
+                    f"fetches {fetched} from Maven Central into the Ivy cache (~/.ivy2.5.2): check that Maven "
+                    "Central is reachable from here (behind a proxy, give Java its https.proxyHost and "
+                    "https.proxyPort in JAVA_TOOL_OPTIONS) and that every coordinate in spark.packages exists, "
+                    "then run again") from err
+            sys.stderr.write(f"[csc-demand] Spark's JVM exited before it started; retrying in "
+                             f"{JAR_FETCH_RETRY_SECONDS} s (another process may be fetching the same jars)\n")
+            time.sleep(JAR_FETCH_RETRY_SECONDS)
+    raise AssertionError("unreachable")
 
 
 def _drop_jars_from_python_path(sc: SparkContext) -> None:
