@@ -1,5 +1,6 @@
 """`csc-demand outcomes` end to end on tiny silver Delta tables: gold tables, run summary and MLflow run."""
 import json
+import re
 from datetime import date
 from pathlib import Path
 
@@ -9,6 +10,7 @@ from csc_demand.cli import main
 from csc_demand.io import delta
 from csc_demand.outcomes.contract import INPUT_SCHEMAS
 from csc_demand.outcomes.tables import GOLD_TABLES
+from csc_demand.stages.outcomes import held_by
 from helpers.silver_rows import CHILDREN, REFERRALS
 
 D = date.fromisoformat
@@ -63,3 +65,45 @@ def test_outcomes_stage_writes_every_gold_table_and_logs_headlines(spark, cfg):
 def test_outcomes_stage_names_a_missing_silver_table(spark, cfg, capsys):
     assert main(["outcomes", "--lakehouse", cfg.lakehouse]) == 2
     assert "silver.children not found" in capsys.readouterr().err
+
+
+
+def outside_caches(plan: str) -> list[str]:
+    """The operators of an explained query's final plan, without the plans of the caches it reads."""
+    final = plan.split("+- == Final Plan ==", 1)[1].split("\n+- == Initial Plan ==")[0]
+    operators, cache_depth = [], None
+    for line in final.splitlines():
+        node = re.search(r"[+:]- (\S.*)$", line)
+        depth = node.start() if node else len(line)
+        if cache_depth is not None and depth > cache_depth:
+            continue
+        cache_depth = depth if node and node.group(1).startswith("InMemoryRelation") else None
+        operators.append(line)
+    return operators
+
+
+def test_assessments_held_by_key_join_their_categories_without_a_shuffle_or_sort(spark, capsys):
+    assessments = held_by(spark.createDataFrame(
+        [("a2", "c1", D("2020-01-02"), None), ("a1", "c1", D("2020-01-01"), None), ("a3", "c2", None, None)],
+        "assessment_key string, child_key string, authorised_date date, review_date date"),
+        "assessment_key", ("assessment_key", "child_key", "authorised_date"))
+    categories = held_by(spark.createDataFrame([("a1", 3, "Neglect"), ("a3", 0, "No factors identified")],
+                                               "assessment_key string, category_id int, category_name string"),
+                         "assessment_key", ("assessment_key", "category_id", "category_name"))
+    spark.conf.set("spark.sql.autoBroadcastJoinThreshold", "-1")  # tiny frames would be broadcast instead
+    try:
+        joined = (assessments.where("authorised_date IS NOT NULL").select("assessment_key", "child_key")
+                  .join(categories, "assessment_key", "left"))
+        assert sorted(joined.collect()) == [("a1", "c1", 3, "Neglect"), ("a2", "c1", None, None)]
+        capsys.readouterr()
+        joined.explain()
+        plan = outside_caches(capsys.readouterr().out)
+    finally:
+        spark.conf.unset("spark.sql.autoBroadcastJoinThreshold")
+        assessments.unpersist()
+        categories.unpersist()
+    assert assessments.columns == ["assessment_key", "child_key", "authorised_date"]
+    # The join reads both cached frames as they are: no exchange, no sort between it and the caches.
+    assert sum("SortMergeJoin" in line for line in plan) == 1, plan
+    assert sum("InMemoryRelation" in line for line in plan) == 2, plan
+    assert not [line for line in plan if "Exchange" in line or re.search(r"- (\*\(\d+\) )?Sort \[", line)], plan

@@ -1,6 +1,7 @@
 """``csc-demand outcomes``: silver (+ gold.assessment_category when present) -> outcome gold tables + MLflow run.
 
-Steps: read inputs and record their Delta versions; fix the end of follow-up; build and write each measure's
+Steps: read inputs and record their Delta versions; hold the assessments, their categories and the children in
+memory by their keys (``held_by``); fix the end of follow-up; build and write each measure's
 row-level table, then the aggregates from the written table (so each heavy computation runs once), a few tables
 at a time; log headline figures to an MLflow run named "outcomes" whose params are the input versions.
 """
@@ -10,6 +11,7 @@ import argparse
 from collections.abc import Callable
 from datetime import date
 
+from pyspark import StorageLevel
 from pyspark.errors import PySparkException
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
@@ -29,6 +31,7 @@ from csc_demand.outcomes.education import (
 )
 from csc_demand.outcomes.estimates import survival_estimates
 from csc_demand.outcomes.followup import (
+    CATEGORY_COLUMNS,
     default_end_date,
     first_collection_day,
     referral_categories,
@@ -89,6 +92,22 @@ def _read_inputs(spark: SparkSession, cfg: Config, log: RunLog
                                   "gold", "assessment_category")
         log.read("gold.assessment_category", delta.table_version(spark, cfg, "gold", "assessment_category"))
     return frames, cin_plans, categories
+
+
+# The columns of silver.assessments and silver.children the measures read (not the 34 indicators).
+ASSESSMENT_COLUMNS = ("assessment_key", "referral_key", "child_key", "la_code", "start_date", "authorised_date",
+                      "factor_codes", "n_factors", "has_factors", "collection_year")
+CHILD_COLUMNS = ("child_key", "la_code", "pupil_key", "birth_date", "sex", "ethnic_group")
+
+
+def held_by(frame: DataFrame, key: str, columns: tuple[str, ...]) -> DataFrame:
+    """``frame``'s ``columns`` read once into memory, hash-partitioned and sorted by ``key``. The measures join the
+    assessments with their categories, and events with the children's attributes, again and again: on such frames
+    a join on ``key`` reads memory with neither a shuffle nor a sort (the windows' rows are partitioned by child
+    already). ``unpersist`` it when done."""
+    held = frame.select(*columns).repartition(key).sortWithinPartitions(key).persist(StorageLevel.MEMORY_AND_DISK)
+    held.count()  # filled now: until then the planner does not know how the cache is partitioned, and shuffles
+    return held
 
 
 def _write(df: DataFrame, cfg: Config, log: RunLog, table: str) -> DataFrame:
@@ -169,6 +188,22 @@ def run(args: argparse.Namespace, cfg: Config, log: RunLog) -> int:
     inputs, cin_plans, categories = _read_inputs(spark, cfg, log)
     if categories is None:
         log.step("gold.assessment_category not found: measures are computed without demand categories")
+    log.step("holding silver.assessments, silver.children" + (" and gold.assessment_category" if categories
+             is not None else "") + " in memory, by their keys")
+    inputs["assessments"] = held_by(inputs["assessments"], "assessment_key", ASSESSMENT_COLUMNS)
+    inputs["children"] = held_by(inputs["children"], "child_key", CHILD_COLUMNS)
+    if categories is not None:
+        categories = held_by(categories, "assessment_key", ("assessment_key", *CATEGORY_COLUMNS))
+    try:
+        return _write_measures(args, cfg, log, inputs, cin_plans, categories)
+    finally:
+        for held in (inputs["assessments"], inputs["children"], categories):
+            if held is not None:
+                held.unpersist()
+
+
+def _write_measures(args: argparse.Namespace, cfg: Config, log: RunLog, inputs: dict[str, DataFrame],
+                    cin_plans: DataFrame | None, categories: DataFrame | None) -> int:
     end_date = args.end_date or cfg.outcomes.end_date or default_end_date(inputs["referrals"])
     cross_la, window = cfg.outcomes.cross_la, cfg.outcomes.pathway_window_months
     log.metric("end_date", end_date.isoformat())
