@@ -22,6 +22,7 @@ from csc_demand import cli
 from csc_demand.config import load_config
 from csc_demand.spark import get_spark
 from csc_demand.synth import generate
+from results_file import load
 
 RESULTS = Path(__file__).parent / "results" / "ingest.json"
 SETTINGS = ["spark.shuffle_partitions=8", "pseudonym_key=benchmark-key-not-secret-0123456789abcdef"]
@@ -48,20 +49,16 @@ def linked_source(target: Path, files: list[Path], root: Path) -> Path:
     return target
 
 
-def load_average() -> list[float]:
-    return [round(x, 2) for x in os.getloadavg()]
-
-
 def timed_ingest(source: Path, lakehouse: Path, driver_memory: str) -> dict:
     shutil.rmtree(lakehouse, ignore_errors=True)
     args = ["ingest", "--source", str(source), "--lakehouse", str(lakehouse)]
     for setting in [*SETTINGS, f"spark.driver_memory={driver_memory}"]:
         args += ["--set", setting]
-    load_before = load_average()
+    load_before = load()
     started = time.time()
     code = cli.main(args)
     seconds = time.time() - started
-    load_after = load_average()
+    load_after = load()
     summary = json.loads(next((lakehouse / "_runs").glob("ingest-*.json")).read_text())
     bronze_rows = sum(t.get("accepted", 0) for name, t in summary["tables"].items() if name.startswith("bronze."))
     return {"exit_code": code, "seconds": round(seconds, 1), "load_average_before": load_before,

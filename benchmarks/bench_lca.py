@@ -29,7 +29,6 @@ import argparse
 import json
 import os
 import platform
-import subprocess
 import sys
 import tempfile
 import time
@@ -40,6 +39,7 @@ from csc_demand.config import load_config
 from csc_demand.model import LatentClassAnalysis
 from csc_demand.model.selection import choose_k, fit_range
 from csc_demand.spark import get_spark
+from results_file import commit, load
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))  # tests/helpers, shared with the tests
 from helpers.simulate import (  # noqa: E402
@@ -76,10 +76,6 @@ def stepmix_fit(X, weights, n_init: int, seed: int, max_iter: int, mean_ll: floa
     return seconds, float(model.score(X, sample_weight=weights) * n_obs), int(model.n_iter_)
 
 
-def load_average() -> list[float]:
-    return [round(v, 2) for v in os.getloadavg()]
-
-
 def add_noise(X: np.ndarray, p: float, seed: int, chunk: int = 500_000) -> np.ndarray:
     """X with every indicator flipped independently with probability p, in place (deterministic for a seed). The
     result is again a latent class model: the same class sizes, conditional probabilities theta (1 - p) + (1 - theta) p.
@@ -88,14 +84,6 @@ def add_noise(X: np.ndarray, p: float, seed: int, chunk: int = 500_000) -> np.nd
     for lo in range(0, len(X), chunk):
         X[lo:lo + chunk] ^= (rng.random(X[lo:lo + chunk].shape, dtype=np.float32) < p).astype(X.dtype)
     return X
-
-
-def git_commit() -> str:
-    try:
-        return subprocess.run(["git", "rev-parse", "HEAD"], cwd=Path(__file__).parent, capture_output=True,
-                              text=True, check=True).stdout.strip()
-    except (OSError, subprocess.CalledProcessError):
-        return "unknown"
 
 
 def noncompressing(args, spark, sizes, theta, result: dict, save) -> None:
@@ -112,12 +100,12 @@ def noncompressing(args, spark, sizes, theta, result: dict, save) -> None:
     print(f"non-compressing: {args.noise_rows} rows, each indicator flipped with probability {args.noise}: "
           f"{distinct} distinct patterns", flush=True)
     section = result["noncompressing"] = {
-        "date": time.strftime("%Y-%m-%d %H:%M:%S %z"), "commit": git_commit(), "rows": args.noise_rows,
+        "date": time.strftime("%Y-%m-%d %H:%M:%S %z"), "commit": commit(), "rows": args.noise_rows,
         "noise": args.noise, "data_seed": args.seed + 2, "noise_seed": args.seed + 3, "distinct_patterns": distinct,
         "starts": args.starts, "k_range": [ks[0], ks[-1]]}
     frame = assessments_frame(spark, X).select("indicators").cache()
     frame.count()
-    load = load_average()
+    load_before = load()
     started = time.time()
     estimator = LatentClassAnalysis(nStarts=args.starts, seed=args.seed)  # as csc-demand fit builds it
     if args.max_driver_patterns is not None:
@@ -159,7 +147,7 @@ def noncompressing(args, spark, sizes, theta, result: dict, save) -> None:
     section.update(
         patterns=patterns.n_patterns, distributed_e_step=patterns.distributed, pattern_partitions=partitions,
         compress_seconds=round(compress_seconds, 2), measured_seconds=round(total, 2),
-        load_average_before=load, load_average_after=load_average(), per_k=per_k,
+        load_average_before=load_before, load_average_after=load(), per_k=per_k,
         passes=len(passes), pass_seconds=round(sum(p[2] for p in passes), 2),
         e_step_requests=sum(p[0] for p in passes), scoring_requests=sum(p[1] for p in passes),
         most_requests_in_a_pass=max((p[0] + p[1] for p in passes), default=0))
@@ -178,14 +166,14 @@ def noncompressing(args, spark, sizes, theta, result: dict, save) -> None:
         figure = f"measured {total:.1f} s for k {ks[0]}..{ks[-1]}, PROJECTED {projected:.0f} s for k 2..15"
     section["under_10_minutes"] = section["total_seconds"] < 600
     print(f"non-compressing selection, {args.starts} starts, {patterns.n_patterns} patterns: {figure} "
-          f"(compression {compress_seconds:.1f} s, load {load} -> {section['load_average_after']})", flush=True)
+          f"(compression {compress_seconds:.1f} s, load {load_before} -> {section['load_average_after']})", flush=True)
     save()
 
     if args.skip_noise_stepmix:
         return
     at_k = [f for f in fits if f.k == args.noise_stepmix_k] or [fits[-1]]
     mean_ll = at_k[0].metrics["loglik"] / args.noise_rows  # the tolerance criterion of section 1
-    load = load_average()
+    load_before = load()
     seconds, ll, n_iter = stepmix_fit(X.astype(float), None, 1, args.seed, args.stepmix_max_iter, mean_ll,
                                       k=args.noise_stepmix_k)
     flat = seconds * 10 * len(full_ks)
@@ -193,14 +181,14 @@ def noncompressing(args, spark, sizes, theta, result: dict, save) -> None:
     section["stepmix"] = {
         "k": args.noise_stepmix_k, "starts_run": 1, "seconds_measured": round(seconds, 2), "loglik": ll,
         "iterations": n_iter, "max_iter": args.stepmix_max_iter, "tolerance_from_our_fit_at_k": at_k[0].k,
-        "load_average_before": load, "load_average_after": load_average(),
+        "load_average_before": load_before, "load_average_after": load(),
         "seconds_projected_14k_x_10_starts": round(flat, 2),
         "seconds_projected_14k_x_10_starts_proportional_to_k": round(k_scaled, 2),
         "projection": "measured seconds of one start x 10 starts x 14 k (each k at this k's cost); the second figure "
                       "scales each k by k / this k (E-step cost is linear in k)"}
     print(f"StepMix on the raw {args.noise_rows} rows, 1 start at k={args.noise_stepmix_k}: measured {seconds:.1f} s, "
           f"{n_iter} iterations, loglik {ll:.1f}; PROJECTED 14 k x 10 starts: {flat:.0f} s "
-          f"({k_scaled:.0f} s with time proportional to k) (load {load} -> {load_average()})", flush=True)
+          f"({k_scaled:.0f} s with time proportional to k) (load {load_before} -> {load()})", flush=True)
     save()
 
 
@@ -255,38 +243,38 @@ def main() -> int:
         X_compare, _ = simulate(sizes, theta, args.rows, seed=args.seed)
         frame = assessments_frame(spark, X_compare).select("indicators").cache()
         frame.count()
-        load = load_average()
+        load_before = load()
         started = time.time()
         model = LatentClassAnalysis(k=12, nStarts=args.starts, seed=args.seed).fit(frame)
         ours_seconds = time.time() - started
         frame.unpersist()
         comparison = result.setdefault("comparison", {})
-        comparison.update(rows=args.rows, ours_seconds=round(ours_seconds, 2), ours_load_average=load,
+        comparison.update(rows=args.rows, ours_seconds=round(ours_seconds, 2), ours_load_average=load_before,
                           ours_loglik=model.logLikelihood, ours_patterns=model.numPatterns,
                           ours_iterations_best=model.fitInfo["n_iter"])
         print(f"ours:    {ours_seconds:8.1f} s  loglik {model.logLikelihood:.2f}  ({model.numPatterns} patterns, "
-              f"load {load})", flush=True)
+              f"load {load_before})", flush=True)
         save()
         mean_ll = model.logLikelihood / args.rows
         if not (args.skip_stepmix or args.skip_stepmix_patterns):
             patterns, counts = compress(X_compare)
-            load = load_average()
+            load_before = load()
             seconds, ll, n_iter = stepmix_fit(patterns.astype(float), counts.astype(float), args.starts, args.seed,
                                               args.stepmix_max_iter, mean_ll)
             comparison.update(stepmix_patterns_starts=args.starts, stepmix_patterns_seconds=round(seconds, 2),
                               stepmix_patterns_loglik=ll, stepmix_patterns_iterations_best=n_iter,
-                              stepmix_patterns_load_average=load,
+                              stepmix_patterns_load_average=load_before,
                               speedup_vs_stepmix_patterns=round(seconds / ours_seconds, 1),
                               loglik_difference_vs_stepmix_patterns=model.logLikelihood - ll)
             print(f"StepMix on the {len(counts)} weighted patterns, {args.starts} starts: {seconds:8.1f} s  loglik "
-                  f"{ll:.2f}  (load {load})", flush=True)
+                  f"{ll:.2f}  (load {load_before})", flush=True)
             save()
     if not args.skip_selection:
         X, _ = simulate(sizes, theta, args.selection_rows, seed=args.seed + 1)
         frame = assessments_frame(spark, X).select("indicators").cache()
         frame.count()
         del X
-        load = load_average()
+        load_before = load()
         started = time.time()
         estimator = LatentClassAnalysis(nStarts=args.starts, seed=args.seed)
         patterns = estimator.preparePatterns(frame)
@@ -298,17 +286,17 @@ def main() -> int:
         result["selection"] = {
             "rows": args.selection_rows, "k_range": [2, 15], "patterns": patterns.n_patterns,
             "compress_seconds": round(compress_seconds, 2), "total_seconds": round(total, 2),
-            "load_average_before": load, "load_average_after": load_average(),
+            "load_average_before": load_before, "load_average_after": load(),
             "chosen_k": choose_k(fits),
             "per_k": [{"k": f.k, "seconds": round(f.metrics["seconds"], 2), "loglik": f.metrics["loglik"],
                        "bic": f.metrics["bic"], "entropy_r2": f.metrics["entropy_r2"]} for f in fits]}
         print(f"selection k 2..15 x {args.starts} starts on {args.selection_rows} rows: {total:.1f} s "
               f"(compression {compress_seconds:.1f} s, chosen k {result['selection']['chosen_k']}, "
-              f"load {load} -> {load_average()})", flush=True)
+              f"load {load_before} -> {load()})", flush=True)
         save()
 
     if not (args.skip_comparison or args.skip_stepmix or args.skip_stepmix_raw):  # last: by far the longest step
-        load = load_average()
+        load_before = load()
         seconds, ll, n_iter = stepmix_fit(X_compare.astype(float), None, args.stepmix_raw_starts, args.seed,
                                           args.stepmix_max_iter, mean_ll)
         per_start = seconds / args.stepmix_raw_starts
@@ -316,10 +304,10 @@ def main() -> int:
                           stepmix_raw_seconds_per_start=round(per_start, 2),
                           stepmix_raw_seconds_projected=round(per_start * args.starts, 2),
                           stepmix_raw_loglik=ll, stepmix_raw_iterations_best=n_iter,
-                          stepmix_raw_load_average=load,
+                          stepmix_raw_load_average=load_before,
                           speedup_vs_stepmix_raw_projected=round(per_start * args.starts / ours_seconds, 1))
         print(f"StepMix on the raw rows, {args.stepmix_raw_starts} start(s): {seconds:8.1f} s  loglik {ll:.2f}; "
-              f"{args.starts} starts projected at {per_start * args.starts:.0f} s (load {load})", flush=True)
+              f"{args.starts} starts projected at {per_start * args.starts:.0f} s (load {load_before})", flush=True)
         save()
 
     if not args.skip_noncompressing:  # after the others: its StepMix start on 3.6M raw rows is longer still

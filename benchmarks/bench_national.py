@@ -32,8 +32,8 @@ import zlib
 from datetime import UTC, datetime
 from pathlib import Path
 
-from bench_quickstart import CLI, KEY, STAGES, cached_source, commit, load
-from results_file import save_keeping_previous
+from bench_quickstart import CLI, KEY, STAGES, cached_source
+from results_file import commit, load, save_keeping_previous
 
 RESULTS = Path(__file__).parent / "results" / "national.json"
 PIPELINE = STAGES[1:]  # synth is cached, not timed

@@ -20,10 +20,9 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from bench_quickstart import commit, load
 from csc_demand.config import DisclosureConf
 from csc_demand.report.publish import TEXT_AS_TEXT, TableRule, _neutralised, _sheet_name, publish, write_workbook
-from results_file import save_keeping_previous
+from results_file import commit, load, save_keeping_previous
 
 RESULTS = Path(__file__).parent / "results" / "publish.json"
 RULE = TableRule(counts=("assessments",), derived=("share",),

@@ -24,20 +24,12 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from csc_demand.config import load_config
-from results_file import save_keeping_previous
+from results_file import commit, load, save_keeping_previous
 
 RESULTS = Path(__file__).parent / "results" / "quickstart.json"
 CLI = [sys.executable, "-m", "csc_demand"]
 KEY = "synthetic-benchmark-key-not-for-real-records"
 STAGES = ["synth", "ingest", "fit", "classify", "outcomes", "report"]
-
-
-def commit() -> str:
-    return subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True).stdout.strip()
-
-
-def load() -> list[float]:
-    return [round(x, 2) for x in os.getloadavg()]
 
 
 def cached_source(folder: Path, scale: float, seed: int, env: dict) -> None:

@@ -19,15 +19,11 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 
-from results_file import save_keeping_previous
+from results_file import commit, load, save_keeping_previous
 
 RESULTS = Path(__file__).parent / "results" / "report.json"
 CLI = [sys.executable, "-m", "csc_demand"]
 KEY = "synthetic-benchmark-key-not-for-real-records"
-
-
-def commit() -> str:
-    return subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True).stdout.strip()
 
 
 def profile(lakehouse: Path) -> list[dict]:
@@ -56,12 +52,11 @@ def main() -> None:
     runs = []
     for i in range(args.repeat):
         out = lakehouse.parent / f"report-bench-{i}"
-        load_before = os.getloadavg()
+        load_before = load()
         start = time.perf_counter()
         subprocess.run([*CLI, "report", *settings, "--la", la, "--out", str(out)], check=True, env=env)
         runs.append({"seconds": round(time.perf_counter() - start, 1),
-                     "load_before": [round(x, 2) for x in load_before],
-                     "load_after": [round(x, 2) for x in os.getloadavg()],
+                     "load_before": load_before, "load_after": load(),
                      "steps": profile(lakehouse)})
         print(f"report for LA {la}: {runs[-1]['seconds']} s (load before {runs[-1]['load_before']}, "
               f"after {runs[-1]['load_after']})")

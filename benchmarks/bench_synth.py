@@ -19,6 +19,7 @@ from pathlib import Path
 from csc_demand.config import load_config
 from csc_demand.spark import get_spark
 from csc_demand.synth import generate
+from results_file import load
 
 RESULTS = Path(__file__).parent / "results" / "synth.json"
 
@@ -58,7 +59,7 @@ def main(argv: list[str] | None = None) -> int:
                 year: entry.get("max_abs_diff_pp_factors_above_5pct")
                 for year, entry in summary["factor_marginals_vs_dfe_c3"].items()},
             "class_sizes_realised": headline["class_sizes_realised"],
-            "load_average_after": [round(x, 2) for x in os.getloadavg()],
+            "load_average_after": load(),
         })
         print(json.dumps(runs[-1]), flush=True)
         if not args.keep:

@@ -21,12 +21,12 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import csc_demand
-from bench_quickstart import KEY, commit, load
+from bench_quickstart import KEY
 from csc_demand.runlog import RunLog
 from csc_demand.spark import get_spark
 from csc_demand.stages.ingest import build_silver
 from profile_synth import event_log_config, spark_stages
-from results_file import save_keeping_previous
+from results_file import commit, load, save_keeping_previous
 
 RESULTS = Path(__file__).parent / "results" / "silver_profile.json"
 

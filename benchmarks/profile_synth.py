@@ -14,7 +14,6 @@ import argparse
 import cProfile
 import io
 import json
-import os
 import pstats
 import shutil
 import subprocess
@@ -28,7 +27,7 @@ from pathlib import Path
 from csc_demand.config import Config, load_config
 from csc_demand.spark import get_spark
 from csc_demand.synth import generate
-from results_file import save_keeping_previous
+from results_file import commit, load, save_keeping_previous
 
 RESULTS = Path(__file__).parent / "results" / "synth_profile.json"
 WATCHED = ["histories_and_returns", "histories", "episode_round", "children", "indicators", "raw_code_index",
@@ -153,7 +152,7 @@ def main(argv: list[str] | None = None) -> int:
     event_dir.mkdir()
     cfg = event_log_config(event_dir)
     spark = get_spark(cfg, "csc-demand-profile-synth")
-    load_before = os.getloadavg()
+    load_before = load()
     steps: list[dict] = []
     started = time.time()
     profile = cProfile.Profile()
@@ -164,11 +163,9 @@ def main(argv: list[str] | None = None) -> int:
     profile.disable()
     seconds = time.time() - started
     spark.stop()
-    commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True).stdout.strip()
     result = {"benchmark": "synth profile", "date": datetime.now(UTC).isoformat(timespec="seconds"),
-              "commit": commit, "note": args.note, "scale": args.scale, "seconds": round(seconds, 1),
-              "load_average_before": [round(x, 2) for x in load_before],
-              "load_average_after": [round(x, 2) for x in os.getloadavg()],
+              "commit": commit(), "note": args.note, "scale": args.scale, "seconds": round(seconds, 1),
+              "load_average_before": load_before, "load_average_after": load(),
               "spark": spark_queries(event_dir), "python": python_profile(profile), "steps": steps,
               "spark_stages": spark_stages(event_dir, 15)}
     print(json.dumps({k: v for k, v in result.items() if k != "steps"}, indent=1))

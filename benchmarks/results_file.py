@@ -1,8 +1,25 @@
-"""Writing a benchmark's results file without losing earlier runs."""
+"""A benchmark's results file, kept with its earlier runs, and what every run records beside its figures: the
+commit and the load average."""
 from __future__ import annotations
 
 import json
+import os
+import subprocess
 from pathlib import Path
+
+
+def commit() -> str:
+    """The checked-out commit (short hash), "unknown" outside a git checkout."""
+    try:
+        return subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=Path(__file__).parent, capture_output=True,
+                              text=True, check=True).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown"
+
+
+def load() -> list[float]:
+    """The load averages over 1, 5 and 15 minutes."""
+    return [round(x, 2) for x in os.getloadavg()]
 
 
 def save_keeping_previous(path: Path, result: dict) -> None:
