@@ -67,7 +67,6 @@ def test_outcomes_stage_names_a_missing_silver_table(spark, cfg, capsys):
     assert "silver.children not found" in capsys.readouterr().err
 
 
-
 def outside_caches(plan: str) -> list[str]:
     """The operators of an explained query's final plan, without the plans of the caches it reads."""
     final = plan.split("+- == Final Plan ==", 1)[1].split("\n+- == Initial Plan ==")[0]

@@ -32,7 +32,6 @@ def test_a_job_submitted_without_delta_stops_with_how_to_submit_it(tmp_path):
     assert "JavaPackage" not in submitted.stdout + submitted.stderr
 
 
-
 def test_a_jvm_that_cannot_fetch_its_jars_is_retried_once_then_stops_with_what_to_check(tmp_path):
     # A package that is not a Maven coordinate: spark-submit refuses it and the JVM exits before it starts, as it
     # does when a jar cannot be fetched (an unknown coordinate, Maven Central out of reach, another process half-way
