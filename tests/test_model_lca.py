@@ -110,6 +110,14 @@ def test_transform_adds_modal_class_and_posterior_for_arrays_and_vectors(spark):
     assert [r["prediction"] for r in out] == [0, 1, 1]
 
 
+def test_posterior_has_no_lambda_functions_which_spark_would_interpret_row_by_row(spark):
+    model = LatentClassModel.fromParameters({"class_sizes": [0.5, 0.5],
+                                             "conditional_probabilities": [[0.9, 0.2], [0.1, 0.7]]})
+    frame = spark.createDataFrame([(0, [1, 0])], "id int, indicators array<int>")
+    plan = model.withPosterior(frame, "post")._jdf.queryExecution().executedPlan().toString()
+    assert "lambdafunction" not in plan and plan.startswith("*(1) Project")  # *: compiled by code generation
+
+
 def test_save_and_load_give_an_identical_transform(spark, tmp_path):
     X, _ = simulate([0.5, 0.5], [[0.9, 0.8, 0.1], [0.1, 0.2, 0.9]], 400, seed=9)
     frame = spark.createDataFrame([(i, [int(v) for v in row]) for i, row in enumerate(X)],

@@ -10,6 +10,7 @@ import math
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import reduce
 from typing import Any
 
 import numpy as np
@@ -42,7 +43,7 @@ from csc_demand import locations
 from csc_demand.errors import ModelError
 from csc_demand.model import em
 from csc_demand.model.distributed import SparkPatterns
-from csc_demand.model.patterns import indicator_array, pattern_table, unpack
+from csc_demand.model.patterns import pattern_table, raw_array, unpack
 
 
 class _LCAParams(HasFeaturesCol, HasPredictionCol, HasProbabilityCol, HasMaxIter, HasTol, HasSeed):
@@ -261,23 +262,25 @@ class LatentClassModel(Model, _LCAParams, MLReadable, MLWritable):
     def withPosterior(self, dataset: DataFrame, outputCol: str) -> DataFrame:
         """``dataset`` plus ``outputCol``: posterior class probabilities array<double> (Spark SQL only, no UDF).
 
-        Built in steps (scores, their maximum, shifted exponentials, total) so that each is computed once per row;
-        nesting them in one expression would recompute the scores inside every lambda.
+        Flat arithmetic per class and indicator, no lambda functions: Spark interprets those row by row, while
+        code generation compiles these. Built in steps (scores, their maximum, shifted exponentials) so that each
+        is computed once per row.
         """
-        x = indicator_array(dataset, self.getFeaturesCol())
+        x = raw_array(dataset, self.getFeaturesCol())
         log_p, log_q = np.log(self._theta), np.log1p(-self._theta)
         log_odds, offset = log_p - log_q, log_q.sum(axis=1) + np.log(self._weights)
-        present = "__lca_present"  # 0-based positions of the indicators that are 1 (a few per row)
-        scores = [_class_score(present, offset[c], log_odds[c]) for c in range(self._theta.shape[0])]
-        tmp = [f"__lca_{name}" for name in ("score", "max", "exp", "total")]
-        positions = F.filter(F.sequence(F.lit(0), F.size(x) - 1), lambda j: F.get(x, j) == 1)
-        return (dataset.withColumn(present, F.when(F.size(x) > 0, positions).otherwise(F.array().cast("array<int>")))
-                .withColumn(tmp[0], F.array(*scores))
-                .withColumn(tmp[1], F.array_max(tmp[0]))
-                .withColumn(tmp[2], F.transform(tmp[0], lambda v: F.exp(v - F.col(tmp[1]))))
-                .withColumn(tmp[3], F.aggregate(tmp[2], F.lit(0.0), lambda acc, v: acc + v))
-                .withColumn(outputCol, F.transform(tmp[2], lambda v: v / F.col(tmp[3])))
-                .drop(present, *tmp))
+        k, d = self._theta.shape
+        present = [F.get(x, j) == 1 for j in range(d)]  # indicators that are not 1 (0, null) add nothing
+        scores = [reduce(Column.__add__, [F.when(present[j], F.lit(float(log_odds[c, j]))).otherwise(0.0)
+                                          for j in range(d)], F.lit(float(offset[c]))) for c in range(k)]
+        score, top, shifted = "__lca_score", "__lca_max", "__lca_exp"
+        exps = [F.get(F.col(shifted), c) for c in range(k)]
+        total = reduce(Column.__add__, exps, F.lit(0.0))
+        return (dataset.withColumn(score, F.array(*scores))
+                .withColumn(top, F.array_max(score))
+                .withColumn(shifted, F.array(*[F.exp(F.get(F.col(score), c) - F.col(top)) for c in range(k)]))
+                .withColumn(outputCol, F.array(*[e / total for e in exps]))
+                .drop(score, top, shifted))
 
     def _transform(self, dataset: DataFrame) -> DataFrame:
         post = "__lca_posterior"
@@ -312,12 +315,6 @@ class LatentClassModel(Model, _LCAParams, MLReadable, MLWritable):
     @classmethod
     def read(cls) -> MLReader:
         return _LatentClassModelReader()
-
-
-def _class_score(present: str, offset: float, log_odds: np.ndarray) -> Column:
-    """One class's log joint score: its offset plus the log odds of the indicators listed in ``present``."""
-    weights = F.array(*[F.lit(float(v)) for v in log_odds])
-    return F.aggregate(present, F.lit(float(offset)), lambda acc, j: acc + F.get(weights, j))
 
 
 class _LatentClassModelWriter(MLWriter):

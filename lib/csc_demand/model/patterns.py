@@ -27,7 +27,7 @@ def indicator_array(df: DataFrame, col: str) -> F.Column:
     return F.transform(vector_to_array(F.col(col)), lambda x: x.cast("int"))
 
 
-def _raw_array(df: DataFrame, col: str) -> F.Column:
+def raw_array(df: DataFrame, col: str) -> F.Column:
     """The features column as an array of numbers (no per-element cast)."""
     return F.col(col) if isinstance(df.schema[col].dataType, ArrayType) else vector_to_array(F.col(col))
 
@@ -72,7 +72,7 @@ def pattern_table(df: DataFrame, col: str) -> tuple[int, DataFrame]:
     """(J, table with one row per distinct indicator pattern: mask long, count long), from a single pass over the
     rows. The table is cached (it is small; ``unpersist`` it when done). Raises ValueError on empty input or on
     rows that are not equal-length arrays of 0/1."""
-    values = _raw_array(df, col)
+    values = raw_array(df, col)
     first = df.select(F.size(values).alias("n")).first()
     if first is None:
         raise ModelError(f"no rows to fit: the input to the latent class model is empty (column {col!r})")
