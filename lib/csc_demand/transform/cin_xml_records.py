@@ -54,8 +54,18 @@ def staged_children(bronze: DataFrame, key: str) -> DataFrame:
     )
 
 
+NESTED_BLOCKS = ("Assessments", "ChildProtectionPlans", "CINPlanDates", "Section47")
+
+
+def nested_block(field: str) -> str:
+    """The staged referrals' column holding one nested block (a field of CINdetails) of each referral."""
+    return f"_{field}"
+
+
 def staged_referrals(bronze: DataFrame, key: str) -> DataFrame:
-    """One row per CINdetails, keeping its nested blocks (``_detail``) for the staged_* functions below."""
+    """One row per CINdetails, keeping each of its nested blocks as a column of its own (``nested_block``) for the
+    staged_* functions below: cached as one struct, every nested table copied the whole referral out of the cache
+    to read one block of it."""
     children = with_child_key(bronze, key).filter(~F.col("corrupt"))
     exploded = children.select(*FILE_COLUMNS, "child_key", "child_locator", F.col("ChildIdentifiers").alias("_ids"),
                                F.posexplode("CINdetails").alias("_pos", "_detail"))
@@ -76,7 +86,7 @@ def staged_referrals(bronze: DataFrame, key: str) -> DataFrame:
         F.coalesce(value(F.col("_ids")["PersonBirthDate"]), value(F.col("_ids")["ExpectedPersonBirthDate"]))
          .alias("birth_date_raw"),
         *[size.alias(name) for name, size in sizes.items()],
-        "_detail",
+        *[d[field].alias(nested_block(field)) for field in NESTED_BLOCKS],
     )
 
 
@@ -84,7 +94,7 @@ def _nested(referrals: DataFrame, field: str, element: str, columns: dict[str, C
     """Explode one nested block of validated referrals; ``columns`` map staged names to fields of ``_item``."""
     exploded = referrals.select(*FILE_COLUMNS, "child_key", "locator", "referral_date_raw", "referral_nfa_raw",
                                 "closure_date_raw", F.col("rule_id").alias("parent_rule"),
-                                F.posexplode(F.col("_detail")[field]).alias("_pos", "_item"))
+                                F.posexplode(nested_block(field)).alias("_pos", "_item"))
     return exploded.select(
         *FILE_COLUMNS, "child_key",
         F.concat("locator", F.lit(f"/{element}["), (F.col("_pos") + 1).cast("string"), F.lit("]")).alias("locator"),
