@@ -224,3 +224,19 @@ def test_school_outcomes_count_exclusions_and_take_sen_up_to_the_ks4_year(spark)
     got = sorted(tuple(r) for r in school_outcomes(ks4, exclusions, sen).collect())
     # A: 2017's exclusion and census come after KS4; the 2016 census is the latest up to KS4, with no provision
     assert got == [("A", 2016, 40.0, 0.5, True, False, 3, None), ("B", 2017, None, None, False, False, 0, "K")]
+
+
+def test_each_nested_table_reads_only_its_own_block_of_the_cached_referrals(spark):
+    from csc_demand.io.bronze import empty_bronze
+    from csc_demand.transform import cin_xml_records as xml
+
+    referrals = (xml.staged_referrals(empty_bronze(spark, "cin_xml"), "k")
+                 .withColumn("rule_id", F.lit(None).cast("string")).persist())
+    try:
+        for staged, field in ((xml.staged_assessments, "Assessments"), (xml.staged_cp_plans, "ChildProtectionPlans"),
+                              (xml.staged_cin_plans, "CINPlanDates"), (xml.staged_section47, "Section47")):
+            plan = staged(referrals)._jdf.queryExecution().executedPlan().toString()
+            scan = next(line for line in plan.splitlines() if "InMemoryTableScan" in line)
+            assert [f for f in xml.NESTED_BLOCKS if f"{xml.nested_block(f)}#" in scan] == [field], scan
+    finally:
+        referrals.unpersist()
