@@ -16,7 +16,6 @@ import argparse
 import json
 import os
 import shutil
-import subprocess
 import time
 from datetime import UTC, datetime
 from pathlib import Path
@@ -31,7 +30,7 @@ from csc_demand.outcomes.rates import ENGLAND
 from csc_demand.outcomes.rereferral import referral_windows
 from csc_demand.spark import get_spark
 from csc_demand.stats.survival import HORIZONS_DAYS, Z_95
-from results_file import save_keeping_previous
+from results_file import commit, save_keeping_previous
 
 RESULTS = Path(__file__).parent / "results" / "outcomes.json"
 END = shapes.END
@@ -123,15 +122,6 @@ def _utc_now() -> str:
     return datetime.now(UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
 
 
-def _commit() -> str:
-    """The checked-out commit, with "+changes" when tracked files other than the results differ from it."""
-    git = ["git", "-C", str(Path(__file__).parents[1])]
-    head = subprocess.run([*git, "rev-parse", "--short", "HEAD"], capture_output=True, text=True).stdout.strip()
-    dirty = subprocess.run([*git, "status", "--porcelain", "--untracked-files=no", "--", ".",
-                            ":!benchmarks/results"], capture_output=True, text=True).stdout.strip()
-    return f"{head}+changes" if dirty else head
-
-
 def generate(spark, work: Path, n_children: int, seed: int) -> dict[str, str]:
     paths = {name: str(work / "parquet" / name) for name in ("children", "referrals")}
     if not all(Path(p, "_SUCCESS").exists() for p in paths.values()):
@@ -175,7 +165,7 @@ def main() -> int:
         "lakehouse": str(work / "lakehouse"), "spark.driver_memory": args.driver_memory,
         "spark.shuffle_partitions": 8})
     spark = get_spark(cfg, "bench-outcomes")
-    result: dict = {"measured_utc": [_utc_now()], "code": _commit(), "children": args.children,
+    result: dict = {"measured_utc": [_utc_now()], "code": commit(), "children": args.children,
                     "end_date": END.isoformat(), "load_average_at_start": os.getloadavg(),
                     "cores": os.cpu_count(), "spark_master": cfg.spark.master,
                     "spark_driver_memory": args.driver_memory, "duckdb_threads": args.threads,

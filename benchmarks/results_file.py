@@ -9,12 +9,17 @@ from pathlib import Path
 
 
 def commit() -> str:
-    """The checked-out commit (short hash), "unknown" outside a git checkout."""
+    """The checked-out commit (short hash), with "+changes" when tracked files other than the results differ from
+    it (the figures are then not of that commit); "unknown" outside a git checkout."""
+    git = ["git", "-C", str(Path(__file__).parents[1])]
     try:
-        return subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=Path(__file__).parent, capture_output=True,
-                              text=True, check=True).stdout.strip()
+        head = subprocess.run([*git, "rev-parse", "--short", "HEAD"], capture_output=True, text=True,
+                              check=True).stdout.strip()
+        dirty = subprocess.run([*git, "status", "--porcelain", "--untracked-files=no", "--", ".",
+                                ":!benchmarks/results"], capture_output=True, text=True, check=True).stdout.strip()
     except (OSError, subprocess.CalledProcessError):
         return "unknown"
+    return f"{head}+changes" if dirty else head
 
 
 def load() -> list[float]:
