@@ -48,7 +48,7 @@ from csc_demand.transform.pseudonymise import pseudonymise, pupil_pseudonym
 from csc_demand.transform.silver_cin import hashed
 from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
-from results_file import save_keeping_previous
+from results_file import load, save_keeping_previous
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))  # tests/helpers, shared with the tests
 from helpers.ranking import compare_rankings  # noqa: E402
@@ -277,7 +277,7 @@ def main() -> int:
     common = ["--lakehouse", lakehouse, "--set", f"spark.driver_memory={args.driver_memory}"]
     cfg = load_config(profile="local", overrides={"lakehouse": lakehouse, "spark.driver_memory": args.driver_memory})
     spark = get_spark(cfg)
-    report: dict = {"scale": args.scale, "seed": args.seed, "load_average_at_start": os.getloadavg(),
+    report: dict = {"scale": args.scale, "seed": args.seed, "load_average_at_start": load(),
                     "seconds": {}, "figures": {}}
     if not args.report_only:
         seconds = report["seconds"]
@@ -295,7 +295,7 @@ def main() -> int:
         seconds["outcomes"] = run_verb(["outcomes", *common])
         for verb, s in seconds.items():
             print(f"{verb:<10} {s:8.1f} s")
-    report["load_average_after_pipeline"] = os.getloadavg()
+    report["load_average_after_pipeline"] = load()
 
     targets = json.loads((source / "_truth" / "targets.json").read_text())
     survival = england(delta.read_table(spark, cfg, "gold", "survival_estimates")).collect()
@@ -388,7 +388,7 @@ def main() -> int:
               f"{order['agrees_within_sampling_error']}")
     report["education"] = education_report(spark, cfg, source, cfg.resolve_pseudonym_key(), targets)
     report["trends"] = trend_report(spark, cfg, raw_truth, years)
-    report["load_average_at_end"] = os.getloadavg()
+    report["load_average_at_end"] = load()
     save_keeping_previous(RESULTS, report)
     return 0
 
