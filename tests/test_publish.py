@@ -10,6 +10,7 @@ import pytest
 from csc_demand.config import DisclosureConf
 from csc_demand.report import publish as publish_module
 from csc_demand.report.publish import (
+    ForbiddenStrings,
     OutputCheckLog,
     TableRule,
     publish,
@@ -299,6 +300,33 @@ def test_scan_outputs_finds_identifiers_however_given(tmp_path):
     # not strings: looked for as their text
     assert scan_outputs(str(tmp_path), CONF, forbidden=[12345, 1234]) == [
         "page.html: contains the forbidden identifier '12345'"]
+
+
+def test_scan_outputs_reads_chart_text_and_a_table_inside_a_chart_but_no_other_chart_markup(tmp_path):
+    chart = ('<svg xmlns="http://www.w3.org/2000/svg"><g><path d="M 7 3 L 12 8"/><text>k_9 A 7</text></g></svg>')
+    inner = ("<svg><foreignObject><table id='inside'><tr><th>children</th></tr><tr><td>4</td></tr></table>"
+             "</foreignObject></svg>")
+    (tmp_path / "page.html").write_text(f"<p>{chart}</p><table id='t'><tr><th>children</th></tr><tr><td>20</td></tr>"
+                                        f"<tr><td>6</td></tr></table>{inner}")
+    expected = ["page.html: contains the forbidden identifier 'A 7'",
+                "page.html: contains the forbidden identifier 'k_9'",
+                "page.html [t]: row 3, column 'children': count 6 is under 10",
+                "page.html [inside]: row 2, column 'children': count 4 is under 10"]
+    assert scan_outputs(str(tmp_path), CONF, forbidden=["k_9", "A 7", "M 8"]) == expected
+    # split beforehand (as the report does while its pages are drawn): the same problems
+    assert scan_outputs(str(tmp_path), CONF, forbidden=ForbiddenStrings.of({"k_9", "A 7", "M 8"})) == expected
+    assert ForbiddenStrings.of(["k_9", "LA-7", 12]) == ForbiddenStrings(words={"k_9", "LA-7", "12"}, others={"LA-7"})
+
+
+def test_scan_outputs_scans_a_file_still_being_written_once_it_is_written(tmp_path):
+    write_csv(pd.DataFrame({"children": [20]}), str(tmp_path / "done.csv"))
+    (tmp_path / "book.xlsx").write_bytes(b"half written")  # skipped until written
+
+    def write_it():
+        write_workbook({"s": pd.DataFrame({"children": [20, 3]})}, str(tmp_path / "book.xlsx"))
+
+    assert scan_outputs(str(tmp_path), CONF, pending={"book.xlsx": write_it}) == [
+        "book.xlsx [s]: row 3, column 'children': count 3 is under 10"]
 
 
 def test_published_tables_scan_clean(tmp_path):

@@ -2,6 +2,7 @@
 shares, key-problem ranking, and whole pages rendered to a folder (no Spark)."""
 from __future__ import annotations
 
+import gc
 import math
 import os
 import re
@@ -26,6 +27,7 @@ from csc_demand.report.tables import (
     la_distribution,
     rates_by_category,
 )
+from python_calamine import CalamineWorkbook
 from scipy.stats import binomtest
 
 CATS = {1: "Domestic abuse and violence (single factor)", 2: "Complexities around parental mental health", 3: "Neglect"}
@@ -184,8 +186,26 @@ def test_report_on_an_empty_lakehouse_names_the_verbs_to_run(spark, cfg):
     from csc_demand.stages import report
 
     args = argparse.Namespace(out=None, la=None, compare="england")
+    gc.freeze()  # as forbidden_strings does: the verb undoes it, however it ends
     with pytest.raises(FileNotFoundError, match="run `csc-demand classify` and `csc-demand outcomes`"):
         report.run(args, cfg, RunLog("report", None))
+    assert gc.get_freeze_count() == 0
+
+
+def test_the_identifiers_for_the_scan_come_split_and_frozen_out_of_the_garbage_collector(spark, cfg, monkeypatch):
+    from concurrent.futures import ThreadPoolExecutor
+
+    from csc_demand.stages import report
+
+    monkeypatch.setattr(report, "lakehouse_identifiers", lambda cfg, spark, map_: {"C001", "UPN-7"})
+    try:
+        with ThreadPoolExecutor(1) as pool:
+            split = report.forbidden_strings(lambda: spark, cfg, pool)
+        assert gc.get_freeze_count() > 0
+    finally:
+        gc.unfreeze()
+    key = cfg.resolve_pseudonym_key()  # with its dashes, not a word: looked for as a substring
+    assert split.words == {"C001", "UPN-7", key} and split.others == {"UPN-7", key}
 
 
 def abuse_plans() -> pd.DataFrame:
@@ -330,16 +350,22 @@ def test_la_pages_drawn_in_two_processes_give_the_same_files_tables_and_progress
     lines: dict[int, list[str]] = {1: [], 2: []}
     for processes in (1, 2):
         build_report(gold, {}, las, tmp_path / str(processes), DisclosureConf(), step=lines[processes].append,
-                     processes=processes)
+                     processes=processes, la_pages_started=lambda n=processes: lines[n].append("hook"))
     one, two = (sorted(p.relative_to(tmp_path / n) for p in (tmp_path / n).rglob("*") if p.is_file())
                 for n in ("1", "2"))
     assert one == two and {"index.html", "la_201.html", "la_202.html", "data/key_problem_areas.csv"} <= set(map(str, one))
     for name in one:
         if name.suffix != ".xlsx":  # the workbook stamps its creation time, the check log its minute
             assert without_time_written(tmp_path / "1" / name) == without_time_written(tmp_path / "2" / name), name
+    # with two processes a page process writes the workbook: the same sheets and cells
+    workbooks = [CalamineWorkbook.from_path(str(tmp_path / n / "csc_demand_report.xlsx")) for n in ("1", "2")]
+    assert workbooks[0].sheet_names == workbooks[1].sheet_names and "key_problem_areas" in workbooks[0].sheet_names
+    for sheet in workbooks[0].sheet_names:
+        assert workbooks[0].get_sheet_by_name(sheet).to_python() == workbooks[1].get_sheet_by_name(sheet).to_python()
     assert lines[1][:-1] == lines[2][:-1]  # the last names the folder
-    assert [line.split(" (")[0] for line in lines[1][:3]] == ["wrote the England page", "wrote the LA 201 page",
-                                                              "wrote the LA 202 page"]
+    # the hook (the report's identifier read) runs once England's page is written and the page processes started
+    assert [line.split(" (")[0] for line in lines[1][:4]] == ["wrote the England page", "hook",
+                                                              "wrote the LA 201 page", "wrote the LA 202 page"]
 
 
 class StopsTheProcessThatUnpicklesIt:

@@ -18,6 +18,7 @@ from csc_demand.config import DisclosureConf
 from csc_demand.report import sections
 from csc_demand.report.page import Page, Publisher
 from csc_demand.report.publish import (
+    ForbiddenStrings,
     OutputCheckLog,
     Published,
     TableRule,
@@ -201,34 +202,82 @@ def _worker_page(la: str) -> tuple[str, dict[str, tuple[Published, TableRule]]]:
     return _worker.write_collecting(la)
 
 
-def write_la_pages(pages: PageWriter, step: Callable[[str], None], processes: int) -> None:
+def _worker_workbook(names: list[str], path: Path) -> bool:
+    """In a page process: the report's workbook of the tables ``names`` this process published (all of them once it
+    drew an LA page), or False when it lacks one."""
+    assert _worker is not None, "worker not started"
+    if not all(name in _worker.publisher.tables for name in names):
+        return False
+    write_report_workbook(_worker.publisher, names, path)
+    return True
+
+
+def write_report_workbook(publisher: Publisher, names: list[str], path: Path) -> None:
+    """The workbook of the published tables ``names``, a sheet each in that order (none without a table: a workbook
+    needs a sheet)."""
+    if names:
+        write_workbook({name: publisher.tables[name][0].frame for name in names}, str(path))
+
+
+def write_la_pages(pages: PageWriter, step: Callable[[str], None], processes: int, workbook: Path | None = None,
+                   started: Callable[[], None] = lambda: None) -> Callable[[], None]:
     """Every LA page, in ``processes`` processes when more than one. Each worker starts with the tables published
     so far (England's page publishes most); a table first published by an LA page is built from the same gold
     tables whichever process builds it, and is kept in page order, so the tables, their order and every file are
-    what one process writes."""
-    done = 0
+    what one process writes. ``started`` is called once the page processes are started (spawning them pickles
+    the tables in this process; Python runs one thread at a time), or at once when there are none.
+
+    Then the report's ``workbook`` (when given) of every table published: by a page process, which holds them all,
+    while this one goes on (writing the CSVs, scanning). Returns a function that returns once it is written (by
+    this process if no page process could)."""
+    done, writing, begun = 0, None, False
     if processes > 1:
+        pool = ProcessPoolExecutor(processes, mp_context=multiprocessing.get_context("spawn"),
+                                   initializer=_start_worker, initargs=(pages,))
         try:
-            with ProcessPoolExecutor(processes, mp_context=multiprocessing.get_context("spawn"),
-                                     initializer=_start_worker, initargs=(pages,)) as pool:
-                for line, published in pool.map(_worker_page, pages.las):
-                    for name, entry in published.items():
-                        pages.publisher.tables.setdefault(name, entry)
-                    step(line)
-                    done += 1
+            drawn = pool.map(_worker_page, pages.las)  # starts the processes
+            started()
+            begun = True
+            for line, published in drawn:
+                for name, entry in published.items():
+                    pages.publisher.tables.setdefault(name, entry)
+                step(line)
+                done += 1
+            if workbook is not None:
+                writing = pool.submit(_worker_workbook, list(pages.publisher.tables), workbook)
         except BrokenProcessPool as error:  # e.g. the kernel stopped one for memory: the pages can still be drawn
             step(f"a process drawing LA pages stopped ({error}); drawing the other {len(pages.las) - done} in this one")
+        except BaseException:
+            pool.shutdown(cancel_futures=True)
+            raise
+        pool.shutdown(wait=False)  # its processes end once the workbook is written
+    if not begun:
+        started()
     for la in pages.las[done:]:
         step(pages.write(la))
+
+    def written() -> None:
+        if workbook is None:
+            return
+        try:
+            if writing is not None and writing.result():
+                return
+        except BrokenProcessPool:
+            pass
+        write_report_workbook(pages.publisher, list(pages.publisher.tables), workbook)
+    return written
 
 
 def build_report(gold: dict[str, pd.DataFrame], absent: dict[str, str], las: Iterable[str], out_dir: str | Path,
                  conf: DisclosureConf, comparison: str = "england",
-                 forbidden: Iterable[str] | Callable[[], Iterable[str]] = (),
-                 step: Callable[[str], None] = lambda message: None, processes: int = 1) -> Path:
+                 forbidden: Iterable[str] | ForbiddenStrings | Callable[[], Iterable[str] | ForbiddenStrings] = (),
+                 step: Callable[[str], None] = lambda message: None, processes: int = 1,
+                 la_pages_started: Callable[[], None] = lambda: None) -> Path:
     """Write the report under ``out_dir`` and return the national page's path. ``forbidden``: the identifiers the
     output scan looks for, or a function giving them (called only when the scan starts, so they can be read
     while the pages are built). ``processes``: how many processes draw the LA pages (``page_processes``).
+    ``la_pages_started``: called once England's page is written and the LA pages' processes are started (e.g. to
+    start work in a thread of this process then, when it would no longer slow this process's own work).
 
     Raises DisclosureError naming every problem ``scan_outputs`` finds in the written folder."""
     absent = {**{name: absent_reason(name) for name in REPORT_TABLES if name not in gold}, **absent}
@@ -237,18 +286,18 @@ def build_report(gold: dict[str, pd.DataFrame], absent: dict[str, str], las: Ite
     las = list(las)
     pages = PageWriter(out, gold, absent, Publisher(conf), las, comparison, date.today().isoformat())
     step(pages.write(ENGLAND))
-    write_la_pages(pages, step, processes)
+    workbook = out / "csc_demand_report.xlsx"
+    workbook_written = write_la_pages(pages, step, processes, workbook, la_pages_started)
     publisher = pages.publisher
     log = OutputCheckLog()
     for name, (result, rule) in publisher.tables.items():
         write_csv(result.frame, str(out / "data" / f"{name}.csv"))
-        log.add(f"data/{name}.csv", result, rule, conf, note="also a sheet of csc_demand_report.xlsx")
-    if publisher.tables:  # a workbook needs at least one sheet
-        write_workbook({name: result.frame for name, (result, _) in publisher.tables.items()},
-                       str(out / "csc_demand_report.xlsx"))
+        log.add(f"data/{name}.csv", result, rule, conf, note=f"also a sheet of {workbook.name}")
     log.write(str(out))
-    step(f"wrote {len(publisher.tables)} published tables (CSV and workbook sheets) and the output-check log")
-    problems = scan_outputs(str(out), conf, forbidden() if callable(forbidden) else forbidden)
+    step(f"wrote {len(publisher.tables)} published tables as CSV and the output-check log; scanning the report "
+         f"folder while the same tables are written to {workbook.name}")
+    problems = scan_outputs(str(out), conf, forbidden() if callable(forbidden) else forbidden,
+                            pending={workbook.name: workbook_written})
     if problems:
         raise DisclosureError(f"the report folder {out} failed the output scan, do not share it: " + "; ".join(problems[:20]))
     step(f"output scan clean: {out}")

@@ -25,7 +25,7 @@ import itertools
 import json
 import math
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Mapping
 from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -68,10 +68,6 @@ class TableRule:
 class Published:
     frame: pd.DataFrame          # the disclosure-controlled table
     checks: list[dict]           # one entry per suppressed cell: row, column, value_class, rule
-
-
-def _is_small(value: float, conf: DisclosureConf) -> bool:
-    return bool(_small(np.array([value], dtype="float64"), conf)[0])
 
 
 def round_half_up(values, step: int):
@@ -357,56 +353,79 @@ def _sheet_name(name: str, used: set[str]) -> str:
 
 
 # ---- scanning what was written -----------------------------------------------------------------------------
-def scan_outputs(out_dir: str, conf: DisclosureConf, forbidden: Iterable[str] = ()) -> list[str]:
+@dataclass(frozen=True)
+class ForbiddenStrings:
+    """What the output scan looks for, split once (``of``): a set to look words up in (letters, digits and
+    underscores: keys, LAchildIDs, UPNs), found as whole words; and the other strings, found anywhere. The set may
+    also hold non-words and the empty string: a token of a text is never one of them."""
+    words: AbstractSet[str]
+    others: AbstractSet[str]
+
+    @classmethod
+    def of(cls, strings: Iterable) -> ForbiddenStrings:
+        """Split ``strings`` (a national list is millions long, so a set of strings is used as it is)."""
+        items = strings if isinstance(strings, (set, frozenset)) else list(strings)
+        try:
+            others = _non_words(items)
+        except TypeError:  # not all strings
+            items = [str(f) for f in items]
+            others = _non_words(items)
+        return cls(items if isinstance(items, (set, frozenset)) else set(items), others)
+
+
+def scan_outputs(out_dir: str, conf: DisclosureConf, forbidden: Iterable | ForbiddenStrings = (),
+                 pending: Mapping[str, Callable[[], object]] | None = None) -> list[str]:
     """Problems found in every CSV/XLSX/HTML under out_dir: a count cell 1..min_count-1, a value not a multiple
     of round_to in a count column, any string from `forbidden` (identifiers, keys). Empty list = clean.
 
     Count columns are those the output-check logs under ``out_dir`` name as counts (matched on the column header,
     also with underscores read as spaces, case-insensitive); without a log every all-integer column whose name
     does not mark it as a year, id, code or number of days is taken as a count. Forbidden strings made of letters,
-    digits and underscores (keys, LAchildIDs, UPNs) are found as whole words, others anywhere.
+    digits and underscores (keys, LAchildIDs, UPNs) are found as whole words, others anywhere (``forbidden`` may
+    come split already: ``ForbiddenStrings.of``). ``pending``: files still being written (path under out_dir ->
+    a function that returns once the file is written), scanned after every other file.
     """
     root = Path(out_dir)
-    lookup, others = _forbidden(forbidden)
+    found = forbidden if isinstance(forbidden, ForbiddenStrings) else ForbiddenStrings.of(forbidden)
     logged = _logged_counts(root)
+    pending = pending or {}
     problems = []
-    for path in sorted(p for p in root.rglob("*") if p.is_file()):
-        suffix = path.suffix.lower()
-        if suffix not in (".csv", ".xlsx", ".html", ".htm"):
-            continue
-        where = str(path.relative_to(root))
-        if suffix == ".xlsx":
-            tables = _xlsx_tables(path)
-            texts = [(f"{where} [{sheet}]", "\n".join("\t".join(map(str, r)) for r in rows))
-                     for sheet, rows in tables]
-        else:
-            text = path.read_text(errors="replace")
-            texts = [(where, text)]
-            tables = _csv_tables(path) if suffix == ".csv" else _html_tables(text)
-        for label, text in texts:
-            problems += [f"{label}: contains the forbidden identifier {f!r}" for f in _found(lookup, others, text)]
-        for n, (sheet, rows) in enumerate(tables):
-            label = where if suffix == ".csv" else f"{where} [{sheet or f'table {n + 1}'}]"
-            problems += _scan_table(label, rows, logged, conf)
+    for path in sorted(p for p in root.rglob("*") if p.is_file() and str(p.relative_to(root)) not in pending):
+        problems += _scan_file(root, path, found, logged, conf)
+    for name, written in pending.items():
+        written()
+        if (root / name).is_file():
+            problems += _scan_file(root, root / name, found, logged, conf)
+    return problems
+
+
+def _scan_file(root: Path, path: Path, found: ForbiddenStrings, logged: set[str] | None,
+               conf: DisclosureConf) -> list[str]:
+    suffix = path.suffix.lower()
+    if suffix not in (".csv", ".xlsx", ".html", ".htm"):
+        return []
+    where = str(path.relative_to(root))
+    if suffix == ".xlsx":
+        tables = _xlsx_tables(path)
+        texts = [(f"{where} [{sheet}]", "\n".join("\t".join(map(str, r)) for r in rows)) for sheet, rows in tables]
+    else:
+        text = path.read_text(errors="replace")
+        texts = [(where, text)]
+        tables = _csv_tables(path, logged) if suffix == ".csv" else _html_tables(text)
+    problems = []
+    for label, text in texts:
+        problems += [f"{label}: contains the forbidden identifier {f!r}" for f in _found(found, text)]
+    for n, (sheet, rows) in enumerate(tables):
+        label = where if suffix == ".csv" else f"{where} [{sheet or f'table {n + 1}'}]"
+        problems += _scan_table(label, rows, logged, conf)
     return problems
 
 
 _TOKEN = re.compile(r"[A-Za-z0-9_]+")
 _NOT_WORD = re.compile(r"[^A-Za-z0-9_\n]")
-
-
-def _forbidden(forbidden: Iterable) -> tuple[AbstractSet[str], set[str]]:
-    """The forbidden strings as a set to look whole words up in, and those that are not words (found as
-    substrings). The set may also hold non-words and the empty string: a token of a text is never one of them.
-
-    Split once per scan, not per file; a national list is millions long, so a set of strings is used as it is."""
-    items = forbidden if isinstance(forbidden, (set, frozenset)) else list(forbidden)
-    try:
-        others = _non_words(items)
-    except TypeError:  # not all strings
-        items = [str(f) for f in items]
-        others = _non_words(items)
-    return (items if isinstance(items, (set, frozenset)) else set(items)), others
+# bytes.translate with this table turns every byte but _TOKEN's characters into a space: splitting the result
+# gives _TOKEN's matches (in UTF-8 every byte of a non-ASCII character is a separator, as for the pattern)
+_WORD_BYTES = bytes(c if chr(c).isascii() and (chr(c).isalnum() or chr(c) == "_") else ord(" ") for c in range(256))
 
 
 def _non_words(strings: Iterable[str]) -> set[str]:
@@ -427,10 +446,12 @@ def _non_words(strings: Iterable[str]) -> set[str]:
     return found
 
 
-def _found(lookup: AbstractSet[str], others: set[str], text: str) -> list[str]:
-    """The forbidden strings in ``text``: words (letters, digits, underscores) as whole words, by set lookup in
-    ``lookup``, ``others`` anywhere as a substring."""
-    return sorted((lookup & set(_TOKEN.findall(text))) | {f for f in others if f in text})
+def _found(forbidden: ForbiddenStrings, text: str) -> list[str]:
+    """The forbidden strings in ``text``: words (letters, digits, underscores) as whole words, by set lookup,
+    the others anywhere as a substring. Tokens are split off the text's bytes (``_WORD_BYTES``): the same tokens
+    as ``_TOKEN.findall``, found faster (a national report holds half a gigabyte of text)."""
+    tokens = {token.decode("ascii") for token in set(text.encode("utf-8", "replace").translate(_WORD_BYTES).split())}
+    return sorted((forbidden.words & tokens) | {f for f in forbidden.others if f in text})
 
 
 def _logged_counts(root: Path) -> set[str] | None:
@@ -459,37 +480,46 @@ def _scan_table(label: str, rows: list[list], logged: set[str] | None, conf: Dis
     for j, name in enumerate(header):
         if logged is not None and _header_key(name) not in logged:
             continue  # the cells of columns the log does not name as counts are not read
-        column = [_number(row[j]) if j < len(row) else None for row in body]
-        if logged is None:
-            present = [v for v in column if v is not None]
-            if not (present and all(float(v).is_integer() for v in present) and not _NOT_COUNT.search(name)):
-                continue
-        for r, v in enumerate(column, start=2):
-            if v is None:
-                continue
-            if _is_small(v, conf):
-                problems.append(f"{label}: row {r}, column {name!r}: count {v:g} is under {conf.min_count}")
-            elif conf.round_to > 1 and v % conf.round_to:
-                problems.append(f"{label}: row {r}, column {name!r}: count {v:g} is not a multiple of "
-                                f"{conf.round_to}")
+        column = np.array([_number(row[j]) if j < len(row) else None for row in body], dtype="float64")  # None: NaN
+        present = ~np.isnan(column)
+        if logged is None and not (present.any() and (column[present] % 1 == 0).all() and not _NOT_COUNT.search(name)):
+            continue
+        small = _small(column, conf)
+        with np.errstate(invalid="ignore"):  # inf % n is NaN, which is not 0: an infinite count is reported
+            unrounded = (present & ~small & (column % conf.round_to != 0) if conf.round_to > 1
+                         else np.zeros_like(small))
+        for i in np.flatnonzero(small | unrounded):
+            v = column[i]
+            problems.append(f"{label}: row {i + 2}, column {name!r}: count {v:g} is under {conf.min_count}" if small[i]
+                            else f"{label}: row {i + 2}, column {name!r}: count {v:g} is not a multiple of "
+                                 f"{conf.round_to}")
     return problems
 
 
 def _number(cell) -> float | None:
+    """A cell's number; None for a blank, text, a boolean or NaN (also written as text)."""
     if isinstance(cell, bool) or cell is None:
         return None
     if isinstance(cell, (int, float)):
         return None if math.isnan(cell) else float(cell)
     text = str(cell).strip().replace(",", "")
     try:
-        return float(text) if text else None
+        number = float(text) if text else None
     except ValueError:
         return None
+    return None if number is None or math.isnan(number) else number
 
 
-def _csv_tables(path: Path) -> list[tuple[str, list[list]]]:
+def _csv_tables(path: Path, logged: set[str] | None) -> list[tuple[str, list[list]]]:
+    """The CSV's rows; only its header when the logs name none of its columns as counts (no cell would be read)."""
     with open(path, newline="", errors="replace") as handle:
-        return [("", list(csv.reader(handle)))]
+        reader = csv.reader(handle)
+        header = next(reader, None)
+        if header is None:
+            return [("", [])]
+        if logged is not None and not any(_header_key(name) in logged for name in header):
+            return [("", [header])]
+        return [("", [header, *reader])]
 
 
 def _xlsx_tables(path: Path) -> list[tuple[str, list[list]]]:
@@ -531,7 +561,12 @@ class _TableParser(html.parser.HTMLParser):
             self._cell.append(data)
 
 
+_SVG = re.compile(r"<svg\b.*?</svg>", re.DOTALL | re.IGNORECASE)
+
+
 def _html_tables(text: str) -> list[tuple[str, list[list]]]:
+    """Every table of the page; its charts (inline SVG, most of a page's text) are not parsed unless one holds a
+    table."""
     parser = _TableParser()
-    parser.feed(text)
+    parser.feed(_SVG.sub(lambda chart: chart[0] if "<table" in chart[0].lower() else "", text))
     return parser.tables

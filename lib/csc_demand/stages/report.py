@@ -5,6 +5,7 @@ Spark on object storage or Databricks); the rest is pandas and matplotlib, and t
 from __future__ import annotations
 
 import argparse
+import gc
 import os
 import tempfile
 from collections.abc import Callable, Iterable
@@ -32,6 +33,7 @@ from csc_demand.report.build import (
 )
 from csc_demand.report.data_quality import restricted_folder, write_restricted_workbook
 from csc_demand.report.identifiers import lakehouse_identifiers
+from csc_demand.report.publish import ForbiddenStrings
 from csc_demand.report.tables import ENGLAND
 from csc_demand.runlog import RunLog
 from csc_demand.spark import get_spark
@@ -111,12 +113,19 @@ def read_gold(spark: Callable[[], SparkSession], cfg: Config, las: list[str] | N
     return gold, absent
 
 
-def forbidden_strings(spark: Callable[[], SparkSession], cfg: Config, pool: ThreadPoolExecutor) -> set[str]:
+def forbidden_strings(spark: Callable[[], SparkSession], cfg: Config, pool: ThreadPoolExecutor) -> ForbiddenStrings:
     """What must never appear in the report: every child and pupil identifier in the lakehouse (raw and
-    pseudonymous) and the pseudonym key itself."""
+    pseudonymous) and the pseudonym key itself, split for the output scan.
+
+    Then every object alive is frozen out of Python's cyclic garbage collector (``gc.freeze``, undone when the
+    verb ends): at national scale the set holds millions of strings, which every full collection walked while the
+    tables were written and scanned (both make objects by the million)."""
     forbidden = lakehouse_identifiers(cfg, spark, pool.map)
     forbidden.update(s for s in (os.environ.get(cfg.pseudonym_key_env), cfg.pseudonym_key) if s)  # no copy of millions
-    return forbidden
+    split = ForbiddenStrings.of(forbidden)
+    gc.collect()
+    gc.freeze()
+    return split
 
 
 def restricted_workbook(spark: SparkSession, cfg: Config, out: str, log: RunLog) -> str | None:
@@ -139,10 +148,17 @@ def report_folder(args: argparse.Namespace, cfg: Config) -> str:
 
 
 def run(args: argparse.Namespace, cfg: Config, log: RunLog) -> int:
+    try:
+        return _write_report(args, cfg, log)
+    finally:
+        gc.unfreeze()  # forbidden_strings froze every object for the scan: the collector takes them again
+
+
+def _write_report(args: argparse.Namespace, cfg: Config, log: RunLog) -> int:
     out = report_folder(args, cfg)
     restricted_folder(cfg, report_out=out)  # refuses an --out overlapping it before any work
     # Three background tasks: Spark's start-up (needed only for the restricted workbook and for tables not on this
-    # machine), then the identifiers for the final scan and that workbook, all while the pages are drawn.
+    # machine), then that workbook and the identifiers for the final scan, all while the pages are drawn.
     with ThreadPoolExecutor(READERS) as pool, ThreadPoolExecutor(3) as background:
         session: Future[SparkSession] = background.submit(get_spark, cfg)
         log.step("reading gold aggregate tables")
@@ -160,22 +176,31 @@ def run(args: argparse.Namespace, cfg: Config, log: RunLog) -> int:
         if unknown:
             raise ConfigurationError(f"--la {' '.join(unknown)}: no such LA in the gold tables of {cfg.lakehouse} "
                                      f"(LAs there: {' '.join(found) or 'none'})")
-        # The identifier list is needed only by the final scan: it is read while the pages are built.
-        forbidden: Future[set[str]] = background.submit(forbidden_strings, session.result, cfg, pool)
         restricted: Future[str | None] = background.submit(
             lambda: restricted_workbook(session.result(), cfg, out, log))
+        # The identifier list is needed only by the final scan: it is read while the LA pages are drawn in other
+        # processes; not while this process draws England's page or starts those (Python runs one thread at a time).
+        identifiers: dict[str, Future[ForbiddenStrings]] = {}
+
+        def read_identifiers() -> None:
+            identifiers["read"] = background.submit(forbidden_strings, session.result, cfg, pool)
+
+        def forbidden() -> ForbiddenStrings:
+            return identifiers["read"].result()
+
         processes = page_processes(len(las), gold)
         log.step(f"building the report for England and {len(las)} LA(s) into {out}"
-                 f"{f' (LA pages in {processes} processes)' if processes > 1 else ''}; meanwhile the identifiers of "
-                 f"the lakehouse are read for the output scan, and the restricted data-quality workbook written")
+                 f"{f' (LA pages in {processes} processes)' if processes > 1 else ''}; meanwhile the restricted "
+                 f"data-quality workbook is written, and from the LA pages on the identifiers of the lakehouse are "
+                 f"read for the output scan")
         try:
             if locations.is_local(out):
-                index: Path | str = build_report(gold, absent, las, out, cfg.disclosure, args.compare, forbidden.result,
-                                                 log.step, processes)
+                index: Path | str = build_report(gold, absent, las, out, cfg.disclosure, args.compare, forbidden,
+                                                 log.step, processes, read_identifiers)
             else:  # object storage: built and scanned in a local folder, then copied through Hadoop's FileSystem
                 with tempfile.TemporaryDirectory(prefix="csc-report-") as folder:
-                    built = build_report(gold, absent, las, folder, cfg.disclosure, args.compare, forbidden.result,
-                                         log.step, processes)
+                    built = build_report(gold, absent, las, folder, cfg.disclosure, args.compare, forbidden,
+                                         log.step, processes, read_identifiers)
                     hadoop_fs.copy_folder_from_local(session.result(), folder, out)
                 index = locations.join(out, str(built.relative_to(folder)))
             workbook = restricted.result()
