@@ -377,8 +377,11 @@ def test_the_report_verb_writes_the_las_own_ids_under_the_lakehouse_and_none_int
     # the report (its data-quality section published) holds no identifier and nothing small; the same scan finds
     # the identifiers in the restricted folder, so it can fail
     conf = DisclosureConf()
-    identifiers = lakehouse_identifiers(run.cfg, lambda: run.spark)  # tables on this machine: read with delta-rs
-    assert identifiers == set().union(*(table_identifiers(run.spark, run.cfg, *table) for table in IDENTIFIER_COLUMNS))
+    read = lakehouse_identifiers(run.cfg, lambda: run.spark)  # tables on this machine: read with delta-rs
+    identifiers = set(read.to_pylist())
+    assert identifiers == set().union(*(table_identifiers(run.spark, run.cfg, *table).to_pylist()
+                                        for table in IDENTIFIER_COLUMNS))
+    assert "" not in identifiers and None not in identifiers
     assert {"C001", "C003", "N001", "P001", "A123456789012", run.child_key("201", "C003"),
             run.pupil_key("PMR", "P001")} <= identifiers
     assert (report / "data" / "data_quality.csv").is_file()

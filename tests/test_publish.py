@@ -6,6 +6,7 @@ import json
 import numpy as np
 import openpyxl
 import pandas as pd
+import pyarrow as pa
 import pytest
 from csc_demand.config import DisclosureConf
 from csc_demand.report import publish as publish_module
@@ -294,12 +295,18 @@ def test_scan_outputs_finds_small_counts_unrounded_counts_and_identifiers(tmp_pa
 
 def test_scan_outputs_finds_identifiers_however_given(tmp_path):
     (tmp_path / "page.html").write_text("<p>child 12345 of LA-7\nX, key k_1</p>")
-    # a set (used as it is) with a word and non-words, one of them holding a line break
+    # a set with a word and non-words, one of them holding a line break
     assert scan_outputs(str(tmp_path), CONF, forbidden={"k_1", "LA-7\nX", "LA-8", "k_2"}) == [
         f"page.html: contains the forbidden identifier {f!r}" for f in ("LA-7\nX", "k_1")]
     # not strings: looked for as their text
     assert scan_outputs(str(tmp_path), CONF, forbidden=[12345, 1234]) == [
         "page.html: contains the forbidden identifier '12345'"]
+    # an Arrow array, as the report reads them (an id in two tables is listed twice; nulls and blanks ignored): each
+    # file naming one is reported once, by name
+    (tmp_path / "other.html").write_text("<p>k_1 and k_1_b</p>")
+    ids = pa.array(["k_1", None, "", "k_1", "k_2"], pa.large_string())
+    assert scan_outputs(str(tmp_path), CONF, forbidden=ids) == [
+        "other.html: contains the forbidden identifier 'k_1'", "page.html: contains the forbidden identifier 'k_1'"]
 
 
 def test_scan_outputs_reads_chart_text_and_a_table_inside_a_chart_but_no_other_chart_markup(tmp_path):
@@ -315,7 +322,8 @@ def test_scan_outputs_reads_chart_text_and_a_table_inside_a_chart_but_no_other_c
     assert scan_outputs(str(tmp_path), CONF, forbidden=["k_9", "A 7", "M 8"]) == expected
     # split beforehand (as the report does while its pages are drawn): the same problems
     assert scan_outputs(str(tmp_path), CONF, forbidden=ForbiddenStrings.of({"k_9", "A 7", "M 8"})) == expected
-    assert ForbiddenStrings.of(["k_9", "LA-7", 12]) == ForbiddenStrings(words={"k_9", "LA-7", "12"}, others={"LA-7"})
+    split = ForbiddenStrings.of(["k_9", "LA-7", 12, ""])  # blanks dropped, numbers as text
+    assert split.words.to_pylist() == ["k_9", "LA-7", "12"] and split.others == {"LA-7"}
 
 
 def test_scan_outputs_scans_a_file_still_being_written_once_it_is_written(tmp_path):

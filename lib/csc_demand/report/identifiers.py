@@ -34,45 +34,52 @@ IDENTIFIER_COLUMNS = {
 }
 
 
-def table_identifiers(spark: SparkSession, cfg: Config, layer: str, table: str) -> set[str]:
+IDENTIFIER = pa.large_string()
+NONE: pa.Array = pa.array([], IDENTIFIER)
+
+
+def table_identifiers(spark: SparkSession, cfg: Config, layer: str, table: str) -> pa.Array:
     """The distinct non-blank identifiers of one table read through Spark (none when it is absent), collected to
     the driver: at national scale some millions of short strings over all tables."""
     if not delta.table_exists(spark, cfg, layer, table):
-        return set()
+        return NONE
     df = delta.read_table(spark, cfg, layer, table)
     present = _spark_columns(df.schema)
     frames = [df.select(F.trim(F.col(c).cast("string")).alias("identifier"))
               for c in IDENTIFIER_COLUMNS[(layer, table)] if _present(present, c)]
     if not frames:
-        return set()
+        return NONE
     union: DataFrame = reduce(DataFrame.unionByName, frames)
-    return {r["identifier"] for r in union.filter(F.col("identifier") != "").distinct().collect()}
+    return pa.array([r["identifier"] for r in union.filter(F.col("identifier") != "").distinct().collect()], IDENTIFIER)
 
 
-def local_table_identifiers(folder: str, layer: str, table: str) -> set[str]:
+def local_table_identifiers(folder: str, layer: str, table: str) -> pa.Array:
     """The same as ``table_identifiers`` for a table folder on this machine, read with delta-rs (its query engine
-    applies the deletion vectors bronze tables carry)."""
+    applies the deletion vectors bronze tables carry). Held in Arrow, never as Python strings: at national scale
+    they are tens of millions."""
     if not LocalDeltaTable.is_deltatable(folder):
-        return set()
+        return NONE
     source = LocalDeltaTable(folder)
     present = _delta_columns(source.schema())
     columns = [c for c in IDENTIFIER_COLUMNS[(layer, table)] if _present(present, c)]
     if not columns:
-        return set()
+        return NONE
     # as Spark's trim: spaces only
-    selects = " union ".join(f"select distinct trim(cast({_sql(c)} as varchar)) as identifier from t" for c in columns)
+    selects = " union ".join(f"select distinct trim(cast({_sql(c)} as varchar)) as identifier from t "
+                             f"where trim(cast({_sql(c)} as varchar)) <> ''" for c in columns)
     result = pa.table(QueryBuilder().register("t", source).execute(selects))
-    return {v for v in result.column("identifier").to_pylist() if v}
+    return result.column("identifier").cast(IDENTIFIER).combine_chunks()
 
 
-def lakehouse_identifiers(cfg: Config, spark: Callable[[], SparkSession], map_=map) -> set[str]:
-    """The identifiers of every table present; ``spark`` gives the session, asked for only when a table is not on
-    this machine; ``map_`` (e.g. a thread pool's ``map``) may read tables at once."""
-    def read(table: tuple[str, str]) -> set[str]:
+def lakehouse_identifiers(cfg: Config, spark: Callable[[], SparkSession], map_=map) -> pa.Array:
+    """The identifiers of every table present (one Arrow array; an identifier in two tables is in it twice);
+    ``spark`` gives the session, asked for only when a table is not on this machine; ``map_`` (e.g. a thread
+    pool's ``map``) may read tables at once."""
+    def read(table: tuple[str, str]) -> pa.Array:
         folder = delta.local_folder(cfg, *table)
         return (local_table_identifiers(folder, *table) if folder is not None
                 else table_identifiers(spark(), cfg, *table))
-    return set().union(*map_(read, IDENTIFIER_COLUMNS))
+    return pa.concat_arrays([NONE, *map_(read, IDENTIFIER_COLUMNS)])
 
 
 def _present(columns: dict[str, set[str] | None], column: str) -> bool:

@@ -21,18 +21,18 @@ from __future__ import annotations
 
 import csv
 import html.parser
-import itertools
 import json
 import math
 import re
 from collections.abc import Callable, Iterable, Mapping
-from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 import xlsxwriter
 from python_calamine import CalamineWorkbook
 
@@ -355,22 +355,22 @@ def _sheet_name(name: str, used: set[str]) -> str:
 # ---- scanning what was written -----------------------------------------------------------------------------
 @dataclass(frozen=True)
 class ForbiddenStrings:
-    """What the output scan looks for, split once (``of``): a set to look words up in (letters, digits and
-    underscores: keys, LAchildIDs, UPNs), found as whole words; and the other strings, found anywhere. The set may
-    also hold non-words and the empty string: a token of a text is never one of them."""
-    words: AbstractSet[str]
-    others: AbstractSet[str]
+    """What the output scan looks for, split once (``of``): every string, as an Arrow array (a national list is tens
+    of millions long: as Python strings it took a gigabyte and seconds of the interpreter's time), looked up in one
+    batch among the words of every file scanned; and those that are not words (letters, digits and underscores),
+    also found anywhere as substrings."""
+    words: pa.Array
+    others: frozenset[str]
 
     @classmethod
-    def of(cls, strings: Iterable) -> ForbiddenStrings:
-        """Split ``strings`` (a national list is millions long, so a set of strings is used as it is)."""
-        items = strings if isinstance(strings, (set, frozenset)) else list(strings)
-        try:
-            others = _non_words(items)
-        except TypeError:  # not all strings
-            items = [str(f) for f in items]
-            others = _non_words(items)
-        return cls(items if isinstance(items, (set, frozenset)) else set(items), others)
+    def of(cls, strings: Iterable | pa.Array | pa.ChunkedArray) -> ForbiddenStrings:
+        if isinstance(strings, pa.ChunkedArray):
+            strings = strings.combine_chunks()
+        if not isinstance(strings, pa.Array):
+            strings = pa.array([s if isinstance(s, str) else str(s) for s in strings], pa.large_string())
+        words = strings.cast(pa.large_string())
+        words = words.filter(pc.not_equal(words, ""))  # nulls dropped too
+        return cls(words, frozenset(words.filter(pc.match_substring_regex(words, _NOT_WORD)).to_pylist()))
 
 
 def scan_outputs(out_dir: str, conf: DisclosureConf, forbidden: Iterable | ForbiddenStrings = (),
@@ -389,21 +389,31 @@ def scan_outputs(out_dir: str, conf: DisclosureConf, forbidden: Iterable | Forbi
     found = forbidden if isinstance(forbidden, ForbiddenStrings) else ForbiddenStrings.of(forbidden)
     logged = _logged_counts(root)
     pending = pending or {}
-    problems = []
-    for path in sorted(p for p in root.rglob("*") if p.is_file() and str(p.relative_to(root)) not in pending):
-        problems += _scan_file(root, path, found, logged, conf)
+    scanned = [_scan_file(root, path, found, logged, conf) for path in sorted(
+        p for p in root.rglob("*") if p.is_file() and str(p.relative_to(root)) not in pending)]
     for name, written in pending.items():
         written()
         if (root / name).is_file():
-            problems += _scan_file(root, root / name, found, logged, conf)
+            scanned.append(_scan_file(root, root / name, found, logged, conf))
+    words = _words_found(found.words, [tokens for texts, _ in scanned for _, tokens, _ in texts])
+    problems = []
+    for texts, table_problems in scanned:
+        for label, tokens, others in texts:
+            here = set(tokens.filter(pc.is_in(tokens, value_set=words)).to_pylist()) if len(words) else set()
+            problems += [f"{label}: contains the forbidden identifier {f!r}" for f in sorted(here | others)]
+        problems += table_problems
     return problems
 
 
+# per file: (label, its words, the non-word forbidden strings in it) per text, and the problems of its tables
+_Scanned = tuple[list[tuple[str, pa.Array, set[str]]], list[str]]
+
+
 def _scan_file(root: Path, path: Path, found: ForbiddenStrings, logged: set[str] | None,
-               conf: DisclosureConf) -> list[str]:
+               conf: DisclosureConf) -> _Scanned:
     suffix = path.suffix.lower()
     if suffix not in (".csv", ".xlsx", ".html", ".htm"):
-        return []
+        return [], []
     where = str(path.relative_to(root))
     if suffix == ".xlsx":
         tables = _xlsx_tables(path)
@@ -413,45 +423,35 @@ def _scan_file(root: Path, path: Path, found: ForbiddenStrings, logged: set[str]
         texts = [(where, text)]
         tables = _csv_tables(path, logged) if suffix == ".csv" else _html_tables(text)
     problems = []
-    for label, text in texts:
-        problems += [f"{label}: contains the forbidden identifier {f!r}" for f in _found(found, text)]
     for n, (sheet, rows) in enumerate(tables):
         label = where if suffix == ".csv" else f"{where} [{sheet or f'table {n + 1}'}]"
         problems += _scan_table(label, rows, logged, conf)
-    return problems
+    return [(label, _tokens(text), {f for f in found.others if f in text}) for label, text in texts], problems
+
+
+def _words_found(words: pa.Array, tokens: list[pa.Array]) -> pa.Array:
+    """The forbidden words among the tokens of every text, in one lookup: each identifier is tested against a hash
+    of the distinct tokens (fewer than the identifiers at national scale)."""
+    distinct = pc.unique(pa.concat_arrays([_NO_WORDS, *tokens]))
+    if not len(distinct) or not len(words):
+        return _NO_WORDS
+    return pc.unique(words.filter(pc.is_in(words, value_set=distinct)))
 
 
 _TOKEN = re.compile(r"[A-Za-z0-9_]+")
-_NOT_WORD = re.compile(r"[^A-Za-z0-9_\n]")
+_NOT_WORD = "[^A-Za-z0-9_]"  # a character no word holds (RE2, for Arrow)
 # bytes.translate with this table turns every byte but _TOKEN's characters into a space: splitting the result
 # gives _TOKEN's matches (in UTF-8 every byte of a non-ASCII character is a separator, as for the pattern)
 _WORD_BYTES = bytes(c if chr(c).isascii() and (chr(c).isalnum() or chr(c) == "_") else ord(" ") for c in range(256))
+_NO_WORDS = pa.array([], pa.large_string())
 
 
-def _non_words(strings: Iterable[str]) -> set[str]:
-    """The non-empty strings that are not words: read off the strings joined a million at a time (TypeError if one
-    is not a string), where a regex finds each non-word character (Python loops over millions of strings took
-    tens of seconds)."""
-    found: set[str] = set()
-    each = iter(strings)
-    while chunk := list(itertools.islice(each, 1 << 20)):
-        joined = "\n".join(chunk) + "\n"
-        if joined.count("\n") != len(chunk):  # a string holds the separator: one at a time
-            found.update(f for f in chunk if f and not _TOKEN.fullmatch(f))
-            continue
-        at = 0
-        while match := _NOT_WORD.search(joined, at):
-            at = joined.index("\n", match.start())
-            found.add(joined[joined.rfind("\n", 0, match.start()) + 1:at])
-    return found
-
-
-def _found(forbidden: ForbiddenStrings, text: str) -> list[str]:
-    """The forbidden strings in ``text``: words (letters, digits, underscores) as whole words, by set lookup,
-    the others anywhere as a substring. Tokens are split off the text's bytes (``_WORD_BYTES``): the same tokens
-    as ``_TOKEN.findall``, found faster (a national report holds half a gigabyte of text)."""
-    tokens = {token.decode("ascii") for token in set(text.encode("utf-8", "replace").translate(_WORD_BYTES).split())}
-    return sorted((forbidden.words & tokens) | {f for f in forbidden.others if f in text})
+def _tokens(text: str) -> pa.Array:
+    """The distinct words of ``text`` (``_TOKEN``'s matches), split off its bytes (``_WORD_BYTES``: faster than
+    ``_TOKEN.findall`` on the half gigabyte of text of a national report), as an Arrow array: the scan keeps
+    every text's words to the end, where Python sets of them would be walked by the garbage collector."""
+    words = set(text.encode("utf-8", "replace").translate(_WORD_BYTES).split())
+    return pa.array(list(words), pa.large_binary()).cast(pa.large_string())
 
 
 def _logged_counts(root: Path) -> set[str] | None:

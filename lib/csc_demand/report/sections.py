@@ -471,6 +471,11 @@ def _measures(page: Page) -> dict[str, pd.DataFrame]:
     return measures
 
 
+def _key_problem_areas(page: Page) -> pd.DataFrame:
+    measures = _measures(page)  # once for every LA: built per LA, this took seconds per page process
+    return pd.concat([key_problem_areas(measures, la) for la in page.las], ignore_index=True)
+
+
 def look_back(education: pd.DataFrame) -> str:
     """The cohorts an education table covers and how far back their social care history can be seen."""
     if education.empty:
@@ -483,8 +488,7 @@ def look_back(education: pd.DataFrame) -> str:
 def key_problems(page: Page) -> str:
     if all(t in page.absent for t in PROBLEM_INPUTS):
         return page.unavailable(*PROBLEM_INPUTS) or ""
-    problems = page.publish("key_problem_areas", lambda: pd.concat(
-        [key_problem_areas(_measures(page), la) for la in page.las], ignore_index=True), TableRule(
+    problems = page.publish("key_problem_areas", lambda: _key_problem_areas(page), TableRule(
         counts=("total", "events"),
         derived=("rate", "rest_of_england_rate", "difference", "difference_ci_lower", "difference_ci_upper",
                  "excess", "excess_ci_lower", "excess_ci_upper", "differs"), complements=(("total", "events"),)))

@@ -5,7 +5,6 @@ Spark on object storage or Databricks); the rest is pandas and matplotlib, and t
 from __future__ import annotations
 
 import argparse
-import gc
 import os
 import tempfile
 from collections.abc import Callable, Iterable
@@ -14,6 +13,7 @@ from pathlib import Path
 from typing import TypeVar
 
 import pandas as pd
+import pyarrow as pa
 from deltalake import DeltaTable
 from pyspark.sql import SparkSession
 from pyspark.sql import functions as F
@@ -32,7 +32,7 @@ from csc_demand.report.build import (
     select_report_columns,
 )
 from csc_demand.report.data_quality import restricted_folder, write_restricted_workbook
-from csc_demand.report.identifiers import lakehouse_identifiers
+from csc_demand.report.identifiers import IDENTIFIER, lakehouse_identifiers
 from csc_demand.report.publish import ForbiddenStrings
 from csc_demand.report.tables import ENGLAND
 from csc_demand.runlog import RunLog
@@ -115,17 +115,9 @@ def read_gold(spark: Callable[[], SparkSession], cfg: Config, las: list[str] | N
 
 def forbidden_strings(spark: Callable[[], SparkSession], cfg: Config, pool: ThreadPoolExecutor) -> ForbiddenStrings:
     """What must never appear in the report: every child and pupil identifier in the lakehouse (raw and
-    pseudonymous) and the pseudonym key itself, split for the output scan.
-
-    Then every object alive is frozen out of Python's cyclic garbage collector (``gc.freeze``, undone when the
-    verb ends): at national scale the set holds millions of strings, which every full collection walked while the
-    tables were written and scanned (both make objects by the million)."""
-    forbidden = lakehouse_identifiers(cfg, spark, pool.map)
-    forbidden.update(s for s in (os.environ.get(cfg.pseudonym_key_env), cfg.pseudonym_key) if s)  # no copy of millions
-    split = ForbiddenStrings.of(forbidden)
-    gc.collect()
-    gc.freeze()
-    return split
+    pseudonymous) and the pseudonym key itself, split for the output scan."""
+    keys = pa.array([s for s in (os.environ.get(cfg.pseudonym_key_env), cfg.pseudonym_key) if s], IDENTIFIER)
+    return ForbiddenStrings.of(pa.concat_arrays([lakehouse_identifiers(cfg, spark, pool.map), keys]))
 
 
 def restricted_workbook(spark: SparkSession, cfg: Config, out: str, log: RunLog) -> str | None:
@@ -148,13 +140,6 @@ def report_folder(args: argparse.Namespace, cfg: Config) -> str:
 
 
 def run(args: argparse.Namespace, cfg: Config, log: RunLog) -> int:
-    try:
-        return _write_report(args, cfg, log)
-    finally:
-        gc.unfreeze()  # forbidden_strings froze every object for the scan: the collector takes them again
-
-
-def _write_report(args: argparse.Namespace, cfg: Config, log: RunLog) -> int:
     out = report_folder(args, cfg)
     restricted_folder(cfg, report_out=out)  # refuses an --out overlapping it before any work
     # Three background tasks: Spark's start-up (needed only for the restricted workbook and for tables not on this
