@@ -83,8 +83,10 @@ def referral_set_checks(rule: str = "rule_id") -> Checks:
     referral, closure = parsed("referral_date_raw"), parsed("closure_date_raw")
     day = F.datediff(referral, F.lit("2000-01-01").cast("date"))  # range frames need a number
     is_open = closure.isNull() & (to_bool("referral_nfa_raw") == F.lit(False))
-    child = Window.partitionBy("child_key", "source_file", F.col(rule).isNull())
-    earlier = child.orderBy(day).rangeBetween(Window.unboundedPreceding, -1)
+    by_day = Window.partitionBy("child_key", "source_file", F.col(rule).isNull()).orderBy(day)
+    earlier = by_day.rangeBetween(Window.unboundedPreceding, -1)
+    # the whole partition in the same order as `earlier`: one sort for both (unordered, Spark sorted twice)
+    child = by_day.rowsBetween(Window.unboundedPreceding, Window.unboundedFollowing)
     return [("8815", is_open & F.coalesce(F.max(F.when(is_open, day)).over(child) > day, F.lit(False))),
             ("8816", is_open & (F.max(day).over(child) > day)),
             ("8820", referral < F.max(F.when(is_open, far_end(closure)).otherwise(closure)).over(earlier))]
