@@ -18,6 +18,7 @@ from pyspark.sql.types import StructType
 
 from csc_demand.config import Config
 from csc_demand.io import delta
+from csc_demand.report.publish import NO_STRINGS, STRING
 
 # (layer, table) -> identifier columns (struct fields as "struct.field")
 IDENTIFIER_COLUMNS = {
@@ -34,23 +35,21 @@ IDENTIFIER_COLUMNS = {
 }
 
 
-IDENTIFIER = pa.large_string()
-NONE: pa.Array = pa.array([], IDENTIFIER)
 
 
 def table_identifiers(spark: SparkSession, cfg: Config, layer: str, table: str) -> pa.Array:
     """The distinct non-blank identifiers of one table read through Spark (none when it is absent), collected to
     the driver: at national scale some millions of short strings over all tables."""
     if not delta.table_exists(spark, cfg, layer, table):
-        return NONE
+        return NO_STRINGS
     df = delta.read_table(spark, cfg, layer, table)
     present = _spark_columns(df.schema)
     frames = [df.select(F.trim(F.col(c).cast("string")).alias("identifier"))
               for c in IDENTIFIER_COLUMNS[(layer, table)] if _present(present, c)]
     if not frames:
-        return NONE
+        return NO_STRINGS
     union: DataFrame = reduce(DataFrame.unionByName, frames)
-    return pa.array([r["identifier"] for r in union.filter(F.col("identifier") != "").distinct().collect()], IDENTIFIER)
+    return pa.array([r["identifier"] for r in union.filter(F.col("identifier") != "").distinct().collect()], STRING)
 
 
 def local_table_identifiers(folder: str, layer: str, table: str) -> pa.Array:
@@ -58,17 +57,17 @@ def local_table_identifiers(folder: str, layer: str, table: str) -> pa.Array:
     applies the deletion vectors bronze tables carry). Held in Arrow, never as Python strings: at national scale
     they are tens of millions."""
     if not LocalDeltaTable.is_deltatable(folder):
-        return NONE
+        return NO_STRINGS
     source = LocalDeltaTable(folder)
     present = _delta_columns(source.schema())
     columns = [c for c in IDENTIFIER_COLUMNS[(layer, table)] if _present(present, c)]
     if not columns:
-        return NONE
+        return NO_STRINGS
     # as Spark's trim: spaces only
     selects = " union ".join(f"select distinct trim(cast({_sql(c)} as varchar)) as identifier from t "
                              f"where trim(cast({_sql(c)} as varchar)) <> ''" for c in columns)
     result = pa.table(QueryBuilder().register("t", source).execute(selects))
-    return result.column("identifier").cast(IDENTIFIER).combine_chunks()
+    return result.column("identifier").cast(STRING).combine_chunks()
 
 
 def lakehouse_identifiers(cfg: Config, spark: Callable[[], SparkSession], map_=map) -> pa.Array:
@@ -79,7 +78,7 @@ def lakehouse_identifiers(cfg: Config, spark: Callable[[], SparkSession], map_=m
         folder = delta.local_folder(cfg, *table)
         return (local_table_identifiers(folder, *table) if folder is not None
                 else table_identifiers(spark(), cfg, *table))
-    return pa.concat_arrays([NONE, *map_(read, IDENTIFIER_COLUMNS)])
+    return pa.concat_arrays([NO_STRINGS, *map_(read, IDENTIFIER_COLUMNS)])
 
 
 def _present(columns: dict[str, set[str] | None], column: str) -> bool:

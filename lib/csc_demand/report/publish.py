@@ -353,6 +353,10 @@ def _sheet_name(name: str, used: set[str]) -> str:
 
 
 # ---- scanning what was written -----------------------------------------------------------------------------
+STRING = pa.large_string()  # the Arrow type of forbidden strings and of the words they are looked up among
+NO_STRINGS: pa.Array = pa.array([], STRING)
+
+
 @dataclass(frozen=True)
 class ForbiddenStrings:
     """What the output scan looks for, split once (``of``): every string, as an Arrow array (a national list is tens
@@ -367,8 +371,8 @@ class ForbiddenStrings:
         if isinstance(strings, pa.ChunkedArray):
             strings = strings.combine_chunks()
         if not isinstance(strings, pa.Array):
-            strings = pa.array([s if isinstance(s, str) else str(s) for s in strings], pa.large_string())
-        words = strings.cast(pa.large_string())
+            strings = pa.array([s if isinstance(s, str) else str(s) for s in strings], STRING)
+        words = strings.cast(STRING)
         words = words.filter(pc.not_equal(words, ""))  # nulls dropped too
         return cls(words, frozenset(words.filter(pc.match_substring_regex(words, _NOT_WORD)).to_pylist()))
 
@@ -432,26 +436,24 @@ def _scan_file(root: Path, path: Path, found: ForbiddenStrings, logged: set[str]
 def _words_found(words: pa.Array, tokens: list[pa.Array]) -> pa.Array:
     """The forbidden words among the tokens of every text, in one lookup: each identifier is tested against a hash
     of the distinct tokens (fewer than the identifiers at national scale)."""
-    distinct = pc.unique(pa.concat_arrays([_NO_WORDS, *tokens]))
+    distinct = pc.unique(pa.concat_arrays([NO_STRINGS, *tokens]))
     if not len(distinct) or not len(words):
-        return _NO_WORDS
+        return NO_STRINGS
     return pc.unique(words.filter(pc.is_in(words, value_set=distinct)))
 
 
-_TOKEN = re.compile(r"[A-Za-z0-9_]+")
 _NOT_WORD = "[^A-Za-z0-9_]"  # a character no word holds (RE2, for Arrow)
-# bytes.translate with this table turns every byte but _TOKEN's characters into a space: splitting the result
-# gives _TOKEN's matches (in UTF-8 every byte of a non-ASCII character is a separator, as for the pattern)
+# bytes.translate with this table turns every byte but letters, digits and underscores into a space: splitting
+# the result gives the words (in UTF-8 every byte of a non-ASCII character is a separator, as for the pattern)
 _WORD_BYTES = bytes(c if chr(c).isascii() and (chr(c).isalnum() or chr(c) == "_") else ord(" ") for c in range(256))
-_NO_WORDS = pa.array([], pa.large_string())
 
 
 def _tokens(text: str) -> pa.Array:
-    """The distinct words of ``text`` (``_TOKEN``'s matches), split off its bytes (``_WORD_BYTES``: faster than
-    ``_TOKEN.findall`` on the half gigabyte of text of a national report), as an Arrow array: the scan keeps
+    """The distinct words of ``text`` (runs of letters, digits and underscores), split off its bytes (``_WORD_BYTES``:
+    faster than a regular expression on the half gigabyte of text of a national report), as an Arrow array: the scan keeps
     every text's words to the end, where Python sets of them would be walked by the garbage collector."""
     words = set(text.encode("utf-8", "replace").translate(_WORD_BYTES).split())
-    return pa.array(list(words), pa.large_binary()).cast(pa.large_string())
+    return pa.array(list(words), pa.large_binary()).cast(STRING)
 
 
 def _logged_counts(root: Path) -> set[str] | None:

@@ -32,8 +32,8 @@ from csc_demand.report.build import (
     select_report_columns,
 )
 from csc_demand.report.data_quality import restricted_folder, write_restricted_workbook
-from csc_demand.report.identifiers import IDENTIFIER, lakehouse_identifiers
-from csc_demand.report.publish import ForbiddenStrings
+from csc_demand.report.identifiers import lakehouse_identifiers
+from csc_demand.report.publish import STRING, ForbiddenStrings
 from csc_demand.report.tables import ENGLAND
 from csc_demand.runlog import RunLog
 from csc_demand.spark import get_spark
@@ -116,7 +116,7 @@ def read_gold(spark: Callable[[], SparkSession], cfg: Config, las: list[str] | N
 def forbidden_strings(spark: Callable[[], SparkSession], cfg: Config, pool: ThreadPoolExecutor) -> ForbiddenStrings:
     """What must never appear in the report: every child and pupil identifier in the lakehouse (raw and
     pseudonymous) and the pseudonym key itself, split for the output scan."""
-    keys = pa.array([s for s in (os.environ.get(cfg.pseudonym_key_env), cfg.pseudonym_key) if s], IDENTIFIER)
+    keys = pa.array([s for s in (os.environ.get(cfg.pseudonym_key_env), cfg.pseudonym_key) if s], STRING)
     return ForbiddenStrings.of(pa.concat_arrays([lakehouse_identifiers(cfg, spark, pool.map), keys]))
 
 
