@@ -15,7 +15,7 @@ from csc_demand.io.file_check import blocks_of, check_cin_xml, check_csv, check_
 from csc_demand.quality.checks import ISO_DATE, is_bad_date, parsed, to_date, with_parsed_dates, without_parsed_dates
 from csc_demand.quality.rules import ks4_checks
 from csc_demand.transform.care_periods import care_periods
-from csc_demand.transform.cin_npd_records import keyed_rows, staged_referrals
+from csc_demand.transform.cin_npd_records import keyed_rows, staged_referrals, with_referral_rules
 from csc_demand.transform.pseudonymise import pseudonymise, pupil_pseudonym
 from csc_demand.transform.school import school_outcomes, validated_school
 from pyspark.sql import functions as F
@@ -167,7 +167,7 @@ def test_an_npd_referral_is_located_by_its_first_line(spark, tmp_path):
     other = "P2,N2,301,2015/16,5,2009,1,WBRI,NONE,2015-06-01,1A,N1,,,0,,,"
     source = _csv_file(tmp_path / "cin_2016.csv", "npd_cin", "\n".join(
         [header, referral + ",2015-05-03,,3B", other, referral + ",2015-07-01,,16A"]))
-    rows = keyed_rows(read_csv_files(spark, "npd_cin", [source]), "npd_cin", "k")
+    rows = with_referral_rules(keyed_rows(read_csv_files(spark, "npd_cin", [source]), "npd_cin", "k"))
     got = sorted((r["locator"], r["n_assessments"]) for r in staged_referrals(rows).collect())
     assert got == [("cin_2016.csv:2", 2), ("cin_2016.csv:3", 0)]
 

@@ -21,6 +21,7 @@ from csc_demand.transform.pseudonymise import pseudonymise, pupil_pseudonym
 
 SOURCE_RANK = 1
 FILE_COLUMNS = ["source_file", "la_code", "collection_year"]
+PSEUDONYMS = {"PupilMatchingRefAnonymous": "pupil_key", "LAchildID_Anon": "child_key"}  # identifier -> its key
 
 
 def keyed_rows(bronze: DataFrame, kind: str, key: str) -> DataFrame:
@@ -29,7 +30,10 @@ def keyed_rows(bronze: DataFrame, kind: str, key: str) -> DataFrame:
     A line that did not split into the header's fields gets no LA and no keys: its fields may be shifted (one
     extra field moves an LAchildID into LA). An LA that is not three digits counts as missing, so its child
     cannot be placed (rule 8500): la_code is a Delta statistics column, whatever it holds is also written in plain
-    text to the table's log."""
+    text to the table's log.
+
+    The identifiers themselves and the load columns are dropped: nothing after bronze reads them, and every
+    record set shuffles and caches what it is given."""
     columns = CSV_COLUMNS[kind]
     parsed = F.col("_corrupt_record").isNull()
     la_code = F.when(parsed & value("LA").rlike("^[0-9]{3}$"), value("LA")) if "LA" in columns else F.lit(None)
@@ -40,18 +44,16 @@ def keyed_rows(bronze: DataFrame, kind: str, key: str) -> DataFrame:
                   .withColumn("pupil_key", F.when(parsed, pupil_pseudonym("PMR", F.col("PupilMatchingRefAnonymous"),
                                                                           key)))
                   .withColumn("corrupt", ~parsed)
-                  .withColumn("raw_record", F.lit(None).cast("string")))
+                  .withColumn("raw_record", F.lit(None).cast("string"))
+                  .drop(*PSEUDONYMS, "file_sha256", "loaded_at"))
 
 
 def _raw_line(kind: str, key: str) -> Column:
     """A keyed row's line as JSON with identifiers replaced by their pseudonyms (a line that did not split into
     fields: quarantine.unparsed_record)."""
-    masked = {name: F.col(name) for name in CSV_COLUMNS[kind]}
-    masked["PupilMatchingRefAnonymous"] = F.col("pupil_key")
-    if "LAchildID_Anon" in masked:
-        masked["LAchildID_Anon"] = F.col("child_key")
+    masked = [F.col(PSEUDONYMS.get(name, name)).alias(name) for name in CSV_COLUMNS[kind]]
     return F.when(F.col("corrupt"), unparsed_record(F.col("_corrupt_record"), "CSV line", key)).otherwise(
-        F.to_json(F.struct(*[col.alias(name) for name, col in masked.items()])))
+        F.to_json(F.struct(*masked)))
 
 
 def with_raw_lines(quarantined: DataFrame, bronze: DataFrame, kind: str, key: str) -> DataFrame:
@@ -70,10 +72,9 @@ def _has_assessment() -> Column:
             | value("AssessmentFactors").isNotNull())
 
 
-def _with_referral_fields(rows: DataFrame) -> DataFrame:
-    """Rows (or referral groups) -> plus the staged referral columns and ``referral_rule``, from the referral's
-    own fields only."""
-    staged = rows.select(
+def _referral_columns(rows: DataFrame) -> DataFrame:
+    """Rows (or referral groups) -> plus the staged referral columns, from the referral's own fields."""
+    return rows.select(
         "*",
         F.col("CINreferralDate").alias("referral_date_raw"), F.col("CINclosureDate").alias("closure_date_raw"),
         value("ReasonForClosure").alias("closure_reason"), F.col("ReferralNFA").alias("referral_nfa_raw"),
@@ -82,10 +83,17 @@ def _with_referral_fields(rows: DataFrame) -> DataFrame:
         _birth_month_text().alias("birth_date_raw"),
         *[F.lit(0).alias(name) for name in ("n_cp_plans", "n_cin_plans", "n_section47")],  # not in npd_cin
     )
+
+
+def with_referral_rules(rows: DataFrame) -> DataFrame:
+    """Keyed npd_cin rows -> plus ``referral_rule``, the rule of the referral each row belongs to. A row carries
+    all of its referral's fields and the rules read only those, so the rule is the same on every row of a
+    referral: computed once here on the rows, it serves both the referrals (grouped) and their assessments."""
     checks = [("CSC-RECORD", F.col("corrupt"))] + referral_checks()
-    checked = with_parsed_dates(staged).withColumn("referral_rule", first_failing_rule(checks))
-    return checked.withColumn("referral_rule", first_failing_rule(referral_set_checks("referral_rule"),
-                                                                  already=F.col("referral_rule")))
+    checked = with_parsed_dates(_referral_columns(rows)).withColumn("referral_rule", first_failing_rule(checks))
+    ruled = checked.withColumn("referral_rule", first_failing_rule(referral_set_checks("referral_rule"),
+                                                                   already=F.col("referral_rule")))
+    return ruled.select(*rows.columns, "referral_rule")
 
 
 def _birth_month_text() -> Column:
@@ -112,14 +120,16 @@ def staged_children(rows: DataFrame) -> DataFrame:
 
 
 def staged_referrals(rows: DataFrame) -> DataFrame:
-    """One row per referral group; ``rule_id`` is already set (CSC-RECORD or the referral rules)."""
+    """Rows with_referral_rules -> one row per referral group, ``rule_id`` set (CSC-RECORD or the referral
+    rules)."""
     referral_fields = ["LA", "ACADYR", "CINreferralDate", "ReferralSource", "PrimaryNeedCode", "CINclosureDate",
                        "ReasonForClosure", "ReferralNFA", "YearOfBirth", "MonthOfBirth"]  # birth: for rule 8606
     own_line = F.when(F.col("corrupt"), F.col("line_number")).alias("_own_line")  # unsplit lines stay apart
-    group: list[str | Column] = ["child_key", *FILE_COLUMNS, "corrupt", *referral_fields, own_line]  # person first: by_person
+    group: list[str | Column] = ["child_key", *FILE_COLUMNS, "corrupt", *referral_fields, own_line,  # person first
+                                 "referral_rule"]  # the same on every row of a referral: with_referral_rules
     grouped = rows.groupBy(*group).agg(F.sum(_has_assessment().cast("int")).cast("int").alias("n_assessments"),
                                        line_locator(first_line()).alias("locator"))
-    return _with_referral_fields(grouped).select(
+    return _referral_columns(grouped).select(
         *FILE_COLUMNS, "child_key", "locator",
         F.lit(None).cast("string").alias("raw_record"), "corrupt", F.lit(SOURCE_RANK).alias("source_rank"),
         F.lit(1).alias("ordinal"), "referral_date_raw", "closure_date_raw", "closure_reason", "referral_nfa_raw",
@@ -129,12 +139,13 @@ def staged_referrals(rows: DataFrame) -> DataFrame:
 
 
 def staged_assessments(rows: DataFrame) -> DataFrame:
-    referral_rows = _with_referral_fields(rows).filter(_has_assessment())  # every referral: for 8815-8820
-    return referral_rows.select(
+    """Rows with_referral_rules -> the rows with an assessment, their referral's rule as ``parent_rule``."""
+    return rows.filter(_has_assessment()).select(
         *FILE_COLUMNS, "child_key",
         line_locator(F.col("line_number")).alias("locator"),
         "raw_record", "corrupt", F.lit(SOURCE_RANK).alias("source_rank"), F.lit(1).alias("ordinal"),
-        "referral_date_raw", "referral_nfa_raw", "closure_date_raw", F.col("referral_rule").alias("parent_rule"),
+        F.col("CINreferralDate").alias("referral_date_raw"), F.col("ReferralNFA").alias("referral_nfa_raw"),
+        F.col("CINclosureDate").alias("closure_date_raw"), F.col("referral_rule").alias("parent_rule"),
         F.col("AssessmentActualStartDate").alias("start_raw"), F.lit(None).cast("string").alias("review_raw"),
         F.col("AssessmentAuthorisationDate").alias("authorised_raw"),
         F.split(value("AssessmentFactors"), ";").alias("factors"))

@@ -30,8 +30,7 @@ def with_child_key(bronze: DataFrame, key: str) -> DataFrame:
 def staged_children(bronze: DataFrame, key: str) -> DataFrame:
     ids = F.col("ChildIdentifiers")
     chars = F.col("ChildCharacteristics")
-    masked_ids = ids.withField("LAchildID", F.col("child_key")) \
-                    .withField("UPN", pupil_pseudonym("UPN", ids["UPN"], key)) \
+    masked_ids = ids.withField("LAchildID", F.col("child_key")).withField("UPN", F.col("pupil_key")) \
                     .withField("FormerUPN", pupil_pseudonym("UPN", ids["FormerUPN"], key))
     raw = F.when(F.col("corrupt"), unparsed_record(F.col("_corrupt_record"), "Child", key)).otherwise(
         F.to_json(F.struct(masked_ids.alias("ChildIdentifiers"), chars.alias("ChildCharacteristics"))))
@@ -39,9 +38,9 @@ def staged_children(bronze: DataFrame, key: str) -> DataFrame:
     birth_date_bad = F.lit(False)
     for field in birth_fields:
         birth_date_bad = birth_date_bad | bad_date(field, ISO_DATE)
-    return with_child_key(bronze, key).select(
-        *FILE_COLUMNS, "child_key",
-        pupil_pseudonym("UPN", ids["UPN"], key).alias("pupil_key"),
+    keyed = with_child_key(bronze, key).withColumn("pupil_key", pupil_pseudonym("UPN", ids["UPN"], key))
+    return keyed.select(  # pupil_key once: Spark would hash the UPN again inside the raw record's branch
+        *FILE_COLUMNS, "child_key", "pupil_key",
         F.col("child_locator").alias("locator"), raw.alias("raw_record"), "corrupt",
         F.lit(SOURCE_RANK).alias("source_rank"),
         to_date(ids["PersonBirthDate"], ISO_DATE).alias("birth_date"),

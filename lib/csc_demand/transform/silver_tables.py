@@ -51,7 +51,7 @@ DERIVED = {"assessment_factors", "care_periods", "school_outcomes"}
 def validated_records(bronze: dict[str, DataFrame], key: str) -> tuple[dict[str, DataFrame], list[DataFrame]]:
     """Bronze tables (by kind) -> validated record copies per silver table, and the record sets several of them
     are built from, to persist: the XML referrals with their nested blocks (every nested table is exploded from
-    them), the NPD CIN rows (children, referrals and assessments) and the SSDA903 header's children (children and
+    them), the NPD CIN rows with their referral's rules (children, referrals and assessments) and the SSDA903 header's children (children and
     care episodes). Unpersisted, each table would read, key and shuffle them again.
 
     Records are partitioned by child (CIN, 903) or pupil (school) as they are keyed (record_sets.by_person)."""
@@ -59,7 +59,7 @@ def validated_records(bronze: dict[str, DataFrame], key: str) -> tuple[dict[str,
     xml_referrals = without_parsed_dates(apply_set_rules(  # persisted: without the dates only its rules read
         apply_rules(by_person(xml.staged_referrals(bronze["cin_xml"], key), "child_key"), referral_checks()),
         referral_set_checks()))
-    npd_rows = by_person(npd.keyed_rows(bronze["npd_cin"], "npd_cin", key), "child_key")
+    npd_rows = npd.with_referral_rules(by_person(npd.keyed_rows(bronze["npd_cin"], "npd_cin", key), "child_key"))
     npd_cpp = by_person(npd.keyed_rows(bronze["npd_cpp"], "npd_cpp", key), "child_key")
     children = validated_children(cin.stack([xml_children, npd.staged_children(npd_rows)], STAGED_CHILD),
                                   "cin")
