@@ -27,6 +27,7 @@ FILE_META = StructType([
     StructField("collection_year", IntegerType(), True), StructField("load_id", StringType(), True),
     StructField("loaded_at", TimestampType(), True), StructField("file_sha256", StringType(), True),
 ])
+LOAD_COLUMNS = ("load_id", "loaded_at", "file_sha256")  # which load wrote a row: silver does not read them
 MANIFEST_SCHEMA = StructType([
     StructField("source_file", StringType(), False), StructField("kind", StringType(), False),
     StructField("la_code", StringType(), True), StructField("collection_year", IntegerType(), True),

@@ -12,6 +12,7 @@ from __future__ import annotations
 from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
 
+from csc_demand.io.bronze import LOAD_COLUMNS
 from csc_demand.io.csv_source import CSV_COLUMNS
 from csc_demand.quality.checks import ISO_DATE, first_failing_rule, parse_date, value, with_parsed_dates
 from csc_demand.quality.quarantine import first_line, line_locator, unparsed_record
@@ -45,7 +46,7 @@ def keyed_rows(bronze: DataFrame, kind: str, key: str) -> DataFrame:
                                                                           key)))
                   .withColumn("corrupt", ~parsed)
                   .withColumn("raw_record", F.lit(None).cast("string"))
-                  .drop(*PSEUDONYMS, "file_sha256", "loaded_at"))
+                  .drop(*PSEUDONYMS, *LOAD_COLUMNS))
 
 
 def _raw_line(kind: str, key: str) -> Column:
