@@ -15,7 +15,12 @@ from csc_demand.io.file_check import blocks_of, check_cin_xml, check_csv, check_
 from csc_demand.quality.checks import ISO_DATE, is_bad_date, parsed, to_date, with_parsed_dates, without_parsed_dates
 from csc_demand.quality.rules import ks4_checks
 from csc_demand.transform.care_periods import care_periods
-from csc_demand.transform.cin_npd_records import keyed_rows, staged_referrals, with_referral_rules
+from csc_demand.transform.cin_npd_records import (
+    keyed_rows,
+    staged_assessments,
+    staged_referrals,
+    with_referral_rules,
+)
 from csc_demand.transform.pseudonymise import pseudonymise, pupil_pseudonym
 from csc_demand.transform.school import school_outcomes, validated_school
 from pyspark.sql import functions as F
@@ -170,6 +175,23 @@ def test_an_npd_referral_is_located_by_its_first_line(spark, tmp_path):
     rows = with_referral_rules(keyed_rows(read_csv_files(spark, "npd_cin", [source]), "npd_cin", "k"))
     got = sorted((r["locator"], r["n_assessments"]) for r in staged_referrals(rows).collect())
     assert got == [("cin_2016.csv:2", 2), ("cin_2016.csv:3", 0)]
+
+
+def test_an_npd_referral_and_its_assessments_carry_the_rule_computed_on_its_lines(spark, tmp_path):
+    # the first referral is open (no closure, NFA 0) and not the child's latest: 8816; the second starts while the
+    # first is open: 8820. The first's two lines make one referral; each assessment line takes its referral's rule.
+    header = ",".join(CSV_COLUMNS["npd_cin"])
+    child = "P1,N1,301,2015/16,5,2009,1,WBRI,NONE"
+    first, second = child + ",2015-05-01,1A,N1,,,0", child + ",2015-09-01,1A,N1,2015-10-01,RC8,0"
+    source = _csv_file(tmp_path / "cin_2016.csv", "npd_cin", "\n".join(
+        [header, first + ",2015-05-03,2015-05-20,3B", first + ",2015-06-01,2015-06-20,2A",
+         second + ",2015-09-02,2015-09-20,3B"]))
+    rows = with_referral_rules(keyed_rows(read_csv_files(spark, "npd_cin", [source]), "npd_cin", "k"))
+    assert {"PupilMatchingRefAnonymous", "LAchildID_Anon"}.isdisjoint(rows.columns)  # only their keys go on
+    assert sorted((r["locator"], r["rule_id"]) for r in staged_referrals(rows).collect()) == [
+        ("cin_2016.csv:2", "8816"), ("cin_2016.csv:4", "8820")]
+    assert sorted((r["locator"], r["parent_rule"]) for r in staged_assessments(rows).collect()) == [
+        ("cin_2016.csv:2", "8816"), ("cin_2016.csv:3", "8816"), ("cin_2016.csv:4", "8820")]
 
 
 def test_a_duplicate_csv_record_is_the_later_line_even_past_line_nine(spark, tmp_path):
