@@ -53,7 +53,10 @@ def staged_children(bronze: DataFrame, key: str) -> DataFrame:
     )
 
 
-NESTED_BLOCKS = ("Assessments", "ChildProtectionPlans", "CINPlanDates", "Section47")
+# the nested blocks of a referral (fields of CINdetails), by the name of their count on the staged referral (n_*)
+BLOCK_COUNTS = {"assessments": "Assessments", "cp_plans": "ChildProtectionPlans", "cin_plans": "CINPlanDates",
+                "section47": "Section47"}
+NESTED_BLOCKS = tuple(BLOCK_COUNTS.values())
 
 
 def nested_block(field: str) -> str:
@@ -69,9 +72,7 @@ def staged_referrals(bronze: DataFrame, key: str) -> DataFrame:
     exploded = children.select(*FILE_COLUMNS, "child_key", "child_locator", F.col("ChildIdentifiers").alias("_ids"),
                                F.posexplode("CINdetails").alias("_pos", "_detail"))
     d = F.col("_detail")
-    sizes = {f"n_{name}": F.size(F.coalesce(d[field], F.array()))
-             for name, field in (("assessments", "Assessments"), ("cp_plans", "ChildProtectionPlans"),
-                                 ("cin_plans", "CINPlanDates"), ("section47", "Section47"))}
+    sizes = {f"n_{name}": F.size(F.coalesce(d[field], F.array())) for name, field in BLOCK_COUNTS.items()}
     return exploded.select(
         *FILE_COLUMNS, "child_key",
         F.concat("child_locator", F.lit("/CINdetails["), (F.col("_pos") + 1).cast("string"), F.lit("]"))
