@@ -22,18 +22,14 @@ from pathlib import Path
 import csc_demand
 from bench_quickstart import KEY
 from csc_demand.config import load_config
-from csc_demand.io import delta
-from csc_demand.io.bronze import BRONZE_TABLE, empty_bronze
-from csc_demand.io.discover import KINDS
 from csc_demand.spark import get_spark
-from csc_demand.stages.ingest import row_count, shuffle_partitions_for
+from csc_demand.stages.ingest import bronze_versions, read_bronze, row_count, shuffle_partitions_for
 from csc_demand.transform.silver_tables import validated_records
 from pyspark import StorageLevel
 from pyspark.sql import functions as F
 from results_file import commit, load, save_keeping_previous
 
 RESULTS = Path(__file__).parent / "results" / "record_sets.json"
-SHARED = ("xml_referrals", "npd_rows", "header_children")  # validated_records' second value, in its order
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -45,21 +41,19 @@ def main(argv: list[str] | None = None) -> int:
     cfg = replace(load_config(profile="local"), lakehouse=str(args.source))
     os.environ.setdefault(cfg.pseudonym_key_env, KEY)
     spark = get_spark(cfg, "csc-demand-profile-record-sets")
-    bronze = {kind: (delta.read_table(spark, cfg, "bronze", BRONZE_TABLE[kind])
-                     if delta.table_exists(spark, cfg, "bronze", BRONZE_TABLE[kind]) else empty_bronze(spark, kind))
-              for kind in KINDS}
+    bronze = read_bronze(spark, cfg, bronze_versions(spark, cfg))
     partitions = shuffle_partitions_for(row_count(bronze.values()), int(spark.conf.get("spark.sql.shuffle.partitions")))
     spark.conf.set("spark.sql.shuffle.partitions", str(partitions))
     validated, shared = validated_records(bronze, cfg.resolve_pseudonym_key())
     load_before = load()
     sets = []
-    for name, df in [*zip(SHARED, shared, strict=True), *validated.items()]:
+    for name, df in [*shared.items(), *validated.items()]:
         started = time.perf_counter()
         df.persist(StorageLevel.MEMORY_AND_DISK)
         rows = df.count()
         seconds = round(time.perf_counter() - started, 1)
         rules = ({str(r["rule_id"]): r["n"] for r in df.groupBy("rule_id").agg(F.count("*").alias("n")).collect()}
-                 if name not in SHARED else {})
+                 if name not in shared else {})
         sets.append({"set": name, "rows": rows, "seconds": seconds, "rules": rules})
         print(f"{name:18s} {rows:>11,d} rows {seconds:7.1f} s  load {os.getloadavg()[0]:.2f}", flush=True)
     result = {"benchmark": "record sets", "date": datetime.now(UTC).isoformat(timespec="seconds"),

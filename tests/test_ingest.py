@@ -284,7 +284,8 @@ def test_the_persisted_record_sets_hold_no_parsed_date_columns(run):
     # the rules' parsed dates (checks.with_parsed_dates) are dropped before a record set is cached
     bronze = {kind: run.table(BRONZE_TABLE[kind], "bronze") for kind in KINDS}
     validated, shared = validated_records(bronze, run.key)
-    assert {i: [c for c in df.columns if c.startswith("_date_")] for i, df in enumerate(shared)} == {0: [], 1: [], 2: []}
+    assert {name: [c for c in df.columns if c.startswith("_date_")] for name, df in shared.items()} == {
+        "xml_referrals": [], "npd_rows": [], "header_children": []}
     assert {t: [c for c in df.columns if c.startswith("_date_")] for t, df in validated.items()} == {
         t: [] for t in validated}
 

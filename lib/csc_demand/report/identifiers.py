@@ -35,8 +35,6 @@ IDENTIFIER_COLUMNS = {
 }
 
 
-
-
 def table_identifiers(spark: SparkSession, cfg: Config, layer: str, table: str) -> pa.Array:
     """The distinct non-blank identifiers of one table read through Spark (none when it is absent), collected to
     the driver: at national scale some millions of short strings over all tables."""

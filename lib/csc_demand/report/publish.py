@@ -449,9 +449,10 @@ _WORD_BYTES = bytes(c if chr(c).isascii() and (chr(c).isalnum() or chr(c) == "_"
 
 
 def _tokens(text: str) -> pa.Array:
-    """The distinct words of ``text`` (runs of letters, digits and underscores), split off its bytes (``_WORD_BYTES``:
-    faster than a regular expression on the half gigabyte of text of a national report), as an Arrow array: the scan keeps
-    every text's words to the end, where Python sets of them would be walked by the garbage collector."""
+    """The distinct words of ``text`` (runs of letters, digits and underscores), split off its bytes
+    (``_WORD_BYTES``: faster than a regular expression on the half gigabyte of text of a national report), as an
+    Arrow array: the scan keeps every text's words to the end, where Python sets of them would be walked by the
+    garbage collector."""
     words = set(text.encode("utf-8", "replace").translate(_WORD_BYTES).split())
     return pa.array(list(words), pa.large_binary()).cast(STRING)
 

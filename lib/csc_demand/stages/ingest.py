@@ -197,10 +197,15 @@ def build_silver(spark: SparkSession, cfg: Config, log: RunLog, loaded_at: datet
                                      "running): run ingest again when they have finished")
 
 
+def read_bronze(spark: SparkSession, cfg: Config, versions: dict[str, int | None]) -> dict[str, DataFrame]:
+    """Every bronze table silver is built from, by kind, as of ``versions`` (bronze_versions); empty when absent."""
+    return {kind: (delta.read_table(spark, cfg, "bronze", BRONZE_TABLE[kind], version=versions[kind])
+                   if versions[kind] is not None else empty_bronze(spark, kind))
+            for kind in KINDS}
+
+
 def _build_silver_from(spark: SparkSession, cfg: Config, log: RunLog, loaded_at: datetime, versions: dict) -> None:
-    bronze = {kind: (delta.read_table(spark, cfg, "bronze", BRONZE_TABLE[kind], version=versions[kind])
-                     if versions[kind] is not None else empty_bronze(spark, kind))
-              for kind in KINDS}
+    bronze = read_bronze(spark, cfg, versions)
     configured = spark.conf.get("spark.sql.shuffle.partitions")
     assert configured is not None, "a SQL setting with a default"
     partitions = shuffle_partitions_for(row_count(bronze.values()), int(configured))
@@ -215,7 +220,7 @@ def _build_silver_from(spark: SparkSession, cfg: Config, log: RunLog, loaded_at:
 def _build_silver(spark: SparkSession, cfg: Config, log: RunLog, loaded_at: datetime, bronze: dict) -> None:
     key = cfg.resolve_pseudonym_key()
     validated, shared = validated_records(bronze, key)
-    for df in [*shared, *validated.values()]:
+    for df in [*shared.values(), *validated.values()]:
         df.persist(StorageLevel.MEMORY_AND_DISK)
     per_rule = record_counts(validated).persist()  # for gold.data_quality too: one pass over the records
     counts = reconciliation_counts(per_rule, validated)
@@ -230,7 +235,7 @@ def _build_silver(spark: SparkSession, cfg: Config, log: RunLog, loaded_at: date
     concurrently([*(partial(_sync_silver, spark, cfg, log, table, df) for table, df in derived.items()),
                   partial(_sync_quarantine, spark, cfg, log, quarantine),
                   partial(_write_data_quality, cfg, log, per_rule)])
-    for df in [per_rule, *validated.values(), *shared]:
+    for df in [per_rule, *validated.values(), *shared.values()]:
         df.unpersist()
 
 

@@ -141,12 +141,11 @@ def staged_referrals(rows: DataFrame) -> DataFrame:
 
 def staged_assessments(rows: DataFrame) -> DataFrame:
     """Rows with_referral_rules -> the rows with an assessment, their referral's rule as ``parent_rule``."""
-    return rows.filter(_has_assessment()).select(
+    return _referral_columns(rows.filter(_has_assessment())).select(
         *FILE_COLUMNS, "child_key",
         line_locator(F.col("line_number")).alias("locator"),
         "raw_record", "corrupt", F.lit(SOURCE_RANK).alias("source_rank"), F.lit(1).alias("ordinal"),
-        F.col("CINreferralDate").alias("referral_date_raw"), F.col("ReferralNFA").alias("referral_nfa_raw"),
-        F.col("CINclosureDate").alias("closure_date_raw"), F.col("referral_rule").alias("parent_rule"),
+        "referral_date_raw", "referral_nfa_raw", "closure_date_raw", F.col("referral_rule").alias("parent_rule"),
         F.col("AssessmentActualStartDate").alias("start_raw"), F.lit(None).cast("string").alias("review_raw"),
         F.col("AssessmentAuthorisationDate").alias("authorised_raw"),
         F.split(value("AssessmentFactors"), ";").alias("factors"))

@@ -48,11 +48,12 @@ from csc_demand.transform.school import (
 DERIVED = {"assessment_factors", "care_periods", "school_outcomes"}
 
 
-def validated_records(bronze: dict[str, DataFrame], key: str) -> tuple[dict[str, DataFrame], list[DataFrame]]:
+def validated_records(bronze: dict[str, DataFrame], key: str) -> tuple[dict[str, DataFrame], dict[str, DataFrame]]:
     """Bronze tables (by kind) -> validated record copies per silver table, and the record sets several of them
-    are built from, to persist: the XML referrals with their nested blocks (every nested table is exploded from
-    them), the NPD CIN rows with their referral's rules (children, referrals and assessments) and the SSDA903 header's children (children and
-    care episodes). Unpersisted, each table would read, key and shuffle them again.
+    are built from, by name, to persist: the XML referrals with their nested blocks (every nested table is
+    exploded from them), the NPD CIN rows with their referral's rules (children, referrals and assessments) and
+    the SSDA903 header's children (children and care episodes). Unpersisted, each table would read, key and
+    shuffle them again.
 
     Records are partitioned by child (CIN, 903) or pupil (school) as they are keyed (record_sets.by_person)."""
     xml_children = by_person(xml.staged_children(bronze["cin_xml"], key), "child_key")
@@ -82,7 +83,7 @@ def validated_records(bronze: dict[str, DataFrame], key: str) -> tuple[dict[str,
         "school_exclusions": validated_school(_pupil_rows(bronze, "npd_exclusions", key), exclusion_checks()),
         "school_sen": validated_school(_pupil_rows(bronze, "npd_sen", key), sen_checks()),
     }
-    return validated, [xml_referrals, npd_rows, header_children]
+    return validated, {"xml_referrals": xml_referrals, "npd_rows": npd_rows, "header_children": header_children}
 
 
 def _pupil_rows(bronze: dict[str, DataFrame], kind: str, key: str) -> DataFrame:
