@@ -13,6 +13,7 @@ from csc_demand.io.csv_source import CSV_COLUMNS, read_csv_files
 from csc_demand.io.discover import SourceFile, discover
 from csc_demand.io.file_check import blocks_of, check_cin_xml, check_csv, check_files
 from csc_demand.quality.checks import ISO_DATE, is_bad_date, parsed, to_date, with_parsed_dates, without_parsed_dates
+from csc_demand.quality.quarantine import full_locator
 from csc_demand.quality.rules import ks4_checks
 from csc_demand.transform.care_periods import care_periods
 from csc_demand.transform.cin_npd_records import (
@@ -174,7 +175,17 @@ def test_an_npd_referral_is_located_by_its_first_line(spark, tmp_path):
         [header, referral + ",2015-05-03,,3B", other, referral + ",2015-07-01,,16A"]))
     rows = with_referral_rules(keyed_rows(read_csv_files(spark, "npd_cin", [source]), "npd_cin", "k"))
     got = sorted((r["locator"], r["n_assessments"]) for r in staged_referrals(rows).collect())
-    assert got == [("cin_2016.csv:2", 2), ("cin_2016.csv:3", 0)]
+    assert got == [("2", 2), ("3", 0)]
+    # quarantine names the file too
+    assert sorted(r[0] for r in staged_referrals(rows).select(full_locator()).collect()) == [
+        "cin_2016.csv:2", "cin_2016.csv:3"]
+
+
+def test_a_staged_xml_locator_is_its_path_from_the_child_and_quarantine_names_the_child(spark):
+    df = spark.createDataFrame([("Child/CINdetails[2]/Assessments[1]", "k1"), ("Child", None)],
+                               "locator string, child_key string").withColumn("source_file", F.lit("a.xml"))
+    assert [r[0] for r in df.select(full_locator()).collect()] == [
+        "Message/Children/Child[LAchildID=k1]/CINdetails[2]/Assessments[1]", "Message/Children/Child[LAchildID=missing]"]
 
 
 def test_an_npd_referral_and_its_assessments_carry_the_rule_computed_on_its_lines(spark, tmp_path):
@@ -189,9 +200,9 @@ def test_an_npd_referral_and_its_assessments_carry_the_rule_computed_on_its_line
     rows = with_referral_rules(keyed_rows(read_csv_files(spark, "npd_cin", [source]), "npd_cin", "k"))
     assert {"PupilMatchingRefAnonymous", "LAchildID_Anon"}.isdisjoint(rows.columns)  # only their keys go on
     assert sorted((r["locator"], r["rule_id"]) for r in staged_referrals(rows).collect()) == [
-        ("cin_2016.csv:2", "8816"), ("cin_2016.csv:4", "8820")]
+        ("2", "8816"), ("4", "8820")]
     assert sorted((r["locator"], r["parent_rule"]) for r in staged_assessments(rows).collect()) == [
-        ("cin_2016.csv:2", "8816"), ("cin_2016.csv:3", "8816"), ("cin_2016.csv:4", "8820")]
+        ("2", "8816"), ("3", "8816"), ("4", "8820")]
 
 
 def test_a_duplicate_csv_record_is_the_later_line_even_past_line_nine(spark, tmp_path):
@@ -200,7 +211,7 @@ def test_a_duplicate_csv_record_is_the_later_line_even_past_line_nine(spark, tmp
     source = _csv_file(tmp_path / "ks4_2016.csv", "npd_ks4", "\n".join(lines))
     rows = validated_school(keyed_rows(read_csv_files(spark, "npd_ks4", [source]), "npd_ks4", "k"), ks4_checks())
     assert [(r["locator"], r["rule_id"]) for r in rows.filter(F.col("rule_id").isNotNull()).collect()] == [
-        ("ks4_2016.csv:10", "CSC-DUP")]
+        ("10", "CSC-DUP")]
 
 
 def test_big_loads_get_more_shuffle_partitions_small_ones_keep_the_configured_number():

@@ -27,9 +27,20 @@ def parse_date(text: Column, fmt: str) -> Column:
     (the cast alone also takes 2015-1-5, 2015, a trailing T..., and trims a trailing tab)."""
     if fmt != ISO_DATE:
         return F.try_to_date(text, fmt)
-    shaped = ((F.length(text) == 10) & (F.substring(text, 5, 1) == "-") & (F.substring(text, 8, 1) == "-")
-              & F.substring(text, 10, 1).between("0", "9"))
-    return F.when(shaped, text.try_cast("date"))
+    return F.when(_iso_shaped(text), text.try_cast("date"))
+
+
+def _iso_shaped(text: Column) -> Column:
+    """Ten bytes, a dash at bytes 5 and 8 and a digit last. Checked on the bytes: Spark's character functions
+    (length, substring) count the string's characters on every call. A string with a multi-byte character in
+    ten bytes is not a date, so bytes and characters give the same answer."""
+    data = text.cast("binary")
+
+    def byte(position: int) -> Column:
+        return F.substring(data, position, 1)
+
+    dash, zero, nine = (F.lit(bytearray(c, "ascii")) for c in "-09")
+    return (F.octet_length(text) == 10) & (byte(5) == dash) & (byte(8) == dash) & byte(10).between(zero, nine)
 
 
 def to_date(col: Column | str, fmt: str) -> Column:

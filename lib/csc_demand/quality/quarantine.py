@@ -14,6 +14,7 @@ from csc_demand.transform.pseudonymise import hmac_sha256
 QUARANTINE_COLUMNS = ["quarantine_key", "load_id", "source_file", "la_code", "collection_year", "child_key",
                       "locator", "rule_id", "message", "raw_record", "table_name", "occurrences", "loaded_at"]
 MAX_RAW_CHARACTERS = 4000
+XML_CHILD = "Child"  # a staged XML record's locator: its path from its Child element (Child/CINdetails[1]/...)
 
 
 def rule_message(rule_id: Column) -> Column:
@@ -39,14 +40,28 @@ def capped(raw: Column) -> Column:
 
 
 def line_locator(line: Column) -> Column:
-    """Where a CSV record is: ``<source_file>:<line>`` (line 1 is the header); a record made of several lines (an
-    NPD referral: one line per assessment) is located by its first line (``first_line``)."""
-    return F.concat(F.col("source_file"), F.lit(":"), line.cast("string"))
+    """A staged CSV record's locator: its line (line 1 is the header); a record made of several lines (an NPD
+    referral: one line per assessment) is located by its first line (``first_line``)."""
+    return line.cast("string")
+
+
+def full_locator() -> Column:
+    """A staged record's ``locator`` as silver.quarantine gives it: an XML record's path from the root, its Child
+    named by the child's key (``Message/Children/Child[LAchildID=<key>]/CINdetails[1]``), a CSV record's
+    ``<source_file>:<line>``. Staged records carry the short form (the path from the Child, or the line), which
+    identifies a record within its child and file: the full one repeats the key and the file name in every row
+    that silver's sorts and windows copy."""
+    locator = F.col("locator")
+    child = F.concat(F.lit("Message/Children/Child[LAchildID="), F.coalesce(F.col("child_key"), F.lit("missing")),
+                     F.lit("]"))
+    return (F.when(locator.startswith(XML_CHILD), F.overlay(locator, child, 1, len(XML_CHILD)))
+             .otherwise(F.concat(F.col("source_file"), F.lit(":"), locator)))
 
 
 def line_order() -> list[Column]:
-    """Sort key putting records in the order of their ``locator`` lines: shorter first, so line 9 comes before 10."""
-    return [F.length("locator"), F.col("locator")]
+    """Sort key putting records in the order of their ``locator`` lines: shorter first, so line 9 comes before 10.
+    Length in bytes: the length in characters is counted by walking the string, for every row sorted."""
+    return [F.octet_length("locator"), F.col("locator")]
 
 
 def first_line() -> Column:
@@ -58,7 +73,8 @@ def first_line() -> Column:
 def quarantine_rows(df: DataFrame, table_name: str) -> DataFrame:
     """The records a table's rules rejected themselves (not those rejected with their parent)."""
     return (df.filter(F.col("rule_id").isNotNull() & ~F.col("with_parent"))
-              .select("source_file", "la_code", "collection_year", "child_key", "locator", "rule_id",
+              .select("source_file", "la_code", "collection_year", "child_key", full_locator().alias("locator"),
+                      "rule_id",
                       rule_message(F.col("rule_id")).alias("message"), "raw_record",
                       F.lit(table_name).alias("table_name")))
 

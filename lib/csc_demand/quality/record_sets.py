@@ -123,7 +123,8 @@ def with_cp_plans_beside(cin_plans: DataFrame, cp_plans: DataFrame) -> DataFrame
     def during(day: Column, since: Column, until: Column) -> Column:  # an open plan runs to the census year's end
         return (day >= since) & ((day < until) | (until.isNull() & (day <= year_end)))
 
-    flags = pairs.groupBy("source_file", "locator").agg(
+    # a CIN plan: a staged locator names a record within its child and file
+    flags = pairs.groupBy("child_key", "source_file", "locator").agg(
         F.max(during(start, F.col("cp_start"), F.col("cp_end"))).alias("_cp_starts_before"),
         F.max(during(F.col("cp_start"), start, end)).alias("_cp_starts_during"),
         F.max((F.col("referral_date") == F.col("cp_referral")) & end.isNull() & F.col("cp_end").isNull())
@@ -131,7 +132,7 @@ def with_cp_plans_beside(cin_plans: DataFrame, cp_plans: DataFrame) -> DataFrame
         F.max(F.col("cp_end").isNotNull() & F.exists("cp_reviews", lambda r: (
             to_date(r, ISO_DATE) >= start) & (to_date(r, ISO_DATE) < end) & (to_date(r, ISO_DATE) != F.col("cp_end"))))
          .alias("_cp_review_during"))
-    return cin_plans.join(flags, ["source_file", "locator"], "left")
+    return cin_plans.join(flags, ["child_key", "source_file", "locator"], "left")
 
 
 def cin_plan_cp_checks() -> Checks:

@@ -20,7 +20,7 @@ from csc_demand import locations
 from csc_demand.config import Config
 from csc_demand.errors import ConfigurationError
 from csc_demand.io import delta, hadoop_fs
-from csc_demand.quality.quarantine import rule_message
+from csc_demand.quality.quarantine import line_order, rule_message
 from csc_demand.report.publish import write_workbook
 from csc_demand.transform.pseudonymise import pseudonymise
 
@@ -126,7 +126,7 @@ def quarantined_with_ids(spark: SparkSession, cfg: Config) -> pd.DataFrame:
     return (located.select("la_code", "source_file", "locator", "table_name", "rule_id", "message",
                            F.coalesce("xml_field", "csv_field").alias("identifier_field"),
                            F.coalesce("xml_id", "csv_id").alias("identifier"))
-                   .orderBy("source_file", F.length("locator"), "locator", "rule_id").toPandas())
+                   .orderBy("source_file", *line_order(), "rule_id").toPandas())
 
 
 def _xml_ids(spark: SparkSession, cfg: Config, files: list[str]) -> DataFrame:

@@ -9,6 +9,7 @@ from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
 from csc_demand import codes
+from csc_demand.quality.quarantine import full_locator
 from csc_demand.quality.record_sets import apply_rules
 from csc_demand.quality.rules import child_checks
 from csc_demand.transform.cin_npd_records import SOURCE_RANK as NPD_SOURCE_RANK
@@ -28,7 +29,7 @@ def validated_children(staged: DataFrame, source: str) -> DataFrame:
 
 def silver_children(validated: DataFrame) -> DataFrame:
     accepted = validated.filter(F.col("rule_id").isNull())
-    rank = F.struct(F.col("collection_year"), (-F.col("source_rank")).alias("r"), F.col("locator"),
+    rank = F.struct(F.col("collection_year"), (-F.col("source_rank")).alias("r"), full_locator().alias("locator"),
                     F.col("raw_record"))
     record = F.struct("la_code", "birth_date", "expected_birth_date", "death_date", "sex_raw", "ethnicity",
                       "disabilities", "collection_year", "source_file")

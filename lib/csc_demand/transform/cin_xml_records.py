@@ -1,8 +1,9 @@
 """CIN census XML bronze rows (one per Child, nested) -> staged records per silver table, strings as received.
 
-Staged records share: source_file, la_code, collection_year, child_key, locator (element path), raw_record (JSON,
-no identifiers), corrupt, source_rank (0: CIN XML wins over other sources in the same year) and, for records
-inside a referral, referral_date_raw, referral_nfa_raw and parent_rule (the referral's rule when it was rejected).
+Staged records share: source_file, la_code, collection_year, child_key, locator (element path from the Child:
+quarantine.full_locator), raw_record (JSON, no identifiers), corrupt, source_rank (0: CIN XML wins over other
+sources in the same year) and, for records inside a referral, referral_date_raw, referral_nfa_raw and parent_rule
+(the referral's rule when it was rejected).
 """
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
 
 from csc_demand.quality.checks import ISO_DATE, bad_date, to_date, value
-from csc_demand.quality.quarantine import unparsed_record
+from csc_demand.quality.quarantine import XML_CHILD, unparsed_record
 from csc_demand.transform.pseudonymise import pseudonymise, pupil_pseudonym
 
 SOURCE_RANK = 0
@@ -22,9 +23,7 @@ def with_child_key(bronze: DataFrame, key: str) -> DataFrame:
     child_key = pseudonymise(F.col("la_code"), ids["LAchildID"], key)
     return (bronze.withColumn("child_key", child_key)
                   .withColumn("corrupt", F.col("_corrupt_record").isNotNull())
-                  .withColumn("child_locator", F.concat(F.lit("Message/Children/Child[LAchildID="),
-                                                        F.coalesce(F.col("child_key"), F.lit("missing")),
-                                                        F.lit("]"))))
+                  .withColumn("child_locator", F.lit(XML_CHILD)))
 
 
 def staged_children(bronze: DataFrame, key: str) -> DataFrame:
