@@ -74,8 +74,7 @@ def quarantine_rows(df: DataFrame, table_name: str) -> DataFrame:
     """The records a table's rules rejected themselves (not those rejected with their parent)."""
     return (df.filter(F.col("rule_id").isNotNull() & ~F.col("with_parent"))
               .select("source_file", "la_code", "collection_year", "child_key", full_locator().alias("locator"),
-                      "rule_id",
-                      rule_message(F.col("rule_id")).alias("message"), "raw_record",
+                      "rule_id", rule_message(F.col("rule_id")).alias("message"), "raw_record",
                       F.lit(table_name).alias("table_name")))
 
 

@@ -123,7 +123,7 @@ def with_cp_plans_beside(cin_plans: DataFrame, cp_plans: DataFrame) -> DataFrame
     def during(day: Column, since: Column, until: Column) -> Column:  # an open plan runs to the census year's end
         return (day >= since) & ((day < until) | (until.isNull() & (day <= year_end)))
 
-    # a CIN plan: a staged locator names a record within its child and file
+    # one row per CIN plan (a staged locator names a record within its child and file)
     flags = pairs.groupBy("child_key", "source_file", "locator").agg(
         F.max(during(start, F.col("cp_start"), F.col("cp_end"))).alias("_cp_starts_before"),
         F.max(during(F.col("cp_start"), start, end)).alias("_cp_starts_during"),
