@@ -22,8 +22,7 @@ def with_child_key(bronze: DataFrame, key: str) -> DataFrame:
     ids = F.col("ChildIdentifiers")
     child_key = pseudonymise(F.col("la_code"), ids["LAchildID"], key)
     return (bronze.withColumn("child_key", child_key)
-                  .withColumn("corrupt", F.col("_corrupt_record").isNotNull())
-                  .withColumn("child_locator", F.lit(XML_CHILD)))
+                  .withColumn("corrupt", F.col("_corrupt_record").isNotNull()))
 
 
 def staged_children(bronze: DataFrame, key: str) -> DataFrame:
@@ -40,7 +39,7 @@ def staged_children(bronze: DataFrame, key: str) -> DataFrame:
     keyed = with_child_key(bronze, key).withColumn("pupil_key", pupil_pseudonym("UPN", ids["UPN"], key))
     return keyed.select(  # pupil_key once: Spark would hash the UPN again inside the raw record's branch
         *FILE_COLUMNS, "child_key", "pupil_key",
-        F.col("child_locator").alias("locator"), raw.alias("raw_record"), "corrupt",
+        F.lit(XML_CHILD).alias("locator"), raw.alias("raw_record"), "corrupt",
         F.lit(SOURCE_RANK).alias("source_rank"),
         to_date(ids["PersonBirthDate"], ISO_DATE).alias("birth_date"),
         to_date(ids["ExpectedPersonBirthDate"], ISO_DATE).alias("expected_birth_date"),
@@ -68,13 +67,13 @@ def staged_referrals(bronze: DataFrame, key: str) -> DataFrame:
     staged_* functions below: cached as one struct, every nested table copied the whole referral out of the cache
     to read one block of it."""
     children = with_child_key(bronze, key).filter(~F.col("corrupt"))
-    exploded = children.select(*FILE_COLUMNS, "child_key", "child_locator", F.col("ChildIdentifiers").alias("_ids"),
+    exploded = children.select(*FILE_COLUMNS, "child_key", F.col("ChildIdentifiers").alias("_ids"),
                                F.posexplode("CINdetails").alias("_pos", "_detail"))
     d = F.col("_detail")
     sizes = {f"n_{name}": F.size(F.coalesce(d[field], F.array())) for name, field in BLOCK_COUNTS.items()}
     return exploded.select(
         *FILE_COLUMNS, "child_key",
-        F.concat("child_locator", F.lit("/CINdetails["), (F.col("_pos") + 1).cast("string"), F.lit("]"))
+        F.concat(F.lit(f"{XML_CHILD}/CINdetails["), (F.col("_pos") + 1).cast("string"), F.lit("]"))
          .alias("locator"),
         F.to_json(d).alias("raw_record"), F.lit(False).alias("corrupt"), F.lit(SOURCE_RANK).alias("source_rank"),
         (F.col("_pos") + 1).alias("ordinal"),
