@@ -53,6 +53,9 @@ def test_horizon_readings_match_a_hand_worked_example(spark):
     assert [r["raw_share"] for r in rows] == pytest.approx([0.0, 0.5, 1.0], abs=1e-12)
     assert (rows[0]["ci_lower"], rows[0]["ci_upper"]) == (0.0, 0.0)
     assert rows[1]["ci_lower"] < 0.4 < rows[1]["ci_upper"]
+    # read up to day 4 only: the later days are counted as one (day 5), and the readings are the same
+    assert at_horizons(subjects, horizons=(4, 1), potential_followup_col="potential").orderBy(
+        "horizon_days").collect() == rows[:2]
 
 
 def test_horizon_readings_of_no_subjects_are_no_rows(spark):
@@ -70,7 +73,9 @@ def test_kaplan_meier_without_groups_matches_lifelines(spark):
     assert len(mine) > 100
 
 
-def test_survival_estimates_per_la_and_england_match_lifelines_at_every_horizon(spark):
+# The curve horizons, and horizons ending before the last times (later days are then counted as one day).
+@pytest.mark.parametrize("horizons", [CURVE_HORIZONS_DAYS, (30, 120, 250)])
+def test_survival_estimates_per_la_and_england_match_lifelines_at_every_horizon(spark, horizons):
     samples = {la: sample(seed, 150) for la, seed in (("201", 21), ("202", 22))}
     rows = []
     for la, (times, events) in samples.items():
@@ -78,15 +83,15 @@ def test_survival_estimates_per_la_and_england_match_lifelines_at_every_horizon(
         rows += [(la, int(t), bool(e), int(f), True) for t, e, f in zip(times, events, followable, strict=True)]
     followup = spark.createDataFrame(
         rows, "la_code string, followup_days long, event boolean, potential_followup_days long, at_risk boolean")
-    got = {(r["la_code"], r["horizon_days"]): r for r in survival_estimates(followup, "m").collect()}
+    got = {(r["la_code"], r["horizon_days"]): r for r in survival_estimates(followup, "m", horizons=horizons).collect()}
     pooled = {"ALL": (np.concatenate([s[0] for s in samples.values()]),
                       np.concatenate([s[1] for s in samples.values()]))}
     followable = {la: np.array([r[3] for r in rows if la in (r[0], "ALL")]) for la in ("201", "202", "ALL")}
-    assert len(got) == 3 * len(CURVE_HORIZONS_DAYS)
+    assert len(got) == 3 * len(horizons)
     for la, (times, events) in {**samples, **pooled}.items():
         kmf = KaplanMeierFitter().fit(times, events)
         ci = kmf.confidence_interval_survival_function_
-        for h in CURVE_HORIZONS_DAYS:
+        for h in horizons:
             r, lower, upper = got[(la, h)], *ci.loc[:h].iloc[-1].values
             assert r["cumulative_incidence"] == pytest.approx(1 - kmf.survival_function_at_times(h).iloc[0], abs=1e-9)
             assert (r["ci_lower"], r["ci_upper"]) == pytest.approx((1 - upper, 1 - lower), abs=1e-9)

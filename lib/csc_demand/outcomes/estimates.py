@@ -8,7 +8,7 @@ from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
 from csc_demand.outcomes.rates import group_memberships, with_england
-from csc_demand.stats.survival import at_horizons
+from csc_demand.stats.survival import DAILY_COUNTS, daily_counts, horizon_readings
 
 # Every 30 days to six years (2190 = 73 x 30) so curves can be drawn, plus the 12-month headline horizon.
 CURVE_HORIZONS_DAYS = tuple(sorted({*range(30, 2191, 30), 365}))
@@ -24,16 +24,18 @@ def survival_estimates(followup: DataFrame, measure: str, groupings: Sequence[st
     once per column in ``groupings`` (group_value is that column's value, ``unknown`` when null); all groups come
     out of one Kaplan-Meier pass.
     """
-    at_risk = with_england(followup.where(F.col("at_risk"))
-                           .select("la_code", "followup_days", "event", "potential_followup_days", *groupings))
+    at_risk = followup.where(F.col("at_risk"))
+    # Counted per LA, group values and day first: the days' counts, not the subjects, are then stacked into England
+    # and the groups and summed again (counts add up), so no subject is copied once per LA/England x group.
+    cells = with_england(daily_counts(at_risk, "followup_days", "event", ["la_code", *groupings],
+                                      "potential_followup_days", max(horizons, default=None)))
     if groupings:
-        subjects = (at_risk.select("la_code", F.col("followup_days").alias("time"), "event",
-                                   "potential_followup_days", group_memberships(groupings))
-                    .select("la_code", "time", "event", "potential_followup_days", "g.group_by", "g.group_value"))
+        stacked = (cells.select("la_code", "time", *DAILY_COUNTS, group_memberships(groupings))
+                   .select("la_code", "g.group_by", "g.group_value", "time", *DAILY_COUNTS))
     else:  # only the "all" group: constant columns instead of exploding every row into a one-element array
-        subjects = at_risk.select("la_code", F.col("followup_days").alias("time"), "event",
-                                  "potential_followup_days", F.lit("all").alias("group_by"),
-                                  F.lit("all").alias("group_value"))
-    estimates = at_horizons(subjects, "time", "event", ["la_code", "group_by", "group_value"], horizons,
-                            potential_followup_col="potential_followup_days")
+        stacked = cells.select("la_code", F.lit("all").alias("group_by"), F.lit("all").alias("group_value"), "time",
+                               *DAILY_COUNTS)
+    groups = ["la_code", "group_by", "group_value"]
+    per_day = stacked.groupBy(*groups, "time").agg(*[F.sum(c).alias(c) for c in DAILY_COUNTS])
+    estimates = horizon_readings(per_day, groups, horizons, complete_followup=True)
     return estimates.withColumn("measure", F.lit(measure)).select(*SURVIVAL_ESTIMATE_COLUMNS)

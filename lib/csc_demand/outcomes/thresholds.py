@@ -9,6 +9,7 @@ year with assessments): what began earlier is in the data only when it was still
 from __future__ import annotations
 
 from datetime import date
+from functools import reduce
 
 from pyspark.sql import DataFrame, Window
 from pyspark.sql import functions as F
@@ -52,12 +53,14 @@ def category_thresholds(assessments: DataFrame, assessment_category: DataFrame |
               ("in_care", care_periods.select("child_key", "la_code", F.col("period_start").alias("start_date")))]
     if cin_plans is not None:
         starts.insert(0, ("cin_plan", cin_plans.select("child_key", "la_code", "start_date")))
+    # every threshold's starts on one timeline with the assessments: one sort of the assessments, not one each
+    began = reduce(DataFrame.unionByName, [frame.where(from_since).withColumn("threshold", F.lit(threshold))
+                                           for threshold, frame in starts])
     rows = (assessed.where(F.col("authorised_date") >= F.lit(since))
-            .select(F.lit("assessment").alias("threshold"), "la_code", *CATEGORY_COLUMNS))
-    for threshold, frame in starts:
-        rows = rows.unionByName(category_at_start(frame.where(from_since), "start_date", assessed)
-                                .select(F.lit(threshold).alias("threshold"), "la_code", *CATEGORY_COLUMNS))
-    rows = rows.withColumn("category_name", F.coalesce("category_name", F.lit("unknown")))
+            .select(F.lit("assessment").alias("threshold"), "la_code", *CATEGORY_COLUMNS)
+            .unionByName(category_at_start(began, "start_date", assessed)
+                         .select("threshold", "la_code", *CATEGORY_COLUMNS))
+            .withColumn("category_name", F.coalesce("category_name", F.lit("unknown"))))
     threshold_la = Window.partitionBy("la_code", "threshold")
     return (with_england(rows).groupBy("la_code", "threshold", *CATEGORY_COLUMNS)
             .agg(F.count(F.lit(1)).alias("count"))

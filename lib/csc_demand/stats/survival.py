@@ -12,6 +12,7 @@ from statistics import NormalDist
 
 from pyspark.sql import Column, DataFrame, Window
 from pyspark.sql import functions as F
+from pyspark.sql.window import WindowSpec
 
 Z_95 = NormalDist().inv_cdf(0.975)
 HORIZONS_DAYS = (365, 2190)  # the headline horizons: 12 months and six years (6 x 365), as the study reads them
@@ -35,7 +36,7 @@ def kaplan_meier(subjects: DataFrame, time_col: str = "time", event_col: str = "
     ``events``, ``censored``, ``survival``, ``survival_lower``, ``survival_upper``, ``cumulative_incidence``,
     ``ci_lower``, ``ci_upper``, ``greenwood_sum``.
     """
-    return _estimator(_per_day(subjects, time_col, event_col, group_cols), group_cols)
+    return _estimator(_with_day_group(_per_day(subjects, time_col, event_col, group_cols)), group_cols)
 
 
 def _per_day(subjects: DataFrame, time_col: str, event_col: str, group_cols: Sequence[str]) -> DataFrame:
@@ -45,27 +46,37 @@ def _per_day(subjects: DataFrame, time_col: str, event_col: str, group_cols: Seq
             .agg(F.sum(F.col(event_col).cast("long")).alias("events"), F.count(F.lit(1)).alias("leaving")))
 
 
-def _partition(group_cols: Sequence[str]) -> list[Column | str]:
-    """Window partition columns for per-group windows. Spark drops constant partition columns (the "all" group) and
-    then warns "No Partition Defined for Window operation" on every call: an always-0 term that the optimizer
-    cannot fold keeps the partition spec non-empty."""
-    return [*group_cols, F.coalesce(F.col("time") * 0, F.lit(0))]
+def _with_day_group(per_day: DataFrame) -> DataFrame:
+    """Per-day counts with ``_day_group``, a column that is 0 on every row but that the optimizer cannot fold: Spark
+    drops constant partition columns (the "all" group), then warns "No Partition Defined for Window operation" on
+    every call. A column, not an expression in each window's partition: each window would compute its own copy
+    and shuffle the days again."""
+    return per_day.withColumn("_day_group", F.coalesce(F.col("time") * 0, F.lit(0)))
+
+
+def _days(group_cols: Sequence[str]) -> tuple[WindowSpec, WindowSpec, WindowSpec]:
+    """A group's days in order (on ``_with_day_group`` rows): the window itself (for ``lead``), its days so far and
+    all its days. One ascending sort serves every window here. Counts from a day on are the group's total minus
+    those before it: Spark recomputes a frame ending at the partition's end for every row (quadratic in the days)."""
+    days = Window.partitionBy(*group_cols, "_day_group").orderBy("time")
+    return (days, days.rowsBetween(Window.unboundedPreceding, 0),
+            days.rowsBetween(Window.unboundedPreceding, Window.unboundedFollowing))
 
 
 def _estimator(per_day: DataFrame, group_cols: Sequence[str], keep: Sequence[str] = ()) -> DataFrame:
-    """Kaplan-Meier and Greenwood sums as cumulative windows over the per-day counts (columns: kaplan_meier's)."""
+    """Kaplan-Meier and Greenwood sums as cumulative windows over per-day counts with one row per group and day
+    (``_with_day_group``; columns: kaplan_meier's). A day with no subject leaving (``leaving`` 0) adds nothing to the sums: its
+    estimate is the previous day's."""
     groups = list(group_cols)
-    partition = _partition(groups)
-    from_here_on = Window.partitionBy(*partition).orderBy(F.desc("time")).rowsBetween(Window.unboundedPreceding, 0)
-    up_to_now = Window.partitionBy(*partition).orderBy("time").rowsBetween(Window.unboundedPreceding, 0)
+    _, so_far, whole = _days(groups)
     d, n = F.col("events"), F.col("n_at_risk")
     km = (per_day
-          .withColumn("n_at_risk", F.sum("leaving").over(from_here_on))
+          .withColumn("n_at_risk", F.sum("leaving").over(whole) - F.sum("leaving").over(so_far) + F.col("leaving"))
           # log(1 - d/n) is -inf when everyone at risk has the event: count those steps separately.
-          .withColumn("all_fail", F.sum(F.when(d == n, 1).otherwise(0)).over(up_to_now))
-          .withColumn("log_step", F.sum(F.when(d < n, F.log1p(-d / n)).otherwise(0.0)).over(up_to_now))
+          .withColumn("all_fail", F.sum(F.when((d == n) & (d > 0), 1).otherwise(0)).over(so_far))
+          .withColumn("log_step", F.sum(F.when(d < n, F.log1p(-d / n)).otherwise(0.0)).over(so_far))
           # Greenwood: sum d / (n (n - d)); lifelines drops the infinite term where d == n.
-          .withColumn("greenwood_sum", F.sum(F.when(d < n, d / (n * (n - d))).otherwise(0.0)).over(up_to_now))
+          .withColumn("greenwood_sum", F.sum(F.when(d < n, d / (n * (n - d))).otherwise(0.0)).over(so_far))
           .withColumn("survival", F.when(F.col("all_fail") > 0, F.lit(0.0)).otherwise(F.exp("log_step"))))
     lower = _loglog_bound(F.col("survival"), F.col("greenwood_sum"), -1)
     upper = _loglog_bound(F.col("survival"), F.col("greenwood_sum"), +1)
@@ -74,6 +85,94 @@ def _estimator(per_day: DataFrame, group_cols: Sequence[str], keep: Sequence[str
         "survival", lower.alias("survival_lower"), upper.alias("survival_upper"),
         (1 - F.col("survival")).alias("cumulative_incidence"),
         (1 - upper).alias("ci_lower"), (1 - lower).alias("ci_upper"), "greenwood_sum", *keep)
+
+
+def _count_below(value: Column, horizons: Sequence[int]) -> Column:
+    """How many of the sorted ``horizons`` lie below ``value``: a binary search written as nested conditions, a few
+    comparisons per row however many horizons there are."""
+    if not horizons:
+        return F.lit(0)
+    middle = len(horizons) // 2
+    return (F.when(value > F.lit(horizons[middle]), middle + 1 + _count_below(value, horizons[middle + 1:]))
+            .otherwise(_count_below(value, horizons[:middle])))
+
+
+DAILY_COUNTS = ("events", "leaving", "complete_events", "ended", "ended_complete_events")
+
+
+def daily_counts(subjects: DataFrame, time_col: str = "time", event_col: str = "event",
+                 group_cols: Sequence[str] = (), potential_followup_col: str | None = None,
+                 last_horizon: int | None = None) -> DataFrame:
+    """The one pass over the subjects: one row per group and day with DAILY_COUNTS. A subject is counted on the day
+    of its time (``leaving``; ``events`` if it had the event) and, when ``potential_followup_col`` is given (days
+    it could be followed, ignoring the event), counted off the complete-follow-up counts on the day after that
+    follow-up ends (``ended``). It is complete at a horizon h when followup >= h, and a complete event when also
+    time <= h: ``complete_events`` counts it on its day, ``ended_complete_events`` counts it off. The counts add
+    up: the rows of several groups can be summed into a wider group.
+
+    With ``last_horizon`` (the last day ``horizon_readings`` will read) every later day is counted as the day after
+    it: a reading only totals those days, so one row per group stands for them all."""
+    groups = list(group_cols) or ["_all"]
+    if not group_cols:  # one group: a constant column keeps the grouping code the same (no rows in, no rows out)
+        subjects = subjects.withColumn("_all", F.lit(0))
+    time, event, one, zero = F.col(time_col).cast("long"), F.col(event_col), F.lit(1), F.lit(0)
+    followup, complete_event = F.col(potential_followup_col or time_col).cast("long"), zero
+    if potential_followup_col is not None:
+        complete_event = F.when(event & (followup >= time), 1).otherwise(0)
+    day = (lambda t: t) if last_horizon is None else (lambda t: F.least(t, F.lit(last_horizon + 1).cast("long")))
+    counted = [F.struct(day(time).alias("time"), event.cast("long").alias("events"), one.alias("leaving"),
+                        complete_event.alias("complete_events"), zero.alias("ended"),
+                        zero.alias("ended_complete_events"))]
+    if potential_followup_col is not None:
+        counted.append(F.struct(day(followup + 1).alias("time"), zero.alias("events"), zero.alias("leaving"),
+                                zero.alias("complete_events"), one.alias("ended"),
+                                complete_event.alias("ended_complete_events")))
+    return (subjects.select(*groups, F.explode(F.array(*counted)).alias("c")).select(*groups, "c.*")
+            .where(F.col("time").isNotNull())
+            .groupBy(*groups, "time")
+            .agg(*[F.sum(c).cast("long").alias(c) for c in DAILY_COUNTS]))
+
+
+def horizon_readings(per_day: DataFrame, group_cols: Sequence[str] = (), horizons: Sequence[int] = HORIZONS_DAYS,
+                     complete_followup: bool = False) -> DataFrame:
+    """``at_horizons`` from ``daily_counts`` rows (one per group and day): one shuffle and one sort. Cumulative
+    windows run over each group's days in order, and each day gives the readings of the horizons from it up to the
+    group's next day (the group's first day also those before it), so the work does not grow with one expression
+    per horizon."""
+    groups, horizons = list(group_cols) or ["_all"], sorted({int(h) for h in horizons})
+    days, so_far, whole = _days(groups)
+    so_far_sum = lambda c: F.sum(c).over(so_far)  # noqa: E731
+    sums = [F.sum("leaving").over(whole).alias("subjects"), so_far_sum("leaving").alias("left_so_far"),
+            so_far_sum("events").alias("events_so_far"), F.lead("time").over(days).alias("next_time"),
+            (F.row_number().over(days) == 1).alias("first_day"), F.sum("ended").over(whole).alias("followable"),
+            (F.sum("ended").over(whole) - so_far_sum("ended")).alias("complete_after"),
+            (so_far_sum("complete_events") - so_far_sum("ended_complete_events")).alias("complete_so_far")]
+    km = _estimator(_with_day_group(per_day).select("*", *sums), groups, keep=[
+        "leaving", "subjects", "left_so_far", "events_so_far", "next_time", "first_day", "followable",
+        "complete_after", "complete_so_far"])
+    # the horizons this day reads: from its own (the first day: from the first) up to the next day's
+    first = _count_below(F.col("time"), horizons)
+    start = F.when(F.col("first_day"), 0).otherwise(first)
+    end = F.when(F.col("next_time").isNull(), len(horizons)).otherwise(_count_below(F.col("next_time"), horizons))
+    reading = (km.where(F.col("subjects") > 0)
+               .withColumn("_first", first).withColumn("_start", start).withColumn("_end", end)
+               .where(F.col("_end") > F.col("_start"))
+               .withColumn("_j", F.explode(F.sequence("_start", F.col("_end") - 1)))
+               .withColumn("horizon_days", F.element_at(F.array(*[F.lit(h).cast("long") for h in horizons]),
+                                                        F.col("_j") + 1)))
+    before, none = F.col("_j") < F.col("_first"), F.lit(0).cast("long")  # before the first day nothing happened
+    n_complete, complete = F.lit(None).cast("long"), F.lit(None).cast("long")
+    if complete_followup:
+        n_complete = F.when(before, F.col("followable")).otherwise(F.col("complete_after"))
+        complete = F.when(before, none).otherwise(F.col("complete_so_far"))
+    left_before_h = F.col("left_so_far") - F.when(F.col("time") == F.col("horizon_days"), F.col("leaving")).otherwise(0)
+    return reading.select(
+        *list(group_cols), "horizon_days",
+        *[F.when(before, F.lit(0.0)).otherwise(F.col(c)).alias(c) for c in ("cumulative_incidence", "ci_lower",
+                                                                            "ci_upper")],
+        (F.col("subjects") - F.when(before, none).otherwise(left_before_h)).alias("n_at_risk"),
+        F.when(before, none).otherwise(F.col("events_so_far")).alias("events"),
+        "subjects", n_complete.alias("n_complete"), F.try_divide(complete, n_complete).alias("raw_share"))
 
 
 def at_horizons(subjects: DataFrame, time_col: str = "time", event_col: str = "event",
@@ -86,62 +185,7 @@ def at_horizons(subjects: DataFrame, time_col: str = "time", event_col: str = "e
     ``subjects``. When ``potential_followup_col`` is given (days each subject could be followed, ignoring
     the event), ``n_complete`` counts subjects with potential follow-up >= h and ``raw_share`` is the share
     of them with an event at or before h.
-
-    The number of expressions does not grow with the horizons (one aggregate per horizon made 74 curve horizons
-    a plan too large to compile well): the subjects are read once into per-day counts, keyed by their time and,
-    for the complete-follow-up counts, by the day after their potential follow-up ends; each horizon becomes a
-    marker row among its group's per-day rows, and cumulative windows over the days read every horizon at once.
     """
-    groups, horizons = list(group_cols) or ["_all"], [int(h) for h in horizons]
-    if not group_cols:  # one group: a constant column keeps the grouping code the same (no rows in, no rows out)
-        subjects = subjects.withColumn("_all", F.lit(0))
-    time, event, no_count = F.col(time_col).cast("long"), F.col(event_col), F.lit(None).cast("long")
-    complete_event, ending = no_count, []
-    if potential_followup_col is not None:
-        followup = F.col(potential_followup_col).cast("long")
-        # A subject is complete at h when followup >= h, and a complete event when also time <= h: from the horizon
-        # at its time up to the last horizon <= followup. So it is counted at its time and counted off on the day
-        # after its follow-up ends (an "ended" row, whose "events" are such complete events).
-        complete_event = F.when(event & (followup >= time), 1).otherwise(0).cast("long")
-        ending = [F.struct((followup + 1).alias("time"), F.lit(False).alias("observed"),
-                          complete_event.alias("events"), no_count.alias("complete_events"))]
-    counted = [F.struct(time.alias("time"), F.lit(True).alias("observed"), event.cast("long").alias("events"),
-                        complete_event.alias("complete_events")), *ending]
-    per_day = (subjects.select(*groups, F.explode(F.array(*counted)).alias("c")).select(*groups, "c.*")
-               .where(F.col("time").isNotNull())
-               .groupBy(*groups, "observed", "time")
-               .agg(F.sum("events").alias("events"), F.count(F.lit(1)).alias("leaving"),
-                    F.sum("complete_events").alias("complete_events")))
-    observed = per_day.where("observed").drop("observed")
-    km = _estimator(observed, groups, keep=["leaving", "complete_events"]).select(
-        *groups, "time", "cumulative_incidence", "ci_lower", "ci_upper", "events", "leaving", "complete_events")
-    ended = per_day.where(~F.col("observed")).select(*groups, "time", F.col("leaving").alias("ended"),
-                                                     F.col("events").alias("ended_complete_events"))
-    markers = (observed.select(*groups).distinct()
-               .select(*groups, F.explode(F.array(*[F.lit(h).cast("long") for h in horizons])).alias("time"))
-               .withColumn("horizon_days", F.col("time")))
-    # Only frames growing from the partition's start: Spark recomputes a frame ending at the partition's end for
-    # every row (quadratic in the days), so counts from h on are the group's total minus those before h.
-    whole = Window.partitionBy(*_partition(groups))
-    days = whole.orderBy("time")
-    up_to_h = days.rangeBetween(Window.unboundedPreceding, 0)
-    before_h = days.rangeBetween(Window.unboundedPreceding, -1)
-    zero = F.lit(0).cast("long")
-    readings = km.unionByName(ended, allowMissingColumns=True).unionByName(markers, allowMissingColumns=True).select(
-        *groups, "horizon_days",
-        *[F.coalesce(F.last(c, ignorenulls=True).over(up_to_h), F.lit(0.0)).alias(c)
-          for c in ("cumulative_incidence", "ci_lower", "ci_upper")],
-        (F.sum("leaving").over(whole) - F.coalesce(F.sum("leaving").over(before_h), zero)).alias("n_at_risk"),
-        F.coalesce(F.sum("events").over(up_to_h), zero).alias("events"),
-        F.sum("leaving").over(whole).alias("subjects"),
-        (F.coalesce(F.sum("ended").over(whole), zero) - F.coalesce(F.sum("ended").over(up_to_h), zero))
-        .alias("n_complete"),
-        (F.coalesce(F.sum("complete_events").over(up_to_h), zero)
-         - F.coalesce(F.sum("ended_complete_events").over(up_to_h), zero)).alias("complete_events"))
-    if potential_followup_col is None:
-        n_complete, raw_share = F.lit(None).cast("long"), F.lit(None).cast("double")
-    else:
-        n_complete, raw_share = F.col("n_complete"), F.try_divide("complete_events", "n_complete")
-    return readings.where(F.col("horizon_days").isNotNull()).select(
-        *list(group_cols), "horizon_days", "cumulative_incidence", "ci_lower", "ci_upper",
-        "n_at_risk", "events", "subjects", n_complete.alias("n_complete"), raw_share.alias("raw_share"))
+    per_day = daily_counts(subjects, time_col, event_col, group_cols, potential_followup_col,
+                           max(horizons, default=None))
+    return horizon_readings(per_day, group_cols, horizons, complete_followup=potential_followup_col is not None)
