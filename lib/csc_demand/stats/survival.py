@@ -36,14 +36,7 @@ def kaplan_meier(subjects: DataFrame, time_col: str = "time", event_col: str = "
     ``events``, ``censored``, ``survival``, ``survival_lower``, ``survival_upper``, ``cumulative_incidence``,
     ``ci_lower``, ``ci_upper``, ``greenwood_sum``.
     """
-    return _estimator(_with_day_group(_per_day(subjects, time_col, event_col, group_cols)), group_cols)
-
-
-def _per_day(subjects: DataFrame, time_col: str, event_col: str, group_cols: Sequence[str]) -> DataFrame:
-    """The one pass over the subjects: per group and time, ``events`` and ``leaving``."""
-    return (subjects
-            .groupBy(*group_cols, F.col(time_col).cast("long").alias("time"))
-            .agg(F.sum(F.col(event_col).cast("long")).alias("events"), F.count(F.lit(1)).alias("leaving")))
+    return _estimator(_with_day_group(daily_counts(subjects, time_col, event_col, group_cols)), group_cols)
 
 
 def _with_day_group(per_day: DataFrame) -> DataFrame:
