@@ -69,6 +69,10 @@ def test_highest_involvement_before_ks4_and_gaps_to_never_referred(spark):
         "P3": ("child_in_need", 1, "one", "no SEN", "201", None, "unknown", D("2014-04-01"), "2021"),
         # two child records in two LAs: the LA of the latest event (202's referral) and its category
         "P4": ("in_care", 2, "several", "no SEN", "202", 1, "C1", D("2014-04-01"), "2021")}
+    # without demand categories: the same involvement and LA, and no category ("unknown" once involved)
+    without = pupil_involvement(school, children, referrals, plans, periods, assessments, None, look).collect()
+    assert {r["pupil_key"]: (r["involvement"], r["la_code"], r["category_id"], r["category_name"]) for r in without} == {
+        key: (row[0], row[4], None, None if row[0] == "never_referred" else "unknown") for key, row in got.items()}
 
     gaps = education_gaps(pupils)
     cells = {(r["la_code"], r["breakdown"], r["involvement"], r["sen_status"], r["episodes_group"]): r

@@ -70,19 +70,16 @@ def _with_lookback(df: DataFrame, look: Lookback) -> DataFrame:
     return df.withColumn("history_from", F.lit(look.history_from)).withColumn("ks4_years", F.lit(look.label))
 
 
-def _last_categories(assessments: DataFrame, categories: DataFrame | None, ks4_children: DataFrame,
-                     ks4_end: Column) -> DataFrame | None:
-    """pupil_key -> category of the last assessment authorised on or before the end of KS4."""
+def _categorised_assessments(assessments: DataFrame, categories: DataFrame | None) -> DataFrame | None:
+    """Authorised assessments with their category, as rows of the pupils' timeline (``_date``: the authorisation,
+    ``_latest``: what makes the last one)."""
     if categories is None:
         return None
-    latest = F.struct("authorised_date", "start_date", "assessment_key")
     return (assessments.where(F.col("authorised_date").isNotNull())
-            .select("assessment_key", "child_key", "authorised_date", "start_date")
             .join(categories.select("assessment_key", *CATEGORY_COLUMNS), on="assessment_key", how="inner")
-            .join(ks4_children, on="child_key", how="inner")
-            .where(F.col("authorised_date") <= ks4_end)
-            .groupBy("pupil_key").agg(F.max_by(F.struct(*CATEGORY_COLUMNS), latest).alias("c"))
-            .select("pupil_key", "c.category_id", "c.category_name"))
+            .select("child_key", F.col("authorised_date").alias("_date"),
+                    F.struct("authorised_date", "start_date", "assessment_key").alias("_latest"),
+                    F.struct(*CATEGORY_COLUMNS).alias("_category")))
 
 
 def pupil_involvement(school_outcomes: DataFrame, children: DataFrame, referrals: DataFrame,
@@ -95,29 +92,32 @@ def pupil_involvement(school_outcomes: DataFrame, children: DataFrame, referrals
     """
     pupils = school_outcomes.where(F.col("ks4_year").isin(list(look.ks4_years)))
     ks4_end = F.make_date(F.col("ks4_year"), F.lit(8), F.lit(31))
-    events = (referrals.select("child_key", "la_code", F.col("referral_date").alias("event_date"),
-                               F.lit(1).alias("level"))
-              .unionByName(cp_plans.select("child_key", "la_code", F.col("start_date").alias("event_date"),
+    events = (referrals.select("child_key", "la_code", F.col("referral_date").alias("_date"), F.lit(1).alias("level"))
+              .unionByName(cp_plans.select("child_key", "la_code", F.col("start_date").alias("_date"),
                                            F.lit(2).alias("level")))
-              .unionByName(care_periods.select("child_key", "la_code", F.col("period_start").alias("event_date"),
+              .unionByName(care_periods.select("child_key", "la_code", F.col("period_start").alias("_date"),
                                                F.lit(3).alias("level"))))
+    assessed = _categorised_assessments(assessments, categories)
+    if assessed is not None:  # on the same timeline: the pupils' children are joined with the rows once
+        events = events.unionByName(assessed, allowMissingColumns=True)
     # Children with a KS4 result first (few), then their events: the many event rows are shuffled only once.
     ks4_children = (children.where(F.col("pupil_key").isNotNull()).select("child_key", "pupil_key")
                     .join(pupils.select("pupil_key", "ks4_year"), on="pupil_key", how="inner"))
+    event = F.col("level").isNotNull()
+    aggregates = [F.max("level").alias("involvement_level"),
+                  F.sum(F.when(F.col("level") == 1, 1).otherwise(0)).alias("episodes"),
+                  F.max(F.when(event, F.struct("_date", "level", "la_code")))["la_code"].alias("la_code")]
+    if assessed is not None:
+        aggregates.append(F.max_by("_category", "_latest").alias("_category"))
     reached = (events.join(ks4_children, on="child_key", how="inner")
-               .where(F.col("event_date") <= ks4_end)
-               .groupBy("pupil_key")
-               .agg(F.max("level").alias("involvement_level"),
-                    F.sum(F.when(F.col("level") == 1, 1).otherwise(0)).alias("episodes"),
-                    F.max(F.struct("event_date", "level", "la_code"))["la_code"].alias("la_code")))
-    last_category = _last_categories(assessments, categories, ks4_children, ks4_end)
-    if last_category is None:
-        last_category = pupils.select("pupil_key", F.lit(None).cast("int").alias("category_id"),
-                                      F.lit(None).cast("string").alias("category_name"))
+               .where(F.col("_date") <= ks4_end)
+               .groupBy("pupil_key").agg(*aggregates))
+    category = [F.col(f"_category.{c}").alias(c) for c in CATEGORY_COLUMNS] if assessed is not None else [
+        F.lit(None).cast("int").alias("category_id"), F.lit(None).cast("string").alias("category_name")]
     involved = F.col("involvement_level") > 0
     level_name = F.element_at(F.create_map(*[F.lit(x) for kv in INVOLVEMENT_LEVELS.items() for x in kv]),
                               F.col("involvement_level"))
-    df = (pupils.join(reached, on="pupil_key", how="left").join(last_category, on="pupil_key", how="left")
+    df = (pupils.join(reached, on="pupil_key", how="left").select("*", *category)
           .withColumn("involvement_level", F.coalesce("involvement_level", F.lit(0)))
           .withColumn("episodes", F.coalesce("episodes", F.lit(0)).cast("long"))
           .withColumn("involvement", level_name)
