@@ -40,7 +40,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--starts", type=int, metavar="N", help="random starts per k (default model.n_starts, 10)")
     parser.add_argument("--seed", type=int, help="random seed (default model.seed)")
     parser.add_argument("--baselines", action="store_true",
-                        help="also fit MLlib KMeans, BisectingKMeans and GaussianMixture at the chosen k")
+                        help="also fit MLlib KMeans and BisectingKMeans at the chosen k")
     parser.add_argument("--categories", metavar="FILE", help="category definitions (default conf/categories.yml)")
 
 
