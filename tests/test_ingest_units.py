@@ -11,7 +11,7 @@ from csc_demand.config import load_config
 from csc_demand.errors import ConfigurationError
 from csc_demand.io.csv_source import CSV_COLUMNS, read_csv_files
 from csc_demand.io.discover import SourceFile, discover
-from csc_demand.io.file_check import blocks_of, check_cin_xml, check_csv, check_files
+from csc_demand.io.file_check import CHUNK, blocks_of, check_cin_xml, check_csv, check_files
 from csc_demand.quality.checks import ISO_DATE, is_bad_date, parsed, to_date, with_parsed_dates, without_parsed_dates
 from csc_demand.quality.quarantine import full_locator
 from csc_demand.quality.rules import ks4_checks
@@ -87,6 +87,31 @@ def test_xml_check_counts_children_reads_the_header_and_names_what_is_wrong(tmp_
     invalid_utf8 = (HEADER + "<Child>\xff</Child></Children></Message>").encode("latin-1")
     assert check_cin_xml(blocks_of(invalid_utf8))["reason"].startswith(
         "not well-formed XML (truncated?): not well-formed (invalid token)")
+
+
+def test_xml_check_counts_the_children_spark_reads(spark, tmp_path):
+    """Child start tags in comments, CDATA and processing instructions are not records, for the check as for Spark's
+    XML reader; a tag across two 1 MiB blocks is counted once; a Header value may be CDATA."""
+    head = HEADER.replace("<LEA>201</LEA>", "<LEA><![CDATA[201]]></LEA>") + "<Child><A>1</A></Child>"
+    padding = " " * (CHUNK - 3 - len(head.encode()))  # the next <Child> starts 3 bytes before the first block ends
+    xml = (head + padding + "<Child><A>2</A></Child><!-- <Child><A>3</A></Child> -->"
+           "<Child><A><![CDATA[ <Child>4</Child> ]]></A></Child><?note <Child> ?><Child/>"
+           "<Child\n><A>5</A></Child></Children></Message>")
+    path = tmp_path / "cin_201_2016.xml"
+    path.write_text(xml)
+    result = check_cin_xml(blocks_of(path.read_bytes()))
+    assert (result["reason"], result["records"], result["la_code"]) == (None, 5, "201")
+    read = spark.read.format("xml").option("rowTag", "Child").schema("A string").load(str(path))
+    assert read.count() == 5
+
+
+def test_xml_check_refuses_what_spark_cannot_read(tmp_path):
+    utf16 = (HEADER + "<Child/></Children></Message>").encode("utf-16")
+    assert check_cin_xml(blocks_of(utf16))["reason"] == (
+        "the file is UTF-16 text: Spark's XML reader reads UTF-8; save the file as UTF-8")
+    doctype = ('<!DOCTYPE Message [<!ENTITY c "<Child/>">]>' + HEADER + "&c;</Children></Message>").encode()
+    assert check_cin_xml(blocks_of(doctype))["reason"].startswith(
+        "the file has a document type declaration (<!DOCTYPE ...>), which Spark's XML reader does not read")
 
 
 def test_csv_check_wants_the_contract_header_and_a_complete_last_line(tmp_path):
