@@ -108,19 +108,17 @@ def write_restricted_workbook(spark: SparkSession, cfg: Config, report_out: str 
 
 def quarantined_with_ids(spark: SparkSession, cfg: Config) -> pd.DataFrame:
     """silver.quarantine with ``identifier`` (the LA's LAchildID, 903 CHILD or NPD id, as received) and
-    ``identifier_field`` (which of those it is), ordered by file and locator. XML records are found by the child
-    key in their locator (recomputed from bronze's LAchildID), CSV records by their file and line."""
+    ``identifier_field`` (which of those it is), ordered by file and locator. XML records are found by their child
+    key (recomputed from bronze's LAchildID), CSV records by their file and line."""
     quarantine = delta.read_table(spark, cfg, "silver", "quarantine").select(
-        "la_code", "source_file", "table_name", "locator", "rule_id", "message")
+        "la_code", "source_file", "table_name", "child_key", "locator", "rule_id", "message")
     # bronze is read for these files only (source_file has Delta file statistics), and not at all for a clean run
     files = sorted(row["source_file"] for row in quarantine.select("source_file").distinct().collect())
     if not files:
         return pd.DataFrame(columns=["la_code", "source_file", "locator", "table_name", "rule_id", "message",
                                      "identifier_field", "identifier"])
     in_csv = F.col("locator").startswith(F.concat("source_file", F.lit(":")))
-    child_key = F.nullif(F.regexp_extract("locator", r"Child\[LAchildID=([^\]]+)\]", 1), F.lit(""))
-    located = (quarantine.withColumn("child_key", child_key)
-               .withColumn("line_number", F.when(in_csv, F.substring_index("locator", ":", -1).cast("long")))
+    located = (quarantine.withColumn("line_number", F.when(in_csv, F.substring_index("locator", ":", -1).cast("long")))
                .join(_xml_ids(spark, cfg, files), ["source_file", "child_key"], "left")
                .join(_csv_ids(spark, cfg, files), ["source_file", "line_number"], "left"))
     return (located.select("la_code", "source_file", "locator", "table_name", "rule_id", "message",
