@@ -81,7 +81,7 @@ def check_cin_xml(blocks: Iterable[bytes | memoryview]) -> dict:
     header: dict[str, str] = {}
     text: list[str] = []  # character data since the last start tag: a leaf element's text at its end tag
     cdata: list[str] = []
-    outside_cdata: list = [None]  # the character data handler before the CDATA section, restored after it
+    outside_cdata = None  # the character data handler before a CDATA section, restored after it
     passed_over = 0  # Child start tags Spark does not read (in comments, CDATA sections, processing instructions)
 
     def start(tag: str, _attributes: dict) -> None:
@@ -102,15 +102,17 @@ def check_cin_xml(blocks: Iterable[bytes | memoryview]) -> dict:
         passed_over += len(CHILD_TAG_TEXT.findall(data))
 
     def cdata_starts() -> None:
-        outside_cdata[:] = [parser.CharacterDataHandler]
+        nonlocal outside_cdata
+        outside_cdata = parser.CharacterDataHandler
         cdata.clear()
         parser.CharacterDataHandler = cdata.append
 
     def cdata_ends() -> None:
-        parser.CharacterDataHandler = outside_cdata[0]
-        not_read("".join(cdata))
-        if outside_cdata[0] is not None:  # in the Header: a value may be given as CDATA
-            outside_cdata[0]("".join(cdata))
+        parser.CharacterDataHandler = outside_cdata
+        section = "".join(cdata)
+        not_read(section)
+        if outside_cdata is not None:  # in the Header: a value may be given as CDATA
+            outside_cdata(section)
 
     def doctype(*_declaration) -> None:
         raise _Refused("the file has a document type declaration (<!DOCTYPE ...>), which Spark's XML reader does "
@@ -124,7 +126,7 @@ def check_cin_xml(blocks: Iterable[bytes | memoryview]) -> dict:
     size, tags, tail = 0, 0, b""
     try:
         for block in _chunks(blocks, digest):
-            if size == 0 and (bytes(block[:2]) in (b"\xff\xfe", b"\xfe\xff") or b"\0" in bytes(block[:2])):
+            if size == 0 and ((head := bytes(block[:2])) in (b"\xff\xfe", b"\xfe\xff") or b"\0" in head):
                 raise _Refused("the file is UTF-16 text: Spark's XML reader reads UTF-8; save the file as UTF-8")
             size += len(block)
             parser.Parse(block, False)  # a bytes-like view: no copy
