@@ -111,7 +111,7 @@ def test_xml_check_refuses_what_spark_cannot_read(tmp_path):
         "the file is UTF-16 text: Spark's XML reader reads UTF-8; save the file as UTF-8")
     doctype = ('<!DOCTYPE Message [<!ENTITY c "<Child/>">]>' + HEADER + "&c;</Children></Message>").encode()
     assert check_cin_xml(blocks_of(doctype))["reason"].startswith(
-        "the file has a document type declaration (<!DOCTYPE ...>), which Spark's XML reader does not read")
+        "the file has a document type declaration (<!DOCTYPE ...>): its entities could add or hide Child records")
 
 
 def test_csv_check_wants_the_contract_header_and_a_complete_last_line(tmp_path):

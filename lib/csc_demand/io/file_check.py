@@ -73,7 +73,8 @@ def check_cin_xml(blocks: Iterable[bytes | memoryview]) -> dict:
     Python callbacks keep the element path only until the Header ends; then expat checks the rest in C alone, and
     the Child elements are counted as Spark's XML reader finds its records: Child start tags in the bytes, less those
     inside comments, CDATA sections and processing instructions, which Spark passes over too (a callback per element
-    was two thirds of the check). A UTF-16 file and a document type declaration are refused: Spark reads neither."""
+    was two thirds of the check). A UTF-16 file is refused (Spark reads UTF-8), and so is a document type
+    declaration (its entities could change the records counted)."""
     digest = hashlib.sha256()
     parser = expat.ParserCreate()
     parser.buffer_text = True
@@ -115,8 +116,9 @@ def check_cin_xml(blocks: Iterable[bytes | memoryview]) -> dict:
             outside_cdata(section)
 
     def doctype(*_declaration) -> None:
-        raise _Refused("the file has a document type declaration (<!DOCTYPE ...>), which Spark's XML reader does "
-                       "not read and a CIN census return does not have: remove it")
+        raise _Refused("the file has a document type declaration (<!DOCTYPE ...>): its entities could add or hide "
+                       "Child records that Spark's XML reader and this check would count differently, and a CIN "
+                       "census return has none: remove it")
 
     parser.StartElementHandler, parser.EndElementHandler, parser.CharacterDataHandler = start, end, text.append
     parser.CommentHandler = not_read
