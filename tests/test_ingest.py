@@ -142,6 +142,7 @@ def test_rule_fires_on_the_bad_record_and_not_on_the_good_ones(run, rule_id):
 
 def test_quarantine_rows_say_where_why_and_what(run):
     rows = run.rows("quarantine")
+    assert [r["locator"] for r in rows if not r["raw_record"]] == []  # every one with its record
     overlap = next(r for r in rows if r["rule_id"] == "8940" and r["source_file"] == X15)
     assert overlap["locator"] == (f"Message/Children/Child[LAchildID={run.child_key('201', 'C003')}]"
                                   "/CINdetails[2]/ChildProtectionPlans[2]")

@@ -298,3 +298,43 @@ def test_each_nested_table_reads_only_its_own_block_of_the_cached_referrals(spar
             assert [f for f in xml.NESTED_BLOCKS if f"{xml.nested_block(f)}#" in scan] == [field], scan
     finally:
         referrals.unpersist()
+
+
+def test_a_rejected_xml_record_keeps_its_own_text_when_a_child_is_given_twice_in_a_return(spark, tmp_path):
+    """A child given twice in one return has two copies at each locator. The raw_record of a quarantined XML
+    record is the rejected copy's own text, never the other copy's, and CSC-DUP rejects the copy not loaded; no
+    row is lost or repeated (an exact copy of a child is one row, two occurrences)."""
+    from csc_demand.io.bronze import empty_bronze
+    from csc_demand.io.cin_xml import read_cin_xml
+    from csc_demand.io.discover import KINDS
+    from csc_demand.quality.quarantine import finalise_quarantine
+    from csc_demand.transform.silver_cin import silver_referrals
+    from csc_demand.transform.silver_tables import all_quarantine_rows, validated_records
+
+    def child(child_id: str, source: str, authorised: str) -> str:
+        return (f"<Child><ChildIdentifiers><LAchildID>{child_id}</LAchildID><PersonBirthDate>2010-01-01"
+                "</PersonBirthDate></ChildIdentifiers><CINdetails><CINreferralDate>2015-06-01</CINreferralDate>"
+                f"<ReferralSource>{source}</ReferralSource><PrimaryNeedCode>N1</PrimaryNeedCode>"
+                "<ReferralNFA>0</ReferralNFA><Assessments><AssessmentActualStartDate>2015-07-01"
+                f"</AssessmentActualStartDate><AssessmentAuthorisationDate>{authorised}"
+                "</AssessmentAuthorisationDate></Assessments></CINdetails></Child>")
+
+    path = tmp_path / "cin_201_2016.xml"
+    path.write_text(HEADER + child("C1", "1A", "2015-02-30") + child("C1", "2B", "2015-13-01")
+                    + child("C2", "3C", "2015-02-31") * 2 + "</Children></Message>")
+    bronze = {kind: empty_bronze(spark, kind) for kind in KINDS}
+    bronze["cin_xml"] = read_cin_xml(spark, [SourceFile(str(path), path.name, "cin_xml", "201", 2016)])
+    validated, _ = validated_records(bronze, "k")
+    quarantine = finalise_quarantine(all_quarantine_rows(validated, bronze, "k", {"referrals", "assessments"}),
+                                     "load", F.current_timestamp()).collect()
+    c1, c2 = (pseudonymise(F.lit("201"), F.lit(c), "k") for c in ("C1", "C2"))
+    c1, c2 = spark.range(1).select(c1, c2).first()
+    got = sorted((r["table_name"], r["child_key"], r["rule_id"], r["occurrences"],
+                  r["raw_record"].split('"ReferralSource":"')[-1][:2] if r["table_name"] == "referrals"
+                  else r["raw_record"].split('"AssessmentAuthorisationDate":"')[1][:10]) for r in quarantine)
+    accepted = {r["child_key"]: r["referral_source"] for r in silver_referrals(validated["referrals"]).collect()}
+    assert accepted == {c1: "1A", c2: "3C"}  # same position and path: the first by text is loaded
+    assert got == sorted([
+        ("assessments", c1, "CSC-DATE", 1, "2015-02-30"), ("assessments", c1, "CSC-DATE", 1, "2015-13-01"),
+        ("assessments", c2, "CSC-DATE", 2, "2015-02-31"),
+        ("referrals", c1, "CSC-DUP", 1, "2B"), ("referrals", c2, "CSC-DUP", 1, "3C")])
