@@ -338,3 +338,27 @@ def test_a_rejected_xml_record_keeps_its_own_text_when_a_child_is_given_twice_in
         ("assessments", c1, "CSC-DATE", 1, "2015-02-30"), ("assessments", c1, "CSC-DATE", 1, "2015-13-01"),
         ("assessments", c2, "CSC-DATE", 2, "2015-02-31"),
         ("referrals", c1, "CSC-DUP", 1, "2B"), ("referrals", c2, "CSC-DUP", 1, "3C")])
+
+
+def test_duplicates_and_the_latest_copy_in_one_sort_agree_with_the_two_steps(spark):
+    """duplicates_and_latest against flag_duplicates then latest_copy (the two sorts it replaces), and by hand."""
+    from csc_demand.quality.record_sets import duplicates_and_latest, flag_duplicates, latest_copy, latest_marked
+
+    rows = [(1, "A", 2016, "a16.xml", 0, 1, None), (2, "A", 2016, "a16.xml", 0, 2, None),  # 2: CSC-DUP
+            (3, "A", 2017, "a17.csv", 1, 1, None), (4, "A", 2017, "b17.xml", 0, 1, "8600"),  # 3: the latest
+            (5, "A", 2015, "a15.xml", 0, 1, None),  # the first year
+            (6, "B", 2016, "b16.xml", 0, 1, "X"), (7, "B", 2016, "b16.xml", 0, 2, "X"),  # rejected: no CSC-DUP
+            (8, "C", 2016, "c16.xml", 0, 1, None), (9, "C", 2016, "npd16.csv", 1, 1, None)]  # 8: XML before NPD
+    df = spark.createDataFrame(rows, "row int, key string, collection_year int, source_file string, "
+                                     "source_rank int, ordinal int, rule_id string")
+    marked = duplicates_and_latest(df, ["key"], ["ordinal"], [F.col("source_rank")])
+    assert sorted((r["row"], r["rule_id"], r["_latest"], r["first_collection_year"]) for r in marked.collect()) == [
+        (1, None, False, 2015), (2, "CSC-DUP", False, 2015), (3, None, True, 2015), (4, "8600", False, 2015),
+        (5, None, False, 2015), (6, "X", False, None), (7, "X", False, None), (8, None, True, 2016),
+        (9, None, False, 2016)]
+    flagged = flag_duplicates(df, ["key"], ["ordinal"])
+    assert_df_equality(marked.drop("_latest", "first_collection_year"), flagged.select(*df.columns),
+                       ignore_row_order=True)
+    two_steps = latest_copy(flagged.filter(F.col("rule_id").isNull()), ["key"], [F.col("source_rank")])
+    assert_df_equality(latest_marked(marked).select(*two_steps.columns), two_steps, ignore_row_order=True,
+                       ignore_nullable=True)

@@ -204,6 +204,31 @@ def by_person(df: DataFrame, person: str) -> DataFrame:
     return df.repartition(person)
 
 
+def duplicates_and_latest(df: DataFrame, keys: list[str], order: Sequence[Column | str],
+                          ranking: Sequence[Column] = ()) -> DataFrame:
+    """flag_duplicates and latest_copy's choice in one sort, for records no later rule can reject: CSC-DUP as
+    flag_duplicates sets it (``order`` within a file), ``first_collection_year`` and ``_latest`` marking the copy
+    latest_copy would keep (``ranking`` as its ``order``; take it with ``latest_marked``). The accepted copies come
+    first, ranked as latest_copy ranks them, so a file's copies of a key are adjacent: a copy is a duplicate when the
+    copy before it is accepted and from the same file, and the first copy is the latest."""
+    accepted = F.col("rule_id").isNull()
+    window = Window.partitionBy(*keys).orderBy(accepted.desc(), F.col("collection_year").desc(), *ranking,
+                                               F.col("source_file").desc(), *order)
+    every_copy = window.rowsBetween(Window.unboundedPreceding, Window.unboundedFollowing)
+    duplicate = accepted & F.coalesce(F.lag(accepted).over(window)
+                                      & (F.lag("source_file").over(window) == F.col("source_file")), F.lit(False))
+    return df.select(
+        *[c for c in df.columns if c != "rule_id"],
+        F.when(duplicate, F.lit("CSC-DUP")).otherwise(F.col("rule_id")).alias("rule_id"),
+        F.min(F.when(accepted, F.col("collection_year"))).over(every_copy).alias("first_collection_year"),
+        (accepted & (F.row_number().over(window) == 1)).alias("_latest"))
+
+
+def latest_marked(validated: DataFrame) -> DataFrame:
+    """The latest copy of each key, as duplicates_and_latest marked it."""
+    return validated.filter(F.col("_latest")).drop("_latest")
+
+
 def latest_copy(df: DataFrame, keys: list[str], order: list[Column] | None = None) -> DataFrame:
     """One row per natural key (the ``keys`` columns) across annual files: the latest collection year wins (then
     ``order``), as DOMAIN.md says. Keyed on columns, not on a hash of them, so the partitioning by person holds."""

@@ -11,7 +11,13 @@ from pyspark.sql import functions as F
 
 from csc_demand.quality.checks import to_bool, value
 from csc_demand.quality.quarantine import line_locator, line_order
-from csc_demand.quality.record_sets import apply_rules, flag_duplicates, latest_copy
+from csc_demand.quality.record_sets import (
+    apply_rules,
+    duplicates_and_latest,
+    flag_duplicates,
+    latest_copy,
+    latest_marked,
+)
 from csc_demand.quality.rules import Checks
 
 
@@ -21,10 +27,13 @@ def academic_year(acadyr: str = "ACADYR") -> Column:
     return F.coalesce(start + 1, F.col("collection_year")).cast("int")
 
 
-def validated_school(keyed: DataFrame, checks: Checks) -> DataFrame:
-    """NPD school rows (transform.cin_npd_records.keyed_rows) -> rules, then CSC-DUP per pupil within a file."""
+def validated_school(keyed: DataFrame, checks: Checks, latest_by_pupil: bool = False) -> DataFrame:
+    """NPD school rows (transform.cin_npd_records.keyed_rows) -> rules, then CSC-DUP per pupil within a file;
+    ``latest_by_pupil`` (KS4: one row per pupil) marks each pupil's latest copy in the same sort."""
     located = keyed.withColumn("locator", line_locator(F.col("line_number")))
     checked = apply_rules(located, checks)
+    if latest_by_pupil:
+        return duplicates_and_latest(checked, ["pupil_key"], line_order())
     return flag_duplicates(checked, ["pupil_key"], line_order())
 
 
@@ -35,10 +44,10 @@ def _latest_by_pupil_year(validated: DataFrame) -> DataFrame:
 
 
 def silver_ks4(validated: DataFrame) -> DataFrame:
-    latest = latest_copy(validated.filter(F.col("rule_id").isNull()), ["pupil_key"])
-    return latest.select("pupil_key", academic_year().alias("ks4_year"),
-                         value("KS4_ATT8").try_cast("double").alias("att8"),
-                         value("KS4_P8").try_cast("double").alias("p8"))
+    """``validated``: validated_school with ``latest_by_pupil``."""
+    return latest_marked(validated).select("pupil_key", academic_year().alias("ks4_year"),
+                                           value("KS4_ATT8").try_cast("double").alias("att8"),
+                                           value("KS4_P8").try_cast("double").alias("p8"))
 
 
 def silver_exclusions(validated: DataFrame) -> DataFrame:

@@ -20,8 +20,10 @@ from csc_demand.quality.record_sets import (
     cin_plan_cp_checks,
     cin_plan_set_checks,
     cp_plan_set_checks,
+    duplicates_and_latest,
     flag_duplicates,
     latest_copy,
+    latest_marked,
     section47_set_checks,
     with_cp_plans_beside,
 )
@@ -103,13 +105,14 @@ def _latest_activity(validated: DataFrame, key_name: str) -> DataFrame:
 
 # ---- referrals -------------------------------------------------------------------------------------------
 def validated_referrals(staged: DataFrame) -> DataFrame:
-    """Staged referrals with rule_id already set by their source -> plus CSC-DUP within a file."""
+    """Staged referrals with rule_id already set by their source -> plus CSC-DUP within a file, and the latest copy
+    marked (no rule after CSC-DUP rejects a referral, so one sort serves both)."""
     typed = staged.withColumn("referral_date", to_date("referral_date_raw", ISO_DATE))
-    return flag_duplicates(typed, REFERRAL, tie_break())
+    return duplicates_and_latest(typed, REFERRAL, tie_break(), [F.col("source_rank")])
 
 
 def silver_referrals(validated: DataFrame) -> DataFrame:
-    latest = latest_copy(validated.filter(F.col("rule_id").isNull()), REFERRAL, [F.col("source_rank")])
+    latest = latest_marked(validated)
     return latest.select(
         referral_key().alias("referral_key"), "child_key", "la_code", "referral_date",
         to_date("closure_date_raw", ISO_DATE).alias("closure_date"),
