@@ -212,8 +212,7 @@ def duplicates_and_latest(df: DataFrame, keys: list[str], order: Sequence[Column
     first, ranked as latest_copy ranks them, so a file's copies of a key are adjacent: a copy is a duplicate when the
     copy before it is accepted and from the same file, and the first copy is the latest."""
     accepted = F.col("rule_id").isNull()
-    window = Window.partitionBy(*keys).orderBy(accepted.desc(), F.col("collection_year").desc(), *ranking,
-                                               F.col("source_file").desc(), *order)
+    window = Window.partitionBy(*keys).orderBy(accepted.desc(), *latest_first(ranking), *order)
     every_copy = window.rowsBetween(Window.unboundedPreceding, Window.unboundedFollowing)
     duplicate = accepted & F.coalesce(F.lag(accepted).over(window)
                                       & (F.lag("source_file").over(window) == F.col("source_file")), F.lit(False))
@@ -224,6 +223,11 @@ def duplicates_and_latest(df: DataFrame, keys: list[str], order: Sequence[Column
         (accepted & (F.row_number().over(window) == 1)).alias("_latest"))
 
 
+def latest_first(order: Sequence[Column] = ()) -> list[Column]:
+    """The order of a key's copies across annual files, latest first: collection year, then ``order``, then file."""
+    return [F.col("collection_year").desc(), *order, F.col("source_file").desc()]
+
+
 def latest_marked(validated: DataFrame) -> DataFrame:
     """The latest copy of each key, as duplicates_and_latest marked it."""
     return validated.filter(F.col("_latest")).drop("_latest")
@@ -232,8 +236,7 @@ def latest_marked(validated: DataFrame) -> DataFrame:
 def latest_copy(df: DataFrame, keys: list[str], order: list[Column] | None = None) -> DataFrame:
     """One row per natural key (the ``keys`` columns) across annual files: the latest collection year wins (then
     ``order``), as DOMAIN.md says. Keyed on columns, not on a hash of them, so the partitioning by person holds."""
-    ranking = [F.col("collection_year").desc(), *(order or []), F.col("source_file").desc()]
-    window = Window.partitionBy(*keys).orderBy(*ranking)
+    window = Window.partitionBy(*keys).orderBy(*latest_first(order or []))
     # the same partitioning and order as the ranking, whole partition as frame: Spark computes both in one pass
     # over one sort (an unordered window of its own sorted every record set a second time)
     every_copy = window.rowsBetween(Window.unboundedPreceding, Window.unboundedFollowing)
