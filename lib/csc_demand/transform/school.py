@@ -27,14 +27,19 @@ def academic_year(acadyr: str = "ACADYR") -> Column:
     return F.coalesce(start + 1, F.col("collection_year")).cast("int")
 
 
-def validated_school(keyed: DataFrame, checks: Checks, latest_by_pupil: bool = False) -> DataFrame:
-    """NPD school rows (transform.cin_npd_records.keyed_rows) -> rules, then CSC-DUP per pupil within a file;
-    ``latest_by_pupil`` (KS4: one row per pupil) marks each pupil's latest copy in the same sort."""
-    located = keyed.withColumn("locator", line_locator(F.col("line_number")))
-    checked = apply_rules(located, checks)
-    if latest_by_pupil:
-        return duplicates_and_latest(checked, ["pupil_key"], line_order())
-    return flag_duplicates(checked, ["pupil_key"], line_order())
+def _checked(keyed: DataFrame, checks: Checks) -> DataFrame:
+    return apply_rules(keyed.withColumn("locator", line_locator(F.col("line_number"))), checks)
+
+
+def validated_school(keyed: DataFrame, checks: Checks) -> DataFrame:
+    """NPD school rows (transform.cin_npd_records.keyed_rows) -> rules, then CSC-DUP per pupil within a file."""
+    return flag_duplicates(_checked(keyed, checks), ["pupil_key"], line_order())
+
+
+def validated_ks4(keyed: DataFrame, checks: Checks) -> DataFrame:
+    """NPD KS4 rows -> as validated_school, and each pupil's latest copy marked in the same sort (one row per
+    pupil: silver_ks4)."""
+    return duplicates_and_latest(_checked(keyed, checks), ["pupil_key"], line_order())
 
 
 def _latest_by_pupil_year(validated: DataFrame) -> DataFrame:
@@ -44,7 +49,7 @@ def _latest_by_pupil_year(validated: DataFrame) -> DataFrame:
 
 
 def silver_ks4(validated: DataFrame) -> DataFrame:
-    """``validated``: validated_school with ``latest_by_pupil``."""
+    """``validated``: validated_ks4."""
     return latest_marked(validated).select("pupil_key", academic_year().alias("ks4_year"),
                                            value("KS4_ATT8").try_cast("double").alias("att8"),
                                            value("KS4_P8").try_cast("double").alias("p8"))

@@ -41,6 +41,7 @@ from csc_demand.transform.school import (
     silver_exclusions,
     silver_ks4,
     silver_sen,
+    validated_ks4,
     validated_school,
 )
 
@@ -79,7 +80,7 @@ def validated_records(bronze: dict[str, DataFrame], key: str) -> tuple[dict[str,
                                              cin.checked_cp_plans(xml_cp_plans)),
         "section47": cin.validated_section47(xml.staged_section47(xml_referrals).select(*cin.STAGED_SECTION47)),
         "care_episodes": validated_episodes(bronze["ssda903_episodes"], key, header_births(header_children)),
-        "school_ks4": validated_school(_pupil_rows(bronze, "npd_ks4", key), ks4_checks(), latest_by_pupil=True),
+        "school_ks4": validated_ks4(_pupil_rows(bronze, "npd_ks4", key), ks4_checks()),
         "school_exclusions": validated_school(_pupil_rows(bronze, "npd_exclusions", key), exclusion_checks()),
         "school_sen": validated_school(_pupil_rows(bronze, "npd_sen", key), sen_checks()),
     }
