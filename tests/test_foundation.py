@@ -1,6 +1,8 @@
 """The session module and the CLI shell: Delta on, UTC, help on every verb."""
 import os
 import shutil
+import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -152,6 +154,16 @@ def test_every_verb_has_help(capsys):
         out = capsys.readouterr().out
         assert f"usage: csc-demand {verb}" in out
         assert "--lakehouse DIR" in out
+
+
+def test_a_verb_loads_only_its_own_stage():
+    # A fresh interpreter: this one has every stage loaded already. `ingest` must not pay for MLflow's import.
+    code = ("import contextlib, io, sys\nfrom csc_demand import cli\n"
+            "with contextlib.suppress(SystemExit), contextlib.redirect_stdout(io.StringIO()):\n"
+            "    cli.main(['ingest', '--help'])\n"
+            "print(*(m for m in ('csc_demand.stages.ingest', 'csc_demand.stages.fit', 'mlflow') if m in sys.modules))")
+    loaded = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert loaded.split() == ["csc_demand.stages.ingest"]
 
 
 def test_bad_config_key_exits_2_with_message(capsys):

@@ -57,16 +57,21 @@ def add_common_arguments(parser: argparse.ArgumentParser) -> None:
                              "--set \"{catalog: c, model: {k: 12}}\"")
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(verb: str | None = None) -> argparse.ArgumentParser:
+    """The whole CLI; with ``verb``, only that verb's stage module is imported (the others, with their imports
+    such as MLflow, SciPy and matplotlib, are not needed to parse its options)."""
     parser = argparse.ArgumentParser(
         prog="csc-demand", formatter_class=argparse.RawDescriptionHelpFormatter,
         description="Demand analysis of children's social care records: synthetic data, ingestion into Delta, "
                     "latent class model, outcomes and reports.",
         epilog="exit codes:\n" + "\n".join(f"  {code}  {meaning}" for code, meaning in EXIT_CODES.items()))
     sub = parser.add_subparsers(dest="verb", metavar="VERB", required=True)
-    for verb in available_verbs():
-        stage = _stage(verb)
-        p = sub.add_parser(verb, help=stage.HELP, description=stage.HELP)
+    for name in available_verbs():
+        if verb not in (None, name):
+            sub.add_parser(name)
+            continue
+        stage = _stage(name)
+        p = sub.add_parser(name, help=stage.HELP, description=stage.HELP)
         stage.add_arguments(p)
         add_common_arguments(p)
     return parser
@@ -87,7 +92,8 @@ def config_from_args(args: argparse.Namespace):
 
 def main(argv: list[str] | None = None) -> int:
     """Run one verb; returns its exit code (EXIT_CODES). Usage errors exit 2 through argparse."""
-    args = build_parser().parse_args(argv)
+    argv = sys.argv[1:] if argv is None else argv
+    args = build_parser(argv[0] if argv and argv[0] in VERBS else None).parse_args(argv)
     try:
         cfg = config_from_args(args)
     except CscDemandError as err:
