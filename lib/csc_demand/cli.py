@@ -68,7 +68,6 @@ def build_parser(verb: str | None = None) -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="verb", metavar="VERB", required=True)
     for name in available_verbs():
         if verb not in (None, name):
-            sub.add_parser(name)
             continue
         stage = _stage(name)
         p = sub.add_parser(name, help=stage.HELP, description=stage.HELP)
