@@ -1,7 +1,7 @@
 """``csc-demand outcomes``: silver (+ gold.assessment_category when present) -> outcome gold tables + MLflow run.
 
-Steps: read inputs and record their Delta versions; hold the assessments, their categories and the children in
-memory by their keys (``held_by``); fix the end of follow-up; build and write each measure's
+Steps: read inputs and record their Delta versions; hold the assessments, their categories, the children and each
+referral's category in memory by their keys (``held_by``); fix the end of follow-up; build and write each measure's
 row-level table, then the aggregates from the written table (so each heavy computation runs once), a few tables
 at a time; log headline figures to an MLflow run named "outcomes" whose params are the input versions.
 """
@@ -188,22 +188,33 @@ def run(args: argparse.Namespace, cfg: Config, log: RunLog) -> int:
     inputs, cin_plans, categories = _read_inputs(spark, cfg, log)
     if categories is None:
         log.step("gold.assessment_category not found: measures are computed without demand categories")
-    log.step("holding silver.assessments, silver.children" + (" and gold.assessment_category" if categories
-             is not None else "") + " in memory, by their keys")
-    inputs["assessments"] = held_by(inputs["assessments"], "assessment_key", ASSESSMENT_COLUMNS)
-    inputs["children"] = held_by(inputs["children"], "child_key", CHILD_COLUMNS)
+    log.step("holding silver.assessments, silver.children" + (", gold.assessment_category and each referral's "
+             "category" if categories is not None else "") + " in memory, by their keys")
+    def hold(frame: DataFrame, key: str, columns: tuple[str, ...]) -> Callable[[], DataFrame]:
+        return lambda: held_by(frame, key, columns)
+    tasks = [hold(inputs["assessments"], "assessment_key", ASSESSMENT_COLUMNS),
+             hold(inputs["children"], "child_key", CHILD_COLUMNS)]
     if categories is not None:
-        categories = held_by(categories, "assessment_key", ("assessment_key", *CATEGORY_COLUMNS))
+        tasks.append(hold(categories, "assessment_key", ("assessment_key", *CATEGORY_COLUMNS)))
+    held = concurrently(tasks)  # their jobs' small last tasks overlap
+    inputs["assessments"], inputs["children"] = held[0], held[1]
+    by_referral = None
+    if categories is not None:
+        categories = held[2]
+        # Both the referral windows and the CP plan sequence take each referral's category: found once.
+        by_referral = referral_categories(inputs["assessments"], categories)
+        if by_referral is not None:
+            by_referral = held_by(by_referral, "referral_key", ("referral_key", *CATEGORY_COLUMNS))
+            held.append(by_referral)
     try:
-        return _write_measures(args, cfg, log, inputs, cin_plans, categories)
+        return _write_measures(args, cfg, log, inputs, cin_plans, categories, by_referral)
     finally:
-        for held in (inputs["assessments"], inputs["children"], categories):
-            if held is not None:
-                held.unpersist()
+        for frame in held:
+            frame.unpersist()
 
 
 def _write_measures(args: argparse.Namespace, cfg: Config, log: RunLog, inputs: dict[str, DataFrame],
-                    cin_plans: DataFrame | None, categories: DataFrame | None) -> int:
+                    cin_plans: DataFrame | None, categories: DataFrame | None, by_referral: DataFrame | None) -> int:
     end_date = args.end_date or cfg.outcomes.end_date or default_end_date(inputs["referrals"])
     cross_la, window = cfg.outcomes.cross_la, cfg.outcomes.pathway_window_months
     log.metric("end_date", end_date.isoformat())
@@ -229,9 +240,9 @@ def _write_measures(args: argparse.Namespace, cfg: Config, log: RunLog, inputs: 
     complex_ids = [c.id for c in load_categories() if c.complex]
     windows, plans, reentry, pathways, involvement, *_ = concurrently([
         write("referral_windows", lambda: referral_windows(
-            inputs["referrals"], children, end_date, referral_categories(inputs["assessments"], categories), cross_la)),
+            inputs["referrals"], children, end_date, by_referral, cross_la)),
         write("cp_plan_sequence", lambda: plan_sequence(
-            inputs["cp_plans"], children, end_date, referral_categories(inputs["assessments"], categories), cross_la)),
+            inputs["cp_plans"], children, end_date, by_referral, cross_la)),
         write("care_reentry", lambda: care_reentry(
             inputs["care_periods"], children, end_date, dated_categories(inputs["assessments"], categories), cross_la)),
         write("assessment_pathways", lambda: assessment_pathways(
