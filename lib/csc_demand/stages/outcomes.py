@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 from collections.abc import Callable
 from datetime import date
+from functools import partial
 
 from pyspark import StorageLevel
 from pyspark.errors import PySparkException
@@ -190,12 +191,11 @@ def run(args: argparse.Namespace, cfg: Config, log: RunLog) -> int:
         log.step("gold.assessment_category not found: measures are computed without demand categories")
     log.step("holding silver.assessments, silver.children" + (", gold.assessment_category and each referral's "
              "category" if categories is not None else "") + " in memory, by their keys")
-    def hold(frame: DataFrame, key: str, columns: tuple[str, ...]) -> Callable[[], DataFrame]:
-        return lambda: held_by(frame, key, columns)
-    tasks = [hold(inputs["assessments"], "assessment_key", ASSESSMENT_COLUMNS),
-             hold(inputs["children"], "child_key", CHILD_COLUMNS)]
+    tasks: list[Callable[[], DataFrame]] = [
+        partial(held_by, inputs["assessments"], "assessment_key", ASSESSMENT_COLUMNS),
+        partial(held_by, inputs["children"], "child_key", CHILD_COLUMNS)]
     if categories is not None:
-        tasks.append(hold(categories, "assessment_key", ("assessment_key", *CATEGORY_COLUMNS)))
+        tasks.append(partial(held_by, categories, "assessment_key", ("assessment_key", *CATEGORY_COLUMNS)))
     held = concurrently(tasks)  # their jobs' small last tasks overlap
     inputs["assessments"], inputs["children"] = held[0], held[1]
     by_referral = None
