@@ -91,6 +91,23 @@ def test_a_new_registry_table_is_created_with_its_rows_in_one_commit_and_then_ov
             == TABLES[("gold", "category_trends")].description)
 
 
+def test_a_registry_table_another_process_created_after_this_one_looked_is_overwritten_and_nothing_more(
+        spark, cfg, monkeypatch):
+    # Two ingests writing gold.data_quality at once: the other's CREATE TABLE AS SELECT committed after this one
+    # found no table, so this one's create finds it there. This one overwrites the rows and commits nothing else:
+    # the table has its description from the other (a COMMENT here conflicted with the other's next overwrite).
+    registered = TABLES[("gold", "data_quality")]
+    rows = spark.range(2).selectExpr(*[f"CAST(NULL AS {f.dataType.simpleString()}) AS `{f.name}`"
+                                       for f in registered.struct.fields])
+    assert write_table(rows, cfg, "gold", "data_quality") == 0  # the other process's
+    looked = iter([False])
+    monkeypatch.setattr(delta, "table_exists", lambda *args: next(looked, True))
+    assert write_table(rows.limit(1), cfg, "gold", "data_quality") == 1
+    history = DeltaTable.forPath(spark, cfg.table_name("gold", "data_quality")).history().orderBy("version")
+    assert [r["operation"] for r in history.collect()] == ["CREATE TABLE AS SELECT", "WRITE"]
+    assert read_table(spark, cfg, "gold", "data_quality").count() == 1
+
+
 @pytest.mark.parametrize("left_behind", [[], [".00000000000000000000.json.5f1c.tmp"]])
 def test_a_table_whose_creation_was_killed_before_its_first_commit_is_created_again(spark, cfg, left_behind):
     # what a run killed while Delta created a table leaves: a log folder without a commit (Delta then refuses to
@@ -137,6 +154,36 @@ def test_a_table_another_process_committed_after_this_one_looked_counts_as_exist
     assert DeltaTable.isDeltaTable(spark, str(target)) is False  # Delta's cached answer: why we look at the files
     assert table_exists(spark, cfg, "silver", "made_elsewhere") is True
     assert ensure_table(spark, cfg, "silver", "made_elsewhere", other.schema) is False
+
+
+def test_a_table_another_process_commits_while_this_one_fails_to_create_it_counts_as_existing(spark, cfg,
+                                                                                               monkeypatch):
+    # The interleaving a CI run lost (exit 3, DELTA_CREATE_TABLE_WITH_NON_EMPTY_LOCATION on bronze.cin_census):
+    # this process found no table and no log; the other's log folder appeared before this one's create, and the
+    # other committed before this one looked again. Staged at those two moments: the table is the other's.
+    other = spark.createDataFrame([(1, "a")], "id int, v string")
+    write_table(other, cfg, "silver", "raced_source")
+    target = Path(cfg.table_name("silver", "raced"))
+    real_age, real_exists = delta._uncommitted_log_age, delta.table_exists
+    looks = []
+
+    def age_then_the_other_starts(*args):
+        age = real_age(*args)
+        (target / "_delta_log").mkdir(parents=True, exist_ok=True)
+        return age
+
+    def exists_then_the_other_commits(*args):
+        looks.append(real_exists(*args))
+        if len(looks) == 2:  # this one's look after its create failed
+            shutil.copytree(cfg.table_name("silver", "raced_source"), target, dirs_exist_ok=True)
+        return looks[-1]
+
+    monkeypatch.setattr(delta, "_uncommitted_log_age", age_then_the_other_starts)
+    monkeypatch.setattr(delta, "table_exists", exists_then_the_other_commits)
+    monkeypatch.setattr(delta.time, "sleep", lambda seconds: None)  # the pause before looking again
+    assert ensure_table(spark, cfg, "silver", "raced", other.schema) is False
+    assert looks == [False, False, True]
+    assert [tuple(r) for r in spark.read.format("delta").load(str(target)).collect()] == [(1, "a")]
 
 
 def test_missing_table_error_says_what_to_run(spark, cfg):

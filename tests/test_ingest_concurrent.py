@@ -36,11 +36,11 @@ def write_return(source: Path, la: str, ids: list[str]) -> None:
                     "</Children></Message>")
 
 
-def ingest_together(sources: list[Path], lakehouse: Path) -> list[tuple[int, str]]:
-    """Start one ingest per source at once; (exit code, stderr) of each. stderr goes to files: a pipe nobody reads
-    while waiting could fill and stall the child."""
+def ingest_together(sources: list[Path], lakehouse: Path, label: str) -> list[tuple[int, str]]:
+    """Start one ingest per source at once; (exit code, stderr) of each. stderr goes to files named by ``label``
+    (kept for a failure's cause): a pipe nobody reads while waiting could fill and stall the child."""
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(LIB), os.environ.get("PYTHONPATH", "")])}
-    logs = [lakehouse.parent / f"{source.name}-{n}.stderr" for n, source in enumerate(sources)]
+    logs = [lakehouse.parent / f"{label}-{source.name}.stderr" for source in sources]
     children = []
     for source, log in zip(sources, logs, strict=True):
         with open(log, "w") as err:
@@ -48,6 +48,11 @@ def ingest_together(sources: list[Path], lakehouse: Path) -> list[tuple[int, str
                 [sys.executable, "-m", "csc_demand", "ingest", "--source", str(source), "--lakehouse",
                  str(lakehouse), *SETTINGS], env=env, stdout=subprocess.DEVNULL, stderr=err))
     return [(child.wait(timeout=1500), log.read_text()) for child, log in zip(children, logs, strict=True)]
+
+
+def failure(runs: list[tuple[int, str]]) -> str:
+    """The end of each failed run's traceback (what a shortened assertion message keeps), else of its stderr."""
+    return "\n---\n".join(err[max(err.find("Traceback (most recent call last)"), 0):][-2000:] for code, err in runs if code)
 
 
 def key(la: str, child: str) -> str:
@@ -60,7 +65,7 @@ def runs(tmp_path_factory):
     a, b, lakehouse = root / "a", root / "b", root / "lakehouse"
     write_return(a, "201", ["CA1", "CA2"])
     write_return(b, "202", ["CB1", "CB2"])
-    first = ingest_together([a, b], lakehouse)
+    first = ingest_together([a, b], lakehouse, "fresh")
     cfg = lakehouse_config(lakehouse)
     write_return(a, "201", ["CA1", "CA2", "CA3"])
     write_return(b, "202", ["CB1", "CB2", "CB3"])
@@ -69,7 +74,7 @@ def runs(tmp_path_factory):
 
 def test_two_ingests_on_a_fresh_lakehouse_both_succeed_and_keep_every_row(spark, runs):
     first, cfg, _, _ = runs
-    assert [code for code, _ in first] == [0, 0], [err[-3000:] for _, err in first]
+    assert [code for code, _ in first] == [0, 0], failure(first)
     # No Python traceback (the defect: both died with DELTA_ errors); Delta's own log may still show a commit
     # conflict that the retry then resolved.
     assert not any("Traceback (most recent call last)" in err for _, err in first)
@@ -80,8 +85,8 @@ def test_two_ingests_on_a_fresh_lakehouse_both_succeed_and_keep_every_row(spark,
 
 def test_two_ingests_on_existing_tables_both_succeed_and_keep_every_row(spark, runs):
     _, cfg, lakehouse, sources = runs
-    second = ingest_together(list(sources), lakehouse)
-    assert [code for code, _ in second] == [0, 0], [err[-3000:] for _, err in second]
+    second = ingest_together(list(sources), lakehouse, "existing")
+    assert [code for code, _ in second] == [0, 0], failure(second)
     children = {r["child_key"] for r in delta.read_table(spark, cfg, "silver", "children").collect()}
     assert children == {key(la, f"C{x}{n}") for la, x in (("201", "A"), ("202", "B")) for n in (1, 2, 3)}
     referrals = delta.read_table(spark, cfg, "silver", "referrals").collect()

@@ -204,18 +204,21 @@ def write_table(df: DataFrame, cfg: Config, layer: str, table: str) -> int:
         if not table_exists(spark, cfg, layer, table):
             if retried(lambda: _created_with_rows(df, name, registered.description), f"creating {layer}.{table}"):
                 return table_version(spark, cfg, layer, table)
-            description_to_add = registered.description
+            if not table_exists(spark, cfg, layer, table):  # not another process's table, which has its description
+                description_to_add = registered.description
     writer = df.write.format("delta").mode("overwrite").option("overwriteSchema", "true")
     retried(lambda: _save(writer, name), f"{layer}.{table}")  # an overwrite: safe to repeat
     if description_to_add:  # created by the overwrite (stray files were there), which stores no description
-        spark.sql(f"COMMENT ON TABLE {_ref(name)} IS {_sql_string(description_to_add)}")
+        comment = f"COMMENT ON TABLE {_ref(name)} IS {_sql_string(description_to_add)}"
+        retried(lambda: spark.sql(comment), f"{layer}.{table}")  # another process may be overwriting it too
     return table_version(spark, cfg, layer, table)
 
 
 def _created_with_rows(df: DataFrame, name: str, description: str) -> bool:
     """CREATE TABLE AS SELECT with the description: one commit, where creating the table empty and then writing it
     took two. False when the table is there after all (another process created it first, or files without a Delta
-    log are in its folder): the caller overwrites it then."""
+    log are in its folder): the caller overwrites it then. Spark finds another's table before Delta starts;
+    Delta finds one committed since (a non-empty location)."""
     from pyspark.errors import AnalysisException
 
     writer = df.writeTo(_ref(name)).using("delta")
@@ -224,7 +227,7 @@ def _created_with_rows(df: DataFrame, name: str, description: str) -> bool:
     try:
         writer.create()
     except AnalysisException as err:
-        if err.getCondition() != "TABLE_OR_VIEW_ALREADY_EXISTS":
+        if err.getCondition() not in ("TABLE_OR_VIEW_ALREADY_EXISTS", "DELTA_CREATE_TABLE_WITH_NON_EMPTY_LOCATION"):
             raise
         return False
     return True
@@ -393,7 +396,9 @@ def ensure_table(spark: SparkSession, cfg: Config, layer: str, table: str, schem
         except Exception as err:
             if table_exists(spark, cfg, layer, table):  # another process's creation committed first
                 return False
-            if _is_path(name) and _uncommitted_log_age(spark, name) is not None:  # one under way: wait for it
+            # another's creation under way (Delta: a non-empty location), or committed since the look above: look
+            # again after a pause (create() waits for a young log and removes a stale one)
+            if _is_path(name) and _log_names(spark, name) is not None:
                 raise ConcurrentWriteException("another process is creating the table", None, None) from err
             raise
 
