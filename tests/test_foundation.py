@@ -95,7 +95,7 @@ def test_a_registry_table_another_process_created_after_this_one_looked_is_overw
         spark, cfg, monkeypatch):
     # Two ingests writing gold.data_quality at once: the other's CREATE TABLE AS SELECT committed after this one
     # found no table, so this one's create finds it there. This one overwrites the rows and commits nothing else:
-    # the table has its description from the other (a COMMENT here conflicted with the other's next overwrite).
+    # the table has its description from the other (a COMMENT here would be one more commit to meet the other's).
     registered = TABLES[("gold", "data_quality")]
     rows = spark.range(2).selectExpr(*[f"CAST(NULL AS {f.dataType.simpleString()}) AS `{f.name}`"
                                        for f in registered.struct.fields])
