@@ -20,6 +20,8 @@ from csc_demand import locations
 from csc_demand.config import Config
 from csc_demand.errors import ConfigurationError
 from csc_demand.io import delta, hadoop_fs
+from csc_demand.io.bronze import BRONZE_TABLE
+from csc_demand.io.discover import kind_of
 from csc_demand.quality.quarantine import line_order, rule_message
 from csc_demand.report.publish import write_workbook
 from csc_demand.transform.pseudonymise import pseudonymise
@@ -117,10 +119,16 @@ def quarantined_with_ids(spark: SparkSession, cfg: Config) -> pd.DataFrame:
     if not files:
         return pd.DataFrame(columns=["la_code", "source_file", "locator", "table_name", "rule_id", "message",
                                      "identifier_field", "identifier"])
+    # a file's records are in the bronze table of its kind only (ingest routes them by name): read no other
+    files_by_table: dict[str, list[str]] = {}
+    for file in files:
+        kind = kind_of(file.rsplit("/", 1)[-1])
+        if kind is not None:
+            files_by_table.setdefault(BRONZE_TABLE[kind[0]], []).append(file)
     in_csv = F.col("locator").startswith(F.concat("source_file", F.lit(":")))
     located = (quarantine.withColumn("line_number", F.when(in_csv, F.substring_index("locator", ":", -1).cast("long")))
-               .join(_xml_ids(spark, cfg, files), ["source_file", "child_key"], "left")
-               .join(_csv_ids(spark, cfg, files), ["source_file", "line_number"], "left"))
+               .join(_xml_ids(spark, cfg, files_by_table.get("cin_census", [])), ["source_file", "child_key"], "left")
+               .join(_csv_ids(spark, cfg, files_by_table), ["source_file", "line_number"], "left"))
     return (located.select("la_code", "source_file", "locator", "table_name", "rule_id", "message",
                            F.coalesce("xml_field", "csv_field").alias("identifier_field"),
                            F.coalesce("xml_id", "csv_id").alias("identifier"))
@@ -129,7 +137,7 @@ def quarantined_with_ids(spark: SparkSession, cfg: Config) -> pd.DataFrame:
 
 def _xml_ids(spark: SparkSession, cfg: Config, files: list[str]) -> DataFrame:
     """(source_file, child_key) -> LAchildID of every CIN XML child in the given files."""
-    if not delta.table_exists(spark, cfg, "bronze", "cin_census"):
+    if not files or not delta.table_exists(spark, cfg, "bronze", "cin_census"):
         return spark.createDataFrame([], "source_file string, child_key string, xml_field string, xml_id string")
     key = cfg.resolve_pseudonym_key()
     raw_id = F.col("ChildIdentifiers")["LAchildID"]
@@ -140,11 +148,12 @@ def _xml_ids(spark: SparkSession, cfg: Config, files: list[str]) -> DataFrame:
             .dropDuplicates(["source_file", "child_key"]))
 
 
-def _csv_ids(spark: SparkSession, cfg: Config, files: list[str]) -> DataFrame:
-    """(source_file, line_number) -> the identifier field of every line of the given CSV files."""
+def _csv_ids(spark: SparkSession, cfg: Config, files_by_table: dict[str, list[str]]) -> DataFrame:
+    """(source_file, line_number) -> the identifier field of every line of the given CSV files (by bronze table)."""
     result = spark.createDataFrame([], "source_file string, line_number long, csv_field string, csv_id string")
     for table, column in CSV_ID_COLUMNS.items():
-        if delta.table_exists(spark, cfg, "bronze", table):
+        files = files_by_table.get(table)
+        if files and delta.table_exists(spark, cfg, "bronze", table):
             bronze = delta.read_table(spark, cfg, "bronze", table).where(F.col("source_file").isin(files))
             result = result.unionByName(bronze.select("source_file", "line_number", F.lit(column).alias("csv_field"),
                                                       F.col(column).alias("csv_id")))
