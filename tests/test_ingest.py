@@ -193,6 +193,9 @@ def test_reconciliation_received_equals_accepted_plus_quarantined(run):
     assert checked["silver.care_episodes"] == (7, 5, 2, 0)
     assert tables["silver.referrals"]["rows"] == 11 and tables["silver.referrals"]["superseded"] == 1
     assert tables["bronze.cin_census"] == {"received": 10, "accepted": 10, "quarantined": 0, "files_loaded": 4}
+    received, accepted, quarantined = (sum(t[i] for t in checked.values()) for i in range(3))
+    assert [s["message"] for s in run.summaries()[0]["steps"] if s["message"].startswith("validated ")] == [
+        f"validated {received} records: {accepted} accepted, {quarantined} quarantined"]
 
 
 def test_annual_returns_are_deduplicated_and_the_latest_return_wins(run):

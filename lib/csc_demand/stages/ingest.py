@@ -226,6 +226,9 @@ def _build_silver(spark: SparkSession, cfg: Config, log: RunLog, loaded_at: date
     counts = reconciliation_counts(per_rule, validated)
     for table, table_counts in counts.items():
         log.table(f"silver.{table}", **table_counts)
+    log.step(f"validated {sum(c['received'] for c in counts.values())} records: "
+             f"{sum(c['accepted'] for c in counts.values())} accepted, "
+             f"{sum(c['quarantined'] for c in counts.values())} quarantined")
     concurrently([partial(_sync_silver, spark, cfg, log, table, df) for table, df in silver_frames(validated).items()])
     # derived tables read the tables just written rather than computing them again; quarantine meanwhile
     derived = derived_frames(lambda name: delta.read_table(spark, cfg, "silver", name))
