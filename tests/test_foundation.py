@@ -1,4 +1,5 @@
 """The session module and the CLI shell: Delta on, UTC, help on every verb."""
+import importlib
 import os
 import shutil
 import subprocess
@@ -201,6 +202,8 @@ def test_every_verb_has_help(capsys):
         out = capsys.readouterr().out
         assert f"usage: csc-demand {verb}" in out
         assert "--lakehouse DIR" in out
+        first_word = importlib.import_module(f"csc_demand.stages.{verb}").HELP.split()[0]
+        assert first_word.islower(), f"{verb}: the verbs' one-line help each starts with a verb in lower case"
 
 
 def test_a_verb_loads_only_its_own_stage():

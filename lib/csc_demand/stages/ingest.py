@@ -44,7 +44,7 @@ from csc_demand.transform.silver_tables import (
     validated_records,
 )
 
-HELP = "Load CIN census XML, SSDA903 and NPD files into bronze and silver Delta tables, with quality rules"
+HELP = "load CIN census XML, SSDA903 and NPD files into bronze and silver Delta tables, with quality rules"
 MANIFEST = "files"
 # Silver validation caches every record set; with the configured few shuffle partitions a national load makes
 # cached blocks of hundreds of MB that overflow the heap, so big loads get one partition per this many bronze rows.

@@ -63,8 +63,8 @@ from csc_demand.stats.regression import ODDS_RATIO_SCHEMA
 from csc_demand.stats.survival import HORIZONS_DAYS
 from csc_demand.table_schemas import check_schema
 
-HELP = ("Outcomes: re-referral windows and survival, repeat CP plans, re-entry to care, pathways, education, "
-        "trends and the findings tables, per LA and for England (gold tables + MLflow)")
+HELP = ("compute the outcomes: re-referral windows and survival, repeat CP plans, re-entry to care, pathways, "
+        "education, trends and the findings tables, per LA and for England (gold tables + MLflow)")
 SILVER_INPUTS = ("children", "referrals", "assessments", "cp_plans", "care_periods", "school_outcomes")
 SURVIVAL_MEASURES = ("rereferral_after_closure", "repeat_cp_plan", "reentry_after_return_home")
 
