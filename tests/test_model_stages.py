@@ -127,6 +127,25 @@ def test_classify_from_a_yaml_parameter_file_writes_gold(spark, cfg, tmp_path):
     assert gold.where("assessment_key = 'a3'").first()["posterior_probability"] is None
 
 
+def test_classify_without_the_model_it_names_says_what_is_missing_and_to_fit_first(spark, cfg, capsys):
+    """No registered model, a model without the alias, a version that is not there: exit 2 with what to do, not an
+    unexpected error (3) with a traceback."""
+    registry_misses = [
+        ([], "Registered Model with name=csc_demand_categories not found"),
+        (["--model-uri", "models:/csc_demand_categories@champion"], None),  # created below, without an alias
+        (["--model-uri", "models:/csc_demand_categories/7"],
+         "Model Version (name=csc_demand_categories, version=7) not found")]
+    for options, missing in registry_misses:
+        if missing is None:
+            mlflow.set_tracking_uri(cfg.tracking_uri)
+            MlflowClient().create_registered_model("csc_demand_categories")
+            missing = "Registered model alias champion not found"
+        assert cli.main(["classify", "--lakehouse", cfg.lakehouse, *options, "--set", "spark.driver_memory=4g"]) == 2
+        err = capsys.readouterr().err
+        assert f"{missing}. Run `csc-demand fit` on this lakehouse first" in err
+        assert "Traceback" not in err
+
+
 def test_bad_parameter_file_names_the_file_and_the_problem(tmp_path):
     path = tmp_path / "bad.json"
     path.write_text(json.dumps({"class_sizes": [1, 1], "conditional_probabilities": [[0.5] * 3, [0.5] * 3]}))

@@ -16,12 +16,14 @@ import mlflow
 from mlflow import MlflowClient
 from mlflow.data.delta_dataset_source import DeltaDatasetSource
 from mlflow.data.spark_dataset import SparkDataset
+from mlflow.exceptions import MlflowException
 from mlflow.models import ModelSignature
 from mlflow.types.schema import ColSpec, Schema
 
 import csc_demand
 from csc_demand import __version__
 from csc_demand.config import Config
+from csc_demand.errors import ModelError
 from csc_demand.model.pyfunc import INPUT_COLUMN, CategoryClassifier
 
 CHAMPION = "champion"
@@ -132,8 +134,17 @@ def champion_uri(cfg: Config) -> str:
 
 
 def load_registered_parameters(model_uri: str) -> tuple[dict, str, str | None]:
-    """(parameter set, model name, version) of a registered pyfunc (``models:/name@alias`` or ``models:/name/3``)."""
-    model = mlflow.pyfunc.load_model(model_uri)
+    """(parameter set, model name, version) of a registered pyfunc (``models:/name@alias`` or ``models:/name/3``).
+    A model, version, alias or run that is not there is the user's to fix (ModelError), not a fault."""
+    try:
+        model = mlflow.pyfunc.load_model(model_uri)
+    except MlflowException as err:
+        if err.error_code not in ("RESOURCE_DOES_NOT_EXIST", "INVALID_PARAMETER_VALUE"):  # the latter: no such alias
+            raise
+        raise ModelError(f"cannot load the model {model_uri} from the MLflow registry at {mlflow.get_registry_uri()}: "
+                         f"{err.message.rstrip('.')}. Run `csc-demand fit` on this lakehouse first (it registers the "
+                         "model it chooses with the alias @champion), or give --model-uri URI of a model that is "
+                         "there, or --params FILE") from err
     parameters = model.unwrap_python_model().parameters
     name, version = model_uri, None
     if model_uri.startswith("models:/"):
