@@ -66,7 +66,7 @@ def test_unknown_key_is_named_in_the_error(tmp_path):
 
 
 def test_wrong_type_is_reported():
-    with pytest.raises(ConfigurationError, match="model.k: 'twelve' is not a valid int"):
+    with pytest.raises(ConfigurationError, match=r"^override\.model\.k: 'twelve' is not a valid int$"):
         load_config(profile="local", overrides={"model.k": "twelve"})
 
 

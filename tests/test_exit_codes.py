@@ -29,6 +29,25 @@ def test_a_short_key_is_a_configuration_error(monkeypatch, tmp_path, capsys):
     assert "has 5 characters; it needs at least 32" in capsys.readouterr().err
 
 
+def test_a_date_that_is_not_one_names_the_option_and_the_form(capsys):
+    with pytest.raises(SystemExit) as exited:
+        cli.main(["outcomes", "--end-date", "2021-13-01"])
+    assert exited.value.code == 2
+    assert ("argument --end-date: '2021-13-01' is not a date as YYYY-MM-DD (month must be in 1..12)"
+            in capsys.readouterr().err)
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["synth", "--scale", "0"], "scale must be in (0, 2], got 0.0"),
+    (["fit", "--k-min", "5", "--k-max", "3"], "need 1 <= --k-min <= --k-max, got 5 and 3")])
+def test_settings_a_stage_cannot_use_are_refused_before_spark_starts(monkeypatch, tmp_path, capsys, argv, message):
+    verb = argv[0]
+    monkeypatch.setattr(cli._stage(verb), "get_spark", lambda *_: pytest.fail(f"{verb} started Spark first"))
+    out = ["--out", str(tmp_path / "out")] if verb == "synth" else []
+    assert cli.main([*argv, *out, "--lakehouse", str(tmp_path / "lh")]) == 2
+    assert f"error: {message}" in capsys.readouterr().err
+
+
 def test_an_unexpected_error_exits_3_and_saves_the_summary_as_failed(monkeypatch, tmp_path, capsys):
     def crash(args, cfg, log):
         log.step("about to fail")

@@ -254,7 +254,7 @@ def load_config(conf: str | os.PathLike | None = None, profile: str | None = Non
         nested: dict = {leaf: value}
         for parent in reversed(parents):
             nested = {parent: nested}
-        _apply(cfg, nested, f"override {dotted}")
+        _apply(cfg, nested, "override")  # its keys are added as they are applied: override.model.k
     return cfg
 
 

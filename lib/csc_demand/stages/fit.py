@@ -70,9 +70,9 @@ def _log_k_run(fit: KFit, log: RunLog, input_version: int, tags: dict) -> None:
 
 
 def run(args: argparse.Namespace, cfg: Config, log: RunLog) -> int:
-    spark = get_spark(cfg)
     categories = load_categories(args.categories)
     ks = _k_range(cfg)
+    spark = get_spark(cfg)
     seed, n_starts = cfg.model.seed, cfg.model.n_starts
 
     assessments = read_table(spark, cfg, *INPUT)

@@ -69,8 +69,16 @@ SILVER_INPUTS = ("children", "referrals", "assessments", "cp_plans", "care_perio
 SURVIVAL_MEASURES = ("rereferral_after_closure", "repeat_cp_plan", "reentry_after_return_home")
 
 
+def calendar_date(text: str) -> date:
+    """An option's YYYY-MM-DD value; argparse names the option in front of the reason."""
+    try:
+        return date.fromisoformat(text)
+    except ValueError as err:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a date as YYYY-MM-DD ({err})") from err
+
+
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--end-date", metavar="YYYY-MM-DD", type=date.fromisoformat,
+    parser.add_argument("--end-date", metavar="YYYY-MM-DD", type=calendar_date,
                         help="end of follow-up (default: outcomes.end_date from config, else 31 March of the latest "
                              "collection year in silver.referrals)")
 

@@ -21,9 +21,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace, cfg: Config, log: RunLog) -> int:
-    from csc_demand.synth import generate
+    from csc_demand.synth import check_settings, generate
 
     conf = cfg.synth
+    check_settings(conf.scale, conf.defects, conf.first_year, conf.last_year)
     spark = get_spark(cfg, "csc-demand-synth")
     summary = generate(spark, args.out, scale=conf.scale, seed=conf.seed, defects=conf.defects,
                        first_year=conf.first_year, last_year=conf.last_year, log_step=log.step)

@@ -45,6 +45,16 @@ def _file_defects(out: Path, la_code: str, first_year: int, last_year: int) -> l
     ]
 
 
+def check_settings(scale: float, defects: float, first_year: int, last_year: int) -> None:
+    """Refuse settings generate cannot use (before a Spark session is started for them)."""
+    if not 0 < scale <= 2:
+        raise ConfigurationError(f"scale must be in (0, 2], got {scale}")
+    if not 0 <= defects < 1:
+        raise ConfigurationError(f"defects must be a rate in [0, 1), got {defects}")
+    if not MIN_YEAR <= first_year <= last_year <= MAX_YEAR:
+        raise ConfigurationError(f"collection years must satisfy {MIN_YEAR} <= first_year <= last_year <= {MAX_YEAR}")
+
+
 def generate(spark: SparkSession, out_dir, scale: float, seed: int, defects: float = 0.0, first_year: int = 2015,
              last_year: int = 2021, log_step: Callable[[str], None] | None = None) -> dict:
     """Write the synthetic dataset under out_dir (layout: docs/formats.md) and return the summary dict.
@@ -52,12 +62,7 @@ def generate(spark: SparkSession, out_dir, scale: float, seed: int, defects: flo
     scale 1.0 is national (152 LAs, ~4.2M assessments 2014-15..2020-21); ``defects`` is the chance that a
     candidate record is faulty (0 = clean data). ``log_step`` receives one progress line per step.
     """
-    if not 0 < scale <= 2:
-        raise ConfigurationError(f"scale must be in (0, 2], got {scale}")
-    if not 0 <= defects < 1:
-        raise ConfigurationError(f"defects must be a rate in [0, 1), got {defects}")
-    if not MIN_YEAR <= first_year <= last_year <= MAX_YEAR:
-        raise ConfigurationError(f"collection years must satisfy {MIN_YEAR} <= first_year <= last_year <= {MAX_YEAR}")
+    check_settings(scale, defects, first_year, last_year)
     step = log_step or (lambda message: None)
     started = time.time()
     out = Path(out_dir).absolute()
