@@ -189,6 +189,30 @@ def test_report_on_an_empty_lakehouse_names_the_verbs_to_run(spark, cfg):
         report.run(args, cfg, RunLog("report", None))
 
 
+def write_complexity_trends(spark, cfg, rows: list[tuple]) -> None:
+    """gold.complexity_trends with the columns the report reads, from rows in their order."""
+    from csc_demand.io import delta
+    from csc_demand.stages import report
+
+    types = ["int", "string", "long", "long", "double", "long", "long", "long", "double", "double", "double"]
+    schema = ", ".join(f"{c} {t}" for c, t in zip(report.REPORT_TABLES["complexity_trends"], types, strict=True))
+    delta.write_table(spark.createDataFrame(rows, schema), cfg, "gold", "complexity_trends")
+
+
+def test_an_la_asked_for_and_not_in_the_lakehouse_is_named_with_the_las_that_are(spark, cfg):
+    import argparse
+
+    from csc_demand.errors import ConfigurationError
+    from csc_demand.runlog import RunLog
+    from csc_demand.stages import report
+
+    write_complexity_trends(spark, cfg, [(2020, la, 10, 12, 1.2, 4, 1, 3, 0.4, 0.1, 0.3) for la in ("201", "202", "ALL")])
+    args = argparse.Namespace(out=None, la=["201", "999"], compare="england")
+    with pytest.raises(ConfigurationError) as refused:
+        report.run(args, cfg, RunLog("report", None))
+    assert str(refused.value) == f"--la 999: no such LA in the gold tables of {cfg.lakehouse} (LAs there: 201 202)"
+
+
 def test_the_identifiers_for_the_scan_come_split_with_the_pseudonym_key(spark, cfg, monkeypatch):
     from concurrent.futures import ThreadPoolExecutor
 
@@ -456,11 +480,8 @@ def test_gold_tables_read_with_delta_rs_equal_the_spark_read(spark, cfg, monkeyp
     from csc_demand.stages import report
 
     complexity = report.REPORT_TABLES["complexity_trends"]
-    rows = [(2020, la, 10, 12, 1.2, 4, 1, 3, 0.4, 0.1, 0.3) for la in ("201", "202", "ALL")] + [
-        (2021, "201", 20, None, None, 5, 2, 6, 0.25, 0.1, 0.3)]
-    types = ["int", "string", "long", "long", "double", "long", "long", "long", "double", "double", "double"]
-    delta.write_table(spark.createDataFrame(rows, ", ".join(f"{c} {t}" for c, t in zip(complexity, types, strict=True))), cfg,
-                      "gold", "complexity_trends")
+    write_complexity_trends(spark, cfg, [(2020, la, 10, 12, 1.2, 4, 1, 3, 0.4, 0.1, 0.3) for la in ("201", "202", "ALL")]
+                            + [(2021, "201", 20, None, None, 5, 2, 6, 0.25, 0.1, 0.3)])
     delta.write_table(spark.createDataFrame([(1, "x")], "category_id int, category_name string"), cfg, "gold",
                       "category_profiles")  # an older table, without the columns the report reads
 

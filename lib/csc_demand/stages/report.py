@@ -65,9 +65,16 @@ def in_parallel(pool: ThreadPoolExecutor, fn: Callable[[T], R], items: Iterable[
     return dict(zip(items, pool.map(fn, items), strict=True))
 
 
-def read_gold(spark: Callable[[], SparkSession], cfg: Config, las: list[str] | None, log: RunLog,
+def keep_las(args: argparse.Namespace) -> list[str] | None:
+    """The LAs whose rows the report reads (None: all). Against the distribution across LAs every LA's rows are
+    needed, whatever --la asks to report."""
+    return None if args.compare == "all-las" else args.la
+
+
+def read_gold(spark: Callable[[], SparkSession], cfg: Config, las: list[str] | None, log: RunLog | None,
               pool: ThreadPoolExecutor) -> tuple[dict[str, pd.DataFrame], dict[str, str]]:
-    """Every report table present, as pandas (rows of the chosen LAs and England), and why the others are not.
+    """Every report table present, as pandas (rows of the chosen LAs and England), and why the others are not;
+    the versions read go to ``log``'s summary.
 
     Tables on this machine are read with delta-rs: Spark spent most of a report's time on the first read of
     each small table (benchmark); those on object storage or in a catalog go through Spark (``spark`` gives the
@@ -104,7 +111,7 @@ def read_gold(spark: Callable[[], SparkSession], cfg: Config, las: list[str] | N
 
     gold, absent = {}, {}
     for name, (frame, version, reason) in in_parallel(pool, read, REPORT_TABLES).items():
-        if version is not None:
+        if version is not None and log is not None:
             log.read(f"gold.{name}", version)
         if reason:
             absent[name] = reason
@@ -147,8 +154,7 @@ def run(args: argparse.Namespace, cfg: Config, log: RunLog) -> int:
     with ThreadPoolExecutor(READERS) as pool, ThreadPoolExecutor(3) as background:
         session: Future[SparkSession] = background.submit(get_spark, cfg)
         log.step("reading gold aggregate tables")
-        # against the distribution across LAs every LA's rows are needed, whatever --la asks to report
-        gold, absent = read_gold(session.result, cfg, None if args.compare == "all-las" else args.la, log, pool)
+        gold, absent = read_gold(session.result, cfg, keep_las(args), log, pool)
         if not gold and all(reason == absent_reason(name) for name, reason in absent.items()):
             raise MissingTableError(f"no gold tables to report on in {cfg.lakehouse}: run `csc-demand classify` "
                                     f"and `csc-demand outcomes` first")
@@ -159,6 +165,8 @@ def run(args: argparse.Namespace, cfg: Config, log: RunLog) -> int:
         las = args.la or found
         unknown = sorted(set(las) - set(found))
         if unknown:
+            if keep_las(args) is not None:  # the tables were read for the LAs asked for only: read them all to say
+                found = las_in(read_gold(session.result, cfg, None, None, pool)[0])
             raise ConfigurationError(f"--la {' '.join(unknown)}: no such LA in the gold tables of {cfg.lakehouse} "
                                      f"(LAs there: {' '.join(found) or 'none'})")
         restricted: Future[str | None] = background.submit(
