@@ -213,6 +213,22 @@ def test_an_la_asked_for_and_not_in_the_lakehouse_is_named_with_the_las_that_are
     assert str(refused.value) == f"--la 999: no such LA in the gold tables of {cfg.lakehouse} (LAs there: 201 202)"
 
 
+def test_a_report_folder_that_cannot_be_one_is_refused_before_any_work(cfg, tmp_path):
+    import argparse
+
+    from csc_demand.errors import ConfigurationError
+    from csc_demand.runlog import RunLog
+    from csc_demand.stages import report
+
+    a_file = tmp_path / "report.html"
+    a_file.write_text("not a folder")
+    for out in (a_file, a_file / "under"):
+        args = argparse.Namespace(out=str(out), la=None, compare="england")
+        with pytest.raises(ConfigurationError) as refused:  # before the lakehouse, which has no tables, is read
+            report.run(args, cfg, RunLog("report", None))
+        assert str(refused.value) == f"--out {out}: {a_file} is a file: give a folder that exists or can be created"
+
+
 def test_the_identifiers_for_the_scan_come_split_with_the_pseudonym_key(spark, cfg, monkeypatch):
     from concurrent.futures import ThreadPoolExecutor
 
