@@ -38,14 +38,17 @@ def test_a_date_that_is_not_one_names_the_option_and_the_form(capsys):
 
 
 @pytest.mark.parametrize("argv, message", [
-    (["synth", "--scale", "0"], "scale must be in (0, 2], got 0.0"),
+    (["synth", "--scale", "0", "--out", "{tmp}/out"], "scale must be in (0, 2], got 0.0"),
+    (["synth", "--out", "{tmp}/a_file/out"], "--out {tmp}/a_file/out: {tmp}/a_file is a file: give a folder that "
+                                             "exists or can be created"),
     (["fit", "--k-min", "5", "--k-max", "3"], "need 1 <= --k-min <= --k-max, got 5 and 3")])
 def test_settings_a_stage_cannot_use_are_refused_before_spark_starts(monkeypatch, tmp_path, capsys, argv, message):
     verb = argv[0]
     monkeypatch.setattr(cli._stage(verb), "get_spark", lambda *_: pytest.fail(f"{verb} started Spark first"))
-    out = ["--out", str(tmp_path / "out")] if verb == "synth" else []
-    assert cli.main([*argv, *out, "--lakehouse", str(tmp_path / "lh")]) == 2
-    assert f"error: {message}" in capsys.readouterr().err
+    (tmp_path / "a_file").write_text("not a folder")
+    argv = [a.replace("{tmp}", str(tmp_path)) for a in argv]
+    assert cli.main([*argv, "--lakehouse", str(tmp_path / "lh")]) == 2
+    assert f"error: {message.replace('{tmp}', str(tmp_path))}" in capsys.readouterr().err
 
 
 def test_an_unexpected_error_exits_3_and_saves_the_summary_as_failed(monkeypatch, tmp_path, capsys):

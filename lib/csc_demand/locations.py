@@ -5,8 +5,11 @@ pathlib would turn ``s3a://bucket/lake`` into ``s3a:/bucket/lake``, so a URI is 
 """
 from __future__ import annotations
 
+import os
 import re
 from pathlib import Path
+
+from csc_demand.errors import ConfigurationError
 
 # RFC 3986 scheme and ':'; two characters at least, so a Windows drive ("C:\\") is not taken for one.
 _SCHEME = re.compile(r"^([A-Za-z][A-Za-z0-9+.-]+):")
@@ -35,3 +38,14 @@ def join(location: str, *parts: str) -> str:
     if scheme(location) is None:
         return str(Path(location).absolute().joinpath(*parts))
     return "/".join([str(location).rstrip("/"), *parts])
+
+
+def refuse_unwritable_folder(option: str, folder: str) -> None:
+    """A local output folder that cannot be made or written (a file on its path, no write permission) is refused,
+    naming the ``option`` that gave it, before a stage does any work; nothing is created here."""
+    path = Path(folder).absolute()
+    existing = next(p for p in (path, *path.parents) if p.exists())
+    problem = ("is a file" if not existing.is_dir() else
+               "cannot be written by this user" if not os.access(existing, os.W_OK | os.X_OK) else None)
+    if problem:
+        raise ConfigurationError(f"{option} {folder}: {existing} {problem}: give a folder that exists or can be created")

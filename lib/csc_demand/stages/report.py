@@ -146,22 +146,11 @@ def report_folder(args: argparse.Namespace, cfg: Config) -> str:
     return locations.local_path(out) if locations.is_local(out) else out
 
 
-def refuse_unwritable(folder: str) -> None:
-    """A local report folder that cannot be made or written (a file on its path, no write permission) is refused
-    before any work, not after the pages are drawn; nothing is created here."""
-    path = Path(folder)
-    existing = next(p for p in (path, *path.parents) if p.exists())
-    problem = ("is a file" if not existing.is_dir() else
-               "cannot be written by this user" if not os.access(existing, os.W_OK | os.X_OK) else None)
-    if problem:
-        raise ConfigurationError(f"--out {folder}: {existing} {problem}: give a folder that exists or can be created")
-
-
 def run(args: argparse.Namespace, cfg: Config, log: RunLog) -> int:
     out = report_folder(args, cfg)
     restricted_folder(cfg, report_out=out)  # refuses an --out overlapping it before any work
     if locations.is_local(out):
-        refuse_unwritable(out)
+        locations.refuse_unwritable_folder("--out", out)
     # Three background tasks: Spark's start-up (needed only for the restricted workbook and for tables not on this
     # machine), then that workbook and the identifiers for the final scan, all while the pages are drawn.
     with ThreadPoolExecutor(READERS) as pool, ThreadPoolExecutor(3) as background:
