@@ -51,6 +51,14 @@ def test_settings_a_stage_cannot_use_are_refused_before_spark_starts(monkeypatch
     assert f"error: {message.replace('{tmp}', str(tmp_path))}" in capsys.readouterr().err
 
 
+def test_a_lakehouse_that_is_a_file_is_a_configuration_error(tmp_path, capsys):
+    a_file = tmp_path / "lakehouse"
+    a_file.write_text("not a folder")
+    assert cli.main(["fit", "--lakehouse", str(a_file / "lh")]) == 2  # where it used to crash writing its summary
+    assert (f"configuration error: --lakehouse {a_file}/lh: {a_file} is a file: give a folder that exists or can be "
+            "created") in capsys.readouterr().err
+
+
 def test_an_unexpected_error_exits_3_and_saves_the_summary_as_failed(monkeypatch, tmp_path, capsys):
     def crash(args, cfg, log):
         log.step("about to fail")

@@ -11,6 +11,7 @@ import importlib.util
 import sys
 import traceback
 
+from csc_demand import locations
 from csc_demand.config import load_config, parse_set_option
 from csc_demand.errors import ConcurrentWriteError, CscDemandError, SparkStartError
 from csc_demand.runlog import RunLog
@@ -86,7 +87,10 @@ def config_from_args(args: argparse.Namespace):
         if getattr(args, flag, None) is not None:
             overrides[key] = getattr(args, flag)
     overrides["lakehouse"] = args.lakehouse
-    return load_config(args.conf, args.profile, overrides)
+    cfg = load_config(args.conf, args.profile, overrides)
+    if locations.is_local(cfg.lakehouse):
+        locations.refuse_file_as_folder("--lakehouse" if args.lakehouse else "lakehouse (config)", cfg.lakehouse)
+    return cfg
 
 
 def main(argv: list[str] | None = None) -> int:

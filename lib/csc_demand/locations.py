@@ -5,7 +5,6 @@ pathlib would turn ``s3a://bucket/lake`` into ``s3a:/bucket/lake``, so a URI is 
 """
 from __future__ import annotations
 
-import os
 import re
 from pathlib import Path
 
@@ -40,12 +39,11 @@ def join(location: str, *parts: str) -> str:
     return "/".join([str(location).rstrip("/"), *parts])
 
 
-def refuse_unwritable_folder(option: str, folder: str) -> None:
-    """A local output folder that cannot be made or written (a file on its path, no write permission) is refused,
-    naming the ``option`` that gave it, before a stage does any work; nothing is created here."""
+def refuse_file_as_folder(option: str, folder: str) -> None:
+    """A local folder to write whose path is, or runs through, a file is refused, naming the ``option`` that gave
+    it, before a stage does any work (it would fail at its first write); nothing is created here."""
     path = Path(folder).absolute()
     existing = next(p for p in (path, *path.parents) if p.exists())
-    problem = ("is a file" if not existing.is_dir() else
-               "cannot be written by this user" if not os.access(existing, os.W_OK | os.X_OK) else None)
-    if problem:
-        raise ConfigurationError(f"{option} {folder}: {existing} {problem}: give a folder that exists or can be created")
+    if not existing.is_dir():
+        raise ConfigurationError(f"{option} {folder}: {existing} is a file: give a folder that exists or can be "
+                                 "created")

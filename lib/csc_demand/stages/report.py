@@ -150,7 +150,7 @@ def run(args: argparse.Namespace, cfg: Config, log: RunLog) -> int:
     out = report_folder(args, cfg)
     restricted_folder(cfg, report_out=out)  # refuses an --out overlapping it before any work
     if locations.is_local(out):
-        locations.refuse_unwritable_folder("--out", out)
+        locations.refuse_file_as_folder("--out", out)
     # Three background tasks: Spark's start-up (needed only for the restricted workbook and for tables not on this
     # machine), then that workbook and the identifiers for the final scan, all while the pages are drawn.
     with ThreadPoolExecutor(READERS) as pool, ThreadPoolExecutor(3) as background:

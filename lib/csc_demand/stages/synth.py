@@ -26,7 +26,7 @@ def run(args: argparse.Namespace, cfg: Config, log: RunLog) -> int:
 
     conf = cfg.synth
     check_settings(conf.scale, conf.defects, conf.first_year, conf.last_year)
-    locations.refuse_unwritable_folder("--out", args.out)
+    locations.refuse_file_as_folder("--out", args.out)
     spark = get_spark(cfg, "csc-demand-synth")
     summary = generate(spark, args.out, scale=conf.scale, seed=conf.seed, defects=conf.defects,
                        first_year=conf.first_year, last_year=conf.last_year, log_step=log.step)
