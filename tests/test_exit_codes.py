@@ -41,7 +41,8 @@ def test_a_date_that_is_not_one_names_the_option_and_the_form(capsys):
     (["synth", "--scale", "0", "--out", "{tmp}/out"], "scale must be in (0, 2], got 0.0"),
     (["synth", "--out", "{tmp}/a_file/out"], "--out {tmp}/a_file/out: {tmp}/a_file is a file: give a folder that "
                                              "exists or can be created"),
-    (["fit", "--k-min", "5", "--k-max", "3"], "need 1 <= --k-min <= --k-max, got 5 and 3")])
+    (["fit", "--k-min", "5", "--k-max", "3"], "need 1 <= --k-min <= --k-max, got 5 and 3"),
+    (["fit", "--starts", "0"], "--starts must be at least 1, got 0")])
 def test_settings_a_stage_cannot_use_are_refused_before_spark_starts(monkeypatch, tmp_path, capsys, argv, message):
     verb = argv[0]
     monkeypatch.setattr(cli._stage(verb), "get_spark", lambda *_: pytest.fail(f"{verb} started Spark first"))

@@ -72,6 +72,8 @@ def _log_k_run(fit: KFit, log: RunLog, input_version: int, tags: dict) -> None:
 def run(args: argparse.Namespace, cfg: Config, log: RunLog) -> int:
     categories = load_categories(args.categories)
     ks = _k_range(cfg)
+    if cfg.model.n_starts < 1:
+        raise ConfigurationError(f"--starts must be at least 1, got {cfg.model.n_starts}")
     spark = get_spark(cfg)
     seed, n_starts = cfg.model.seed, cfg.model.n_starts
 
