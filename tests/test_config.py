@@ -70,6 +70,14 @@ def test_wrong_type_is_reported():
         load_config(profile="local", overrides={"model.k": "twelve"})
 
 
+@pytest.mark.parametrize("memory", ["abc", "4gb", "4 g", ""])
+def test_a_driver_memory_the_jvm_cannot_take_is_refused(memory):
+    with pytest.raises(ConfigurationError, match=rf"^spark.driver_memory '{memory}' is not a JVM memory size such as "
+                                                 "4g or 512m$"):
+        load_config(profile="local", overrides={"spark.driver_memory": memory})
+    assert load_config(profile="local", overrides={"spark.driver_memory": "512M"}).spark.driver_memory == "512M"
+
+
 def test_missing_pseudonym_key_says_which_variable(monkeypatch):
     monkeypatch.delenv("CSC_PSEUDONYM_KEY", raising=False)
     with pytest.raises(ConfigurationError, match="CSC_PSEUDONYM_KEY"):

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import re
 from dataclasses import dataclass, field
 from datetime import date
 from importlib.resources import files
@@ -24,6 +25,9 @@ LAYERS = ("bronze", "silver", "gold")
 MIN_KEY_LENGTH = 32  # characters of the pseudonymisation key: a short key can be guessed and every pseudonym undone
 # The one key in the code: only `run` uses it, on the set it synthesised itself; ingest refuses it for any other file.
 SYNTHETIC_ONLY_KEY = "synthetic-data-only-not-for-real-records"
+
+
+JVM_MEMORY = re.compile(r"\d+[kKmMgGtT]?")  # what java -Xmx takes (no "gb")
 
 
 @dataclass
@@ -255,6 +259,9 @@ def load_config(conf: str | os.PathLike | None = None, profile: str | None = Non
         for parent in reversed(parents):
             nested = {parent: nested}
         _apply(cfg, nested, "override")  # its keys are added as they are applied: override.model.k
+    memory = cfg.spark.driver_memory
+    if memory is not None and not JVM_MEMORY.fullmatch(memory):  # else the JVM exits at start, after 10 s
+        raise ConfigurationError(f"spark.driver_memory {memory!r} is not a JVM memory size such as 4g or 512m")
     return cfg
 
 
