@@ -4,6 +4,7 @@ hours later."""
 from __future__ import annotations
 
 import os
+import socket
 import subprocess
 import sys
 from concurrent.futures import ThreadPoolExecutor
@@ -12,8 +13,8 @@ from pathlib import Path
 import pyspark
 import pytest
 from csc_demand.config import load_config
-from csc_demand.errors import ConfigurationError
-from csc_demand.spark import executors_python, get_spark
+from csc_demand.errors import ConfigurationError, SparkStartError
+from csc_demand.spark import executors_python, get_spark, refuse_unanswered_master
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -83,3 +84,22 @@ def test_python_tasks_do_not_carry_the_packages_jars_on_their_path(spark):
     assert any(entry.endswith("pyspark.zip") for entry in entries)  # the path was read
     assert [entry for entry in entries if "userFiles" in entry and entry.endswith(".jar")] == []
     assert spark.sparkContext._python_includes == []
+
+
+def test_a_standalone_master_nothing_answers_at_is_said_at_once():
+    with socket.socket() as listening:  # a master's port: something answers
+        listening.bind(("127.0.0.1", 0))
+        listening.listen()
+        answering = listening.getsockname()[1]
+        with socket.socket() as closed:
+            closed.bind(("127.0.0.1", 0))
+            silent = closed.getsockname()[1]  # bound, never listening: connections to it are refused
+            for master in (f"spark://127.0.0.1:{answering}", f"spark://127.0.0.1:{silent},127.0.0.1:{answering}",
+                           "local[2]"):
+                refuse_unanswered_master(master)
+            with pytest.raises(SparkStartError) as refused:
+                refuse_unanswered_master(f"spark://127.0.0.1:{silent}")
+    assert str(refused.value) == (
+        f"nothing answers at spark.master spark://127.0.0.1:{silent}: start the standalone master (e.g. "
+        "deploy/standalone/start.sh) or give the master's address (spark://HOST:PORT, port 7077 by default), then "
+        "run again")

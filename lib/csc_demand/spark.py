@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import re
+import socket
 import sys
 import time
 
@@ -119,7 +120,9 @@ def get_spark(cfg: Config, app_name: str = "csc-demand") -> SparkSession:
             configure_spark_with_delta_pip,  # jars through Ivy, version matched to delta-spark
         )
 
-        builder = builder.master(cfg.spark.master or "local[2]")
+        master = cfg.spark.master or "local[2]"
+        refuse_unanswered_master(master)
+        builder = builder.master(master)
         # Python workers (mapInArrow, pandas functions) must run this interpreter, which has the package installed.
         os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
         if cfg.spark.driver_memory:
@@ -136,6 +139,23 @@ def get_spark(cfg: Config, app_name: str = "csc-demand") -> SparkSession:
         # version, fails here and not at the first Python task (the E-step) after hours of ingest.
         sys.stderr.write(f"[csc-demand] executors' Python: {executors_python(spark)}\n")
     return spark
+
+
+def refuse_unanswered_master(master: str, timeout: float = 5.0) -> None:
+    """A standalone master (``spark://host:port``, several for a standby pair) that nothing answers at: said at once.
+    Spark itself tries to register for a minute and then fails with "Cannot call methods on a stopped SparkContext"."""
+    if not master.startswith("spark://"):
+        return
+    for address in master[len("spark://"):].split(","):
+        host, _, port = address.rpartition(":") if ":" in address else (address, "", "7077")
+        try:
+            with socket.create_connection((host, int(port)), timeout=timeout):
+                return
+        except (OSError, ValueError):
+            continue
+    raise SparkStartError(f"nothing answers at spark.master {master}: start the standalone master (e.g. "
+                          "deploy/standalone/start.sh) or give the master's address (spark://HOST:PORT, port 7077 by "
+                          "default), then run again")
 
 
 JAR_FETCH_RETRY_SECONDS = 10
