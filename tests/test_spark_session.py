@@ -14,7 +14,12 @@ import pyspark
 import pytest
 from csc_demand.config import load_config
 from csc_demand.errors import ConfigurationError, SparkStartError
-from csc_demand.spark import executors_python, get_spark, refuse_unanswered_master
+from csc_demand.spark import (
+    executors_python,
+    get_spark,
+    refuse_unanswered_connect,
+    refuse_unanswered_master,
+)
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -86,8 +91,10 @@ def test_python_tasks_do_not_carry_the_packages_jars_on_their_path(spark):
     assert spark.sparkContext._python_includes == []
 
 
-def test_a_standalone_master_nothing_answers_at_is_said_at_once():
-    with socket.socket() as listening:  # a master's port: something answers
+def test_a_standalone_master_or_connect_server_nothing_answers_at_is_said_at_once(monkeypatch):
+    for proxy in ("grpc_proxy", "https_proxy", "http_proxy"):
+        monkeypatch.delenv(proxy, raising=False)
+    with socket.socket() as listening:  # a master's or server's port: something answers
         listening.bind(("127.0.0.1", 0))
         listening.listen()
         answering = listening.getsockname()[1]
@@ -97,9 +104,17 @@ def test_a_standalone_master_nothing_answers_at_is_said_at_once():
             for master in (f"spark://127.0.0.1:{answering}", f"spark://127.0.0.1:{silent},127.0.0.1:{answering}",
                            "local[2]"):
                 refuse_unanswered_master(master)
-            with pytest.raises(SparkStartError) as refused:
+            refuse_unanswered_connect(f"sc://127.0.0.1:{answering}/;user_id=x")
+            with pytest.raises(SparkStartError) as master_refused:
                 refuse_unanswered_master(f"spark://127.0.0.1:{silent}")
-    assert str(refused.value) == (
+            with pytest.raises(SparkStartError) as connect_refused:
+                refuse_unanswered_connect(f"sc://127.0.0.1:{silent}/;user_id=x")
+            monkeypatch.setenv("https_proxy", "http://proxy.example:3128")
+            refuse_unanswered_connect(f"sc://127.0.0.1:{silent}")  # behind a proxy gRPC goes through it: not checked
+    assert str(master_refused.value) == (
         f"nothing answers at spark.master spark://127.0.0.1:{silent}: start the standalone master (e.g. "
         "deploy/standalone/start.sh) or give the master's address (spark://HOST:PORT, port 7077 by default), then "
         "run again")
+    assert str(connect_refused.value) == (
+        f"nothing answers at spark.remote sc://127.0.0.1:{silent}/;user_id=x: start the Connect server (e.g. "
+        "deploy/connect/start.sh) or give its address (sc://HOST:PORT, port 15002 by default), then run again")

@@ -75,6 +75,7 @@ def _connect(cfg: Config, url: str, app_name: str) -> SparkSession:
     """A Connect session to ``url`` with the runtime SQL settings this project uses. The server's own settings
     (Delta's extension and catalog, memory, packages) are the server's: its operator sets them at start
     (docs/running.md, "Spark Connect and serverless")."""
+    refuse_unanswered_connect(url)
     spark = SparkSession.builder.remote(url).appName(app_name).getOrCreate()
     settings = {**COMMON_CONF, "spark.sql.shuffle.partitions": str(cfg.spark.shuffle_partitions),
                 **{k: str(v) for k, v in cfg.spark.extra.items()}}
@@ -141,21 +142,35 @@ def get_spark(cfg: Config, app_name: str = "csc-demand") -> SparkSession:
     return spark
 
 
-def refuse_unanswered_master(master: str, timeout: float = 5.0) -> None:
+def refuse_unanswered_master(master: str) -> None:
     """A standalone master (``spark://host:port``, several for a standby pair) that nothing answers at: said at once.
     Spark itself tries to register for a minute and then fails with "Cannot call methods on a stopped SparkContext"."""
-    if not master.startswith("spark://"):
-        return
-    for address in master[len("spark://"):].split(","):
-        host, _, port = address.rpartition(":") if ":" in address else (address, "", "7077")
+    if master.startswith("spark://"):
+        _refuse_unanswered("spark.master", master, master[len("spark://"):].split(","), 7077,
+                           "start the standalone master (e.g. deploy/standalone/start.sh) or give the master's address "
+                           "(spark://HOST:PORT, port 7077 by default)")
+
+
+def refuse_unanswered_connect(url: str) -> None:
+    """A Spark Connect server (``sc://host:port/;params``) that nothing answers at: said at once; the client retries
+    for minutes, silent. Not checked behind a proxy (gRPC would go through it, not straight to the host)."""
+    if url.startswith("sc://") and not any(os.environ.get(v) for v in ("grpc_proxy", "https_proxy", "http_proxy")):
+        _refuse_unanswered("spark.remote", url, [url[len("sc://"):].split("/")[0]], 15002,
+                           "start the Connect server (e.g. deploy/connect/start.sh) or give its address "
+                           "(sc://HOST:PORT, port 15002 by default)")
+
+
+def _refuse_unanswered(setting: str, location: str, addresses: list[str], default_port: int, what_to_do: str,
+                       timeout: float = 5.0) -> None:
+    """SparkStartError unless one of ``addresses`` (host:port, or host with ``default_port``) takes a connection."""
+    for address in addresses:
+        host, _, port = address.rpartition(":") if ":" in address else (address, "", str(default_port))
         try:
             with socket.create_connection((host, int(port)), timeout=timeout):
                 return
         except (OSError, ValueError):
             continue
-    raise SparkStartError(f"nothing answers at spark.master {master}: start the standalone master (e.g. "
-                          "deploy/standalone/start.sh) or give the master's address (spark://HOST:PORT, port 7077 by "
-                          "default), then run again")
+    raise SparkStartError(f"nothing answers at {setting} {location}: {what_to_do}, then run again")
 
 
 JAR_FETCH_RETRY_SECONDS = 10
