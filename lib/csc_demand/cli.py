@@ -21,8 +21,8 @@ EXIT_CODES = {OK: "every step done", FILES_REFUSED: "some input files were refus
               "and the run summary); the others were loaded", USAGE: "usage or configuration error (bad option, "
               "missing or short pseudonymisation key, missing input)", UNEXPECTED: "unexpected error (a bug or "
               "an environment fault): traceback printed, run summary saved as failed; or other processes kept "
-              "writing the same Delta tables through every retry, or Spark's JVM did not start on a second try (one line "
-              "says so)"}
+              "writing the same Delta tables through every retry, or Spark could not start (its JVM on a second try, "
+              "or nothing answers at the master or Connect server given): one line says so"}
 # Order is the pipeline's order; `run` chains them.
 VERBS = ["synth", "ingest", "fit", "classify", "outcomes", "report", "run"]
 # The one path for parameters: a verb's flag is a shorthand for its config key (a flag given wins over --set and
