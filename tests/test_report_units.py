@@ -138,6 +138,14 @@ def test_a_chart_is_the_same_svg_with_text_measured_by_matplotlib_or_read_from_t
     assert shared[0] == shared[1] == draw()
 
 
+def test_a_cumulative_incidence_is_drawn_from_zero_and_a_trend_over_its_values():
+    days, incidence = [30, 60, 90], [("LA 201", [0.12, 0.3, 0.5], None, None)]
+    y_ticks = [re.findall(r">(\d+(?:\.\d+)?)%<", svg) for svg in (
+        charts.lines(days, incidence, "Re-referral", "days", "cumulative incidence", from_zero=True),
+        charts.lines(days, incidence, "Trend", "days", "share"))]
+    assert float(y_ticks[0][0]) == 0 < float(y_ticks[1][0])
+
+
 def test_select_report_columns_names_the_missing_columns_and_the_verb_to_run():
     columns, reason = select_report_columns("rereferral_rates", ["referral_year", "category_name", "extra"])
     assert columns is None

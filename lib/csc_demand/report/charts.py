@@ -102,9 +102,11 @@ def dot_intervals(labels: Sequence[str], series: Sequence[tuple[str, Values, Val
 
 
 def lines(x: Sequence | np.ndarray, series: Sequence[tuple[str, Values, Values | None, Values | None]], title: str,
-          xlabel: str, ylabel: str, marks: Sequence[tuple[float, str]] = (), percent: bool = True) -> str | None:
-    """Lines (with a shaded 95% band when limits are given), vertical marks at named x positions. None when every
-    value is suppressed."""
+          xlabel: str, ylabel: str, marks: Sequence[tuple[float, str]] = (), percent: bool = True,
+          from_zero: bool = False) -> str | None:
+    """Lines (with a shaded 95% band when limits are given), vertical marks at named x positions; ``from_zero``: the
+    y axis starts at 0 (a cumulative incidence), else it spans the values (a trend). None when every value is
+    suppressed."""
     if not drawable(series):
         return None
     fig, ax = plt.subplots(figsize=(9, 3.6))
@@ -118,6 +120,8 @@ def lines(x: Sequence | np.ndarray, series: Sequence[tuple[str, Values, Values |
     for position, label in marks:
         ax.axvline(position, color="grey", linestyle="--", linewidth=0.8)
         ax.annotate(label, (position, 1), xycoords=("data", "axes fraction"), fontsize=8, ha="left", va="top")
+    if from_zero:
+        ax.set_ylim(bottom=0)
     if percent:
         ax.yaxis.set_major_formatter(PercentFormatter(1.0))
     ax.set_xlabel(xlabel)

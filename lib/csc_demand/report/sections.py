@@ -269,7 +269,7 @@ def outcomes(page: Page) -> str:
                                           f"interval (denominator: {number(subjects)} {population}; a curve stops "
                                           f"where fewer than {page.conf.min_count} remain at risk)",
                                "days since the start of follow-up", "cumulative incidence",
-                               marks=[(365, "12 months"), (2190, "six years")])
+                               marks=[(365, "12 months"), (2190, "six years")], from_zero=True)
             parts.append(figure(svg, "Shaded bands are 95% intervals (log-log Greenwood).",
                                 "survival_estimates"))
         by_category = survival[(survival["group_by"] == "category_name")
