@@ -52,6 +52,28 @@ def test_settings_a_stage_cannot_use_are_refused_before_spark_starts(monkeypatch
     assert f"error: {message.replace('{tmp}', str(tmp_path))}" in capsys.readouterr().err
 
 
+def test_synth_into_a_folder_of_returns_it_did_not_write_deletes_nothing(monkeypatch, tmp_path, capsys):
+    from csc_demand.io.synthetic_files import would_be_lost, write_listing
+
+    monkeypatch.setattr(cli._stage("synth"), "get_spark", lambda *_: pytest.fail("synth started Spark first"))
+    returns = tmp_path / "cin_census" / "2015"
+    returns.mkdir(parents=True)
+    (returns / "cin_201_2015.xml").write_text("<Message>an LA's own return</Message>")
+    (tmp_path / "notes.txt").write_text("beside the folders synth replaces: kept either way")
+    assert cli.main(["synth", "--out", str(tmp_path), "--lakehouse", str(tmp_path / "lh")]) == 2
+    assert (f"error: --out {tmp_path}: synth replaces the cin_census/, ssda903/ and npd/ folders there, and 1 file(s) "
+            "in them are not ones it wrote (e.g. cin_census/2015/cin_201_2015.xml): give an empty folder, or one "
+            "synth wrote, so that no returns are deleted") in capsys.readouterr().err
+    assert (returns / "cin_201_2015.xml").read_text() == "<Message>an LA's own return</Message>"
+    (tmp_path / "_truth").mkdir()
+    write_listing(tmp_path)  # as synth lists what it wrote
+    assert would_be_lost(tmp_path) == []
+    (returns / "cin_201_2015.xml").write_text("<Message>replaced by hand</Message>")
+    assert would_be_lost(tmp_path) == ["cin_census/2015/cin_201_2015.xml"]
+    (tmp_path / "_work").mkdir()  # a synth stopped before it listed its files
+    assert would_be_lost(tmp_path) == []
+
+
 def test_a_lakehouse_that_is_a_file_is_a_configuration_error(tmp_path, capsys):
     a_file = tmp_path / "lakehouse"
     a_file.write_text("not a folder")

@@ -8,6 +8,8 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 LISTING = Path("_truth") / "written.sha256"
+REPLACED = ("cin_census", "ssda903", "npd")  # what a new synthetic set replaces in its folder (with _truth, _work)
+UNFINISHED = "_work"  # synth's working folder, removed when it finishes
 
 
 def _sha256(path: Path) -> str:
@@ -35,3 +37,19 @@ def written_by_synth(source: str) -> set[str]:
     if not listing.is_file():
         return set()
     return {line.split()[0] for line in listing.read_text().splitlines() if line.strip()}
+
+
+def would_be_lost(out: str | Path) -> list[str]:
+    """Files in ``out``'s REPLACED folders that writing a new synthetic set there would delete though synth did not
+    write them: their content is not in its listing there, and no unfinished synth's working folder is beside them
+    (a run that was stopped leaves its files unlisted)."""
+    out = Path(out)
+    if (out / UNFINISHED).is_dir():
+        return []
+    files = sorted(p for folder in REPLACED if (out / folder).is_dir() for p in (out / folder).rglob("*") if p.is_file())
+    if not files:
+        return []
+    written = written_by_synth(str(out))
+    with ThreadPoolExecutor(os.cpu_count()) as pool:
+        digests = list(pool.map(_sha256, files))
+    return [p.relative_to(out).as_posix() for p, digest in zip(files, digests, strict=True) if digest not in written]

@@ -5,6 +5,8 @@ import argparse
 
 from csc_demand import locations
 from csc_demand.config import Config
+from csc_demand.errors import ConfigurationError
+from csc_demand.io.synthetic_files import would_be_lost
 from csc_demand.runlog import RunLog
 from csc_demand.spark import get_spark
 
@@ -27,6 +29,12 @@ def run(args: argparse.Namespace, cfg: Config, log: RunLog) -> int:
     conf = cfg.synth
     check_settings(conf.scale, conf.defects, conf.first_year, conf.last_year)
     locations.refuse_file_as_folder("--out", args.out)
+    lost = would_be_lost(args.out)
+    if lost:
+        raise ConfigurationError(
+            f"--out {args.out}: synth replaces the cin_census/, ssda903/ and npd/ folders there, and {len(lost)} "
+            f"file(s) in them are not ones it wrote (e.g. {', '.join(lost[:3])}): give an empty folder, or one synth "
+            "wrote, so that no returns are deleted")
     spark = get_spark(cfg, "csc-demand-synth")
     summary = generate(spark, args.out, scale=conf.scale, seed=conf.seed, defects=conf.defects,
                        first_year=conf.first_year, last_year=conf.last_year, log_step=log.step)

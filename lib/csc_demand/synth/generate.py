@@ -13,7 +13,7 @@ from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
 from csc_demand.errors import ConfigurationError
-from csc_demand.io.synthetic_files import write_listing
+from csc_demand.io.synthetic_files import LISTING, REPLACED, UNFINISHED, write_listing
 from csc_demand.synth import by_la, cin_xml, npd, school, summary, truth
 from csc_demand.synth import params as P
 from csc_demand.synth.defects import DEFECT_COLUMNS
@@ -66,8 +66,8 @@ def generate(spark: SparkSession, out_dir, scale: float, seed: int, defects: flo
     step = log_step or (lambda message: None)
     started = time.time()
     out = Path(out_dir).absolute()
-    work = out / "_work"
-    for stale in ("cin_census", "ssda903", "npd", "_truth", "_work"):
+    work = out / UNFINISHED
+    for stale in (*REPLACED, LISTING.parent.name, UNFINISHED):
         shutil.rmtree(out / stale, ignore_errors=True)
     out.mkdir(parents=True, exist_ok=True)
     years = list(range(first_year, last_year + 1))
