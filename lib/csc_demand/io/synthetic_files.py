@@ -20,12 +20,16 @@ def _sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
+def _sha256_all(files: list[Path]) -> list[str]:
+    with ThreadPoolExecutor(os.cpu_count()) as pool:  # hashlib lets go of the GIL while it hashes a chunk
+        return list(pool.map(_sha256, files))
+
+
 def write_listing(out: Path) -> int:
     """List every data file under ``out`` (names starting with '_' or '.' are not data); returns how many."""
     files = sorted(p for p in out.rglob("*") if p.is_file()
                    and not any(part.startswith(("_", ".")) for part in p.relative_to(out).parts))
-    with ThreadPoolExecutor(os.cpu_count()) as pool:  # hashlib lets go of the GIL while it hashes a chunk
-        digests = list(pool.map(_sha256, files))
+    digests = _sha256_all(files)
     (out / LISTING).write_text("".join(f"{digest}  {p.relative_to(out).as_posix()}\n"
                                        for digest, p in zip(digests, files, strict=True)))
     return len(files)
@@ -50,6 +54,5 @@ def would_be_lost(out: str | Path) -> list[str]:
     if not files:
         return []
     written = written_by_synth(str(out))
-    with ThreadPoolExecutor(os.cpu_count()) as pool:
-        digests = list(pool.map(_sha256, files))
-    return [p.relative_to(out).as_posix() for p, digest in zip(files, digests, strict=True) if digest not in written]
+    return [p.relative_to(out).as_posix() for p, digest in zip(files, _sha256_all(files), strict=True)
+            if digest not in written]
