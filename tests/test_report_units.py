@@ -368,6 +368,7 @@ def test_every_section_renders_from_hand_made_tables_and_the_briefing_figures_co
     assert "KS4 cohorts 2015-2021; children's social care history observable from 2008-04-01" in national
     assert "never referred 40%; child in need 50%" in national
     assert local.count("<figure>") == 18 and national.count("<figure>") == 16
+    assert "(one logistic model: category;" in national
     # 5 permanently excluded pupils per row: every row's rates are blanked, so the suspension chart is not drawn
     assert "Chart not drawn: every value is suppressed" in local
     quality = pd.read_csv(tmp_path / "data" / "data_quality.csv", dtype={"la_code": str})
@@ -486,6 +487,39 @@ def test_an_la_page_without_any_input_of_its_key_problem_areas_says_so(tmp_path)
     build_report({"category_profiles": tiny_gold()["category_profiles"]}, {}, ["201"], tmp_path, DisclosureConf())
     problems = (tmp_path / "la_201.html").read_text().split("Key problem areas</h2>", 1)[1]
     assert problems.split("</section>", 1)[0].count("Not available for this report: gold.category_trends") == 1
+
+
+def test_a_report_on_outcomes_run_without_categories_says_so_where_a_section_needs_them(tmp_path):
+    """`outcomes` before `classify`: every assessment is counted under "all" (id null) and every threshold's
+    under "unknown"; the category-mix sections and key problem areas say what to run, the rest is drawn."""
+    gold = full_gold()
+    trends = gold["category_trends"]
+    gold["category_trends"] = (trends.groupby(["authorised_year", "la_code"], as_index=False)["assessments"].sum()
+                               .assign(category_id=None, category_name="all"))
+    thresholds = gold["category_thresholds"]
+    gold["category_thresholds"] = (thresholds.groupby(["la_code", "threshold"], as_index=False)["count"].sum()
+                                   .assign(category_id=None, category_name="unknown"))
+    gold["rereferral_rates"] = gold["rereferral_rates"].query("category_name == 'all'")
+    del gold["category_profiles"]
+    gold["pathway_odds_ratios"] = pd.DataFrame(  # the model without its category term
+        [("ALL", "cp_plan_within_window", c, level, ref, 1.8, 1.2, 2.7, 0.59, 0.2, 0.004, 300, 900)
+         for c, level, ref in (("age_band", "1-4", "10-15"), ("sex", "F", "M"))],
+        columns=list(REPORT_TABLES["pathway_odds_ratios"]))
+    lines: list[str] = []
+    build_report(gold, {}, ["201"], tmp_path, DisclosureConf(), step=lines.append)
+    why = "no demand categories in it: `csc-demand outcomes` ran without gold.assessment_category; run " \
+          "`csc-demand fit` and `csc-demand classify`, then `csc-demand outcomes` again"
+    assert [line for line in lines if why in line] == [f"gold.category_trends: {why}; its section says so",
+                                                      f"gold.category_thresholds: {why}; its section says so"]
+    page = (tmp_path / "la_201.html").read_text()
+    for section in ("demand", "complexity", "thresholds", "problems"):
+        body = page.split(f'<section id="{section}">', 1)[1].split("</section>", 1)[0]
+        assert f"gold.category_{'thresholds' if section == 'thresholds' else 'trends'} ({why})" in body, section
+    written = {p.name for p in (tmp_path / "data").iterdir()}
+    assert not written & {"demand_profile.csv", "category_mix_by_year.csv", "category_thresholds.csv",
+                          "key_problem_areas.csv"}
+    assert {"complexity_trends.csv", "repeat_plan_rates.csv", "survival_estimates.csv"} <= written
+    assert "(one logistic model: age, sex;" in page  # the title wraps after it
 
 
 def test_the_las_of_a_report_are_every_la_code_but_england_and_the_null_one_of_npd_returns():

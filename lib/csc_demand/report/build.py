@@ -16,7 +16,7 @@ import pandas as pd
 
 from csc_demand.config import DisclosureConf
 from csc_demand.report import sections
-from csc_demand.report.page import Page, Publisher
+from csc_demand.report.page import Page, Publisher, without_categories
 from csc_demand.report.publish import (
     ForbiddenStrings,
     OutputCheckLog,
@@ -281,6 +281,9 @@ def build_report(gold: dict[str, pd.DataFrame], absent: dict[str, str], las: Ite
 
     Raises DisclosureError naming every problem ``scan_outputs`` finds in the written folder."""
     absent = {**{name: absent_reason(name) for name in REPORT_TABLES if name not in gold}, **absent}
+    for name, reason in without_categories(gold).items():
+        absent[name] = reason
+        step(f"gold.{name}: {reason}; its section says so")
     out = Path(out_dir)
     (out / "data").mkdir(parents=True, exist_ok=True)
     las = list(las)

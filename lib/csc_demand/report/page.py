@@ -18,6 +18,19 @@ from csc_demand.report.tables import ENGLAND
 
 MISSING = "–"
 
+NO_CATEGORIES = ("no demand categories in it: `csc-demand outcomes` ran without gold.assessment_category; run "
+                 "`csc-demand fit` and `csc-demand classify`, then `csc-demand outcomes` again")
+BY_CATEGORY_ONLY = ("category_trends", "category_thresholds")  # nothing to show without categories
+
+
+def without_categories(gold: dict[str, pd.DataFrame]) -> dict[str, str]:
+    """The tables that only show the category mix, with why not, when outcomes ran without demand categories
+    (gold.category_trends counts every assessment under "all", id null); otherwise nothing."""
+    trends = gold.get("category_trends")
+    if trends is None or trends.empty or trends["category_id"].notna().any():
+        return {}
+    return {name: NO_CATEGORIES for name in BY_CATEGORY_ONLY if name in gold}
+
 
 class Publisher:
     """Publishes each table once, over every LA of the report and England, however many pages show it: pages cut

@@ -14,6 +14,7 @@ from csc_demand.codes import ABUSE_CATEGORIES
 from csc_demand.report import charts
 from csc_demand.report.briefing import CHILD_MH_ID, DAV_ID, HEADLINES, PMH_ID
 from csc_demand.report.page import (
+    NO_CATEGORIES,
     Page,
     figure,
     html_table,
@@ -402,6 +403,7 @@ def _pathways(page: Page) -> str:
                                              "p_value")))
     for ratio_outcome, group in ratios.groupby("outcome"):
         outcome_name = str(ratio_outcome).replace("_within_window", "").replace("_", " ")
+        terms = ", ".join(dict.fromkeys(MODEL_TERMS.get(c, c.replace("_", " ")) for c in group["covariate"]))
         group = group[group["odds_ratio"].notna()]
         if group.empty:
             continue
@@ -412,7 +414,7 @@ def _pathways(page: Page) -> str:
                                              group["ci_upper"])],
                                    f"Adjusted odds ratios of a {outcome_name}"
                                    f" within the window after assessment, {page.comparison} (one logistic model: "
-                                   f"category, age, sex, ethnic group; denominator: "
+                                   f"{terms}; denominator: "
                                    f"{number(group['n_total'].max())} assessments with complete windows)",
                                    "odds ratio (log scale; 1 = same odds as the reference)", log_scale=True,
                                    reference=1.0)
@@ -443,6 +445,7 @@ def _education(page: Page) -> str:
                                           "education_by_category") + table)
 
 
+MODEL_TERMS = {"category_name": "category", "age_band": "age"}  # how a chart title names a covariate
 NOT_IN_RUN = "not available in this run (table absent, category not found, or suppressed)"
 PROBLEM_INPUTS = ("category_trends", "rereferral_rates", "repeat_plan_rates", "pathway_rates")
 
@@ -488,6 +491,8 @@ def look_back(education: pd.DataFrame) -> str:
 def key_problems(page: Page) -> str:
     if all(t in page.absent for t in PROBLEM_INPUTS):
         return page.unavailable(*PROBLEM_INPUTS) or ""
+    if page.absent.get("category_trends") == NO_CATEGORIES:  # every measure compares categories
+        return page.unavailable("category_trends") or ""
     problems = page.publish("key_problem_areas", lambda: _key_problem_areas(page), TableRule(
         counts=("total", "events"),
         derived=("rate", "rest_of_england_rate", "difference", "difference_ci_lower", "difference_ci_upper",
