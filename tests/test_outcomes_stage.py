@@ -67,6 +67,20 @@ def test_outcomes_stage_names_a_missing_silver_table(spark, cfg, capsys):
     assert "silver.children not found" in capsys.readouterr().err
 
 
+def test_outcomes_refuse_categories_written_before_the_latest_ingest(spark, cfg, capsys):
+    """a2 came in after classify (no row in gold.assessment_category): the stage names the gap and the verb."""
+    write_silver(spark, cfg)
+    delta.write_table(spark.createDataFrame([("a1", "c1", "201", 2019, 3, "Neglect", 0.9, "m", "1")],
+                                            "assessment_key string, child_key string, la_code string, "
+                                            "collection_year int, category_id int, category_name string, "
+                                            "posterior_probability double, model_name string, model_version string"),
+                      cfg, "gold", "assessment_category")
+    assert main(["outcomes", "--lakehouse", cfg.lakehouse, "--end-date", "2021-03-31"]) == 2
+    assert ("1 of 2 assessments in silver.assessments have no row in gold.assessment_category: it was written "
+            "before the latest `csc-demand ingest`. Run `csc-demand classify` again") in capsys.readouterr().err
+    assert not delta.table_exists(spark, cfg, "gold", "referral_windows")
+
+
 def outside_caches(plan: str) -> list[str]:
     """The operators of an explained query's final plan, without the plans of the caches it reads."""
     final = plan.split("+- == Final Plan ==", 1)[1].split("\n+- == Initial Plan ==")[0]

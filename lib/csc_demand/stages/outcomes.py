@@ -19,6 +19,7 @@ from pyspark.sql import functions as F
 
 from csc_demand.concurrency import concurrently
 from csc_demand.config import Config
+from csc_demand.errors import MissingTableError
 from csc_demand.io import delta
 from csc_demand.model.labelling import load_categories
 from csc_demand.outcomes.combinations import pathway_factor_combinations
@@ -119,6 +120,18 @@ def held_by(frame: DataFrame, key: str, columns: tuple[str, ...]) -> DataFrame:
     return held
 
 
+def refuse_unclassified(assessments: DataFrame, categories: DataFrame) -> None:
+    """Every assessment needs its row in gold.assessment_category (classify writes one for each, category 0 without
+    factors): one without came from an ingest after the last classify, and would be left out of every measure by
+    category without a word."""
+    unclassified = assessments.join(categories, "assessment_key", "left_anti").count()
+    if unclassified:
+        raise MissingTableError(
+            f"{unclassified} of {assessments.count()} assessments in silver.assessments have no row in "
+            f"gold.assessment_category: it was written before the latest `csc-demand ingest`. Run `csc-demand "
+            f"classify` again (or `fit` then `classify` for a model of the new data), then `csc-demand outcomes`")
+
+
 def _write(df: DataFrame, cfg: Config, log: RunLog, table: str) -> DataFrame:
     """Write a gold table, log its version and row count, and return it read back from Delta."""
     spark = df.sparkSession
@@ -215,6 +228,8 @@ def run(args: argparse.Namespace, cfg: Config, log: RunLog) -> int:
             by_referral = held_by(by_referral, "referral_key", ("referral_key", *CATEGORY_COLUMNS))
             held.append(by_referral)
     try:
+        if categories is not None:
+            refuse_unclassified(inputs["assessments"], categories)
         return _write_measures(args, cfg, log, inputs, cin_plans, categories, by_referral)
     finally:
         for frame in held:
