@@ -54,8 +54,18 @@ def test_a_mapping_sets_each_of_its_keys_and_a_later_set_wins():
     assert overrides == {"catalog": "c2", "model": {"k": 12}, "git_commit": "0123"}
     cfg = load_config(profile="databricks", overrides=overrides)
     assert (cfg.catalog, cfg.model.k, cfg.git_commit, cfg.schemas["gold"]) == ("c2", 12, "0123", "csc_gold")
-    with pytest.raises(ConfigurationError, match="not a valid YAML mapping"):
+    with pytest.raises(ConfigurationError, match=r"^--set '\{catalog: \[c', line 1, column 13: not valid YAML"):
         parse_set_option(["{catalog: [c"])
+
+
+def test_yaml_that_does_not_parse_is_named_with_its_line_and_column(tmp_path):
+    with pytest.raises(ConfigurationError, match=r"^--set 'model.k=\[': the value '\[', line 1, column 2: not valid "
+                                                 r"YAML: expected the node content, but found '<stream end>'$"):
+        parse_set_option(["model.k=["])
+    bad = tmp_path / "bad.yml"
+    bad.write_text("model:\n  k: [12\n")
+    with pytest.raises(ConfigurationError, match=r"bad.yml, line 3, column 1: not valid YAML: expected ',' or ']'"):
+        load_config(bad)
 
 
 def test_unknown_key_is_named_in_the_error(tmp_path):

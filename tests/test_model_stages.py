@@ -13,6 +13,7 @@ import pytest
 from csc_demand import cli
 from csc_demand.codes import INDICATOR_NAMES
 from csc_demand.config import load_config
+from csc_demand.errors import ModelError
 from csc_demand.io.delta import read_table, write_table
 from csc_demand.model import em
 from csc_demand.model.assign import GOLD_COLUMNS
@@ -151,6 +152,26 @@ def test_bad_parameter_file_names_the_file_and_the_problem(tmp_path):
     path.write_text(json.dumps({"class_sizes": [1, 1], "conditional_probabilities": [[0.5] * 3, [0.5] * 3]}))
     with pytest.raises(ValueError, match=r"bad.json: conditional_probabilities must be 2 x 34"):
         load_parameter_file(path)
+    path = tmp_path / "bad.yml"
+    path.write_text("class_sizes: [0.5, 0.5\n")
+    with pytest.raises(ModelError, match=r"bad.yml, line 2, column 1: not valid YAML: expected ',' or ']'"):
+        load_parameter_file(path)
+
+
+def test_a_categories_file_that_is_missing_or_malformed_is_named_with_what_is_wrong(tmp_path, capsys):
+    assert cli.main(["fit", "--lakehouse", str(tmp_path / "lh"), "--categories", str(tmp_path / "none.yml")]) == 2
+    assert f"categories file {tmp_path / 'none.yml'} does not exist" in capsys.readouterr().err
+    path = tmp_path / "categories.yml"
+    for text, error in (
+            ("categories: [\n", r"categories.yml, line 2, column 1: not valid YAML: expected the node content"),
+            ("- id: 1\n", r"categories.yml: expected a mapping with a `categories` list"),
+            ("categories:\n  - {id: 1, key: a, name: A, require: {neglect: 0.5}}\n  - {id: 2, name: B}\n",
+             r"categories.yml: category 2 is not in the form conf/categories.yml describes .*: KeyError 'key'"),
+            ("categories:\n  - {id: one, key: a, name: A, require: {neglect: 0.5}}\n",
+             r"category 1 is not in the form .*: ValueError invalid literal for int\(\) with base 10: 'one'")):
+        path.write_text(text)
+        with pytest.raises(ModelError, match=error):
+            load_categories(path)
 
 
 def test_fit_selects_k_logs_to_mlflow_registers_and_classify_matches_the_pyfunc(spark, cfg):

@@ -18,7 +18,7 @@ from typing import Any, get_args, get_origin, get_type_hints
 import yaml
 
 from csc_demand import locations
-from csc_demand.errors import ConfigurationError
+from csc_demand.errors import ConfigurationError, CscDemandError
 
 PROFILES = ("local", "cluster", "databricks")
 LAYERS = ("bronze", "silver", "gold")
@@ -244,10 +244,7 @@ def load_config(conf: str | os.PathLike | None = None, profile: str | None = Non
         path = Path(conf)
     if not path.is_file():
         raise ConfigurationError(f"config file {path} does not exist")
-    try:
-        data = yaml.safe_load(path.read_text()) or {}
-    except yaml.YAMLError as err:
-        raise ConfigurationError(f"{path}: not valid YAML: {err}") from err
+    data = parse_yaml(path.read_text(), str(path)) or {}
     if not isinstance(data, dict):
         raise ConfigurationError(f"{path}: expected a mapping at the top level")
     _apply(cfg, data, str(path))
@@ -265,6 +262,16 @@ def load_config(conf: str | os.PathLike | None = None, profile: str | None = Non
     return cfg
 
 
+def parse_yaml(text: str, where: str, error: type[CscDemandError] = ConfigurationError) -> Any:
+    """``text`` as YAML, or ``error`` naming ``where``, the line and column, and what the parser found."""
+    try:
+        return yaml.safe_load(text)
+    except yaml.YAMLError as err:
+        mark = getattr(err, "problem_mark", None)
+        at = f", line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""
+        raise error(f"{where}{at}: not valid YAML: {getattr(err, 'problem', None) or err}") from err
+
+
 def parse_set_option(items: list[str] | None) -> dict[str, Any]:
     """``--set model.k=12 --set outcomes.cross_la=true`` -> {"model.k": 12, ...} (values parsed as YAML). A value
     that is a YAML mapping, ``--set "{catalog: c, schemas: {gold: g}}"``, sets each of its keys (one argument for
@@ -272,14 +279,11 @@ def parse_set_option(items: list[str] | None) -> dict[str, Any]:
     result: dict[str, Any] = {}
     for item in items or []:
         if item.lstrip().startswith("{"):
-            try:
-                settings = yaml.safe_load(item)
-            except yaml.YAMLError as err:
-                raise ConfigurationError(f"--set {item!r}: not a valid YAML mapping: {err}") from err
+            settings = parse_yaml(item, f"--set {item!r}")
             result.update({str(key): value for key, value in settings.items()})
             continue
         if "=" not in item:
             raise ConfigurationError(f"--set {item!r}: expected KEY=VALUE, e.g. --set model.k=12")
         key, raw = item.split("=", 1)
-        result[key.strip()] = yaml.safe_load(raw)
+        result[key.strip()] = parse_yaml(raw, f"--set {item!r}: the value {raw!r}")
     return result

@@ -13,12 +13,11 @@ from importlib.resources.abc import Traversable
 from pathlib import Path
 
 import numpy as np
-import yaml
 from scipy.optimize import linear_sum_assignment
 
 from csc_demand.codes import INDICATOR_NAMES
-from csc_demand.config import conf_dir
-from csc_demand.errors import ModelError
+from csc_demand.config import conf_dir, parse_yaml
+from csc_demand.errors import InputFileError, ModelError
 
 UNMATCHED_FIRST_ID = 101
 NO_FACTORS_ID = 0
@@ -59,29 +58,40 @@ def categories_path() -> Path | Traversable:
 
 
 def load_categories(path: str | Path | None = None) -> list[Category]:
-    """Parse and check categories.yml (unknown indicators, duplicate ids or keys are errors naming the file)."""
+    """Parse and check categories.yml (a missing or malformed file or entry, unknown indicators, duplicate ids or
+    keys are errors naming the file)."""
     source = Path(path) if path else categories_path()
-    raw = yaml.safe_load(source.read_text()) or {}
+    if path and not Path(path).is_file():
+        raise InputFileError(f"categories file {path} does not exist")
+    raw = parse_yaml(source.read_text(), str(source), ModelError) or {}
+    entries = raw.get("categories", []) if isinstance(raw, dict) else None
+    if not isinstance(entries, list):
+        raise ModelError(f"{source}: expected a mapping with a `categories` list, as in conf/categories.yml")
     result = []
-    for entry in raw.get("categories", []):
-        groups = tuple(dict(g) for g in entry.get("any_of", []) or [])
-        cat = Category(int(entry["id"]), str(entry["key"]), str(entry["name"]), dict(entry.get("require") or {}),
-                       groups, dict(entry.get("exclude") or {}), bool(entry.get("complex", False)))
+    for number, entry in enumerate(entries, 1):
+        try:
+            groups = tuple(dict(g) for g in entry.get("any_of", []) or [])
+            cat = Category(int(entry["id"]), str(entry["key"]), str(entry["name"]), dict(entry.get("require") or {}),
+                           groups, dict(entry.get("exclude") or {}), bool(entry.get("complex", False)))
+        except (AttributeError, KeyError, TypeError, ValueError) as err:
+            raise ModelError(f"{source}: category {number} is not in the form conf/categories.yml describes (id, key, "
+                             f"name, require / any_of / exclude mappings of indicator: threshold): "
+                             f"{type(err).__name__} {err}") from err
         named = set(cat.require) | set(cat.exclude) | {n for g in groups for n in g}
         unknown = sorted(named - set(INDICATOR_NAMES))
         if unknown:
-            raise ModelError(f"{path}: category {cat.key!r} names unknown indicators {unknown}")
+            raise ModelError(f"{source}: category {cat.key!r} names unknown indicators {unknown}")
         if not (cat.require or cat.any_of):
-            raise ModelError(f"{path}: category {cat.key!r} needs `require` or `any_of`")
+            raise ModelError(f"{source}: category {cat.key!r} needs `require` or `any_of`")
         if not 0 < cat.id < UNMATCHED_FIRST_ID:
-            raise ModelError(f"{path}: category {cat.key!r} id must be between 1 and {UNMATCHED_FIRST_ID - 1}")
+            raise ModelError(f"{source}: category {cat.key!r} id must be between 1 and {UNMATCHED_FIRST_ID - 1}")
         result.append(cat)
     for field in ("id", "key"):
         values = [getattr(c, field) for c in result]
         if len(set(values)) != len(values):
-            raise ModelError(f"{path}: duplicate category {field}s")
+            raise ModelError(f"{source}: duplicate category {field}s")
     if not result:
-        raise ModelError(f"{path}: no categories defined")
+        raise ModelError(f"{source}: no categories defined")
     return result
 
 

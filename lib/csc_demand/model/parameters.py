@@ -13,9 +13,9 @@ import json
 from pathlib import Path
 
 import numpy as np
-import yaml
 
 from csc_demand.codes import INDICATOR_NAMES
+from csc_demand.config import parse_yaml
 from csc_demand.errors import InputFileError, ModelError
 
 
@@ -61,10 +61,13 @@ def load_parameter_file(path: str | Path) -> dict:
     if not path.exists():
         raise InputFileError(f"parameter file {path} does not exist")
     text = path.read_text()
-    try:
-        raw = json.loads(text) if path.suffix.lower() == ".json" else yaml.safe_load(text)
-    except (json.JSONDecodeError, yaml.YAMLError) as err:
-        raise ModelError(f"{path}: not valid {'JSON' if path.suffix.lower() == '.json' else 'YAML'}: {err}") from err
+    if path.suffix.lower() != ".json":
+        raw = parse_yaml(text, str(path), ModelError)
+    else:
+        try:
+            raw = json.loads(text)
+        except json.JSONDecodeError as err:
+            raise ModelError(f"{path}: not valid JSON: {err}") from err
     if not isinstance(raw, dict):
         raise ModelError(f"{path}: expected a mapping with class_sizes and conditional_probabilities")
     return validate_parameters(raw, str(path))
