@@ -7,8 +7,10 @@ from pathlib import Path
 import mlflow
 import pytest
 from csc_demand.cli import main
+from csc_demand.errors import ConfigurationError
 from csc_demand.io import delta
 from csc_demand.outcomes.contract import INPUT_SCHEMAS
+from csc_demand.outcomes.followup import check_end_date
 from csc_demand.outcomes.tables import GOLD_TABLES
 from csc_demand.stages.outcomes import held_by
 from helpers.silver_rows import CHILDREN, REFERRALS
@@ -79,6 +81,18 @@ def test_outcomes_refuse_categories_written_before_the_latest_ingest(spark, cfg,
     assert ("1 of 2 assessments in silver.assessments have no row in gold.assessment_category: it was written "
             "before the latest `csc-demand ingest`. Run `csc-demand classify` again") in capsys.readouterr().err
     assert not delta.table_exists(spark, cfg, "gold", "referral_windows")
+
+
+def test_an_end_of_follow_up_outside_the_years_of_the_referrals_is_refused_before_any_work(spark, cfg, capsys):
+    write_silver(spark, cfg)  # referrals of collection years 2019-2021: 2018-04-01 to 2021-03-31
+    assert main(["outcomes", "--lakehouse", cfg.lakehouse, "--end-date", "2021-04-01"]) == 2
+    assert ("end of follow-up 2021-04-01 (--end-date or outcomes.end_date) is after the days silver.referrals "
+            "covers, 2018-04-01 to 2021-03-31 (its collection years): give a date within them, or none for the "
+            "last") in capsys.readouterr().err
+    assert not delta.table_exists(spark, cfg, "gold", "referral_windows")
+    check_end_date(D("2021-03-31"), (D("2018-04-01"), D("2021-03-31")))
+    with pytest.raises(ConfigurationError, match=r"^end of follow-up 2018-04-01 .* is before the days"):
+        check_end_date(D("2018-04-01"), (D("2018-04-01"), D("2021-03-31")))
 
 
 def outside_caches(plan: str) -> list[str]:

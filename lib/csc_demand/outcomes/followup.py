@@ -10,7 +10,7 @@ from datetime import date
 from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
 
-from csc_demand.errors import MissingTableError
+from csc_demand.errors import ConfigurationError, MissingTableError
 
 ADULT_AGE_MONTHS = 18 * 12
 CATEGORY_COLUMNS = ("category_id", "category_name")
@@ -26,12 +26,24 @@ def first_collection_day(rows: DataFrame, table: str) -> date:
     return date(int(first) - 1, 4, 1)
 
 
-def default_end_date(referrals: DataFrame) -> date:
-    """The last census reference date in the data: 31 March of the latest collection year in silver.referrals."""
-    latest = referrals.agg(F.max("collection_year").alias("year")).collect()[0]["year"]
+def referral_years(referrals: DataFrame) -> tuple[date, date]:
+    """The days silver.referrals covers: 1 April of its first collection year, and the last census reference date
+    (31 March of its latest collection year), the default end of follow-up."""
+    first, latest = referrals.agg(F.min("collection_year"), F.max("collection_year")).collect()[0]
     if latest is None:
-        raise MissingTableError("silver.referrals is empty: cannot infer the end of the data; pass --end-date YYYY-MM-DD")
-    return date(int(latest), 3, 31)
+        raise MissingTableError("silver.referrals is empty: no collection year to follow up; run ingest first")
+    return date(int(first) - 1, 4, 1), date(int(latest), 3, 31)
+
+
+def check_end_date(end_date: date, covered: tuple[date, date]) -> None:
+    """An end of follow-up within the days the returns cover: after the last, children would count as followed up,
+    without events, over days no return covers; before the first, nothing is followed up."""
+    first, last = covered
+    if not first < end_date <= last:
+        raise ConfigurationError(
+            f"end of follow-up {end_date} (--end-date or outcomes.end_date) is {'after' if end_date > last else 'before'}"
+            f" the days silver.referrals covers, {first} to {last} (its collection years): give a date within them, or "
+            f"none for the last")
 
 
 def collection_year(day: Column) -> Column:

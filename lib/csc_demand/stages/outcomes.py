@@ -34,9 +34,10 @@ from csc_demand.outcomes.education import (
 from csc_demand.outcomes.estimates import survival_estimates
 from csc_demand.outcomes.followup import (
     CATEGORY_COLUMNS,
-    default_end_date,
+    check_end_date,
     first_collection_day,
     referral_categories,
+    referral_years,
 )
 from csc_demand.outcomes.pathways import (
     assessment_pathways,
@@ -80,8 +81,8 @@ def calendar_date(text: str) -> date:
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--end-date", metavar="YYYY-MM-DD", type=calendar_date,
-                        help="end of follow-up (default: outcomes.end_date from config, else 31 March of the latest "
-                             "collection year in silver.referrals)")
+                        help="end of follow-up, within the collection years of silver.referrals (default: "
+                             "outcomes.end_date from config, else 31 March of the latest one)")
 
 
 def _read_inputs(spark: SparkSession, cfg: Config, log: RunLog
@@ -208,6 +209,9 @@ def run(args: argparse.Namespace, cfg: Config, log: RunLog) -> int:
     spark = get_spark(cfg)
     log.step("reading silver tables")
     inputs, cin_plans, categories = _read_inputs(spark, cfg, log)
+    referrals_from, data_end = referral_years(inputs["referrals"])
+    end_date = args.end_date or cfg.outcomes.end_date or data_end
+    check_end_date(end_date, (referrals_from, data_end))
     if categories is None:
         log.step("gold.assessment_category not found: measures are computed without demand categories")
     log.step("holding silver.assessments, silver.children" + (", gold.assessment_category and each referral's "
@@ -230,15 +234,14 @@ def run(args: argparse.Namespace, cfg: Config, log: RunLog) -> int:
     try:
         if categories is not None:
             refuse_unclassified(inputs["assessments"], categories)
-        return _write_measures(args, cfg, log, inputs, cin_plans, categories, by_referral)
+        return _write_measures(cfg, log, inputs, end_date, referrals_from, cin_plans, categories, by_referral)
     finally:
         for frame in held:
             frame.unpersist()
 
 
-def _write_measures(args: argparse.Namespace, cfg: Config, log: RunLog, inputs: dict[str, DataFrame],
+def _write_measures(cfg: Config, log: RunLog, inputs: dict[str, DataFrame], end_date: date, referrals_from: date,
                     cin_plans: DataFrame | None, categories: DataFrame | None, by_referral: DataFrame | None) -> int:
-    end_date = args.end_date or cfg.outcomes.end_date or default_end_date(inputs["referrals"])
     cross_la, window = cfg.outcomes.cross_la, cfg.outcomes.pathway_window_months
     log.metric("end_date", end_date.isoformat())
     log.step(f"follow-up ends {end_date}; pathway window {window} months; cross-LA linking {cross_la}")
@@ -248,8 +251,7 @@ def _write_measures(args: argparse.Namespace, cfg: Config, log: RunLog, inputs: 
     log.step(f"pathways and trends: assessments authorised from {authorised_from} (the first collection year with "
              "assessments; earlier ones are in the returns only because their referral was still open)")
     log.metric("pathway_authorised_from", authorised_from.isoformat())
-    look = lookback(inputs["school_outcomes"], first_collection_day(inputs["referrals"], "silver.referrals"),
-                    cfg.outcomes.education_lookback_years)
+    look = lookback(inputs["school_outcomes"], referrals_from, cfg.outcomes.education_lookback_years)
     log.step(f"education: CIN history from {look.history_from}; KS4 cohorts with "
              f"{cfg.outcomes.education_lookback_years} observable years before the end of KS4: "
              f"{look.label or 'none (education tables are empty)'}")
