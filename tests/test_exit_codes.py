@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import logging
+import signal
 import subprocess
 import sys
 
@@ -14,7 +15,7 @@ from csc_demand.errors import MissingTableError
 
 
 def test_exit_codes_are_distinct_and_listed_in_help(capsys):
-    assert (cli.OK, cli.FILES_REFUSED, cli.USAGE, cli.UNEXPECTED) == (0, 1, 2, 3)
+    assert (cli.OK, cli.FILES_REFUSED, cli.USAGE, cli.UNEXPECTED, cli.INTERRUPTED) == (0, 1, 2, 3, 130)
     with pytest.raises(SystemExit):
         cli.main(["--help"])
     out = capsys.readouterr().out
@@ -107,6 +108,29 @@ def test_the_process_exit_status_is_the_code(tmp_path, monkeypatch, program, exp
     done = subprocess.run([sys.executable, "-c", f"import sys; D = {str(tmp_path)!r}; {program}"],
                           capture_output=True, text=True, timeout=900)  # imports are slow on a busy machine
     assert done.returncode == expected, done.stderr
+
+
+def test_ctrl_c_exits_130_in_one_line_and_saves_the_summary_as_interrupted(tmp_path):
+    """A real SIGINT to a real synth once Spark runs: pyspark cancels its jobs and raises KeyboardInterrupt."""
+    synth = subprocess.Popen(
+        [sys.executable, "-m", "csc_demand", "synth", "--scale", "0.001", "--out", str(tmp_path / "out"),
+         "--lakehouse", str(tmp_path / "lh")], stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True,
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))  # as from a terminal, even under nohup
+    try:
+        assert synth.stderr is not None
+        for line in synth.stderr:
+            if "[csc-demand synth]" in line:  # its first progress line: Spark has started
+                break
+        synth.send_signal(signal.SIGINT)
+        err = synth.stderr.read()
+        assert synth.wait(timeout=300) == 130, err
+    finally:
+        synth.kill()
+    assert err.endswith(f"csc-demand synth: interrupted: each Delta table keeps its last committed version; run "
+                        f"`csc-demand synth` again to finish. The run summary is in {tmp_path / 'lh' / '_runs'}\n")
+    assert "Traceback" not in err
+    summary = json.loads(next((tmp_path / "lh" / "_runs").glob("synth-*.json")).read_text())
+    assert (summary["status"], summary["steps"][-1]["message"]) == ("interrupted", "interrupted")
 
 
 def test_a_project_error_prints_one_line_and_exits_2(monkeypatch, tmp_path, capsys):

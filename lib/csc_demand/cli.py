@@ -16,13 +16,15 @@ from csc_demand.config import load_config, parse_set_option
 from csc_demand.errors import ConcurrentWriteError, CscDemandError, SparkStartError
 from csc_demand.runlog import RunLog
 
-OK, FILES_REFUSED, USAGE, UNEXPECTED = 0, 1, 2, 3
+OK, FILES_REFUSED, USAGE, UNEXPECTED, INTERRUPTED = 0, 1, 2, 3, 130  # 130: the shells' code for Ctrl-C
 EXIT_CODES = {OK: "every step done", FILES_REFUSED: "some input files were refused (named in the progress lines "
               "and the run summary); the others were loaded", USAGE: "usage or configuration error (bad option, "
               "missing or short pseudonymisation key, missing input)", UNEXPECTED: "unexpected error (a bug or "
               "an environment fault): traceback printed, run summary saved as failed; or other processes kept "
               "writing the same Delta tables through every retry, or Spark could not start (its JVM on a second try, "
-              "or nothing answers at the master or Connect server given): one line says so"}
+              "or nothing answers at the master or Connect server given): one line says so",
+              INTERRUPTED: "interrupted (Ctrl-C): run summary saved as interrupted; each Delta table keeps its last "
+              "committed version (a write stopped midway commits nothing): run the verb again"}
 # Order is the pipeline's order; `run` chains them.
 VERBS = ["synth", "ingest", "fit", "classify", "outcomes", "report", "run"]
 # The one path for parameters: a verb's flag is a shorthand for its config key (a flag given wins over --set and
@@ -116,6 +118,12 @@ def main(argv: list[str] | None = None) -> int:
         log.save("failed")
         print(f"csc-demand {args.verb}: error: {err}", file=sys.stderr)
         return USAGE
+    except KeyboardInterrupt:  # Ctrl-C: pyspark's handler has cancelled the running Spark jobs
+        log.step("interrupted")
+        log.save("interrupted")
+        print(f"csc-demand {args.verb}: interrupted: each Delta table keeps its last committed version; run "
+              f"`csc-demand {args.verb}` again to finish. The run summary is in {cfg.runs_dir}", file=sys.stderr)
+        return INTERRUPTED
     except Exception as err:  # anything else, Spark's own ValueErrors too: a crash, with its traceback
         log.step(f"failed unexpectedly: {type(err).__name__}: {err}")
         log.save("failed")
