@@ -29,3 +29,16 @@ def test_read_text_reads_a_file_uri_through_hadoop_and_a_plain_path(spark, tmp_p
     expected = '{"commitInfo":{}}\nsecond line é\n'
     assert hadoop_fs.read_text(spark, f"file:{tmp_path}/00000000000000000000.json") == expected
     assert hadoop_fs.read_text(spark, str(tmp_path / "00000000000000000000.json")) == expected
+
+
+def test_a_report_folder_on_a_hadoop_file_system_loses_the_previous_report_and_keeps_other_files(spark, tmp_path):
+    from csc_demand.stages.report import remove_previous_report_at
+
+    files = {"index.html": "", "la_201.html": "", "data/rates.csv": "", "data/notes.csv": "theirs",
+             "notes.txt": "theirs", "output_check.json": '{"outputs": [{"output": "data/rates.csv"}]}'}
+    for name, text in files.items():
+        (tmp_path / "report" / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / "report" / name).write_text(text)
+    assert remove_previous_report_at(spark, f"file:{tmp_path}/report") == 4
+    assert _tree(tmp_path / "report") == {"data/notes.csv": "theirs", "notes.txt": "theirs"}
+    assert remove_previous_report_at(spark, f"file:{tmp_path}/none") == 0

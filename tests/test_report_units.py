@@ -522,6 +522,23 @@ def test_a_report_on_outcomes_run_without_categories_says_so_where_a_section_nee
     assert "(one logistic model: age, sex;" in page  # the title wraps after it
 
 
+def test_a_report_written_where_one_was_leaves_nothing_of_the_old_one_and_keeps_other_files(tmp_path):
+    build_report(full_gold(), {}, ["201"], tmp_path, DisclosureConf())
+    written = [p for p in tmp_path.rglob("*") if p.is_file()]  # every file of it is the report's
+    (tmp_path / "minutes.txt").write_text("theirs")
+    (tmp_path / "data" / "own_table.csv").write_text("area,note\nnorth,theirs\n")
+    gold = full_gold()
+    del gold["pathway_rates"]
+    lines: list[str] = []
+    build_report(gold, {}, ["202"], tmp_path, DisclosureConf(), step=lines.append)
+    assert not (tmp_path / "la_201.html").exists() and (tmp_path / "la_202.html").exists()
+    assert not (tmp_path / "data" / "pathway_rates.csv").exists()  # not written this time: not left from the last
+    assert (tmp_path / "minutes.txt").read_text() == "theirs"
+    assert (tmp_path / "data" / "own_table.csv").read_text() == "area,note\nnorth,theirs\n"
+    assert lines[0] == (f"removed the {len(written)} files of the report written to {tmp_path} before (pages, "
+                        f"tables, logs, workbook)")
+
+
 def test_the_las_of_a_report_are_every_la_code_but_england_and_the_null_one_of_npd_returns():
     gold = full_gold()
     gold["data_quality"] = pd.concat([gold["data_quality"], gold["data_quality"].head(1).assign(la_code=None)])

@@ -122,6 +122,18 @@ def write_text(location: str, text: str) -> None:
         out.close()
 
 
+def delete_file(spark: SparkSession, location: str) -> None:
+    """Delete one file (not a folder) through Hadoop's FileSystem."""
+    local = _local(spark, location)
+    if local is not None:
+        os.remove(local)
+        return
+    if is_connect(spark):
+        raise no_connect_route("deleting", location)
+    path, fs = _jvm_path(spark, location)
+    fs.delete(path, False)
+
+
 def copy_folder_from_local(spark: SparkSession, folder: str, location: str) -> None:
     """Copy a local folder's contents to ``location`` (overwriting files of the same name) through Hadoop's
     FileSystem: for outputs that libraries write only to local files (the report's HTML, PNG and XLSX)."""

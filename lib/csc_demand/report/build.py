@@ -4,8 +4,10 @@ whole folder that fails the run if anything disclosive got through."""
 from __future__ import annotations
 
 import html
+import json
 import multiprocessing
 import os
+import re
 from collections.abc import Callable, Iterable
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
@@ -18,6 +20,9 @@ from csc_demand.config import DisclosureConf
 from csc_demand.report import sections
 from csc_demand.report.page import Page, Publisher, without_categories
 from csc_demand.report.publish import (
+    CHECK_LOG_CELLS,
+    CHECK_LOG_JSON,
+    CHECK_LOG_MD,
     ForbiddenStrings,
     OutputCheckLog,
     Published,
@@ -108,6 +113,32 @@ def las_in(gold: dict[str, pd.DataFrame]) -> list[str]:
 
 def absent_reason(name: str) -> str:
     return f"not in the lakehouse: run `csc-demand {WRITTEN_BY.get(name, 'outcomes')}` first"
+
+
+WORKBOOK = "csc_demand_report.xlsx"
+OWN_FILES = re.compile("|".join([r"(index|la_\d+)\.html", *map(re.escape, (CHECK_LOG_JSON, CHECK_LOG_MD,
+                                                                            CHECK_LOG_CELLS, WORKBOOK))]))
+
+
+def previous_report(names: Iterable[str], check_log: str | None) -> list[str]:
+    """Of the files in a report folder (names relative to it, with "/"), those of a report written there before:
+    its pages, output-check logs and workbook by name, its tables as its output-check log (``check_log``, the
+    text of its output_check.json) lists them. Left there, an LA page or a table this report does not write would
+    be shared with it, out of date and outside its output check; anything else in the folder is kept."""
+    listed = {entry["output"] for entry in json.loads(check_log)["outputs"]} if check_log else set()
+    return sorted(name for name in names if OWN_FILES.fullmatch(name) or name in listed)
+
+
+def remove_previous_report(folder: Path) -> int:
+    """Delete the files of a report written to a local ``folder`` before (``previous_report``); how many."""
+    if not folder.is_dir():
+        return 0
+    log = folder / CHECK_LOG_JSON
+    names = [p.relative_to(folder).as_posix() for p in folder.rglob("*") if p.is_file()]
+    old = previous_report(names, log.read_text() if log.is_file() else None)
+    for name in old:
+        (folder / name).unlink()
+    return len(old)
 
 
 def render_page(page: Page, links: list[str], generated: str) -> str:
@@ -285,11 +316,14 @@ def build_report(gold: dict[str, pd.DataFrame], absent: dict[str, str], las: Ite
         absent[name] = reason
         step(f"gold.{name}: {reason}; its section says so")
     out = Path(out_dir)
+    removed = remove_previous_report(out)
+    if removed:
+        step(f"removed the {removed} files of the report written to {out} before (pages, tables, logs, workbook)")
     (out / "data").mkdir(parents=True, exist_ok=True)
     las = list(las)
     pages = PageWriter(out, gold, absent, Publisher(conf), las, comparison, date.today().isoformat())
     step(pages.write(ENGLAND))
-    workbook = out / "csc_demand_report.xlsx"
+    workbook = out / WORKBOOK
     workbook_written = write_la_pages(pages, step, processes, workbook, la_pages_started)
     publisher = pages.publisher
     log = OutputCheckLog()
