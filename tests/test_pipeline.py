@@ -5,6 +5,7 @@ import argparse
 import importlib.machinery
 import importlib.util
 import json
+import re
 import sys
 from pathlib import Path
 
@@ -108,6 +109,36 @@ def test_run_skips_absent_stages_and_stops_at_the_first_failure(monkeypatch, cfg
     assert messages[-1].startswith("fake_failing: failed with exit code 3 in ")
     saved = {p.name.split("-")[0]: json.loads(p.read_text())["status"] for p in Path(cfg.runs_dir).glob("*.json")}
     assert saved == {"fake_ok": "ok", "fake_failing": "failed"}
+
+
+def test_run_stops_after_an_ingest_that_refused_files_and_says_how_to_go_on(monkeypatch, cfg):
+    calls: list[str] = []
+    _fake_stage(monkeypatch, "ingest", cli.FILES_REFUSED, calls, option="--source")
+    _fake_stage(monkeypatch, "fit", 0, calls)
+    monkeypatch.setattr(cli, "VERBS", ["synth", "ingest", "fit", "run"])
+    log = RunLog("run", None)
+    args = argparse.Namespace(source="/given", conf=None, profile=None, lakehouse=cfg.lakehouse, overrides=None)
+
+    assert run_stage_module.run(args, cfg, log) == 1
+    assert [call.split(":")[0] for call in calls] == ["ingest"]
+    assert re.fullmatch(r"ingest: some input files were refused \(named above\), the others loaded \([0-9.]+s\)\. "
+                        r"Stopped here so that the model and the report are not made without them: fix or replace "
+                        r"those files and run again, or go on without them with `csc-demand fit`, `classify`, "
+                        r"`outcomes` and `report`", log.summary["steps"][-1]["message"])
+
+
+def test_a_stage_of_run_stopped_by_ctrl_c_saves_its_summary_as_interrupted(monkeypatch, cfg):
+    _fake_stage(monkeypatch, "fake_stopped", 0, [])
+
+    def interrupted(args, cfg, log):
+        raise KeyboardInterrupt
+    sys.modules["csc_demand.stages.fake_stopped"].run = interrupted
+    monkeypatch.setattr(cli, "VERBS", ["synth", "fake_stopped", "run"])
+    args = argparse.Namespace(source="/given", conf=None, profile=None, lakehouse=cfg.lakehouse, overrides=None)
+    with pytest.raises(KeyboardInterrupt):
+        run_stage_module.run(args, cfg, RunLog("run", None))
+    (summary,) = Path(cfg.runs_dir).glob("fake_stopped-*.json")
+    assert json.loads(summary.read_text())["status"] == "interrupted"
 
 
 def test_without_source_run_synthesises_into_the_lakehouse_and_ingests_that(monkeypatch, cfg):

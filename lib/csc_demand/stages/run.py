@@ -48,6 +48,9 @@ def run_stage(verb: str, argv: list[str], common: argparse.Namespace, cfg: Confi
     log.step(f"{verb}: started")
     try:
         code = cli._stage(verb).run(stage_args(verb, argv, common), cfg, stage_log)
+    except KeyboardInterrupt:
+        stage_log.save("interrupted")
+        raise
     except Exception:
         stage_log.save("failed")
         log.step(f"{verb}: failed (see the error below)")
@@ -57,7 +60,12 @@ def run_stage(verb: str, argv: list[str], common: argparse.Namespace, cfg: Confi
     log.metric(f"{verb}_seconds", seconds)
     for table, version in stage_log.summary["versions_written"].items():
         log.wrote(table, version)
-    log.step(f"{verb}: {'done' if code == 0 else f'failed with exit code {code}'} in {seconds}s")
+    if code == cli.FILES_REFUSED:
+        log.step(f"{verb}: some input files were refused (named above), the others loaded ({seconds}s). Stopped "
+                 f"here so that the model and the report are not made without them: fix or replace those files and "
+                 f"run again, or go on without them with `csc-demand fit`, `classify`, `outcomes` and `report`")
+    else:
+        log.step(f"{verb}: {'done' if code == 0 else f'failed with exit code {code}'} in {seconds}s")
     return code
 
 
