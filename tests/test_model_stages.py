@@ -147,6 +147,12 @@ def test_classify_without_the_model_it_names_says_what_is_missing_and_to_fit_fir
         assert "Traceback" not in err
 
 
+def test_a_model_uri_not_of_the_registry_s_form_is_named_with_the_forms(tmp_path, capsys):
+    assert cli.main(["classify", "--lakehouse", str(tmp_path), "--model-uri", "models:csc_demand_categories"]) == 2
+    assert ("error: --model-uri models:csc_demand_categories: a registered model's URI is models:/NAME@ALIAS or "
+            "models:/NAME/VERSION, e.g. models:/csc_demand_categories@champion") in capsys.readouterr().err
+
+
 def test_bad_parameter_file_names_the_file_and_the_problem(tmp_path):
     path = tmp_path / "bad.json"
     path.write_text(json.dumps({"class_sizes": [1, 1], "conditional_probabilities": [[0.5] * 3, [0.5] * 3]}))

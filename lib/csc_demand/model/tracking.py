@@ -136,6 +136,9 @@ def champion_uri(cfg: Config) -> str:
 def load_registered_parameters(model_uri: str) -> tuple[dict, str, str | None]:
     """(parameter set, model name, version) of a registered pyfunc (``models:/name@alias`` or ``models:/name/3``).
     A model, version, alias or run that is not there is the user's to fix (ModelError), not a fault."""
+    if model_uri.startswith("models:") and not model_uri.startswith("models:/"):  # MLflow: an INTERNAL_ERROR
+        raise ModelError(f"--model-uri {model_uri}: a registered model's URI is models:/NAME@ALIAS or "
+                         f"models:/NAME/VERSION, e.g. models:/csc_demand_categories@champion")
     try:
         model = mlflow.pyfunc.load_model(model_uri)
     except MlflowException as err:
