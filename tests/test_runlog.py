@@ -124,3 +124,14 @@ def test_under_spark_connect_progress_comes_from_the_servers_reports(monkeypatch
     record_connect_progress(None, 0, "op-1", True)  # op-1 finished
     record_connect_progress(None, 0, "op-2", True)
     assert spark_progress() == ""
+
+
+def test_a_stage_named_after_a_scala_closure_is_shown_by_its_number_only():
+    from types import SimpleNamespace
+
+    from csc_demand.runlog import describe_stages
+    stages = [SimpleNamespace(stageId=23, name="$anonfun$withThreadLocalCaptured$2 at <unknown>:0", numCompletedTasks=0,
+                              numTasks=2),
+              SimpleNamespace(stageId=24, name="save at NativeMethodAccessorImpl.java:0", numCompletedTasks=1,
+                              numTasks=8)]
+    assert describe_stages(stages) == "stage 23: 0/2 tasks; stage 24 (save): 1/8 tasks"

@@ -96,8 +96,18 @@ def spark_progress() -> str:
         stages = [tracker.getStageInfo(stage_id) for stage_id in sorted(tracker.getActiveStageIds())]
     except Exception:  # a context still starting or already stopping has no tracker yet; the beat goes on
         return ""
-    return "; ".join(f"stage {s.stageId} ({s.name.split(' at ')[0]}): {s.numCompletedTasks}/{s.numTasks} tasks"
-                     for s in stages if s is not None)
+    return describe_stages(s for s in stages if s is not None)
+
+
+def describe_stages(stages: Iterable[Any]) -> str:
+    """"stage 12 (save): 5/8 tasks; ..." from Spark's StageInfo; a name Scala made up for a closure
+    ("$anonfun$withThreadLocalCaptured$2", a broadcast's) says nothing to a reader and is left out."""
+    parts = []
+    for s in stages:
+        name = s.name.split(" at ")[0]
+        parts.append(f"stage {s.stageId}{'' if not name or name.startswith('$') else f' ({name})'}: "
+                     f"{s.numCompletedTasks}/{s.numTasks} tasks")
+    return "; ".join(parts)
 
 
 class RunLog:
