@@ -1,5 +1,5 @@
 """spark-submit entry for the whole pipeline (`csc-demand run`): synthesises a small input set when no --source
-is given, then ingest -> fit -> classify -> outcomes. deploy/spark-submit.sh jobs/pipeline.py --lakehouse DIR"""
+is given, then ingest -> fit -> classify -> outcomes -> report. deploy/spark-submit.sh jobs/pipeline.py --lakehouse DIR"""
 import sys
 
 from csc_demand.entrypoints import submit_job
