@@ -221,6 +221,20 @@ def test_an_la_asked_for_and_not_in_the_lakehouse_is_named_with_the_las_that_are
     assert str(refused.value) == f"--la 999: no such LA in the gold tables of {cfg.lakehouse} (LAs there: 201 202)"
 
 
+def test_a_comparison_with_the_lakehouse_s_las_needs_more_than_one(spark, cfg):
+    import argparse
+
+    from csc_demand.errors import ConfigurationError
+    from csc_demand.runlog import RunLog
+    from csc_demand.stages import report
+
+    write_complexity_trends(spark, cfg, [(2020, la, 10, 12, 1.2, 4, 1, 3, 0.4, 0.1, 0.3) for la in ("201", "ALL")])
+    with pytest.raises(ConfigurationError) as refused:
+        report.run(argparse.Namespace(out=None, la=None, compare="all-las"), cfg, RunLog("report", None))
+    assert str(refused.value) == (f"--compare all-las compares each LA with the LAs of the lakehouse, and "
+                                  f"{cfg.lakehouse} holds 201: give a lakehouse of several LAs, or --compare england")
+
+
 def test_a_report_folder_that_cannot_be_one_is_refused_before_any_work(cfg, tmp_path):
     import argparse
 

@@ -185,6 +185,10 @@ def run(args: argparse.Namespace, cfg: Config, log: RunLog) -> int:
                 found = las_in(read_gold(session.result, cfg, None, None, pool)[0])
             raise ConfigurationError(f"--la {' '.join(unknown)}: no such LA in the gold tables of {cfg.lakehouse} "
                                      f"(LAs there: {' '.join(found) or 'none'})")
+        if args.compare == "all-las" and len(found) < 2:  # its median and quartiles would be this LA's own values
+            raise ConfigurationError(f"--compare all-las compares each LA with the LAs of the lakehouse, and "
+                                     f"{cfg.lakehouse} holds {' '.join(found) or 'none'}: give a lakehouse of "
+                                     f"several LAs, or --compare england")
         restricted: Future[str | None] = background.submit(
             lambda: restricted_workbook(session.result(), cfg, out, log))
         # The identifier list is needed only by the final scan: it is read while the LA pages are drawn in other
