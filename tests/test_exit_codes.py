@@ -22,6 +22,17 @@ def test_exit_codes_are_distinct_and_listed_in_help(capsys):
     assert all(f"  {code}  {meaning}" in out for code, meaning in cli.EXIT_CODES.items())
 
 
+def test_no_verb_prints_the_help_with_every_verb_and_exits_2_and_version_says_the_version(capsys):
+    from csc_demand import __version__
+
+    assert cli.main([]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("usage: csc-demand") and all(f"    {verb} " in err for verb in cli.VERBS)
+    with pytest.raises(SystemExit) as exited:
+        cli.main(["--version"])
+    assert (exited.value.code, capsys.readouterr().out) == (0, f"csc-demand {__version__}\n")
+
+
 def test_a_short_key_is_a_configuration_error(monkeypatch, tmp_path, capsys):
     monkeypatch.delenv("CSC_PSEUDONYM_KEY", raising=False)
     code = cli.main(["ingest", "--source", str(tmp_path), "--lakehouse", str(tmp_path / "lh"),

@@ -11,7 +11,7 @@ import importlib.util
 import sys
 import traceback
 
-from csc_demand import locations
+from csc_demand import __version__, locations
 from csc_demand.config import load_config, parse_set_option
 from csc_demand.errors import ConcurrentWriteError, CscDemandError, SparkStartError
 from csc_demand.runlog import RunLog
@@ -68,6 +68,7 @@ def build_parser(verb: str | None = None) -> argparse.ArgumentParser:
         description="Demand analysis of children's social care records: synthetic data, ingestion into Delta, "
                     "latent class model, outcomes and reports.",
         epilog="exit codes:\n" + "\n".join(f"  {code}  {meaning}" for code, meaning in EXIT_CODES.items()))
+    parser.add_argument("--version", action="version", version=f"csc-demand {__version__}")
     sub = parser.add_subparsers(dest="verb", metavar="VERB", required=True)
     for name in available_verbs():
         if verb not in (None, name):
@@ -98,6 +99,9 @@ def config_from_args(args: argparse.Namespace):
 def main(argv: list[str] | None = None) -> int:
     """Run one verb; returns its exit code (EXIT_CODES). Usage errors exit 2 through argparse."""
     argv = sys.argv[1:] if argv is None else argv
+    if not argv:  # no verb: the whole help, which lists them, rather than argparse's one line
+        build_parser().print_help(sys.stderr)
+        return USAGE
     args = build_parser(argv[0] if argv and argv[0] in VERBS else None).parse_args(argv)
     try:
         cfg = config_from_args(args)
