@@ -221,6 +221,18 @@ def test_an_la_asked_for_and_not_in_the_lakehouse_is_named_with_the_las_that_are
     assert str(refused.value) == f"--la 999: no such LA in the gold tables of {cfg.lakehouse} (LAs there: 201 202)"
 
 
+def test_an_la_given_twice_gets_one_page_and_one_link(spark, cfg, tmp_path):
+    import argparse
+
+    from csc_demand.runlog import RunLog
+    from csc_demand.stages import report
+
+    write_complexity_trends(spark, cfg, [(2020, la, 10, 12, 1.2, 4, 1, 3, 0.4, 0.1, 0.3) for la in ("201", "ALL")])
+    args = argparse.Namespace(out=str(tmp_path / "report"), la=["201", "201"], compare="england")
+    assert report.run(args, cfg, RunLog("report", None)) == 0
+    assert (tmp_path / "report" / "index.html").read_text().count('href="la_201.html"') == 1
+
+
 def test_a_comparison_with_the_lakehouse_s_las_needs_more_than_one(spark, cfg):
     import argparse
 

@@ -178,7 +178,7 @@ def run(args: argparse.Namespace, cfg: Config, log: RunLog) -> int:
         for name, reason in absent.items():
             log.step(f"gold.{name}: {reason}; its section says so")
         found = las_in(gold)
-        las = args.la or found
+        las = list(dict.fromkeys(args.la)) if args.la else found  # a code given twice is one page
         unknown = sorted(set(las) - set(found))
         if unknown:
             if keep_las(args) is not None:  # the tables were read for the LAs asked for only: read them all to say
