@@ -180,6 +180,13 @@ def test_a_categories_file_that_is_missing_or_malformed_is_named_with_what_is_wr
             load_categories(path)
 
 
+def test_fit_on_assessments_without_factors_says_what_the_model_needs(spark, cfg, capsys):
+    write_table(assessments_frame(spark, np.zeros((3, len(INDICATOR_NAMES)))), cfg, "silver", "assessments")
+    assert cli.main(["fit", "--lakehouse", cfg.lakehouse, "--k", "2", "--set", "spark.driver_memory=4g"]) == 2
+    assert ("error: silver.assessments v0 holds no assessment with factors (3 assessments): the model is fitted on "
+            "the factors recorded at assessment") in capsys.readouterr().err
+
+
 def test_fit_selects_k_logs_to_mlflow_registers_and_classify_matches_the_pyfunc(spark, cfg):
     theta = np.array([profile(domestic_abuse_parent=0.95), profile(neglect=0.95, emotional_abuse=0.4),
                       profile(mental_health_child=0.95, self_harm=0.5)])

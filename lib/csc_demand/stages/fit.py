@@ -17,7 +17,7 @@ from pyspark.sql import functions as F
 
 from csc_demand.codes import INDICATOR_NAMES
 from csc_demand.config import Config
-from csc_demand.errors import ConfigurationError
+from csc_demand.errors import ConfigurationError, MissingTableError
 from csc_demand.io.delta import read_table, table_version
 from csc_demand.model import tracking
 from csc_demand.model.baselines import fit_baselines
@@ -84,6 +84,11 @@ def run(args: argparse.Namespace, cfg: Config, log: RunLog) -> int:
     estimator = LatentClassAnalysis(featuresCol="indicators", nStarts=n_starts, seed=seed,
                                     maxIter=cfg.model.max_iter, tol=cfg.model.tol)
     log.step(f"compressing silver.assessments v{version} to distinct factor patterns")
+    if with_factors.isEmpty():
+        raise MissingTableError(
+            f"silver.assessments v{version} holds no assessment with factors ({assessments.count()} assessments): the "
+            f"model is fitted on the factors recorded at assessment; check that the returns hold them (CIN census "
+            f"<FactorsIdentifiedAtAssessment>, NPD AssessmentFactors) and run `csc-demand ingest`")
     patterns = estimator.preparePatterns(with_factors)
     n_obs = int(patterns.data.n_obs)
     log.table("silver.assessments", received=assessments.count(), accepted=n_obs)
