@@ -16,6 +16,7 @@ from csc_demand.report.build import (
     REPORT_TABLES,
     build_report,
     las_in,
+    previous_report,
     select_report_columns,
 )
 from csc_demand.report.intervals import difference_interval, wilson_interval
@@ -563,6 +564,7 @@ def test_a_report_written_where_one_was_leaves_nothing_of_the_old_one_and_keeps_
     assert (tmp_path / "data" / "own_table.csv").read_text() == "area,note\nnorth,theirs\n"
     assert lines[0] == (f"removed the {len(written)} files of the report written to {tmp_path} before (pages, "
                         f"tables, logs, workbook)")
+    assert previous_report(["index.html", "data/rates.csv"], "{not json") == ["index.html"]
 
 
 def test_the_las_of_a_report_are_every_la_code_but_england_and_the_null_one_of_npd_returns():

@@ -125,7 +125,10 @@ def previous_report(names: Iterable[str], check_log: str | None) -> list[str]:
     its pages, output-check logs and workbook by name, its tables as its output-check log (``check_log``, the
     text of its output_check.json) lists them. Left there, an LA page or a table this report does not write would
     be shared with it, out of date and outside its output check; anything else in the folder is kept."""
-    listed = {entry["output"] for entry in json.loads(check_log)["outputs"]} if check_log else set()
+    try:
+        listed = {entry["output"] for entry in json.loads(check_log)["outputs"]} if check_log else set()
+    except (ValueError, KeyError, TypeError):  # not a log this tool wrote: its tables cannot be told from others
+        listed = set()
     return sorted(name for name in names if OWN_FILES.fullmatch(name) or name in listed)
 
 
