@@ -122,7 +122,8 @@ def test_the_process_exit_status_is_the_code(tmp_path, monkeypatch, program, exp
 
 
 def test_ctrl_c_exits_130_in_one_line_and_saves_the_summary_as_interrupted(tmp_path):
-    """A real SIGINT to a real synth once Spark runs: pyspark cancels its jobs and raises KeyboardInterrupt."""
+    """A real SIGINT to a real synth once Spark runs: pyspark cancels its jobs and raises KeyboardInterrupt. (Not
+    while Spark starts: then pyspark's handler can break the call in flight, a Py4JError, exit 3.)"""
     synth = subprocess.Popen(
         [sys.executable, "-m", "csc_demand", "synth", "--scale", "0.001", "--out", str(tmp_path / "out"),
          "--lakehouse", str(tmp_path / "lh")], stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True,
@@ -130,7 +131,7 @@ def test_ctrl_c_exits_130_in_one_line_and_saves_the_summary_as_interrupted(tmp_p
     try:
         assert synth.stderr is not None
         for line in synth.stderr:
-            if "[csc-demand synth]" in line:  # its first progress line: Spark has started
+            if "[csc-demand synth]" in line and "children: scale" in line:  # its first step after Spark started
                 break
         synth.send_signal(signal.SIGINT)
         err = synth.stderr.read()

@@ -23,8 +23,9 @@ EXIT_CODES = {OK: "every step done", FILES_REFUSED: "some input files were refus
               "an environment fault): traceback printed, run summary saved as failed; or other processes kept "
               "writing the same Delta tables through every retry, or Spark could not start (its JVM on a second try, "
               "or nothing answers at the master or Connect server given): one line says so",
-              INTERRUPTED: "interrupted (Ctrl-C): run summary saved as interrupted; each Delta table keeps its last "
-              "committed version (a write stopped midway commits nothing): run the verb again"}
+              INTERRUPTED: "interrupted (Ctrl-C, once Spark has started): run summary saved as interrupted; each "
+              "Delta table keeps its last committed version (a write stopped midway commits nothing): run the verb "
+              "again"}
 # Order is the pipeline's order; `run` chains them.
 VERBS = ["synth", "ingest", "fit", "classify", "outcomes", "report", "run"]
 # The one path for parameters: a verb's flag is a shorthand for its config key (a flag given wins over --set and
