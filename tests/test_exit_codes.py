@@ -5,9 +5,12 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import signal
 import subprocess
 import sys
+import time
+from pathlib import Path
 
 import pytest
 from csc_demand import cli
@@ -121,28 +124,81 @@ def test_the_process_exit_status_is_the_code(tmp_path, monkeypatch, program, exp
     assert done.returncode == expected, done.stderr
 
 
-def test_ctrl_c_exits_130_in_one_line_and_saves_the_summary_as_interrupted(tmp_path):
-    """A real SIGINT to a real synth once Spark runs: pyspark cancels its jobs and raises KeyboardInterrupt. (Not
-    while Spark starts: then pyspark's handler can break the call in flight, a Py4JError, exit 3.)"""
-    synth = subprocess.Popen(
+def start_synth(tmp_path) -> subprocess.Popen:
+    """A real `csc-demand synth` in its own process group (a terminal's Ctrl-C goes to the group; the signal is sent
+    to this process alone, so the group tells which of its processes are left after it exits). Its stderr goes to
+    a file: a JVM left running would hold a pipe open."""
+    return subprocess.Popen(
         [sys.executable, "-m", "csc_demand", "synth", "--scale", "0.001", "--out", str(tmp_path / "out"),
-         "--lakehouse", str(tmp_path / "lh")], stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True,
+         "--lakehouse", str(tmp_path / "lh")], stderr=(tmp_path / "stderr.txt").open("w"), stdout=subprocess.DEVNULL,
+        start_new_session=True,
         preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))  # as from a terminal, even under nohup
-    try:
-        assert synth.stderr is not None
-        for line in synth.stderr:
-            if "[csc-demand synth]" in line and "children: scale" in line:  # its first step after Spark started
-                break
-        synth.send_signal(signal.SIGINT)
-        err = synth.stderr.read()
-        assert synth.wait(timeout=300) == 130, err
-    finally:
-        synth.kill()
+
+
+def processes_in_group(group: int) -> list[str]:
+    """Names of the live processes in a process group (from /proc: field 5 of stat is the group)."""
+    names = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            text = stat.read_text()
+        except OSError:  # ended meanwhile
+            continue
+        name, fields = text[text.index("(") + 1:text.rindex(")")], text[text.rindex(")") + 2:].split()
+        if int(fields[2]) == group and fields[0] != "Z":
+            names.append(name)
+    return names
+
+
+def wait_until(condition, what: str, seconds: float = 300) -> None:
+    deadline = time.monotonic() + seconds
+    while not condition():
+        assert time.monotonic() < deadline, f"not within {seconds} s: {what}"
+        time.sleep(0.05)
+
+
+def assert_interrupted_cleanly(synth: subprocess.Popen, tmp_path) -> str:
+    """Exit 130, the one line, the summary saved as interrupted, and no process of its group left; its stderr."""
+    code = synth.wait(timeout=300)
+    err = (tmp_path / "stderr.txt").read_text()
+    assert code == 130, err
     assert err.endswith(f"csc-demand synth: interrupted: each Delta table keeps its last committed version; run "
                         f"`csc-demand synth` again to finish. The run summary is in {tmp_path / 'lh' / '_runs'}\n")
-    assert "Traceback" not in err
+    assert "[csc-demand] Ctrl-C: stopping; Spark's running jobs are cancelled" in err
+    assert "py4j" not in err.lower() and "csc_demand" + os.sep not in err  # no traceback of this process
     summary = json.loads(next((tmp_path / "lh" / "_runs").glob("synth-*.json")).read_text())
     assert (summary["status"], summary["steps"][-1]["message"]) == ("interrupted", "interrupted")
+    # Spark's JVM ends when its stdin, a pipe from the process that exited, closes
+    wait_until(lambda: not processes_in_group(synth.pid), "no process of the group left", 60)
+    return err
+
+
+def test_ctrl_c_while_a_spark_job_runs_cancels_it_exits_130_in_one_line_and_saves_the_summary_as_interrupted(
+        tmp_path):
+    """SIGINT while the main thread waits in a py4j call for a Spark job (synth's referral histories, one Python
+    task per LA): pyspark's own handler made a py4j call inside that call and broke it (exit 3, a traceback)."""
+    synth = start_synth(tmp_path)
+    try:
+        wait_until(lambda: "one task per LA" in (tmp_path / "stderr.txt").read_text(), "synth's referral histories")
+        time.sleep(1)
+        synth.send_signal(signal.SIGINT)
+        assert_interrupted_cleanly(synth, tmp_path)
+    finally:
+        if processes_in_group(synth.pid):
+            os.killpg(synth.pid, signal.SIGKILL)
+
+
+def test_ctrl_c_while_spark_starts_stops_it_once_started_and_leaves_no_jvm(tmp_path):
+    """SIGINT once Spark's JVM is there but before it has answered: in pyspark's own start-up the KeyboardInterrupt
+    left that JVM running after the process exited."""
+    synth = start_synth(tmp_path)
+    try:
+        wait_until(lambda: "java" in processes_in_group(synth.pid), "Spark's JVM started", 120)
+        synth.send_signal(signal.SIGINT)
+        err = assert_interrupted_cleanly(synth, tmp_path)
+        assert "Traceback" not in err and "children: scale" not in err  # stopped before synth's first step
+    finally:
+        if processes_in_group(synth.pid):
+            os.killpg(synth.pid, signal.SIGKILL)
 
 
 def test_a_project_error_prints_one_line_and_exits_2(monkeypatch, tmp_path, capsys):

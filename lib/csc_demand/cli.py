@@ -10,8 +10,9 @@ import importlib
 import importlib.util
 import sys
 import traceback
+from collections.abc import Callable
 
-from csc_demand import __version__, locations
+from csc_demand import __version__, interrupt, locations
 from csc_demand.config import load_config, parse_set_option
 from csc_demand.errors import ConcurrentWriteError, CscDemandError, SparkStartError
 from csc_demand.runlog import RunLog
@@ -23,9 +24,9 @@ EXIT_CODES = {OK: "every step done", FILES_REFUSED: "some input files were refus
               "an environment fault): traceback printed, run summary saved as failed; or other processes kept "
               "writing the same Delta tables through every retry, or Spark could not start (its JVM on a second try, "
               "or nothing answers at the master or Connect server given): one line says so",
-              INTERRUPTED: "interrupted (Ctrl-C, once Spark has started): run summary saved as interrupted; each "
-              "Delta table keeps its last committed version (a write stopped midway commits nothing): run the verb "
-              "again"}
+              INTERRUPTED: "interrupted (Ctrl-C): Spark's running jobs cancelled (Spark still starting: stopped once "
+              "started); run summary saved as interrupted; each Delta table keeps its last committed version (a write "
+              "stopped midway commits nothing): run the verb again"}
 # Order is the pipeline's order; `run` chains them.
 VERBS = ["synth", "ingest", "fit", "classify", "outcomes", "report", "run"]
 # The one path for parameters: a verb's flag is a shorthand for its config key (a flag given wins over --set and
@@ -97,6 +98,17 @@ def config_from_args(args: argparse.Namespace):
     return cfg
 
 
+def interrupted_as_such(run: Callable[[], int]) -> int:
+    """``run()``; an error that follows a Ctrl-C (a cancelled Spark job's) is raised as the KeyboardInterrupt it
+    is."""
+    try:
+        return run()
+    except Exception as err:
+        if interrupt.requested():
+            raise KeyboardInterrupt from err
+        raise
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run one verb; returns its exit code (EXIT_CODES). Usage errors exit 2 through argparse."""
     argv = sys.argv[1:] if argv is None else argv
@@ -111,8 +123,8 @@ def main(argv: list[str] | None = None) -> int:
         return USAGE
     log = RunLog(args.verb, cfg.runs_dir)
     try:
-        with log.heartbeat():
-            code = _stage(args.verb).run(args, cfg, log)
+        with log.heartbeat(), interrupt.handled():
+            code = interrupted_as_such(lambda: _stage(args.verb).run(args, cfg, log))
     except (ConcurrentWriteError, SparkStartError) as err:  # known and explained: one line is enough
         log.step(f"stopped: {err}")
         log.save("failed")
@@ -123,7 +135,7 @@ def main(argv: list[str] | None = None) -> int:
         log.save("failed")
         print(f"csc-demand {args.verb}: error: {err}", file=sys.stderr)
         return USAGE
-    except KeyboardInterrupt:  # Ctrl-C: pyspark's handler has cancelled the running Spark jobs
+    except KeyboardInterrupt:  # Ctrl-C: Spark's running jobs cancelled (csc_demand.interrupt)
         log.step("interrupted")
         log.save("interrupted")
         print(f"csc-demand {args.verb}: interrupted: each Delta table keeps its last committed version; run "

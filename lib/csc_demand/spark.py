@@ -13,7 +13,9 @@ import os
 import re
 import socket
 import sys
+import threading
 import time
+from collections.abc import Callable
 
 from py4j.java_gateway import JVMView
 from pyspark import SparkContext
@@ -129,9 +131,9 @@ def get_spark(cfg: Config, app_name: str = "csc-demand") -> SparkSession:
         if cfg.spark.driver_memory:
             builder = builder.config("spark.driver.memory", cfg.spark.driver_memory)
         builder = configure_spark_with_delta_pip(builder, extra_packages=cfg.spark.packages)
-        spark = start_fetching_jars(builder, cfg.spark.packages)
+        spark = start_stoppably(lambda: start_fetching_jars(builder, cfg.spark.packages))
     else:
-        spark = builder.getOrCreate()
+        spark = start_stoppably(builder.getOrCreate)
     spark.sparkContext.setLogLevel("WARN")
     _drop_jars_from_python_path(spark.sparkContext)
     require_delta(spark)
@@ -174,6 +176,42 @@ def _refuse_unanswered(setting: str, location: str, addresses: list[str], defaul
 
 
 JAR_FETCH_RETRY_SECONDS = 10
+
+
+def start_stoppably(start: Callable[[], SparkSession]) -> SparkSession:
+    """``start()`` on a helper thread while the main thread waits, so that Ctrl-C while Spark starts stops it.
+
+    A KeyboardInterrupt inside pyspark's own start-up leaves its JVM running with nothing to stop it (before the JVM
+    has answered, pyspark deletes the folder the JVM writes its port to). Off the main thread pyspark also installs
+    no SIGINT handler of its own, which would replace `interrupt`'s. Ctrl-C here waits for the start to finish,
+    stops the session and raises KeyboardInterrupt."""
+    if threading.current_thread() is not threading.main_thread():
+        return start()
+    sessions: list[SparkSession] = []
+    errors: list[BaseException] = []
+    started = threading.Event()  # not Thread.join: a join interrupted by Ctrl-C marks the thread stopped (bpo-45274)
+
+    def starting() -> None:
+        try:
+            sessions.append(start())
+        except BaseException as err:  # handed to the main thread, which raises it
+            errors.append(err)
+        finally:
+            started.set()
+
+    threading.Thread(target=starting, name="csc-demand-spark-start", daemon=True).start()
+    try:
+        while not started.wait(0.1):
+            pass
+    except KeyboardInterrupt:
+        while not started.wait(0.1):
+            pass
+        for session in sessions:
+            session.stop()
+        raise
+    if errors:
+        raise errors[0]
+    return sessions[0]
 
 
 def start_fetching_jars(builder: SparkSession.Builder, packages: list[str]) -> SparkSession:

@@ -47,7 +47,7 @@ def run_stage(verb: str, argv: list[str], common: argparse.Namespace, cfg: Confi
     stage_log = RunLog(verb, cfg.runs_dir)
     log.step(f"{verb}: started")
     try:
-        code = cli._stage(verb).run(stage_args(verb, argv, common), cfg, stage_log)
+        code = cli.interrupted_as_such(lambda: cli._stage(verb).run(stage_args(verb, argv, common), cfg, stage_log))
     except KeyboardInterrupt:
         stage_log.save("interrupted")
         raise
