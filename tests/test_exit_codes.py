@@ -57,9 +57,14 @@ def test_a_date_that_is_not_one_names_the_option_and_the_form(capsys):
     (["synth", "--out", "{tmp}/a_file/out"], "--out {tmp}/a_file/out: {tmp}/a_file is a file: give a folder that "
                                              "exists or can be created"),
     (["fit", "--k-min", "5", "--k-max", "3"], "need 1 <= --k-min <= --k-max, got 5 and 3"),
-    (["fit", "--starts", "0"], "--starts must be at least 1, got 0")])
+    (["fit", "--starts", "0"], "--starts must be at least 1, got 0"),
+    (["ingest", "--source", "{tmp}/nope"], "source folder {tmp}/nope does not exist or is not a folder: give the "
+                                           "folder that holds the returns"),
+    (["ingest", "--source", "file:{tmp}/a_file"], "source folder file:{tmp}/a_file does not exist or is not a "
+                                                  "folder: give the folder that holds the returns")])
 def test_settings_a_stage_cannot_use_are_refused_before_spark_starts(monkeypatch, tmp_path, capsys, argv, message):
     verb = argv[0]
+    monkeypatch.setenv("CSC_PSEUDONYM_KEY", "a-key-long-enough-for-the-check-before-it")
     monkeypatch.setattr(cli._stage(verb), "get_spark", lambda *_: pytest.fail(f"{verb} started Spark first"))
     (tmp_path / "a_file").write_text("not a folder")
     argv = [a.replace("{tmp}", str(tmp_path)) for a in argv]

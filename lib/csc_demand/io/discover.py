@@ -49,10 +49,23 @@ def kind_of(name: str) -> tuple[str, str | None, int] | None:
     return None
 
 
+def refuse_missing_local_source(source: str, plain_path_is_local: bool) -> None:
+    """A source folder on this machine that is not there: said before Spark starts. A plain path is on this
+    machine when ``plain_path_is_local`` (Spark in local mode); otherwise it goes through Hadoop's default file
+    system (HDFS on some clusters), which `discover` asks once Spark has started."""
+    if locations.scheme(source) == "file" or (plain_path_is_local and locations.is_local(source)):
+        if not os.path.isdir(locations.local_path(source)):
+            raise InputFileError(missing_source(source))
+
+
+def missing_source(source: str | os.PathLike) -> str:
+    return f"source folder {source} does not exist or is not a folder: give the folder that holds the returns"
+
+
 def discover(spark: SparkSession, source: str | os.PathLike) -> tuple[list[SourceFile], list[str]]:
     """All recognised input files under ``source`` (sorted by relative path) and the unrecognised ones."""
     if not hadoop_fs.is_dir(spark, str(source)):
-        raise InputFileError(f"source folder {source} does not exist or is not a folder")
+        raise InputFileError(missing_source(source))
     root = hadoop_fs.qualified(spark, str(source)).rstrip("/") + "/"
     found: list[SourceFile] = []
     unrecognised: list[str] = []

@@ -132,16 +132,21 @@ def previous_report(names: Iterable[str], check_log: str | None) -> list[str]:
     return sorted(name for name in names if OWN_FILES.fullmatch(name) or name in listed)
 
 
-def remove_previous_report(folder: Path) -> int:
-    """Delete the files of a report written to a local ``folder`` before (``previous_report``); how many."""
+def remove_previous_report(names: list[str], read: Callable[[str], str], delete: Callable[[str], None]) -> int:
+    """Delete the files of a report written to a folder before (``previous_report``); how many. ``names`` are the
+    folder's files; ``read`` and ``delete`` take one of them: the folder may be local or on object storage."""
+    old = previous_report(names, read(CHECK_LOG_JSON) if CHECK_LOG_JSON in names else None)
+    for name in old:
+        delete(name)
+    return len(old)
+
+
+def remove_previous_local_report(folder: Path) -> int:
+    """``remove_previous_report`` in a local ``folder`` (before Spark has started)."""
     if not folder.is_dir():
         return 0
-    log = folder / CHECK_LOG_JSON
     names = [p.relative_to(folder).as_posix() for p in folder.rglob("*") if p.is_file()]
-    old = previous_report(names, log.read_text() if log.is_file() else None)
-    for name in old:
-        (folder / name).unlink()
-    return len(old)
+    return remove_previous_report(names, lambda name: (folder / name).read_text(), lambda name: (folder / name).unlink())
 
 
 def render_page(page: Page, links: list[str], generated: str) -> str:
@@ -319,7 +324,7 @@ def build_report(gold: dict[str, pd.DataFrame], absent: dict[str, str], las: Ite
         absent[name] = reason
         step(f"gold.{name}: {reason}; its section says so")
     out = Path(out_dir)
-    removed = remove_previous_report(out)
+    removed = remove_previous_local_report(out)
     if removed:
         step(f"removed the {removed} files of the report written to {out} before (pages, tables, logs, workbook)")
     (out / "data").mkdir(parents=True, exist_ok=True)

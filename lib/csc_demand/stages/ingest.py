@@ -21,7 +21,7 @@ from csc_demand.config import SYNTHETIC_ONLY_KEY, Config
 from csc_demand.errors import ConcurrentWriteError, ConfigurationError, InputFileError
 from csc_demand.io import delta
 from csc_demand.io.bronze import BRONZE_TABLE, empty_bronze, manifest_rows, read_files
-from csc_demand.io.discover import KINDS, discover
+from csc_demand.io.discover import KINDS, discover, refuse_missing_local_source
 from csc_demand.io.duplicate_returns import (
     SUPERSEDED,
     is_superseded,
@@ -258,6 +258,9 @@ def _refuse_demo_key_for_real_files(spark: SparkSession, cfg: Config, source: st
 
 def run(args: argparse.Namespace, cfg: Config, log: RunLog) -> int:
     cfg.resolve_pseudonym_key()  # fail before any work when the key is missing
+    # Spark in this process, with no other default file system set: a plain path is a local one
+    refuse_missing_local_source(args.source, plain_path_is_local=str(cfg.spark.master).startswith("local")
+                                and "spark.hadoop.fs.defaultFS" not in cfg.spark.extra)
     spark = get_spark(cfg)
     loaded_at = datetime.now(UTC).replace(microsecond=0)
     log.metric("load_id", log.run_id)

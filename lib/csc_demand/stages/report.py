@@ -29,12 +29,12 @@ from csc_demand.report.build import (
     build_report,
     las_in,
     page_processes,
-    previous_report,
+    remove_previous_report,
     select_report_columns,
 )
 from csc_demand.report.data_quality import restricted_folder, write_restricted_workbook
 from csc_demand.report.identifiers import lakehouse_identifiers
-from csc_demand.report.publish import CHECK_LOG_JSON, STRING, ForbiddenStrings
+from csc_demand.report.publish import STRING, ForbiddenStrings
 from csc_demand.report.tables import ENGLAND
 from csc_demand.runlog import RunLog
 from csc_demand.spark import get_spark
@@ -148,16 +148,13 @@ def report_folder(args: argparse.Namespace, cfg: Config) -> str:
 
 
 def remove_previous_report_at(spark: SparkSession, location: str) -> int:
-    """``remove_previous_report`` for a report folder reached through Hadoop's FileSystem (object storage)."""
+    """``remove_previous_report`` in a report folder reached through Hadoop's FileSystem (object storage)."""
     if not hadoop_fs.is_dir(spark, location):
         return 0
     root = hadoop_fs.qualified(spark, location).rstrip("/") + "/"
     names = [f[len(root):] for f in hadoop_fs.list_files(spark, location) if f.startswith(root)]
-    log = hadoop_fs.read_text(spark, locations.join(location, CHECK_LOG_JSON)) if CHECK_LOG_JSON in names else None
-    old = previous_report(names, log)
-    for name in old:
-        hadoop_fs.delete_file(spark, locations.join(location, name))
-    return len(old)
+    return remove_previous_report(names, lambda name: hadoop_fs.read_text(spark, locations.join(location, name)),
+                                  lambda name: hadoop_fs.delete_file(spark, locations.join(location, name)))
 
 
 def run(args: argparse.Namespace, cfg: Config, log: RunLog) -> int:
