@@ -61,7 +61,9 @@ def test_a_date_that_is_not_one_names_the_option_and_the_form(capsys):
     (["ingest", "--source", "{tmp}/nope"], "source folder {tmp}/nope does not exist or is not a folder: give the "
                                            "folder that holds the returns"),
     (["ingest", "--source", "file:{tmp}/a_file"], "source folder file:{tmp}/a_file does not exist or is not a "
-                                                  "folder: give the folder that holds the returns")])
+                                                  "folder: give the folder that holds the returns"),
+    (["classify", "--params", "{tmp}/a_file"], "{tmp}/a_file: expected a mapping with class_sizes and "
+                                               "conditional_probabilities")])
 def test_settings_a_stage_cannot_use_are_refused_before_spark_starts(monkeypatch, tmp_path, capsys, argv, message):
     verb = argv[0]
     monkeypatch.setenv("CSC_PSEUDONYM_KEY", "a-key-long-enough-for-the-check-before-it")

@@ -47,8 +47,8 @@ def _parameters(args: argparse.Namespace, cfg: Config, log: RunLog) -> tuple[dic
 
 
 def run(args: argparse.Namespace, cfg: Config, log: RunLog) -> int:
+    parameters, model_name, model_version = _parameters(args, cfg, log)  # a bad file or model URI: said at once
     spark = get_spark(cfg)
-    parameters, model_name, model_version = _parameters(args, cfg, log)
     assessments = read_table(spark, cfg, "silver", "assessments")
     log.read("silver.assessments", table_version(spark, cfg, "silver", "assessments"))
     model = LatentClassModel.fromParameters(parameters)
