@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 from csc_demand import cli
+from csc_demand.codes import INDICATOR_NAMES
 from csc_demand.errors import MissingTableError
 
 
@@ -63,12 +64,19 @@ def test_a_date_that_is_not_one_names_the_option_and_the_form(capsys):
     (["ingest", "--source", "file:{tmp}/a_file"], "source folder file:{tmp}/a_file does not exist or is not a "
                                                   "folder: give the folder that holds the returns"),
     (["classify", "--params", "{tmp}/a_file"], "{tmp}/a_file: expected a mapping with class_sizes and "
-                                               "conditional_probabilities")])
+                                               "conditional_probabilities"),
+    *[([verb, *options], f"Delta table silver.{table} not found at {{tmp}}/lh/silver/{table}: run the stage that "
+                         "writes it first (bronze/silver: `csc-demand ingest`, gold: `csc-demand classify` or "
+                         "`outcomes`)")
+      for verb, options, table in [("fit", [], "assessments"), ("classify", ["--params", "{tmp}/params.json"],
+                                   "assessments"), ("outcomes", [], "children")]]])
 def test_settings_a_stage_cannot_use_are_refused_before_spark_starts(monkeypatch, tmp_path, capsys, argv, message):
     verb = argv[0]
     monkeypatch.setenv("CSC_PSEUDONYM_KEY", "a-key-long-enough-for-the-check-before-it")
     monkeypatch.setattr(cli._stage(verb), "get_spark", lambda *_: pytest.fail(f"{verb} started Spark first"))
     (tmp_path / "a_file").write_text("not a folder")
+    (tmp_path / "params.json").write_text(json.dumps({"class_sizes": [0.5, 0.5], "conditional_probabilities": [
+        [0.2] * len(INDICATOR_NAMES), [0.6] * len(INDICATOR_NAMES)]}))
     argv = [a.replace("{tmp}", str(tmp_path)) for a in argv]
     assert cli.main([*argv, "--lakehouse", str(tmp_path / "lh")]) == 2
     assert f"error: {message.replace('{tmp}', str(tmp_path))}" in capsys.readouterr().err

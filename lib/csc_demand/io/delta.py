@@ -172,13 +172,27 @@ def _latest_commit_file(spark: SparkSession, path: str) -> tuple[int, dict] | No
     return version, {}
 
 
+def missing_table(cfg: Config, layer: str, table: str) -> MissingTableError:
+    return MissingTableError(
+        f"Delta table {layer}.{table} not found at {cfg.table_name(layer, table)}: run the stage that writes it "
+        f"first (bronze/silver: `csc-demand ingest`, gold: `csc-demand classify` or `outcomes`)")
+
+
+def refuse_missing_local_tables(cfg: Config, tables: Iterable[tuple[str, str]]) -> None:
+    """Tables a stage reads, said missing before Spark starts (seconds) when they would be on this machine: no
+    commit in their ``_delta_log``. Tables elsewhere are checked by ``read_table`` once Spark is up."""
+    for layer, table in tables:
+        folder = local_folder(cfg, layer, table) if _is_path(cfg.table_name(layer, table)) else None
+        log = os.path.join(folder, "_delta_log") if folder else None
+        if log is not None and not (os.path.isdir(log) and any(map(COMMIT_JSON.match, os.listdir(log)))):
+            raise missing_table(cfg, layer, table)
+
+
 def read_table(spark: SparkSession, cfg: Config, layer: str, table: str,
                version: int | None = None) -> DataFrame:
     name = cfg.table_name(layer, table)
     if not table_exists(spark, cfg, layer, table):
-        raise MissingTableError(
-            f"Delta table {layer}.{table} not found at {name}: run the stage that writes it first "
-            f"(bronze/silver: `csc-demand ingest`, gold: `csc-demand classify` or `outcomes`)")
+        raise missing_table(cfg, layer, table)
     reader = spark.read.format("delta")
     if version is not None:
         reader = reader.option("versionAsOf", version)

@@ -10,7 +10,7 @@ from pathlib import Path
 from pyspark.sql import functions as F
 
 from csc_demand.config import Config
-from csc_demand.io.delta import read_table, table_version, write_table
+from csc_demand.io.delta import read_table, refuse_missing_local_tables, table_version, write_table
 from csc_demand.model.assign import assign_categories
 from csc_demand.model.lca import LatentClassModel
 from csc_demand.model.parameters import load_parameter_file, validate_parameters
@@ -48,6 +48,7 @@ def _parameters(args: argparse.Namespace, cfg: Config, log: RunLog) -> tuple[dic
 
 def run(args: argparse.Namespace, cfg: Config, log: RunLog) -> int:
     parameters, model_name, model_version = _parameters(args, cfg, log)  # a bad file or model URI: said at once
+    refuse_missing_local_tables(cfg, [("silver", "assessments")])
     spark = get_spark(cfg)
     assessments = read_table(spark, cfg, "silver", "assessments")
     log.read("silver.assessments", table_version(spark, cfg, "silver", "assessments"))

@@ -18,7 +18,7 @@ from pyspark.sql import functions as F
 from csc_demand.codes import INDICATOR_NAMES
 from csc_demand.config import Config
 from csc_demand.errors import ConfigurationError, MissingTableError
-from csc_demand.io.delta import read_table, table_version
+from csc_demand.io.delta import read_table, refuse_missing_local_tables, table_version
 from csc_demand.model import tracking
 from csc_demand.model.baselines import fit_baselines
 from csc_demand.model.labelling import label_classes, load_categories
@@ -74,6 +74,7 @@ def run(args: argparse.Namespace, cfg: Config, log: RunLog) -> int:
     ks = _k_range(cfg)
     if cfg.model.n_starts < 1:
         raise ConfigurationError(f"--starts must be at least 1, got {cfg.model.n_starts}")
+    refuse_missing_local_tables(cfg, [INPUT])
     spark = get_spark(cfg)
     seed, n_starts = cfg.model.seed, cfg.model.n_starts
 

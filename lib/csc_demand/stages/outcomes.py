@@ -206,6 +206,7 @@ def log_to_mlflow(cfg: Config, log: RunLog, end_date: date, figures: dict[str, f
 
 
 def run(args: argparse.Namespace, cfg: Config, log: RunLog) -> int:
+    delta.refuse_missing_local_tables(cfg, [("silver", table) for table in SILVER_INPUTS])
     spark = get_spark(cfg)
     log.step("reading silver tables")
     inputs, cin_plans, categories = _read_inputs(spark, cfg, log)
