@@ -69,17 +69,20 @@ def test_a_date_that_is_not_one_names_the_option_and_the_form(capsys):
                          "writes it first (bronze/silver: `csc-demand ingest`, gold: `csc-demand classify` or "
                          "`outcomes`)")
       for verb, options, table in [("fit", [], "assessments"), ("classify", ["--params", "{tmp}/params.json"],
-                                   "assessments"), ("outcomes", [], "children")]]])
+                                   "assessments"), ("outcomes", [], "children")]],
+    (["report"], "no gold tables to report on in {tmp}/lh: run `csc-demand classify` and `csc-demand outcomes` "
+                 "first")])
 def test_settings_a_stage_cannot_use_are_refused_before_spark_starts(monkeypatch, tmp_path, capsys, argv, message):
-    verb = argv[0]
+    verb, started = argv[0], []
     monkeypatch.setenv("CSC_PSEUDONYM_KEY", "a-key-long-enough-for-the-check-before-it")
-    monkeypatch.setattr(cli._stage(verb), "get_spark", lambda *_: pytest.fail(f"{verb} started Spark first"))
+    monkeypatch.setattr(cli._stage(verb), "get_spark", lambda *_: started.append(verb) or pytest.fail("Spark"))
     (tmp_path / "a_file").write_text("not a folder")
     (tmp_path / "params.json").write_text(json.dumps({"class_sizes": [0.5, 0.5], "conditional_probabilities": [
         [0.2] * len(INDICATOR_NAMES), [0.6] * len(INDICATOR_NAMES)]}))
     argv = [a.replace("{tmp}", str(tmp_path)) for a in argv]
     assert cli.main([*argv, "--lakehouse", str(tmp_path / "lh")]) == 2
     assert f"error: {message.replace('{tmp}', str(tmp_path))}" in capsys.readouterr().err
+    assert started == []  # (report starts Spark on a thread of its own, where pytest.fail fails no test)
 
 
 def test_synth_into_a_folder_of_returns_it_did_not_write_deletes_nothing(monkeypatch, tmp_path, capsys):

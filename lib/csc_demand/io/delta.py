@@ -178,13 +178,19 @@ def missing_table(cfg: Config, layer: str, table: str) -> MissingTableError:
         f"first (bronze/silver: `csc-demand ingest`, gold: `csc-demand classify` or `outcomes`)")
 
 
+def local_table_missing(cfg: Config, layer: str, table: str) -> bool:
+    """The table would be on this machine and has no commit in its ``_delta_log``: known without Spark. (False for
+    a table elsewhere, which only Spark can tell.)"""
+    folder = local_folder(cfg, layer, table) if _is_path(cfg.table_name(layer, table)) else None
+    log = os.path.join(folder, "_delta_log") if folder else None
+    return log is not None and not (os.path.isdir(log) and any(map(COMMIT_JSON.match, os.listdir(log))))
+
+
 def refuse_missing_local_tables(cfg: Config, tables: Iterable[tuple[str, str]]) -> None:
-    """Tables a stage reads, said missing before Spark starts (seconds) when they would be on this machine: no
-    commit in their ``_delta_log``. Tables elsewhere are checked by ``read_table`` once Spark is up."""
+    """Tables a stage reads, said missing before Spark starts (seconds) when they would be on this machine.
+    Tables elsewhere are checked by ``read_table`` once Spark is up."""
     for layer, table in tables:
-        folder = local_folder(cfg, layer, table) if _is_path(cfg.table_name(layer, table)) else None
-        log = os.path.join(folder, "_delta_log") if folder else None
-        if log is not None and not (os.path.isdir(log) and any(map(COMMIT_JSON.match, os.listdir(log)))):
+        if local_table_missing(cfg, layer, table):
             raise missing_table(cfg, layer, table)
 
 

@@ -157,11 +157,18 @@ def remove_previous_report_at(spark: SparkSession, location: str) -> int:
                                   lambda name: hadoop_fs.delete_file(spark, locations.join(location, name)))
 
 
+def no_gold_tables(cfg: Config) -> MissingTableError:
+    return MissingTableError(f"no gold tables to report on in {cfg.lakehouse}: run `csc-demand classify` and "
+                             "`csc-demand outcomes` first")
+
+
 def run(args: argparse.Namespace, cfg: Config, log: RunLog) -> int:
     out = report_folder(args, cfg)
     restricted_folder(cfg, report_out=out)  # refuses an --out overlapping it before any work
     if locations.is_local(out):
         locations.refuse_file_as_folder("--out", out)
+    if all(delta.local_table_missing(cfg, "gold", name) for name in REPORT_TABLES):
+        raise no_gold_tables(cfg)  # before Spark starts, when the lakehouse is on this machine
     # Three background tasks: Spark's start-up (needed only for the restricted workbook and for tables not on this
     # machine), then that workbook and the identifiers for the final scan, all while the pages are drawn.
     with ThreadPoolExecutor(READERS) as pool, ThreadPoolExecutor(3) as background:
@@ -169,8 +176,7 @@ def run(args: argparse.Namespace, cfg: Config, log: RunLog) -> int:
         log.step("reading gold aggregate tables")
         gold, absent = read_gold(session.result, cfg, keep_las(args), log, pool)
         if not gold and all(reason == absent_reason(name) for name, reason in absent.items()):
-            raise MissingTableError(f"no gold tables to report on in {cfg.lakehouse}: run `csc-demand classify` "
-                                    f"and `csc-demand outcomes` first")
+            raise no_gold_tables(cfg)
         log.step(f"read {len(gold)} gold tables ({sum(len(f) for f in gold.values())} rows)")
         for name, reason in absent.items():
             log.step(f"gold.{name}: {reason}; its section says so")
