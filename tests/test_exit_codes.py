@@ -219,6 +219,37 @@ def test_ctrl_c_while_spark_starts_stops_it_once_started_and_leaves_no_jvm(tmp_p
             os.killpg(synth.pid, signal.SIGKILL)
 
 
+def test_ctrl_c_inside_a_py4j_call_is_raised_once_the_call_has_returned(monkeypatch):
+    """The handler's own logic, without Spark (the tests above send real SIGINTs to real verbs): a Ctrl-C while
+    code of py4j's package runs waits for it to return, then interrupts the code after it."""
+    from csc_demand import interrupt
+
+    cancelled: list[int] = []
+    monkeypatch.setattr(interrupt, "cancel_spark_jobs", lambda: cancelled.append(1))  # the session other tests use
+    call: dict = {"answered": []}
+    exec(compile("import _thread, signal, time\n"
+                 "def call():\n"
+                 "    _thread.interrupt_main(signal.SIGINT)  # Ctrl-C while the call is in flight\n"
+                 "    started = time.monotonic()\n"
+                 "    while time.monotonic() - started < 0.5:\n"
+                 "        pass\n"
+                 "    answered.append(1)\n", os.path.join(os.sep, "site", "py4j", "fake.py"), "exec"), call)
+    before, started = signal.getsignal(signal.SIGINT), time.monotonic()
+    with pytest.raises(KeyboardInterrupt):
+        with interrupt.handled():
+            call["call"]()
+            time.sleep(30)  # interrupted here
+    assert call["answered"] == [1]  # not inside the call
+    assert time.monotonic() - started < 10 and cancelled and interrupt.requested()
+    assert signal.getsignal(signal.SIGINT) == before
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # a job started in the background: Ctrl-C is not its
+    try:
+        with interrupt.handled():
+            assert signal.getsignal(signal.SIGINT) == signal.SIG_IGN and not interrupt.requested()
+    finally:
+        signal.signal(signal.SIGINT, before)
+
+
 def test_a_project_error_prints_one_line_and_exits_2(monkeypatch, tmp_path, capsys):
     def missing(args, cfg, log):
         raise MissingTableError("Delta table gold.x not found: run `csc-demand classify` first")

@@ -44,6 +44,14 @@ def cancel_spark_jobs() -> None:
         pass
 
 
+def ask_main_thread() -> None:
+    """SIGINT to the main thread alone: a real signal wakes it from a wait (a sleep, a lock) as Ctrl-C does."""
+    if hasattr(signal, "pthread_kill"):
+        signal.pthread_kill(threading.main_thread().ident or 0, signal.SIGINT)
+    else:  # Windows: only sets the flag the main thread checks between steps of Python code
+        _thread.interrupt_main(signal.SIGINT)
+
+
 class CtrlC:
     """SIGINT handler for one verb's run in the main thread."""
 
@@ -75,7 +83,7 @@ class CtrlC:
             if self.finished.wait(RETRY_SECONDS):
                 return
             if not self.raised:
-                _thread.interrupt_main(signal.SIGINT)
+                ask_main_thread()
 
 
 _current: CtrlC | None = None
