@@ -8,6 +8,7 @@ import json
 import multiprocessing
 import os
 import re
+import signal
 from collections.abc import Callable, Iterable
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
@@ -234,6 +235,9 @@ _worker: PageWriter | None = None
 def _start_worker(pages: PageWriter) -> None:
     global _worker
     _worker = pages
+    # A terminal's Ctrl-C reaches these processes too: the report's own process stops the pool (each prints a
+    # traceback otherwise)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
 def _worker_page(la: str) -> tuple[str, dict[str, tuple[Published, TableRule]]]:
