@@ -28,12 +28,13 @@ def test_a_job_submitted_without_delta_stops_with_how_to_submit_it(tmp_path):
     # pyspark's own spark-submit with no --packages: the mistake deploy/spark-submit.sh exists to prevent
     submitted = subprocess.run(
         [str(Path(pyspark.__file__).parent / "bin/spark-submit"), "--master", "local[1]",
-         str(ROOT / "jobs/classify.py"), "--lakehouse", str(tmp_path), "--set", "spark.ui=false"],
+         str(ROOT / "jobs/synth.py"), "--out", str(tmp_path / "out"), "--lakehouse", str(tmp_path),
+         "--set", "spark.ui=false"],
         capture_output=True, text=True, timeout=300,
         env={**os.environ, "PYSPARK_PYTHON": sys.executable, "SPARK_LOCAL_IP": "127.0.0.1"})
     # spark-submit's PythonRunner copies the driver's stderr to its own stdout
     assert submitted.returncode == 2, submitted.stdout[-3000:]
-    assert ("csc-demand classify: error: Delta Lake is not on the Spark classpath. Submit jobs with "
+    assert ("csc-demand synth: error: Delta Lake is not on the Spark classpath. Submit jobs with "
             "deploy/spark-submit.sh, which adds it") in submitted.stdout
     assert "JavaPackage" not in submitted.stdout + submitted.stderr
 
@@ -44,11 +45,12 @@ def test_a_jvm_that_cannot_fetch_its_jars_is_retried_once_then_stops_with_what_t
     # through writing the same jar into the Ivy cache), only sooner: Ivy's search for an unknown one takes 35 s.
     missing = "not-a-maven-coordinate"
     started = subprocess.run(
-        [sys.executable, "-m", "csc_demand", "outcomes", "--lakehouse", str(tmp_path), "--set", f"spark.packages=[{missing}]"],
+        [sys.executable, "-m", "csc_demand", "synth", "--out", str(tmp_path / "out"), "--lakehouse", str(tmp_path),
+         "--set", f"spark.packages=[{missing}]"],
         capture_output=True, text=True, timeout=300, env={**os.environ, "SPARK_LOCAL_IP": "127.0.0.1"})
     assert started.returncode == 3, started.stderr[-3000:]
     assert started.stderr.count("[csc-demand] Spark's JVM exited before it started; retrying in 10 s") == 1
-    assert (f"csc-demand outcomes: stopped: Spark's JVM exited before it started, twice (its messages are above). "
+    assert (f"csc-demand synth: stopped: Spark's JVM exited before it started, twice (its messages are above). "
             f"In local mode it first fetches Delta's jars and {missing} from Maven Central") in started.stderr
     assert "Traceback" not in started.stderr
 
