@@ -250,6 +250,16 @@ def test_ctrl_c_inside_a_py4j_call_is_raised_once_the_call_has_returned(monkeypa
         signal.signal(signal.SIGINT, before)
 
 
+def test_a_report_interrupted_says_its_folder_holds_an_incomplete_one(monkeypatch, tmp_path, capsys):
+    def interrupted(args, cfg, log):
+        raise KeyboardInterrupt
+    monkeypatch.setattr(cli._stage("report"), "run", interrupted)
+    assert cli.main(["report", "--lakehouse", str(tmp_path)]) == 130
+    assert capsys.readouterr().err.endswith(
+        f"csc-demand report: interrupted: its folder holds an incomplete report; run `csc-demand report` again to "
+        f"finish. The run summary is in {tmp_path / '_runs'}\n")
+
+
 def test_a_project_error_prints_one_line_and_exits_2(monkeypatch, tmp_path, capsys):
     def missing(args, cfg, log):
         raise MissingTableError("Delta table gold.x not found: run `csc-demand classify` first")

@@ -138,8 +138,10 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:  # Ctrl-C: Spark's running jobs cancelled (csc_demand.interrupt)
         log.step("interrupted")
         log.save("interrupted")
-        print(f"csc-demand {args.verb}: interrupted: each Delta table keeps its last committed version; run "
-              f"`csc-demand {args.verb}` again to finish. The run summary is in {cfg.runs_dir}", file=sys.stderr)
+        left = ("its folder holds an incomplete report" if args.verb == "report"
+                else "each Delta table keeps its last committed version")
+        print(f"csc-demand {args.verb}: interrupted: {left}; run `csc-demand {args.verb}` again to finish. The run "
+              f"summary is in {cfg.runs_dir}", file=sys.stderr)
         return INTERRUPTED
     except Exception as err:  # anything else, Spark's own ValueErrors too: a crash, with its traceback
         log.step(f"failed unexpectedly: {type(err).__name__}: {err}")
