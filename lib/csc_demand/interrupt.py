@@ -16,7 +16,7 @@ import threading
 from collections.abc import Iterator
 from types import FrameType
 
-RETRY_SECONDS = 0.1  # how often, while the main thread is inside a py4j call, jobs are cancelled and it is asked again
+RETRY_SECONDS = 0.1  # after a Ctrl-C, how often jobs are cancelled (until the verb stops) and the main thread asked again
 _PY4J = f"{os.sep}py4j{os.sep}"
 
 
