@@ -30,6 +30,7 @@ from delta.exceptions import (
     ProtocolChangedException,
 )
 from delta.tables import DeltaTable
+from deltalake import DeltaTable as LocalDeltaTable
 from py4j.protocol import Py4JJavaError
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql.types import StructType
@@ -179,11 +180,10 @@ def missing_table(cfg: Config, layer: str, table: str) -> MissingTableError:
 
 
 def local_table_missing(cfg: Config, layer: str, table: str) -> bool:
-    """The table would be on this machine and has no commit in its ``_delta_log``: known without Spark. (False for
-    a table elsewhere, which only Spark can tell.)"""
-    folder = local_folder(cfg, layer, table) if _is_path(cfg.table_name(layer, table)) else None
-    log = os.path.join(folder, "_delta_log") if folder else None
-    return log is not None and not (os.path.isdir(log) and any(map(COMMIT_JSON.match, os.listdir(log))))
+    """The table would be on this machine and delta-rs finds no table there (the report reads such tables with
+    delta-rs, asking it the same): known without Spark. (False for a table elsewhere, which only Spark can tell.)"""
+    folder = local_folder(cfg, layer, table)
+    return folder is not None and not LocalDeltaTable.is_deltatable(folder)
 
 
 def refuse_missing_local_tables(cfg: Config, tables: Iterable[tuple[str, str]]) -> None:
