@@ -363,7 +363,8 @@ def full_gold() -> dict[str, pd.DataFrame]:
         [(la, cid, name, 40, 12, 30, 12) for la in areas for cid, name in (*CATS.items(), (None, "all"))],
         columns=list(REPORT_TABLES["care_periods_by_category"]))
     gold["pathway_odds_ratios"] = pd.DataFrame(
-        [("ALL", "cp_plan_within_window", "category_name", CATS[2], CATS[1], 1.8, 1.2, 2.7, 0.59, 0.2, 0.004, 300,
+        [("ALL", "cp_plan_within_window", "age_band", "1-4", "10-15", 1.2, 1.1, 1.4, 0.18, 0.05, 0.001, 200, 900),
+         ("ALL", "cp_plan_within_window", "category_name", CATS[2], CATS[1], 1.8, 1.2, 2.7, 0.59, 0.2, 0.004, 300,
           900)], columns=list(REPORT_TABLES["pathway_odds_ratios"]))
     gold["education_by_category"] = pd.DataFrame(
         [(la, cid, CATS[cid], 80, 70, 30.5, 0.7, 20, 0.25, 3.0, 5, 0.0625, 4.0, *LOOK) for la in areas for cid in CATS],
@@ -387,7 +388,8 @@ def full_gold() -> dict[str, pd.DataFrame]:
 
 
 def test_every_section_renders_from_hand_made_tables_and_the_briefing_figures_come_from_published_ones(tmp_path):
-    build_report(full_gold(), {}, ["201"], tmp_path, DisclosureConf())
+    build_report({name: frame.sample(frac=1, random_state=7) for name, frame in full_gold().items()},  # rows shuffled
+                 {}, ["201"], tmp_path, DisclosureConf())
     national, local = (tmp_path / "index.html").read_text(), (tmp_path / "la_201.html").read_text()
     assert "Not available" not in national + local
     # briefing table: KS4 25% lower for CIN (ratio 0.75), exclusion 4.5x for CP plans, SEN gap 40% vs 50%
@@ -395,7 +397,7 @@ def test_every_section_renders_from_hand_made_tables_and_the_briefing_figures_co
     assert "KS4 cohorts 2015-2021; children's social care history observable from 2008-04-01" in national
     assert "never referred 40%; child in need 50%" in national
     assert local.count("<figure>") == 18 and national.count("<figure>") == 16
-    assert "(one logistic model: category;" in national
+    assert "(one logistic model: category," in national  # the model's order of terms (age next), not gold's
     # 5 permanently excluded pupils per row: every row's rates are blanked, so the suspension chart is not drawn
     assert "Chart not drawn: every value is suppressed" in local
     quality = pd.read_csv(tmp_path / "data" / "data_quality.csv", dtype={"la_code": str})
@@ -406,6 +408,35 @@ def test_every_section_renders_from_hand_made_tables_and_the_briefing_figures_co
     assert by_rule.loc["all", ["received", "accepted", "quarantined"]].tolist() == [120, 105, 15]
     assert quality.set_index("rule_id").loc["1103", "message"] == "'=start before referral"
     published_abuse_tables_keep_shares_whose_plans_are_published(tmp_path)
+    tables_and_charts_are_in_reading_order(tmp_path)
+
+
+def tables_and_charts_are_in_reading_order(tmp_path) -> None:
+    """Whatever order gold gave its rows in (Spark writes them in no set order), each published table lists an
+    LA before England, categories by id (whole numbers), then stacked measures in their order, education levels
+    by depth of involvement and a file's totals before its rules; each chart by category lists them as the demand
+    profile does (by id: 1 Domestic abuse, 2 Complexities, 3 Neglect; alphabetically Complexities came first)."""
+    def column(table: str, name: str) -> list[str]:
+        return pd.read_csv(tmp_path / "data" / f"{table}.csv", dtype=str, keep_default_na=False)[name].tolist()
+
+    assert column("education_by_category", "la_code") == ["201"] * 3 + ["ALL"] * 3
+    assert column("education_by_category", "category_id") == ["1", "2", "3"] * 2
+    assert column("care_periods_by_category", "category_id") == [i for i in ("1", "2", "3", "") for _ in (1, 2)] * 2
+    assert column("care_periods_by_category", "measure")[:2] == ["re-entry within 12 months of a return home",
+                                                                "more than one period of care"]
+    assert column("pathway_rates", "la_code") == ["201"] * 8 + ["ALL"] * 8
+    assert column("pathway_factor_combinations", "combination") == [
+        c for c in ("domestic_abuse_alone", "domestic_abuse_with_neglect", "domestic_abuse_with_other")
+        for _ in (1, 2)] * 2
+    assert column("education_gaps", "involvement") == ["never_referred", "child_in_need", "cp_plan", "in_care"]
+    assert column("education_sen_gaps", "involvement") == ["never_referred", "child_in_need"]
+    assert column("data_quality", "rule_id") == ["all", "1103", "8869"]
+    assert column("pathway_odds_ratios", "covariate") == ["category_name", "age_band"]
+    names = ("Domestic abuse and", "Complexities", "Neglect")
+    orders = [sorted(names, key=figure.index) for figure in re.findall(r"<figure>.*?</figure>",
+                                                                     (tmp_path / "la_201.html").read_text(), re.S)
+              if all(name in figure for name in names) and "Darker =" not in figure]  # not the factor heat map
+    assert len(orders) == 8 and all(order == list(names) for order in orders), orders
 
 
 def without_time_written(path) -> str:

@@ -6,7 +6,7 @@ charts and text are drawn from the returned, published frame only.
 from __future__ import annotations
 
 import html
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -42,8 +42,13 @@ class Publisher:
 
     def publish(self, name: str, build: Callable[[], pd.DataFrame], rule: TableRule) -> pd.DataFrame:
         if name not in self.tables:
-            self.tables[name] = (publish(build().reset_index(drop=True), name, rule, self.conf), rule)
+            self.tables[name] = (publish(with_whole_ids(build().reset_index(drop=True)), name, rule, self.conf), rule)
         return self.tables[name][0].frame
+
+
+def with_whole_ids(frame: pd.DataFrame) -> pd.DataFrame:
+    """Category ids as whole numbers (a null id, "all" or unknown, made them floats in pandas: 2.0 in a CSV)."""
+    return frame.assign(category_id=frame["category_id"].astype("Int64")) if "category_id" in frame else frame
 
 
 @dataclass
@@ -78,6 +83,17 @@ class Page:
     def areas(self) -> list[str]:
         """The page's own area first, then the comparison (England's page: England only)."""
         return [ENGLAND] if self.national else [self.la, ENGLAND]
+
+    def in_category_order(self, names: Iterable[str]) -> list[str]:
+        """Category names in the order the demand profile lists them (by category id), so that every chart lists
+        the categories alike; names without an id (unknown) after them."""
+        ids: dict[str, int] = {}
+        for table in ("category_profiles", "category_trends"):
+            frame = self.gold.get(table)
+            if frame is not None and not ids:
+                known = frame.dropna(subset=["category_id"]).drop_duplicates("category_name")
+                ids = dict(zip(known["category_name"], known["category_id"], strict=True))
+        return sorted(set(names), key=lambda name: (name not in ids, ids.get(name, 0), name))
 
     def area_name(self, code: str) -> str:
         return self.comparison if code == ENGLAND else f"LA {code}"

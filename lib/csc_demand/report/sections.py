@@ -29,6 +29,7 @@ from csc_demand.report.tables import (
     UNKNOWN,
     abuse_category_shares,
     category_shares,
+    in_reading_order,
     key_problem_areas,
     la_distribution,
     rates_by_category,
@@ -277,7 +278,7 @@ def outcomes(page: Page) -> str:
                                & survival["horizon_days"].isin([h for h, _ in KM_HORIZONS])
                                & (survival["measure"] == "rereferral_after_closure")]
         if not by_category.empty:
-            names = sorted(set(by_category["group_value"]) - {UNKNOWN})
+            names = page.in_category_order(set(by_category["group_value"]) - {UNKNOWN})
             series = []
             for area in page.areas:
                 for horizon, label in KM_HORIZONS:
@@ -307,7 +308,7 @@ def _category_rates(page: Page, table: str, events: str, total: str, year: str, 
         return missing
     rates = page.publish(table, lambda: rates_by_category(page.gold[table], events, total, year, True), TableRule(
         counts=(total, events), derived=RATE, totals=(("category_name", ALL),), complements=((total, events),)))
-    names = [n for n in sorted(set(rates["category_name"]) - {ALL, UNKNOWN})] + [ALL]
+    names = page.in_category_order(set(rates["category_name"]) - {ALL, UNKNOWN}) + [ALL]
     svg = charts.dot_intervals(names, _series(page, rates, names, "category_name"),
                                f"{label}, {page.name} (denominator: {population} after the first year of data, "
                                f"{page.name} {_total(rates, page.areas[0], total)}); 95% Wilson intervals",
@@ -384,7 +385,7 @@ def _pathways(page: Page) -> str:
     else:
         long = page.publish("pathway_rates", lambda: _pathway_rates(page.gold["pathway_rates"]), TableRule(
             counts=("total", "events"), derived=RATE, complements=(("total", "events"),)))
-        names = sorted(set(long["category_name"]) - {ALL, UNKNOWN}) + [ALL]
+        names = page.in_category_order(set(long["category_name"]) - {ALL, UNKNOWN}) + [ALL]
         for outcome in ("CP plan", "period of care"):
             rows = long[long["outcome"] == outcome]
             svg = charts.dot_intervals(names, _series(page, rows, names, "category_name"),
@@ -397,7 +398,8 @@ def _pathways(page: Page) -> str:
     if missing:
         parts.append(missing)
         return "".join(parts)
-    ratios = page.publish("pathway_odds_ratios", lambda: page.gold["pathway_odds_ratios"], areas=[ENGLAND],
+    ratios = page.publish("pathway_odds_ratios", lambda: in_reading_order(
+        page.gold["pathway_odds_ratios"], ["la_code", "outcome", "covariate"]), areas=[ENGLAND],
                           rule=TableRule(counts=("n_level", "n_total"),
                                     derived=("odds_ratio", "ci_lower", "ci_upper", "coefficient", "std_error",
                                              "p_value")))
@@ -428,8 +430,9 @@ def _education(page: Page) -> str:
     missing = page.unavailable("education_by_category")
     if missing:
         return f"<h3>Education</h3>{missing}"
-    education = page.publish("education_by_category", lambda: with_rate(
-        page.gold["education_by_category"], "suspended", "pupils", "suspension_rate"), TableRule(
+    education = page.publish("education_by_category", lambda: in_reading_order(with_rate(
+        page.gold["education_by_category"], "suspended", "pupils", "suspension_rate"),
+        ["la_code", "category_id", "category_name"]), TableRule(
         counts=("pupils", "att8_pupils", "suspended", "permanently_excluded"),
         derived=("mean_att8", "att8_ratio_to_never_referred", "suspension_rate", "ci_lower", "ci_upper",
                  "suspension_rate_ratio", "exclusion_rate", "exclusion_rate_ratio"),
@@ -532,8 +535,8 @@ def data_quality(page: Page) -> str:
     missing = page.unavailable("data_quality")
     if missing:
         return missing
-    quality = page.publish("data_quality", lambda: page.gold["data_quality"].sort_values(
-        ["la_code", "collection_year", "table_name"]), TableRule(
+    quality = page.publish("data_quality", lambda: in_reading_order(
+        page.gold["data_quality"], ["la_code", "collection_year", "source_file", "table_name", "rule_id"]), TableRule(
             counts=("received", "accepted", "quarantined"), totals=(("rule_id", "all"),),
             # received = accepted + quarantined: a small one of the two must not follow from the other two
             complements=(("received", "accepted"), ("received", "quarantined"))),
@@ -627,7 +630,8 @@ def headlines(page: Page, published: dict[str, pd.DataFrame]) -> str:
     if "education_gaps" in page.absent:
         parts.append(page.unavailable("education_gaps") or "")
     else:
-        gaps = page.publish("education_gaps", lambda: page.gold["education_gaps"], areas=[ENGLAND], rule=TableRule(
+        gaps = page.publish("education_gaps", lambda: in_reading_order(page.gold["education_gaps"], [
+            "la_code", "breakdown", "involvement", "sen_status", "episodes_group"]), areas=[ENGLAND], rule=TableRule(
             counts=("pupils", "att8_pupils", "suspended", "permanently_excluded"),
             derived=("mean_att8", "att8_ratio_to_never_referred", "exclusion_rate_ratio"),
             complements=(("pupils", "suspended"), ("pupils", "permanently_excluded"))))
@@ -645,7 +649,8 @@ def headlines(page: Page, published: dict[str, pd.DataFrame]) -> str:
     if "education_sen_gaps" in page.absent:
         parts.append(page.unavailable("education_sen_gaps") or "")
     else:
-        sen = page.publish("education_sen_gaps", lambda: page.gold["education_sen_gaps"], areas=[ENGLAND],
+        sen = page.publish("education_sen_gaps", lambda: in_reading_order(page.gold["education_sen_gaps"], [
+            "la_code", "involvement"]), areas=[ENGLAND],
                            rule=TableRule(
             counts=("pupils_sen", "pupils_no_sen"),
             derived=("att8_sen", "att8_no_sen", "att8_relative_gap", "did_estimate", "did_ci_lower", "did_ci_upper")))

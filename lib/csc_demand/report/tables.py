@@ -13,6 +13,24 @@ from csc_demand.report.intervals import difference_interval, wilson_interval
 
 ENGLAND = "ALL"
 ALL, UNKNOWN = "all", "unknown"
+# Values a reader expects first, or in an order of their own, in a column (e.g. the education levels as
+# outcomes.education makes them, by depth of involvement); other values follow alphabetically
+LEVELS = {"breakdown": ("involvement", "involvement_by_sen", "episodes"),
+          "involvement": ("never_referred", "child_in_need", "cp_plan", "in_care"),
+          "sen_status": ("all", "SEN", "no SEN", "unknown"),
+          "episodes_group": ("all", "none", "one", "several"),
+          "covariate": ("category_name", "age_band", "sex", "ethnic_group"),  # outcomes.pathways' order of terms
+          "rule_id": ("all",)}  # data quality: a table's totals before its rules
+
+
+def in_reading_order(frame: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
+    """``frame`` sorted by ``keys`` as a reader looks rows up: an LA's rows before England's ("ALL" sorts after
+    the LA codes), a missing value (the id of the "all" or unknown category) last, the columns in ``LEVELS`` in
+    their order there; rows equal in ``keys`` keep their order (e.g. measures stacked in a given order)."""
+    def position(column: pd.Series) -> pd.Series:
+        order = LEVELS.get(str(column.name))
+        return column if order is None else column.map(lambda v: f"{order.index(v):02d}" if v in order else f"~{v}")
+    return frame.sort_values(keys, key=position, kind="stable", na_position="last", ignore_index=True)
 
 
 def with_rate(frame: pd.DataFrame, events: str, total: str, rate: str = "rate") -> pd.DataFrame:
@@ -27,10 +45,11 @@ def with_rate(frame: pd.DataFrame, events: str, total: str, rate: str = "rate") 
 def stacked_rates(frame: pd.DataFrame, keys: list[str], column: str,
                   measures: tuple[tuple[str, str, str], ...]) -> pd.DataFrame:
     """One row per (keys, measure) from pairs of count columns: ``measures`` = (name, events column, total column);
-    the name goes in ``column``, with ``events``, ``total``, the rate and its interval."""
+    the name goes in ``column``, with ``events``, ``total``, the rate and its interval; ordered by ``keys``, then
+    the measures in their order."""
     long = pd.concat([frame.assign(**{column: name}, events=frame[events], total=frame[total])
                       for name, events, total in measures], ignore_index=True)
-    return with_rate(long[[*keys, column, "events", "total"]], "events", "total")
+    return in_reading_order(with_rate(long[[*keys, column, "events", "total"]], "events", "total"), keys)
 
 
 def category_shares(trends: pd.DataFrame, group: tuple[str, ...] = (), count: str = "assessments") -> pd.DataFrame:
