@@ -395,6 +395,7 @@ def test_every_section_renders_from_hand_made_tables_and_the_briefing_figures_co
     # briefing table: KS4 25% lower for CIN (ratio 0.75), exclusion 4.5x for CP plans, SEN gap 40% vs 50%
     assert "<td>25% lower</td>" in national and "<td>4.5x</td>" in national
     assert "KS4 cohorts 2015-2021; children's social care history observable from 2008-04-01" in national
+    assert "unknown = involved without a categorised one by then; all = every involved pupil." in local
     assert "never referred 40%; child in need 50%" in national
     assert local.count("<figure>") == 18 and national.count("<figure>") == 16
     assert "(one logistic model: category," in national  # the model's order of terms (age next), not gold's

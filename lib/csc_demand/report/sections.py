@@ -444,8 +444,10 @@ def _education(page: Page) -> str:
                                "share of pupils suspended")
     table = html_table(education, ["la_code", "category_name", "pupils", "mean_att8", "att8_ratio_to_never_referred",
                                    "suspension_rate", "exclusion_rate", "exclusion_rate_ratio"])
+    categories = ('<p class="note">Category = the last assessment authorised by the end of the KS4 year; unknown = '
+                  'involved without a categorised one by then; all = every involved pupil.</p>')
     return ("<h3>Education</h3>" + look_back(education) + figure(svg, "Dots are shares with 95% Wilson intervals.",
-                                          "education_by_category") + table)
+                                                                 "education_by_category") + categories + table)
 
 
 MODEL_TERMS = {"category_name": "category", "age_band": "age"}  # how a chart title names a covariate
