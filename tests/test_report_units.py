@@ -397,6 +397,8 @@ def test_every_section_renders_from_hand_made_tables_and_the_briefing_figures_co
     assert "KS4 cohorts 2015-2021; children's social care history observable from 2008-04-01" in national
     assert "unknown = involved without a categorised one by then; all = every involved pupil." in local
     assert "never referred 40%; child in need 50%" in national
+    # the SEN table's relative gap and its difference in differences as percentages, as the difference's interval
+    assert "<td>never_referred</td><td>30</td><td>50</td><td>40.0%</td><td>0.0%</td><td>-100.0%</td>" in national
     assert local.count("<figure>") == 18 and national.count("<figure>") == 16
     assert "(one logistic model: category," in national  # the model's order of terms (age next), not gold's
     # 5 permanently excluded pupils per row: every row's rates are blanked, so the suspension chart is not drawn

@@ -134,7 +134,8 @@ def _cell(column: str, value) -> str:
         return MISSING
     if isinstance(value, (float, np.floating)):
         number = float(value)
-        is_rate = any(word in column for word in ("rate", "share", "ci_", "difference", "probability", "incidence"))
+        is_rate = any(word in column for word in ("rate", "share", "ci_", "difference", "probability", "incidence",
+                                                  "relative_gap", "did_estimate"))
         if is_rate and "ratio" not in column and abs(number) <= 1:
             return f"{100 * number:.1f}%"
         return f"{number:,.0f}" if number.is_integer() and abs(number) >= 1 else f"{number:,.2f}"
