@@ -309,6 +309,18 @@ def test_a_file_uri_lakehouse_gets_its_report_and_restricted_folders_on_this_mac
     assert report_folder(argparse.Namespace(out=str(tmp_path / "r")), remote) == str(tmp_path / "r")
 
 
+def test_charts_list_categories_by_id_from_any_table_that_has_them():
+    from csc_demand.report.page import Page, Publisher
+
+    # "No factors identified" (id 0) is no class of the model, so not in category_profiles
+    ids = pd.DataFrame({"category_id": [2, 1, None], "category_name": ["Neglect", "Domestic abuse", "all"]})
+    gold = {"category_profiles": ids, "category_thresholds": pd.concat([ids, pd.DataFrame(
+        {"category_id": [0], "category_name": ["No factors identified"]})])}
+    page = Page("201", gold, {}, Publisher(DisclosureConf()), ["201"])
+    assert page.in_category_order(["unknown", "Neglect", "No factors identified", "Domestic abuse"]) == [
+        "No factors identified", "Domestic abuse", "Neglect", "unknown"]
+
+
 def test_all_las_comparison_is_the_median_la_with_the_interquartile_range_of_published_values():
     from csc_demand.report.page import Page, Publisher
     from csc_demand.report.sections import _series

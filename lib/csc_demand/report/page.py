@@ -85,14 +85,13 @@ class Page:
         return [ENGLAND] if self.national else [self.la, ENGLAND]
 
     def in_category_order(self, names: Iterable[str]) -> list[str]:
-        """Category names in the order the demand profile lists them (by category id), so that every chart lists
-        the categories alike; names without an id (unknown) after them."""
+        """Category names by id, as the demand profile and the risk at thresholds list them, so that every chart
+        lists the categories alike; names without an id (unknown) after them."""
         ids: dict[str, int] = {}
-        for table in ("category_profiles", "category_trends"):
-            frame = self.gold.get(table)
-            if frame is not None and not ids:
+        for frame in self.gold.values():  # any table with ids: "No factors identified" (0) is not in every one
+            if {"category_id", "category_name"} <= set(frame.columns):
                 known = frame.dropna(subset=["category_id"]).drop_duplicates("category_name")
-                ids = dict(zip(known["category_name"], known["category_id"], strict=True))
+                ids.update(zip(known["category_name"], known["category_id"], strict=True))
         return sorted(set(names), key=lambda name: (name not in ids, ids.get(name, 0), name))
 
     def area_name(self, code: str) -> str:
