@@ -147,6 +147,14 @@ def test_a_cumulative_incidence_is_drawn_from_zero_and_a_trend_over_its_values()
     assert float(y_ticks[0][0]) == 0 < float(y_ticks[1][0])
 
 
+def test_an_odds_ratio_axis_labels_some_ticks_as_plain_numbers_so_they_do_not_run_into_each_other():
+    svg = charts.dot_intervals(["a", "b", "c"], [("s", [0.45, 1.2, 8.5], [0.42, 1.1, 8.0], [0.5, 1.3, 9.0])], "t",
+                               "odds ratio", log_scale=True, reference=1.0)
+    # every tick from 0.4 to 9 was labelled (0.5 0.6 0.7 0.8 0.9 ran into each other); matplotlib's log formatter
+    # labels a subset over this 1.3 decades, written here as plain numbers rather than 4e-01
+    assert re.findall(r"<text[^>]*>([^<]*)</text>", svg)[:8] == ["1", "10", "0.4", "0.6", "2", "3", "4", "6"]
+
+
 def test_select_report_columns_names_the_missing_columns_and_the_verb_to_run():
     columns, reason = select_report_columns("rereferral_rates", ["referral_year", "category_name", "extra"])
     assert columns is None
@@ -375,7 +383,10 @@ def full_gold() -> dict[str, pd.DataFrame]:
         [(la, cid, name, 40, 12, 30, 12) for la in areas for cid, name in (*CATS.items(), (None, "all"))],
         columns=list(REPORT_TABLES["care_periods_by_category"]))
     gold["pathway_odds_ratios"] = pd.DataFrame(
-        [("ALL", "cp_plan_within_window", "age_band", "1-4", "10-15", 1.2, 1.1, 1.4, 0.18, 0.05, 0.001, 200, 900),
+        [("ALL", "cp_plan_within_window", "age_band", "5-9", "10-15", 0.9, 0.8, 1.0, -0.1, 0.05, 0.04, 200, 900),
+         ("ALL", "cp_plan_within_window", "age_band", "1-4", "10-15", 1.2, 1.1, 1.4, 0.18, 0.05, 0.001, 200, 900),
+         ("ALL", "cp_plan_within_window", "category_name", CATS[3], CATS[1], 3.1, 2.2, 4.4, 1.13, 0.2, 0.001, 100,
+          900),
          ("ALL", "cp_plan_within_window", "category_name", CATS[2], CATS[1], 1.8, 1.2, 2.7, 0.59, 0.2, 0.004, 300,
           900)], columns=list(REPORT_TABLES["pathway_odds_ratios"]))
     gold["education_by_category"] = pd.DataFrame(
@@ -412,6 +423,7 @@ def test_every_section_renders_from_hand_made_tables_and_the_briefing_figures_co
     # the SEN table's relative gap and its difference in differences as percentages, as the difference's interval
     assert "<td>never_referred</td><td>30</td><td>50</td><td>40.0%</td><td>0.0%</td><td>-100.0%</td>" in national
     assert local.count("<figure>") == 18 and national.count("<figure>") == 16
+    assert "Adjusted odds ratios of a CP plan within the window" in national
     assert "(one logistic model: category," in national  # the model's order of terms (age next), not gold's
     # 5 permanently excluded pupils per row: every row's rates are blanked, so the suspension chart is not drawn
     assert "Chart not drawn: every value is suppressed" in local
@@ -446,11 +458,12 @@ def tables_and_charts_are_in_reading_order(tmp_path) -> None:
     assert column("education_gaps", "involvement") == ["never_referred", "child_in_need", "cp_plan", "in_care"]
     assert column("education_sen_gaps", "involvement") == ["never_referred", "child_in_need"]
     assert column("data_quality", "rule_id") == ["all", "1103", "8869"]
-    assert column("pathway_odds_ratios", "covariate") == ["category_name", "age_band"]
+    assert column("pathway_odds_ratios", "level") == [CATS[2], CATS[3], "1-4", "5-9"]  # by id, youngest first
     names = ("Domestic abuse and", "Complexities", "Neglect")
     orders = [sorted(names, key=figure.index) for figure in re.findall(r"<figure>.*?</figure>",
                                                                      (tmp_path / "la_201.html").read_text(), re.S)
-              if all(name in figure for name in names) and "Darker =" not in figure]  # not the factor heat map
+              if all(name in figure for name in names) and "Darker =" not in figure  # not the factor heat map
+              and "Reference levels" not in figure]  # nor the odds ratios' (its reference in the caption)
     assert len(orders) == 8 and all(order == list(names) for order in orders), orders
 
 

@@ -17,7 +17,7 @@ matplotlib.use("Agg")  # files only, never a display
 import matplotlib.pyplot as plt  # noqa: E402
 import matplotlib.text  # noqa: E402
 import numpy as np  # noqa: E402
-from matplotlib.ticker import FuncFormatter, PercentFormatter  # noqa: E402
+from matplotlib.ticker import LogFormatter, PercentFormatter  # noqa: E402
 
 plt.rcParams.update({"svg.fonttype": "none", "svg.hashsalt": "csc-demand", "font.size": 9,
                      "axes.spines.top": False, "axes.spines.right": False})
@@ -65,6 +65,14 @@ def drawable(series: Sequence[tuple]) -> bool:
     return any(np.isfinite(np.asarray(values, dtype=float)).any() for _, values, *_ in series)
 
 
+class PlainLogFormatter(LogFormatter):
+    """Matplotlib's choice of which log-scale ticks to label (over more than half a decade, some minor ticks only,
+    so their labels do not run into each other), written as plain numbers (0.5, not 5e-01)."""
+
+    def __call__(self, x, pos=None) -> str:
+        return f"{x:g}" if super().__call__(x, pos) else ""
+
+
 def dot_intervals(labels: Sequence[str], series: Sequence[tuple[str, Values, Values, Values]], title: str,
                   xlabel: str, percent: bool = True, log_scale: bool = False, reference: float | None = None
                   ) -> str | None:
@@ -89,9 +97,8 @@ def dot_intervals(labels: Sequence[str], series: Sequence[tuple[str, Values, Val
     ax.invert_yaxis()
     if log_scale:
         ax.set_xscale("log")
-        plain = FuncFormatter(lambda v, _: f"{v:g}")
-        ax.xaxis.set_major_formatter(plain)
-        ax.xaxis.set_minor_formatter(plain)
+        ax.xaxis.set_major_formatter(PlainLogFormatter(labelOnlyBase=False))
+        ax.xaxis.set_minor_formatter(PlainLogFormatter(labelOnlyBase=False, minor_thresholds=(2, 0.5)))
     elif percent:
         ax.xaxis.set_major_formatter(PercentFormatter(1.0))
     ax.set_xlabel(xlabel)

@@ -377,6 +377,21 @@ def _pathway_rates(rates: pd.DataFrame) -> pd.DataFrame:
     return stacked_rates(rates, ["la_code", "category_name"], "outcome", PATHWAY_OUTCOMES)
 
 
+def _odds_ratios_in_order(page: Page, ratios: pd.DataFrame) -> pd.DataFrame:
+    """Odds ratios by outcome and the model's terms in its order, each term's levels as a reader looks for them:
+    categories by id, age bands youngest first, other levels alphabetically."""
+    def levels(covariate: str) -> list[str]:
+        found = set(ratios.loc[ratios["covariate"] == covariate, "level"])
+        if covariate == "category_name":
+            return page.in_category_order(found)
+        return sorted(found, key=lambda level: (AGE_BANDS.index(level) if level in AGE_BANDS else len(AGE_BANDS), level))
+
+    order = {covariate: levels(covariate) for covariate in set(ratios["covariate"])}
+    positions = [order[c].index(level) for c, level in zip(ratios["covariate"], ratios["level"], strict=True)]
+    return in_reading_order(ratios.assign(_level=positions), ["la_code", "outcome", "covariate", "_level"]).drop(
+        columns="_level")
+
+
 def _pathways(page: Page) -> str:
     parts = []
     missing = page.unavailable("pathway_rates")
@@ -398,13 +413,13 @@ def _pathways(page: Page) -> str:
     if missing:
         parts.append(missing)
         return "".join(parts)
-    ratios = page.publish("pathway_odds_ratios", lambda: in_reading_order(
-        page.gold["pathway_odds_ratios"], ["la_code", "outcome", "covariate"]), areas=[ENGLAND],
+    ratios = page.publish("pathway_odds_ratios", lambda: _odds_ratios_in_order(page, page.gold["pathway_odds_ratios"]),
+                          areas=[ENGLAND],
                           rule=TableRule(counts=("n_level", "n_total"),
                                     derived=("odds_ratio", "ci_lower", "ci_upper", "coefficient", "std_error",
                                              "p_value")))
     for ratio_outcome, group in ratios.groupby("outcome"):
-        outcome_name = str(ratio_outcome).replace("_within_window", "").replace("_", " ")
+        outcome_name = OUTCOME_NAMES.get(str(ratio_outcome), str(ratio_outcome).replace("_", " "))
         terms = ", ".join(dict.fromkeys(MODEL_TERMS.get(c, c.replace("_", " ")) for c in group["covariate"]))
         group = group[group["odds_ratio"].notna()]
         if group.empty:
@@ -451,6 +466,7 @@ def _education(page: Page) -> str:
 
 
 MODEL_TERMS = {"category_name": "category", "age_band": "age"}  # how a chart title names a covariate
+OUTCOME_NAMES = {"cp_plan_within_window": "CP plan", "care_within_window": "period of care"}  # ... and an outcome
 NOT_IN_RUN = "not available in this run (table absent, category not found, or suppressed)"
 PROBLEM_INPUTS = ("category_trends", "rereferral_rates", "repeat_plan_rates", "pathway_rates")
 
