@@ -390,7 +390,7 @@ def full_gold() -> dict[str, pd.DataFrame]:
          ("ALL", "cp_plan_within_window", "category_name", CATS[2], CATS[1], 1.8, 1.2, 2.7, 0.59, 0.2, 0.004, 300,
           900)], columns=list(REPORT_TABLES["pathway_odds_ratios"]))
     gold["education_by_category"] = pd.DataFrame(
-        [(la, cid, CATS[cid], 80, 70, 30.5, 0.7, 20, 0.25, 3.0, 5, 0.0625, 4.0, *LOOK) for la in areas for cid in CATS],
+        [(la, cid, CATS[cid], 80, 70, 30.5, 0.7, 5, 0.0625, 3.0, 20, 0.25, 4.0, *LOOK) for la in areas for cid in CATS],
         columns=list(REPORT_TABLES["education_by_category"]))
     gold["education_gaps"] = pd.DataFrame(
         [("ALL", "involvement", inv, "all", "all", 500, 480, att8, ratio, 50, 25, excl, *LOOK)
@@ -425,8 +425,12 @@ def test_every_section_renders_from_hand_made_tables_and_the_briefing_figures_co
     assert local.count("<figure>") == 18 and national.count("<figure>") == 16
     assert "Adjusted odds ratios of a CP plan within the window" in national
     assert "(one logistic model: category," in national  # the model's order of terms (age next), not gold's
-    # 5 permanently excluded pupils per row: every row's rates are blanked, so the suspension chart is not drawn
+    # 5 suspended pupils per row: every row's suspension rate is blanked, so its chart is not drawn; the rest of the
+    # row rests on published counts and stays (all of it was blanked before, as most LA rows' few exclusions were)
     assert "Chart not drawn: every value is suppressed" in local
+    education = pd.read_csv(tmp_path / "data" / "education_by_category.csv")
+    assert education[["suspension_rate", "ci_lower", "suspension_rate_ratio"]].isna().all().all()
+    assert set(education["mean_att8"]) == {30.5} and set(education["exclusion_rate"]) == {0.25}
     quality = pd.read_csv(tmp_path / "data" / "data_quality.csv", dtype={"la_code": str})
     # 15 of 120 quarantined: 1103 (10) is published, so 8869 (5) and its partner 1103 are suppressed; the totals
     # row stays; a message starting "=" is neutralised for spreadsheets

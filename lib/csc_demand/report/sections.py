@@ -451,7 +451,8 @@ def _education(page: Page) -> str:
         counts=("pupils", "att8_pupils", "suspended", "permanently_excluded"),
         derived=("mean_att8", "att8_ratio_to_never_referred", "suspension_rate", "ci_lower", "ci_upper",
                  "suspension_rate_ratio", "exclusion_rate", "exclusion_rate_ratio"),
-        totals=(("category_name", ALL),), complements=(("pupils", "suspended"), ("pupils", "permanently_excluded"))))
+        totals=(("category_name", ALL),), complements=(("pupils", "suspended"), ("pupils", "permanently_excluded")),
+        bases=EDUCATION_BASES))
     names = list(education.sort_values("category_id")["category_name"].drop_duplicates())
     svg = charts.dot_intervals(names, _series(page, education, names, "category_name", "suspension_rate"),
                                f"Pupils suspended at least once up to the end of KS4, by category of their last "
@@ -465,6 +466,12 @@ def _education(page: Page) -> str:
                                                                  "education_by_category") + categories + table)
 
 
+# (derived column, the counts it rests on) in the education tables: a mean attainment stays published when the
+# row's few permanent exclusions are not (most LA rows have fewer than 10), and so does a suspension rate
+EDUCATION_BASES = (("mean_att8", ("att8_pupils",)), ("att8_ratio_to_never_referred", ("att8_pupils",)),
+                   *((c, ("pupils", "suspended")) for c in ("suspension_rate", "ci_lower", "ci_upper",
+                                                             "suspension_rate_ratio")),
+                   *((c, ("pupils", "permanently_excluded")) for c in ("exclusion_rate", "exclusion_rate_ratio")))
 MODEL_TERMS = {"category_name": "category", "age_band": "age"}  # how a chart title names a covariate
 OUTCOME_NAMES = {"cp_plan_within_window": "CP plan", "care_within_window": "period of care"}  # ... and an outcome
 NOT_IN_RUN = "not available in this run (table absent, category not found, or suppressed)"
@@ -648,11 +655,12 @@ def headlines(page: Page, published: dict[str, pd.DataFrame]) -> str:
     if "education_gaps" in page.absent:
         parts.append(page.unavailable("education_gaps") or "")
     else:
+        derived = ("mean_att8", "att8_ratio_to_never_referred", "exclusion_rate_ratio")
         gaps = page.publish("education_gaps", lambda: in_reading_order(page.gold["education_gaps"], [
             "la_code", "breakdown", "involvement", "sen_status", "episodes_group"]), areas=[ENGLAND], rule=TableRule(
-            counts=("pupils", "att8_pupils", "suspended", "permanently_excluded"),
-            derived=("mean_att8", "att8_ratio_to_never_referred", "exclusion_rate_ratio"),
-            complements=(("pupils", "suspended"), ("pupils", "permanently_excluded"))))
+            counts=("pupils", "att8_pupils", "suspended", "permanently_excluded"), derived=derived,
+            complements=(("pupils", "suspended"), ("pupils", "permanently_excluded")),
+            bases=tuple(base for base in EDUCATION_BASES if base[0] in derived)))
         overall = gaps[gaps["breakdown"] == "involvement"].set_index("involvement")
         for key, level, column in (("ks4_cin", "child_in_need", "att8_ratio_to_never_referred"),
                                    ("ks4_care", "in_care", "att8_ratio_to_never_referred"),
