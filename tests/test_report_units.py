@@ -155,6 +155,15 @@ def test_an_odds_ratio_axis_labels_some_ticks_as_plain_numbers_so_they_do_not_ru
     assert re.findall(r"<text[^>]*>([^<]*)</text>", svg)[:8] == ["1", "10", "0.4", "0.6", "2", "3", "4", "6"]
 
 
+def test_children_affected_show_as_whole_children_in_a_table():
+    from csc_demand.report.page import html_table
+
+    # an interval's end under 1 read as a percentage ("41.0%"), the others with two decimals
+    row = html_table(pd.DataFrame({"excess": [27.35], "excess_ci_lower": [0.41], "excess_ci_upper": [54.2],
+                                   "difference_ci_lower": [0.002]}))
+    assert "<td>27</td><td>0</td><td>54</td><td>0.2%</td>" in row
+
+
 def test_select_report_columns_names_the_missing_columns_and_the_verb_to_run():
     columns, reason = select_report_columns("rereferral_rates", ["referral_year", "category_name", "extra"])
     assert columns is None

@@ -133,6 +133,8 @@ def _cell(column: str, value) -> str:
         return MISSING
     if isinstance(value, (float, np.floating)):
         number = float(value)
+        if column.startswith("excess"):  # children affected (an estimate): whole children, even its interval's ends
+            return f"{number:,.0f}"
         is_rate = any(word in column for word in ("rate", "share", "ci_", "difference", "probability", "incidence",
                                                   "relative_gap", "did_estimate"))
         if is_rate and "ratio" not in column and abs(number) <= 1:
