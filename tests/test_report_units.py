@@ -471,6 +471,9 @@ def tables_and_charts_are_in_reading_order(tmp_path) -> None:
     assert column("education_gaps", "involvement") == ["never_referred", "child_in_need", "cp_plan", "in_care"]
     assert column("education_sen_gaps", "involvement") == ["never_referred", "child_in_need"]
     assert column("data_quality", "rule_id") == ["all", "1103", "8869"]
+    # the page lists the rules that rejected records first: beyond the table's first 80 rows an LA's return totals
+    section = (tmp_path / "la_201.html").read_text().split('<section id="quality">')[1]
+    assert section.index("<td>1103</td>") < section.index("<td>8869</td>") < section.index("<td>all</td>")
     assert column("pathway_odds_ratios", "level") == [CATS[2], CATS[3], "1-4", "5-9"]  # by id, youngest first
     names = ("Domestic abuse and", "Complexities", "Neglect")
     orders = [sorted(names, key=figure.index) for figure in re.findall(r"<figure>.*?</figure>",

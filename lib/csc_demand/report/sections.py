@@ -566,8 +566,10 @@ def data_quality(page: Page) -> str:
             # received = accepted + quarantined: a small one of the two must not follow from the other two
             complements=(("received", "accepted"), ("received", "quarantined"))),
         areas=list(page.gold["data_quality"]["la_code"].unique()) if page.national else [page.la])
-    return ("<p>Records received, accepted and quarantined per return, table and DfE rule id (rule <i>all</i> = "
-            "the table's totals).</p>" + html_table(quality, max_rows=80))
+    rejections_first = pd.concat([quality[quality["rule_id"] != "all"], quality[quality["rule_id"] == "all"]])
+    return ("<p>Records received, accepted and quarantined per return, table and DfE rule id: the rules that "
+            "rejected records first, then each table's totals (rule <i>all</i>).</p>"
+            + html_table(rejections_first, max_rows=80))
 
 
 def summary(page: Page, published: dict[str, pd.DataFrame]) -> str:
