@@ -483,6 +483,20 @@ def tables_and_charts_are_in_reading_order(tmp_path) -> None:
     assert len(orders) == 8 and all(order == list(names) for order in orders), orders
 
 
+def test_a_page_lists_rejections_then_totals_the_latest_returns_first(tmp_path):
+    quality = pd.DataFrame([("201", year, f"cin/201_{year}.xml", "assessments", rule, n, n - q, q, msg)
+                            for year in (2019, 2020, 2021) for rule, n, q, msg in (("all", 120, 15, None),
+                                                                                  ("1103", 15, 15, "start"))],
+                           columns=list(REPORT_TABLES["data_quality"]))
+    build_report({"data_quality": quality}, {}, ["201"], tmp_path, DisclosureConf())
+    section = (tmp_path / "la_201.html").read_text().split('<section id="quality">')[1]
+    rows = re.findall(r"<tr><td>201</td><td>(\d+)</td><td>[^<]*</td><td>assessments</td><td>(\w+)</td>", section)
+    assert rows == [("2021", "1103"), ("2020", "1103"), ("2019", "1103"), ("2021", "all"), ("2020", "all"),
+                    ("2019", "all")]
+    assert pd.read_csv(tmp_path / "data" / "data_quality.csv")["collection_year"].tolist() == [2019] * 2 + [
+        2020] * 2 + [2021] * 2  # the CSV in reading order
+
+
 def without_time_written(path) -> str:
     """A file's text without the output-check log's time of writing."""
     return re.sub(r"\d{4}-\d\d-\d\d \d\d:\d\d UTC", "<created>", path.read_text(encoding="utf-8"))

@@ -566,9 +566,10 @@ def data_quality(page: Page) -> str:
             # received = accepted + quarantined: a small one of the two must not follow from the other two
             complements=(("received", "accepted"), ("received", "quarantined"))),
         areas=list(page.gold["data_quality"]["la_code"].unique()) if page.national else [page.la])
-    rejections_first = pd.concat([quality[quality["rule_id"] != "all"], quality[quality["rule_id"] == "all"]])
+    newest = quality.sort_values("collection_year", ascending=False, kind="stable")  # an LA checks its latest first
+    rejections_first = pd.concat([newest[newest["rule_id"] != "all"], newest[newest["rule_id"] == "all"]])
     return ("<p>Records received, accepted and quarantined per return, table and DfE rule id: the rules that "
-            "rejected records first, then each table's totals (rule <i>all</i>).</p>"
+            "rejected records first, then each table's totals (rule <i>all</i>), the latest returns first.</p>"
             + html_table(rejections_first, max_rows=80))
 
 
