@@ -8,6 +8,7 @@ from __future__ import annotations
 import html
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from functools import cached_property
 
 import numpy as np
 import pandas as pd
@@ -84,14 +85,21 @@ class Page:
         """The page's own area first, then the comparison (England's page: England only)."""
         return [ENGLAND] if self.national else [self.la, ENGLAND]
 
-    def in_category_order(self, names: Iterable[str]) -> list[str]:
-        """Category names by id, as the demand profile and the risk at thresholds list them, so that every chart
-        lists the categories alike; names without an id (unknown) after them."""
+    @cached_property
+    def _category_ids(self) -> dict[str, int]:
+        """Category name -> id, from every gold table with both ("No factors identified", 0, is not in every one);
+        once per page, though several of its charts ask."""
         ids: dict[str, int] = {}
-        for frame in self.gold.values():  # any table with ids: "No factors identified" (0) is not in every one
+        for frame in self.gold.values():
             if {"category_id", "category_name"} <= set(frame.columns):
                 known = frame.dropna(subset=["category_id"]).drop_duplicates("category_name")
                 ids.update(zip(known["category_name"], known["category_id"], strict=True))
+        return ids
+
+    def in_category_order(self, names: Iterable[str]) -> list[str]:
+        """Category names by id, as the demand profile and the risk at thresholds list them, so that every chart
+        lists the categories alike; names without an id (unknown) after them."""
+        ids = self._category_ids
         return sorted(set(names), key=lambda name: (name not in ids, ids.get(name, 0), name))
 
     def area_name(self, code: str) -> str:
