@@ -147,6 +147,21 @@ def test_a_cumulative_incidence_is_drawn_from_zero_and_a_trend_over_its_values()
     assert float(y_ticks[0][0]) == 0 < float(y_ticks[1][0])
 
 
+def test_a_cumulative_incidence_curve_starts_at_the_origin_and_a_suppressed_one_gets_no_point_there():
+    x, series = charts.from_origin(np.array([30.0, 60.0]), [("LA 201", [0.1, 0.2], [0.05, 0.1], [0.2, 0.3]),
+                                                             ("LA 202", [np.nan, np.nan], None, None)])
+    assert x.tolist() == [0, 30, 60]
+    assert [np.asarray(a).tolist() for a in series[0][1:]] == [[0, 0.1, 0.2], [0, 0.05, 0.1], [0, 0.2, 0.3]]
+    assert np.isnan(series[1][1]).all() and series[1][2:] == (None, None)
+    svg = charts.lines([30, 60, 90], [("LA 201", [0.12, 0.3, 0.5], None, None)], "t", "days", "cumulative incidence",
+                       from_zero=True)
+    paths = [[tuple(map(float, point.split())) for point in re.split(r"\s*[ML]\s+", d) if point.strip()]
+             for d in re.findall(r'<path d="(M [^"]*)"[^>]*clip-path', svg)]
+    curve, zero_line = paths[-1], max(p[0][1] for p in paths if len(p) == 2 and p[0][1] == p[1][1])
+    # the curve began at its first horizon, 30 days at 12%; now at 0 days, on the 0% grid line (SVG's y runs down)
+    assert len(curve) == 4 and curve[0][1] == zero_line
+
+
 def test_an_odds_ratio_axis_labels_some_ticks_as_plain_numbers_so_they_do_not_run_into_each_other():
     svg = charts.dot_intervals(["a", "b", "c"], [("s", [0.45, 1.2, 8.5], [0.42, 1.1, 8.0], [0.5, 1.3, 9.0])], "t",
                                "odds ratio", log_scale=True, reference=1.0)
@@ -434,6 +449,8 @@ def test_every_section_renders_from_hand_made_tables_and_the_briefing_figures_co
     assert local.count("<figure>") == 18 and national.count("<figure>") == 16
     assert "Adjusted odds ratios of a CP plan within the window" in national
     assert "(one logistic model: category," in national  # the model's order of terms (age next), not gold's
+    assert f">category: {CATS[2]}<" in national and ">age: 5-9<" in national  # the terms named as in the title
+    assert f"Reference levels (odds ratio 1): category: {CATS[1]}; age: 10-15." in national
     # 5 suspended pupils per row: every row's suspension rate is blanked, so its chart is not drawn; the rest of the
     # row rests on published counts and stays (all of it was blanked before, as most LA rows' few exclusions were)
     assert "Chart not drawn: every value is suppressed" in local

@@ -65,6 +65,19 @@ def drawable(series: Sequence[tuple]) -> bool:
     return any(np.isfinite(np.asarray(values, dtype=float)).any() for _, values, *_ in series)
 
 
+def from_origin(x: np.ndarray, series: Sequence[tuple]) -> tuple[np.ndarray, list[tuple]]:
+    """Each drawable curve (and its limits) from (0, 0): no event can have happened at time 0, and published
+    estimates start at their first horizon. A curve with nothing to draw gets no point at 0 either."""
+    if len(x) and x[0] <= 0:
+        return x, list(series)
+    with_origin = []
+    for name, *arrays in series:
+        start = 0.0 if drawable([(name, arrays[0])]) else np.nan
+        with_origin.append((name, *(None if a is None else np.concatenate([[start], np.asarray(a, dtype=float)])
+                                    for a in arrays)))
+    return np.concatenate([[0.0], x]), with_origin
+
+
 class PlainLogFormatter(LogFormatter):
     """Matplotlib's choice of which log-scale ticks to label (over more than half a decade, some minor ticks only,
     so their labels do not run into each other), written as plain numbers (0.5, not 5e-01)."""
@@ -111,13 +124,15 @@ def dot_intervals(labels: Sequence[str], series: Sequence[tuple[str, Values, Val
 def lines(x: Sequence | np.ndarray, series: Sequence[tuple[str, Values, Values | None, Values | None]], title: str,
           xlabel: str, ylabel: str, marks: Sequence[tuple[float, str]] = (), percent: bool = True,
           from_zero: bool = False) -> str | None:
-    """Lines (with a shaded 95% band when limits are given), vertical marks at named x positions; ``from_zero``: the
-    y axis starts at 0 (a cumulative incidence), else it spans the values (a trend). None when every value is
-    suppressed."""
+    """Lines (with a shaded 95% band when limits are given), vertical marks at named x positions; ``from_zero``: a
+    cumulative incidence, each curve drawn from (0, 0) and the y axis from 0, else the axis spans the values (a
+    trend). None when every value is suppressed."""
     if not drawable(series):
         return None
     fig, ax = plt.subplots(figsize=(9, 3.6))
     x = np.asarray(x, dtype=float)
+    if from_zero:
+        x, series = from_origin(x, series)
     for i, (name, values, lower, upper) in enumerate(series):
         colour = COLOURS[i % 4]
         ax.plot(x, np.asarray(values, dtype=float), marker="." if len(x) < 15 else None, color=colour, label=name)

@@ -377,6 +377,11 @@ def _pathway_rates(rates: pd.DataFrame) -> pd.DataFrame:
     return stacked_rates(rates, ["la_code", "category_name"], "outcome", PATHWAY_OUTCOMES)
 
 
+def _term(covariate: str) -> str:
+    """A model covariate as a chart names it: "category", not "category_name"."""
+    return MODEL_TERMS.get(covariate, covariate.replace("_", " "))
+
+
 def _odds_ratios_in_order(page: Page, ratios: pd.DataFrame) -> pd.DataFrame:
     """Odds ratios by outcome and the model's terms in its order, each term's levels as a reader looks for them:
     categories by id, age bands youngest first, other levels alphabetically."""
@@ -420,12 +425,12 @@ def _pathways(page: Page) -> str:
                                              "p_value")))
     for ratio_outcome, group in ratios.groupby("outcome"):
         outcome_name = OUTCOME_NAMES.get(str(ratio_outcome), str(ratio_outcome).replace("_", " "))
-        terms = ", ".join(dict.fromkeys(MODEL_TERMS.get(c, c.replace("_", " ")) for c in group["covariate"]))
+        terms = ", ".join(dict.fromkeys(_term(c) for c in group["covariate"]))
         group = group[group["odds_ratio"].notna()]
         if group.empty:
             continue
-        labels = [f"{c.replace('_', ' ')}: {level}" for c, level in zip(group["covariate"], group["level"], strict=True)]
-        references = "; ".join(f"{c.replace('_', ' ')}: {ref}" for c, ref in
+        labels = [f"{_term(c)}: {level}" for c, level in zip(group["covariate"], group["level"], strict=True)]
+        references = "; ".join(f"{_term(c)}: {ref}" for c, ref in
                                group[["covariate", "reference"]].drop_duplicates().itertuples(index=False))
         svg = charts.dot_intervals(labels, [("adjusted odds ratio", group["odds_ratio"], group["ci_lower"],
                                              group["ci_upper"])],
@@ -472,7 +477,7 @@ EDUCATION_BASES = (("mean_att8", ("att8_pupils",)), ("att8_ratio_to_never_referr
                    *((c, ("pupils", "suspended")) for c in ("suspension_rate", "ci_lower", "ci_upper",
                                                              "suspension_rate_ratio")),
                    *((c, ("pupils", "permanently_excluded")) for c in ("exclusion_rate", "exclusion_rate_ratio")))
-MODEL_TERMS = {"category_name": "category", "age_band": "age"}  # how a chart title names a covariate
+MODEL_TERMS = {"category_name": "category", "age_band": "age"}  # how a chart names a covariate
 OUTCOME_NAMES = {"cp_plan_within_window": "CP plan", "care_within_window": "period of care"}  # ... and an outcome
 NOT_IN_RUN = "not available in this run (table absent, category not found, or suppressed)"
 PROBLEM_INPUTS = ("category_trends", "rereferral_rates", "repeat_plan_rates", "pathway_rates")
