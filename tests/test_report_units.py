@@ -516,7 +516,8 @@ def test_a_page_lists_rejections_then_totals_the_latest_returns_first(tmp_path):
 
 def test_englands_page_sums_each_rule_over_every_return_from_the_published_rows(tmp_path):
     rejections = {("201", 2020): [("1103", 15)], ("201", 2021): [("1103", 15), ("8869", 20)],
-                  ("202", 2020): [("1103", 15)], ("202", 2021): [("1103", 15), ("8869", 5)]}
+                  ("202", 2019): [("1103", 3)], ("202", 2020): [("1103", 15)],
+                  ("202", 2021): [("1103", 15), ("8869", 5)]}
     quality = pd.DataFrame([row for (la, year), rules in rejections.items() for row in (
         (la, year, f"cin/{la}_{year}.xml", "assessments", "all", 120, 120 - sum(q for _, q in rules),
          sum(q for _, q in rules), None),
@@ -525,13 +526,15 @@ def test_englands_page_sums_each_rule_over_every_return_from_the_published_rows(
     build_report({"data_quality": quality}, {}, ["201", "202"], tmp_path, DisclosureConf())
     section = (tmp_path / "index.html").read_text().split('<section id="quality">')[1]
     rows = re.findall(r"<tr><td>assessments</td><td>(\w+)</td><td>[^<]*</td>((?:<td>[^<]*</td>){5})</tr>", section)
-    # 202's 2021 return: 8869's 5 is suppressed and so is 1103's 15 beside it (their total, 20, is published);
-    # returns, suppressed, received, accepted, quarantined: 1103 15 x 3, 8869 20, totals 4 x 120 and 85 quarantined
+    # 202's 2021 return: 8869's 5 is suppressed and so is 1103's 15 beside it (their total, 20, is published); its
+    # 2019 return: 3 quarantined, so its accepted count too, and its received count is left out of the sums with
+    # them (received = accepted + quarantined over the returns summed). Returns, suppressed, received, accepted,
+    # quarantined: 1103 15 x 3, 8869 20, totals 4 x 120 and 85 quarantined
     assert [(rule, re.findall(r"<td>([^<]*)</td>", cells)) for rule, cells in rows] == [
-        ("1103", ["4", "1", "–", "–", "45"]), ("8869", ["2", "1", "–", "–", "20"]),
-        ("all", ["4", "0", "480", "395", "85"])]
+        ("1103", ["5", "2", "–", "–", "45"]), ("8869", ["2", "1", "–", "–", "20"]),
+        ("all", ["5", "1", "480", "395", "85"])]
     assert "<td>201</td>" not in section  # England's page lists no LA's rows; the CSV keeps them all
-    assert len(pd.read_csv(tmp_path / "data" / "data_quality.csv")) == 10
+    assert len(pd.read_csv(tmp_path / "data" / "data_quality.csv")) == 12
 
 
 def without_time_written(path) -> str:

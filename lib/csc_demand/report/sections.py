@@ -573,9 +573,9 @@ def data_quality(page: Page) -> str:
         areas=list(page.gold["data_quality"]["la_code"].unique()) if page.national else [page.la])
     if page.national:
         return (f"<p>Records quarantined by each DfE rule over every LA's returns, the most first, then each table's "
-                f"totals (rule <i>all</i>): sums of the published counts, so a return whose count is suppressed "
-                f"(fewer than {page.conf.min_count}) adds nothing to them and is counted under <i>returns "
-                f"suppressed</i>. Each return's own rows: data_quality.csv.</p>"
+                f"totals (rule <i>all</i>): sums over the returns whose counts are published; a return with a count "
+                f"suppressed (fewer than {page.conf.min_count}, or one that would give it away) is counted under "
+                f"<i>returns suppressed</i> instead. Each return's own rows: data_quality.csv.</p>"
                 + html_table(_rules_over_every_return(quality), max_rows=80))
     newest = quality.sort_values("collection_year", ascending=False, kind="stable")  # an LA checks its latest first
     rejections_first = pd.concat([newest[newest["rule_id"] != "all"], newest[newest["rule_id"] == "all"]])
@@ -586,16 +586,16 @@ def data_quality(page: Page) -> str:
 
 def _rules_over_every_return(quality: pd.DataFrame) -> pd.DataFrame:
     """Published data-quality rows -> one row per table and rule over every return (England's page): the number of
-    returns, those whose quarantined count is suppressed, and the sums of the published counts (derived from
-    published values only, so nothing new is disclosed); rules by records quarantined, then each table's totals."""
-    def published_sum(values: pd.Series) -> float:
-        return values.sum(min_count=1)
-
-    summary = quality.groupby(["table_name", "rule_id"], as_index=False, dropna=False).agg(
-        message=("message", "first"), returns=("rule_id", "size"),
-        returns_suppressed=("quarantined", lambda counts: int(counts.isna().sum())),
-        received=("received", published_sum), accepted=("accepted", published_sum),
-        quarantined=("quarantined", published_sum))
+    returns, those with a count suppressed, and the sums of the others' published counts, so that received =
+    accepted + quarantined holds in a table's totals (only published values are used: nothing new is disclosed);
+    rules by records quarantined, then each table's totals."""
+    totals = quality["rule_id"] == "all"
+    published = quality["quarantined"].notna() & (~totals | quality[["received", "accepted"]].notna().all(axis=1))
+    counted = quality.assign(**{c: quality[c].where(published) for c in ("received", "accepted", "quarantined")},
+                             suppressed=~published)
+    summary = counted.groupby(["table_name", "rule_id"], as_index=False, dropna=False).agg(
+        message=("message", "first"), returns=("rule_id", "size"), returns_suppressed=("suppressed", "sum"),
+        **{c: (c, lambda values: values.sum(min_count=1)) for c in ("received", "accepted", "quarantined")})
     totals = summary["rule_id"] == "all"
     return pd.concat([summary[~totals].sort_values(["quarantined", "table_name", "rule_id"],
                                                    ascending=[False, True, True], na_position="last"),
