@@ -55,6 +55,27 @@ def test_a_jvm_that_cannot_fetch_its_jars_is_retried_once_then_stops_with_what_t
     assert "Traceback" not in started.stderr
 
 
+@pytest.mark.parametrize("java", ['echo \'openjdk version "25.0.3" 2026-04-21 LTS\' >&2; exit 1', None])
+def test_a_java_spark_does_not_run_on_stops_at_once_with_which_java_and_what_to_do(tmp_path, java):
+    # Java 25 (on this machine beside Java 17) stops inside Hadoop's client before Spark's context exists; a stand-in
+    # that answers as it does (its version, then exit 1) fails the same way, sooner. None: JAVA_HOME without a java.
+    home = tmp_path / "jdk"
+    (home / "bin").mkdir(parents=True)
+    if java is not None:
+        (home / "bin" / "java").write_text(f"#!/bin/sh\n{java}\n")
+        (home / "bin" / "java").chmod(0o755)
+    started = subprocess.run(
+        [sys.executable, "-m", "csc_demand", "synth", "--out", str(tmp_path / "out"), "--lakehouse", str(tmp_path)],
+        capture_output=True, text=True, timeout=300,
+        env={**os.environ, "JAVA_HOME": str(home), "SPARK_LOCAL_IP": "127.0.0.1"})
+    assert started.returncode == 3, started.stderr[-3000:]
+    found = (f"Spark 4.1 runs on Java 17 or 21, and {home}/bin/java is Java 25" if java is not None
+             else f"no Java found (JAVA_HOME={home})")
+    assert (f"csc-demand synth: stopped: Spark's JVM exited before it started: {found}: install Java 17, which this "
+            "project is tested on (Debian: openjdk-17-jdk-headless), and set JAVA_HOME to it") in started.stderr
+    assert "retrying" not in started.stderr and "Maven Central" not in started.stderr and "Traceback" not in started.stderr
+
+
 def test_executors_that_cannot_start_python_stop_the_job_with_what_to_do(spark, monkeypatch):
     # The interpreter each Python task asks its executor to run, as spark.pyspark.python sets it under spark-submit;
     # a path no worker has is the mistake of a worker without the environment.

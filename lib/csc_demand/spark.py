@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import os
 import re
+import shutil
 import socket
+import subprocess
 import sys
 import threading
 import time
@@ -214,16 +216,42 @@ def start_stoppably(start: Callable[[], SparkSession]) -> SparkSession:
     return sessions[0]
 
 
+SUPPORTED_JAVA = (17, 21)  # the Java versions Spark 4.1 runs on
+
+
+def java_problem() -> str | None:
+    """What is wrong with the Java that Spark's launcher runs (``$JAVA_HOME/bin/java``, else ``java`` on the PATH),
+    or None when it is a version Spark runs on. Asked only when a JVM did not start."""
+    home = os.environ.get("JAVA_HOME")
+    java = os.path.join(home, "bin", "java") if home else shutil.which("java")
+    fix = "install Java 17, which this project is tested on (Debian: openjdk-17-jdk-headless), and set JAVA_HOME to it"
+    if not java or not os.access(java, os.X_OK):
+        return f"no Java found ({'JAVA_HOME=' + home if home else 'JAVA_HOME unset and no java on the PATH'}): {fix}"
+    try:
+        version = subprocess.run([java, "-version"], capture_output=True, text=True, timeout=60).stderr
+    except (OSError, subprocess.TimeoutExpired) as err:
+        return f"{java} -version failed ({err}): {fix}"
+    found = re.search(r'version "(?:1\.)?(\d+)', version)
+    if found is None or int(found[1]) in SUPPORTED_JAVA:
+        return None
+    return (f"Spark 4.1 runs on Java {' or '.join(map(str, SUPPORTED_JAVA))}, and {java} is Java {found[1]}: "
+            f"{fix}")
+
+
 def start_fetching_jars(builder: SparkSession.Builder, packages: list[str]) -> SparkSession:
     """Start a session whose JVM first fetches Delta's jars (and ``packages``) through Ivy. A JVM that exits before
-    starting is retried once: two processes starting at once on a new machine fetch into the same Ivy cache, and
-    one can read the other's half-written jar. A second failure stops with what to check."""
+    starting on a Java that Spark does not run on stops at once, saying so; otherwise it is retried once: two
+    processes starting at once on a new machine fetch into the same Ivy cache, and one can read the other's
+    half-written jar. A second failure stops with what to check."""
     for attempt in (1, 2):
         try:
             return builder.getOrCreate()
         except PySparkRuntimeError as err:
             if err.getCondition() != "JAVA_GATEWAY_EXITED":
                 raise
+            problem = java_problem()
+            if problem:
+                raise SparkStartError(f"Spark's JVM exited before it started: {problem}") from err
             if attempt == 2:
                 fetched = "Delta's jars" + (f" and {', '.join(packages)}" if packages else "")
                 raise SparkStartError(
