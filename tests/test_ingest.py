@@ -10,6 +10,7 @@ import hashlib
 import hmac
 import json
 import re
+import shutil
 from pathlib import Path
 
 import openpyxl
@@ -282,6 +283,52 @@ def test_reingesting_the_same_files_changes_no_table(run):
     assert again["metrics"]["files_unchanged"] == 18 and not any(k.startswith("bronze.") for k in again["tables"])
     assert {t: again["tables"][f"silver.{t}"]["rows"] for t in ("referrals", "care_periods")} == {  # no commit made
         "referrals": 11, "care_periods": 2}
+
+
+def test_a_withdrawn_file_leaves_bronze_silver_and_data_quality_as_every_other_file_made_them(run, tmp_path, capsys):
+    lakehouse = tmp_path / "lakehouse"
+    shutil.copytree(run.lakehouse, lakehouse)  # the module's lakehouse after its two ingests, left as it is
+    withdrawn = "la/cin_census/2015/cin_208_2015.xml"  # LA 208's only file: one child, one referral, nothing rejected
+
+    def ingest(*argv: str) -> int:
+        return cli.main(["ingest", *argv, "--lakehouse", str(lakehouse), "--set", f"pseudonym_key={run.cfg.pseudonym_key}"])
+
+    def rows(name: str, layer: str = "silver") -> list:
+        return delta.read_table(run.spark, lakehouse_config(lakehouse), layer, name).collect()
+
+    before = {t: rows(t) for t in SILVER} | {"data_quality": rows("data_quality", "gold")}
+    bronze_before = {t: len(rows(t, "bronze")) for t in ("cin_census", "files")}
+    before_manifest = rows("files", "bronze")
+    # refused before anything is written: a name as no file was loaded, and a file the same run would load again
+    assert ingest("--withdraw", "cin_208_2015.xml") == 2
+    assert ingest("--source", str(FIXTURES), "--withdraw", withdrawn) == 2
+    err = capsys.readouterr().err
+    assert ("cannot withdraw cin_208_2015.xml: not a file loaded into this lakehouse. Name it as bronze.files and "
+            f"the run summary do, relative to the folder it was loaded from (14 loaded, e.g. {X15}, {withdrawn}, "
+            f"{X16})") in err
+    assert f"{withdrawn}: to be withdrawn but also found under --source, so this run would load it again" in err
+    assert {t: len(rows(t, "bronze")) for t in ("cin_census", "files")} == bronze_before
+    assert sorted(map(repr, rows("files", "bronze"))) == sorted(map(repr, before_manifest))
+    assert ingest("--withdraw", withdrawn) == 0
+    assert [r["source_file"] for r in rows("cin_census", "bronze")].count(withdrawn) == 0
+    assert len(rows("cin_census", "bronze")) == bronze_before["cin_census"] - 1  # one Child, one bronze row
+    manifest = {r["source_file"]: r for r in rows("files", "bronze")}
+    assert len(manifest) == bronze_before["files"] and manifest[withdrawn]["status"] == "withdrawn"
+    assert manifest[withdrawn]["reason"].startswith("withdrawn by ingest ")
+    # every table as before less LA 208's rows (Z1 and its referral); the tables of pupils hold none of them
+    after = {t: rows(t) for t in SILVER} | {"data_quality": rows("data_quality", "gold")}
+    expected = {t: sorted(repr(r) for r in table_rows if r.asDict().get("la_code") != "208")
+                for t, table_rows in before.items()}
+    assert {t: sorted(map(repr, table_rows)) for t, table_rows in after.items()} == expected
+    assert {t: len(before[t]) - len(after[t]) for t in ("children", "referrals", "data_quality")} == {
+        "children": 1, "referrals": 1, "data_quality": 2}  # the file's totals for its children and referrals
+    summary = json.loads(max((lakehouse / "_runs").glob("ingest-*.json"), key=lambda p: p.stat().st_mtime).read_text())
+    assert summary["metrics"]["files_withdrawn"] == [withdrawn]
+    # the folder still holds the file, so ingesting it again loads it again: every table as many rows as before
+    assert ingest("--source", str(FIXTURES)) == 1  # the fixtures' four unreadable files, as in every run here
+    assert manifest[withdrawn]["status"] == "withdrawn" and {r["source_file"]: r["status"] for r in rows(
+        "files", "bronze")}[withdrawn] == "loaded"
+    assert {t: len(rows(t)) for t in SILVER} == {t: len(before[t]) for t in SILVER}
 
 
 def test_the_persisted_record_sets_hold_no_parsed_date_columns(run):

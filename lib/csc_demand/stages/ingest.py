@@ -20,7 +20,7 @@ from csc_demand.concurrency import concurrently
 from csc_demand.config import SYNTHETIC_ONLY_KEY, Config
 from csc_demand.errors import ConcurrentWriteError, ConfigurationError, InputFileError
 from csc_demand.io import delta
-from csc_demand.io.bronze import BRONZE_TABLE, empty_bronze, manifest_rows, read_files
+from csc_demand.io.bronze import BRONZE_TABLE, MANIFEST_SCHEMA, empty_bronze, manifest_rows, read_files
 from csc_demand.io.discover import KINDS, discover, refuse_missing_local_source
 from csc_demand.io.duplicate_returns import (
     SUPERSEDED,
@@ -52,9 +52,14 @@ BRONZE_ROWS_PER_SHUFFLE_PARTITION = 250_000
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--source", required=True, metavar="DIR",
+    parser.add_argument("--source", metavar="DIR",
                         help="folder searched recursively for input files by name (docs/formats.md); names "
                              "starting with '_' or '.' are skipped")
+    parser.add_argument("--withdraw", action="append", default=[], metavar="FILE",
+                        help="remove a file an earlier ingest loaded, named as in bronze.files and the run summary "
+                             "(e.g. cin_census/2015/cin_201_2015.xml), from bronze, then rebuild silver without it "
+                             "(repeatable; with or without --source); take it out of the source folder too, or the "
+                             "next ingest of that folder loads it again")
     parser.add_argument("--bronze-only", action="store_true",
                         help="load and check files into bronze but do not rebuild silver")
 
@@ -90,14 +95,43 @@ def _load_kind(spark: SparkSession, cfg: Config, log: RunLog, kind: str, todo: l
     return [(c, got.get(c.file.source_file, 0)) for c in todo if got.get(c.file.source_file, 0) != c.records]
 
 
-def _remove_superseded(spark: SparkSession, cfg: Config, log: RunLog, superseded: list[FileCheck]) -> None:
-    """Rows an earlier run loaded from files now superseded by a later copy of their return."""
+def _remove_rows(spark: SparkSession, cfg: Config, log: RunLog, files: list[tuple[str, str]], why: str) -> None:
+    """Delete from bronze the rows an earlier run loaded from ``files`` (kind, source file), one commit per table."""
     for kind in KINDS:
-        names = [c.file.source_file for c in superseded if c.file.kind == kind]
+        names = [name for file_kind, name in files if file_kind == kind]
         if names:
             version = delta.delete_rows(spark, cfg, "bronze", BRONZE_TABLE[kind], f"source_file IN ({_sql_list(names)})")
             log.wrote(f"bronze.{BRONZE_TABLE[kind]}", version)
-            log.step(f"bronze.{BRONZE_TABLE[kind]}: removed the rows of superseded {', '.join(names)}")
+            log.step(f"bronze.{BRONZE_TABLE[kind]}: removed the rows of {why} {', '.join(names)}")
+
+
+def refuse_bad_withdrawals(spark: SparkSession, cfg: Config, names: list[str], found: set[str]) -> None:
+    """Before any file is checked or written: every name to withdraw must be loaded in bronze.files, and none
+    found under --source in this run (it would be loaded again at once)."""
+    loaded = sorted(name for name, row in _previous_manifest(spark, cfg).items() if row["status"] == "loaded")
+    unknown = [name for name in names if name not in loaded]
+    if unknown:
+        raise ConfigurationError(
+            f"cannot withdraw {', '.join(unknown)}: not a file loaded into this lakehouse. Name it as bronze.files "
+            f"and the run summary do, relative to the folder it was loaded from ({len(loaded)} loaded"
+            + (f", e.g. {', '.join(loaded[:3])})" if loaded else ")"))
+    again = sorted(set(names) & found)
+    if again:
+        raise ConfigurationError(f"{', '.join(again)}: to be withdrawn but also found under --source, so this run "
+                                 "would load it again: move it out of that folder first")
+
+
+def withdraw_files(spark: SparkSession, cfg: Config, log: RunLog, names: list[str], loaded_at: datetime) -> None:
+    """Remove loaded files (``refuse_bad_withdrawals``) from bronze: their rows, and ``withdrawn`` in bronze.files."""
+    previous = _previous_manifest(spark, cfg)
+    _remove_rows(spark, cfg, log, [(previous[name]["kind"], name) for name in names], "withdrawn")
+    rows = [{**previous[name], "status": "withdrawn", "reason": f"withdrawn by ingest {log.run_id}",
+             "load_id": log.run_id, "loaded_at": loaded_at} for name in names]
+    version = delta.merge_table(spark.createDataFrame(rows, MANIFEST_SCHEMA), cfg, "bronze", MANIFEST, ["source_file"])
+    log.wrote(f"bronze.{MANIFEST}", version)
+    log.metric("files_withdrawn", names)
+    log.step(f"withdrew {len(names)} file(s) from bronze (bronze.{MANIFEST}: withdrawn); gold and the report follow "
+             "when classify, outcomes and report run again")
 
 
 def load_bronze(spark: SparkSession, cfg: Config, log: RunLog, checks: list[FileCheck], loaded_at: datetime) -> list[str]:
@@ -115,8 +149,9 @@ def load_bronze(spark: SparkSession, cfg: Config, log: RunLog, checks: list[File
             for kind in KINDS}
     loaded = concurrently([partial(_load_kind, spark, cfg, log, kind, todo[kind], loaded_at)
                            for kind in KINDS if todo[kind]])
-    _remove_superseded(spark, cfg, log, [c for c in checks if status[c.file.source_file] == SUPERSEDED
-                                         and previous.get(c.file.source_file, {}).get("status") == "loaded"])
+    _remove_rows(spark, cfg, log, [(c.file.kind, c.file.source_file) for c in checks
+                                   if status[c.file.source_file] == SUPERSEDED
+                                   and previous.get(c.file.source_file, {}).get("status") == "loaded"], "superseded")
     for misread in loaded:  # files whose rows Spark did not read back in full
         failures += [f"{c.file.source_file}: the file has {c.records} records but {got} were read; "
                      "check its structure" for c, got in misread]
@@ -257,14 +292,24 @@ def _refuse_demo_key_for_real_files(spark: SparkSession, cfg: Config, source: st
 
 
 def run(args: argparse.Namespace, cfg: Config, log: RunLog) -> int:
+    if not args.source and not args.withdraw:
+        raise ConfigurationError("nothing to do: give --source DIR (files to load), --withdraw FILE (a loaded file "
+                                 "to remove) or both")
     cfg.resolve_pseudonym_key()  # fail before any work when the key is missing
-    # Spark in this process, with no other default file system set: a plain path is a local one
-    refuse_missing_local_source(args.source, plain_path_is_local=str(cfg.spark.master).startswith("local")
-                                and "spark.hadoop.fs.defaultFS" not in cfg.spark.extra)
+    if args.source:  # Spark in this process, with no other default file system set: a plain path is a local one
+        refuse_missing_local_source(args.source, plain_path_is_local=str(cfg.spark.master).startswith("local")
+                                    and "spark.hadoop.fs.defaultFS" not in cfg.spark.extra)
     spark = get_spark(cfg)
     loaded_at = datetime.now(UTC).replace(microsecond=0)
     log.metric("load_id", log.run_id)
+    if not args.source:
+        refuse_bad_withdrawals(spark, cfg, args.withdraw, set())
+        withdraw_files(spark, cfg, log, args.withdraw, loaded_at)
+        if not args.bronze_only:
+            build_silver(spark, cfg, log, loaded_at)
+        return 0
     files, unrecognised = discover(spark, args.source)
+    refuse_bad_withdrawals(spark, cfg, args.withdraw, {f.source_file for f in files})
     log.step(f"found {len(files)} input file(s) under {args.source}"
              + (f"; {len(unrecognised)} name(s) not recognised: {', '.join(unrecognised[:5])}" if unrecognised else ""))
     log.metric("files_unrecognised", unrecognised)
@@ -279,6 +324,8 @@ def run(args: argparse.Namespace, cfg: Config, log: RunLog) -> int:
     for note in duplicates:
         log.step(note)
     log.metric("duplicate_returns", duplicates)
+    if args.withdraw:
+        withdraw_files(spark, cfg, log, args.withdraw, loaded_at)
     failures = load_bronze(spark, cfg, log, checks, loaded_at)
     log.metric("files_found", len(files))
     log.metric("files_failed", len(failures))
