@@ -170,6 +170,18 @@ def test_an_odds_ratio_axis_labels_some_ticks_as_plain_numbers_so_they_do_not_ru
     assert re.findall(r"<text[^>]*>([^<]*)</text>", svg)[:8] == ["1", "10", "0.4", "0.6", "2", "3", "4", "6"]
 
 
+def test_a_table_writes_counts_with_thousands_separators_and_coded_levels_in_words():
+    from csc_demand.report.page import html_table
+
+    # the national education table read "involvement_by_sen", "cp_plan" and 2628610 pupils; years, ids, LA codes
+    # and days stay as they are (a year 2,021 would be wrong); the CSVs keep the codes
+    row = html_table(pd.DataFrame({"breakdown": ["involvement_by_sen"], "involvement": ["cp_plan"],
+                                   "collection_year": [2021], "category_id": pd.array([12], "Int64"),
+                                   "la_code": ["201"], "horizon_days": [2190], "pupils": [2628610]}))
+    assert "<td>involvement by SEN</td><td>CP plan</td><td>2021</td><td>12</td><td>201</td><td>2190</td>" \
+           "<td>2,628,610</td>" in row
+
+
 def test_children_affected_show_as_whole_children_in_a_table():
     from csc_demand.report.page import html_table
 
@@ -445,7 +457,7 @@ def test_every_section_renders_from_hand_made_tables_and_the_briefing_figures_co
     assert "unknown = involved without a categorised one by then; all = every involved pupil." in local
     assert "never referred 40%; child in need 50%" in national
     # the SEN table's relative gap and its difference in differences as percentages, as the difference's interval
-    assert "<td>never_referred</td><td>30</td><td>50</td><td>40.0%</td><td>0.0%</td><td>-100.0%</td>" in national
+    assert "<td>never referred</td><td>30</td><td>50</td><td>40.0%</td><td>0.0%</td><td>-100.0%</td>" in national
     assert local.count("<figure>") == 18 and national.count("<figure>") == 16
     assert "Adjusted odds ratios of a CP plan within the window" in national
     assert "(one logistic model: category," in national  # the model's order of terms (age next), not gold's

@@ -30,6 +30,7 @@ from csc_demand.report.tables import (
     abuse_category_shares,
     category_shares,
     in_reading_order,
+    in_words,
     key_problem_areas,
     la_distribution,
     rates_by_category,
@@ -714,7 +715,7 @@ def headlines(page: Page, published: dict[str, pd.DataFrame]) -> str:
             derived=("att8_sen", "att8_no_sen", "att8_relative_gap", "did_estimate", "did_ci_lower", "did_ci_upper")))
         by_level = sen.set_index("involvement")["att8_relative_gap"].dropna()
         if "never_referred" in by_level.index and len(by_level) > 1:
-            ours["sen_gap"] = "; ".join(f"{str(level).replace('_', ' ')} {percent(gap, 0)}"
+            ours["sen_gap"] = "; ".join(f"{in_words(str(level))} {percent(gap, 0)}"
                                         for level, gap in by_level.items())
         parts.append("<h3>SEN attainment gaps (England)</h3>" + html_table(sen))
     headline_rows = "".join(f"<tr><td>{html.escape(text)}</td><td>{html.escape(briefing)}</td>"

@@ -23,6 +23,15 @@ LEVELS = {"breakdown": ("involvement", "involvement_by_sen", "episodes"),
           "rule_id": ("all",)}  # data quality: a table's totals before its rules
 
 
+# How a page writes the coded values of those columns (the CSVs keep the codes); others lose their underscores
+WORDS = {"cp_plan": "CP plan", "involvement_by_sen": "involvement by SEN"}
+
+
+def in_words(code: str) -> str:
+    """A coded level as a page shows it: "never referred", "CP plan"."""
+    return WORDS.get(code, code.replace("_", " "))
+
+
 def in_reading_order(frame: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
     """``frame`` sorted by ``keys`` as a reader looks rows up: an LA's rows before England's ("ALL" sorts after
     the LA codes), a missing value (the id of the "all" or unknown category) last, the columns in ``LEVELS`` in
