@@ -309,7 +309,7 @@ def test_a_withdrawn_file_leaves_bronze_silver_and_data_quality_as_every_other_f
     assert f"{withdrawn}: to be withdrawn but also found under --source, so this run would load it again" in err
     assert {t: len(rows(t, "bronze")) for t in ("cin_census", "files")} == bronze_before
     assert sorted(map(repr, rows("files", "bronze"))) == sorted(map(repr, before_manifest))
-    assert ingest("--withdraw", withdrawn) == 0
+    assert ingest("--withdraw", withdrawn, "--withdraw", withdrawn) == 0  # named twice, withdrawn once
     assert [r["source_file"] for r in rows("cin_census", "bronze")].count(withdrawn) == 0
     assert len(rows("cin_census", "bronze")) == bronze_before["cin_census"] - 1  # one Child, one bronze row
     manifest = {r["source_file"]: r for r in rows("files", "bronze")}

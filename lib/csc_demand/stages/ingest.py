@@ -295,6 +295,7 @@ def run(args: argparse.Namespace, cfg: Config, log: RunLog) -> int:
     if not args.source and not args.withdraw:
         raise ConfigurationError("nothing to do: give --source DIR (files to load), --withdraw FILE (a loaded file "
                                  "to remove) or both")
+    withdraw = list(dict.fromkeys(args.withdraw))  # a name given twice is withdrawn once
     cfg.resolve_pseudonym_key()  # fail before any work when the key is missing
     if args.source:  # Spark in this process, with no other default file system set: a plain path is a local one
         refuse_missing_local_source(args.source, plain_path_is_local=str(cfg.spark.master).startswith("local")
@@ -303,13 +304,13 @@ def run(args: argparse.Namespace, cfg: Config, log: RunLog) -> int:
     loaded_at = datetime.now(UTC).replace(microsecond=0)
     log.metric("load_id", log.run_id)
     if not args.source:
-        refuse_bad_withdrawals(spark, cfg, args.withdraw, set())
-        withdraw_files(spark, cfg, log, args.withdraw, loaded_at)
+        refuse_bad_withdrawals(spark, cfg, withdraw, set())
+        withdraw_files(spark, cfg, log, withdraw, loaded_at)
         if not args.bronze_only:
             build_silver(spark, cfg, log, loaded_at)
         return 0
     files, unrecognised = discover(spark, args.source)
-    refuse_bad_withdrawals(spark, cfg, args.withdraw, {f.source_file for f in files})
+    refuse_bad_withdrawals(spark, cfg, withdraw, {f.source_file for f in files})
     log.step(f"found {len(files)} input file(s) under {args.source}"
              + (f"; {len(unrecognised)} name(s) not recognised: {', '.join(unrecognised[:5])}" if unrecognised else ""))
     log.metric("files_unrecognised", unrecognised)
@@ -324,8 +325,8 @@ def run(args: argparse.Namespace, cfg: Config, log: RunLog) -> int:
     for note in duplicates:
         log.step(note)
     log.metric("duplicate_returns", duplicates)
-    if args.withdraw:
-        withdraw_files(spark, cfg, log, args.withdraw, loaded_at)
+    if withdraw:
+        withdraw_files(spark, cfg, log, withdraw, loaded_at)
     failures = load_bronze(spark, cfg, log, checks, loaded_at)
     log.metric("files_found", len(files))
     log.metric("files_failed", len(failures))
