@@ -105,10 +105,10 @@ def _remove_rows(spark: SparkSession, cfg: Config, log: RunLog, files: list[tupl
             log.step(f"bronze.{BRONZE_TABLE[kind]}: removed the rows of {why} {', '.join(names)}")
 
 
-def refuse_bad_withdrawals(spark: SparkSession, cfg: Config, names: list[str], found: set[str]) -> None:
-    """Before any file is checked or written: every name to withdraw must be loaded in bronze.files, and none
-    found under --source in this run (it would be loaded again at once)."""
-    loaded = sorted(name for name, row in _previous_manifest(spark, cfg).items() if row["status"] == "loaded")
+def refuse_bad_withdrawals(previous: dict[str, dict], names: list[str], found: set[str]) -> None:
+    """Before any file is checked or written: every name to withdraw must be loaded in bronze.files (``previous``),
+    and none found under --source in this run (it would be loaded again at once)."""
+    loaded = sorted(name for name, row in previous.items() if row["status"] == "loaded")
     unknown = [name for name in names if name not in loaded]
     if unknown:
         raise ConfigurationError(
@@ -121,9 +121,9 @@ def refuse_bad_withdrawals(spark: SparkSession, cfg: Config, names: list[str], f
                                  "would load it again: move it out of that folder first")
 
 
-def withdraw_files(spark: SparkSession, cfg: Config, log: RunLog, names: list[str], loaded_at: datetime) -> None:
+def withdraw_files(spark: SparkSession, cfg: Config, log: RunLog, previous: dict[str, dict], names: list[str],
+                   loaded_at: datetime) -> None:
     """Remove loaded files (``refuse_bad_withdrawals``) from bronze: their rows, and ``withdrawn`` in bronze.files."""
-    previous = _previous_manifest(spark, cfg)
     _remove_rows(spark, cfg, log, [(previous[name]["kind"], name) for name in names], "withdrawn")
     rows = [{**previous[name], "status": "withdrawn", "reason": f"withdrawn by ingest {log.run_id}",
              "load_id": log.run_id, "loaded_at": loaded_at} for name in names]
@@ -303,14 +303,16 @@ def run(args: argparse.Namespace, cfg: Config, log: RunLog) -> int:
     spark = get_spark(cfg)
     loaded_at = datetime.now(UTC).replace(microsecond=0)
     log.metric("load_id", log.run_id)
+    manifest = _previous_manifest(spark, cfg) if withdraw else {}  # read once, and only to withdraw
     if not args.source:
-        refuse_bad_withdrawals(spark, cfg, withdraw, set())
-        withdraw_files(spark, cfg, log, withdraw, loaded_at)
+        refuse_bad_withdrawals(manifest, withdraw, set())
+        withdraw_files(spark, cfg, log, manifest, withdraw, loaded_at)
         if not args.bronze_only:
             build_silver(spark, cfg, log, loaded_at)
         return 0
     files, unrecognised = discover(spark, args.source)
-    refuse_bad_withdrawals(spark, cfg, withdraw, {f.source_file for f in files})
+    if withdraw:
+        refuse_bad_withdrawals(manifest, withdraw, {f.source_file for f in files})
     log.step(f"found {len(files)} input file(s) under {args.source}"
              + (f"; {len(unrecognised)} name(s) not recognised: {', '.join(unrecognised[:5])}" if unrecognised else ""))
     log.metric("files_unrecognised", unrecognised)
@@ -326,7 +328,7 @@ def run(args: argparse.Namespace, cfg: Config, log: RunLog) -> int:
         log.step(note)
     log.metric("duplicate_returns", duplicates)
     if withdraw:
-        withdraw_files(spark, cfg, log, withdraw, loaded_at)
+        withdraw_files(spark, cfg, log, manifest, withdraw, loaded_at)
     failures = load_bronze(spark, cfg, log, checks, loaded_at)
     log.metric("files_found", len(files))
     log.metric("files_failed", len(failures))
