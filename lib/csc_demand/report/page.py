@@ -6,7 +6,6 @@ charts and text are drawn from the returned, published frame only.
 from __future__ import annotations
 
 import html
-import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -15,11 +14,10 @@ import numpy as np
 import pandas as pd
 
 from csc_demand.config import DisclosureConf
-from csc_demand.report.publish import Published, TableRule, publish
+from csc_demand.report.publish import NOT_COUNT, Published, TableRule, publish
 from csc_demand.report.tables import ENGLAND, in_words
 
 MISSING = "–"
-NOT_A_COUNT = re.compile(r"year|_id$|^id$|code|days|horizon")  # whole numbers written without thousands separators
 
 NO_CATEGORIES = ("no demand categories in it: `csc-demand outcomes` ran without gold.assessment_category; run "
                  "`csc-demand fit` and `csc-demand classify`, then `csc-demand outcomes` again")
@@ -143,7 +141,7 @@ def _cell(column: str, value) -> str:
         return MISSING
     if isinstance(value, str) and column in ("breakdown", "involvement"):
         return html.escape(in_words(value))
-    if isinstance(value, (int, np.integer)) and not isinstance(value, bool) and not NOT_A_COUNT.search(column):
+    if isinstance(value, (int, np.integer)) and not isinstance(value, bool) and not NOT_COUNT.search(column):
         return f"{value:,}"  # a count as the page's sentences write it; years, ids and codes as they are
     if isinstance(value, (float, np.floating)):
         number = float(value)

@@ -472,7 +472,9 @@ def _header_key(name: str) -> str:
     return str(name).strip().lower().replace("_", " ")
 
 
-_NOT_COUNT = re.compile(r"(year|_id|^id|code|days|date|horizon)", re.IGNORECASE)
+# whole-number columns that are not counts (years, ids, codes, days, dates): the scan reads no count in them and a page
+# writes them without thousands separators
+NOT_COUNT = re.compile(r"(year|_id|^id|code|days|date|horizon)", re.IGNORECASE)
 
 
 def _scan_table(label: str, rows: list[list], logged: set[str] | None, conf: DisclosureConf) -> list[str]:
@@ -485,7 +487,7 @@ def _scan_table(label: str, rows: list[list], logged: set[str] | None, conf: Dis
             continue  # the cells of columns the log does not name as counts are not read
         column = np.array([_number(row[j]) if j < len(row) else None for row in body], dtype="float64")  # None: NaN
         present = ~np.isnan(column)
-        if logged is None and not (present.any() and (column[present] % 1 == 0).all() and not _NOT_COUNT.search(name)):
+        if logged is None and not (present.any() and (column[present] % 1 == 0).all() and not NOT_COUNT.search(name)):
             continue
         small = _small(column, conf)
         with np.errstate(invalid="ignore"):  # inf % n is NaN, which is not 0: an infinite count is reported
